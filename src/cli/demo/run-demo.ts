@@ -1,0 +1,79 @@
+import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
+import { loadEnvironment } from "../../config.js";
+import { createLogger } from "../../logger.js";
+import { GenerationClient, type GenerationStatus } from "../../producers/generation-client.js";
+import { ProviderSimulator } from "../../simulator/simulator.js";
+import { WebhookReceiver } from "../../simulator/webhook-receiver.js";
+import { startRedisProcess } from "../../util/redis-process.js";
+import { startKilnWorkers } from "../../workers/kiln-workers.js";
+import { DEMO_REQUESTS } from "./demo-requests.js";
+import { archiveTable, progressLine, webhookTable } from "./demo-report.js";
+
+const SIM_KEY = "sk-demo";
+
+/**
+ * The whole pipeline on one machine with nothing configured: Redis (REDIS_URL or a
+ * redis-server it starts), the provider simulator, kiln's workers, a webhook receiver and a
+ * local archive directory (or S3 when S3_BUCKET is set). Prints progress, then what was
+ * archived and which webhooks arrived.
+ */
+export async function runDemo(options: { timeoutMs: number; archiveDir: string }): Promise<boolean> {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  try {
+    const redisUrl = process.env.REDIS_URL || (await startOwnRedis(cleanups));
+    const simulator = new ProviderSimulator({ apiKey: SIM_KEY, durationsMs: { image: 1500, video: 5000, "3d": 4000 } });
+    const simUrl = await simulator.start();
+    cleanups.push(() => simulator.stop());
+    const secret = `whsec_${randomBytes(24).toString("base64")}`;
+    const receiver = new WebhookReceiver(secret);
+    await receiver.start();
+    cleanups.push(() => receiver.stop());
+    const env = loadEnvironment({ ...process.env, REDIS_URL: redisUrl, KILN_PREFIX: process.env.KILN_PREFIX ?? "{kiln-demo}", TOKENHUB_API_KEY: SIM_KEY, TOKENHUB_BASE_URL: simUrl, KILN_WEBHOOK_SECRET: secret, KILN_ALLOW_PRIVATE_URLS: "true", KILN_POLL_SCALE: "0.1", ARCHIVE_DIR: options.archiveDir, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" });
+    const workers = await startKilnWorkers(env, createLogger({ level: env.LOG_LEVEL }));
+    cleanups.push(() => workers.close());
+    console.log(`redis ${redisUrl} | simulator ${simUrl} | webhooks ${receiver.url} | archive ${workers.store.location} | prefix ${env.KILN_PREFIX}\n`);
+
+    const client = new GenerationClient({ redisUrl, prefix: env.KILN_PREFIX });
+    cleanups.push(() => client.close());
+    const run = Date.now().toString(36);
+    const jobs = await Promise.all(DEMO_REQUESTS.map(async (r, i) => ({ label: r.label, id: await client.enqueue({ provider: "tokenhub", model: r.model, input: r.input, webhook: { url: receiver.url }, metadata: { demo: run } }, { id: `demo-${run}-${i}` }) })));
+    console.log(`enqueued ${jobs.length} requests; progress:`);
+    const finals = await watch(client, jobs, options.timeoutMs);
+    await receiver.waitFor((r) => r.length >= jobs.length, 15_000).catch(() => undefined);
+
+    const labels = new Map(jobs.map((j) => [j.id, j.label]));
+    console.log(`\narchived files (${workers.store.location}):\n${archiveTable(finals)}`);
+    console.log(`\nwebhooks received at ${receiver.url}:\n${webhookTable(receiver.received, labels)}`);
+    const stats = simulator.stats();
+    console.log(`\nsimulator: ${stats.submissions.length} submissions for ${jobs.length} jobs, ${stats.queries} status queries, ${stats.downloads} downloads`);
+    return finals.every((f) => f.status.state === "completed" || f.label === "provider failure") && receiver.received.every((r) => r.verified);
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  }
+}
+
+async function startOwnRedis(cleanups: Array<() => Promise<unknown>>): Promise<string> {
+  const redis = await startRedisProcess();
+  cleanups.push(() => redis.stop());
+  return redis.url;
+}
+
+/** Prints a line whenever a job's state or step changes, until all have ended. */
+async function watch(client: GenerationClient, jobs: Array<{ label: string; id: string }>, timeoutMs: number): Promise<Array<{ label: string; status: GenerationStatus }>> {
+  const seen = new Map<string, string>();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const statuses = await Promise.all(jobs.map(async (j) => ({ label: j.label, status: (await client.get(j.id))! })));
+    for (const { label, status } of statuses) {
+      const line = progressLine(label, status);
+      if (seen.get(label) !== line) console.log(line);
+      seen.set(label, line);
+    }
+    if (statuses.every((s) => s.status && ["completed", "failed"].includes(s.status.state))) return statuses;
+    if (Date.now() > deadline) throw new Error(`demo did not finish within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export const DEFAULT_DEMO_DIR = resolve("kiln-demo", "archive");

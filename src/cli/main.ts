@@ -1,0 +1,24 @@
+import { Command } from "commander";
+import { ConfigError } from "../config.js";
+import { demoCommand } from "./demo-command.js";
+import { enqueueCommand } from "./enqueue-command.js";
+import { simulateCommand } from "./simulate-command.js";
+import { statusCommand } from "./status-command.js";
+import { workerCommand } from "./worker-command.js";
+
+const program = new Command("kiln")
+  .description("Durable orchestration of asynchronous AI generation jobs: BullMQ queues, provider polling, S3 archiving, signed webhooks.")
+  .showHelpAfterError();
+
+program.addCommand(workerCommand());
+program.addCommand(simulateCommand());
+program.addCommand(enqueueCommand());
+program.addCommand(statusCommand());
+program.addCommand(demoCommand());
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  // configuration and input errors are the user's to fix: say what, without a stack trace
+  const known = err instanceof ConfigError || (err as Error).name === "InvalidRequestError";
+  console.error(known ? `kiln: ${(err as Error).message}` : err);
+  process.exit(known ? 2 : 1);
+});

@@ -1,0 +1,49 @@
+import { Command, Option } from "commander";
+import { ProviderSimulator } from "../simulator/simulator.js";
+import { DEFAULT_SIMULATOR_OPTIONS } from "../simulator/simulator-options.js";
+
+const num = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
+  return n;
+};
+
+/** `kiln simulate`: the provider simulator on a port, for the demo, tests and trying kiln without keys. */
+export function simulateCommand(): Command {
+  const d = DEFAULT_SIMULATOR_OPTIONS;
+  return new Command("simulate")
+    .description("serve the provider simulator (TokenHub's documented endpoints) over HTTP")
+    .addOption(new Option("--port <n>", "port to listen on").argParser(num).default(8089))
+    .addOption(new Option("--host <h>", "address to bind").default("127.0.0.1"))
+    .option("--api-key <key>", "bearer token to require (any token when unset)")
+    .addOption(new Option("--image-ms <ms>", "task duration of image models").argParser(num).default(d.durationsMs.image))
+    .addOption(new Option("--video-ms <ms>", "task duration of video models").argParser(num).default(d.durationsMs.video))
+    .addOption(new Option("--3d-ms <ms>", "task duration of 3D models").argParser(num).default(d.durationsMs["3d"]))
+    .addOption(new Option("--failure-rate <f>", "fraction of tasks that fail").argParser(num).default(d.failureRate))
+    .addOption(new Option("--rate-limit-rate <f>", "fraction of API calls answered 429").argParser(num).default(d.rateLimitRate))
+    .addOption(new Option("--retry-after <s>", "Retry-After seconds on 429").argParser(num).default(d.retryAfterSeconds))
+    .addOption(new Option("--server-error-rate <f>", "fraction of API calls answered 500/503").argParser(num).default(d.serverErrorRate))
+    .addOption(new Option("--image-bytes <n>", "size of each image").argParser(num).default(d.outputBytes.image))
+    .addOption(new Option("--video-bytes <n>", "size of each video").argParser(num).default(d.outputBytes.video))
+    .addOption(new Option("--model-bytes <n>", "size of each 3D model file").argParser(num).default(d.outputBytes.model))
+    .addOption(new Option("--url-ttl-ms <ms>", "result URLs answer 403 this long after completion").argParser(num).default(d.urlTtlMs))
+    .option("--seed <s>", "seed of the random decisions", d.seed)
+    .action(async (o: Record<string, number | string | undefined>) => {
+      const simulator = new ProviderSimulator({
+        apiKey: o.apiKey as string | undefined,
+        durationsMs: { image: o.imageMs as number, video: o.videoMs as number, "3d": o["3dMs"] as number },
+        failureRate: o.failureRate as number,
+        rateLimitRate: o.rateLimitRate as number,
+        retryAfterSeconds: o.retryAfter as number,
+        serverErrorRate: o.serverErrorRate as number,
+        outputBytes: { image: o.imageBytes as number, video: o.videoBytes as number, model: o.modelBytes as number, preview: d.outputBytes.preview },
+        urlTtlMs: o.urlTtlMs as number,
+        seed: o.seed as string,
+      });
+      const url = await simulator.start(o.port as number, o.host as string);
+      console.log(`kiln simulator listening on ${url} (TokenHub endpoints under /v1/api/, stats at ${url}/__simulator/stats)`);
+      const stop = () => void simulator.stop().then(() => process.exit(0));
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
+    });
+}

@@ -1,0 +1,25 @@
+import { Command } from "commander";
+import { loadEnvironment } from "../config.js";
+import { GenerationClient } from "../producers/generation-client.js";
+
+/** `kiln status <id>`: the job's state, step, progress and result as JSON. */
+export function statusCommand(): Command {
+  return new Command("status")
+    .description("show a generation job's state, progress and result")
+    .argument("<id>", "job id")
+    .action(async (id: string) => {
+      const env = loadEnvironment();
+      const client = new GenerationClient({ redisUrl: env.REDIS_URL, prefix: env.KILN_PREFIX });
+      try {
+        const status = await client.get(id);
+        if (!status) {
+          console.error(`kiln: no job ${id} under prefix ${env.KILN_PREFIX}`);
+          process.exitCode = 3;
+          return;
+        }
+        console.log(JSON.stringify(status, null, 2));
+      } finally {
+        await client.close();
+      }
+    });
+}

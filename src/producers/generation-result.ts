@@ -1,0 +1,48 @@
+import { z } from "zod";
+
+/** Why a generation failed. `code` is stable and machine-readable; `message` is for people. */
+export const GenerationError = z.object({
+  code: z.enum(["invalid_request", "authentication", "model_not_available", "task_failed", "result_expired", "timed_out", "archive_failed", "internal"]),
+  message: z.string(),
+  retryable: z.boolean(),
+  /** The provider's own code, when it gave one. */
+  providerCode: z.string().optional(),
+});
+export type GenerationError = z.infer<typeof GenerationError>;
+
+/** One archived output. `url` is `s3://bucket/key` or `file:///…`. */
+export const ArchivedOutput = z.object({
+  index: z.number().int().min(0),
+  key: z.string(),
+  url: z.string(),
+  contentType: z.string(),
+  bytes: z.number().int().min(0),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sourceUrl: z.string().optional(),
+  /** When the provider's URL stops (or stopped) working, if known. */
+  sourceExpiresAt: z.string().optional(),
+  role: z.string().optional(),
+});
+export type ArchivedOutput = z.infer<typeof ArchivedOutput>;
+
+/** The job's return value and the webhook's `data`. */
+export const GenerationResult = z.object({
+  id: z.string(),
+  status: z.enum(["completed", "failed"]),
+  provider: z.string(),
+  model: z.string(),
+  providerTaskId: z.string().optional(),
+  outputs: z.array(ArchivedOutput),
+  error: GenerationError.optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  /** ISO-8601 instants of each step reached. */
+  timings: z.object({
+    enqueuedAt: z.string(),
+    startedAt: z.string().optional(),
+    submittedAt: z.string().optional(),
+    providerCompletedAt: z.string().optional(),
+    archivedAt: z.string().optional(),
+    finishedAt: z.string(),
+  }),
+});
+export type GenerationResult = z.infer<typeof GenerationResult>;

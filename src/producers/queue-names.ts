@@ -1,0 +1,12 @@
+/** Job name of every generation job. */
+export const GENERATE_JOB = "generate";
+/** Queue of webhook deliveries, separate so a slow receiver never holds generation work. */
+export const WEBHOOKS_QUEUE = "webhooks";
+
+/** The queue that runs `provider`'s jobs. */
+export function generateQueueName(provider: string): string {
+  return `generate-${provider}`;
+}
+
+/** Default key prefix: the braces make it a Redis Cluster hash tag, so all of kiln's keys share a slot. */
+export const DEFAULT_PREFIX = "{kiln}";

@@ -1,0 +1,92 @@
+import { request, type Dispatcher } from "undici";
+import { ProviderError, kindFromStatus, parseRetryAfter, type ProviderErrorKind } from "./provider-error.js";
+
+/** Error codes meaning the request never reached the server, so another base URL may be tried safely. */
+const NOT_DELIVERED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+
+export interface JsonCall {
+  /** Base URLs tried in order; the next one only when the previous could not be reached. */
+  baseUrls: readonly string[];
+  path: string;
+  method?: "GET" | "POST";
+  body?: unknown;
+  apiKey: string;
+  dispatcher?: Dispatcher;
+  /** Reads the provider's error body into a kind and message; falls back to the HTTP status. */
+  readError?: (status: number, body: unknown) => { kind?: ProviderErrorKind; code?: string; message?: string };
+  timeoutMs?: number;
+}
+
+/** A JSON answer with a 2xx status. */
+export interface JsonAnswer {
+  status: number;
+  body: unknown;
+  baseUrl: string;
+}
+
+/** Sends one JSON request, trying each base URL in order while they cannot be reached. */
+export async function callJson(call: JsonCall): Promise<JsonAnswer> {
+  let lastError: unknown;
+  for (const baseUrl of call.baseUrls) {
+    try {
+      return await callOnce(baseUrl, call);
+    } catch (err) {
+      lastError = err;
+      if (!isNotDelivered(err)) break;
+    }
+  }
+  throw lastError;
+}
+
+async function callOnce(baseUrl: string, call: JsonCall): Promise<JsonAnswer> {
+  const url = new URL(call.path, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
+  const timeout = call.timeoutMs ?? 60_000;
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await request(url, {
+      method: call.method ?? "POST",
+      headers: { authorization: `Bearer ${call.apiKey}`, "content-type": "application/json", accept: "application/json" },
+      body: call.body === undefined ? undefined : JSON.stringify(call.body),
+      dispatcher: call.dispatcher,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    });
+  } catch (err) {
+    throw new ProviderError("network", `${url.host}: ${(err as Error).message}`, { cause: err, providerCode: (err as { code?: string }).code });
+  }
+  const text = await response.body.text().catch((err: unknown) => {
+    throw new ProviderError("network", `${url.host}: reading the response failed: ${(err as Error).message}`, { cause: err });
+  });
+  const body = parseJson(text);
+  if (response.statusCode >= 200 && response.statusCode < 300) {
+    if (body === undefined) throw new ProviderError("bad_response", `${url.host} answered ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`, { status: response.statusCode });
+    return { status: response.statusCode, body, baseUrl };
+  }
+  throw errorFromResponse(response.statusCode, response.headers["retry-after"], body ?? text, call.readError);
+}
+
+/** The one factory from an HTTP error answer to a ProviderError. */
+export function errorFromResponse(
+  status: number,
+  retryAfter: string | string[] | undefined,
+  body: unknown,
+  readError?: JsonCall["readError"],
+): ProviderError {
+  const read = readError?.(status, body) ?? {};
+  const kind = read.kind ?? kindFromStatus(status);
+  const message = read.message ?? (typeof body === "string" && body ? body.slice(0, 500) : `HTTP ${status}`);
+  return new ProviderError(kind, message, { status, providerCode: read.code, retryAfterMs: parseRetryAfter(retryAfter) });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text ? (JSON.parse(text) as unknown) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isNotDelivered(err: unknown): boolean {
+  const code = (err as { providerCode?: string }).providerCode ?? "";
+  return (err as { kind?: string }).kind === "network" && NOT_DELIVERED.has(code);
+}

@@ -1,0 +1,86 @@
+/**
+ * What kiln does about a provider error, decided once here and nowhere else:
+ * - `invalid_request`, `authentication`, `model_not_available`: the provider will never accept
+ *   this job; fail now with the provider's message.
+ * - `rate_limited`: wait (Retry-After or backoff) without spending an attempt.
+ * - `server`, `network`: transient; retry with backoff until the job's deadline.
+ * - `result_expired`: the provider's result URL is already dead; nothing can bring it back.
+ * - `task_failed`: the provider ran the task and reports failure.
+ */
+export type ProviderErrorKind =
+  | "invalid_request"
+  | "authentication"
+  | "model_not_available"
+  | "rate_limited"
+  | "server"
+  | "network"
+  | "result_expired"
+  | "task_failed"
+  | "bad_response";
+
+const RETRYABLE: Record<ProviderErrorKind, boolean> = {
+  invalid_request: false,
+  authentication: false,
+  model_not_available: false,
+  rate_limited: true,
+  server: true,
+  network: true,
+  result_expired: false,
+  task_failed: false,
+  bad_response: true,
+};
+
+export interface ProviderErrorDetails {
+  /** HTTP status of the provider's answer, when there was one. */
+  status?: number;
+  /** The provider's own error code (e.g. TokenHub's `rate_limit_exceeded`). */
+  providerCode?: string;
+  /** From the Retry-After header, in milliseconds. */
+  retryAfterMs?: number;
+  cause?: unknown;
+}
+
+/** An error from a provider call, carrying what the worker needs to decide what to do. */
+export class ProviderError extends Error {
+  override name = "ProviderError";
+  /** Structural marker: `instanceof` breaks across duplicated copies of this package. */
+  readonly isProviderError = true;
+  readonly retryable: boolean;
+  readonly status?: number;
+  readonly providerCode?: string;
+  readonly retryAfterMs?: number;
+
+  constructor(readonly kind: ProviderErrorKind, message: string, details: ProviderErrorDetails = {}) {
+    super(message, { cause: details.cause });
+    this.retryable = RETRYABLE[kind];
+    this.status = details.status;
+    this.providerCode = details.providerCode;
+    this.retryAfterMs = details.retryAfterMs;
+  }
+}
+
+export function isProviderError(err: unknown): err is ProviderError {
+  return typeof err === "object" && err !== null && (err as { isProviderError?: unknown }).isProviderError === true;
+}
+
+/** The error class for an HTTP status when the body names no known code. */
+export function kindFromStatus(status: number): ProviderErrorKind {
+  if (status === 429) return "rate_limited";
+  if (status === 401) return "authentication";
+  if (status === 403) return "model_not_available";
+  if (status === 408 || status >= 500) return "server";
+  return "invalid_request";
+}
+
+/**
+ * Retry-After as milliseconds: either delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+ * Unparseable or negative values are ignored rather than trusted.
+ */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (!raw) return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(raw)) return Math.round(Number(raw) * 1000);
+  const date = Date.parse(raw);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}

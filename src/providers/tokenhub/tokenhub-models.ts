@@ -1,0 +1,45 @@
+import { z } from "zod";
+import type { ModelSpec } from "../model-spec.js";
+import { POLL_POLICIES } from "../poll-policy.js";
+import { requestBody, requireOneOf } from "../input-schemas.js";
+
+/**
+ * TokenHub's generation models (seed 003). The guide shows bodies in lower snake_case with a
+ * lower-case model id (`hy-image-v3.0`) while its tables name the models `HY-Image-V3.0`:
+ * both spellings are accepted, the lower-case one is sent. Fields the guide does not show
+ * (it defers to each model's original API) pass through as given.
+ */
+
+/** `endpoint` values: the path family under /v1/api/ used for submit and query. */
+export type TokenHubEndpoint = "image" | "image-lite" | "video" | "3d";
+
+const prompt = z.string().trim().min(1, { message: "must not be empty" });
+const imageRef = z.looseObject({ url: z.string().url() });
+
+const imageV3 = requestBody({ prompt, images: z.array(z.string().url()).optional() }, { snakeCase: true });
+
+/** The guide shows only `rsp_img_type: "url"`; the base64 answer's shape is undocumented, so it is refused. */
+const imageLite = requestBody(
+  { prompt, rsp_img_type: z.literal("url", { message: 'only "url" is supported: the guide documents no other answer shape' }).optional() },
+  { snakeCase: true },
+);
+
+const hyVideo = requestBody({ prompt: prompt.optional(), image: imageRef.optional() }, { snakeCase: true }).superRefine(requireOneOf(["prompt", "image"]));
+const ytVideo = requestBody({ image: imageRef }, { snakeCase: true });
+const anyBody = requestBody({ prompt: prompt.optional() }, { snakeCase: true }).refine((b) => Object.keys(b).length > 0, { message: "input must not be empty" });
+
+function model(id: string, displayName: string, kind: ModelSpec["kind"], endpoint: TokenHubEndpoint, input: ModelSpec["input"]): ModelSpec {
+  return { provider: "tokenhub", id, displayName, kind, mode: endpoint === "image-lite" ? "sync" : "async", endpoint, input, poll: POLL_POLICIES[kind] };
+}
+
+export const TOKENHUB_MODELS: readonly ModelSpec[] = [
+  model("hy-image-v3.0", "HY-Image-V3.0", "image", "image", imageV3),
+  model("hy-image-lite", "HY-Image-Lite", "image", "image-lite", imageLite),
+  model("hy-video-1.5", "HY-Video-1.5", "video", "video", hyVideo),
+  model("yt-video-2.0", "YT-Video-2.0", "video", "video", ytVideo),
+  model("yt-video-fx", "YT-Video-FX", "video", "video", ytVideo),
+  model("yt-video-humanactor", "YT-Video-HumanActor", "video", "video", anyBody),
+  model("hy-3d-3.0", "HY-3D-3.0", "3d", "3d", anyBody),
+  model("hy-3d-3.1", "HY-3D-3.1", "3d", "3d", anyBody),
+  model("hy-3d-express", "HY-3D-Express", "3d", "3d", anyBody),
+];

@@ -1,0 +1,85 @@
+import type { Dispatcher } from "undici";
+import type { Logger } from "pino";
+import type { ModelSpec } from "../model-spec.js";
+import type { Provider, SubmitResult, TaskStatus } from "../provider.js";
+import { ProviderError } from "../provider-error.js";
+import { callJson } from "../http-json.js";
+import { urlExpiresAt } from "../result-url.js";
+import type { TokenHubEndpoint } from "./tokenhub-models.js";
+import { TokenHubLiteAnswer, TokenHubQueried, TokenHubSubmitted, readTaskStatus, readTokenHubError } from "./tokenhub-responses.js";
+
+export interface TokenHubOptions {
+  apiKey: string;
+  /** Tried in order while unreachable. @defaultValue the guide's tokenhub.tencentmaas.com, then .cn */
+  baseUrls: readonly string[];
+  dispatcher?: Dispatcher;
+  log: Logger;
+}
+
+const PATHS: Record<TokenHubEndpoint, { submit: string; query?: string }> = {
+  image: { submit: "v1/api/image/submit", query: "v1/api/image/query" },
+  "image-lite": { submit: "v1/api/image/lite" },
+  video: { submit: "v1/api/video/submit", query: "v1/api/video/query" },
+  "3d": { submit: "v1/api/3d/submit", query: "v1/api/3d/query" },
+};
+
+/** Tencent TokenHub (seed 003): image, video and 3D generation over `/v1/api/<family>/…`. */
+export class TokenHubProvider implements Provider {
+  readonly name = "tokenhub";
+  /** Unknown status words already logged, so a long poll does not log the same word 500 times. */
+  private readonly unknownStatuses = new Set<string>();
+
+  constructor(private readonly options: TokenHubOptions) {}
+
+  async submit(model: ModelSpec, input: Record<string, unknown>): Promise<SubmitResult> {
+    const endpoint = model.endpoint as TokenHubEndpoint;
+    const body = endpoint === "image-lite" ? { model: model.id, rsp_img_type: "url", ...input } : { model: model.id, ...input };
+    const answer = await this.call(PATHS[endpoint].submit, body);
+    if (endpoint === "image-lite") {
+      const lite = parse(TokenHubLiteAnswer, answer, "HY-Image-Lite answer");
+      return { type: "completed", outputs: lite.data.map((d) => ({ url: d.url, expiresAt: urlExpiresAt(d.url) })) };
+    }
+    const submitted = parse(TokenHubSubmitted, answer, "submit answer");
+    return { type: "task", taskId: submitted.id, status: { state: "pending", providerStatus: submitted.status ?? "queued" } };
+  }
+
+  async poll(model: ModelSpec, taskId: string): Promise<TaskStatus> {
+    const endpoint = model.endpoint as TokenHubEndpoint;
+    const query = PATHS[endpoint].query;
+    if (!query) throw new ProviderError("invalid_request", `${model.id} is synchronous: there is no task to query`);
+    const answer = parse(TokenHubQueried, await this.call(query, { model: model.id, id: taskId }), "query answer");
+    let status;
+    try {
+      status = readTaskStatus(answer, endpoint === "image-lite" ? "image" : endpoint);
+    } catch (err) {
+      throw new ProviderError("bad_response", `query answer for task ${taskId}: ${(err as Error).message}`, { cause: err });
+    }
+    if (status.state !== "unknown") return status;
+    this.logUnknownStatus(status.providerStatus, model.id);
+    return { state: "pending", providerStatus: status.providerStatus, progress: answer.progress };
+  }
+
+  private async call(path: string, body: unknown): Promise<unknown> {
+    const answer = await callJson({
+      baseUrls: this.options.baseUrls,
+      path,
+      body,
+      apiKey: this.options.apiKey,
+      dispatcher: this.options.dispatcher,
+      readError: readTokenHubError,
+    });
+    return answer.body;
+  }
+
+  private logUnknownStatus(word: string, model: string): void {
+    if (this.unknownStatuses.has(word)) return;
+    this.unknownStatuses.add(word);
+    this.options.log.warn({ provider: this.name, model, status: word }, "unknown task status: treating it as still running");
+  }
+}
+
+function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } }, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new ProviderError("bad_response", `TokenHub ${what} did not have the documented shape: ${parsed.error.message}`);
+}

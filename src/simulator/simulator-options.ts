@@ -1,0 +1,45 @@
+import { z } from "zod";
+
+/**
+ * How the provider simulator behaves. Every field can be changed at run time with
+ * `POST /__simulator/config`, so a test can start a 429 storm and end it.
+ */
+export const SimulatorOptions = z.object({
+  /** Bearer token required on API calls; any non-empty token when unset. */
+  apiKey: z.string().optional(),
+  /** Time from submit to a terminal status, ms, per family. */
+  durationsMs: z.object({ image: z.number().min(0), video: z.number().min(0), "3d": z.number().min(0) }),
+  /** Fraction of tasks that end `failed`. */
+  failureRate: z.number().min(0).max(1),
+  /** Fraction of API calls answered 429 `rate_limit_exceeded` with Retry-After. */
+  rateLimitRate: z.number().min(0).max(1),
+  retryAfterSeconds: z.number().min(0),
+  /** Fraction of API calls answered 500 `engine_server_error` or 503 `service_unavailable`. */
+  serverErrorRate: z.number().min(0).max(1),
+  /** Approximate size of each output, bytes. */
+  outputBytes: z.object({ image: z.number().int().min(0), video: z.number().int().min(0), model: z.number().int().min(0), preview: z.number().int().min(0) }),
+  /** Result URLs answer 403 (expired signature) this long after the task completes, ms. */
+  urlTtlMs: z.number().min(0),
+  /** Seeds the simulator's random decisions, so a run can be repeated. */
+  seed: z.string(),
+});
+export type SimulatorOptions = z.infer<typeof SimulatorOptions>;
+
+export const DEFAULT_SIMULATOR_OPTIONS: SimulatorOptions = {
+  durationsMs: { image: 1500, video: 4000, "3d": 4000 },
+  failureRate: 0,
+  rateLimitRate: 0,
+  retryAfterSeconds: 1,
+  serverErrorRate: 0,
+  outputBytes: { image: 64 * 1024, video: 512 * 1024, model: 128 * 1024, preview: 16 * 1024 },
+  urlTtlMs: 60 * 60 * 1000,
+  seed: "kiln",
+};
+
+/** Prompt markers a request can carry to choose its own fate (like a payment sandbox's test cards). */
+export const DIRECTIVES = {
+  /** The task ends `failed` with a content-policy reason. */
+  fail: "[sim:fail]",
+  /** The result URL is dead as soon as the task completes. */
+  expire: "[sim:expire]",
+} as const;

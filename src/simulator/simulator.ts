@@ -1,0 +1,149 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createHash } from "node:crypto";
+import { DEFAULT_SIMULATOR_OPTIONS, SimulatorOptions } from "./simulator-options.js";
+import { MEDIA_CONTENT_TYPES, TaskBook } from "./task-book.js";
+import { tokenHubError, tokenHubRoute, type SimAnswer } from "./tokenhub-routes.js";
+
+/** What the simulator reports at `GET /__simulator/stats`, for tests that count submissions. */
+export interface SimulatorStats {
+  submissions: Array<{ taskId: string; model: string; prompt: string; at: number }>;
+  queries: number;
+  downloads: number;
+  /** API calls answered with an injected 429 or 5xx. */
+  rejected: number;
+}
+
+/**
+ * A provider simulator speaking the documented protocols (seed 003: TokenHub) over real HTTP,
+ * with configurable durations, failures, 429s, 5xx, output sizes and expiring result URLs.
+ * Used by the tests, the demo and the benchmarks.
+ */
+export class ProviderSimulator {
+  readonly book = new TaskBook();
+  options: SimulatorOptions;
+  private server?: Server;
+  private baseUrl = "";
+  private randomState: number;
+
+  constructor(options: Partial<SimulatorOptions> = {}) {
+    this.options = SimulatorOptions.parse({ ...DEFAULT_SIMULATOR_OPTIONS, ...options });
+    this.randomState = seedOf(this.options.seed);
+  }
+
+  /** Listens on `port` (0: any free port) and resolves with the base URL. */
+  async start(port = 0, host = "127.0.0.1"): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(port, host, resolve));
+    const address = this.server.address() as AddressInfo;
+    this.baseUrl = `http://${host}:${address.port}`;
+    return this.baseUrl;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  stats(): SimulatorStats {
+    return { submissions: [...this.book.submissions], ...this.book.counters };
+  }
+
+  configure(patch: Partial<SimulatorOptions>): void {
+    this.options = SimulatorOptions.parse({ ...this.options, ...patch });
+  }
+
+  /** mulberry32: a small seeded generator, so a run's injected failures can be repeated. */
+  private random = (): number => {
+    let t = (this.randomState = (this.randomState + 0x6d2b79f5) | 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? "/", this.baseUrl);
+      if (req.method === "GET" && url.pathname.startsWith("/files/")) return this.serveFile(url.pathname, res);
+      if (url.pathname.startsWith("/__simulator/")) return send(res, await this.control(req, url.pathname));
+      send(res, await this.api(req, url.pathname));
+    } catch (err) {
+      send(res, { status: 500, body: { error: { message: (err as Error).message, type: "engine_server_error", code: "engine_server_error" } } });
+    }
+  }
+
+  private async api(req: IncomingMessage, path: string): Promise<SimAnswer> {
+    if (req.method !== "POST") return tokenHubError(400, "invalid_request_error", `${req.method} is not supported on ${path}`);
+    const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+    if (!auth || (this.options.apiKey !== undefined && auth !== this.options.apiKey)) return tokenHubError(401, "authentication_error", "API Key 无效");
+    const injected = this.injectedFailure();
+    if (injected) return injected;
+    const body = await readJson(req);
+    if (!body) return tokenHubError(400, "invalid_request_error", "请求参数有误: body is not a JSON object");
+    return tokenHubRoute(path, body, this.book, this.options, this.random, this.baseUrl) ?? tokenHubError(400, "invalid_request_error", `unknown path ${path}`);
+  }
+
+  /** A 429 or 5xx drawn at the configured rates; the call then has no effect at all. */
+  private injectedFailure(): SimAnswer | undefined {
+    const { rateLimitRate, serverErrorRate, retryAfterSeconds } = this.options;
+    const draw = this.random();
+    if (draw < rateLimitRate) {
+      this.book.counters.rejected++;
+      return tokenHubError(429, "rate_limit_exceeded", "请求频率超限", { "retry-after": String(retryAfterSeconds) });
+    }
+    if (draw < rateLimitRate + serverErrorRate) {
+      this.book.counters.rejected++;
+      return draw < rateLimitRate + serverErrorRate / 2 ? tokenHubError(500, "engine_server_error", "引擎内部错误") : tokenHubError(503, "service_unavailable", "服务暂时不可用");
+    }
+    return undefined;
+  }
+
+  private serveFile(path: string, res: ServerResponse): void {
+    const match = /^\/files\/(\d+)\/(\d+)\.[a-z0-9]+$/.exec(path);
+    const task = match ? this.book.tasks.get(match[1]!) : undefined;
+    const file = task?.files[Number(match?.[2])];
+    const bytes = task && file ? this.book.contentOf(task.id, file.index) : undefined;
+    if (!task || !file || !bytes || Date.now() < task.doneAt || task.fails) return send(res, { status: 404, body: "<Error><Code>NoSuchKey</Code></Error>" });
+    if (this.book.isExpired(task)) return send(res, { status: 403, body: "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>" });
+    this.book.counters.downloads++;
+    res.writeHead(200, { "content-type": MEDIA_CONTENT_TYPES[file.format], "content-length": String(bytes.length) });
+    res.end(bytes);
+  }
+
+  private async control(req: IncomingMessage, path: string): Promise<SimAnswer> {
+    if (path === "/__simulator/stats") return { status: 200, body: this.stats() };
+    if (path === "/__simulator/config" && req.method === "POST") {
+      this.configure((await readJson(req)) ?? {});
+      return { status: 200, body: this.options };
+    }
+    const task = this.book.tasks.get(/^\/__simulator\/tasks\/(\d+)$/.exec(path)?.[1] ?? "");
+    if (task) return { status: 200, body: { ...task, status: this.book.statusOf(task).status } };
+    return { status: 404, body: { error: `no such simulator resource ${path}` } };
+  }
+}
+
+function seedOf(seed: string): number {
+  return createHash("sha256").update(seed).digest().readUInt32LE(0);
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    const value: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function send(res: ServerResponse, answer: SimAnswer): void {
+  const text = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body);
+  const type = typeof answer.body === "string" ? "application/xml" : "application/json";
+  res.writeHead(answer.status, { "content-type": type, ...answer.headers });
+  res.end(text);
+}

@@ -1,0 +1,58 @@
+import type { GenerationError } from "../producers/generation-result.js";
+import { isProviderError, type ProviderErrorKind } from "../providers/provider-error.js";
+import { retryDelayMs } from "../providers/poll-policy.js";
+import { assertNever } from "../util/assert-never.js";
+import type { JobState } from "./job-state.js";
+import type { StepContext } from "./step-context.js";
+import type { StepOutcome } from "./step-outcome.js";
+
+/**
+ * Turns an error thrown during a step into what happens next: a final failure for errors no
+ * retry can fix, otherwise a wait with backoff (honouring Retry-After) until the deadline.
+ * Rate limits and transient errors never spend a BullMQ attempt.
+ */
+export function outcomeOfError(err: unknown, state: JobState, ctx: StepContext): StepOutcome {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!isProviderError(err)) {
+    // not the provider's answer: our store, Redis, a bug. Log it loudly and retry like a 5xx.
+    ctx.log.error({ err, jobId: ctx.jobId, step: state.step }, "step failed unexpectedly; retrying");
+    return retry(state, ctx, message, undefined);
+  }
+  const fatal = fatalCode(err.kind);
+  if (fatal) return { type: "fail", state, error: { code: fatal, message, retryable: false, providerCode: err.providerCode } };
+  ctx.log.warn({ jobId: ctx.jobId, step: state.step, kind: err.kind, status: err.status }, `transient provider error: ${message}`);
+  return retry(state, ctx, message, err.retryAfterMs);
+}
+
+function retry(state: JobState, ctx: StepContext, message: string, retryAfterMs: number | undefined): StepOutcome {
+  const delayMs = retryDelayMs(state.errors, { random: ctx.random, retryAfterMs, scale: ctx.pollScale });
+  const next = { ...state, errors: state.errors + 1, lastError: message };
+  if (ctx.now() + delayMs > deadlineOf(state)) {
+    return { type: "fail", state: next, error: { code: "timed_out", message: `deadline passed during ${state.step}; last error: ${message}`, retryable: true } };
+  }
+  return { type: "wait", state: next, delayMs, reason: message };
+}
+
+/** Archiving gets an hour of its own after the provider finishes, however long the task took. */
+export function deadlineOf(state: JobState): number {
+  if (state.step === "archive" && state.providerCompletedAt) return Math.max(state.deadlineAt, state.providerCompletedAt + 60 * 60 * 1000);
+  return state.deadlineAt;
+}
+
+function fatalCode(kind: ProviderErrorKind): GenerationError["code"] | undefined {
+  switch (kind) {
+    case "invalid_request":
+    case "authentication":
+    case "model_not_available":
+    case "task_failed":
+    case "result_expired":
+      return kind;
+    case "rate_limited":
+    case "server":
+    case "network":
+    case "bad_response":
+      return undefined;
+    default:
+      return assertNever(kind, "provider error kind");
+  }
+}

@@ -1,0 +1,32 @@
+import type { GenerationRequest } from "../producers/generation-request.js";
+import type { GenerationError, GenerationResult } from "../producers/generation-result.js";
+import type { JobState } from "./job-state.js";
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+/** The result a job ends with: its return value and the webhook's `data`. */
+export function buildResult(
+  job: { id: string; enqueuedAt: number; provider: string; model: string; metadata?: GenerationRequest["metadata"] },
+  state: Partial<JobState>,
+  finishedAt: number,
+  error?: GenerationError,
+): GenerationResult {
+  return {
+    id: job.id,
+    status: error ? "failed" : "completed",
+    provider: job.provider,
+    model: job.model,
+    providerTaskId: state.taskId,
+    outputs: [...(state.archived ?? [])].sort((a, b) => a.index - b.index),
+    error,
+    metadata: job.metadata,
+    timings: {
+      enqueuedAt: new Date(job.enqueuedAt).toISOString(),
+      startedAt: iso(state.startedAt),
+      submittedAt: iso(state.submittedAt),
+      providerCompletedAt: iso(state.providerCompletedAt),
+      archivedAt: iso(state.archivedAt),
+      finishedAt: new Date(finishedAt).toISOString(),
+    },
+  };
+}

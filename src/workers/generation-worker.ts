@@ -1,0 +1,197 @@
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Dispatcher } from "undici";
+import { GENERATE_JOB, WEBHOOKS_QUEUE, generateQueueName } from "../producers/queue-names.js";
+import type { GenerationError, GenerationResult } from "../producers/generation-result.js";
+import { GenerationRequest } from "../producers/generation-request.js";
+import type { Provider } from "../providers/provider.js";
+import type { ArchiveStore } from "../storage/archive-store.js";
+import { assertNever } from "../util/assert-never.js";
+import { safe } from "../util/safe.js";
+import { archiveStep } from "./archive-step.js";
+import { buildResult } from "./generation-outcome.js";
+import { acceptJob, type AcceptedJob } from "./job-intake.js";
+import { JobState, initialState, type StoredJobData } from "./job-state.js";
+import { OutputFetcher } from "./output-fetcher.js";
+import { pollStep } from "./poll-step.js";
+import type { StepContext } from "./step-context.js";
+import type { StepOutcome } from "./step-outcome.js";
+import { submitStep } from "./submit-step.js";
+import { WebhookNotifier } from "./webhook-notifier.js";
+
+export interface GenerationWorkerOptions {
+  provider: Provider;
+  /** A connection made with `createRedis(url, "worker")`; the worker duplicates it as needed. */
+  connection: Redis;
+  /** Key prefix of every queue. @defaultValue "{kiln}" */
+  prefix: string;
+  store: ArchiveStore;
+  /** Outbound HTTP agent for result downloads (refuses private addresses unless allowed). */
+  dispatcher: Dispatcher;
+  allowPrivateUrls: boolean;
+  log: Logger;
+  /** Jobs handled at once. Each visit is one short HTTP call; waiting jobs hold no slot. @defaultValue 50 */
+  concurrency?: number;
+  /** Multiplies every poll delay: 1 in production, small in tests and the demo. @defaultValue 1 */
+  pollScale?: number;
+  /** Source of randomness for jitter. @defaultValue Math.random */
+  random?: () => number;
+}
+
+/**
+ * Runs `generate` jobs of one provider's queue through submit → poll → archive → notify,
+ * persisting the step in `job.data.kiln` before each side effect. This class is the one place
+ * where step outcomes become BullMQ control flow.
+ */
+export class GenerationWorker {
+  readonly worker: Worker;
+  readonly queueName: string;
+  private readonly webhooks: Queue;
+  private readonly notifier: WebhookNotifier;
+  private readonly fetcher: OutputFetcher;
+  private readonly log: Logger;
+
+  constructor(private readonly options: GenerationWorkerOptions) {
+    this.queueName = generateQueueName(options.provider.name);
+    this.log = options.log.child({ queue: this.queueName });
+    this.fetcher = new OutputFetcher({ dispatcher: options.dispatcher, allowPrivate: options.allowPrivateUrls });
+    this.webhooks = new Queue(WEBHOOKS_QUEUE, { connection: options.connection, prefix: options.prefix });
+    this.webhooks.on("error", safe(this.log, "webhooks queue error", (err) => this.log.error({ err }, "webhooks queue error")));
+    this.notifier = new WebhookNotifier(this.webhooks);
+    this.worker = new Worker(this.queueName, (job, token) => this.process(job, token), {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency ?? 50,
+      // a crash mid-visit leaves the job active; allow a few such crashes before BullMQ gives up on it
+      maxStalledCount: 5,
+    });
+    this.worker.on("error", safe(this.log, "worker error", (err) => this.log.error({ err }, "worker error")));
+    this.worker.on("failed", safe(this.log, "failed listener", (job, err) => this.onFailed(job, err)));
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.webhooks.close();
+  }
+
+  private async process(job: Job, token: string | undefined): Promise<GenerationResult> {
+    if (job.name !== GENERATE_JOB) throw new UnrecoverableError(`unknown job name "${job.name}" (expected "${GENERATE_JOB}")`);
+    const accepted = acceptJob(job.data, this.options.provider.name);
+    if (!accepted.ok) return this.refuse(job, accepted.error);
+    const ctx = this.contextFor(job, accepted.job);
+    let state = this.stateOf(job, accepted.job);
+    for (;;) {
+      if (state.step === "notify") return this.finish(job, ctx, state);
+      const outcome = await this.runStep(state, ctx);
+      switch (outcome.type) {
+        case "next":
+          state = outcome.state;
+          await ctx.persist(state);
+          break;
+        case "wait":
+          await ctx.persist(outcome.state);
+          await job.updateProgress({ step: outcome.state.step, providerStatus: outcome.state.providerStatus, progress: outcome.state.progress });
+          // must be the last Redis call before DelayedError: after it we no longer hold the job's lock
+          await job.moveToDelayed(Date.now() + outcome.delayMs, token);
+          throw new DelayedError();
+        case "fail":
+          state = { ...outcome.state, step: "notify", result: this.resultOf(job, accepted.job, outcome.state, outcome.error) };
+          await ctx.persist(state);
+          break;
+        default:
+          assertNever(outcome, "step outcome");
+      }
+    }
+  }
+
+  private runStep(state: JobState, ctx: StepContext): Promise<StepOutcome> {
+    if (state.step !== "archive" && ctx.now() > state.deadlineAt) {
+      const error: GenerationError = { code: "timed_out", message: `no result before the deadline (${new Date(state.deadlineAt).toISOString()}); last provider status: ${state.providerStatus ?? "none"}`, retryable: true };
+      return Promise.resolve({ type: "fail", state, error });
+    }
+    switch (state.step) {
+      case "submit":
+        return submitStep(state, ctx);
+      case "poll":
+        return pollStep(state, ctx);
+      case "archive":
+        return archiveStep(state, ctx);
+      case "notify":
+        throw new Error("notify is not a step to run");
+      default:
+        return assertNever(state.step, "step");
+    }
+  }
+
+  /** Sends the result and ends the job: completed returns it, failed throws it. */
+  private async finish(job: Job, ctx: StepContext, state: JobState): Promise<GenerationResult> {
+    const result = state.result ?? this.resultOf(job, ctx, state);
+    await this.notifier.notify(ctx.request.webhook, result.status === "completed" ? "generation.completed" : "generation.failed", result, Date.now());
+    await job.updateProgress({ step: "done", providerStatus: state.providerStatus, progress: state.progress });
+    if (result.status === "failed") throw new UnrecoverableError(`${result.error?.code}: ${result.error?.message}`);
+    this.log.info({ jobId: job.id, outputs: result.outputs.length }, "completed");
+    return result;
+  }
+
+  /** A job whose data does not validate fails alone, with a reason naming the field. */
+  private async refuse(job: Job, error: GenerationError): Promise<never> {
+    this.log.warn({ jobId: job.id, reason: error.message }, "refusing malformed job");
+    const data = job.data as StoredJobData;
+    const request = GenerationRequest.partial().safeParse(data);
+    const result = buildResult(
+      { id: String(job.id), enqueuedAt: job.timestamp, provider: String(data.provider ?? this.options.provider.name), model: String(data.model ?? ""), metadata: request.success ? request.data.metadata : undefined },
+      {},
+      Date.now(),
+      error,
+    );
+    if (request.success) await this.notifier.notify(request.data.webhook, "generation.failed", result, Date.now());
+    throw new UnrecoverableError(`${error.code}: ${error.message}`);
+  }
+
+  private resultOf(job: Job, accepted: Pick<AcceptedJob, "request" | "model">, state: JobState, error?: GenerationError): GenerationResult {
+    const { request, model } = accepted;
+    return buildResult({ id: String(job.id), enqueuedAt: job.timestamp, provider: request.provider, model: model.id, metadata: request.metadata }, state, Date.now(), error);
+  }
+
+  private stateOf(job: Job, accepted: AcceptedJob): JobState {
+    const stored = JobState.safeParse((job.data as StoredJobData).kiln);
+    if (stored.success) return stored.data;
+    return initialState(Date.now(), accepted.model.poll.deadlineMs);
+  }
+
+  private contextFor(job: Job, accepted: AcceptedJob): StepContext {
+    const request = accepted.request;
+    return {
+      jobId: String(job.id),
+      enqueuedAt: job.timestamp,
+      request,
+      input: accepted.input,
+      model: accepted.model,
+      provider: this.options.provider,
+      store: this.options.store,
+      fetcher: this.fetcher,
+      log: this.log,
+      // updateData replaces all data: always write the producer's request back beside the state
+      persist: (state) => job.updateData({ ...(job.data as StoredJobData), kiln: state }),
+      pollScale: this.options.pollScale ?? 1,
+      random: this.options.random ?? Math.random,
+      now: Date.now,
+    };
+  }
+
+  /**
+   * Jobs that fail outside the state machine (stalled too often, a bug) still owe their
+   * caller a `generation.failed`: send it unless the state machine already did.
+   */
+  private async onFailed(job: Job | undefined, err: Error): Promise<void> {
+    if (!job || err instanceof UnrecoverableError || err.name === "UnrecoverableError") return;
+    if (job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    const accepted = acceptJob(job.data, this.options.provider.name);
+    if (!accepted.ok) return;
+    const state = JobState.safeParse((job.data as StoredJobData).kiln);
+    const error: GenerationError = { code: "internal", message: err.message, retryable: true };
+    const result = this.resultOf(job, accepted.job, state.success ? state.data : initialState(job.timestamp, 0), error);
+    await this.notifier.notify(accepted.job.request.webhook, "generation.failed", result, Date.now());
+  }
+}

@@ -1,0 +1,40 @@
+import { GenerationRequest, describeIssues } from "../producers/generation-request.js";
+import type { GenerationError } from "../producers/generation-result.js";
+import { findModel, modelIds } from "../providers/model-registry.js";
+import type { ModelSpec } from "../providers/model-spec.js";
+
+/** A job's data, checked: the request, its model and the model-checked input. */
+export interface AcceptedJob {
+  request: GenerationRequest;
+  model: ModelSpec;
+  input: Record<string, unknown>;
+}
+
+/**
+ * Validates job data from any producer (TypeScript, Python, raw Redis) against the contract
+ * and the model's own input schema. A refusal names the field, so the producer can fix it.
+ */
+export function acceptJob(data: unknown, queueProvider: string): { ok: true; job: AcceptedJob } | { ok: false; error: GenerationError } {
+  const parsed = GenerationRequest.safeParse(stripState(data));
+  if (!parsed.success) return refuse(`invalid job data: ${describeIssues(parsed.error)}`);
+  const request = parsed.data;
+  if (request.provider !== queueProvider) {
+    return refuse(`provider: "${request.provider}" does not match this queue (generate-${queueProvider})`);
+  }
+  const model = findModel(request.provider, request.model);
+  if (!model) return refuse(`model: unknown ${request.provider} model "${request.model}"; known: ${modelIds(request.provider).join(", ")}`);
+  const input = model.input.safeParse(request.input);
+  if (!input.success) return refuse(`invalid input for ${model.id}: ${describeIssues(input.error, "input")}`);
+  return { ok: true, job: { request, model, input: input.data } };
+}
+
+function refuse(message: string): { ok: false; error: GenerationError } {
+  return { ok: false, error: { code: "invalid_request", message, retryable: false } };
+}
+
+/** kiln's own state lives beside the request in the same job data; it is not part of the request. */
+function stripState(data: unknown): unknown {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return data;
+  const { kiln: _state, ...request } = data as Record<string, unknown>;
+  return request;
+}

@@ -1,0 +1,56 @@
+import { z } from "zod";
+import { ArchivedOutput, GenerationResult } from "../producers/generation-result.js";
+
+/** Steps of a generation job, in order. `notify` sends the result (completed or failed) and ends the job. */
+export const Step = z.enum(["submit", "poll", "archive", "notify"]);
+export type Step = z.infer<typeof Step>;
+
+const OutputSource = z.object({
+  url: z.string().optional(),
+  inline: z.object({ encoding: z.enum(["base64", "hex", "utf8"]), data: z.string() }).optional(),
+  ext: z.string().optional(),
+  contentType: z.string().optional(),
+  role: z.string().optional(),
+  expiresAt: z.string().optional(),
+});
+
+/**
+ * The worker's progress through one job, kept in `job.data.kiln` and written before each side
+ * effect, so a job picked up again (after a crash, a delay, a restart) resumes where it was.
+ */
+export const JobState = z.object({
+  step: Step,
+  /** When a worker first picked the job up; the deadline counts from here. */
+  startedAt: z.number(),
+  deadlineAt: z.number(),
+  /** Submit calls started. Above 1 without a task id means a crash hit the submit window. */
+  submitCalls: z.number().int().default(0),
+  taskId: z.string().optional(),
+  submittedAt: z.number().optional(),
+  /** Status requests made so far; drives the poll backoff. */
+  polls: z.number().int().default(0),
+  /** Consecutive transient errors; drives the retry backoff, reset by any success. */
+  errors: z.number().int().default(0),
+  lastError: z.string().optional(),
+  providerStatus: z.string().optional(),
+  progress: z.number().optional(),
+  providerCompletedAt: z.number().optional(),
+  /** The provider's outputs, once the task succeeded. */
+  sources: z.array(OutputSource).optional(),
+  /** Outputs already archived, by index: a re-run skips them. */
+  archived: z.array(ArchivedOutput).default([]),
+  archivedAt: z.number().optional(),
+  /** The final result, set when the job reaches `notify`. */
+  result: GenerationResult.optional(),
+});
+export type JobState = z.infer<typeof JobState>;
+
+/** Job data as stored: the producer's request plus kiln's state. */
+export interface StoredJobData {
+  kiln?: unknown;
+  [field: string]: unknown;
+}
+
+export function initialState(now: number, deadlineMs: number): JobState {
+  return { step: "submit", startedAt: now, deadlineAt: now + deadlineMs, submitCalls: 0, polls: 0, errors: 0, archived: [] };
+}

@@ -1,0 +1,28 @@
+import type { Logger } from "pino";
+import type { GenerationRequest } from "../producers/generation-request.js";
+import type { ModelSpec } from "../providers/model-spec.js";
+import type { Provider } from "../providers/provider.js";
+import type { ArchiveStore } from "../storage/archive-store.js";
+import type { JobState } from "./job-state.js";
+import type { OutputFetcher } from "./output-fetcher.js";
+
+/** Everything a step needs about its job and the world, so steps stay free of BullMQ. */
+export interface StepContext {
+  jobId: string;
+  /** When the producer added the job (ms): it dates the archive keys, so they never change. */
+  enqueuedAt: number;
+  request: GenerationRequest;
+  /** `request.input` after the model's own schema checked it. */
+  input: Record<string, unknown>;
+  model: ModelSpec;
+  provider: Provider;
+  store: ArchiveStore;
+  fetcher: OutputFetcher;
+  log: Logger;
+  /** Writes the job's state to Redis; resolves when it is stored. */
+  persist: (state: JobState) => Promise<void>;
+  /** Multiplies poll delays (KILN_POLL_SCALE). */
+  pollScale: number;
+  random: () => number;
+  now: () => number;
+}

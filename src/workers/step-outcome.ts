@@ -1,0 +1,14 @@
+import type { GenerationError } from "../producers/generation-result.js";
+import type { JobState } from "./job-state.js";
+
+/**
+ * What a step decided. Steps never touch BullMQ: the generation worker turns outcomes into
+ * `updateData`, `moveToDelayed` + `DelayedError` or `UnrecoverableError`, in one place.
+ */
+export type StepOutcome =
+  /** Persist `state` and run its step now. */
+  | { type: "next"; state: JobState }
+  /** Persist `state` and come back in `delayMs` without holding a worker slot. */
+  | { type: "wait"; state: JobState; delayMs: number; reason: string }
+  /** End as failed: build the failed result and notify. */
+  | { type: "fail"; state: JobState; error: GenerationError };

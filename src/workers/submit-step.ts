@@ -1,0 +1,33 @@
+import type { JobState } from "./job-state.js";
+import type { StepContext } from "./step-context.js";
+import type { StepOutcome } from "./step-outcome.js";
+import { outcomeOfError } from "./error-outcome.js";
+import { pollDelayMs } from "../providers/poll-policy.js";
+
+/**
+ * Submits the request to the provider, at most once per job: the call count is stored before
+ * the call and the task id right after it, so a re-run that finds a task id goes to polling.
+ * The one window left is a crash between the provider's answer and that write; a re-run that
+ * finds calls but no task id logs it as `submit_window` (the provider may now run it twice).
+ */
+export async function submitStep(state: JobState, ctx: StepContext): Promise<StepOutcome> {
+  if (state.taskId) return { type: "next", state: { ...state, step: "poll" } };
+  if (state.submitCalls > 0) {
+    ctx.log.warn({ jobId: ctx.jobId, event: "submit_window", submitCalls: state.submitCalls }, "a previous submit call of this job ended without a stored answer; submitting again");
+  }
+  const calling = { ...state, submitCalls: state.submitCalls + 1 };
+  await ctx.persist(calling);
+  let answer;
+  try {
+    answer = await ctx.provider.submit(ctx.model, ctx.input);
+  } catch (err) {
+    return outcomeOfError(err, calling, ctx);
+  }
+  const now = ctx.now();
+  if (answer.type === "completed") {
+    return { type: "next", state: { ...calling, step: "archive", errors: 0, submittedAt: now, providerCompletedAt: now, taskId: answer.providerTaskId, sources: answer.outputs } };
+  }
+  const next: JobState = { ...calling, step: "poll", errors: 0, taskId: answer.taskId, submittedAt: now, providerStatus: answer.status.state === "pending" ? answer.status.providerStatus : undefined };
+  ctx.log.info({ jobId: ctx.jobId, model: ctx.model.id, taskId: answer.taskId }, "submitted");
+  return { type: "wait", state: next, delayMs: pollDelayMs(0, ctx.model.poll, { random: ctx.random, scale: ctx.pollScale }), reason: "submitted" };
+}

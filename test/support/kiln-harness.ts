@@ -1,0 +1,97 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inject } from "vitest";
+import { Redis } from "ioredis";
+import { loadEnvironment, type Environment } from "../../src/config.js";
+import { createLogger } from "../../src/logger.js";
+import { GenerationClient } from "../../src/producers/generation-client.js";
+import { ProviderSimulator } from "../../src/simulator/simulator.js";
+import type { SimulatorOptions } from "../../src/simulator/simulator-options.js";
+import { startKilnWorkers, type KilnWorkers } from "../../src/workers/kiln-workers.js";
+import { WebhookReceiver } from "./webhook-receiver.js";
+
+export const TEST_API_KEY = "sk-test-tokenhub-key";
+
+/** A fresh `whsec_` secret. */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(24).toString("base64")}`;
+}
+
+export interface HarnessOptions {
+  simulator?: Partial<SimulatorOptions>;
+  /** "s3" (the run's S3 server) or "local" (a temp directory). @defaultValue "s3" */
+  archive?: "s3" | "local";
+  /** Start in-process workers. @defaultValue true */
+  workers?: boolean;
+  env?: Record<string, string>;
+}
+
+/**
+ * Everything an end-to-end test needs, all real: the simulator over HTTP, a webhook receiver,
+ * kiln's workers on the run's Redis, S3 (or a directory), on a prefix of its own.
+ */
+export class KilnHarness {
+  simulator!: ProviderSimulator;
+  receiver!: WebhookReceiver;
+  client!: GenerationClient;
+  workers?: KilnWorkers;
+  env!: Environment;
+  rawEnv!: Record<string, string>;
+  readonly prefix = `{kiln-${randomUUID().slice(0, 8)}}`;
+  readonly secret = newWebhookSecret();
+  private archiveDir?: string;
+
+  async start(options: HarnessOptions = {}): Promise<this> {
+    this.simulator = new ProviderSimulator({ apiKey: TEST_API_KEY, durationsMs: { image: 300, video: 600, "3d": 600 }, outputBytes: { image: 20_000, video: 60_000, model: 30_000, preview: 5_000 }, ...options.simulator });
+    const simUrl = await this.simulator.start();
+    this.receiver = new WebhookReceiver(this.secret);
+    await this.receiver.start();
+    this.rawEnv = { ...(await this.archiveEnv(options.archive ?? "s3")), REDIS_URL: inject("redisUrl"), KILN_PREFIX: this.prefix, TOKENHUB_API_KEY: TEST_API_KEY, TOKENHUB_BASE_URL: simUrl, KILN_WEBHOOK_SECRET: this.secret, KILN_ALLOW_PRIVATE_URLS: "true", KILN_POLL_SCALE: "0.02", LOG_LEVEL: "silent", ...options.env };
+    this.env = loadEnvironment(this.rawEnv);
+    this.client = new GenerationClient({ redisUrl: this.env.REDIS_URL, prefix: this.prefix });
+    if (options.workers ?? true) await this.startWorkers();
+    return this;
+  }
+
+  async startWorkers(): Promise<KilnWorkers> {
+    this.workers = await startKilnWorkers(this.env, createLogger({ level: "silent" }), { webhookSchedule: [100, 200, 400] });
+    return this.workers;
+  }
+
+  /** A request for `model` with a prompt unique to this call, so submissions can be counted per job. */
+  request(model: string, input: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+    return { provider: "tokenhub", model, input: { prompt: `test ${randomUUID()}`, ...input }, webhook: { url: this.receiver.url }, ...extra };
+  }
+
+  async close(): Promise<void> {
+    await this.workers?.close();
+    await this.client.close();
+    await this.receiver.stop();
+    await this.simulator.stop();
+    await cleanPrefix(this.env.REDIS_URL, this.prefix);
+    if (this.archiveDir) await rm(this.archiveDir, { recursive: true, force: true });
+  }
+
+  private async archiveEnv(kind: "s3" | "local"): Promise<Record<string, string>> {
+    if (kind === "local") {
+      this.archiveDir = await mkdtemp(join(tmpdir(), "kiln-archive-"));
+      return { ARCHIVE_DIR: this.archiveDir };
+    }
+    const s3 = inject("s3");
+    return { S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_BUCKET: s3.bucket, S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey, S3_FORCE_PATH_STYLE: String(s3.forcePathStyle) };
+  }
+}
+
+/** Deletes every key under a test's prefix. */
+export async function cleanPrefix(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== "0");
+  await redis.quit();
+}
