@@ -69,8 +69,11 @@ export class GenerationClient {
   async get(id: string): Promise<GenerationStatus | undefined> {
     for (const provider of PROVIDERS) {
       const queue = this.queue(provider);
+      // state first: once it reads completed or failed, the job read after it carries the result
+      const state = await queue.getJobState(id);
+      if (state === "unknown") continue;
       const job = await queue.getJob(id);
-      if (job) return describe(job, queue.name, await job.getState());
+      if (job) return describe(job, queue.name, state);
     }
     return undefined;
   }

@@ -1,0 +1,63 @@
+import { readFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { Queue } from "bullmq";
+import { afterEach, describe, expect, it } from "vitest";
+import { KilnHarness } from "../support/kiln-harness.js";
+import { storedDigest } from "../support/archive-check.js";
+
+describe("archive stores, base URL fallback and deadlines", () => {
+  let h: KilnHarness;
+  afterEach(() => h.close());
+
+  it("archives into a local directory when no bucket is configured", async () => {
+    h = await new KilnHarness().start({ archive: "local" });
+    const id = await h.client.enqueue(h.request("hy-3d-express"));
+    const status = await h.client.waitFor(id, { timeoutMs: 20_000 });
+    expect(status.state).toBe("completed");
+    for (const output of status.result!.outputs) {
+      expect(output.url).toMatch(/^file:\/\//);
+      const bytes = await readFile(fileURLToPath(output.url));
+      expect(createHash("sha256").update(bytes).digest("hex")).toBe(output.sha256);
+    }
+  });
+
+  it("S3_CHECKSUMS=when_required still archives byte for byte", async () => {
+    h = await new KilnHarness().start({ env: { S3_CHECKSUMS: "when_required" } });
+    const id = await h.client.enqueue(h.request("hy-video-1.5"));
+    const status = await h.client.waitFor(id, { timeoutMs: 20_000 });
+    const output = status.result!.outputs[0]!;
+    expect(await storedDigest(h.workers!.store, output.key)).toEqual({ sha256: output.sha256, bytes: output.bytes });
+  });
+
+  it("tries the next base URL when the first cannot be reached", async () => {
+    h = await new KilnHarness().start({ workers: false });
+    h.env.TOKENHUB_BASE_URL = ["http://127.0.0.1:9", h.simulator.url];
+    await h.startWorkers();
+    const id = await h.client.enqueue(h.request("hy-image-v3.0"));
+    expect((await h.client.waitFor(id, { timeoutMs: 20_000 })).state).toBe("completed");
+  });
+
+  it("a task still running at its deadline fails as timed_out, and says so by webhook", async () => {
+    // polls a second apart, so the job sits in the delayed set while the test edits it
+    h = await new KilnHarness().start({ simulator: { durationsMs: { image: 60_000, video: 60_000, "3d": 60_000 } }, env: { KILN_POLL_SCALE: "0.5" } });
+    const queue = new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix });
+    try {
+      const id = await h.client.enqueue(h.request("hy-image-v3.0"));
+      let job = await queue.getJob(id);
+      while (!(job?.data.kiln?.taskId && (await job.isDelayed()))) {
+        await new Promise((r) => setTimeout(r, 20));
+        job = await queue.getJob(id);
+      }
+      // time travel: the stored deadline is all the worker knows about how long is too long
+      await job.updateData({ ...job.data, kiln: { ...job.data.kiln, deadlineAt: Date.now() - 1 } });
+      const status = await h.client.waitFor(id, { timeoutMs: 20_000 });
+      expect(status.result?.error).toMatchObject({ code: "timed_out" });
+      expect(status.result?.error?.message).toMatch(/last provider status: (queued|in_progress)/);
+      await h.receiver.waitFor(() => h.receiver.of(id).length === 1);
+      expect(h.receiver.of(id)[0]!.payload.type).toBe("generation.failed");
+    } finally {
+      await queue.close();
+    }
+  });
+});

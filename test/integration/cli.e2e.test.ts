@@ -1,0 +1,61 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KilnHarness } from "../support/kiln-harness.js";
+
+const run = promisify(execFile);
+const BIN = fileURLToPath(new URL("../../bin/kiln.js", import.meta.url));
+
+/** Runs the built CLI; resolves with its exit code and output whatever the code. */
+async function kiln(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe("the kiln CLI", () => {
+  const h = new KilnHarness();
+  beforeAll(() => h.start());
+  afterAll(() => h.close());
+
+  it("--help lists the commands", async () => {
+    const { code, stdout } = await kiln(["--help"], {});
+    expect(code).toBe(0);
+    for (const command of ["worker", "simulate", "enqueue", "status", "demo"]) expect(stdout).toContain(command);
+  });
+
+  it("enqueue --wait runs a request to completion and status reports it", async () => {
+    const env = { REDIS_URL: h.env.REDIS_URL, KILN_PREFIX: h.prefix };
+    const enqueued = await kiln(["enqueue", "--model", "HY-Image-Lite", "--input", JSON.stringify({ prompt: "cli test" }), "--id", "cli-1", "--wait"], env);
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+    expect(enqueued.stdout.split("\n")[0]).toBe("cli-1");
+    const status = await kiln(["status", "cli-1"], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ id: "cli-1", state: "completed", result: { status: "completed", model: "hy-image-lite" } });
+  });
+
+  it("refuses an invalid request before it reaches Redis, naming the field", async () => {
+    const { code, stderr } = await kiln(["enqueue", "--model", "hy-image-v3.0", "--input", "{}"], { REDIS_URL: h.env.REDIS_URL, KILN_PREFIX: h.prefix });
+    expect(code).toBe(2);
+    expect(stderr).toContain("input.prompt");
+  });
+
+  it("status of an unknown job exits 3", async () => {
+    const { code, stderr } = await kiln(["status", "no-such-job"], { REDIS_URL: h.env.REDIS_URL, KILN_PREFIX: h.prefix });
+    expect(code).toBe(3);
+    expect(stderr).toContain("no job no-such-job");
+  });
+
+  it("worker start-up stops on a malformed variable and names it", async () => {
+    const { code, stderr } = await kiln(["worker"], { ...h.rawEnv, KILN_WEBHOOK_SECRET: "not-a-secret" });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/KILN_WEBHOOK_SECRET: expected whsec_/);
+    const missing = await kiln(["worker"], { REDIS_URL: h.env.REDIS_URL, KILN_WEBHOOK_SECRET: h.secret });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/TOKENHUB_API_KEY/);
+  });
+});
