@@ -1,38 +1,76 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { GenerationResult } from "../producers/generation-result.js";
+import { GenerationProgress } from "./generation-progress.js";
+import { WebhookSecret } from "./webhook-secret.js";
+
+/** Events that carry a finished job's result. Sent by default. */
+export const ResultEventType = z.enum(["generation.completed", "generation.failed"]);
+export type ResultEventType = z.infer<typeof ResultEventType>;
+
+/** Events about a running job, sent only when the request lists them in `webhook.events`. */
+export const ProgressEventType = z.enum(["generation.started", "generation.progress"]);
+export type ProgressEventType = z.infer<typeof ProgressEventType>;
 
 /** Event types kiln sends. */
-export const EventType = z.enum(["generation.completed", "generation.failed", "generation.started", "generation.progress"]);
+export const EventType = z.enum([...ResultEventType.options, ...ProgressEventType.options]);
 export type EventType = z.infer<typeof EventType>;
 
-/** The JSON body POSTed to a webhook: small, outputs by key and URL, never bytes. */
-export const WebhookPayload = z.object({
-  type: EventType,
-  /** ISO-8601 instant the event happened (not the delivery attempt). */
-  timestamp: z.string(),
-  data: GenerationResult,
-});
+/** ISO-8601 instant the event happened (not the delivery attempt, which has its own header). */
+const Timestamp = z.string();
+
+/**
+ * The JSON body POSTed to a webhook, discriminated on `type`: results for the end of a job,
+ * a small progress record while it runs. Outputs go by key and URL, never bytes.
+ */
+export const WebhookPayload = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("generation.completed"), timestamp: Timestamp, data: GenerationResult }),
+  z.object({ type: z.literal("generation.failed"), timestamp: Timestamp, data: GenerationResult }),
+  z.object({ type: z.literal("generation.started"), timestamp: Timestamp, data: GenerationProgress }),
+  z.object({ type: z.literal("generation.progress"), timestamp: Timestamp, data: GenerationProgress }),
+]);
 export type WebhookPayload = z.infer<typeof WebhookPayload>;
+
+/** One delivery attempt as the dead letter keeps it. */
+export const DeliveryAttempt = z.object({
+  /** ISO-8601 instant the attempt started. */
+  at: z.string(),
+  /** The receiver's HTTP status, when it answered at all. */
+  status: z.number().int().optional(),
+  /** Why the attempt failed (absent on success). */
+  error: z.string().optional(),
+  durationMs: z.number().int().min(0),
+});
+export type DeliveryAttempt = z.infer<typeof DeliveryAttempt>;
 
 /** Job data of a delivery on the `webhooks` queue. The body is fixed at enqueue; only the timestamp header changes per attempt. */
 export const WebhookDelivery = z.object({
-  /** `webhook-id`: minted once per event, the same on every retry, so receivers can dedupe. */
-  messageId: z.string(),
+  /** `webhook-id`: minted once per event, the same on every retry and replay, so receivers can dedupe. */
+  messageId: z.string().min(1),
   url: z.string().url(),
   payload: WebhookPayload,
+  /** The request's own signing secret, used instead of `KILN_WEBHOOK_SECRET`. Never logged, never in the body. */
+  secret: WebhookSecret.optional(),
+  /** Every attempt so far, oldest first (the last `MAX_ATTEMPT_RECORDS`). */
+  attempts: z.array(DeliveryAttempt).default([]),
 });
 export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
 
+/** Attempt records kept per delivery: enough for a full schedule plus a few replays, bounded. */
+export const MAX_ATTEMPT_RECORDS = 50;
+
 /**
  * A deterministic message id for one event of one job: the same event always gets the same
- * `webhook-id`, however often the step that emits it re-runs.
+ * `webhook-id`, however often the step that emits it re-runs. `sequence` tells apart the many
+ * progress events of one job.
  */
-export function messageIdFor(jobId: string, type: EventType): string {
-  return `msg_${createHash("sha256").update(`${jobId}\n${type}`).digest("hex").slice(0, 32)}`;
+export function messageIdFor(jobId: string, type: EventType, sequence?: number): string {
+  const key = sequence === undefined ? `${jobId}\n${type}` : `${jobId}\n${type}\n${sequence}`;
+  return `msg_${createHash("sha256").update(key).digest("hex").slice(0, 32)}`;
 }
 
 /** BullMQ job id of the delivery: adding the same event twice is a no-op while the job is kept. */
-export function deliveryJobId(jobId: string, type: EventType): string {
-  return `${type}.${createHash("sha256").update(jobId).digest("hex").slice(0, 40)}`;
+export function deliveryJobId(jobId: string, type: EventType, sequence?: number): string {
+  const base = `${type}.${createHash("sha256").update(jobId).digest("hex").slice(0, 40)}`;
+  return sequence === undefined ? base : `${base}.${sequence}`;
 }

@@ -1,35 +1,73 @@
-import type { Queue } from "bullmq";
+import type { JobsOptions, Queue } from "bullmq";
 import type { GenerationRequest } from "../producers/generation-request.js";
 import type { GenerationResult } from "../producers/generation-result.js";
-import { deliveryJobId, messageIdFor, type EventType, type WebhookDelivery } from "../webhooks/webhook-message.js";
-import { DEFAULT_WEBHOOK_SCHEDULE_MS } from "../webhooks/retry-schedule.js";
+import type { GenerationProgress } from "../webhooks/generation-progress.js";
+import { MAX_WEBHOOK_RETRIES } from "../webhooks/retry-schedule.js";
+import { deliveryJobId, messageIdFor, WebhookPayload, type EventType, type ProgressEventType, type ResultEventType, type WebhookDelivery } from "../webhooks/webhook-message.js";
 
+/** Sent when the request lists no events. */
 const DEFAULT_EVENTS: readonly EventType[] = ["generation.completed", "generation.failed"];
-const WEEK_S = 7 * 24 * 3600;
+const HOUR_S = 3600;
+const WEEK_S = 7 * 24 * HOUR_S;
+
+/** Least time between two `generation.progress` deliveries of one job, ms. */
+export const PROGRESS_MIN_INTERVAL_MS = 500;
+
+/**
+ * Throttle for `generation.progress`: due when none was sent yet or `minIntervalMs` has passed
+ * since the last one. A `now` before `lastSentAt` (another host's clock) counts as due rather
+ * than silencing the job until the clocks agree.
+ */
+export function progressDue(lastSentAt: number | undefined, now: number, minIntervalMs = PROGRESS_MIN_INTERVAL_MS): boolean {
+  if (lastSentAt === undefined || now < lastSentAt) return true;
+  return now - lastSentAt >= minIntervalMs;
+}
 
 /**
  * Enqueues webhook deliveries. The delivery's job id is derived from the generation job and
  * the event, so enqueueing the same event again (a re-run of the notify step) adds nothing.
  */
 export class WebhookNotifier {
-  constructor(private readonly queue: Queue, private readonly attempts = DEFAULT_WEBHOOK_SCHEDULE_MS.length + 1) {}
+  /**
+   * @param attempts BullMQ attempts per delivery: a ceiling only, the webhook worker's schedule
+   *   decides when to give up. @defaultValue MAX_WEBHOOK_RETRIES + 1
+   */
+  constructor(private readonly queue: Queue, private readonly attempts = MAX_WEBHOOK_RETRIES + 1) {}
 
-  async notify(webhook: GenerationRequest["webhook"], type: EventType, result: GenerationResult, at: number): Promise<boolean> {
-    if (!webhook || !(webhook.events ?? DEFAULT_EVENTS).includes(type)) return false;
-    const delivery: WebhookDelivery = {
-      messageId: messageIdFor(result.id, type),
-      url: webhook.url,
-      payload: { type, timestamp: new Date(at).toISOString(), data: result },
-    };
-    await this.queue.add("deliver", delivery, {
-      jobId: deliveryJobId(result.id, type),
-      attempts: this.attempts,
-      backoff: { type: "webhook" },
-      // kept a week after success so a re-run within that time still finds it and adds nothing
-      removeOnComplete: { age: WEEK_S },
-      // failed deliveries stay: they are the dead letter, replayable
-      removeOnFail: false,
-    });
+  /** Sends a finished job's result, when the request has a webhook subscribed to `type`. */
+  async notify(webhook: GenerationRequest["webhook"], type: ResultEventType, result: GenerationResult, at: number): Promise<boolean> {
+    if (!subscribed(webhook, type)) return false;
+    const payload = WebhookPayload.parse({ type, timestamp: new Date(at).toISOString(), data: result });
+    // kept a week after success so a re-run within that time still finds it and adds nothing;
+    // failed deliveries stay: they are the dead letter, replayable
+    await this.enqueue(webhook, messageIdFor(result.id, type), payload, { jobId: deliveryJobId(result.id, type), removeOnComplete: { age: WEEK_S }, removeOnFail: false });
     return true;
   }
+
+  /**
+   * Sends `generation.started` (once per job: a fixed id) or `generation.progress`, only when the
+   * request lists that event. Each progress event gets its own id from `sequence` (default: `at`),
+   * so a caller that repeats the same call adds nothing. Throttle with `progressDue`.
+   */
+  async notifyProgress(webhook: GenerationRequest["webhook"], event: ProgressEventType, data: GenerationProgress, at: number, sequence = at): Promise<boolean> {
+    if (!webhook?.events?.includes(event)) return false;
+    const payload = WebhookPayload.parse({ type: event, timestamp: new Date(at).toISOString(), data });
+    if (event === "generation.started") {
+      await this.enqueue(webhook, messageIdFor(data.id, event), payload, { jobId: deliveryJobId(data.id, event), removeOnComplete: { age: WEEK_S }, removeOnFail: false });
+      return true;
+    }
+    // progress can be frequent and is stale within minutes: kept briefly, failures for a week
+    await this.enqueue(webhook, messageIdFor(data.id, event, sequence), payload, { jobId: deliveryJobId(data.id, event, sequence), removeOnComplete: { age: HOUR_S }, removeOnFail: { age: WEEK_S } });
+    return true;
+  }
+
+  private async enqueue(webhook: NonNullable<GenerationRequest["webhook"]>, messageId: string, payload: WebhookPayload, options: JobsOptions): Promise<void> {
+    const delivery: WebhookDelivery = { messageId, url: webhook.url, payload, attempts: [] };
+    if (webhook.secret) delivery.secret = webhook.secret;
+    await this.queue.add("deliver", delivery, { ...options, attempts: this.attempts, backoff: { type: "webhook" } });
+  }
+}
+
+function subscribed(webhook: GenerationRequest["webhook"], type: EventType): webhook is NonNullable<GenerationRequest["webhook"]> {
+  return webhook !== undefined && (webhook.events ?? DEFAULT_EVENTS).includes(type);
 }

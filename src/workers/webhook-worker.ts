@@ -2,53 +2,85 @@ import { UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
+import { describeIssues } from "../producers/generation-request.js";
 import { WEBHOOKS_QUEUE } from "../producers/queue-names.js";
+import { assertNever } from "../util/assert-never.js";
 import { safe } from "../util/safe.js";
-import { webhookRetryDelayMs, DEFAULT_WEBHOOK_SCHEDULE_MS } from "../webhooks/retry-schedule.js";
-import { WebhookDelivery } from "../webhooks/webhook-message.js";
-import { WebhookSender } from "../webhooks/webhook-sender.js";
+import { checkSchedule, webhookRetryDelayMs, DEFAULT_WEBHOOK_SCHEDULE_MS } from "../webhooks/retry-schedule.js";
+import { redactUrl } from "../webhooks/url-guard.js";
+import { MAX_ATTEMPT_RECORDS, WebhookDelivery, type DeliveryAttempt } from "../webhooks/webhook-message.js";
+import { WebhookSender, type AttemptOutcome } from "../webhooks/webhook-sender.js";
 import { WebhookSigner } from "../webhooks/webhook-signer.js";
 
 export interface WebhookWorkerOptions {
   connection: Redis;
+  /** Key prefix of every queue. */
   prefix: string;
-  /** `whsec_…` secret that signs every delivery. */
+  /** `whsec_…` secret that signs every delivery whose request brought no secret of its own. */
   secret: string;
+  /** Outbound HTTP agent; refuses private addresses at connect time unless allowed. */
   dispatcher: Dispatcher;
+  /** Lifts the URL guard (KILN_ALLOW_PRIVATE_URLS). */
   allowPrivateUrls: boolean;
   log: Logger;
-  /** Delays between attempts, ms. @defaultValue Svix's: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h */
+  /** Delays between attempts, ms; at most 20, each 0 to 24 h. @defaultValue Svix's: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h */
   schedule?: readonly number[];
-  /** Deliveries in flight at once. @defaultValue 20 */
+  /** Per-attempt budget for connect, headers and body, ms (100 to 300 000). @defaultValue 15 000 */
+  timeoutMs?: number;
+  /** Deliveries in flight at once (1 to 1000). @defaultValue 20 */
   concurrency?: number;
+  /** Uniform [0, 1) source for the schedule's jitter. @defaultValue Math.random */
+  random?: () => number;
+}
+
+/** The options with every default applied, checked once at construction. */
+type Settings = Required<Pick<WebhookWorkerOptions, "schedule" | "timeoutMs" | "concurrency" | "random">>;
+
+function settingsOf(options: WebhookWorkerOptions): Settings {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 300_000) throw new RangeError(`timeoutMs: must be an integer from 100 to 300000 ms, got ${timeoutMs}`);
+  const concurrency = options.concurrency ?? 20;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw new RangeError(`concurrency: must be an integer from 1 to 1000, got ${concurrency}`);
+  const schedule = checkSchedule(options.schedule ?? DEFAULT_WEBHOOK_SCHEDULE_MS, "schedule");
+  return { schedule, timeoutMs, concurrency, random: options.random ?? Math.random };
 }
 
 /** Error carrying the receiver's Retry-After to the backoff strategy. */
 class DeliveryError extends Error {
+  override name = "DeliveryError";
   constructor(message: string, readonly retryAfterMs?: number) {
     super(message);
   }
 }
 
-/** Delivers webhooks from the `webhooks` queue, one signed POST per attempt. */
+/**
+ * Delivers webhooks from the `webhooks` queue, one signed POST per attempt, retrying on the
+ * schedule. Every attempt is recorded in the job's data before the job moves on, so a delivery
+ * that ends in the failed set (the dead letter) carries its whole history.
+ */
 export class WebhookWorker {
   readonly worker: Worker;
   private readonly sender: WebhookSender;
+  private readonly defaultSigner: WebhookSigner;
+  private readonly settings: Settings;
+  private readonly log: Logger;
 
-  constructor(private readonly options: WebhookWorkerOptions) {
-    const log = options.log.child({ queue: WEBHOOKS_QUEUE });
-    this.sender = new WebhookSender({ signer: new WebhookSigner(options.secret), dispatcher: options.dispatcher, allowPrivate: options.allowPrivateUrls });
-    const schedule = options.schedule ?? DEFAULT_WEBHOOK_SCHEDULE_MS;
+  constructor(options: WebhookWorkerOptions) {
+    this.settings = settingsOf(options);
+    this.log = options.log.child({ queue: WEBHOOKS_QUEUE });
+    this.defaultSigner = new WebhookSigner(options.secret);
+    this.sender = new WebhookSender({ dispatcher: options.dispatcher, allowPrivate: options.allowPrivateUrls, timeoutMs: this.settings.timeoutMs });
+    const { schedule, random } = this.settings;
     this.worker = new Worker(WEBHOOKS_QUEUE, (job) => this.deliver(job), {
       connection: options.connection,
       prefix: options.prefix,
-      concurrency: options.concurrency ?? 20,
+      concurrency: this.settings.concurrency,
       settings: {
-        backoffStrategy: (attemptsMade, _type, err) => webhookRetryDelayMs(attemptsMade, { schedule, retryAfterMs: (err as DeliveryError | undefined)?.retryAfterMs }),
+        backoffStrategy: (attemptsMade, _type, err) => webhookRetryDelayMs(attemptsMade, { schedule, random, retryAfterMs: (err as DeliveryError | undefined)?.retryAfterMs }),
       },
     });
-    this.worker.on("error", safe(log, "webhook worker error", (err) => log.error({ err }, "webhook worker error")));
-    this.worker.on("failed", safe(log, "webhook failed listener", (job, err) => log.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "webhook attempt failed")));
+    this.worker.on("error", safe(this.log, "webhook worker error", (err) => this.log.error({ err }, "webhook worker error")));
+    this.worker.on("failed", safe(this.log, "webhook failed listener", (job, err) => this.onFailed(job, err)));
   }
 
   async close(): Promise<void> {
@@ -57,15 +89,61 @@ export class WebhookWorker {
 
   private async deliver(job: Job): Promise<{ status: number }> {
     const parsed = WebhookDelivery.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid delivery: ${parsed.error.message}`);
-    const outcome = await this.sender.send(parsed.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid delivery: ${describeIssues(parsed.error)}`);
+    const delivery = parsed.data;
+    const started = new Date();
+    // the stored payload, not the parsed one: the signed bytes stay the same on every attempt and replay
+    const body = JSON.stringify((job.data as { payload: unknown }).payload);
+    const signer = delivery.secret ? new WebhookSigner(delivery.secret) : this.defaultSigner;
+    const outcome = await this.sender.send({ messageId: delivery.messageId, url: delivery.url, body }, signer, started);
+    // recorded before settling: once the job moves to failed, this history is all the dead letter has
+    await this.record(job, delivery, attemptOf(outcome, started));
+    return this.settle(job, outcome);
+  }
+
+  /** Appends the attempt to the job's history; updateData replaces all data, so the rest is written back as stored. */
+  private async record(job: Job, delivery: WebhookDelivery, attempt: DeliveryAttempt): Promise<void> {
+    const attempts = [...delivery.attempts, attempt].slice(-MAX_ATTEMPT_RECORDS);
+    await job.updateData({ ...(job.data as Record<string, unknown>), attempts });
+    this.log.debug({ jobId: job.id, messageId: delivery.messageId, event: delivery.payload.type, target: redactUrl(delivery.url), ...attempt }, "webhook attempt");
+  }
+
+  /** The one place where an attempt's outcome becomes BullMQ control flow. */
+  private settle(job: Job, outcome: AttemptOutcome): { status: number } {
     switch (outcome.result) {
       case "delivered":
         return { status: outcome.status };
       case "gone":
-        throw new UnrecoverableError(`receiver answered 410 Gone: not retrying`);
+        throw new UnrecoverableError("receiver answered 410 Gone: not retrying");
+      case "refused":
+        throw new UnrecoverableError(`refused target: ${outcome.error}`);
       case "retry":
+        // gives up here rather than through the backoff's -1, so the failed reason says why
+        if (this.isLastAttempt(job)) throw new UnrecoverableError(`gave up after ${job.attemptsMade + 1} attempts: ${outcome.error}`);
         throw new DeliveryError(outcome.error, outcome.retryAfterMs);
+      default:
+        return assertNever(outcome, "attempt outcome");
     }
   }
+
+  /** attemptsMade counts the attempts finished before this one. */
+  private isLastAttempt(job: Job): boolean {
+    const made = job.attemptsMade + 1;
+    return made > this.settings.schedule.length || made >= (job.opts.attempts ?? 1);
+  }
+
+  private onFailed(job: Job | undefined, err: Error): void {
+    const final = err.name === "UnrecoverableError";
+    const fields = { jobId: job?.id, attempts: job?.attemptsMade, reason: err.message };
+    if (final) this.log.warn(fields, "webhook delivery failed for good: kept in the failed set for replay");
+    else this.log.info(fields, "webhook attempt failed; will retry");
+  }
+}
+
+function attemptOf(outcome: AttemptOutcome, started: Date): DeliveryAttempt {
+  const attempt: DeliveryAttempt = { at: started.toISOString(), durationMs: Math.max(0, Date.now() - started.getTime()) };
+  if (outcome.result !== "refused" && outcome.status !== undefined) attempt.status = outcome.status;
+  if (outcome.result === "refused" || outcome.result === "retry") attempt.error = outcome.error;
+  if (outcome.result === "gone") attempt.error = "410 Gone";
+  return attempt;
 }

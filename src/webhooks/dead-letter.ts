@@ -1,0 +1,139 @@
+import { Queue, type Job, type JobType } from "bullmq";
+import type { Redis } from "ioredis";
+import { WEBHOOKS_QUEUE } from "../producers/queue-names.js";
+import { DeliveryAttempt } from "./webhook-message.js";
+
+/** States a delivery can be listed in: still retrying, or given up on (the dead letter). */
+export const DELIVERY_STATES = ["waiting", "active", "delayed", "failed"] as const satisfies readonly JobType[];
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+/** One delivery as an operator sees it. Never carries the signing secret or the body. */
+export interface DeliverySummary {
+  /** BullMQ job id: what `replay` takes. */
+  id: string;
+  state: string;
+  /** `webhook-id`, unchanged by retries and replays. */
+  messageId: string;
+  /** The generation job the event is about. */
+  jobId: string;
+  event: string;
+  /** Host of the target URL (path and query left out: they can hold tokens). */
+  host: string;
+  /** Attempts BullMQ counts since the last (re)start; `history` keeps every one. */
+  attemptsMade: number;
+  history: DeliveryAttempt[];
+  failedReason?: string;
+  /** Status of the last attempt that got an answer, if the last one did. */
+  lastStatus?: number;
+  lastError?: string;
+}
+
+/** What replaying one delivery did. */
+export type ReplayResult = { id: string; replayed: true } | { id: string; replayed: false; reason: string };
+
+export interface DeadLetterOptions {
+  /** A Redis connection (not closed by `close()`). */
+  connection: Redis;
+  /** Key prefix of every queue. */
+  prefix: string;
+  /** Jobs read from Redis per request while listing. @defaultValue 500 */
+  pageSize?: number;
+}
+
+/**
+ * The failed set of the `webhooks` queue seen as a dead letter: list what failed and why, and
+ * replay deliveries with the same `webhook-id` and body and a fresh attempt budget.
+ */
+export class DeadLetter {
+  private readonly queue: Queue;
+  private readonly pageSize: number;
+
+  constructor(options: DeadLetterOptions) {
+    this.queue = new Queue(WEBHOOKS_QUEUE, { connection: options.connection, prefix: options.prefix });
+    this.queue.on("error", () => undefined); // surfaced to callers through the rejected calls
+    this.pageSize = options.pageSize ?? 500;
+  }
+
+  /** Deliveries in `states`, newest first, at most `limit`. */
+  async list(options: { states?: readonly DeliveryState[]; limit?: number } = {}): Promise<DeliverySummary[]> {
+    const states = [...(options.states ?? ["failed"])];
+    const limit = options.limit ?? 100;
+    const jobs = await this.queue.getJobs(states, 0, limit - 1, false);
+    return Promise.all(jobs.filter((j): j is Job => j !== undefined).map((job) => summarize(job)));
+  }
+
+  /** One delivery by job id, in whatever state, or undefined when unknown. */
+  async get(id: string): Promise<DeliverySummary | undefined> {
+    const job = await this.queue.getJob(id);
+    return job ? summarize(job) : undefined;
+  }
+
+  /**
+   * Moves a failed delivery back to waiting with its attempt counters reset, so it gets the
+   * whole schedule again. Its data is untouched: same `webhook-id`, same body, history kept.
+   */
+  async replay(id: string): Promise<ReplayResult> {
+    const job = await this.queue.getJob(id);
+    if (!job) return { id, replayed: false, reason: "no such delivery" };
+    const state = await job.getState();
+    if (state !== "failed") return { id, replayed: false, reason: `it is ${state}, not failed` };
+    try {
+      await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+      return { id, replayed: true };
+    } catch (err) {
+      return { id, replayed: false, reason: (err as Error).message };
+    }
+  }
+
+  /**
+   * Replays every delivery failed at the time of the call. Ids are collected first, so a
+   * delivery that fails again while this runs is not replayed a second time.
+   */
+  async replayAllFailed(): Promise<ReplayResult[]> {
+    const ids = await this.failedIds();
+    const results: ReplayResult[] = [];
+    for (const id of ids) results.push(await this.replay(id));
+    return results;
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+
+  private async failedIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for (let start = 0; ; start += this.pageSize) {
+      const page = await this.queue.getFailed(start, start + this.pageSize - 1);
+      for (const job of page) if (job?.id) ids.push(job.id);
+      if (page.length < this.pageSize) return ids;
+    }
+  }
+}
+
+async function summarize(job: Job): Promise<DeliverySummary> {
+  const data = (job.data ?? {}) as { messageId?: unknown; url?: unknown; payload?: { type?: unknown; data?: { id?: unknown } }; attempts?: unknown };
+  const history = DeliveryAttempt.array().safeParse(data.attempts);
+  const attempts = history.success ? history.data : [];
+  const last = attempts.at(-1);
+  return {
+    id: String(job.id),
+    state: await job.getState(),
+    messageId: String(data.messageId ?? ""),
+    jobId: String(data.payload?.data?.id ?? ""),
+    event: String(data.payload?.type ?? ""),
+    host: hostOf(data.url),
+    attemptsMade: job.attemptsMade,
+    history: attempts,
+    failedReason: job.failedReason || undefined,
+    lastStatus: last?.status,
+    lastError: last?.error,
+  };
+}
+
+function hostOf(url: unknown): string {
+  try {
+    return new URL(String(url)).host;
+  } catch {
+    return "(invalid URL)";
+  }
+}

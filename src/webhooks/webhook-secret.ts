@@ -1,0 +1,29 @@
+import { z } from "zod";
+
+/** Standard Webhooks' own bounds for a signing key: 24 to 64 bytes. */
+const MIN_KEY_BYTES = 24;
+const MAX_KEY_BYTES = 64;
+
+/** Canonical base64 (padded to a multiple of 4), which is what `standardwebhooks` can decode. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Byte length of a key in `whsec_<base64>` form, or undefined when it is not in that form. */
+export function secretKeyBytes(secret: string): number | undefined {
+  if (!secret.startsWith("whsec_")) return undefined;
+  const encoded = secret.slice("whsec_".length);
+  if (encoded === "" || !BASE64.test(encoded)) return undefined;
+  return Buffer.from(encoded, "base64").length;
+}
+
+/**
+ * A signing secret in `whsec_` form, as a per-request `webhook.secret`. Messages never echo the
+ * value, since they end up in error replies and job failure reasons.
+ */
+export const WebhookSecret = z.string().refine(
+  (s) => {
+    const bytes = secretKeyBytes(s);
+    return bytes !== undefined && bytes >= MIN_KEY_BYTES && bytes <= MAX_KEY_BYTES;
+  },
+  { message: `expected whsec_ followed by the base64 of a ${MIN_KEY_BYTES}-${MAX_KEY_BYTES} byte key` },
+);
+export type WebhookSecret = z.infer<typeof WebhookSecret>;

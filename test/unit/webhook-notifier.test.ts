@@ -1,0 +1,96 @@
+import type { JobsOptions, Queue } from "bullmq";
+import { describe, expect, it } from "vitest";
+import type { GenerationResult } from "../../src/producers/generation-result.js";
+import type { GenerationProgress } from "../../src/webhooks/generation-progress.js";
+import { WebhookDelivery } from "../../src/webhooks/webhook-message.js";
+import { progressDue, WebhookNotifier } from "../../src/workers/webhook-notifier.js";
+
+/** Records what would be added; jobs with an id already added are ignored, as BullMQ does. */
+class RecordingQueue {
+  readonly jobs = new Map<string, { data: unknown; opts: JobsOptions }>();
+  async add(_name: string, data: unknown, opts: JobsOptions) {
+    if (!this.jobs.has(opts.jobId!)) this.jobs.set(opts.jobId!, { data, opts });
+    return { id: opts.jobId };
+  }
+}
+
+const SECRET = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
+const result: GenerationResult = { id: "job-1", status: "completed", provider: "tokenhub", model: "hy-image-v3.0", outputs: [], timings: { enqueuedAt: "2026-01-01T00:00:00.000Z", finishedAt: "2026-01-01T00:00:05.000Z" } };
+const running: GenerationProgress = { id: "job-1", provider: "tokenhub", model: "hy-video-1.5", status: "running", step: "poll", providerStatus: "in_progress", progress: 40 };
+
+function setup() {
+  const queue = new RecordingQueue();
+  return { queue, notifier: new WebhookNotifier(queue as unknown as Queue) };
+}
+
+describe("progressDue", () => {
+  it.each([
+    [undefined, 1_000, true, "nothing sent yet"],
+    [1_000, 1_499, false, "within the interval"],
+    [1_000, 1_500, true, "exactly the interval"],
+    [1_000, 9_000, true, "long after"],
+    [5_000, 1_000, true, "a clock behind the last send does not silence the job"],
+  ])("lastSentAt %s, now %s → %s (%s)", (last, now, due, _why) => expect(progressDue(last, now)).toBe(due));
+
+  it("takes another interval", () => {
+    expect(progressDue(0, 1_999, 2_000)).toBe(false);
+    expect(progressDue(0, 2_000, 2_000)).toBe(true);
+  });
+});
+
+describe("WebhookNotifier", () => {
+  it("sends completed and failed by default, with a fixed id per event, and nothing without a webhook", async () => {
+    const { queue, notifier } = setup();
+    expect(await notifier.notify(undefined, "generation.completed", result, 0)).toBe(false);
+    expect(await notifier.notify({ url: "https://example.com/h" }, "generation.completed", result, 0)).toBe(true);
+    expect(await notifier.notify({ url: "https://example.com/h" }, "generation.completed", result, 5)).toBe(true);
+    expect(queue.jobs.size).toBe(1);
+    const [job] = queue.jobs.values();
+    expect(job!.opts).toMatchObject({ removeOnFail: false, backoff: { type: "webhook" }, attempts: 21 });
+    expect(WebhookDelivery.parse(job!.data).attempts).toEqual([]);
+  });
+
+  it("honours the request's event list", async () => {
+    const { queue, notifier } = setup();
+    expect(await notifier.notify({ url: "https://example.com/h", events: ["generation.failed"] }, "generation.completed", result, 0)).toBe(false);
+    expect(queue.jobs.size).toBe(0);
+  });
+
+  it("sends started and progress only when the request lists them", async () => {
+    const { queue, notifier } = setup();
+    const plain = { url: "https://example.com/h" };
+    expect(await notifier.notifyProgress(plain, "generation.started", { ...running, step: "submit" }, 1)).toBe(false);
+    expect(await notifier.notifyProgress(plain, "generation.progress", running, 2)).toBe(false);
+    expect(await notifier.notifyProgress({ ...plain, events: ["generation.started"] }, "generation.progress", running, 3)).toBe(false);
+    expect(queue.jobs.size).toBe(0);
+  });
+
+  it("started is once per job; each progress event gets its own job id and webhook-id", async () => {
+    const { queue, notifier } = setup();
+    const webhook = { url: "https://example.com/h", events: ["generation.started" as const, "generation.progress" as const] };
+    await notifier.notifyProgress(webhook, "generation.started", { ...running, step: "submit" }, 1_000);
+    await notifier.notifyProgress(webhook, "generation.started", { ...running, step: "submit" }, 2_000);
+    await notifier.notifyProgress(webhook, "generation.progress", running, 3_000);
+    await notifier.notifyProgress(webhook, "generation.progress", { ...running, progress: 60 }, 4_000);
+    await notifier.notifyProgress(webhook, "generation.progress", { ...running, progress: 60 }, 4_500, 4_000); // a repeat of the same event
+    const deliveries = [...queue.jobs.values()].map((j) => WebhookDelivery.parse(j.data));
+    expect(deliveries.map((d) => d.payload.type)).toEqual(["generation.started", "generation.progress", "generation.progress"]);
+    expect(new Set(deliveries.map((d) => d.messageId)).size).toBe(3);
+    expect(deliveries[1]!.payload).toEqual({ type: "generation.progress", timestamp: new Date(3_000).toISOString(), data: running });
+  });
+
+  it("carries the request's secret in the job data, never in the body", async () => {
+    const { queue, notifier } = setup();
+    await notifier.notify({ url: "https://example.com/h", secret: SECRET }, "generation.completed", result, 0);
+    const [job] = queue.jobs.values();
+    const delivery = WebhookDelivery.parse(job!.data);
+    expect(delivery.secret).toBe(SECRET);
+    expect(JSON.stringify(delivery.payload)).not.toContain(SECRET.slice(6));
+  });
+
+  it("refuses a progress record that is not one (the union is checked before add)", async () => {
+    const { notifier } = setup();
+    const webhook = { url: "https://example.com/h", events: ["generation.progress" as const] };
+    await expect(notifier.notifyProgress(webhook, "generation.progress", { ...running, status: "completed" } as unknown as GenerationProgress, 0)).rejects.toThrow();
+  });
+});

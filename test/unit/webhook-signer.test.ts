@@ -1,0 +1,38 @@
+import { randomBytes } from "node:crypto";
+import { describe, it, expect } from "vitest";
+import { Webhook as StandardWebhook } from "standardwebhooks";
+import { Webhook as SvixWebhook } from "svix";
+import { WebhookSigner } from "../../src/webhooks/webhook-signer.js";
+
+const secret = `whsec_${randomBytes(24).toString("base64")}`;
+const body = JSON.stringify({ type: "generation.completed", timestamp: "2026-01-01T00:00:00.000Z", data: { jobId: "job-1" } });
+const svixHeaders = (h: ReturnType<WebhookSigner["sign"]>) => ({ "svix-id": h["webhook-id"], "svix-timestamp": h["webhook-timestamp"], "svix-signature": h["webhook-signature"] });
+
+describe("WebhookSigner", () => {
+  it("signs headers that standardwebhooks verifies", () => {
+    const headers = new WebhookSigner(secret).sign("msg_abc", body);
+    expect(new StandardWebhook(secret).verify(body, { ...headers })).toEqual(JSON.parse(body));
+  });
+
+  it("signs headers that svix verifies", () => {
+    const headers = new WebhookSigner(secret).sign("msg_abc", body);
+    expect(new SvixWebhook(secret).verify(body, svixHeaders(headers))).toEqual(JSON.parse(body));
+  });
+
+  it("fails verification for a tampered body or another secret", () => {
+    const headers = new WebhookSigner(secret).sign("msg_abc", body);
+    const tampered = body.replace("job-1", "job-2");
+    expect(() => new StandardWebhook(secret).verify(tampered, { ...headers })).toThrow();
+    expect(() => new SvixWebhook(secret).verify(tampered, svixHeaders(headers))).toThrow();
+    const other = `whsec_${randomBytes(24).toString("base64")}`;
+    expect(() => new StandardWebhook(other).verify(body, { ...headers })).toThrow();
+  });
+
+  it("sets webhook-id and webhook-timestamp (seconds) from its arguments", () => {
+    const at = new Date("2026-01-01T00:00:00.750Z");
+    const headers = new WebhookSigner(secret).sign("msg_abc", body, at);
+    expect(headers["webhook-id"]).toBe("msg_abc");
+    expect(headers["webhook-timestamp"]).toBe("1767225600");
+    expect(headers["webhook-signature"]).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+  });
+});
