@@ -80,6 +80,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   const raw = Array.isArray(value) ? value[0] : value;
   if (!raw) return undefined;
   if (/^\s*\d+(\.\d+)?\s*$/.test(raw)) return Math.round(Number(raw) * 1000);
+  // only the IMF-fixdate form: Date.parse alone reads "-5" or "in 5" as dates in 2001
+  if (!/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(raw.trim())) return undefined;
   const date = Date.parse(raw);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);

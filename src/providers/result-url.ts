@@ -21,8 +21,9 @@ function cosEnd(params: URLSearchParams): number | undefined {
 
 function sigV4End(params: URLSearchParams): number | undefined {
   const date = params.get("X-Amz-Date");
-  const expires = Number(params.get("X-Amz-Expires"));
-  if (!date || !Number.isFinite(expires)) return undefined;
+  const raw = params.get("X-Amz-Expires");
+  const expires = Number(raw);
+  if (!date || raw === null || !Number.isFinite(expires)) return undefined;
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(date);
   if (!m) return undefined;
   return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) / 1000 + expires;

@@ -33,8 +33,8 @@ const VAGUE = new Set(["application/octet-stream", "binary/octet-stream", "appli
  */
 export function mediaTypeOf(declaredExt: string | undefined, contentType: string | undefined, url: string | undefined): { ext: string; contentType: string } {
   const header = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
-  const ext = clean(declaredExt) ?? (VAGUE.has(header) ? undefined : BY_TYPE[header]) ?? extOfUrl(url) ?? "bin";
-  const type = TYPES[ext] ?? (VAGUE.has(header) ? "application/octet-stream" : header);
+  const ext = clean(declaredExt) ?? (VAGUE.has(header) || !Object.hasOwn(BY_TYPE, header) ? undefined : BY_TYPE[header]) ?? extOfUrl(url) ?? "bin";
+  const type = (Object.hasOwn(TYPES, ext) ? TYPES[ext] : undefined) ?? (VAGUE.has(header) ? "application/octet-stream" : header);
   return { ext, contentType: type };
 }
 

@@ -2,7 +2,7 @@ import { inflateSync } from "node:zlib";
 import { describe, it, expect } from "vitest";
 import { fakeMedia, MEDIA_CONTENT_TYPES, type MediaFormat } from "../../src/simulator/fake-media.js";
 
-const FORMATS: MediaFormat[] = ["png", "mp4", "obj", "glb"];
+const FORMATS: MediaFormat[] = ["png", "mp4", "obj", "glb", "wav", "mp3"];
 const SIZES = [1_000, 50_000, 1_000_000];
 
 // Independent CRC-32 (IEEE, reflected 0xEDB88320) so the test does not trust node:zlib's crc32
@@ -138,11 +138,30 @@ function checkGlb(buf: Buffer): void {
   expect([...buf.subarray(binStart + 8 + byteLength)].every((b) => b === 0)).toBe(true);
 }
 
+/** RIFF/WAVE: chunk sizes add up, PCM 16-bit mono 16 kHz, data chunk runs to the end. */
+function checkWav(buf: Buffer): void {
+  expect(buf.toString("latin1", 0, 4)).toBe("RIFF");
+  expect(buf.readUInt32LE(4)).toBe(buf.length - 8);
+  expect(buf.toString("latin1", 8, 16)).toBe("WAVEfmt ");
+  expect([buf.readUInt16LE(20), buf.readUInt16LE(22), buf.readUInt32LE(24), buf.readUInt16LE(34)]).toEqual([1, 1, 16000, 16]);
+  expect(buf.toString("latin1", 36, 40)).toBe("data");
+  expect(buf.readUInt32LE(40)).toBe(buf.length - 44);
+}
+
+/** MP3: an ID3v2 tag, then MPEG-1 Layer III frame headers every 417 bytes to the end. */
+function checkMp3(buf: Buffer): void {
+  expect(buf.toString("latin1", 0, 3)).toBe("ID3");
+  expect((buf.length - 10) % 417).toBe(0);
+  for (let at = 10; at < buf.length; at += 417) expect([...buf.subarray(at, at + 4)]).toEqual([0xff, 0xfb, 0x90, 0x00]);
+}
+
 const CHECKS: Record<MediaFormat, (buf: Buffer, seed: string) => void> = {
   png: checkPng,
   mp4: checkMp4,
   obj: checkObj,
   glb: checkGlb,
+  wav: checkWav,
+  mp3: checkMp3,
 };
 
 describe("fakeMedia", () => {
@@ -152,6 +171,8 @@ describe("fakeMedia", () => {
       mp4: "video/mp4",
       obj: "model/obj",
       glb: "model/gltf-binary",
+      wav: "audio/wav",
+      mp3: "audio/mpeg",
     });
   });
 

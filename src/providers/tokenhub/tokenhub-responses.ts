@@ -70,7 +70,9 @@ function failureOf(answer: TokenHubQueried): { code: string; message: string } {
 
 function absoluteTime(value: number | string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const ms = typeof value === "number" ? (value < 1e12 ? value * 1000 : value) : Date.parse(value);
+  // epoch numbers may come as strings; seconds and milliseconds are told apart by size
+  const numeric = typeof value === "number" ? value : /^\d+$/.test(value) ? Number(value) : undefined;
+  const ms = numeric !== undefined ? (numeric < 1e12 ? numeric * 1000 : numeric) : Date.parse(String(value));
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }
 
@@ -93,6 +95,6 @@ export function readTokenHubError(_status: number, body: unknown): { kind?: Prov
   const parsed = ErrorBody.safeParse(body);
   if (!parsed.success) return {};
   const { type, code, message } = parsed.data.error;
-  const known = [type, code].map((c) => (c === undefined ? undefined : String(c))).find((c) => c !== undefined && c in ERROR_CODES);
+  const known = [type, code].map((c) => (c === undefined ? undefined : String(c))).find((c) => c !== undefined && Object.hasOwn(ERROR_CODES, c));
   return { kind: known ? ERROR_CODES[known] : undefined, code: known ?? (code === undefined ? type : String(code)), message };
 }

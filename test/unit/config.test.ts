@@ -1,0 +1,70 @@
+import { describe, it, expect } from "vitest";
+import { ConfigError, loadEnvironment } from "../../src/config.js";
+
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadEnvironment(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe("loadEnvironment", () => {
+  it("has defaults for an empty environment", () => {
+    const env = loadEnvironment({});
+    expect(env.REDIS_URL).toBe("redis://127.0.0.1:6379");
+    expect(env.KILN_PREFIX).toBe("{kiln}");
+    expect(env.TOKENHUB_BASE_URL).toEqual(["https://tokenhub.tencentmaas.com", "https://tokenhub.tencentmaas.cn"]);
+    expect(env.S3_CHECKSUMS).toBe("when_supported");
+    expect(env.KILN_ALLOW_PRIVATE_URLS).toBe(false);
+    expect(env.KILN_POLL_SCALE).toBe(1);
+  });
+
+  it("parses a comma-separated TOKENHUB_BASE_URL in order", () => {
+    expect(loadEnvironment({ TOKENHUB_BASE_URL: "http://b.example , http://a.example,http://c.example" }).TOKENHUB_BASE_URL).toEqual([
+      "http://b.example",
+      "http://a.example",
+      "http://c.example",
+    ]);
+  });
+
+  it("reads flags and numbers", () => {
+    const env = loadEnvironment({ KILN_ALLOW_PRIVATE_URLS: "TRUE", S3_FORCE_PATH_STYLE: "1", KILN_POLL_SCALE: "0.05" });
+    expect(env).toMatchObject({ KILN_ALLOW_PRIVATE_URLS: true, S3_FORCE_PATH_STYLE: true, KILN_POLL_SCALE: 0.05 });
+  });
+
+  it("treats empty strings as unset", () => {
+    const env = loadEnvironment({ REDIS_URL: "", KILN_PREFIX: "", KILN_WEBHOOK_SECRET: "", S3_ACCESS_KEY_ID: "", KILN_POLL_SCALE: "" });
+    expect(env.REDIS_URL).toBe("redis://127.0.0.1:6379");
+    expect(env.KILN_PREFIX).toBe("{kiln}");
+    expect(env.KILN_WEBHOOK_SECRET).toBeUndefined();
+    expect(env.S3_ACCESS_KEY_ID).toBeUndefined();
+    expect(env.KILN_POLL_SCALE).toBe(1);
+  });
+
+  it.each([
+    ["REDIS_URL", { REDIS_URL: "not a url" }],
+    ["KILN_PREFIX", { KILN_PREFIX: "kiln:prod" }],
+    ["KILN_WEBHOOK_SECRET", { KILN_WEBHOOK_SECRET: "c2VjcmV0c2VjcmV0c2VjcmV0" }],
+    ["KILN_ALLOW_PRIVATE_URLS", { KILN_ALLOW_PRIVATE_URLS: "maybe" }],
+    ["S3_SECRET_ACCESS_KEY", { S3_ACCESS_KEY_ID: "AKIA" }],
+    ["S3_ACCESS_KEY_ID", { S3_SECRET_ACCESS_KEY: "secret" }],
+    ["S3_BUCKET", { S3_ENDPOINT: "http://127.0.0.1:9000" }],
+    ["KILN_POLL_SCALE", { KILN_POLL_SCALE: "0" }],
+  ] as const)("names %s in the ConfigError", (variable, env) => {
+    expect(configError(env).message).toContain(variable);
+  });
+
+  it("accepts a whsec_ secret and complete S3 settings", () => {
+    const env = loadEnvironment({
+      KILN_WEBHOOK_SECRET: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0",
+      S3_ENDPOINT: "http://127.0.0.1:9000",
+      S3_BUCKET: "kiln",
+      S3_ACCESS_KEY_ID: "AKIA",
+      S3_SECRET_ACCESS_KEY: "secret",
+    });
+    expect(env).toMatchObject({ KILN_WEBHOOK_SECRET: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0", S3_BUCKET: "kiln" });
+  });
+});
