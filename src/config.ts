@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RetryScheduleText } from "./webhooks/retry-schedule.js";
 
 /** "true"/"false"/"1"/"0" (any case) as a boolean; anything else is an error naming the variable. */
 const Flag = z
@@ -23,7 +24,7 @@ const PositiveNumber = z.coerce.number().positive({ message: "expected a positiv
  * here, so a bad value stops start-up with a message that names the variable.
  */
 export const Environment = z.object({
-  REDIS_URL: Url.default("redis://127.0.0.1:6379"),
+  REDIS_URL: Url.refine((u) => /^rediss?:\/\//.test(u), { message: "expected redis:// or rediss://" }).default("redis://127.0.0.1:6379"),
   KILN_PREFIX: z
     .string()
     .min(1)
@@ -39,6 +40,18 @@ export const Environment = z.object({
   ARCHIVE_DIR: z.string().min(1).default("./kiln-archive"),
   TOKENHUB_API_KEY: z.string().min(1).optional(),
   TOKENHUB_BASE_URL: UrlList.default(["https://tokenhub.tencentmaas.com", "https://tokenhub.tencentmaas.cn"]),
+  // providers (issue 3): a provider runs when its API key is set
+  GATEWAY_API_KEY: z.string().min(1).optional(),
+  GATEWAY_BASE_URL: UrlList.optional(),
+  GATEWAY_SUBMIT_PATH: z.string().regex(/^\/\S*$/, { message: "expected a path starting with /" }).default("/v1/chat/completions"),
+  WCODE_API_KEY: z.string().min(1).optional(),
+  WCODE_BASE_URL: UrlList.default(["https://wcode.net/api/gpt/v1"]),
+  KILN_TOKENHUB_RATE: PositiveNumber.optional(),
+  KILN_GATEWAY_RATE: PositiveNumber.optional(),
+  KILN_WCODE_RATE: PositiveNumber.optional(),
+  KILN_TOKENHUB_MAX_INFLIGHT: z.coerce.number().int().positive().optional(),
+  KILN_GATEWAY_MAX_INFLIGHT: z.coerce.number().int().positive().optional(),
+  KILN_WCODE_MAX_INFLIGHT: z.coerce.number().int().positive().optional(),
   KILN_WEBHOOK_SECRET: z
     .string()
     .regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, { message: "expected whsec_ followed by a base64 secret" })
@@ -46,7 +59,13 @@ export const Environment = z.object({
   KILN_ALLOW_PRIVATE_URLS: Flag.default(false),
   KILN_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
   KILN_POLL_SCALE: PositiveNumber.max(100).default(1),
+  // HTTP (issue 5): the API and /metrics; unset port means no HTTP server in `kiln worker`
+  KILN_HTTP_PORT: z.coerce.number().int({ message: "expected a port number" }).min(0, { message: "expected 0 to 65535" }).max(65_535, { message: "expected 0 to 65535" }).optional(),
+  KILN_API_TOKEN: z.string().min(16, { message: "expected at least 16 characters (a random token)" }).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  // webhooks (issue 4): unset means the webhook worker's defaults (Svix's schedule, 15 s)
+  KILN_WEBHOOK_RETRY_SCHEDULE: RetryScheduleText.optional(),
+  KILN_WEBHOOK_TIMEOUT_MS: z.coerce.number().int({ message: "expected whole milliseconds" }).min(100, { message: "expected 100 to 300000 ms" }).max(300_000, { message: "expected 100 to 300000 ms" }).optional(),
 });
 export type Environment = z.infer<typeof Environment>;
 
@@ -59,9 +78,36 @@ export class ConfigError extends Error {
 export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = Environment.safeParse(present);
-  if (parsed.success) return checkS3(parsed.data);
+  if (parsed.success) return checkProviders(checkS3(parsed.data));
   const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
   throw new ConfigError(`invalid environment:\n  ${problems.join("\n  ")}`);
+}
+
+/** Providers whose variables need each other. */
+function checkProviders(env: Environment): Environment {
+  if (env.GATEWAY_API_KEY && !env.GATEWAY_BASE_URL) throw new ConfigError("invalid environment:\n  GATEWAY_BASE_URL: required when GATEWAY_API_KEY is set (the gateway's document names no host)");
+  return env;
+}
+
+/**
+ * Per-model in-flight caps: `KILN_<PROVIDER>_MAX_INFLIGHT_<MODEL>`, the model id upper-cased
+ * with every character other than A-Z and 0-9 as `_` (wan2.7-t2v → WAN2_7_T2V).
+ */
+export function modelInflightCaps(env: NodeJS.ProcessEnv, provider: string): Map<string, number> {
+  const prefix = `KILN_${provider.toUpperCase()}_MAX_INFLIGHT_`;
+  const caps = new Map<string, number>();
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(prefix) || value === undefined || value === "") continue;
+    const cap = Number(value);
+    if (!Number.isInteger(cap) || cap < 1) throw new ConfigError(`invalid environment:\n  ${name}: expected a positive integer`);
+    caps.set(name.slice(prefix.length), cap);
+  }
+  return caps;
+}
+
+/** The env-variable form of a model id. */
+export function envModelName(modelId: string): string {
+  return modelId.toUpperCase().replace(/[^A-Z0-9]/g, "_");
 }
 
 /** S3 variables only make sense together: a bucket with half its credentials is a mistake. */

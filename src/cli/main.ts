@@ -1,9 +1,11 @@
 import { Command } from "commander";
 import { ConfigError } from "../config.js";
+import { cancelCommand } from "./cancel-command.js";
 import { demoCommand } from "./demo-command.js";
 import { enqueueCommand } from "./enqueue-command.js";
 import { simulateCommand } from "./simulate-command.js";
 import { statusCommand } from "./status-command.js";
+import { webhooksCommand } from "./webhooks-command.js";
 import { workerCommand } from "./worker-command.js";
 
 const program = new Command("kiln")
@@ -14,6 +16,8 @@ program.addCommand(workerCommand());
 program.addCommand(simulateCommand());
 program.addCommand(enqueueCommand());
 program.addCommand(statusCommand());
+program.addCommand(cancelCommand());
+program.addCommand(webhooksCommand());
 program.addCommand(demoCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {

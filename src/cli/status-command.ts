@@ -7,11 +7,12 @@ export function statusCommand(): Command {
   return new Command("status")
     .description("show a generation job's state, progress and result")
     .argument("<id>", "job id")
-    .action(async (id: string) => {
+    .option("--provider <name>", "look only in this provider's queue (needed for ids BullMQ minted, which repeat across queues)")
+    .action(async (id: string, o: { provider?: string }) => {
       const env = loadEnvironment();
       const client = new GenerationClient({ redisUrl: env.REDIS_URL, prefix: env.KILN_PREFIX });
       try {
-        const status = await client.get(id);
+        const status = await client.get(id, o.provider);
         if (!status) {
           console.error(`kiln: no job ${id} under prefix ${env.KILN_PREFIX}`);
           process.exitCode = 3;

@@ -1,9 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { Queue, type Job, type JobsOptions } from "bullmq";
 import type { Redis } from "ioredis";
-import { findModel, modelIds, PROVIDERS } from "../providers/model-registry.js";
+import { PROVIDERS, resolveModel, unknownModelMessage } from "../providers/model-registry.js";
 import { createRedis } from "../redis.js";
 import { GenerationRequest, describeIssues } from "./generation-request.js";
 import { GenerationResult } from "./generation-result.js";
+import { CancelRequests } from "./cancellation.js";
 import { DEFAULT_PREFIX, GENERATE_JOB, generateQueueName } from "./queue-names.js";
 
 export interface GenerationClientOptions {
@@ -60,38 +62,64 @@ export class GenerationClient {
       removeOnComplete: { age: 7 * 24 * 3600 },
       removeOnFail: { age: 30 * 24 * 3600 },
       ...options.jobOptions,
-      jobId: options.id,
+      // BullMQ's own ids count per queue and so repeat across providers: mint a unique one
+      jobId: options.id ?? randomUUID(),
     });
     return String(job.id);
   }
 
-  /** The job's state, progress and result, looked up in every provider queue. Undefined if unknown. */
-  async get(id: string): Promise<GenerationStatus | undefined> {
-    for (const provider of PROVIDERS) {
-      const queue = this.queue(provider);
+  /**
+   * The job's state, progress and result, looked up in `provider`'s queue or, without it, in
+   * every provider queue. Undefined if unknown. Ids minted by BullMQ itself (raw producers that
+   * set none) count per queue, so the same id can exist in two queues: that is an error here.
+   */
+  async get(id: string, provider?: string): Promise<GenerationStatus | undefined> {
+    const found: GenerationStatus[] = [];
+    for (const name of provider ? [provider] : PROVIDERS) {
+      const queue = this.queue(name);
       // state first: once it reads completed or failed, the job read after it carries the result
       const state = await queue.getJobState(id);
       if (state === "unknown") continue;
       const job = await queue.getJob(id);
-      if (job) return describe(job, queue.name, state);
+      if (job) found.push(describe(job, queue.name, state));
     }
-    return undefined;
+    if (found.length > 1) throw new InvalidRequestError(`id ${id} exists in ${found.map((f) => f.queue).join(" and ")}: name the provider`);
+    return found[0];
   }
 
   /** Resolves with the final status once the job completes or fails, polling every `intervalMs`. */
-  async waitFor(id: string, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<GenerationStatus> {
+  async waitFor(id: string, options: { timeoutMs?: number; intervalMs?: number; provider?: string } = {}): Promise<GenerationStatus> {
     const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
     for (;;) {
-      const status = await this.get(id);
+      const status = await this.get(id, options.provider);
       if (status && (status.state === "completed" || status.state === "failed")) return status;
       if (Date.now() > deadline) throw new Error(`job ${id} still ${status?.state ?? "unknown"} after ${options.timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, options.intervalMs ?? 250));
     }
   }
 
+  /**
+   * Cancels a job that has not ended: it ends as failed with code `cancelled`, gives back its
+   * in-flight slot and sends `generation.failed`. A waiting or delayed job is handed to a worker
+   * now; an active one stops at its next step. Resolves with whether a cancel was recorded.
+   */
+  async cancel(id: string, options: { provider?: string; reason?: string } = {}): Promise<{ id: string; state: string; cancelled: boolean }> {
+    const status = await this.get(id, options.provider);
+    if (!status) throw new InvalidRequestError(`no job ${id}`);
+    if (status.state === "completed" || status.state === "failed") return { id, state: status.state, cancelled: false };
+    await new CancelRequests(this.connection, this.prefix).request(status.queue, id, options.reason ?? "cancelled by request");
+    // a delayed job would only notice at its next poll: move it to waiting so a worker ends it now
+    if (status.state === "delayed") await this.queueNamed(status.queue).getJob(id).then((job) => job?.promote()).catch(() => undefined);
+    return { id, state: status.state, cancelled: true };
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     if (this.ownsConnection) await this.connection.quit().catch(() => undefined);
+  }
+
+  private queueNamed(name: string): Queue {
+    return this.queue(name.replace(/^generate-/, ""));
   }
 
   private queue(provider: string): Queue {
@@ -109,10 +137,9 @@ export class GenerationClient {
 export function validateRequest(request: unknown): GenerationRequest {
   const parsed = GenerationRequest.safeParse(request);
   if (!parsed.success) throw new InvalidRequestError(describeIssues(parsed.error));
-  const { provider, model: modelId, input } = parsed.data;
-  if (!(PROVIDERS as readonly string[]).includes(provider)) throw new InvalidRequestError(`provider: unknown provider "${provider}"; known: ${PROVIDERS.join(", ")}`);
-  const model = findModel(provider, modelId);
-  if (!model) throw new InvalidRequestError(`model: unknown ${provider} model "${modelId}"; known: ${modelIds(provider).join(", ")}`);
+  const { provider, model: modelId, input, passthrough } = parsed.data;
+  const model = resolveModel(provider, modelId, passthrough);
+  if (!model) throw new InvalidRequestError(unknownModelMessage(provider, modelId));
   const checked = model.input.safeParse(input);
   if (!checked.success) throw new InvalidRequestError(`invalid input for ${model.id}: ${describeIssues(checked.error, "input")}`);
   return parsed.data;

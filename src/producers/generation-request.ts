@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { WebhookSecret } from "../webhooks/webhook-secret.js";
 
 /** Events a caller can subscribe to. `generation.completed` and `generation.failed` are the default. */
 export const WebhookEvent = z.enum(["generation.completed", "generation.failed", "generation.started", "generation.progress"]);
@@ -18,7 +19,10 @@ export const GenerationRequest = z.strictObject({
   webhook: z
     .object({
       url: z.string().url(),
+      /** Default `generation.completed` and `generation.failed`; list `generation.started` / `generation.progress` to get them too. */
       events: z.array(WebhookEvent).min(1).optional(),
+      /** Signs this request's deliveries instead of `KILN_WEBHOOK_SECRET` (`whsec_` + base64 of 24-64 bytes). */
+      secret: WebhookSecret.optional(),
     })
     .optional(),
   archive: z
@@ -31,6 +35,11 @@ export const GenerationRequest = z.strictObject({
         .optional(),
     })
     .optional(),
+  /**
+   * Send a model kiln has no row for as given, read with the provider's generic rules
+   * (TokenHub and wcode: chat completion; gateway: any task id, chat answer or result URL).
+   */
+  passthrough: z.boolean().optional(),
   /** Opaque to kiln; returned in the result and the webhook. */
   metadata: z.record(z.string(), z.unknown()).optional(),
 });

@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { Completion } from "../providers/chat/chat-completion.js";
 
 /** Why a generation failed. `code` is stable and machine-readable; `message` is for people. */
 export const GenerationError = z.object({
-  code: z.enum(["invalid_request", "authentication", "model_not_available", "task_failed", "result_expired", "timed_out", "archive_failed", "internal"]),
+  code: z.enum(["invalid_request", "authentication", "model_not_available", "task_failed", "result_expired", "timed_out", "archive_failed", "cancelled", "internal"]),
   message: z.string(),
   retryable: z.boolean(),
   /** The provider's own code, when it gave one. */
@@ -34,6 +35,8 @@ export const GenerationResult = z.object({
   providerTaskId: z.string().optional(),
   outputs: z.array(ArchivedOutput),
   error: GenerationError.optional(),
+  /** Text models: the answer, its reasoning and token usage, beside the archived files. */
+  completion: Completion.optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   /** ISO-8601 instants of each step reached. */
   timings: z.object({

@@ -1,4 +1,5 @@
 import type { ModelSpec } from "./model-spec.js";
+import type { Completion } from "./chat/chat-completion.js";
 
 /**
  * One output of a finished task, before it is archived: where its bytes are (a URL that may
@@ -27,7 +28,7 @@ export type TaskStatus =
 /** What submitting returned: a task to poll, or (synchronous models) the outputs themselves. */
 export type SubmitResult =
   | { type: "task"; taskId: string; status: TaskStatus }
-  | { type: "completed"; outputs: OutputSource[]; providerTaskId?: string };
+  | { type: "completed"; outputs: OutputSource[]; providerTaskId?: string; completion?: Completion };
 
 /** A provider family (tokenhub, gateway, wcode): turns requests into HTTP calls and answers. */
 export interface Provider {

@@ -1,8 +1,9 @@
 import { createCipheriv, createHash } from "node:crypto";
 import { crc32, deflateSync } from "node:zlib";
+import { mp3, wav } from "./fake-audio.js";
 
 /** Media formats the provider simulator can produce. */
-export type MediaFormat = "png" | "mp4" | "obj" | "glb";
+export type MediaFormat = "png" | "mp4" | "obj" | "glb" | "wav" | "mp3";
 
 /** Content-Type served for each format: image/png, video/mp4, model/obj, model/gltf-binary. */
 export const MEDIA_CONTENT_TYPES: Record<MediaFormat, string> = {
@@ -10,6 +11,8 @@ export const MEDIA_CONTENT_TYPES: Record<MediaFormat, string> = {
   mp4: "video/mp4",
   obj: "model/obj",
   glb: "model/gltf-binary",
+  wav: "audio/wav",
+  mp3: "audio/mpeg",
 };
 
 /** Returns the next `n` bytes of a seeded stream. */
@@ -36,6 +39,8 @@ const GENERATORS: Record<MediaFormat, (rand: ByteSource, seed: string, target: n
   mp4: (rand, _seed, target) => mp4(rand, target),
   obj: (rand, seed, target) => obj(rand, seed, target),
   glb: (rand, _seed, target) => glb(rand, target),
+  wav: (rand, _seed, target) => wav(rand, target),
+  mp3: (rand, _seed, target) => mp3(rand, target),
 };
 
 // AES-256-CTR keyed by sha256(seed) is a fast, full-entropy, reproducible stream: megabytes of

@@ -3,19 +3,43 @@ import type { AddressInfo } from "node:net";
 import { createHash } from "node:crypto";
 import { DEFAULT_SIMULATOR_OPTIONS, SimulatorOptions } from "./simulator-options.js";
 import { MEDIA_CONTENT_TYPES, TaskBook } from "./task-book.js";
-import { tokenHubError, tokenHubRoute, type SimAnswer } from "./tokenhub-routes.js";
+import { tokenHubError, tokenHubRoute, type RouteContext, type SimAnswer } from "./tokenhub-routes.js";
+import { gatewayError, gatewayRoute } from "./gateway-routes.js";
+import { wcodeError, wcodeRoute } from "./wcode-routes.js";
+
+/** Which provider a path belongs to: the gateway under /gateway, wcode under /wcode, TokenHub at the root. */
+type SimProvider = "tokenhub" | "gateway" | "wcode";
+
+function providerOf(path: string): SimProvider {
+  if (path.startsWith("/gateway/")) return "gateway";
+  if (path.startsWith("/wcode/")) return "wcode";
+  return "tokenhub";
+}
+
+/** Each provider's own error body for the answers every API shares. */
+function errorFor(provider: SimProvider, status: number, code: string, message: string, headers?: Record<string, string>): SimAnswer {
+  if (provider === "gateway") return gatewayError(status, code, message, headers);
+  if (provider === "wcode") return wcodeError(status, message, headers);
+  return tokenHubError(status, code, message, headers);
+}
 
 /** What the simulator reports at `GET /__simulator/stats`, for tests that count submissions. */
 export interface SimulatorStats {
-  submissions: Array<{ taskId: string; model: string; prompt: string; at: number }>;
+  submissions: Array<{ taskId: string; provider: string; model: string; prompt: string; at: number }>;
   queries: number;
   downloads: number;
   /** API calls answered with an injected 429 or 5xx. */
   rejected: number;
+  /** Tasks submitted whose end no query has reported yet: what the caller has in flight. */
+  open: number;
+  /** The most tasks in flight at once since start. */
+  maxOpen: number;
 }
 
 /**
- * A provider simulator speaking the documented protocols (seed 003: TokenHub) over real HTTP,
+ * A provider simulator speaking the documented protocols over real HTTP: TokenHub (seed 003)
+ * at the root, the unified gateway (seed 004) under `/gateway`, wcode (seeds 000–002) under
+ * `/wcode/api/gpt/v1`,
  * with configurable durations, failures, 429s, 5xx, output sizes and expiring result URLs.
  * Used by the tests, the demo and the benchmarks.
  */
@@ -77,33 +101,36 @@ export class ProviderSimulator {
   }
 
   private async api(req: IncomingMessage, path: string): Promise<SimAnswer> {
-    if (req.method !== "POST") return tokenHubError(400, "invalid_request_error", `${req.method} is not supported on ${path}`);
+    const provider = providerOf(path);
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-    if (!auth || (this.options.apiKey !== undefined && auth !== this.options.apiKey)) return tokenHubError(401, "authentication_error", "API Key 无效");
-    const injected = this.injectedFailure();
+    if (!auth || (this.options.apiKey !== undefined && auth !== this.options.apiKey)) return errorFor(provider, 401, "authentication_error", provider === "wcode" ? "Invalid API-KEY" : "API Key 无效");
+    const injected = this.injectedFailure(provider);
     if (injected) return injected;
-    const body = await readJson(req);
-    if (!body) return tokenHubError(400, "invalid_request_error", "请求参数有误: body is not a JSON object");
-    return tokenHubRoute(path, body, this.book, this.options, this.random, this.baseUrl) ?? tokenHubError(400, "invalid_request_error", `unknown path ${path}`);
+    const method = req.method ?? "GET";
+    const body = method === "GET" ? {} : await readJson(req);
+    if (!body) return errorFor(provider, 400, "invalid_request_error", "请求参数有误: body is not a JSON object");
+    const ctx: RouteContext = { book: this.book, options: this.options, random: this.random, base: this.baseUrl };
+    const answer = provider === "gateway" ? gatewayRoute(method, path, body, ctx) : provider === "wcode" ? wcodeRoute(method, path, body, ctx) : method === "POST" ? tokenHubRoute(path, body, ctx) : undefined;
+    return answer ?? errorFor(provider, 404, "invalid_request_error", `no route for ${method} ${path}`);
   }
 
   /** A 429 or 5xx drawn at the configured rates; the call then has no effect at all. */
-  private injectedFailure(): SimAnswer | undefined {
+  private injectedFailure(provider: SimProvider): SimAnswer | undefined {
     const { rateLimitRate, serverErrorRate, retryAfterSeconds } = this.options;
     const draw = this.random();
     if (draw < rateLimitRate) {
       this.book.counters.rejected++;
-      return tokenHubError(429, "rate_limit_exceeded", "请求频率超限", { "retry-after": String(retryAfterSeconds) });
+      return errorFor(provider, 429, "rate_limit_exceeded", "请求频率超限", { "retry-after": String(retryAfterSeconds) });
     }
     if (draw < rateLimitRate + serverErrorRate) {
       this.book.counters.rejected++;
-      return draw < rateLimitRate + serverErrorRate / 2 ? tokenHubError(500, "engine_server_error", "引擎内部错误") : tokenHubError(503, "service_unavailable", "服务暂时不可用");
+      return draw < rateLimitRate + serverErrorRate / 2 ? errorFor(provider, 500, "engine_server_error", "引擎内部错误") : errorFor(provider, 503, "service_unavailable", "服务暂时不可用");
     }
     return undefined;
   }
 
   private serveFile(path: string, res: ServerResponse): void {
-    const match = /^\/files\/(\d+)\/(\d+)\.[a-z0-9]+$/.exec(path);
+    const match = /^\/files\/([^/]+)\/(\d+)\.[a-z0-9]+$/.exec(path);
     const task = match ? this.book.tasks.get(match[1]!) : undefined;
     const file = task?.files[Number(match?.[2])];
     const bytes = task && file ? this.book.contentOf(task.id, file.index) : undefined;

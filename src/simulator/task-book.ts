@@ -2,49 +2,58 @@ import { createHash, createHmac, randomInt } from "node:crypto";
 import { fakeMedia, MEDIA_CONTENT_TYPES, type MediaFormat } from "./fake-media.js";
 import { DIRECTIVES, type SimulatorOptions } from "./simulator-options.js";
 
-export type Family = "image" | "video" | "3d";
+/** One file a task will produce: its format, approximate size and what it is to the caller. */
+export interface FilePlan {
+  format: MediaFormat;
+  size: number;
+  role?: "model" | "preview" | "video" | "cover";
+  /** The 3D answer's `type` (obj, glb). */
+  modelType?: string;
+}
 
 /** One file a task produced, served at `/files/<taskId>/<index>.<format>`. */
-export interface SimFile {
+export interface SimFile extends FilePlan {
   index: number;
-  format: MediaFormat;
   bytes: number;
   sha256: string;
-  /** What the 3D answer calls it: `obj`/`glb` model or its preview image. */
-  role?: "model" | "preview";
-  modelType?: string;
 }
 
 /** A simulated provider task. */
 export interface SimTask {
   id: string;
+  provider: string;
   model: string;
-  family: Family;
   prompt: string;
   createdAt: number;
   doneAt: number;
   fails: boolean;
   urlTtlMs: number;
   files: SimFile[];
+  /** Set once a query has told the caller the task ended: the task is no longer in flight. */
+  closedAt?: number;
 }
 
 /** The simulator's memory: tasks, their files, and what was asked of it. */
 export class TaskBook {
   readonly tasks = new Map<string, SimTask>();
-  readonly submissions: Array<{ taskId: string; model: string; prompt: string; at: number }> = [];
+  readonly submissions: Array<{ taskId: string; provider: string; model: string; prompt: string; at: number }> = [];
   private readonly content = new Map<string, Buffer>();
-  counters = { queries: 0, downloads: 0, rejected: 0 };
+  counters = { queries: 0, downloads: 0, rejected: 0, open: 0, maxOpen: 0 };
+  /** Per model: tasks in flight now and the most at once. */
+  readonly openByModel = new Map<string, { open: number; maxOpen: number }>();
 
-  create(model: string, family: Family, prompt: string, options: SimulatorOptions, random: () => number): SimTask {
+  /** Records a submission and plans its outputs. `durationMs` 0 is a synchronous answer. */
+  create(spec: { provider: string; model: string; prompt: string; durationMs: number; files: FilePlan[]; id?: string }, options: SimulatorOptions, random: () => number): SimTask {
     const now = Date.now();
-    // ids as TokenHub shows them: 19-digit numbers, too big for a double
-    const id = `14${String(now).slice(-10)}${String(randomInt(0, 10_000_000)).padStart(7, "0")}`;
-    const fails = prompt.includes(DIRECTIVES.fail) || random() < options.failureRate;
-    const urlTtlMs = prompt.includes(DIRECTIVES.expire) ? 0 : options.urlTtlMs;
-    const task: SimTask = { id, model, family, prompt, createdAt: now, doneAt: now + options.durationsMs[family], fails, urlTtlMs, files: [] };
-    task.files = this.makeFiles(task, options);
+    // TokenHub shows 19-digit numeric ids, too big for a double; other providers pass their own
+    const id = spec.id ?? `14${String(now).slice(-10)}${String(randomInt(0, 10_000_000)).padStart(7, "0")}`;
+    const fails = spec.prompt.includes(DIRECTIVES.fail) || random() < options.failureRate;
+    const urlTtlMs = spec.prompt.includes(DIRECTIVES.expire) ? 0 : options.urlTtlMs;
+    const task: SimTask = { id, provider: spec.provider, model: spec.model, prompt: spec.prompt, createdAt: now, doneAt: now + spec.durationMs, fails, urlTtlMs, files: [] };
+    task.files = spec.files.map((plan, index) => this.makeFile(task.id, index, plan));
     this.tasks.set(id, task);
-    this.submissions.push({ taskId: id, model, prompt, at: now });
+    this.submissions.push({ taskId: id, provider: spec.provider, model: spec.model, prompt: spec.prompt, at: now });
+    if (spec.durationMs > 0) this.open(spec.model);
     return task;
   }
 
@@ -54,6 +63,16 @@ export class TaskBook {
     const progress = Math.min(100, Math.floor(((now - task.createdAt) / span) * 100));
     if (now >= task.doneAt) return { status: task.fails ? "failed" : "completed", progress: 100 };
     return { status: progress < 20 ? "queued" : "in_progress", progress };
+  }
+
+  /** A query is answering `task`'s status: a terminal answer closes it (it leaves the caller's in-flight count). */
+  queried(task: SimTask): void {
+    this.counters.queries++;
+    if (task.closedAt === undefined && Date.now() >= task.doneAt) {
+      task.closedAt = Date.now();
+      this.counters.open--;
+      this.openByModel.get(task.model)!.open--;
+    }
   }
 
   contentOf(taskId: string, index: number): Buffer | undefined {
@@ -73,23 +92,19 @@ export class TaskBook {
     return now >= task.doneAt + task.urlTtlMs;
   }
 
-  private makeFiles(task: SimTask, options: SimulatorOptions): SimFile[] {
-    const plan: Array<Omit<SimFile, "index" | "bytes" | "sha256"> & { size: number }> =
-      task.family === "image"
-        ? [{ format: "png", size: options.outputBytes.image }]
-        : task.family === "video"
-          ? [{ format: "mp4", size: options.outputBytes.video }]
-          : [
-              { format: "obj", size: options.outputBytes.model, role: "model", modelType: "obj" },
-              { format: "png", size: options.outputBytes.preview, role: "preview", modelType: "obj" },
-              { format: "glb", size: options.outputBytes.model, role: "model", modelType: "glb" },
-              { format: "png", size: options.outputBytes.preview, role: "preview", modelType: "glb" },
-            ];
-    return plan.map(({ size, ...file }, index) => {
-      const bytes = fakeMedia(file.format, `${task.id}/${index}`, size);
-      this.content.set(`${task.id}/${index}`, bytes);
-      return { ...file, index, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
-    });
+  private open(model: string): void {
+    this.counters.open++;
+    this.counters.maxOpen = Math.max(this.counters.maxOpen, this.counters.open);
+    const perModel = this.openByModel.get(model) ?? { open: 0, maxOpen: 0 };
+    perModel.open++;
+    perModel.maxOpen = Math.max(perModel.maxOpen, perModel.open);
+    this.openByModel.set(model, perModel);
+  }
+
+  private makeFile(taskId: string, index: number, plan: FilePlan): SimFile {
+    const bytes = fakeMedia(plan.format, `${taskId}/${index}`, plan.size);
+    this.content.set(`${taskId}/${index}`, bytes);
+    return { ...plan, index, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
   }
 }
 

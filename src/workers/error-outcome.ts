@@ -20,6 +20,12 @@ export function outcomeOfError(err: unknown, state: JobState, ctx: StepContext):
   }
   const fatal = fatalCode(err.kind);
   if (fatal) return { type: "fail", state, error: { code: fatal, message, retryable: false, providerCode: err.providerCode } };
+  if (err.kind === "rate_limited" && state.step === "submit") {
+    // a 429 on submit says the account is over its rate: slow the whole queue, not just this job
+    // Retry-After is a floor; "0" or none still backs off, or the queue would spin on 429s
+    const delayMs = retryDelayMs(state.errors, { random: ctx.random, scale: ctx.pollScale, retryAfterMs: err.retryAfterMs });
+    return { type: "throttle", state: { ...state, errors: state.errors + 1, lastError: message }, delayMs, reason: message };
+  }
   ctx.log.warn({ jobId: ctx.jobId, step: state.step, kind: err.kind, status: err.status }, `transient provider error: ${message}`);
   return retry(state, ctx, message, err.retryAfterMs);
 }

@@ -19,6 +19,7 @@ export function buildResult(
     providerTaskId: state.taskId,
     outputs: [...(state.archived ?? [])].sort((a, b) => a.index - b.index),
     error,
+    completion: state.completion,
     metadata: job.metadata,
     timings: {
       enqueuedAt: new Date(job.enqueuedAt).toISOString(),

@@ -18,7 +18,10 @@ import { pollStep } from "./poll-step.js";
 import type { StepContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { submitStep } from "./submit-step.js";
-import { WebhookNotifier } from "./webhook-notifier.js";
+import { WebhookNotifier, progressDue } from "./webhook-notifier.js";
+import { InflightSlots, type InflightCaps } from "./inflight-slots.js";
+import { CancelRequests } from "../producers/cancellation.js";
+import { generationProgress } from "../webhooks/generation-progress.js";
 
 export interface GenerationWorkerOptions {
   provider: Provider;
@@ -37,7 +40,17 @@ export interface GenerationWorkerOptions {
   pollScale?: number;
   /** Source of randomness for jitter. @defaultValue Math.random */
   random?: () => number;
+  /** Provider requests per second across every process (`KILN_<PROVIDER>_RATE`). @defaultValue unlimited */
+  ratePerSecond?: number;
+  /** In-flight caps (`KILN_<PROVIDER>_MAX_INFLIGHT[_<MODEL>]`). @defaultValue none */
+  inflight?: InflightCaps;
 }
+
+/**
+ * BullMQ only honours `queue.rateLimit` (used on a 429 at submit) when the worker has a
+ * limiter, so one is always set; without a configured rate it is too high to matter.
+ */
+const UNLIMITED_PER_SECOND = 10_000;
 
 /**
  * Runs `generate` jobs of one provider's queue through submit → poll → archive → notify,
@@ -48,6 +61,9 @@ export class GenerationWorker {
   readonly worker: Worker;
   readonly queueName: string;
   private readonly webhooks: Queue;
+  private readonly own: Queue;
+  private readonly slots: InflightSlots;
+  private readonly cancels: CancelRequests;
   private readonly notifier: WebhookNotifier;
   private readonly fetcher: OutputFetcher;
   private readonly log: Logger;
@@ -59,12 +75,18 @@ export class GenerationWorker {
     this.webhooks = new Queue(WEBHOOKS_QUEUE, { connection: options.connection, prefix: options.prefix });
     this.webhooks.on("error", safe(this.log, "webhooks queue error", (err) => this.log.error({ err }, "webhooks queue error")));
     this.notifier = new WebhookNotifier(this.webhooks);
+    this.own = new Queue(this.queueName, { connection: options.connection, prefix: options.prefix });
+    this.own.on("error", safe(this.log, "queue error", (err) => this.log.error({ err }, "queue error")));
+    this.cancels = new CancelRequests(options.connection, options.prefix);
+    this.slots = new InflightSlots(options.connection, options.prefix, options.provider.name, options.inflight ?? { models: new Map() });
     this.worker = new Worker(this.queueName, (job, token) => this.process(job, token), {
       connection: options.connection,
       prefix: options.prefix,
       concurrency: options.concurrency ?? 50,
       // a crash mid-visit leaves the job active; allow a few such crashes before BullMQ gives up on it
       maxStalledCount: 5,
+      // each visit is about one provider request, so limiting visits limits requests
+      limiter: { max: Math.max(1, Math.round(options.ratePerSecond ?? UNLIMITED_PER_SECOND)), duration: 1000 },
     });
     this.worker.on("error", safe(this.log, "worker error", (err) => this.log.error({ err }, "worker error")));
     this.worker.on("failed", safe(this.log, "failed listener", (job, err) => this.onFailed(job, err)));
@@ -72,7 +94,7 @@ export class GenerationWorker {
 
   async close(): Promise<void> {
     await this.worker.close();
-    await this.webhooks.close();
+    await Promise.all([this.webhooks.close(), this.own.close()]);
   }
 
   private async process(job: Job, token: string | undefined): Promise<GenerationResult> {
@@ -81,20 +103,27 @@ export class GenerationWorker {
     if (!accepted.ok) return this.refuse(job, accepted.error);
     const ctx = this.contextFor(job, accepted.job);
     let state = this.stateOf(job, accepted.job);
+    if (state.step === "submit" && state.submitCalls === 0) await this.notifier.notifyProgress(ctx.request.webhook, "generation.started", this.progressOf(ctx, state), Date.now());
     for (;;) {
       if (state.step === "notify") return this.finish(job, ctx, state);
-      const outcome = await this.runStep(state, ctx);
+      const outcome = await this.releaseSlotIfDone(await this.runStep(state, ctx), ctx);
       switch (outcome.type) {
         case "next":
           state = outcome.state;
           await ctx.persist(state);
           break;
         case "wait":
-          await ctx.persist(outcome.state);
+          await ctx.persist(await this.reportProgress(ctx, outcome.state));
           await job.updateProgress({ step: outcome.state.step, providerStatus: outcome.state.providerStatus, progress: outcome.state.progress });
           // must be the last Redis call before DelayedError: after it we no longer hold the job's lock
           await job.moveToDelayed(Date.now() + outcome.delayMs, token);
           throw new DelayedError();
+        case "throttle":
+          await ctx.persist(outcome.state);
+          this.log.warn({ jobId: job.id, delayMs: outcome.delayMs }, `provider rate limit on submit; pausing the queue: ${outcome.reason}`);
+          // the job goes back to waiting with no attempt spent; every worker of the queue waits out the delay
+          await this.own.rateLimit(outcome.delayMs);
+          throw Worker.RateLimitError();
         case "fail":
           state = { ...outcome.state, step: "notify", result: this.resultOf(job, accepted.job, outcome.state, outcome.error) };
           await ctx.persist(state);
@@ -105,10 +134,34 @@ export class GenerationWorker {
     }
   }
 
-  private runStep(state: JobState, ctx: StepContext): Promise<StepOutcome> {
+  /** Sends `generation.progress` (when asked for, at most every 500 ms); returns the state noting when. */
+  private async reportProgress(ctx: StepContext, state: JobState): Promise<JobState> {
+    const now = Date.now();
+    if (!progressDue(state.lastProgressAt, now)) return state;
+    // the poll count is the sequence: a re-run of the same visit adds the same delivery, not another
+    const sent = await this.notifier.notifyProgress(ctx.request.webhook, "generation.progress", this.progressOf(ctx, state), now, state.polls);
+    return sent ? { ...state, lastProgressAt: now } : state;
+  }
+
+  private progressOf(ctx: StepContext, state: JobState) {
+    return generationProgress({ id: ctx.jobId, provider: ctx.request.provider, model: ctx.model.id, metadata: ctx.request.metadata }, state);
+  }
+
+  /** The slot is given back as soon as the provider's task is over: its terminal status, a failure, the deadline. */
+  private async releaseSlotIfDone(outcome: StepOutcome, ctx: StepContext): Promise<StepOutcome> {
+    const { state } = outcome;
+    const over = outcome.type === "fail" || state.step === "archive" || state.step === "notify";
+    if (!state.slot || !over) return outcome;
+    await this.slots.release(ctx.jobId, ctx.model.id);
+    return { ...outcome, state: { ...state, slot: false } };
+  }
+
+  private async runStep(state: JobState, ctx: StepContext): Promise<StepOutcome> {
+    const cancelled = await this.cancels.reasonFor(this.queueName, ctx.jobId);
+    if (cancelled !== undefined) return { type: "fail", state, error: { code: "cancelled", message: cancelled || "cancelled by request", retryable: false } };
     if (state.step !== "archive" && ctx.now() > state.deadlineAt) {
       const error: GenerationError = { code: "timed_out", message: `no result before the deadline (${new Date(state.deadlineAt).toISOString()}); last provider status: ${state.providerStatus ?? "none"}`, retryable: true };
-      return Promise.resolve({ type: "fail", state, error });
+      return { type: "fail", state, error };
     }
     switch (state.step) {
       case "submit":
@@ -171,6 +224,7 @@ export class GenerationWorker {
       provider: this.options.provider,
       store: this.options.store,
       fetcher: this.fetcher,
+      slots: this.slots,
       log: this.log,
       // updateData replaces all data: always write the producer's request back beside the state
       persist: (state) => job.updateData({ ...(job.data as StoredJobData), kiln: state }),
@@ -190,6 +244,7 @@ export class GenerationWorker {
     const accepted = acceptJob(job.data, this.options.provider.name);
     if (!accepted.ok) return;
     const state = JobState.safeParse((job.data as StoredJobData).kiln);
+    if (state.success && state.data.slot) await this.slots.release(String(job.id), accepted.job.model.id);
     const error: GenerationError = { code: "internal", message: err.message, retryable: true };
     const result = this.resultOf(job, accepted.job, state.success ? state.data : initialState(job.timestamp, 0), error);
     await this.notifier.notify(accepted.job.request.webhook, "generation.failed", result, Date.now());

@@ -1,6 +1,6 @@
 import { GenerationRequest, describeIssues } from "../producers/generation-request.js";
 import type { GenerationError } from "../producers/generation-result.js";
-import { findModel, modelIds } from "../providers/model-registry.js";
+import { resolveModel, unknownModelMessage } from "../providers/model-registry.js";
 import type { ModelSpec } from "../providers/model-spec.js";
 
 /** A job's data, checked: the request, its model and the model-checked input. */
@@ -21,8 +21,8 @@ export function acceptJob(data: unknown, queueProvider: string): { ok: true; job
   if (request.provider !== queueProvider) {
     return refuse(`provider: "${request.provider}" does not match this queue (generate-${queueProvider})`);
   }
-  const model = findModel(request.provider, request.model);
-  if (!model) return refuse(`model: unknown ${request.provider} model "${request.model}"; known: ${modelIds(request.provider).join(", ")}`);
+  const model = resolveModel(request.provider, request.model, request.passthrough);
+  if (!model) return refuse(unknownModelMessage(request.provider, request.model));
   const input = model.input.safeParse(request.input);
   if (!input.success) return refuse(`invalid input for ${model.id}: ${describeIssues(input.error, "input")}`);
   return { ok: true, job: { request, model, input: input.data } };

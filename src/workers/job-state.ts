@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ArchivedOutput, GenerationResult } from "../producers/generation-result.js";
+import { Completion } from "../providers/chat/chat-completion.js";
 
 /** Steps of a generation job, in order. `notify` sends the result (completed or failed) and ends the job. */
 export const Step = z.enum(["submit", "poll", "archive", "notify"]);
@@ -25,6 +26,8 @@ export const JobState = z.object({
   deadlineAt: z.number(),
   /** Submit calls started. Above 1 without a task id means a crash hit the submit window. */
   submitCalls: z.number().int().default(0),
+  /** The job holds an in-flight slot (taken before submit, given back when the task ends). */
+  slot: z.boolean().default(false),
   taskId: z.string().optional(),
   submittedAt: z.number().optional(),
   /** Status requests made so far; drives the poll backoff. */
@@ -37,9 +40,12 @@ export const JobState = z.object({
   providerCompletedAt: z.number().optional(),
   /** The provider's outputs, once the task succeeded. */
   sources: z.array(OutputSource).optional(),
+  completion: Completion.optional(),
   /** Outputs already archived, by index: a re-run skips them. */
   archived: z.array(ArchivedOutput).default([]),
   archivedAt: z.number().optional(),
+  /** When the last `generation.progress` went out: they are at least 500 ms apart. */
+  lastProgressAt: z.number().optional(),
   /** The final result, set when the job reaches `notify`. */
   result: GenerationResult.optional(),
 });
@@ -52,5 +58,5 @@ export interface StoredJobData {
 }
 
 export function initialState(now: number, deadlineMs: number): JobState {
-  return { step: "submit", startedAt: now, deadlineAt: now + deadlineMs, submitCalls: 0, polls: 0, errors: 0, archived: [] };
+  return { step: "submit", startedAt: now, deadlineAt: now + deadlineMs, submitCalls: 0, slot: false, polls: 0, errors: 0, archived: [] };
 }

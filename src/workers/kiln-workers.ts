@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import { Agent } from "undici";
 import type { Environment } from "../config.js";
-import { ConfigError } from "../config.js";
+import { ConfigError, modelInflightCaps } from "../config.js";
+import type { InflightCaps } from "./inflight-slots.js";
 import { configuredProviders } from "../providers/index.js";
 import { createRedis, waitReady } from "../redis.js";
 import { createArchiveStore } from "../storage/index.js";
@@ -22,20 +23,20 @@ export interface KilnWorkers {
  * Starts a generation worker per provider with credentials, and the webhook worker. Fails
  * with a ConfigError naming the variable when something required is missing.
  */
-export async function startKilnWorkers(env: Environment, log: Logger, overrides: { webhookSchedule?: readonly number[] } = {}): Promise<KilnWorkers> {
+export async function startKilnWorkers(env: Environment, log: Logger, overrides: { webhookSchedule?: readonly number[]; rawEnv?: NodeJS.ProcessEnv } = {}): Promise<KilnWorkers> {
   if (!env.KILN_WEBHOOK_SECRET) throw new ConfigError("invalid environment:\n  KILN_WEBHOOK_SECRET: required by kiln worker to sign webhooks (whsec_ + base64)");
   // provider APIs are configured by the operator, so they may be private; result and webhook URLs are not
   const apiAgent = new Agent({ connect: { timeout: 10_000 } });
   const providers = configuredProviders(env, log, apiAgent);
-  if (providers.length === 0) throw new ConfigError("invalid environment:\n  TOKENHUB_API_KEY: no provider has credentials, so there is nothing to run");
+  if (providers.length === 0) throw new ConfigError("invalid environment:\n  TOKENHUB_API_KEY, GATEWAY_API_KEY, WCODE_API_KEY: no provider has credentials, so there is nothing to run");
   const connection = createRedis(env.REDIS_URL, "worker");
   connection.on("error", (err) => log.error({ err: err.message }, "redis connection error"));
   await waitReady(connection, 30_000);
   const store = createArchiveStore(env);
   const outbound = createOutboundDispatcher({ allowPrivate: env.KILN_ALLOW_PRIVATE_URLS });
   const common = { connection, prefix: env.KILN_PREFIX, dispatcher: outbound, allowPrivateUrls: env.KILN_ALLOW_PRIVATE_URLS, log };
-  const generation = providers.map((provider) => new GenerationWorker({ ...common, provider, store, concurrency: env.KILN_CONCURRENCY, pollScale: env.KILN_POLL_SCALE }));
-  const webhooks = new WebhookWorker({ ...common, secret: env.KILN_WEBHOOK_SECRET, schedule: overrides.webhookSchedule });
+  const generation = providers.map((provider) => new GenerationWorker({ ...common, provider, store, concurrency: env.KILN_CONCURRENCY, pollScale: env.KILN_POLL_SCALE, ...limitsOf(env, provider.name, overrides.rawEnv ?? process.env) }));
+  const webhooks = new WebhookWorker({ ...common, secret: env.KILN_WEBHOOK_SECRET, schedule: overrides.webhookSchedule ?? env.KILN_WEBHOOK_RETRY_SCHEDULE, timeoutMs: env.KILN_WEBHOOK_TIMEOUT_MS });
   log.info({ queues: generation.map((g) => g.queueName), archive: store.location, prefix: env.KILN_PREFIX }, "kiln workers started");
   return {
     generation,
@@ -46,5 +47,14 @@ export async function startKilnWorkers(env: Environment, log: Logger, overrides:
       await connection.quit().catch(() => undefined);
       await Promise.all([apiAgent.close(), outbound.close()]);
     },
+  };
+}
+
+/** `KILN_<PROVIDER>_RATE` and `KILN_<PROVIDER>_MAX_INFLIGHT[_<MODEL>]` for one provider. */
+function limitsOf(env: Environment, provider: string, rawEnv: NodeJS.ProcessEnv): { ratePerSecond?: number; inflight: InflightCaps } {
+  const key = provider.toUpperCase() as "TOKENHUB" | "GATEWAY" | "WCODE";
+  return {
+    ratePerSecond: env[`KILN_${key}_RATE`],
+    inflight: { provider: env[`KILN_${key}_MAX_INFLIGHT`], models: modelInflightCaps(rawEnv, provider) },
   };
 }

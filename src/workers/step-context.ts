@@ -5,6 +5,7 @@ import type { Provider } from "../providers/provider.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import type { JobState } from "./job-state.js";
 import type { OutputFetcher } from "./output-fetcher.js";
+import type { InflightSlots } from "./inflight-slots.js";
 
 /** Everything a step needs about its job and the world, so steps stay free of BullMQ. */
 export interface StepContext {
@@ -18,6 +19,7 @@ export interface StepContext {
   provider: Provider;
   store: ArchiveStore;
   fetcher: OutputFetcher;
+  slots: InflightSlots;
   log: Logger;
   /** Writes the job's state to Redis; resolves when it is stored. */
   persist: (state: JobState) => Promise<void>;

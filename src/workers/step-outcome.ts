@@ -10,5 +10,10 @@ export type StepOutcome =
   | { type: "next"; state: JobState }
   /** Persist `state` and come back in `delayMs` without holding a worker slot. */
   | { type: "wait"; state: JobState; delayMs: number; reason: string }
+  /**
+   * The provider rate-limited a submit: the whole queue waits `delayMs` (BullMQ's queue rate
+   * limit), the job goes back to waiting, and no attempt is spent.
+   */
+  | { type: "throttle"; state: JobState; delayMs: number; reason: string }
   /** End as failed: build the failed result and notify. */
   | { type: "fail"; state: JobState; error: GenerationError };

@@ -3,6 +3,7 @@ import type { StepContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { outcomeOfError } from "./error-outcome.js";
 import { pollDelayMs } from "../providers/poll-policy.js";
+import { isProviderError } from "../providers/provider-error.js";
 
 /**
  * Submits the request to the provider, at most once per job: the call count is stored before
@@ -15,17 +16,23 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
   if (state.submitCalls > 0) {
     ctx.log.warn({ jobId: ctx.jobId, event: "submit_window", submitCalls: state.submitCalls }, "a previous submit call of this job ended without a stored answer; submitting again");
   }
-  const calling = { ...state, submitCalls: state.submitCalls + 1 };
+  if (!state.slot && !(await ctx.slots.acquire(ctx.jobId, ctx.model.id, state.deadlineAt))) {
+    // the provider (or model) has as many tasks in flight as allowed: come back without holding a worker slot
+    return { type: "wait", state, delayMs: pollDelayMs(0, ctx.model.poll, { random: ctx.random, scale: ctx.pollScale }), reason: "waiting for an in-flight slot" };
+  }
+  const calling = { ...state, slot: !ctx.slots.uncapped(ctx.model.id), submitCalls: state.submitCalls + 1 };
   await ctx.persist(calling);
   let answer;
   try {
     answer = await ctx.provider.submit(ctx.model, ctx.input);
   } catch (err) {
-    return outcomeOfError(err, calling, ctx);
+    // an error answer means no task was created: this call does not count towards the submit window
+    const answered = isProviderError(err) && err.status !== undefined;
+    return outcomeOfError(err, answered ? { ...calling, submitCalls: state.submitCalls } : calling, ctx);
   }
   const now = ctx.now();
   if (answer.type === "completed") {
-    return { type: "next", state: { ...calling, step: "archive", errors: 0, submittedAt: now, providerCompletedAt: now, taskId: answer.providerTaskId, sources: answer.outputs } };
+    return { type: "next", state: { ...calling, step: "archive", errors: 0, submittedAt: now, providerCompletedAt: now, taskId: answer.providerTaskId, sources: answer.outputs, completion: answer.completion } };
   }
   const next: JobState = { ...calling, step: "poll", errors: 0, taskId: answer.taskId, submittedAt: now, providerStatus: answer.status.state === "pending" ? answer.status.providerStatus : undefined };
   ctx.log.info({ jobId: ctx.jobId, model: ctx.model.id, taskId: answer.taskId }, "submitted");

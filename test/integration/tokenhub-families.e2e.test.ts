@@ -1,19 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KilnHarness } from "../support/kiln-harness.js";
-import { storedDigest } from "../support/archive-check.js";
-
-/** Every archived output matches the simulator's file byte for byte (sha256 of what S3 holds). */
-async function expectArchivedAsServed(h: KilnHarness, id: string) {
-  const status = await h.client.waitFor(id, { timeoutMs: 30_000 });
-  expect(status.state, status.failedReason).toBe("completed");
-  const result = status.result!;
-  const task = h.simulator.book.tasks.get(result.providerTaskId!)!;
-  expect(result.outputs.map((o) => o.sha256)).toEqual(task.files.map((f) => f.sha256));
-  for (const output of result.outputs) {
-    expect(await storedDigest(h.workers!.store, output.key)).toEqual({ sha256: output.sha256, bytes: output.bytes });
-  }
-  return { result, task };
-}
+import { expectArchivedAsServed } from "../support/archive-check.js";
 
 describe("TokenHub video and 3D models end to end", () => {
   const h = new KilnHarness();

@@ -48,7 +48,7 @@ export class KilnHarness {
     const simUrl = await this.simulator.start();
     this.receiver = new WebhookReceiver(this.secret);
     await this.receiver.start();
-    this.rawEnv = { ...(await this.archiveEnv(options.archive ?? "s3")), REDIS_URL: inject("redisUrl"), KILN_PREFIX: this.prefix, TOKENHUB_API_KEY: TEST_API_KEY, TOKENHUB_BASE_URL: simUrl, KILN_WEBHOOK_SECRET: this.secret, KILN_ALLOW_PRIVATE_URLS: "true", KILN_POLL_SCALE: "0.02", LOG_LEVEL: "silent", ...options.env };
+    this.rawEnv = { ...(await this.archiveEnv(options.archive ?? "s3")), REDIS_URL: inject("redisUrl"), KILN_PREFIX: this.prefix, TOKENHUB_API_KEY: TEST_API_KEY, TOKENHUB_BASE_URL: simUrl, GATEWAY_API_KEY: TEST_API_KEY, GATEWAY_BASE_URL: `${simUrl}/gateway`, WCODE_API_KEY: TEST_API_KEY, WCODE_BASE_URL: `${simUrl}/wcode/api/gpt/v1`, KILN_WEBHOOK_SECRET: this.secret, KILN_ALLOW_PRIVATE_URLS: "true", KILN_POLL_SCALE: "0.02", LOG_LEVEL: "silent", ...options.env };
     this.env = loadEnvironment(this.rawEnv);
     this.client = new GenerationClient({ redisUrl: this.env.REDIS_URL, prefix: this.prefix });
     if (options.workers ?? true) await this.startWorkers();
@@ -56,13 +56,20 @@ export class KilnHarness {
   }
 
   async startWorkers(): Promise<KilnWorkers> {
-    this.workers = await startKilnWorkers(this.env, createLogger({ level: "silent" }), { webhookSchedule: [100, 200, 400] });
+    this.workers = await startKilnWorkers(this.env, createLogger({ level: "silent" }), { webhookSchedule: [100, 200, 400], rawEnv: this.rawEnv });
     return this.workers;
   }
 
   /** A request for `model` with a prompt unique to this call, so submissions can be counted per job. */
   request(model: string, input: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
-    return { provider: "tokenhub", model, input: { prompt: `test ${randomUUID()}`, ...input }, webhook: { url: this.receiver.url }, ...extra };
+    const prompt = typeof input.prompt === "string" ? input.prompt : `test ${randomUUID()}`;
+    return { provider: "tokenhub", model, input: { prompt, ...input }, webhook: { url: this.receiver.url }, metadata: { prompt }, ...extra };
+  }
+
+  /** A unified-body request (gateway, wcode, TokenHub text): the prompt is the last user message. */
+  chatRequest(provider: "gateway" | "wcode" | "tokenhub", model: string, input: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+    const prompt = `test ${randomUUID()}`;
+    return { provider, model, input: { messages: [{ role: "user", content: prompt }], ...input }, webhook: { url: this.receiver.url }, metadata: { prompt }, ...extra };
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { ModelSpec } from "../model-spec.js";
 import { POLL_POLICIES } from "../poll-policy.js";
 import { requestBody, requireOneOf } from "../input-schemas.js";
+import { chatMessages, noStreaming } from "../chat/chat-completion.js";
 
 /**
  * TokenHub's generation models (seed 003). The guide shows bodies in lower snake_case with a
@@ -11,7 +12,7 @@ import { requestBody, requireOneOf } from "../input-schemas.js";
  */
 
 /** `endpoint` values: the path family under /v1/api/ used for submit and query. */
-export type TokenHubEndpoint = "image" | "image-lite" | "video" | "3d";
+export type TokenHubEndpoint = "image" | "image-lite" | "video" | "3d" | "chat";
 
 const prompt = z.string().trim().min(1, { message: "must not be empty" });
 const imageRef = z.looseObject({ url: z.string().url() });
@@ -26,10 +27,14 @@ const imageLite = requestBody(
 
 const hyVideo = requestBody({ prompt: prompt.optional(), image: imageRef.optional() }, { snakeCase: true }).superRefine(requireOneOf(["prompt", "image"]));
 const ytVideo = requestBody({ image: imageRef }, { snakeCase: true });
+/** OpenAI Chat Completions body (the guide's text section), non-streaming. */
+const chat = requestBody({ messages: chatMessages, stream: noStreaming }, { snakeCase: true });
+
 const anyBody = requestBody({ prompt: prompt.optional() }, { snakeCase: true }).refine((b) => Object.keys(b).length > 0, { message: "input must not be empty" });
 
 function model(id: string, displayName: string, kind: ModelSpec["kind"], endpoint: TokenHubEndpoint, input: ModelSpec["input"]): ModelSpec {
-  return { provider: "tokenhub", id, displayName, kind, mode: endpoint === "image-lite" ? "sync" : "async", endpoint, input, poll: POLL_POLICIES[kind] };
+  const sync = endpoint === "image-lite" || endpoint === "chat";
+  return { provider: "tokenhub", id, displayName, kind, mode: sync ? "sync" : "async", endpoint, input, poll: POLL_POLICIES[kind] };
 }
 
 export const TOKENHUB_MODELS: readonly ModelSpec[] = [
@@ -42,4 +47,23 @@ export const TOKENHUB_MODELS: readonly ModelSpec[] = [
   model("hy-3d-3.0", "HY-3D-3.0", "3d", "3d", anyBody),
   model("hy-3d-3.1", "HY-3D-3.1", "3d", "3d", anyBody),
   model("hy-3d-express", "HY-3D-Express", "3d", "3d", anyBody),
+  // text generation (POST /v1/chat/completions), the guide's model table
+  ...[
+    ["hunyuan-2.0-thinking-20251109", "HY 2.0 Think"],
+    ["hunyuan-2.0-instruct-20251111", "HY 2.0 Instruct"],
+    ["hunyuan-role-latest", "Hunyuan-role"],
+    ["deepseek-v3.2", "Deepseek-v3.2"],
+    ["deepseek-v3.1-terminus", "Deepseek-v3.1"],
+    ["deepseek-r1-0528", "Deepseek-r1-0528"],
+    ["deepseek-v3-0324", "Deepseek-v3-0324"],
+    ["glm-5", "GLM-5"],
+    ["kimi-k2.5", "kimi-k2.5"],
+    ["kimi-k2-thinking-turbo", "kimi-k2-thinking-turbo"],
+    ["kimi-k2-turbo-preview", "kimi-k2-turbo-preview"],
+    ["minimax-m2.5", "MiniMax-M2.5"],
+    ["minimax-m2.7", "MiniMax-M2.7"],
+  ].map(([id, name]) => model(id!, name!, "text", "chat", chat)),
 ];
+
+/** Pass-through rows: a model TokenHub serves that kiln has no row for is sent as chat. */
+export const TOKENHUB_PASSTHROUGH = (id: string): ModelSpec => ({ ...model(id, id, "text", "chat", chat), displayName: undefined });

@@ -5,6 +5,8 @@ import type { Provider, SubmitResult, TaskStatus } from "../provider.js";
 import { ProviderError } from "../provider-error.js";
 import { callJson } from "../http-json.js";
 import { urlExpiresAt } from "../result-url.js";
+import { readChatAnswer } from "../chat/chat-completion.js";
+import { UnknownStatusLog } from "../unknown-status-log.js";
 import type { TokenHubEndpoint } from "./tokenhub-models.js";
 import { TokenHubLiteAnswer, TokenHubQueried, TokenHubSubmitted, readTaskStatus, readTokenHubError } from "./tokenhub-responses.js";
 
@@ -21,20 +23,24 @@ const PATHS: Record<TokenHubEndpoint, { submit: string; query?: string }> = {
   "image-lite": { submit: "v1/api/image/lite" },
   video: { submit: "v1/api/video/submit", query: "v1/api/video/query" },
   "3d": { submit: "v1/api/3d/submit", query: "v1/api/3d/query" },
+  chat: { submit: "v1/chat/completions" },
 };
 
 /** Tencent TokenHub (seed 003): image, video and 3D generation over `/v1/api/<family>/…`. */
 export class TokenHubProvider implements Provider {
   readonly name = "tokenhub";
-  /** Unknown status words already logged, so a long poll does not log the same word 500 times. */
-  private readonly unknownStatuses = new Set<string>();
+  private readonly unknown: UnknownStatusLog;
 
-  constructor(private readonly options: TokenHubOptions) {}
+  constructor(private readonly options: TokenHubOptions) {
+    this.unknown = new UnknownStatusLog(options.log, this.name);
+  }
 
   async submit(model: ModelSpec, input: Record<string, unknown>): Promise<SubmitResult> {
     const endpoint = model.endpoint as TokenHubEndpoint;
     const body = endpoint === "image-lite" ? { model: model.id, rsp_img_type: "url", ...input } : { model: model.id, ...input };
-    const answer = await this.call(PATHS[endpoint].submit, body);
+    // a synchronous answer (chat, HY-Image-Lite) arrives only when the work is done
+    const answer = await this.call(PATHS[endpoint].submit, endpoint === "chat" ? { ...body, stream: false } : body, model.mode === "sync" ? 300_000 : 60_000);
+    if (endpoint === "chat") return { type: "completed", ...readChatAnswer(answer) };
     if (endpoint === "image-lite") {
       const lite = parse(TokenHubLiteAnswer, answer, "HY-Image-Lite answer");
       return { type: "completed", outputs: lite.data.map((d) => ({ url: d.url, expiresAt: urlExpiresAt(d.url) })) };
@@ -47,19 +53,19 @@ export class TokenHubProvider implements Provider {
     const endpoint = model.endpoint as TokenHubEndpoint;
     const query = PATHS[endpoint].query;
     if (!query) throw new ProviderError("invalid_request", `${model.id} is synchronous: there is no task to query`);
-    const answer = parse(TokenHubQueried, await this.call(query, { model: model.id, id: taskId }), "query answer");
+    const answer = parse(TokenHubQueried, await this.call(query, { model: model.id, id: taskId }, 60_000), "query answer");
     let status;
     try {
-      status = readTaskStatus(answer, endpoint === "image-lite" ? "image" : endpoint);
+      status = readTaskStatus(answer, endpoint === "image-lite" || endpoint === "chat" ? "image" : endpoint);
     } catch (err) {
       throw new ProviderError("bad_response", `query answer for task ${taskId}: ${(err as Error).message}`, { cause: err });
     }
     if (status.state !== "unknown") return status;
-    this.logUnknownStatus(status.providerStatus, model.id);
+    this.unknown.note(status.providerStatus, model.id);
     return { state: "pending", providerStatus: status.providerStatus, progress: answer.progress };
   }
 
-  private async call(path: string, body: unknown): Promise<unknown> {
+  private async call(path: string, body: unknown, timeoutMs: number): Promise<unknown> {
     const answer = await callJson({
       baseUrls: this.options.baseUrls,
       path,
@@ -67,15 +73,11 @@ export class TokenHubProvider implements Provider {
       apiKey: this.options.apiKey,
       dispatcher: this.options.dispatcher,
       readError: readTokenHubError,
+      timeoutMs,
     });
     return answer.body;
   }
 
-  private logUnknownStatus(word: string, model: string): void {
-    if (this.unknownStatuses.has(word)) return;
-    this.unknownStatuses.add(word);
-    this.options.log.warn({ provider: this.name, model, status: word }, "unknown task status: treating it as still running");
-  }
 }
 
 function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } }, value: unknown, what: string): T {

@@ -1,0 +1,73 @@
+import { z } from "zod";
+import type { OutputSource } from "../provider.js";
+import { ProviderError } from "../provider-error.js";
+
+/**
+ * An OpenAI-compatible chat completion answer (TokenHub text, the gateway's text models,
+ * wcode). Providers differ in the reasoning field: `reasoning_content` (Qwen, GLM, Kimi,
+ * DeepSeek, MiniMax) or `reasoning` (wcode's hunyuan-a13b).
+ */
+export const ChatAnswer = z.looseObject({
+  id: z.string().optional(),
+  model: z.string().optional(),
+  choices: z
+    .array(
+      z.looseObject({
+        finish_reason: z.string().nullish(),
+        message: z.looseObject({
+          content: z.string().nullish(),
+          reasoning_content: z.string().nullish(),
+          reasoning: z.string().nullish(),
+          tool_calls: z.array(z.unknown()).nullish(),
+        }),
+      }),
+    )
+    .min(1),
+  usage: z.record(z.string(), z.unknown()).nullish(),
+  base_resp: z.looseObject({ status_code: z.number(), status_msg: z.string().optional() }).optional(),
+});
+export type ChatAnswer = z.infer<typeof ChatAnswer>;
+
+/** What the result keeps of a chat answer, beside the archived files. */
+export const Completion = z.object({
+  content: z.string().nullable(),
+  reasoningContent: z.string().optional(),
+  finishReason: z.string().optional(),
+  toolCalls: z.array(z.unknown()).optional(),
+  usage: z.record(z.string(), z.unknown()).optional(),
+});
+export type Completion = z.infer<typeof Completion>;
+
+/**
+ * Reads a chat answer into its completion and two outputs: the whole response JSON and the
+ * answer text. `answerText` lets a provider unwrap its own markup (e.g. `<answer>` tags).
+ */
+export function readChatAnswer(body: unknown, answerText: (content: string) => string = (c) => c): { completion: Completion; outputs: OutputSource[] } {
+  const parsed = ChatAnswer.safeParse(body);
+  if (!parsed.success) throw new ProviderError("bad_response", `chat answer did not have the documented shape: ${parsed.error.message}`);
+  const answer = parsed.data;
+  if (answer.base_resp && answer.base_resp.status_code !== 0) {
+    throw new ProviderError("invalid_request", answer.base_resp.status_msg || `base_resp.status_code ${answer.base_resp.status_code}`, { providerCode: String(answer.base_resp.status_code) });
+  }
+  const choice = answer.choices[0]!;
+  const content = choice.message.content ?? null;
+  const completion: Completion = {
+    content,
+    reasoningContent: choice.message.reasoning_content ?? choice.message.reasoning ?? undefined,
+    finishReason: choice.finish_reason ?? undefined,
+    toolCalls: choice.message.tool_calls ?? undefined,
+    usage: answer.usage ?? undefined,
+  };
+  const outputs: OutputSource[] = [
+    { inline: { encoding: "utf8", data: JSON.stringify(body, null, 2) }, ext: "json", contentType: "application/json", role: "response" },
+    { inline: { encoding: "utf8", data: content === null ? "" : answerText(content) }, ext: "txt", contentType: "text/plain; charset=utf-8", role: "answer" },
+  ];
+  return { completion, outputs };
+}
+
+/** A chat request body: `messages` required, non-streaming (kiln archives whole answers). */
+export const chatMessages = z
+  .array(z.looseObject({ role: z.string().min(1), content: z.union([z.string(), z.array(z.unknown()), z.null()]) }))
+  .min(1, { message: "at least one message is required" });
+
+export const noStreaming = z.literal(false, { message: "streaming is not supported: kiln archives whole answers" }).optional();

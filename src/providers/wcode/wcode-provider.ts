@@ -1,0 +1,68 @@
+import type { Dispatcher } from "undici";
+import type { Logger } from "pino";
+import { z } from "zod";
+import type { ModelSpec } from "../model-spec.js";
+import type { Provider, SubmitResult, TaskStatus } from "../provider.js";
+import { ProviderError, type ProviderErrorKind } from "../provider-error.js";
+import { callJson } from "../http-json.js";
+import { readChatAnswer } from "../chat/chat-completion.js";
+
+export interface WcodeOptions {
+  apiKey: string;
+  /** @defaultValue ["https://wcode.net/api/gpt/v1"] */
+  baseUrls: readonly string[];
+  dispatcher?: Dispatcher;
+  log: Logger;
+}
+
+/**
+ * wcode (seeds 000–002): OpenAI-compatible chat completions at `<base>/chat/completions`,
+ * synchronous and non-streaming. hunyuan-a13b answers with `reasoning` instead of
+ * `reasoning_content` and wraps its answer in `<answer>` tags, which the answer text drops.
+ */
+export class WcodeProvider implements Provider {
+  readonly name = "wcode";
+
+  constructor(private readonly options: WcodeOptions) {}
+
+  async submit(model: ModelSpec, input: Record<string, unknown>): Promise<SubmitResult> {
+    const answer = await callJson({
+      baseUrls: this.options.baseUrls,
+      path: "chat/completions",
+      body: { model: model.id, ...input, stream: false },
+      apiKey: this.options.apiKey,
+      dispatcher: this.options.dispatcher,
+      readError: readWcodeError,
+      timeoutMs: 300_000,
+    });
+    const balance = answer.headers["x-account-balance"];
+    // the seed documents this header: the key's remaining balance, worth watching before it runs out
+    if (typeof balance === "string") this.options.log.info({ provider: this.name, model: model.id, accountBalance: balance }, "wcode account balance");
+    return { type: "completed", ...readChatAnswer(answer.body, unwrapAnswer) };
+  }
+
+  poll(model: ModelSpec): Promise<TaskStatus> {
+    return Promise.reject(new ProviderError("invalid_request", `${model.id} is synchronous: there is no task to query`));
+  }
+}
+
+/** `<answer>\n…\n</answer>` → `…` (hunyuan-a13b); other answers are returned as they are. */
+export function unwrapAnswer(content: string): string {
+  const match = /^\s*<answer>\s*([\s\S]*?)\s*<\/answer>\s*$/.exec(content);
+  return match ? match[1]! : content;
+}
+
+const WcodeError = z.looseObject({ error: z.looseObject({ message: z.string().optional(), type: z.string().nullish(), code: z.union([z.string(), z.number()]).nullish() }) });
+
+/**
+ * `{"error": {"message", "type", "param", "code"}}` (seed 001). The seed's own example is an
+ * invalid key reported as `invalid_request_error` with code null: the HTTP status (401)
+ * decides the kind, the body gives the message.
+ */
+export function readWcodeError(status: number, body: unknown): { kind?: ProviderErrorKind; code?: string; message?: string } {
+  const parsed = WcodeError.safeParse(body);
+  if (!parsed.success) return {};
+  const { message, type, code } = parsed.data.error;
+  const invalidKey = /invalid api-?key/i.test(message ?? "");
+  return { kind: invalidKey ? "authentication" : undefined, code: code === null || code === undefined ? (type ?? undefined) : String(code), message };
+}

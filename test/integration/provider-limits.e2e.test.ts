@@ -1,0 +1,60 @@
+import { Queue } from "bullmq";
+import { afterEach, describe, expect, it } from "vitest";
+import { KilnHarness } from "../support/kiln-harness.js";
+import { WorkerProcess } from "../support/worker-process.js";
+
+describe("per-provider limits", () => {
+  let h: KilnHarness;
+  const processes: WorkerProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(processes.splice(0).map((p) => p.stop()));
+    await h.close();
+  });
+
+  it("three worker processes together never have more provider tasks in flight than KILN_GATEWAY_MAX_INFLIGHT", async () => {
+    h = await new KilnHarness().start({ workers: false, simulator: { durationsMs: { image: 300, video: 700, "3d": 700 } }, env: { KILN_GATEWAY_MAX_INFLIGHT: "2", KILN_POLL_SCALE: "0.03" } });
+    for (let i = 0; i < 3; i++) processes.push(await new WorkerProcess(h.rawEnv).start());
+    const ids = await Promise.all(Array.from({ length: 8 }, () => h.client.enqueue(h.chatRequest("gateway", "wan2.7-t2v", { duration: 5 }))));
+    const statuses = await Promise.all(ids.map((id) => h.client.waitFor(id, { timeoutMs: 60_000 })));
+    expect(statuses.map((s) => s.state)).toEqual(ids.map(() => "completed"));
+    expect(h.simulator.stats().submissions).toHaveLength(8);
+    // the cap was reached (the processes did run tasks side by side) and never exceeded
+    expect(h.simulator.stats().maxOpen).toBe(2);
+  }, 90_000);
+
+  it("a per-model cap holds that model to its own limit while other models run", async () => {
+    h = await new KilnHarness().start({ simulator: { durationsMs: { image: 300, video: 600, "3d": 600 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT_HY_VIDEO_1_5: "1" } });
+    const capped = await Promise.all(Array.from({ length: 4 }, () => h.client.enqueue(h.request("hy-video-1.5"))));
+    const free = await Promise.all(Array.from({ length: 4 }, () => h.client.enqueue(h.request("yt-video-fx", { image: { url: "https://example.com/a.png" } }))));
+    const statuses = await Promise.all([...capped, ...free].map((id) => h.client.waitFor(id, { timeoutMs: 30_000 })));
+    expect(statuses.every((s) => s.state === "completed")).toBe(true);
+    expect(h.simulator.book.openByModel.get("hy-video-1.5")!.maxOpen).toBe(1);
+    expect(h.simulator.book.openByModel.get("yt-video-fx")!.maxOpen).toBeGreaterThan(1);
+  });
+
+  it("a 429 storm on submit delays the queue but loses nothing and submits each task once", async () => {
+    h = await new KilnHarness().start({ simulator: { rateLimitRate: 0.35, retryAfterSeconds: 1 } });
+    const ids = await Promise.all(Array.from({ length: 10 }, () => h.client.enqueue(h.request("hy-image-v3.0"))));
+    const statuses = await Promise.all(ids.map((id) => h.client.waitFor(id, { timeoutMs: 60_000 })));
+    expect(statuses.map((s) => s.state)).toEqual(ids.map(() => "completed"));
+    expect(h.simulator.stats().rejected).toBeGreaterThan(0);
+    const prompts = h.simulator.stats().submissions.map((s) => s.prompt);
+    expect(prompts).toHaveLength(10);
+    expect(new Set(prompts).size).toBe(10);
+    const queue = new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix });
+    try {
+      for (const id of ids) expect((await queue.getJob(id))!.stacktrace).toEqual([]);
+    } finally {
+      await queue.close();
+    }
+  }, 90_000);
+
+  it("KILN_WCODE_RATE caps provider requests per second across the queue", async () => {
+    h = await new KilnHarness().start({ env: { KILN_WCODE_RATE: "5" } });
+    const ids = await Promise.all(Array.from({ length: 15 }, () => h.client.enqueue(h.chatRequest("wcode", "hunyuan-lite"))));
+    await Promise.all(ids.map((id) => h.client.waitFor(id, { timeoutMs: 30_000 })));
+    const times = h.simulator.stats().submissions.map((s) => s.at).sort((a, b) => a - b);
+    // 15 requests at 5 per second need three one-second windows: the last starts ≥ 2 s after the first
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1800);
+  });
+});
