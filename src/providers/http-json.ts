@@ -22,6 +22,39 @@ export interface JsonAnswer {
   status: number;
   body: unknown;
   baseUrl: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** One provider exchange as metrics see it: which base URL, the HTTP status or "network", how long. */
+export interface ProviderResponseEvent {
+  /** The base URL as configured (one of `JsonCall.baseUrls`), which tells the providers apart. */
+  baseUrl: string;
+  host: string;
+  /** The HTTP status, or "network" when no answer arrived (refused, reset, timed out). */
+  status: number | "network";
+  /** From sending the request to the response headers (or the failure). */
+  durationMs: number;
+}
+
+const responseObservers = new Set<(event: ProviderResponseEvent) => void>();
+
+/**
+ * Calls `observer` after every provider HTTP exchange in this process; returns the function that
+ * stops it. A process-wide hook so providers stay free of metrics code; observers must be cheap.
+ */
+export function observeProviderResponses(observer: (event: ProviderResponseEvent) => void): () => void {
+  responseObservers.add(observer);
+  return () => responseObservers.delete(observer);
+}
+
+function notifyObservers(event: ProviderResponseEvent): void {
+  for (const observer of responseObservers) {
+    try {
+      observer(event);
+    } catch {
+      // an observer's bug must never fail a provider call
+    }
+  }
 }
 
 /** Sends one JSON request, trying each base URL in order while they cannot be reached. */
@@ -42,6 +75,8 @@ async function callOnce(baseUrl: string, call: JsonCall): Promise<JsonAnswer> {
   const url = new URL(call.path, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
   const timeout = call.timeoutMs ?? 60_000;
   let response: Dispatcher.ResponseData;
+  const started = performance.now();
+  const observe = (status: number | "network") => notifyObservers({ baseUrl, host: url.host, status, durationMs: performance.now() - started });
   try {
     response = await request(url, {
       method: call.method ?? "POST",
@@ -52,15 +87,17 @@ async function callOnce(baseUrl: string, call: JsonCall): Promise<JsonAnswer> {
       bodyTimeout: timeout,
     });
   } catch (err) {
+    observe("network");
     throw new ProviderError("network", `${url.host}: ${(err as Error).message}`, { cause: err, providerCode: (err as { code?: string }).code });
   }
+  observe(response.statusCode);
   const text = await response.body.text().catch((err: unknown) => {
     throw new ProviderError("network", `${url.host}: reading the response failed: ${(err as Error).message}`, { cause: err });
   });
   const body = parseJson(text);
   if (response.statusCode >= 200 && response.statusCode < 300) {
     if (body === undefined) throw new ProviderError("bad_response", `${url.host} answered ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`, { status: response.statusCode });
-    return { status: response.statusCode, body, baseUrl };
+    return { status: response.statusCode, body, baseUrl, headers: response.headers };
   }
   throw errorFromResponse(response.statusCode, response.headers["retry-after"], body ?? text, call.readError);
 }
