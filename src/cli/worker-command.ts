@@ -1,20 +1,28 @@
 import { Command } from "commander";
 import { loadEnvironment } from "../config.js";
 import { createLogger } from "../logger.js";
-import { startKilnWorkers } from "../workers/kiln-workers.js";
+import { startHttpServer, type RunningHttpServer } from "../server/index.js";
+import { startKilnWorkers, type KilnWorkers } from "../workers/kiln-workers.js";
 
 /** `kiln worker`: generation workers for every provider with credentials, and the webhook worker. */
 export function workerCommand(): Command {
-  return new Command("worker").description("run the generation workers (providers with credentials) and the webhook worker").action(async () => {
+  return new Command("worker").description("run the generation workers (providers with credentials) and the webhook worker; with KILN_HTTP_PORT, also the HTTP API and /metrics").action(async () => {
     const env = loadEnvironment();
     const log = createLogger({ level: env.LOG_LEVEL });
-    const workers = await startKilnWorkers(env, log);
+    // HTTP first, so its metrics see the workers from their first job and /healthz answers while Redis is awaited
+    let workers: KilnWorkers | undefined;
+    const http = env.KILN_HTTP_PORT === undefined ? undefined : await startHttpServer(env, log, { workersRunning: () => workers?.isRunning() ?? false });
+    workers = await startKilnWorkers(env, log, { metrics: http?.metrics }).catch(async (err: unknown) => {
+      await http?.close();
+      throw err;
+    });
+    const running = workers;
     let closing = false;
     const shutdown = (signal: string) => {
       if (closing) return;
       closing = true;
       log.info({ signal }, "closing workers: finishing the visits in progress");
-      workers.close().then(() => process.exit(0), (err: unknown) => {
+      closeAll(running, http).then(() => process.exit(0), (err: unknown) => {
         log.error({ err }, "close failed");
         process.exit(1);
       });
@@ -22,4 +30,10 @@ export function workerCommand(): Command {
     process.on("SIGTERM", () => shutdown("SIGTERM"));
     process.on("SIGINT", () => shutdown("SIGINT"));
   });
+}
+
+/** Workers first (readiness turns false as they stop), then the HTTP server. */
+async function closeAll(workers: KilnWorkers, http: RunningHttpServer | undefined): Promise<void> {
+  await workers.close();
+  await http?.close();
 }

@@ -1,0 +1,35 @@
+import { Command, InvalidArgumentError } from "commander";
+import { loadEnvironment } from "../config.js";
+import { createLogger } from "../logger.js";
+import { startHttpServer } from "../server/index.js";
+
+/** `kiln server`: the HTTP API alone (status, enqueue, batches, health, metrics), without workers. */
+export function serverCommand(): Command {
+  return new Command("server")
+    .description("serve the HTTP API (job status, enqueue, health, readiness, metrics) without running workers")
+    .option("--port <port>", "TCP port (default KILN_HTTP_PORT, else 8080)", parsePort)
+    .option("--host <host>", "interface to bind", "0.0.0.0")
+    .action(async (o: { port?: number; host: string }) => {
+      const env = loadEnvironment();
+      const log = createLogger({ level: env.LOG_LEVEL });
+      const http = await startHttpServer(env, log, { port: o.port, host: o.host });
+      let closing = false;
+      const shutdown = (signal: string) => {
+        if (closing) return;
+        closing = true;
+        log.info({ signal }, "closing the HTTP server: finishing the requests in progress");
+        http.close().then(() => process.exit(0), (err: unknown) => {
+          log.error({ err }, "close failed");
+          process.exit(1);
+        });
+      };
+      process.on("SIGTERM", () => shutdown("SIGTERM"));
+      process.on("SIGINT", () => shutdown("SIGINT"));
+    });
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError("expected a port from 0 to 65535");
+  return port;
+}

@@ -1,0 +1,74 @@
+import type { FastifyInstance } from "fastify";
+import type { GenerationClient, GenerationStatus } from "../producers/generation-client.js";
+import { generateQueueName } from "../producers/queue-names.js";
+import { PROVIDERS, isProvider } from "../providers/model-registry.js";
+import { HttpError } from "./api-error.js";
+import { bearerAuth } from "./bearer-auth.js";
+import { enqueueGeneration } from "./enqueue-generation.js";
+import { toGenerationView, type GenerationView } from "./generation-view.js";
+import type { QueueSet } from "./queue-set.js";
+
+export interface GenerationRoutesOptions {
+  client: GenerationClient;
+  queues: QueueSet;
+  /** Bearer token required by `POST`; undefined refuses every write (503). */
+  apiToken: string | undefined;
+}
+
+/** Where a generation can be read back; ids may hold any character but `:`, so it is encoded. */
+export function generationPath(id: string): string {
+  return `/v1/generations/${encodeURIComponent(id)}`;
+}
+
+/** `GET /v1/generations/{id}[?provider=]`, `POST /v1/generations` and `POST /v1/generations/{id}/cancel`. */
+export function registerGenerationRoutes(app: FastifyInstance, options: GenerationRoutesOptions): void {
+  const { client, queues } = options;
+
+  app.get<{ Params: { id: string }; Querystring: { provider?: unknown } }>("/v1/generations/:id", async (request) => {
+    const { id } = request.params;
+    const provider = providerParam(request.query.provider);
+    const status = await readStatus(client, id, provider);
+    if (!status) throw new HttpError(404, "not_found", `no generation ${id}${provider ? ` on ${generateQueueName(provider)}` : ""}`);
+    return toGenerationView(status);
+  });
+
+  app.post("/v1/generations", { onRequest: bearerAuth(options.apiToken) }, async (request, reply) => {
+    const outcome = await enqueueGeneration(request.body, client, queues);
+    const status = await readStatus(client, outcome.id, outcome.provider);
+    // 201 for a new job; 200 when the same request was already under this id (an idempotent retry)
+    void reply.code(outcome.created ? 201 : 200).header("location", generationPath(outcome.id));
+    return status ? toGenerationView(status) : justEnqueued(outcome.id, outcome.provider);
+  });
+
+  // 202: the cancel is recorded; the job ends as failed/cancelled when a worker next sees it
+  app.post<{ Params: { id: string }; Querystring: { provider?: unknown } }>("/v1/generations/:id/cancel", { onRequest: bearerAuth(options.apiToken) }, async (request, reply) => {
+    const { id } = request.params;
+    const provider = providerParam(request.query.provider);
+    if (!(await readStatus(client, id, provider))) throw new HttpError(404, "not_found", `no generation ${id}`);
+    const outcome = await client.cancel(id, { provider });
+    if (!outcome.cancelled) throw new HttpError(409, "conflict", `generation ${id} already ${outcome.state}`);
+    void reply.code(202);
+    return outcome;
+  });
+}
+
+function providerParam(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "string" && isProvider(value)) return value;
+  throw new HttpError(400, "invalid_request", `provider: expected one of ${PROVIDERS.join(", ")}`);
+}
+
+/** An id that exists in two provider queues (BullMQ-minted ids repeat) cannot be answered without a provider. */
+async function readStatus(client: GenerationClient, id: string, provider: string | undefined): Promise<GenerationStatus | undefined> {
+  try {
+    return await client.get(id, provider);
+  } catch (err) {
+    if ((err as Error).name === "InvalidRequestError") throw new HttpError(409, "conflict", `${(err as Error).message} (add ?provider=)`);
+    throw err;
+  }
+}
+
+/** The view of a job that was removed between enqueue and read-back (only with very short retention). */
+function justEnqueued(id: string, provider: string): GenerationView {
+  return { id, provider, queue: generateQueueName(provider), state: "unknown", outputs: [] };
+}

@@ -1,0 +1,25 @@
+import type { FastifyInstance } from "fastify";
+import type { Redis } from "ioredis";
+import { apiError } from "./api-error.js";
+import { checkRedis, checkWorkers, type ReadinessCheck } from "./readiness.js";
+
+export interface HealthRoutesOptions {
+  redis: Redis;
+  /** Set inside `kiln worker`: readiness then also needs the workers running. */
+  workersRunning: (() => boolean) | undefined;
+  readinessTimeoutMs: number;
+}
+
+/** `/healthz`: the process answers. `/readyz`: it can do its work (Redis, and workers when it has them). */
+export function registerHealthRoutes(app: FastifyInstance, options: HealthRoutesOptions): void {
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  app.get("/readyz", async (_request, reply) => {
+    const checks: Record<string, ReadinessCheck> = { redis: await checkRedis(options.redis, options.readinessTimeoutMs) };
+    if (options.workersRunning) checks.workers = checkWorkers(options.workersRunning);
+    const failing = Object.entries(checks).filter(([, check]) => !check.ok);
+    if (failing.length === 0) return { status: "ready", checks };
+    void reply.code(503);
+    return { ...apiError("not_ready", failing.map(([name, check]) => `${name}: ${check.error}`).join("; ")), checks };
+  });
+}

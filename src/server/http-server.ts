@@ -1,0 +1,103 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { GenerationClient } from "../producers/generation-client.js";
+import { HttpError, apiError } from "./api-error.js";
+import type { BatchReader } from "./batch-reader.js";
+import { registerBatchRoutes } from "./batch-routes.js";
+import { errorReply } from "./error-reply.js";
+import { registerGenerationRoutes } from "./generation-routes.js";
+import { registerHealthRoutes } from "./health-routes.js";
+import type { KilnMetrics } from "./kiln-metrics.js";
+import type { QueueSet } from "./queue-set.js";
+
+export interface KilnHttpServerOptions {
+  /** Reads and enqueues generations (`/v1/generations`). */
+  client: GenerationClient;
+  /** Job data for the idempotency check of `POST /v1/generations`. */
+  queues: QueueSet;
+  /** The connection readiness pings, and by whose state errors become 503s (the client's). */
+  redis: Redis;
+  /** Served at `/metrics`. */
+  metrics: KilnMetrics;
+  log: Logger;
+  /** `KILN_API_TOKEN`, the bearer token of write endpoints. @defaultValue undefined: every write answers 503 */
+  apiToken?: string;
+  /** Serves `GET /v1/batches/{id}`. @defaultValue undefined: every batch is 404 */
+  batches?: BatchReader;
+  /** Inside `kiln worker`: readiness also needs this to return true. @defaultValue undefined: readiness is Redis only */
+  workersRunning?: () => boolean;
+  /** How long readiness waits for Redis to answer PING, ms (100 to 60000). @defaultValue 2000 */
+  readinessTimeoutMs?: number;
+  /** Largest request body, bytes (1 KiB to 64 MiB). Job data lives in Redis, so keep it small. @defaultValue 1048576 */
+  bodyLimit?: number;
+  /** A request still unanswered after this long gets a 503, ms (100 to 300000). @defaultValue 10000 */
+  requestTimeoutMs?: number;
+}
+
+/** Paths scraped or probed every few seconds: request logs for them would drown the rest. */
+const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/** kiln's HTTP API (fastify): job status and enqueue, batches, health, readiness and metrics. */
+export class KilnHttpServer {
+  readonly app: FastifyInstance;
+
+  constructor(options: KilnHttpServerOptions) {
+    const readinessTimeoutMs = inRange(options.readinessTimeoutMs ?? 2000, 100, 60_000, "readinessTimeoutMs");
+    const bodyLimit = inRange(options.bodyLimit ?? 1024 * 1024, 1024, 64 * 1024 * 1024, "bodyLimit");
+    const requestTimeoutMs = inRange(options.requestTimeoutMs ?? 10_000, 100, 300_000, "requestTimeoutMs");
+    this.app = Fastify({
+      // typed as fastify's base logger so routes keep the default instance type
+      loggerInstance: options.log.child({ component: "http" }) as FastifyBaseLogger,
+      logController: new LogController({ disableRequestLogging: (request) => QUIET_PATHS.has(request.url.split("?")[0] ?? "") }),
+      bodyLimit,
+      // BullMQ waits for a lost connection to come back; the caller should hear 503 instead
+      handlerTimeout: requestTimeoutMs,
+      // job ids run to 256 characters, more once percent-encoded
+      routerOptions: { maxParamLength: 1024 },
+      return503OnClosing: true,
+    });
+    // the API speaks JSON only: any other body is a 415, not a string that fails validation later
+    this.app.removeContentTypeParser("text/plain");
+    this.app.setErrorHandler((err, request, reply) => {
+      const answer = errorReply(err, options.redis);
+      if (answer.status >= 500) request.log.error({ err }, "request failed");
+      return reply.code(answer.status).headers(answer.headers).send(answer.body);
+    });
+    // after auth and body checks (401 and 400 stay truthful), and before BullMQ, whose calls wait for a connection
+    this.app.addHook("preHandler", async (request) => {
+      if (request.routeOptions.url?.startsWith("/v1/")) requireRedis(options.redis);
+    });
+    this.app.setNotFoundHandler((request, reply) => reply.code(404).send(apiError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`)));
+    registerHealthRoutes(this.app, { redis: options.redis, workersRunning: options.workersRunning, readinessTimeoutMs });
+    registerGenerationRoutes(this.app, { client: options.client, queues: options.queues, apiToken: options.apiToken });
+    registerBatchRoutes(this.app, options.batches);
+    this.app.get("/metrics", async (_request, reply) => {
+      void reply.type(options.metrics.registry.contentType);
+      return options.metrics.text();
+    });
+  }
+
+  /** Starts listening; resolves with the base URL. Port 0 picks a free port. */
+  async listen(port: number, host = "0.0.0.0"): Promise<string> {
+    await this.app.listen({ port, host });
+    const address = this.app.server.address();
+    if (address === null || typeof address === "string") throw new Error("the HTTP server has no TCP address");
+    const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+    return `http://${shown.includes(":") ? `[${shown}]` : shown}:${address.port}`;
+  }
+
+  /** Stops accepting connections and waits for the requests in progress. */
+  async close(): Promise<void> {
+    await this.app.close();
+  }
+}
+
+function requireRedis(redis: Redis): void {
+  if (redis.status !== "ready") throw new HttpError(503, "unavailable", `Redis is not reachable (connection ${redis.status}); try again later`);
+}
+
+function inRange(value: number, min: number, max: number, name: string): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name}: must be an integer from ${min} to ${max}, got ${value}`);
+  return value;
+}

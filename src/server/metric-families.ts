@@ -1,0 +1,45 @@
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+/** Seconds from a fraction of a second (a sync image) to the video deadline of two hours. */
+const STEP_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200];
+const HTTP_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+/** Every kiln metric family; names and help texts are the README's metrics table. */
+export interface MetricFamilies {
+  jobs: Gauge<"provider" | "state">;
+  webhookJobs: Gauge<"state">;
+  steps: Histogram<"provider" | "step" | "status">;
+  responses: Counter<"provider" | "status">;
+  responseSeconds: Histogram<"provider">;
+  polls: Counter<"provider">;
+  archivedBytes: Counter<"provider">;
+  archivedOutputs: Counter<"provider">;
+  webhookDeliveries: Counter<"outcome">;
+}
+
+/** What the two job gauges run at scrape time to set their values. */
+export interface GaugeCollectors {
+  jobs: () => Promise<void>;
+  webhookJobs: () => Promise<void>;
+}
+
+export function createMetricFamilies(registry: Registry, collect: GaugeCollectors): MetricFamilies {
+  const registers = [registry];
+  return {
+    jobs: new Gauge({ name: "kiln_jobs", help: "Generation jobs by provider and BullMQ state, read from Redis at scrape time", labelNames: ["provider", "state"], registers, collect: collect.jobs }),
+    webhookJobs: new Gauge({ name: "kiln_webhook_jobs", help: "Webhook deliveries by BullMQ state, read from Redis at scrape time", labelNames: ["state"], registers, collect: collect.webhookJobs }),
+    steps: new Histogram({
+      name: "kiln_generation_step_seconds",
+      help: "Finished generations' step latencies from their result timings: provider = submitted to provider completion, archive = provider completion to archived, total = enqueued to finished",
+      labelNames: ["provider", "step", "status"],
+      buckets: STEP_BUCKETS,
+      registers,
+    }),
+    responses: new Counter({ name: "kiln_provider_responses_total", help: 'Provider HTTP answers by provider and status ("network" when none arrived)', labelNames: ["provider", "status"], registers }),
+    responseSeconds: new Histogram({ name: "kiln_provider_response_seconds", help: "Time from a provider request to its response headers", labelNames: ["provider"], buckets: HTTP_BUCKETS, registers }),
+    polls: new Counter({ name: "kiln_polls_total", help: "Worker visits at the poll step (one provider status request each)", labelNames: ["provider"], registers }),
+    archivedBytes: new Counter({ name: "kiln_archived_bytes_total", help: "Bytes archived, by provider, counted when a generation finishes", labelNames: ["provider"], registers }),
+    archivedOutputs: new Counter({ name: "kiln_archived_outputs_total", help: "Outputs archived, by provider, counted when a generation finishes", labelNames: ["provider"], registers }),
+    webhookDeliveries: new Counter({ name: "kiln_webhook_deliveries_total", help: "Webhook delivery attempts by outcome: delivered, retry (will be tried again), failed (dead letter)", labelNames: ["outcome"], registers }),
+  };
+}

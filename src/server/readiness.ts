@@ -1,0 +1,25 @@
+import type { Redis } from "ioredis";
+import { z } from "zod";
+import { withTimeout } from "./with-timeout.js";
+
+/** One readiness check's outcome, as `/readyz` reports it. */
+export const ReadinessCheck = z.object({ ok: z.boolean(), error: z.string().optional() });
+export type ReadinessCheck = z.infer<typeof ReadinessCheck>;
+
+/** Redis answers PING within `timeoutMs`. */
+export async function checkRedis(redis: Redis, timeoutMs: number): Promise<ReadinessCheck> {
+  try {
+    await withTimeout(redis.ping(), timeoutMs, "PING");
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: `${(err as Error).message} (connection ${redis.status})` };
+  }
+}
+
+/**
+ * The process's BullMQ workers are running. Only a start-up and shutdown signal: a worker can
+ * run and still not fetch after a Redis failover (bullmq #3185), which job progress shows better.
+ */
+export function checkWorkers(running: () => boolean): ReadinessCheck {
+  return running() ? { ok: true } : { ok: false, error: "workers are not running (starting, closing or stopped)" };
+}

@@ -1,0 +1,59 @@
+import type { Logger } from "pino";
+import type { Environment } from "../config.js";
+import { GenerationClient } from "../producers/generation-client.js";
+import { createRedis } from "../redis.js";
+import type { BatchReader } from "./batch-reader.js";
+import { KilnHttpServer } from "./http-server.js";
+import { KilnMetrics } from "./kiln-metrics.js";
+import { ProviderLabels } from "./provider-labels.js";
+import { QueueSet } from "./queue-set.js";
+
+export interface StartHttpServerOptions {
+  /** TCP port; 0 picks a free one. @defaultValue `KILN_HTTP_PORT`, else 8080 */
+  port?: number;
+  /** Interface to bind. @defaultValue "0.0.0.0" (every interface, as probes and scrapers need) */
+  host?: string;
+  /** Inside `kiln worker`: readiness also needs the workers running. @defaultValue undefined */
+  workersRunning?: () => boolean;
+  /** Serves `GET /v1/batches/{id}`. @defaultValue the batches under `KILN_PREFIX` (GenerationClient.getBatch) */
+  batches?: BatchReader;
+}
+
+/** A listening HTTP server and what it owns. */
+export interface RunningHttpServer {
+  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  /** Give these to `startKilnWorkers` so the workers' events reach `/metrics`. */
+  metrics: KilnMetrics;
+  server: KilnHttpServer;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts kiln's HTTP API on its own producer connection (fail-fast: a request while Redis is
+ * down answers 503 at once instead of hanging). Used by `kiln server` and `kiln worker`.
+ */
+export async function startHttpServer(env: Environment, log: Logger, options: StartHttpServerOptions = {}): Promise<RunningHttpServer> {
+  const redis = createRedis(env.REDIS_URL, "producer");
+  redis.on("error", (err: Error) => log.warn({ err: err.message }, "http server: redis connection error"));
+  const client = new GenerationClient({ connection: redis, prefix: env.KILN_PREFIX });
+  const queues = new QueueSet(redis, env.KILN_PREFIX, log);
+  // BullMQ's calls wait for a connection: while there is none, a scrape skips the counts at once
+  const counts = () => (redis.status === "ready" ? queues.counts() : Promise.reject(new Error(`redis connection ${redis.status}`)));
+  const metrics = new KilnMetrics({ log, counts, providers: new ProviderLabels(env) });
+  const server = new KilnHttpServer({ client, queues, redis, metrics, log, apiToken: env.KILN_API_TOKEN, batches: options.batches ?? { get: (id) => client.getBatch(id) }, workersRunning: options.workersRunning });
+  const close = async () => {
+    await server.close();
+    metrics.close();
+    await Promise.all([queues.close(), client.close()]);
+    await redis.quit().catch(() => redis.disconnect());
+  };
+  try {
+    const url = await server.listen(options.port ?? env.KILN_HTTP_PORT ?? 8080, options.host);
+    log.info({ url, auth: env.KILN_API_TOKEN ? "bearer token" : "not configured: writes refused" }, "http server listening");
+    return { url, metrics, server, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,53 @@
+import type { Job, Worker } from "bullmq";
+import type { Logger } from "pino";
+import { GenerationResult } from "../producers/generation-result.js";
+import { safe } from "../util/safe.js";
+import type { KilnMetrics } from "./kiln-metrics.js";
+
+/** How one webhook delivery attempt ended. */
+export type WebhookOutcome = "delivered" | "retry" | "failed";
+
+/** The BullMQ workers of one process, as `startKilnWorkers` creates them. */
+export interface WorkerSet {
+  generation: readonly { queueName: string; worker: Worker }[];
+  webhooks: { worker: Worker };
+}
+
+/**
+ * Feeds the workers' events into the metrics: poll visits ("active" at the poll step), finished
+ * generations (their result's timings and outputs) and webhook attempts. Listeners go through
+ * `safe`, so a metrics bug is logged and never reaches BullMQ.
+ */
+export function attachWorkerMetrics(metrics: KilnMetrics, workers: WorkerSet, log: Logger): void {
+  for (const { queueName, worker } of workers.generation) {
+    const provider = queueName.replace(/^generate-/, "");
+    worker.on("active", safe(log, "metrics active listener", (job: Job) => {
+      if (stepOf(job) === "poll") metrics.recordPoll(provider);
+    }));
+    worker.on("completed", safe(log, "metrics completed listener", (_job: Job, result: unknown) => recordResult(metrics, provider, result)));
+    worker.on("failed", safe(log, "metrics failed listener", (job: Job | undefined, err: Error) => {
+      // the state machine stores the failed result in job.data.kiln before it fails the job
+      if (job && isFinalFailure(job, err)) recordResult(metrics, provider, (job.data as { kiln?: { result?: unknown } }).kiln?.result);
+    }));
+  }
+  const webhooks = workers.webhooks.worker;
+  webhooks.on("completed", safe(log, "metrics webhook completed listener", () => metrics.recordWebhookDelivery("delivered")));
+  webhooks.on("failed", safe(log, "metrics webhook failed listener", (job: Job | undefined, err: Error) => {
+    metrics.recordWebhookDelivery(job && !isFinalFailure(job, err) ? "retry" : "failed");
+  }));
+}
+
+/** A failed event is final when BullMQ will not try again: unrecoverable, or out of attempts (attemptsMade already counts this one). */
+export function isFinalFailure(job: Pick<Job, "attemptsMade" | "opts">, err: Pick<Error, "name">): boolean {
+  return err.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
+}
+
+function stepOf(job: Job): unknown {
+  return (job.data as { kiln?: { step?: unknown } } | undefined)?.kiln?.step;
+}
+
+/** Jobs refused before the state machine ran have no result: nothing to time. */
+function recordResult(metrics: KilnMetrics, provider: string, value: unknown): void {
+  const result = GenerationResult.safeParse(value);
+  if (result.success) metrics.recordResult(provider, result.data);
+}

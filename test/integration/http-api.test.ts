@@ -1,0 +1,199 @@
+import { Queue } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/logger.js";
+import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
+import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
+import { API_TOKEN, call, eventually, sample, untilRedisConnected } from "../fixtures/http-api-client.js";
+import { KilnHarness } from "../support/kiln-harness.js";
+
+const silent = createLogger({ level: "silent" });
+
+describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
+  const h = new KilnHarness();
+  let http: RunningHttpServer;
+  const get = (path: string) => call(http.url, "GET", path);
+  const post = (json: unknown, token: string | undefined = API_TOKEN) => call(http.url, "POST", "/v1/generations", { json, token });
+
+  beforeAll(async () => {
+    await h.start({ workers: false, env: { KILN_API_TOKEN: API_TOKEN } });
+    // as `kiln worker` wires it: the server first, its metrics handed to the workers
+    http = await startHttpServer(h.env, silent, { port: 0, host: "127.0.0.1", workersRunning: () => h.workers?.isRunning() ?? false });
+    h.workers = await startKilnWorkers(h.env, silent, { webhookSchedule: [100, 200, 400], rawEnv: h.rawEnv, metrics: http.metrics });
+    await untilRedisConnected(http.url);
+  });
+  afterAll(async () => {
+    await http?.close();
+    await h.close();
+  });
+
+  it("/healthz answers 200 while the process is up", async () => {
+    const answer = await get("/healthz");
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({ status: "ok" });
+  });
+
+  it("/readyz is ready when Redis answers and the workers run", async () => {
+    const answer = await get("/readyz");
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({ status: "ready", checks: { redis: { ok: true }, workers: { ok: true } } });
+  });
+
+  it("refuses a write without a token (401, with a Bearer challenge), before reading the body", async () => {
+    const answer = await call(http.url, "POST", "/v1/generations", { raw: "{not json" });
+    expect(answer.status).toBe(401);
+    expect(answer.headers.get("www-authenticate")).toMatch(/^Bearer realm="kiln"/);
+    expect(answer.body).toEqual({ error: { code: "unauthorized", message: expect.stringContaining("missing bearer token") } });
+  });
+
+  it("refuses a write with a wrong token (401) and enqueues nothing", async () => {
+    const answer = await call(http.url, "POST", "/v1/generations", { json: { ...h.request("hy-image-lite"), id: "wrong-token-1" }, token: `${API_TOKEN}x` });
+    expect(answer.status).toBe(401);
+    expect(answer.body.error).toEqual({ code: "unauthorized", message: "invalid bearer token" });
+    expect(answer.headers.get("www-authenticate")).toContain('error="invalid_token"');
+    expect(await h.client.get("wrong-token-1")).toBeUndefined();
+  });
+
+  it("answers 400 naming the field for a malformed body", async () => {
+    const missing = await post({ provider: "tokenhub", model: "hy-image-v3.0", input: {} });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.code).toBe("invalid_request");
+    expect(missing.body.error.message).toContain("input.prompt");
+
+    const typo = await post({ ...h.request("hy-image-lite"), webhok: { url: "https://example.com" } });
+    expect(typo.status).toBe(400);
+    expect(typo.body.error.message).toContain("webhok");
+
+    const badId = await post({ ...h.request("hy-image-lite"), id: "12345" });
+    expect(badId.status).toBe(400);
+    expect(badId.body.error.message).toMatch(/^id: /);
+
+    const notJson = await call(http.url, "POST", "/v1/generations", { raw: '{"provider": ', token: API_TOKEN });
+    expect(notJson.status).toBe(400);
+    expect(notJson.body.error).toEqual({ code: "invalid_request", message: expect.stringContaining("not valid JSON") });
+
+    const text = await fetch(new URL("/v1/generations", http.url), { method: "POST", headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "text/plain" }, body: "a picture" });
+    expect(text.status).toBe(415);
+    expect(((await text.json()) as { error: { code: string } }).error.code).toBe("unsupported_media_type");
+  });
+
+  it("enqueues with 201 and a Location that GET follows to completion, with outputs", async () => {
+    const created = await post({ ...h.request("HY-Image-V3.0"), id: "http-order-1" });
+    expect(created.status).toBe(201);
+    expect(created.headers.get("location")).toBe("/v1/generations/http-order-1");
+    expect(created.body).toMatchObject({ id: "http-order-1", provider: "tokenhub", queue: "generate-tokenhub" });
+
+    const done = await eventually(() => get(created.headers.get("location")!), (a) => a.body.state === "completed");
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ id: "http-order-1", state: "completed", step: "done", progress: 100, result: { status: "completed", model: "hy-image-v3.0" } });
+    expect(done.body.outputs).toHaveLength(1);
+    expect(done.body.outputs[0]).toMatchObject({ index: 0, contentType: "image/png" });
+    expect(done.body.error).toBeUndefined();
+  });
+
+  it("reports a failed job's error code and message", async () => {
+    const created = await post({ ...h.request("hy-image-v3.0", { prompt: "[sim:fail] http" }), id: "http-fails-1" });
+    expect(created.status).toBe(201);
+    const failed = await eventually(() => get("/v1/generations/http-fails-1"), (a) => a.body.state === "failed");
+    expect(failed.body.error).toEqual({ code: "task_failed", message: expect.any(String) });
+    expect(failed.body.outputs).toEqual([]);
+  });
+
+  it("answers 200 with the existing job for the same request under the same id, 409 for a different one", async () => {
+    const request = { ...h.request("hy-image-lite"), id: "http-idem-1" };
+    expect((await post(request)).status).toBe(201);
+    const again = await post(request);
+    expect(again.status).toBe(200);
+    expect(again.headers.get("location")).toBe("/v1/generations/http-idem-1");
+    expect(again.body.id).toBe("http-idem-1");
+
+    const different = await post({ ...request, input: { prompt: "another picture" } });
+    expect(different.status).toBe(409);
+    expect(different.body.error.code).toBe("conflict");
+    const otherProvider = await post({ ...h.chatRequest("wcode", "hunyuan-lite"), id: "http-idem-1" });
+    expect(otherProvider.status).toBe(409);
+    expect(otherProvider.body.error.message).toContain("generate-tokenhub");
+  });
+
+  it("GET of an unknown id is 404; ?provider= narrows the lookup; an unknown provider is 400", async () => {
+    const unknown = await get("/v1/generations/no-such-job");
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toEqual({ error: { code: "not_found", message: "no generation no-such-job" } });
+
+    expect((await post({ ...h.request("hy-image-lite"), id: "http-narrow-1" })).status).toBe(201);
+    expect((await get("/v1/generations/http-narrow-1?provider=tokenhub")).status).toBe(200);
+    expect((await get("/v1/generations/http-narrow-1?provider=gateway")).status).toBe(404);
+    const bad = await get("/v1/generations/http-narrow-1?provider=nope");
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain("provider");
+  });
+
+  it("an id BullMQ minted in two queues is a 409 until ?provider= names one", async () => {
+    // BullMQ counts per queue (every add, with an id or not): add to the queue behind until both mint the same id
+    const queues = { tokenhub: new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix }), wcode: new Queue("generate-wcode", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix }) };
+    const add = async (provider: "tokenhub" | "wcode") => Number((await queues[provider].add("generate", provider === "tokenhub" ? h.request("hy-image-lite") : h.chatRequest("wcode", "hunyuan-lite"))).id);
+    let [t, w] = [await add("tokenhub"), await add("wcode")];
+    while (t !== w) [t, w] = t < w ? [await add("tokenhub"), w] : [t, await add("wcode")];
+    await Promise.all([queues.tokenhub.close(), queues.wcode.close()]);
+    const ambiguous = await get(`/v1/generations/${t}`);
+    expect(ambiguous.status).toBe(409);
+    expect(ambiguous.body.error.message).toMatch(/generate-tokenhub and generate-wcode/);
+    const named = await get(`/v1/generations/${t}?provider=wcode`);
+    expect(named.status).toBe(200);
+    expect(named.body.queue).toBe("generate-wcode");
+  });
+
+  it("GET /v1/batches/{id} reports a batch's state and counts, 404 for an unknown one; unknown routes are JSON 404s", async () => {
+    await h.client.enqueueBatch([{ custom_id: "one", provider: "wcode", model: "hunyuan-lite", input: { messages: [{ role: "user", content: "batch over http" }] } }], { batchId: "http-batch" });
+    const done = await eventually(() => get("/v1/batches/http-batch"), (a) => a.body?.state === "completed");
+    expect(done.body).toMatchObject({ id: "http-batch", sealed: true, total: 1, summary: { counts: { total: 1, completed: 1, failed: 0, invalid: 0 }, results: { key: "kiln/batches/http-batch/results.jsonl" } } });
+    const batch = await get("/v1/batches/b-1");
+    expect(batch.status).toBe(404);
+    expect(batch.body.error.code).toBe("not_found");
+    const route = await get("/v2/nothing");
+    expect(route.status).toBe(404);
+    expect(route.body.error.code).toBe("not_found");
+  });
+
+  it("POST /v1/generations/{id}/cancel needs the token, ends a running job as cancelled (202), and 409s a finished one", async () => {
+    h.simulator.configure({ durationsMs: { image: 60_000, video: 60_000, "3d": 60_000 } });
+    try {
+      await post({ ...h.request("hy-image-v3.0"), id: "http-cancel-1" });
+      expect((await call(http.url, "POST", "/v1/generations/http-cancel-1/cancel")).status).toBe(401);
+      const cancelled = await call(http.url, "POST", "/v1/generations/http-cancel-1/cancel", { token: API_TOKEN });
+      expect(cancelled.status).toBe(202);
+      expect(cancelled.body).toMatchObject({ id: "http-cancel-1", cancelled: true });
+      const failed = await eventually(() => get("/v1/generations/http-cancel-1"), (a) => a.body.state === "failed");
+      expect(failed.body.error).toMatchObject({ code: "cancelled" });
+      const again = await call(http.url, "POST", "/v1/generations/http-cancel-1/cancel", { token: API_TOKEN });
+      expect(again.status).toBe(409);
+      expect((await call(http.url, "POST", "/v1/generations/no-such/cancel", { token: API_TOKEN })).status).toBe(404);
+    } finally {
+      h.simulator.configure({ durationsMs: { image: 300, video: 600, "3d": 600 } });
+    }
+  });
+
+  it("/metrics exposes the job, step, provider, poll, archive and webhook families after a job completes", async () => {
+    const created = await post({ ...h.request("hy-image-v3.0"), id: "http-metrics-1" });
+    const done = await eventually(() => get(created.headers.get("location")!), (a) => a.body.state === "completed");
+    const bytes = done.body.outputs[0].bytes as number;
+    await h.receiver.waitFor(() => h.receiver.of("http-metrics-1").length === 1);
+
+    const scrape = await eventually(() => get("/metrics"), (a) => (sample(a.text, "kiln_webhook_deliveries_total", { outcome: "delivered" }) ?? 0) >= 1);
+    expect(scrape.headers.get("content-type")).toContain("text/plain");
+    const m = scrape.text;
+    expect(sample(m, "kiln_jobs", { provider: "tokenhub", state: "completed" })).toBeGreaterThanOrEqual(1);
+    expect(sample(m, "kiln_jobs", { provider: "gateway", state: "waiting" })).toBe(0);
+    expect(sample(m, "kiln_webhook_jobs", { state: "completed" })).toBeGreaterThanOrEqual(1);
+    for (const step of ["provider", "archive", "total"]) {
+      expect(sample(m, "kiln_generation_step_seconds_count", { provider: "tokenhub", step, status: "completed" }), step).toBeGreaterThanOrEqual(1);
+    }
+    expect(sample(m, "kiln_generation_step_seconds_count", { provider: "tokenhub", step: "total", status: "failed" })).toBeGreaterThanOrEqual(1);
+    expect(sample(m, "kiln_provider_responses_total", { provider: "tokenhub", status: "200" })).toBeGreaterThanOrEqual(2);
+    expect(sample(m, "kiln_provider_response_seconds_count", { provider: "tokenhub" })).toBeGreaterThanOrEqual(2);
+    expect(sample(m, "kiln_polls_total", { provider: "tokenhub" })).toBeGreaterThanOrEqual(1);
+    expect(sample(m, "kiln_archived_bytes_total", { provider: "tokenhub" })).toBeGreaterThanOrEqual(bytes);
+    expect(sample(m, "kiln_archived_outputs_total", { provider: "tokenhub" })).toBeGreaterThanOrEqual(1);
+    expect(sample(m, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
+    expect(m).toContain("# TYPE nodejs_eventloop_lag_seconds gauge");
+  });
+});
