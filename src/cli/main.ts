@@ -1,9 +1,11 @@
 import { Command } from "commander";
 import { ConfigError } from "../config.js";
+import { bulkCommand } from "./bulk-command.js";
 import { cancelCommand } from "./cancel-command.js";
 import { demoCommand } from "./demo-command.js";
 import { enqueueCommand } from "./enqueue-command.js";
 import { simulateCommand } from "./simulate-command.js";
+import { serverCommand } from "./server-command.js";
 import { statusCommand } from "./status-command.js";
 import { webhooksCommand } from "./webhooks-command.js";
 import { workerCommand } from "./worker-command.js";
@@ -13,10 +15,12 @@ const program = new Command("kiln")
   .showHelpAfterError();
 
 program.addCommand(workerCommand());
+program.addCommand(serverCommand());
 program.addCommand(simulateCommand());
 program.addCommand(enqueueCommand());
 program.addCommand(statusCommand());
 program.addCommand(cancelCommand());
+program.addCommand(bulkCommand());
 program.addCommand(webhooksCommand());
 program.addCommand(demoCommand());
 

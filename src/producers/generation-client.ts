@@ -1,12 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { Queue, type Job, type JobsOptions } from "bullmq";
+import type { Job, JobsOptions, Queue } from "bullmq";
+import { QueueCache } from "../util/queue-cache.js";
 import type { Redis } from "ioredis";
 import { PROVIDERS, resolveModel, unknownModelMessage } from "../providers/model-registry.js";
 import { createRedis } from "../redis.js";
 import { GenerationRequest, describeIssues } from "./generation-request.js";
 import { GenerationResult } from "./generation-result.js";
 import { CancelRequests } from "./cancellation.js";
-import { DEFAULT_PREFIX, GENERATE_JOB, generateQueueName } from "./queue-names.js";
+import { BATCHES_QUEUE, DEFAULT_PREFIX, GENERATE_JOB, generateQueueName } from "./queue-names.js";
+import { BatchProducer, type BatchEnqueued, type BatchOptions } from "./batch-producer.js";
+import { readBatchStatus, type BatchStatus } from "./batch-status.js";
+import type { ManifestLine } from "./manifest-reader.js";
 
 export interface GenerationClientOptions {
   /** @defaultValue "redis://127.0.0.1:6379" */
@@ -38,7 +42,7 @@ const JOB_ID = /^(?!\d+$)[^:]{1,256}$/;
 
 /** Enqueues generation requests (TypeScript producers) and reads their state. */
 export class GenerationClient {
-  private readonly queues = new Map<string, Queue>();
+  private readonly queues: QueueCache;
   private readonly connection: Redis;
   private readonly ownsConnection: boolean;
   readonly prefix: string;
@@ -47,6 +51,7 @@ export class GenerationClient {
     this.connection = options.connection ?? createRedis(options.redisUrl ?? "redis://127.0.0.1:6379", "producer");
     this.ownsConnection = !options.connection;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.queues = new QueueCache(this.connection, this.prefix);
   }
 
   /**
@@ -109,27 +114,37 @@ export class GenerationClient {
     if (status.state === "completed" || status.state === "failed") return { id, state: status.state, cancelled: false };
     await new CancelRequests(this.connection, this.prefix).request(status.queue, id, options.reason ?? "cancelled by request");
     // a delayed job would only notice at its next poll: move it to waiting so a worker ends it now
-    if (status.state === "delayed") await this.queueNamed(status.queue).getJob(id).then((job) => job?.promote()).catch(() => undefined);
+    if (status.state === "delayed") await this.queues.get(status.queue).getJob(id).then((job) => job?.promote()).catch(() => undefined);
     return { id, state: status.state, cancelled: true };
   }
 
+  /**
+   * Enqueues many requests as one batch (a BullMQ flow), each with its `custom_id`. Re-running
+   * with the same batch id adds nothing twice. When all jobs end, results.jsonl is written to
+   * the archive store and `batch.completed` is sent to `options.webhook`.
+   */
+  async enqueueBatch(requests: Iterable<unknown> | AsyncIterable<unknown>, options: BatchOptions): Promise<BatchEnqueued> {
+    const producer = new BatchProducer(this.connection, this.prefix);
+    try {
+      return await producer.enqueue(numbered(requests), options);
+    } finally {
+      await producer.close();
+    }
+  }
+
+  /** A batch's state and counts; undefined when there is no such batch. */
+  async getBatch(id: string): Promise<BatchStatus | undefined> {
+    return readBatchStatus(this.queues.get(BATCHES_QUEUE), id);
+  }
+
   async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await this.queues.close();
     if (this.ownsConnection) await this.connection.quit().catch(() => undefined);
   }
 
-  private queueNamed(name: string): Queue {
-    return this.queue(name.replace(/^generate-/, ""));
-  }
-
+  /** `provider`'s generation queue (errors surface to callers through the rejected calls). */
   private queue(provider: string): Queue {
-    let queue = this.queues.get(provider);
-    if (!queue) {
-      queue = new Queue(generateQueueName(provider), { connection: this.connection, prefix: this.prefix });
-      queue.on("error", () => undefined); // surfaced to callers through the rejected calls
-      this.queues.set(provider, queue);
-    }
-    return queue;
+    return this.queues.get(generateQueueName(provider));
   }
 }
 
@@ -149,4 +164,10 @@ function describe(job: Job, queue: string, state: string): GenerationStatus {
   const stored = (job.data as { kiln?: { result?: unknown } }).kiln?.result;
   const result = GenerationResult.safeParse(job.returnvalue ?? stored);
   return { id: String(job.id), queue, state, progress: job.progress, result: result.success ? result.data : undefined, failedReason: job.failedReason || undefined };
+}
+
+/** Requests as manifest lines, numbered from 1 in the order given. */
+async function* numbered(requests: Iterable<unknown> | AsyncIterable<unknown>): AsyncGenerator<ManifestLine> {
+  let lineNumber = 0;
+  for await (const value of requests) yield { lineNumber: ++lineNumber, value };
 }

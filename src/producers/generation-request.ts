@@ -40,6 +40,8 @@ export const GenerationRequest = z.strictObject({
    * (TokenHub and wcode: chat completion; gateway: any task id, chat answer or result URL).
    */
   passthrough: z.boolean().optional(),
+  /** Set by the batch producer (`kiln bulk`, `enqueueBatch`): the batch and the manifest line's custom_id. */
+  batch: z.object({ id: z.string().min(1), custom_id: z.string().min(1) }).optional(),
   /** Opaque to kiln; returned in the result and the webhook. */
   metadata: z.record(z.string(), z.unknown()).optional(),
 });

@@ -38,6 +38,8 @@ export const GenerationResult = z.object({
   /** Text models: the answer, its reasoning and token usage, beside the archived files. */
   completion: Completion.optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  /** The batch this job belongs to, and its manifest line's custom_id. */
+  batch: z.object({ id: z.string(), custom_id: z.string() }).optional(),
   /** ISO-8601 instants of each step reached. */
   timings: z.object({
     enqueuedAt: z.string(),

@@ -3,6 +3,9 @@ export const GENERATE_JOB = "generate";
 /** Queue of webhook deliveries, separate so a slow receiver never holds generation work. */
 export const WEBHOOKS_QUEUE = "webhooks";
 
+/** Parent jobs of bulk batches (BullMQ flows). Same prefix as the generation queues: a flow's keys must share a Cluster slot. */
+export const BATCHES_QUEUE = "batches";
+
 /** The queue that runs `provider`'s jobs. */
 export function generateQueueName(provider: string): string {
   return `generate-${provider}`;

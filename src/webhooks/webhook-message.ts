@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { GenerationResult } from "../producers/generation-result.js";
 import { GenerationProgress } from "./generation-progress.js";
+import { BatchSummary } from "../producers/batch-summary.js";
 import { WebhookSecret } from "./webhook-secret.js";
 
 /** Events that carry a finished job's result. Sent by default. */
@@ -12,8 +13,8 @@ export type ResultEventType = z.infer<typeof ResultEventType>;
 export const ProgressEventType = z.enum(["generation.started", "generation.progress"]);
 export type ProgressEventType = z.infer<typeof ProgressEventType>;
 
-/** Event types kiln sends. */
-export const EventType = z.enum([...ResultEventType.options, ...ProgressEventType.options]);
+/** Event types kiln sends. `batch.completed` goes to a batch's webhook when all its jobs have ended. */
+export const EventType = z.enum([...ResultEventType.options, ...ProgressEventType.options, "batch.completed"]);
 export type EventType = z.infer<typeof EventType>;
 
 /** ISO-8601 instant the event happened (not the delivery attempt, which has its own header). */
@@ -28,6 +29,7 @@ export const WebhookPayload = z.discriminatedUnion("type", [
   z.object({ type: z.literal("generation.failed"), timestamp: Timestamp, data: GenerationResult }),
   z.object({ type: z.literal("generation.started"), timestamp: Timestamp, data: GenerationProgress }),
   z.object({ type: z.literal("generation.progress"), timestamp: Timestamp, data: GenerationProgress }),
+  z.object({ type: z.literal("batch.completed"), timestamp: Timestamp, data: BatchSummary }),
 ]);
 export type WebhookPayload = z.infer<typeof WebhookPayload>;
 

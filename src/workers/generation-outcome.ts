@@ -6,7 +6,7 @@ const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date
 
 /** The result a job ends with: its return value and the webhook's `data`. */
 export function buildResult(
-  job: { id: string; enqueuedAt: number; provider: string; model: string; metadata?: GenerationRequest["metadata"] },
+  job: { id: string; enqueuedAt: number; provider: string; model: string; metadata?: GenerationRequest["metadata"]; batch?: GenerationRequest["batch"] },
   state: Partial<JobState>,
   finishedAt: number,
   error?: GenerationError,
@@ -21,6 +21,7 @@ export function buildResult(
     error,
     completion: state.completion,
     metadata: job.metadata,
+    batch: job.batch,
     timings: {
       enqueuedAt: new Date(job.enqueuedAt).toISOString(),
       startedAt: iso(state.startedAt),

@@ -204,7 +204,7 @@ export class GenerationWorker {
 
   private resultOf(job: Job, accepted: Pick<AcceptedJob, "request" | "model">, state: JobState, error?: GenerationError): GenerationResult {
     const { request, model } = accepted;
-    return buildResult({ id: String(job.id), enqueuedAt: job.timestamp, provider: request.provider, model: model.id, metadata: request.metadata }, state, Date.now(), error);
+    return buildResult({ id: String(job.id), enqueuedAt: job.timestamp, provider: request.provider, model: model.id, metadata: request.metadata, batch: request.batch }, state, Date.now(), error);
   }
 
   private stateOf(job: Job, accepted: AcceptedJob): JobState {

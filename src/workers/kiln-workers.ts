@@ -10,20 +10,32 @@ import type { ArchiveStore } from "../storage/archive-store.js";
 import { createOutboundDispatcher } from "../webhooks/url-guard.js";
 import { GenerationWorker } from "./generation-worker.js";
 import { WebhookWorker } from "./webhook-worker.js";
+import { BatchWorker } from "./batch-worker.js";
+import { WebhookNotifier } from "./webhook-notifier.js";
+import { Queue } from "bullmq";
+import { WEBHOOKS_QUEUE } from "../producers/queue-names.js";
 
 /** Everything `kiln worker` runs in one process. */
 export interface KilnWorkers {
   generation: GenerationWorker[];
   webhooks: WebhookWorker;
+  batches: BatchWorker;
   store: ArchiveStore;
+  /** Every BullMQ worker is running (false while starting, closing or stopped): `/readyz` inside `kiln worker`. */
+  isRunning(): boolean;
   close(): Promise<void>;
+}
+
+/** Receives the workers as soon as they exist, before any job can finish (the HTTP server's metrics). */
+export interface WorkerMetricsSink {
+  attach(workers: Pick<KilnWorkers, "generation" | "webhooks">): void;
 }
 
 /**
  * Starts a generation worker per provider with credentials, and the webhook worker. Fails
  * with a ConfigError naming the variable when something required is missing.
  */
-export async function startKilnWorkers(env: Environment, log: Logger, overrides: { webhookSchedule?: readonly number[]; rawEnv?: NodeJS.ProcessEnv } = {}): Promise<KilnWorkers> {
+export async function startKilnWorkers(env: Environment, log: Logger, overrides: { webhookSchedule?: readonly number[]; rawEnv?: NodeJS.ProcessEnv; metrics?: WorkerMetricsSink } = {}): Promise<KilnWorkers> {
   if (!env.KILN_WEBHOOK_SECRET) throw new ConfigError("invalid environment:\n  KILN_WEBHOOK_SECRET: required by kiln worker to sign webhooks (whsec_ + base64)");
   // provider APIs are configured by the operator, so they may be private; result and webhook URLs are not
   const apiAgent = new Agent({ connect: { timeout: 10_000 } });
@@ -37,13 +49,20 @@ export async function startKilnWorkers(env: Environment, log: Logger, overrides:
   const common = { connection, prefix: env.KILN_PREFIX, dispatcher: outbound, allowPrivateUrls: env.KILN_ALLOW_PRIVATE_URLS, log };
   const generation = providers.map((provider) => new GenerationWorker({ ...common, provider, store, concurrency: env.KILN_CONCURRENCY, pollScale: env.KILN_POLL_SCALE, ...limitsOf(env, provider.name, overrides.rawEnv ?? process.env) }));
   const webhooks = new WebhookWorker({ ...common, secret: env.KILN_WEBHOOK_SECRET, schedule: overrides.webhookSchedule ?? env.KILN_WEBHOOK_RETRY_SCHEDULE, timeoutMs: env.KILN_WEBHOOK_TIMEOUT_MS });
+  const deliveries = new Queue(WEBHOOKS_QUEUE, { connection, prefix: env.KILN_PREFIX });
+  deliveries.on("error", (err) => log.error({ err: err.message }, "webhooks queue error"));
+  const batches = new BatchWorker({ connection, prefix: env.KILN_PREFIX, store, notifier: new WebhookNotifier(deliveries), log });
+  overrides.metrics?.attach({ generation, webhooks });
   log.info({ queues: generation.map((g) => g.queueName), archive: store.location, prefix: env.KILN_PREFIX }, "kiln workers started");
   return {
     generation,
     webhooks,
+    batches,
     store,
+    isRunning: () => [...generation, webhooks, batches].every((w) => w.worker.isRunning()),
     async close() {
-      await Promise.all([...generation.map((g) => g.close()), webhooks.close()]);
+      await Promise.all([...generation.map((g) => g.close()), webhooks.close(), batches.close()]);
+      await deliveries.close();
       await connection.quit().catch(() => undefined);
       await Promise.all([apiAgent.close(), outbound.close()]);
     },

@@ -1,4 +1,5 @@
 import type { JobsOptions, Queue } from "bullmq";
+import type { BatchSummary } from "../producers/batch-summary.js";
 import type { GenerationRequest } from "../producers/generation-request.js";
 import type { GenerationResult } from "../producers/generation-result.js";
 import type { GenerationProgress } from "../webhooks/generation-progress.js";
@@ -61,7 +62,15 @@ export class WebhookNotifier {
     return true;
   }
 
-  private async enqueue(webhook: NonNullable<GenerationRequest["webhook"]>, messageId: string, payload: WebhookPayload, options: JobsOptions): Promise<void> {
+  /** Sends `batch.completed` to the batch's webhook, once per batch (a fixed id). */
+  async notifyBatch(webhook: { url: string } | undefined, summary: BatchSummary, at: number): Promise<boolean> {
+    if (!webhook) return false;
+    const payload = WebhookPayload.parse({ type: "batch.completed", timestamp: new Date(at).toISOString(), data: summary });
+    await this.enqueue(webhook, messageIdFor(summary.id, "batch.completed"), payload, { jobId: deliveryJobId(summary.id, "batch.completed"), removeOnComplete: { age: WEEK_S }, removeOnFail: false });
+    return true;
+  }
+
+  private async enqueue(webhook: { url: string; secret?: string }, messageId: string, payload: WebhookPayload, options: JobsOptions): Promise<void> {
     const delivery: WebhookDelivery = { messageId, url: webhook.url, payload, attempts: [] };
     if (webhook.secret) delivery.secret = webhook.secret;
     await this.queue.add("deliver", delivery, { ...options, attempts: this.attempts, backoff: { type: "webhook" } });

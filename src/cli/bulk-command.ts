@@ -1,0 +1,77 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { Command } from "commander";
+import cliProgress from "cli-progress";
+import { loadEnvironment } from "../config.js";
+import { BatchProducer } from "../producers/batch-producer.js";
+import { GenerationClient } from "../producers/generation-client.js";
+import { readManifest } from "../producers/manifest-reader.js";
+import { createRedis } from "../redis.js";
+
+/** `kiln bulk <manifest.jsonl>`: a JSONL manifest (one request per line, with custom_id) as one batch. */
+export function bulkCommand(): Command {
+  return new Command("bulk")
+    .description("enqueue a JSONL manifest (one request per line, each with a custom_id) as one batch")
+    .argument("<manifest>", "path of the .jsonl manifest")
+    .option("--batch-id <id>", "batch id (default: derived from the manifest's bytes, so a re-run finds the same batch)")
+    .option("--webhook <url>", "receives batch.completed with the counts and the results file")
+    .option("--archive-prefix <prefix>", "key prefix of results.jsonl in the archive store", "kiln")
+    .option("--wait", "show completed / failed / in flight until the batch ends")
+    .action(async (path: string, o: { batchId?: string; webhook?: string; archivePrefix: string; wait?: boolean }) => {
+      const env = loadEnvironment();
+      const batchId = o.batchId ?? (await defaultBatchId(path));
+      const size = (await stat(path)).size;
+      const bars = new cliProgress.MultiBar({ format: "{task} [{bar}] {percentage}% | {detail}", noTTYOutput: true, notTTYSchedule: 2000, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+      const reading = bars.create(Math.max(1, size), 0, { task: "enqueue", detail: "" });
+      const connection = createRedis(env.REDIS_URL, "producer");
+      const producer = new BatchProducer(connection, env.KILN_PREFIX);
+      try {
+        const enqueued = await producer.enqueue(readManifest(path, (bytes) => reading.update(bytes)), {
+          batchId,
+          webhook: o.webhook ? { url: o.webhook } : undefined,
+          archivePrefix: o.archivePrefix,
+          // on a terminal the bars redraw around logged lines; elsewhere (CI, pipes) they are plain lines
+          onInvalid: (line, message) => (process.stderr.isTTY ? bars.log(`line ${line}: ${message}\n`) : process.stderr.write(`line ${line}: ${message}\n`)),
+          onProgress: (p) => reading.update({ detail: `${p.accepted} jobs, ${p.invalid} invalid lines` }),
+        });
+        reading.update(Math.max(1, size));
+        bars.stop();
+        console.log(enqueued.alreadyCompleted ? `batch ${batchId} already completed: nothing added` : `batch ${batchId}: ${enqueued.total} jobs (${enqueued.added} new), ${enqueued.invalid} invalid lines`);
+        if (o.wait) await watch(env, batchId);
+      } finally {
+        bars.stop();
+        await producer.close();
+        await connection.quit().catch(() => undefined);
+      }
+    });
+}
+
+/** A batch id from the manifest's bytes: the same file always names the same batch. */
+async function defaultBatchId(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return `batch-${hash.digest("hex").slice(0, 16)}`;
+}
+
+/** Live completed / failed / in flight, until the batch's parent job completes. */
+async function watch(env: ReturnType<typeof loadEnvironment>, batchId: string): Promise<void> {
+  const client = new GenerationClient({ redisUrl: env.REDIS_URL, prefix: env.KILN_PREFIX });
+  const bars = new cliProgress.MultiBar({ format: "jobs    [{bar}] {value}/{total} | {completed} completed, {failed} failed, {pending} in flight", noTTYOutput: true, notTTYSchedule: 2000, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  try {
+    let status = await client.getBatch(batchId);
+    const bar = bars.create(Math.max(1, status?.total ?? 1), 0, { completed: 0, failed: 0, pending: 0 });
+    while (status && status.state !== "completed") {
+      bar.setTotal(Math.max(1, status.total));
+      bar.update(status.counts.completed + status.counts.failed, status.counts);
+      await new Promise((r) => setTimeout(r, 500));
+      status = await client.getBatch(batchId);
+    }
+    bars.stop();
+    const summary = status?.summary;
+    if (summary) console.log(`batch ${batchId} completed: ${summary.counts.completed} completed, ${summary.counts.failed} failed, ${summary.counts.invalid} invalid lines; results at ${summary.results.url}`);
+  } finally {
+    bars.stop();
+    await client.close();
+  }
+}

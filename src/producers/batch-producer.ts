@@ -1,0 +1,174 @@
+import { FlowProducer, type JobsOptions, type Queue } from "bullmq";
+import { QueueCache } from "../util/queue-cache.js";
+import type { Redis } from "ioredis";
+import { z } from "zod";
+import { childJobId, checkBatchId, sealJobId } from "./batch-ids.js";
+import { BatchJobData } from "./batch-summary.js";
+import { InvalidRequestError, validateRequest } from "./generation-client.js";
+import { GenerationRequest } from "./generation-request.js";
+import type { ManifestLine } from "./manifest-reader.js";
+import { BATCHES_QUEUE, GENERATE_JOB, generateQueueName } from "./queue-names.js";
+
+/** A manifest line: a generation request plus its `custom_id` (as in OpenAI's Batch API). */
+export const BatchLine = GenerationRequest.omit({ batch: true }).extend({ custom_id: z.string().min(1).max(200) });
+export type BatchLine = z.infer<typeof BatchLine>;
+
+export interface BatchOptions {
+  batchId: string;
+  /** Receives `batch.completed` with the counts and the results file. */
+  webhook?: { url: string };
+  /** Prefix of the results file's key in the archive store. @defaultValue "kiln" */
+  archivePrefix?: string;
+  metadata?: Record<string, unknown>;
+  /** Jobs per addBulk call. @defaultValue 500 */
+  chunkSize?: number;
+  /** Called for each line refused, with its number and why; the rest goes on. */
+  onInvalid?: (lineNumber: number, message: string) => void;
+  /** Called after each chunk is enqueued. */
+  onProgress?: (progress: { lines: number; accepted: number; invalid: number }) => void;
+}
+
+export interface BatchEnqueued {
+  batchId: string;
+  /** Valid lines, i.e. the batch's jobs (those already enqueued by an earlier run included). */
+  total: number;
+  invalid: number;
+  /** Jobs added by this run; the others existed already. */
+  added: number;
+  /** The batch had already finished: nothing was added. */
+  alreadyCompleted: boolean;
+}
+
+// the seal's delay only has to outlast any enqueue; promoting it is what releases the parent
+const SEAL_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
+
+/**
+ * Enqueues a manifest as a BullMQ flow: a parent job on `batches` whose children are the
+ * generation jobs. Lines are streamed and added in chunks, so a manifest of any size runs in
+ * constant memory (but for the set of custom_ids, which detects duplicates). The parent also
+ * waits for a delayed "seal" child that is released only after the last line, so a batch
+ * whose first jobs finish fast cannot end before it has all its jobs.
+ */
+export class BatchProducer {
+  private readonly batches: Queue;
+  private readonly flows: FlowProducer;
+  private readonly queues: QueueCache;
+
+  constructor(private readonly connection: Redis, private readonly prefix: string) {
+    this.queues = new QueueCache(connection, prefix);
+    this.batches = this.queues.get(BATCHES_QUEUE);
+    this.flows = new FlowProducer({ connection, prefix });
+    this.flows.on("error", () => undefined);
+  }
+
+  async enqueue(lines: AsyncIterable<ManifestLine>, options: BatchOptions): Promise<BatchEnqueued> {
+    const batchId = checkBatchId(options.batchId);
+    const existing = await this.batches.getJob(batchId);
+    if (existing && (await existing.isCompleted())) return { batchId, total: 0, invalid: 0, added: 0, alreadyCompleted: true };
+    const data: BatchJobData = { batchId, sealed: false, total: 0, invalid: 0, archivePrefix: options.archivePrefix ?? "kiln", webhook: options.webhook, metadata: options.metadata };
+    if (!existing) await this.createParent(data);
+    const counts = await this.addLines(lines, batchId, options);
+    await this.seal(batchId, { ...data, sealed: true, total: counts.total, invalid: counts.invalid });
+    return { batchId, ...counts, alreadyCompleted: false };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.queues.close(), this.flows.close()]);
+  }
+
+  private async createParent(data: BatchJobData): Promise<void> {
+    await this.flows.add({
+      name: "batch",
+      queueName: BATCHES_QUEUE,
+      data,
+      opts: { jobId: data.batchId, removeOnComplete: { age: 30 * 24 * 3600 } },
+      children: [{ name: "seal", queueName: BATCHES_QUEUE, data: { batchId: data.batchId }, opts: { jobId: sealJobId(data.batchId), delay: SEAL_DELAY_MS } }],
+    });
+  }
+
+  private async addLines(lines: AsyncIterable<ManifestLine>, batchId: string, options: BatchOptions): Promise<{ total: number; invalid: number; added: number }> {
+    const seen = new Map<string, number>();
+    const chunk: Array<{ queue: string; id: string; data: GenerationRequest }> = [];
+    let invalid = 0;
+    let added = 0;
+    let lastLine = 0;
+    const refuse = (lineNumber: number, message: string) => {
+      invalid++;
+      options.onInvalid?.(lineNumber, message);
+    };
+    for await (const line of lines) {
+      lastLine = line.lineNumber;
+      const request = "error" in line ? { error: line.error } : this.check(line.value, batchId);
+      if ("error" in request) {
+        refuse(line.lineNumber, request.error);
+        continue;
+      }
+      const first = seen.get(request.data.batch!.custom_id);
+      if (first !== undefined) {
+        refuse(line.lineNumber, `custom_id "${request.data.batch!.custom_id}" repeats line ${first}`);
+        continue;
+      }
+      seen.set(request.data.batch!.custom_id, line.lineNumber);
+      chunk.push(request);
+      if (chunk.length >= (options.chunkSize ?? 500)) {
+        added += await this.flush(chunk.splice(0), batchId);
+        options.onProgress?.({ lines: lastLine, accepted: seen.size, invalid });
+      }
+    }
+    added += await this.flush(chunk, batchId);
+    options.onProgress?.({ lines: lastLine, accepted: seen.size, invalid });
+    return { total: seen.size, invalid, added };
+  }
+
+  /** The line as a child job, or why not. */
+  private check(value: unknown, batchId: string): { queue: string; id: string; data: GenerationRequest } | { error: string } {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return { error: "(root): expected a JSON object" };
+    const { custom_id, ...request } = value as Record<string, unknown>;
+    if (!BatchLine.shape.custom_id.safeParse(custom_id).success) return { error: "custom_id: required, a string of 1 to 200 characters" };
+    try {
+      const data = validateRequest({ ...request, batch: { id: batchId, custom_id } });
+      return { queue: generateQueueName(data.provider), id: childJobId(batchId, String(custom_id)), data };
+    } catch (err) {
+      if (err instanceof InvalidRequestError) return { error: err.message };
+      throw err;
+    }
+  }
+
+  /** Adds the jobs that do not exist yet; a re-run of the same manifest adds nothing twice. */
+  private async flush(jobs: Array<{ queue: string; id: string; data: GenerationRequest }>, batchId: string): Promise<number> {
+    if (jobs.length === 0) return 0;
+    const exists = this.connection.pipeline();
+    for (const job of jobs) exists.exists(`${this.prefix}:${job.queue}:${job.id}`);
+    const answers = (await exists.exec()) ?? [];
+    const fresh = jobs.filter((_, i) => answers[i]?.[1] === 0);
+    const byQueue = new Map<string, typeof fresh>();
+    for (const job of fresh) byQueue.set(job.queue, (byQueue.get(job.queue) ?? []).concat(job));
+    for (const [queue, group] of byQueue) {
+      await this.queues.get(queue).addBulk(group.map((job) => ({ name: GENERATE_JOB, data: job.data, opts: this.childOptions(job.id, batchId) })));
+    }
+    return fresh.length;
+  }
+
+  private childOptions(jobId: string, batchId: string): JobsOptions {
+    return {
+      jobId,
+      parent: { id: batchId, queue: `${this.prefix}:${BATCHES_QUEUE}` },
+      // a failed child must not block the batch: its failure is recorded and the parent goes on
+      ignoreDependencyOnFailure: true,
+      attempts: 3,
+      backoff: { type: "exponential", delay: 10_000 },
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: { age: 30 * 24 * 3600 },
+    };
+  }
+
+  /** Records the final counts, then releases the seal: from now on the batch ends when its jobs do. */
+  private async seal(batchId: string, data: BatchJobData): Promise<void> {
+    const parent = await this.batches.getJob(batchId);
+    if (!parent) throw new Error(`batch ${batchId} disappeared while it was being enqueued`);
+    await parent.updateData(data);
+    const seal = await this.batches.getJob(sealJobId(batchId));
+    if (seal && (await seal.isDelayed())) await seal.promote();
+  }
+
+}

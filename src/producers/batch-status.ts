@@ -1,0 +1,41 @@
+import type { Queue } from "bullmq";
+import { sealJobId } from "./batch-ids.js";
+import { BatchJobData, BatchSummary } from "./batch-summary.js";
+
+/** Where a batch stands. */
+export interface BatchStatus {
+  id: string;
+  /** The parent job's BullMQ state: `waiting-children` while jobs run, then `completed`. */
+  state: string;
+  /** Every manifest line has been read; until then `total` is still growing. */
+  sealed: boolean;
+  total: number;
+  invalid: number;
+  counts: { completed: number; failed: number; pending: number };
+  /** Present once the batch has ended: the counts and where results.jsonl is. */
+  summary?: BatchSummary;
+}
+
+/** Reads a batch's parent job and its children's counts. Undefined when there is no such batch. */
+export async function readBatchStatus(batches: Queue, id: string): Promise<BatchStatus | undefined> {
+  const parent = await batches.getJob(id);
+  if (!parent) return undefined;
+  const data = BatchJobData.safeParse(parent.data);
+  const [state, deps, sealState] = await Promise.all([parent.getState(), parent.getDependenciesCount(), batches.getJobState(sealJobId(id))]);
+  // the seal child counts among the dependencies; it is bookkeeping, not one of the jobs
+  const sealDone = sealState === "completed" || sealState === "unknown";
+  const summary = BatchSummary.safeParse(parent.returnvalue);
+  return {
+    id,
+    state,
+    sealed: data.success && data.data.sealed,
+    total: data.success ? data.data.total : 0,
+    invalid: data.success ? data.data.invalid : 0,
+    counts: {
+      completed: Math.max(0, (deps.processed ?? 0) - (sealDone ? 1 : 0)),
+      failed: deps.ignored ?? 0,
+      pending: Math.max(0, (deps.unprocessed ?? 0) - (sealDone ? 0 : 1)),
+    },
+    summary: summary.success ? summary.data : undefined,
+  };
+}

@@ -1,0 +1,54 @@
+import type { Job, Queue } from "bullmq";
+import { GenerationResult } from "../producers/generation-result.js";
+import type { BatchResultLine } from "../producers/batch-summary.js";
+
+const PAGE = 500;
+
+/** Counts of the lines written so far. */
+export interface ResultCounts {
+  completed: number;
+  failed: number;
+}
+
+/**
+ * The lines of results.jsonl, read page by page from the batch's BullMQ dependencies (so a
+ * batch of any size is never held whole in memory): completed children from their return
+ * values, failed ones from their job data.
+ */
+export async function* batchResultLines(parent: Job, queueOf: (name: string) => Queue, counts: ResultCounts): AsyncGenerator<string> {
+  for await (const [, value] of pages(parent, "processed")) {
+    const result = GenerationResult.safeParse(value);
+    // the seal child and anything else that is not a generation result has no line
+    if (!result.success || !result.data.batch) continue;
+    counts.completed++;
+    yield line({ custom_id: result.data.batch.custom_id, id: result.data.id, status: "completed", outputs: result.data.outputs, error: null });
+  }
+  for await (const [key, reason] of pages(parent, "ignored")) {
+    counts.failed++;
+    yield line(await failedLine(key, String(reason), queueOf));
+  }
+}
+
+/** A failed child: its custom_id and error from its own data (its result, when the worker got that far). */
+async function failedLine(jobKey: string, reason: string, queueOf: (name: string) => Queue): Promise<BatchResultLine> {
+  const [, queueName = "", ...rest] = jobKey.split(":");
+  const id = rest.join(":");
+  const job = await queueOf(queueName).getJob(id);
+  const data = (job?.data ?? {}) as { batch?: { custom_id?: string }; kiln?: { result?: unknown } };
+  const result = GenerationResult.safeParse(data.kiln?.result);
+  const error = result.success && result.data.error ? { code: result.data.error.code, message: result.data.error.message } : { code: "failed", message: job?.failedReason || reason };
+  return { custom_id: data.batch?.custom_id ?? id, id, status: "failed", outputs: result.success ? result.data.outputs : [], error };
+}
+
+async function* pages(parent: Job, kind: "processed" | "ignored"): AsyncGenerator<[string, unknown]> {
+  let cursor = 0;
+  do {
+    const page = await parent.getDependencies({ [kind]: { cursor, count: PAGE } });
+    yield* Object.entries((kind === "processed" ? page.processed : page.ignored) ?? {});
+    cursor = Number((kind === "processed" ? page.nextProcessedCursor : page.nextIgnoredCursor) ?? 0);
+  } while (cursor !== 0);
+}
+
+function line(value: BatchResultLine): string {
+  return `${JSON.stringify(value)}\n`;
+}

@@ -1,0 +1,61 @@
+import { Readable } from "node:stream";
+import { Worker, type Job } from "bullmq";
+import { QueueCache } from "../util/queue-cache.js";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { BatchJobData, type BatchSummary } from "../producers/batch-summary.js";
+import { BATCHES_QUEUE } from "../producers/queue-names.js";
+import type { ArchiveStore } from "../storage/archive-store.js";
+import { safe } from "../util/safe.js";
+import { batchResultLines, type ResultCounts } from "./batch-results.js";
+import type { WebhookNotifier } from "./webhook-notifier.js";
+
+export interface BatchWorkerOptions {
+  connection: Redis;
+  prefix: string;
+  store: ArchiveStore;
+  notifier: WebhookNotifier;
+  log: Logger;
+}
+
+/**
+ * Runs the `batches` queue: the seal child (nothing to do: being processed is what releases
+ * the parent) and the batch parent, which runs once every child has ended. The parent streams
+ * results.jsonl into the archive store and sends `batch.completed`.
+ */
+export class BatchWorker {
+  readonly worker: Worker;
+  private readonly queues: QueueCache;
+
+  constructor(private readonly options: BatchWorkerOptions) {
+    this.queues = new QueueCache(options.connection, options.prefix);
+    this.worker = new Worker(BATCHES_QUEUE, (job) => this.process(job), { connection: options.connection, prefix: options.prefix, concurrency: 2 });
+    this.worker.on("error", safe(options.log, "batch worker error", (err) => options.log.error({ err }, "batch worker error")));
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.queues.close();
+  }
+
+  private async process(job: Job): Promise<BatchSummary | { sealed: true }> {
+    if (job.name === "seal") return { sealed: true };
+    const data = BatchJobData.parse(job.data);
+    const counts: ResultCounts = { completed: 0, failed: 0 };
+    const key = `${data.archivePrefix}/batches/${data.batchId}/results.jsonl`;
+    // re-running after a crash rewrites the same key from the same dependencies: same file
+    const stored = await this.options.store.put(key, Readable.from(batchResultLines(job, (name) => this.queues.get(name), counts)), "application/x-ndjson");
+    const summary: BatchSummary = {
+      id: data.batchId,
+      status: "completed",
+      counts: { total: data.total, completed: counts.completed, failed: counts.failed, invalid: data.invalid },
+      results: { key, url: stored.url },
+      metadata: data.metadata,
+      finishedAt: new Date().toISOString(),
+    };
+    await this.options.notifier.notifyBatch(data.webhook, summary, Date.now());
+    this.options.log.info({ batchId: data.batchId, ...summary.counts, key }, "batch completed");
+    return summary;
+  }
+
+}
