@@ -37,7 +37,13 @@ export function bulkCommand(): Command {
         });
         reading.update(Math.max(1, size));
         bars.stop();
-        console.log(enqueued.alreadyCompleted ? `batch ${batchId} already completed: nothing added` : `batch ${batchId}: ${enqueued.total} jobs (${enqueued.added} new), ${enqueued.invalid} invalid lines`);
+        console.log(
+          enqueued.alreadyCompleted
+            ? `batch ${batchId} already completed: nothing added`
+            : enqueued.alreadySealed
+              ? `batch ${batchId} already enqueued (${enqueued.total} jobs, ${enqueued.invalid} invalid lines): nothing added`
+              : `batch ${batchId}: ${enqueued.total} jobs (${enqueued.added} new), ${enqueued.invalid} invalid lines`,
+        );
         if (o.wait) await watch(env, batchId);
       } finally {
         bars.stop();

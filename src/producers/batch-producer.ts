@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { FlowProducer, type JobsOptions, type Queue } from "bullmq";
 import { QueueCache } from "../util/queue-cache.js";
 import type { Redis } from "ioredis";
@@ -37,7 +38,11 @@ export interface BatchEnqueued {
   added: number;
   /** The batch had already finished: nothing was added. */
   alreadyCompleted: boolean;
+  /** Every line had already been enqueued (by an earlier run): nothing was added. */
+  alreadySealed: boolean;
 }
+
+const LOCK_MS = 60_000;
 
 // the seal's delay only has to outlast any enqueue; promoting it is what releases the parent
 const SEAL_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
@@ -64,12 +69,34 @@ export class BatchProducer {
   async enqueue(lines: AsyncIterable<ManifestLine>, options: BatchOptions): Promise<BatchEnqueued> {
     const batchId = checkBatchId(options.batchId);
     const existing = await this.batches.getJob(batchId);
-    if (existing && (await existing.isCompleted())) return { batchId, total: 0, invalid: 0, added: 0, alreadyCompleted: true };
-    const data: BatchJobData = { batchId, sealed: false, total: 0, invalid: 0, archivePrefix: options.archivePrefix ?? "kiln", webhook: options.webhook, metadata: options.metadata };
-    if (!existing) await this.createParent(data);
-    const counts = await this.addLines(lines, batchId, options);
-    await this.seal(batchId, { ...data, sealed: true, total: counts.total, invalid: counts.invalid });
-    return { batchId, ...counts, alreadyCompleted: false };
+    if (existing && (await existing.isCompleted())) return { batchId, total: 0, invalid: 0, added: 0, alreadyCompleted: true, alreadySealed: true };
+    // once sealed, the parent may already be running: a job added now would be missed by its results
+    const sealed = BatchJobData.safeParse(existing?.data);
+    if (sealed.success && sealed.data.sealed) return { batchId, total: sealed.data.total, invalid: sealed.data.invalid, added: 0, alreadyCompleted: false, alreadySealed: true };
+    const release = await this.lock(batchId);
+    try {
+      const data: BatchJobData = { batchId, sealed: false, total: 0, invalid: 0, archivePrefix: options.archivePrefix ?? "kiln", webhook: options.webhook, metadata: options.metadata };
+      if (!existing) await this.createParent(data);
+      const counts = await this.addLines(lines, batchId, options, release.refresh);
+      await this.seal(batchId, { ...data, sealed: true, total: counts.total, invalid: counts.invalid });
+      return { batchId, ...counts, alreadyCompleted: false, alreadySealed: false };
+    } finally {
+      await release();
+    }
+  }
+
+  /**
+   * One producer at a time per batch: two enqueueing the same batch at once could seal it while
+   * the other still adds jobs. The lock lapses a minute after its holder stops refreshing it.
+   */
+  private async lock(batchId: string): Promise<(() => Promise<void>) & { refresh: () => Promise<void> }> {
+    const key = `${this.prefix}:${BATCHES_QUEUE}:lock:${batchId}`;
+    const owner = randomUUID();
+    if ((await this.connection.set(key, owner, "PX", LOCK_MS, "NX")) !== "OK") throw new Error(`batch ${batchId} is being enqueued by another producer right now`);
+    const release = async () => {
+      if ((await this.connection.get(key)) === owner) await this.connection.del(key);
+    };
+    return Object.assign(release, { refresh: async () => void (await this.connection.pexpire(key, LOCK_MS)) });
   }
 
   async close(): Promise<void> {
@@ -81,12 +108,13 @@ export class BatchProducer {
       name: "batch",
       queueName: BATCHES_QUEUE,
       data,
-      opts: { jobId: data.batchId, removeOnComplete: { age: 30 * 24 * 3600 } },
+      // writing results.jsonl can meet an S3 outage: retry for a while rather than lose the batch
+      opts: { jobId: data.batchId, removeOnComplete: { age: 30 * 24 * 3600 }, attempts: 20, backoff: { type: "exponential", delay: 5_000 } },
       children: [{ name: "seal", queueName: BATCHES_QUEUE, data: { batchId: data.batchId }, opts: { jobId: sealJobId(data.batchId), delay: SEAL_DELAY_MS } }],
     });
   }
 
-  private async addLines(lines: AsyncIterable<ManifestLine>, batchId: string, options: BatchOptions): Promise<{ total: number; invalid: number; added: number }> {
+  private async addLines(lines: AsyncIterable<ManifestLine>, batchId: string, options: BatchOptions, keepLock: () => Promise<void>): Promise<{ total: number; invalid: number; added: number }> {
     const seen = new Map<string, number>();
     const chunk: Array<{ queue: string; id: string; data: GenerationRequest }> = [];
     let invalid = 0;
@@ -112,6 +140,7 @@ export class BatchProducer {
       chunk.push(request);
       if (chunk.length >= (options.chunkSize ?? 500)) {
         added += await this.flush(chunk.splice(0), batchId);
+        await keepLock();
         options.onProgress?.({ lines: lastLine, accepted: seen.size, invalid });
       }
     }
@@ -134,13 +163,20 @@ export class BatchProducer {
     }
   }
 
-  /** Adds the jobs that do not exist yet; a re-run of the same manifest adds nothing twice. */
+  /**
+   * Adds the jobs that do not exist yet; a re-run of the same manifest adds nothing twice. A
+   * child the batch already counted (its job since removed by retention) is not added again.
+   */
   private async flush(jobs: Array<{ queue: string; id: string; data: GenerationRequest }>, batchId: string): Promise<number> {
     if (jobs.length === 0) return 0;
-    const exists = this.connection.pipeline();
-    for (const job of jobs) exists.exists(`${this.prefix}:${job.queue}:${job.id}`);
-    const answers = (await exists.exec()) ?? [];
-    const fresh = jobs.filter((_, i) => answers[i]?.[1] === 0);
+    const parentKey = `${this.prefix}:${BATCHES_QUEUE}:${batchId}`;
+    const known = this.connection.pipeline();
+    for (const job of jobs) {
+      const key = `${this.prefix}:${job.queue}:${job.id}`;
+      known.exists(key).hexists(`${parentKey}:processed`, key).hexists(`${parentKey}:failed`, key);
+    }
+    const answers = (await known.exec()) ?? [];
+    const fresh = jobs.filter((_, i) => [0, 1, 2].every((k) => answers[3 * i + k]?.[1] === 0));
     const byQueue = new Map<string, typeof fresh>();
     for (const job of fresh) byQueue.set(job.queue, (byQueue.get(job.queue) ?? []).concat(job));
     for (const [queue, group] of byQueue) {

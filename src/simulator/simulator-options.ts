@@ -42,4 +42,6 @@ export const DIRECTIVES = {
   fail: "[sim:fail]",
   /** The result URL is dead as soon as the task completes. */
   expire: "[sim:expire]",
+  /** The submit creates the task but answers 200 with a body that is not JSON (a broken proxy). */
+  garbled: "[sim:garbled]",
 } as const;

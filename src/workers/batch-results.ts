@@ -15,7 +15,7 @@ export interface ResultCounts {
  * batch of any size is never held whole in memory): completed children from their return
  * values, failed ones from their job data.
  */
-export async function* batchResultLines(parent: Job, queueOf: (name: string) => Queue, counts: ResultCounts): AsyncGenerator<string> {
+export async function* batchResultLines(parent: Job, prefix: string, queueOf: (name: string) => Queue, counts: ResultCounts): AsyncGenerator<string> {
   for await (const [, value] of pages(parent, "processed")) {
     const result = GenerationResult.safeParse(value);
     // the seal child and anything else that is not a generation result has no line
@@ -25,13 +25,13 @@ export async function* batchResultLines(parent: Job, queueOf: (name: string) => 
   }
   for await (const [key, reason] of pages(parent, "ignored")) {
     counts.failed++;
-    yield line(await failedLine(key, String(reason), queueOf));
+    yield line(await failedLine(key.slice(prefix.length + 1), String(reason), queueOf));
   }
 }
 
-/** A failed child: its custom_id and error from its own data (its result, when the worker got that far). */
-async function failedLine(jobKey: string, reason: string, queueOf: (name: string) => Queue): Promise<BatchResultLine> {
-  const [, queueName = "", ...rest] = jobKey.split(":");
+/** A failed child (`<queue>:<id>`, the prefix stripped): its custom_id and error from its own data. */
+async function failedLine(queueAndId: string, reason: string, queueOf: (name: string) => Queue): Promise<BatchResultLine> {
+  const [queueName = "", ...rest] = queueAndId.split(":");
   const id = rest.join(":");
   const job = await queueOf(queueName).getJob(id);
   const data = (job?.data ?? {}) as { batch?: { custom_id?: string }; kiln?: { result?: unknown } };

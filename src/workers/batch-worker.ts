@@ -44,7 +44,7 @@ export class BatchWorker {
     const counts: ResultCounts = { completed: 0, failed: 0 };
     const key = `${data.archivePrefix}/batches/${data.batchId}/results.jsonl`;
     // re-running after a crash rewrites the same key from the same dependencies: same file
-    const stored = await this.options.store.put(key, Readable.from(batchResultLines(job, (name) => this.queues.get(name), counts)), "application/x-ndjson");
+    const stored = await this.options.store.put(key, Readable.from(batchResultLines(job, this.options.prefix, (name) => this.queues.get(name), counts)), "application/x-ndjson");
     const summary: BatchSummary = {
       id: data.batchId,
       status: "completed",

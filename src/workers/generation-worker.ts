@@ -113,7 +113,9 @@ export class GenerationWorker {
           await ctx.persist(state);
           break;
         case "wait":
-          await ctx.persist(await this.reportProgress(ctx, outcome.state));
+          // the state (a new task id above all) is stored before anything that could fail after it
+          await ctx.persist(outcome.state);
+          await this.reportProgress(ctx, outcome.state);
           await job.updateProgress({ step: outcome.state.step, providerStatus: outcome.state.providerStatus, progress: outcome.state.progress });
           // must be the last Redis call before DelayedError: after it we no longer hold the job's lock
           await job.moveToDelayed(Date.now() + outcome.delayMs, token);
@@ -134,13 +136,20 @@ export class GenerationWorker {
     }
   }
 
-  /** Sends `generation.progress` (when asked for, at most every 500 ms); returns the state noting when. */
-  private async reportProgress(ctx: StepContext, state: JobState): Promise<JobState> {
+  /**
+   * Sends `generation.progress` (when asked for, at most every 500 ms) and notes when. Best
+   * effort: progress is informative, so failing to send it never fails the job.
+   */
+  private async reportProgress(ctx: StepContext, state: JobState): Promise<void> {
     const now = Date.now();
-    if (!progressDue(state.lastProgressAt, now)) return state;
-    // the poll count is the sequence: a re-run of the same visit adds the same delivery, not another
-    const sent = await this.notifier.notifyProgress(ctx.request.webhook, "generation.progress", this.progressOf(ctx, state), now, state.polls);
-    return sent ? { ...state, lastProgressAt: now } : state;
+    if (!progressDue(state.lastProgressAt, now)) return;
+    try {
+      // the poll count is the sequence: a re-run of the same visit adds the same delivery, not another
+      const sent = await this.notifier.notifyProgress(ctx.request.webhook, "generation.progress", this.progressOf(ctx, state), now, state.polls);
+      if (sent) await ctx.persist({ ...state, lastProgressAt: now });
+    } catch (err) {
+      this.log.warn({ err, jobId: ctx.jobId }, "progress webhook not enqueued");
+    }
   }
 
   private progressOf(ctx: StepContext, state: JobState) {
@@ -208,9 +217,12 @@ export class GenerationWorker {
   }
 
   private stateOf(job: Job, accepted: AcceptedJob): JobState {
-    const stored = JobState.safeParse((job.data as StoredJobData).kiln);
+    const raw = (job.data as StoredJobData).kiln;
+    if (raw === undefined) return initialState(Date.now(), accepted.model.poll.deadlineMs);
+    const stored = JobState.safeParse(raw);
     if (stored.success) return stored.data;
-    return initialState(Date.now(), accepted.model.poll.deadlineMs);
+    // starting over would submit the task again: an unreadable state ends the job instead
+    throw new UnrecoverableError(`internal: stored job state is unreadable (${stored.error.issues[0]?.message ?? "invalid"}); not resubmitting`);
   }
 
   private contextFor(job: Job, accepted: AcceptedJob): StepContext {
@@ -239,11 +251,15 @@ export class GenerationWorker {
    * caller a `generation.failed`: send it unless the state machine already did.
    */
   private async onFailed(job: Job | undefined, err: Error): Promise<void> {
-    if (!job || err instanceof UnrecoverableError || err.name === "UnrecoverableError") return;
-    if (job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    if (!job) return;
+    // BullMQ itself fails a job that stalled too often with an UnrecoverableError: final too
+    const final = err.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!final) return;
     const accepted = acceptJob(job.data, this.options.provider.name);
     if (!accepted.ok) return;
     const state = JobState.safeParse((job.data as StoredJobData).kiln);
+    // a result means the state machine ended the job and already notified
+    if (state.success && state.data.result) return;
     if (state.success && state.data.slot) await this.slots.release(String(job.id), accepted.job.model.id);
     const error: GenerationError = { code: "internal", message: err.message, retryable: true };
     const result = this.resultOf(job, accepted.job, state.success ? state.data : initialState(job.timestamp, 0), error);

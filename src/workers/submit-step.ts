@@ -26,9 +26,13 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
   try {
     answer = await ctx.provider.submit(ctx.model, ctx.input);
   } catch (err) {
-    // an error answer means no task was created: this call does not count towards the submit window
-    const answered = isProviderError(err) && err.status !== undefined;
-    return outcomeOfError(err, answered ? { ...calling, submitCalls: state.submitCalls } : calling, ctx);
+    // a 4xx answer (429 included) means no task was created: that call does not count towards
+    // the submit window. A 5xx, a network error or an unreadable 2xx might have created one.
+    const refused = isProviderError(err) && err.status !== undefined && err.status >= 400 && err.status < 500;
+    if (isProviderError(err) && err.kind === "bad_response") {
+      return { type: "fail", state: calling, error: { code: "internal", message: `${err.message}; the provider may have accepted the request, so it is not submitted again`, retryable: false } };
+    }
+    return outcomeOfError(err, refused ? { ...calling, submitCalls: state.submitCalls } : calling, ctx);
   }
   const now = ctx.now();
   if (answer.type === "completed") {

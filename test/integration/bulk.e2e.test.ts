@@ -84,7 +84,7 @@ describe("bulk manifests", () => {
     const batchId = /batch (batch-[0-9a-f]{16}): 3 jobs \(3 new\)/.exec(first.stdout)?.[1];
     expect(batchId, first.stdout + first.stderr).toBeDefined();
     const second = await bulk([manifest], env);
-    expect(second.stdout).toContain(`batch ${batchId}: 3 jobs (0 new), 0 invalid lines`);
+    expect(second.stdout).toContain(`batch ${batchId} already enqueued (3 jobs, 0 invalid lines): nothing added`);
     expect((await h.client.getBatch(batchId!))!).toMatchObject({ state: "waiting-children", sealed: true, total: 3, counts: { completed: 0, failed: 0, pending: 3 } });
     await h.startWorkers();
     for (let s = await h.client.getBatch(batchId!); s?.state !== "completed"; s = await h.client.getBatch(batchId!)) await new Promise((r) => setTimeout(r, 100));
@@ -92,11 +92,27 @@ describe("bulk manifests", () => {
     expect(h.simulator.stats().submissions).toHaveLength(3);
   }, 60_000);
 
+  it("two producers cannot enqueue the same batch at once", async () => {
+    h = await new KilnHarness().start({ workers: false });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    async function* slow() {
+      yield { custom_id: "x1", provider: "wcode", model: "hunyuan-lite", input: { messages: [{ role: "user", content: "one" }] } };
+      await gate;
+    }
+    const first = h.client.enqueueBatch(slow(), { batchId: "contended" });
+    // the first holds the lock while its manifest is still being read
+    for (let s = await h.client.getBatch("contended"); !s; s = await h.client.getBatch("contended")) await new Promise((r) => setTimeout(r, 10));
+    await expect(h.client.enqueueBatch([], { batchId: "contended" })).rejects.toThrow(/being enqueued by another producer/);
+    release();
+    expect(await first).toMatchObject({ total: 1, added: 1 });
+  });
+
   it("GenerationClient.enqueueBatch runs TypeScript producers' batches the same way", async () => {
     h = await new KilnHarness().start();
     const requests = ["a", "b"].map((id) => ({ custom_id: id, provider: "wcode", model: "hunyuan-lite", input: { messages: [{ role: "user", content: `ts ${id}` }] } }));
     const enqueued = await h.client.enqueueBatch(requests, { batchId: "ts-batch" });
-    expect(enqueued).toEqual({ batchId: "ts-batch", total: 2, invalid: 0, added: 2, alreadyCompleted: false });
+    expect(enqueued).toEqual({ batchId: "ts-batch", total: 2, invalid: 0, added: 2, alreadyCompleted: false, alreadySealed: false });
     for (let s = await h.client.getBatch("ts-batch"); s?.state !== "completed"; s = await h.client.getBatch("ts-batch")) await new Promise((r) => setTimeout(r, 50));
     const summary = (await h.client.getBatch("ts-batch"))!.summary!;
     const lines = (await storedText(h.workers!.store, summary.results.key)).trim().split("\n").map((l) => JSON.parse(l));

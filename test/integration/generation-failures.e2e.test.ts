@@ -51,6 +51,25 @@ describe("generation failures end as failed, with a reason, and never stop the w
     expect(h.receiver.of(id)[0]!.payload.data.error).toMatchObject({ code: "result_expired" });
   });
 
+  it("an unreadable 2xx answer to a submit fails the job without submitting again (the task may exist)", async () => {
+    const prompt = `garbled ${DIRECTIVES.garbled}`;
+    const id = await h.client.enqueue(h.request("hy-image-v3.0", { prompt }));
+    const status = await h.client.waitFor(id, { timeoutMs: 20_000 });
+    expect(status.result?.error).toMatchObject({ code: "internal", retryable: false });
+    expect(status.result?.error?.message).toMatch(/not JSON.*not submitted again/);
+    expect(h.simulator.stats().submissions.filter((s) => s.prompt === prompt)).toHaveLength(1);
+  });
+
+  it("a job whose stored state cannot be read fails without resubmitting, and its caller hears generation.failed", async () => {
+    const request = h.request("hy-image-v3.0");
+    const job = await raw.add("generate", { ...request, kiln: { step: "bogus" } });
+    const status = await h.client.waitFor(job.id!, { timeoutMs: 10_000, provider: "tokenhub" });
+    expect(status.failedReason).toMatch(/stored job state is unreadable/);
+    expect(h.simulator.stats().submissions.filter((s) => s.prompt === request.metadata.prompt)).toHaveLength(0);
+    await h.receiver.waitFor(() => h.receiver.of(job.id!).length === 1);
+    expect(h.receiver.of(job.id!)[0]!.payload).toMatchObject({ type: "generation.failed", data: { error: { code: "internal" } } });
+  });
+
   it("a rejected API key fails at once with the provider's message, without retries", async () => {
     h.simulator.configure({ apiKey: "a-different-key" });
     try {
