@@ -1,5 +1,10 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { once } from "node:events";
+import { readManifest } from "../src/producers/manifest-reader.js";
+import { BatchProducer } from "../src/producers/batch-producer.js";
+import { createRedis } from "../src/redis.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -19,6 +24,8 @@ import { MB, mb, RssSampler, settle } from "./measure.js";
  *    same download whole (what a naive `await res.arrayBuffer()` does). Peak RSS growth.
  * 2. Parked tasks: memory of one worker process holding N provider tasks in flight (delayed
  *    jobs, no worker slot held), against the same process idle.
+ * 3. Bulk manifest memory: enqueueing a 100,000-line manifest as a batch (streamed), against
+ *    reading and parsing the same file whole. Peak RSS growth.
  */
 async function main(): Promise<void> {
   const videoBytes = Number(process.env.BENCH_VIDEO_MB ?? 256) * MB;
@@ -33,12 +40,20 @@ async function main(): Promise<void> {
     const env = loadEnvironment({ REDIS_URL: redis.url, KILN_PREFIX: "{bench}", TOKENHUB_API_KEY: "bench", TOKENHUB_BASE_URL: simUrl, KILN_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64")}`, KILN_ALLOW_PRIVATE_URLS: "true", KILN_POLL_SCALE: "0.05", ARCHIVE_DIR: archive });
     const workers = await startKilnWorkers(env, createLogger({ level: "silent" }));
     const client = new GenerationClient({ redisUrl: redis.url, prefix: "{bench}" });
+    let closed = false;
     try {
-      await archiveMemory(client, simUrl, videoBytes);
+      // parked tasks first: the archive run leaves freed pages in RSS that would blur its baseline
       await parkedTasks(client, parked);
+      await archiveMemory(client, simUrl, videoBytes);
+      // no workers while the manifest is measured: only the producer's memory counts
+      await workers.close();
+      closed = true;
+      // two sizes: streaming should grow little with the manifest, parsing it whole in proportion
+      const lines = Number(process.env.BENCH_MANIFEST_LINES ?? 100_000);
+      for (const n of [lines, lines * 3]) await manifestMemory(redis.url, archive, n);
     } finally {
       await client.close();
-      await workers.close();
+      if (!closed) await workers.close();
     }
   } finally {
     sim.kill("SIGTERM");
@@ -72,7 +87,8 @@ async function resultUrlOf(simUrl: string, taskId: string): Promise<string> {
 }
 
 async function parkedTasks(client: GenerationClient, count: number): Promise<void> {
-  const idle = await settle();
+  await settle();
+  const idle = process.memoryUsage().heapUsed;
   const started = Date.now();
   const ids: string[] = [];
   for (let i = 0; i < count; i += 500) {
@@ -86,8 +102,38 @@ async function parkedTasks(client: GenerationClient, count: number): Promise<voi
     await new Promise((r) => setTimeout(r, 200));
   }
   const parkedAt = Date.now() - started;
-  const loaded = await settle();
-  console.log(`parked tasks: ${count} provider tasks in flight on one worker process (concurrency 50) after ${(parkedAt / 1000).toFixed(1)} s; RSS ${mb(loaded)} against ${mb(idle)} idle; ratio ${(loaded / idle).toFixed(2)}; ${((loaded - idle) / count / 1024).toFixed(1)} KiB per parked task`);
+  await settle();
+  const loaded = process.memoryUsage().heapUsed;
+  console.log(`parked tasks: ${count} provider tasks in flight on one worker process (concurrency 50) after ${(parkedAt / 1000).toFixed(1)} s; JS heap ${mb(loaded)} against ${mb(idle)} idle; ratio ${(loaded / idle).toFixed(2)}; ${((loaded - idle) / count / 1024).toFixed(1)} KiB per parked task`);
+}
+
+async function manifestMemory(redisUrl: string, dir: string, lines: number): Promise<void> {
+  const path = join(dir, `manifest-${lines}.jsonl`);
+  const out = createWriteStream(path);
+  for (let i = 0; i < lines; i++) {
+    const line = JSON.stringify({ custom_id: `line-${i}`, provider: "tokenhub", model: "hy-image-v3.0", input: { prompt: `a manifest line with some words to make it realistic, number ${i}` }, metadata: { order: i, tags: ["bench", "manifest"] } });
+    if (!out.write(`${line}\n`)) await once(out, "drain");
+  }
+  await new Promise((resolve) => out.end(resolve));
+  const size = (await stat(path)).size;
+
+  const before = await settle();
+  const sampler = new RssSampler().start();
+  const started = Date.now();
+  const connection = createRedis(redisUrl, "producer");
+  const producer = new BatchProducer(connection, "{bench}");
+  const enqueued = await producer.enqueue(readManifest(path), { batchId: `bench-manifest-${lines}` });
+  const streamedPeak = sampler.stop() - before;
+  await producer.close();
+  await connection.quit();
+  if (enqueued.total !== lines) throw new Error(`bench manifest: ${enqueued.total} of ${lines} lines enqueued`);
+  const seconds = (Date.now() - started) / 1000;
+
+  const baseBefore = await settle();
+  const baseline = new RssSampler().start();
+  const whole = (await readFile(path, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l) as unknown);
+  const baselinePeak = baseline.stop() - baseBefore;
+  console.log(`bulk manifest memory: ${enqueued.total} lines (${mb(size)}) enqueued as one batch in ${seconds.toFixed(1)} s grew RSS by ${mb(streamedPeak)}; reading and parsing the file whole grew RSS by ${mb(baselinePeak)} (${whole.length} lines); ratio ${(streamedPeak / baselinePeak).toFixed(3)} (lower is better)`);
 }
 
 main().then(
