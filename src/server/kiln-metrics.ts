@@ -62,6 +62,10 @@ export class KilnMetrics {
     this.families.polls.inc({ provider });
   }
 
+  recordSubmitWindow(provider: string): void {
+    this.families.submitWindow.inc({ provider });
+  }
+
   recordProviderResponse(provider: string, event: Pick<ProviderResponseEvent, "status" | "durationMs">): void {
     this.families.responses.inc({ provider, status: String(event.status) });
     this.families.responseSeconds.observe({ provider }, event.durationMs / 1000);

@@ -12,6 +12,7 @@ export interface MetricFamilies {
   responses: Counter<"provider" | "status">;
   responseSeconds: Histogram<"provider">;
   polls: Counter<"provider">;
+  submitWindow: Counter<"provider">;
   archivedBytes: Counter<"provider">;
   archivedOutputs: Counter<"provider">;
   webhookDeliveries: Counter<"outcome">;
@@ -38,6 +39,7 @@ export function createMetricFamilies(registry: Registry, collect: GaugeCollector
     responses: new Counter({ name: "kiln_provider_responses_total", help: 'Provider HTTP answers by provider and status ("network" when none arrived)', labelNames: ["provider", "status"], registers }),
     responseSeconds: new Histogram({ name: "kiln_provider_response_seconds", help: "Time from a provider request to its response headers", labelNames: ["provider"], buckets: HTTP_BUCKETS, registers }),
     polls: new Counter({ name: "kiln_polls_total", help: "Worker visits at the poll step (one provider status request each)", labelNames: ["provider"], registers }),
+    submitWindow: new Counter({ name: "kiln_submit_window_total", help: "Submit calls made again while an earlier call's outcome was unknown (a crash between the provider's answer and storing it, a 5xx, a network error): the provider may run such a task twice", labelNames: ["provider"], registers }),
     archivedBytes: new Counter({ name: "kiln_archived_bytes_total", help: "Bytes archived, by provider, counted when a generation finishes", labelNames: ["provider"], registers }),
     archivedOutputs: new Counter({ name: "kiln_archived_outputs_total", help: "Outputs archived, by provider, counted when a generation finishes", labelNames: ["provider"], registers }),
     webhookDeliveries: new Counter({ name: "kiln_webhook_deliveries_total", help: "Webhook delivery attempts by outcome: delivered, retry (will be tried again), failed (dead letter)", labelNames: ["outcome"], registers }),

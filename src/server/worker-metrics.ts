@@ -23,6 +23,7 @@ export function attachWorkerMetrics(metrics: KilnMetrics, workers: WorkerSet, lo
     const provider = queueName.replace(/^generate-/, "");
     worker.on("active", safe(log, "metrics active listener", (job: Job) => {
       if (stepOf(job) === "poll") metrics.recordPoll(provider);
+      if (reentersSubmitWindow(job)) metrics.recordSubmitWindow(provider);
     }));
     worker.on("completed", safe(log, "metrics completed listener", (_job: Job, result: unknown) => recordResult(metrics, provider, result)));
     worker.on("failed", safe(log, "metrics failed listener", (job: Job | undefined, err: Error) => {
@@ -40,6 +41,12 @@ export function attachWorkerMetrics(metrics: KilnMetrics, workers: WorkerSet, lo
 /** A failed event is final when BullMQ will not try again: unrecoverable, or out of attempts (attemptsMade already counts this one). */
 export function isFinalFailure(job: Pick<Job, "attemptsMade" | "opts">, err: Pick<Error, "name">): boolean {
   return err.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
+}
+
+/** A visit at submit after a call whose outcome is unknown: it will call the provider again. */
+export function reentersSubmitWindow(job: Pick<Job, "data">): boolean {
+  const state = (job.data as { kiln?: { step?: unknown; submitCalls?: unknown; taskId?: unknown } } | undefined)?.kiln;
+  return state?.step === "submit" && typeof state.submitCalls === "number" && state.submitCalls > 0 && state.taskId === undefined;
 }
 
 function stepOf(job: Job): unknown {

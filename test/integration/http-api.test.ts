@@ -172,6 +172,19 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
     }
   });
 
+  it("/metrics counts a submit made again after a 5xx (the provider may have created the task) in kiln_submit_window_total", async () => {
+    const before = sample((await get("/metrics")).text, "kiln_submit_window_total", { provider: "tokenhub" }) ?? 0;
+    h.simulator.configure({ serverErrorRate: 1 });
+    try {
+      await post({ ...h.request("hy-image-lite"), id: "http-window-1" });
+      await eventually(async () => h.simulator.stats().rejected, (rejected) => rejected > 0);
+    } finally {
+      h.simulator.configure({ serverErrorRate: 0 });
+    }
+    await eventually(() => get("/v1/generations/http-window-1"), (a) => a.body.state === "completed");
+    expect(sample((await get("/metrics")).text, "kiln_submit_window_total", { provider: "tokenhub" })).toBeGreaterThan(before);
+  });
+
   it("/metrics exposes the job, step, provider, poll, archive and webhook families after a job completes", async () => {
     const created = await post({ ...h.request("hy-image-v3.0"), id: "http-metrics-1" });
     const done = await eventually(() => get(created.headers.get("location")!), (a) => a.body.state === "completed");

@@ -121,3 +121,14 @@ describe("isFinalFailure", () => {
     expect(isFinalFailure(job(1), { name: "Error" })).toBe(true);
   });
 });
+
+describe("the submit window", () => {
+  it("is re-entered by a visit at submit after a call whose outcome is unknown, and only then", async () => {
+    const { reentersSubmitWindow } = await import("../../src/server/worker-metrics.js");
+    expect(reentersSubmitWindow({ data: { kiln: { step: "submit", submitCalls: 1 } } })).toBe(true);
+    expect(reentersSubmitWindow({ data: { kiln: { step: "submit", submitCalls: 0 } } })).toBe(false);
+    expect(reentersSubmitWindow({ data: { kiln: { step: "submit", submitCalls: 2, taskId: "t" } } })).toBe(false);
+    expect(reentersSubmitWindow({ data: { kiln: { step: "poll", submitCalls: 1 } } })).toBe(false);
+    expect(reentersSubmitWindow({ data: {} })).toBe(false);
+  });
+});
