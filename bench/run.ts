@@ -51,6 +51,7 @@ async function main(): Promise<void> {
       // two sizes: streaming should grow little with the manifest, parsing it whole in proportion
       const lines = Number(process.env.BENCH_MANIFEST_LINES ?? 100_000);
       for (const n of [lines, lines * 3]) await manifestMemory(redis.url, archive, n);
+      await manifestUnderHeapCap(redis.url, join(archive, `manifest-${lines * 3}.jsonl`), 64);
     } finally {
       await client.close();
       if (!closed) await workers.close();
@@ -134,6 +135,18 @@ async function manifestMemory(redisUrl: string, dir: string, lines: number): Pro
   const whole = (await readFile(path, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l) as unknown);
   const baselinePeak = baseline.stop() - baseBefore;
   console.log(`bulk manifest memory: ${enqueued.total} lines (${mb(size)}) enqueued as one batch in ${seconds.toFixed(1)} s grew RSS by ${mb(streamedPeak)}; reading and parsing the file whole grew RSS by ${mb(baselinePeak)} (${whole.length} lines); ratio ${(streamedPeak / baselinePeak).toFixed(3)} (lower is better)`);
+}
+
+/**
+ * The bound that matters: `kiln bulk` enqueues the largest manifest with V8's old space capped
+ * at `capMb`, where reading and parsing the same file whole cannot finish under that cap.
+ */
+async function manifestUnderHeapCap(redisUrl: string, path: string, capMb: number): Promise<void> {
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    new Promise<number | null>((resolve) => spawn(process.execPath, [`--max-old-space-size=${capMb}`, ...args], { stdio: "ignore", env: { ...process.env, ...env } }).once("exit", resolve));
+  const streamed = await run(["bin/kiln.js", "bulk", path, "--batch-id", "bench-capped"], { REDIS_URL: redisUrl, KILN_PREFIX: "{bench}" });
+  const whole = await run(["-e", `JSON.stringify(require("fs").readFileSync(${JSON.stringify(path)}, "utf8").split("\\n").filter(Boolean).map((l) => JSON.parse(l)).length)`]);
+  console.log(`bulk manifest under a ${capMb} MB heap cap: kiln bulk ${streamed === 0 ? "finished" : `failed (exit ${streamed})`}; reading and parsing the file whole ${whole === 0 ? "finished" : `ran out of memory (exit ${whole})`}`);
 }
 
 main().then(
