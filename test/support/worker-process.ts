@@ -16,7 +16,13 @@ export class WorkerProcess {
     this.exited = new Promise((resolve) => this.child!.once("exit", (code) => resolve(code)));
     this.child.stdout!.on("data", (d: Buffer) => this.output.push(d.toString()));
     this.child.stderr!.on("data", (d: Buffer) => this.output.push(d.toString()));
-    await this.waitForLine(/kiln workers started/, 20_000);
+    try {
+      await this.waitForLine(/kiln workers started/, 20_000);
+    } catch (err) {
+      // a worker that never said it started must not outlive the test that gave up on it
+      await this.kill();
+      throw err;
+    }
     return this;
   }
 
