@@ -1,27 +1,14 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DIRECTIVES } from "../../src/simulator/simulator-options.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { storedText } from "../support/archive-check.js";
+import { kiln } from "../support/kiln-cli.js";
 
-const run = promisify(execFile);
-const BIN = fileURLToPath(new URL("../../bin/kiln.js", import.meta.url));
-
-/** `kiln bulk` as a real process; resolves with its output whatever its exit code. */
-async function bulk(args: string[], env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, "bulk", ...args], { env: { PATH: process.env.PATH ?? "", ...env }, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+/** `kiln bulk` as a real process. */
+const bulk = (args: string[], env: Record<string, string>) => kiln(["bulk", ...args], env);
 
 describe("bulk manifests", () => {
   let dir: string;

@@ -1,22 +1,6 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KilnHarness } from "../support/kiln-harness.js";
-
-const run = promisify(execFile);
-const BIN = fileURLToPath(new URL("../../bin/kiln.js", import.meta.url));
-
-/** Runs the built CLI; resolves with its exit code and output whatever the code. */
-async function kiln(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { kiln } from "../support/kiln-cli.js";
 
 describe("the kiln CLI", () => {
   const h = new KilnHarness();

@@ -1,15 +1,10 @@
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeadLetter, type DeliverySummary } from "../../src/webhooks/dead-letter.js";
 import { deliveryJobId } from "../../src/webhooks/webhook-message.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { verifiedBySvix } from "../support/webhook-receiver.js";
-
-const run = promisify(execFile);
-const BIN = fileURLToPath(new URL("../../bin/kiln.js", import.meta.url));
+import { kiln } from "../support/kiln-cli.js";
 
 describe("the dead letter: failed deliveries are kept with every attempt, listed and replayed", () => {
   const h = new KilnHarness();
@@ -18,15 +13,8 @@ describe("the dead letter: failed deliveries are kept with every attempt, listed
   /** Jobs whose deliveries the receiver refuses with 503 while it is "down". */
   const down = new Set<string>();
 
-  async function kiln(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "", REDIS_URL: h.env.REDIS_URL, KILN_PREFIX: h.prefix } });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const cli = (args: string[]) => kiln(args, { REDIS_URL: h.env.REDIS_URL, KILN_PREFIX: h.prefix });
+
 
   /** A generation whose completed event fails every attempt (the harness's schedule: 4 attempts). */
   async function failedDelivery(): Promise<{ id: string; deliveryId: string; summary: DeliverySummary }> {
@@ -70,7 +58,7 @@ describe("the dead letter: failed deliveries are kept with every attempt, listed
 
   it("`kiln webhooks list --failed` prints id, host, event, attempts and the last status/error, and every attempt on request", async () => {
     const { id, deliveryId } = await failedDelivery();
-    const { code, stdout } = await kiln(["webhooks", "list", "--failed", "--attempts"]);
+    const { code, stdout } = await cli(["webhooks", "list", "--failed", "--attempts"]);
     expect(code).toBe(0);
     const row = stdout.split("\n").find((l) => l.startsWith(deliveryId));
     expect(row).toBeDefined();
@@ -78,7 +66,7 @@ describe("the dead letter: failed deliveries are kept with every attempt, listed
     const attemptLines = stdout.split("\n").slice(stdout.split("\n").indexOf(row!) + 1, stdout.split("\n").indexOf(row!) + 5);
     expect(attemptLines.map((l) => l.trim().split(/\s+/)[0])).toEqual(["#1", "#2", "#3", "#4"]);
     for (const line of attemptLines) expect(line).toMatch(/^\s+#\d\s+\d{4}-\d\d-\d\dT\S+\s+503\s+\d+ ms\s+receiver answered 503$/);
-    const json = JSON.parse((await kiln(["webhooks", "list", "--failed", "--json"])).stdout) as DeliverySummary[];
+    const json = JSON.parse((await cli(["webhooks", "list", "--failed", "--json"])).stdout) as DeliverySummary[];
     expect(json.find((d) => d.id === deliveryId)?.history).toHaveLength(4);
   });
 
@@ -87,7 +75,7 @@ describe("the dead letter: failed deliveries are kept with every attempt, listed
     const failedTries = h.receiver.of(id);
     expect(failedTries).toHaveLength(4);
     down.delete(id);
-    const replay = await kiln(["webhooks", "replay", deliveryId]);
+    const replay = await cli(["webhooks", "replay", deliveryId]);
     expect(replay.code, replay.stderr).toBe(0);
     expect(replay.stdout).toContain(`replayed ${deliveryId}`);
     await h.receiver.waitFor(() => h.receiver.of(id).length === 5, 10_000);
@@ -107,7 +95,7 @@ describe("the dead letter: failed deliveries are kept with every attempt, listed
     const b = await failedDelivery();
     down.clear();
     const failedBefore = (await deadLetter.list({ states: ["failed"], limit: 1000 })).length;
-    const { code, stdout } = await kiln(["webhooks", "replay", "--all-failed"]);
+    const { code, stdout } = await cli(["webhooks", "replay", "--all-failed"]);
     expect(code).toBe(0);
     expect(stdout).toContain(`${failedBefore} of ${failedBefore} replayed`);
     await h.receiver.waitFor(() => [a.id, b.id].every((id) => h.receiver.of(id).at(-1)?.answeredWith === 204), 10_000);
@@ -122,9 +110,9 @@ describe("the dead letter: failed deliveries are kept with every attempt, listed
     const deliveryId = deliveryJobId(id, "generation.completed");
     await new Promise((r) => setTimeout(r, 100));
     expect(await deadLetter.replay(deliveryId)).toEqual({ id: deliveryId, replayed: false, reason: "it is completed, not failed" });
-    const unknown = await kiln(["webhooks", "replay", "nope"]);
+    const unknown = await cli(["webhooks", "replay", "nope"]);
     expect(unknown.code).toBe(3);
     expect(unknown.stdout).toContain("not replayed nope: no such delivery");
-    expect((await kiln(["webhooks", "replay"])).code).toBe(2);
+    expect((await cli(["webhooks", "replay"])).code).toBe(2);
   });
 });
