@@ -3,6 +3,7 @@ import type { OutputSource, SubmitResult } from "../provider.js";
 import { ProviderError, type ProviderErrorKind } from "../provider-error.js";
 import { readChatAnswer } from "../chat/chat-completion.js";
 import { urlExpiresAt } from "../result-url.js";
+import { parseAnswer } from "../answer-shape.js";
 import type { GatewayFamily } from "./gateway-models.js";
 
 /**
@@ -15,15 +16,15 @@ export function readSubmitAnswer(family: GatewayFamily, body: unknown, input: Re
     case "chat":
       return { type: "completed", ...readChatAnswer(body) };
     case "qwen-image":
-      return completed(parse(QwenImage, body, family).output.choices.flatMap((c) => c.message.content.map((part) => urlOutput(part.image))));
+      return completed(parseAnswer(QwenImage, body, `${family} answer`).output.choices.flatMap((c) => c.message.content.map((part) => urlOutput(part.image))));
     case "minimax-image":
-      return completed(minimaxImages(parse(MinimaxImage, body, family).data));
+      return completed(minimaxImages(parseAnswer(MinimaxImage, body, `${family} answer`).data));
     case "glm-image":
-      return input.async === true ? task(body, family) : completed(parse(GlmImage, body, family).data.map((d) => urlOutput(d.url)));
+      return input.async === true ? task(body, family) : completed(parseAnswer(GlmImage, body, `${family} answer`).data.map((d) => urlOutput(d.url)));
     case "qwen-tts":
-      return completed([urlOutput(parse(QwenTts, body, family).output.audio.url)]);
+      return completed([urlOutput(parseAnswer(QwenTts, body, `${family} answer`).output.audio.url)]);
     case "minimax-tts":
-      return completed([minimaxAudio(parse(MinimaxTts, body, family), input)]);
+      return completed([minimaxAudio(parseAnswer(MinimaxTts, body, `${family} answer`), input)]);
     case "wan-video":
     case "minimax-video":
     case "cogvideo":
@@ -101,11 +102,6 @@ export function findUrls(body: unknown): string[] {
 const completed = (outputs: OutputSource[]): SubmitResult => ({ type: "completed", outputs });
 const urlOutput = (url: string): OutputSource => ({ url, expiresAt: urlExpiresAt(url) });
 
-function parse<T>(schema: z.ZodType<T>, body: unknown, family: string): T {
-  const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  throw new ProviderError("bad_response", `${family} answer did not have the documented shape: ${parsed.error.message}`);
-}
 
 /**
  * MiniMax answers HTTP 200 with `base_resp.status_code` non-zero on errors. Codes from

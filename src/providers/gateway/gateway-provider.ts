@@ -5,6 +5,7 @@ import type { ModelSpec } from "../model-spec.js";
 import type { Provider, SubmitResult, TaskStatus } from "../provider.js";
 import { ProviderError, type ProviderErrorKind } from "../provider-error.js";
 import { callJson } from "../http-json.js";
+import { OpenAiErrorBody } from "../answer-shape.js";
 import { UnknownStatusLog } from "../unknown-status-log.js";
 import { checkBaseResp, readSubmitAnswer } from "./gateway-answers.js";
 import type { GatewayFamily } from "./gateway-models.js";
@@ -59,7 +60,6 @@ export class GatewayProvider implements Provider {
   }
 }
 
-const OpenAiError = z.looseObject({ error: z.looseObject({ message: z.string().optional(), type: z.string().nullish(), code: z.union([z.string(), z.number()]).nullish() }) });
 const VendorError = z.looseObject({ code: z.union([z.string(), z.number()]), message: z.string() });
 
 /**
@@ -68,7 +68,7 @@ const VendorError = z.looseObject({ code: z.union([z.string(), z.number()]), mes
  * a 400 whose code names a rate limit or an auth problem.
  */
 export function readGatewayError(status: number, body: unknown): { kind?: ProviderErrorKind; code?: string; message?: string } {
-  const openAi = OpenAiError.safeParse(body);
+  const openAi = OpenAiErrorBody.safeParse(body);
   if (openAi.success) return { code: stringOf(openAi.data.error.code ?? openAi.data.error.type), message: openAi.data.error.message };
   const vendor = VendorError.safeParse(body);
   if (vendor.success) {

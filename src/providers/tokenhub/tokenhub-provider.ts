@@ -7,6 +7,7 @@ import { callJson } from "../http-json.js";
 import { urlExpiresAt } from "../result-url.js";
 import { readChatAnswer } from "../chat/chat-completion.js";
 import { UnknownStatusLog } from "../unknown-status-log.js";
+import { parseAnswer } from "../answer-shape.js";
 import type { TokenHubEndpoint } from "./tokenhub-models.js";
 import { TokenHubLiteAnswer, TokenHubQueried, TokenHubSubmitted, readTaskStatus, readTokenHubError } from "./tokenhub-responses.js";
 
@@ -42,10 +43,10 @@ export class TokenHubProvider implements Provider {
     const answer = await this.call(PATHS[endpoint].submit, endpoint === "chat" ? { ...body, stream: false } : body, model.mode === "sync" ? 300_000 : 60_000);
     if (endpoint === "chat") return { type: "completed", ...readChatAnswer(answer) };
     if (endpoint === "image-lite") {
-      const lite = parse(TokenHubLiteAnswer, answer, "HY-Image-Lite answer");
+      const lite = parseAnswer(TokenHubLiteAnswer, answer, "TokenHub HY-Image-Lite answer");
       return { type: "completed", outputs: lite.data.map((d) => ({ url: d.url, expiresAt: urlExpiresAt(d.url) })) };
     }
-    const submitted = parse(TokenHubSubmitted, answer, "submit answer");
+    const submitted = parseAnswer(TokenHubSubmitted, answer, "TokenHub submit answer");
     return { type: "task", taskId: submitted.id, status: { state: "pending", providerStatus: submitted.status ?? "queued" } };
   }
 
@@ -53,7 +54,7 @@ export class TokenHubProvider implements Provider {
     const endpoint = model.endpoint as TokenHubEndpoint;
     const query = PATHS[endpoint].query;
     if (!query) throw new ProviderError("invalid_request", `${model.id} is synchronous: there is no task to query`);
-    const answer = parse(TokenHubQueried, await this.call(query, { model: model.id, id: taskId }, 60_000), "query answer");
+    const answer = parseAnswer(TokenHubQueried, await this.call(query, { model: model.id, id: taskId }, 60_000), "TokenHub query answer");
     let status;
     try {
       status = readTaskStatus(answer, endpoint === "image-lite" || endpoint === "chat" ? "image" : endpoint);
@@ -78,10 +79,4 @@ export class TokenHubProvider implements Provider {
     return answer.body;
   }
 
-}
-
-function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } }, value: unknown, what: string): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  throw new ProviderError("bad_response", `TokenHub ${what} did not have the documented shape: ${parsed.error.message}`);
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { OutputSource, TaskStatus } from "../provider.js";
 import type { ProviderErrorKind } from "../provider-error.js";
 import { urlExpiresAt } from "../result-url.js";
+import { OpenAiErrorBody } from "../answer-shape.js";
 
 /** Ids look numeric ("1429890795996585984") and exceed 2^53: keep them as strings. */
 const TaskId = z.union([z.string().min(1), z.number()]).transform(String);
@@ -86,15 +87,11 @@ const ERROR_CODES: Record<string, ProviderErrorKind> = {
   service_unavailable: "server",
 };
 
-const ErrorBody = z.looseObject({
-  error: z.looseObject({ message: z.string().optional(), type: z.string().optional(), code: z.union([z.string(), z.number()]).optional() }),
-});
-
 /** Reads `{"error": {"message", "type", "code"}}` (OpenAI-compatible) into a kind and message. */
 export function readTokenHubError(_status: number, body: unknown): { kind?: ProviderErrorKind; code?: string; message?: string } {
-  const parsed = ErrorBody.safeParse(body);
+  const parsed = OpenAiErrorBody.safeParse(body);
   if (!parsed.success) return {};
   const { type, code, message } = parsed.data.error;
-  const known = [type, code].map((c) => (c === undefined ? undefined : String(c))).find((c) => c !== undefined && Object.hasOwn(ERROR_CODES, c));
-  return { kind: known ? ERROR_CODES[known] : undefined, code: known ?? (code === undefined ? type : String(code)), message };
+  const known = [type, code].map((c) => (c === undefined || c === null ? undefined : String(c))).find((c) => c !== undefined && Object.hasOwn(ERROR_CODES, c));
+  return { kind: known ? ERROR_CODES[known] : undefined, code: known ?? (code === undefined || code === null ? (type ?? undefined) : String(code)), message };
 }

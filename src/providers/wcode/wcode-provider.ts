@@ -1,11 +1,11 @@
 import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
-import { z } from "zod";
 import type { ModelSpec } from "../model-spec.js";
 import type { Provider, SubmitResult, TaskStatus } from "../provider.js";
 import { ProviderError, type ProviderErrorKind } from "../provider-error.js";
 import { callJson } from "../http-json.js";
 import { readChatAnswer } from "../chat/chat-completion.js";
+import { OpenAiErrorBody } from "../answer-shape.js";
 
 export interface WcodeOptions {
   apiKey: string;
@@ -52,15 +52,13 @@ export function unwrapAnswer(content: string): string {
   return match ? match[1]! : content;
 }
 
-const WcodeError = z.looseObject({ error: z.looseObject({ message: z.string().optional(), type: z.string().nullish(), code: z.union([z.string(), z.number()]).nullish() }) });
-
 /**
  * `{"error": {"message", "type", "param", "code"}}` (seed 001). The seed's own example is an
  * invalid key reported as `invalid_request_error` with code null: the HTTP status (401)
  * decides the kind, the body gives the message.
  */
 export function readWcodeError(status: number, body: unknown): { kind?: ProviderErrorKind; code?: string; message?: string } {
-  const parsed = WcodeError.safeParse(body);
+  const parsed = OpenAiErrorBody.safeParse(body);
   if (!parsed.success) return {};
   const { message, type, code } = parsed.data.error;
   const invalidKey = /invalid api-?key/i.test(message ?? "");

@@ -1,0 +1,17 @@
+import { z } from "zod";
+import { ProviderError } from "./provider-error.js";
+
+/**
+ * `{"error": {"message", "type", "code"}}`: the OpenAI-compatible error body TokenHub, the
+ * gateway and wcode share. Each provider maps its own codes; the shape is read once, here.
+ */
+export const OpenAiErrorBody = z.looseObject({
+  error: z.looseObject({ message: z.string().optional(), type: z.string().nullish(), code: z.union([z.string(), z.number()]).nullish() }),
+});
+
+/** A provider answer checked against its documented shape; a mismatch is a `bad_response` naming `what`. */
+export function parseAnswer<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new ProviderError("bad_response", `${what} did not have the documented shape: ${parsed.error.message}`);
+}
