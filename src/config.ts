@@ -19,6 +19,21 @@ const UrlList = z
 
 const PositiveNumber = z.coerce.number().positive({ message: "expected a positive number" });
 
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** A duration such as `500ms`, `20s`, `15m` or `2h` (a bare number is seconds), as milliseconds. */
+export const Duration = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, { message: "expected a duration such as 500ms, 20s, 15m or 2h" })
+  .transform((v) => {
+    const [, amount = "0", unit = "s"] = /^([\d.]+)(ms|s|m|h)?$/.exec(v) ?? [];
+    return Math.round(Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS]);
+  });
+
+/** What a submit whose outcome is unknown leads to: submit again (default) or fail the job. */
+const UnknownSubmitPolicy = z.enum(["retry", "fail"]);
+
 /**
  * The environment kiln reads, as a schema: every variable, its default and its check live
  * here, so a bad value stops start-up with a message that names the variable.
@@ -52,6 +67,15 @@ export const Environment = z.object({
   KILN_TOKENHUB_MAX_INFLIGHT: z.coerce.number().int().positive().optional(),
   KILN_GATEWAY_MAX_INFLIGHT: z.coerce.number().int().positive().optional(),
   KILN_WCODE_MAX_INFLIGHT: z.coerce.number().int().positive().optional(),
+  // outcome-unknown submits (5xx, reset or timeout after sending, unreadable 2xx): retry or fail
+  KILN_TOKENHUB_ON_UNKNOWN_SUBMIT: UnknownSubmitPolicy.default("retry"),
+  KILN_GATEWAY_ON_UNKNOWN_SUBMIT: UnknownSubmitPolicy.default("retry"),
+  KILN_WCODE_ON_UNKNOWN_SUBMIT: UnknownSubmitPolicy.default("retry"),
+  // recovery after a crash: BullMQ's lock on an active job and its stalled check
+  KILN_LOCK_DURATION: Duration.pipe(z.number().min(1000, { message: "expected at least 1s" }).max(600_000, { message: "expected at most 10m" })).optional(),
+  KILN_STALLED_INTERVAL: Duration.pipe(z.number().min(500, { message: "expected at least 500ms" }).max(600_000, { message: "expected at most 10m" })).optional(),
+  // graceful close: visits in progress get this long, then they are abandoned to the stalled check
+  KILN_SHUTDOWN_TIMEOUT: Duration.pipe(z.number().min(0).max(3_600_000, { message: "expected at most 1h" })).default(20_000),
   KILN_WEBHOOK_SECRET: z
     .string()
     .regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, { message: "expected whsec_ followed by a base64 secret" })
@@ -62,6 +86,9 @@ export const Environment = z.object({
   // HTTP (issue 5): the API and /metrics; unset port means no HTTP server in `kiln worker`
   KILN_HTTP_PORT: z.coerce.number().int({ message: "expected a port number" }).min(0, { message: "expected 0 to 65535" }).max(65_535, { message: "expected 0 to 65535" }).optional(),
   KILN_API_TOKEN: z.string().min(16, { message: "expected at least 16 characters (a random token)" }).optional(),
+  // reads (GET /v1/generations/{id}, /v1/batches/{id}) need KILN_READ_TOKEN or KILN_API_TOKEN unless public
+  KILN_READ_TOKEN: z.string().min(16, { message: "expected at least 16 characters (a random token)" }).optional(),
+  KILN_PUBLIC_READS: Flag.default(false),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // webhooks (issue 4): unset means the webhook worker's defaults (Svix's schedule, 15 s)
   KILN_WEBHOOK_RETRY_SCHEDULE: RetryScheduleText.optional(),

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { loadEnvironment } from "../config.js";
 import { createLogger } from "../logger.js";
 import { startHttpServer } from "../server/index.js";
+import { installGracefulShutdown } from "./graceful-shutdown.js";
 
 /** `kiln server`: the HTTP API alone (status, enqueue, batches, health, metrics), without workers. */
 export function serverCommand(): Command {
@@ -13,18 +14,7 @@ export function serverCommand(): Command {
       const env = loadEnvironment();
       const log = createLogger({ level: env.LOG_LEVEL });
       const http = await startHttpServer(env, log, { port: o.port, host: o.host });
-      let closing = false;
-      const shutdown = (signal: string) => {
-        if (closing) return;
-        closing = true;
-        log.info({ signal }, "closing the HTTP server: finishing the requests in progress");
-        http.close().then(() => process.exit(0), (err: unknown) => {
-          log.error({ err }, "close failed");
-          process.exit(1);
-        });
-      };
-      process.on("SIGTERM", () => shutdown("SIGTERM"));
-      process.on("SIGINT", () => shutdown("SIGINT"));
+      installGracefulShutdown({ log, what: "the HTTP requests in progress", timeoutMs: env.KILN_SHUTDOWN_TIMEOUT, close: () => http.close() });
     });
 }
 

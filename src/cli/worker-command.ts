@@ -3,6 +3,7 @@ import { loadEnvironment } from "../config.js";
 import { createLogger } from "../logger.js";
 import { startHttpServer, type RunningHttpServer } from "../server/index.js";
 import { startKilnWorkers, type KilnWorkers } from "../workers/kiln-workers.js";
+import { installGracefulShutdown } from "./graceful-shutdown.js";
 
 /** `kiln worker`: generation workers for every provider with credentials, and the webhook worker. */
 export function workerCommand(): Command {
@@ -17,18 +18,7 @@ export function workerCommand(): Command {
       throw err;
     });
     const running = workers;
-    let closing = false;
-    const shutdown = (signal: string) => {
-      if (closing) return;
-      closing = true;
-      log.info({ signal }, "closing workers: finishing the visits in progress");
-      closeAll(running, http).then(() => process.exit(0), (err: unknown) => {
-        log.error({ err }, "close failed");
-        process.exit(1);
-      });
-    };
-    process.on("SIGTERM", () => shutdown("SIGTERM"));
-    process.on("SIGINT", () => shutdown("SIGINT"));
+    installGracefulShutdown({ log, what: "the workers' visits in progress", timeoutMs: env.KILN_SHUTDOWN_TIMEOUT, close: () => closeAll(running, http) });
   });
 }
 

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { FlowProducer, type JobsOptions, type Queue } from "bullmq";
 import { QueueCache } from "../util/queue-cache.js";
 import type { Redis } from "ioredis";
@@ -8,6 +7,7 @@ import { BatchJobData } from "./batch-summary.js";
 import { InvalidRequestError, validateRequest } from "./generation-client.js";
 import { GenerationRequest } from "./generation-request.js";
 import type { ManifestLine } from "./manifest-reader.js";
+import { OwnedLock } from "./owned-lock.js";
 import { BATCHES_QUEUE, GENERATE_JOB, generateQueueName } from "./queue-names.js";
 
 /** A manifest line: a generation request plus its `custom_id` (as in OpenAI's Batch API). */
@@ -90,13 +90,10 @@ export class BatchProducer {
    * the other still adds jobs. The lock lapses a minute after its holder stops refreshing it.
    */
   private async lock(batchId: string): Promise<(() => Promise<void>) & { refresh: () => Promise<void> }> {
-    const key = `${this.prefix}:${BATCHES_QUEUE}:lock:${batchId}`;
-    const owner = randomUUID();
-    if ((await this.connection.set(key, owner, "PX", LOCK_MS, "NX")) !== "OK") throw new Error(`batch ${batchId} is being enqueued by another producer right now`);
-    const release = async () => {
-      if ((await this.connection.get(key)) === owner) await this.connection.del(key);
-    };
-    return Object.assign(release, { refresh: async () => void (await this.connection.pexpire(key, LOCK_MS)) });
+    const lock = await OwnedLock.acquire(this.connection, `${this.prefix}:${BATCHES_QUEUE}:lock:${batchId}`, LOCK_MS);
+    if (!lock) throw new Error(`batch ${batchId} is being enqueued by another producer right now`);
+    // a refresh that finds the lock lost throws: another producer may be adding to this batch now
+    return Object.assign(async () => void (await lock.release()), { refresh: () => lock.refresh() });
   }
 
   async close(): Promise<void> {

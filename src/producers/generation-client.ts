@@ -5,6 +5,7 @@ import type { Redis } from "ioredis";
 import { PROVIDERS, resolveModel, unknownModelMessage } from "../providers/model-registry.js";
 import { createRedis } from "../redis.js";
 import { GenerationRequest, describeIssues } from "./generation-request.js";
+import { reportedProgressOf, storedResultOf } from "./kiln-job.js";
 import { GenerationResult } from "./generation-result.js";
 import { CancelRequests } from "./cancellation.js";
 import { BATCHES_QUEUE, DEFAULT_PREFIX, GENERATE_JOB, generateQueueName } from "./queue-names.js";
@@ -161,9 +162,8 @@ export function validateRequest(request: unknown): GenerationRequest {
 }
 
 function describe(job: Job, queue: string, state: string): GenerationStatus {
-  const stored = (job.data as { kiln?: { result?: unknown } }).kiln?.result;
-  const result = GenerationResult.safeParse(job.returnvalue ?? stored);
-  return { id: String(job.id), queue, state, progress: job.progress, result: result.success ? result.data : undefined, failedReason: job.failedReason || undefined };
+  const result = GenerationResult.safeParse(job.returnvalue ?? storedResultOf(job));
+  return { id: String(job.id), queue, state, progress: reportedProgressOf(job), result: result.success ? result.data : undefined, failedReason: job.failedReason || undefined };
 }
 
 /** Requests as manifest lines, numbered from 1 in the order given. */

@@ -1,4 +1,5 @@
 import { request, type Dispatcher } from "undici";
+import { noteAnswer } from "./answer-clock.js";
 import { ProviderError, kindFromStatus, parseRetryAfter, type ProviderErrorKind } from "./provider-error.js";
 
 /** Error codes meaning the request never reached the server, so another base URL may be tried safely. */
@@ -90,6 +91,7 @@ async function callOnce(baseUrl: string, call: JsonCall): Promise<JsonAnswer> {
     observe("network");
     throw new ProviderError("network", `${url.host}: ${(err as Error).message}`, { cause: err, providerCode: (err as { code?: string }).code });
   }
+  noteAnswer();
   observe(response.statusCode);
   const text = await response.body.text().catch((err: unknown) => {
     throw new ProviderError("network", `${url.host}: reading the response failed: ${(err as Error).message}`, { cause: err });
@@ -123,7 +125,8 @@ function parseJson(text: string): unknown {
   }
 }
 
-function isNotDelivered(err: unknown): boolean {
+/** The request never reached the server (refused, no such host...): no task can have been created. */
+export function isNotDelivered(err: unknown): boolean {
   const code = (err as { providerCode?: string }).providerCode ?? "";
   return (err as { kind?: string }).kind === "network" && NOT_DELIVERED.has(code);
 }

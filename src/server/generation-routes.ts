@@ -3,7 +3,7 @@ import type { GenerationClient, GenerationStatus } from "../producers/generation
 import { generateQueueName } from "../producers/queue-names.js";
 import { PROVIDERS, isProvider } from "../providers/model-registry.js";
 import { HttpError } from "./api-error.js";
-import { bearerAuth } from "./bearer-auth.js";
+import { bearerAuth, readAuth, type ReadAuthOptions } from "./bearer-auth.js";
 import { enqueueGeneration } from "./enqueue-generation.js";
 import { toGenerationView, type GenerationView } from "./generation-view.js";
 import type { QueueSet } from "./queue-set.js";
@@ -13,6 +13,8 @@ export interface GenerationRoutesOptions {
   queues: QueueSet;
   /** Bearer token required by `POST`; undefined refuses every write (503). */
   apiToken: string | undefined;
+  /** Who may read: see `readAuth`. */
+  reads: ReadAuthOptions;
 }
 
 /** Where a generation can be read back; ids may hold any character but `:`, so it is encoded. */
@@ -24,7 +26,7 @@ export function generationPath(id: string): string {
 export function registerGenerationRoutes(app: FastifyInstance, options: GenerationRoutesOptions): void {
   const { client, queues } = options;
 
-  app.get<{ Params: { id: string }; Querystring: { provider?: unknown } }>("/v1/generations/:id", async (request) => {
+  app.get<{ Params: { id: string }; Querystring: { provider?: unknown } }>("/v1/generations/:id", { onRequest: readAuth(options.reads) }, async (request) => {
     const { id } = request.params;
     const provider = providerParam(request.query.provider);
     const status = await readStatus(client, id, provider);

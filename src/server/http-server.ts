@@ -23,6 +23,10 @@ export interface KilnHttpServerOptions {
   log: Logger;
   /** `KILN_API_TOKEN`, the bearer token of write endpoints. @defaultValue undefined: every write answers 503 */
   apiToken?: string;
+  /** `KILN_READ_TOKEN`: reads only. @defaultValue undefined: reads need `apiToken` */
+  readToken?: string;
+  /** `KILN_PUBLIC_READS`: reads need no token. @defaultValue false */
+  publicReads?: boolean;
   /** Serves `GET /v1/batches/{id}`. @defaultValue undefined: every batch is 404 */
   batches?: BatchReader;
   /** Inside `kiln worker`: readiness also needs this to return true. @defaultValue undefined: readiness is Redis only */
@@ -70,8 +74,9 @@ export class KilnHttpServer {
     });
     this.app.setNotFoundHandler((request, reply) => reply.code(404).send(apiError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`)));
     registerHealthRoutes(this.app, { redis: options.redis, workersRunning: options.workersRunning, readinessTimeoutMs });
-    registerGenerationRoutes(this.app, { client: options.client, queues: options.queues, apiToken: options.apiToken });
-    registerBatchRoutes(this.app, options.batches);
+    const reads = { readToken: options.readToken, apiToken: options.apiToken, publicReads: options.publicReads ?? false };
+    registerGenerationRoutes(this.app, { client: options.client, queues: options.queues, apiToken: options.apiToken, reads });
+    registerBatchRoutes(this.app, options.batches, reads);
     this.app.get("/metrics", async (_request, reply) => {
       void reply.type(options.metrics.registry.contentType);
       return options.metrics.text();

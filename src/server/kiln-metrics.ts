@@ -66,6 +66,11 @@ export class KilnMetrics {
     this.families.submitWindow.inc({ provider });
   }
 
+  /** A submit answer's task id was stored `ms` after the answer arrived (the crash window). */
+  recordSubmitStored(provider: string, ms: number): void {
+    this.families.submitStoreSeconds.observe({ provider }, ms / 1000);
+  }
+
   recordProviderResponse(provider: string, event: Pick<ProviderResponseEvent, "status" | "durationMs">): void {
     this.families.responses.inc({ provider, status: String(event.status) });
     this.families.responseSeconds.observe({ provider }, event.durationMs / 1000);

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Summary, type Registry } from "prom-client";
 
 /** Seconds from a fraction of a second (a sync image) to the video deadline of two hours. */
 const STEP_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200];
@@ -13,6 +13,7 @@ export interface MetricFamilies {
   responseSeconds: Histogram<"provider">;
   polls: Counter<"provider">;
   submitWindow: Counter<"provider">;
+  submitStoreSeconds: Summary<"provider">;
   archivedBytes: Counter<"provider">;
   archivedOutputs: Counter<"provider">;
   webhookDeliveries: Counter<"outcome">;
@@ -40,6 +41,15 @@ export function createMetricFamilies(registry: Registry, collect: GaugeCollector
     responseSeconds: new Histogram({ name: "kiln_provider_response_seconds", help: "Time from a provider request to its response headers", labelNames: ["provider"], buckets: HTTP_BUCKETS, registers }),
     polls: new Counter({ name: "kiln_polls_total", help: "Worker visits at the poll step (one provider status request each)", labelNames: ["provider"], registers }),
     submitWindow: new Counter({ name: "kiln_submit_window_total", help: "Submit calls made again while an earlier call's outcome was unknown (a crash between the provider's answer and storing it, a 5xx, a network error): the provider may run such a task twice", labelNames: ["provider"], registers }),
+    submitStoreSeconds: new Summary({
+      name: "kiln_submit_store_seconds",
+      help: "Time from a submit answer's arrival to its task id being stored in Redis: a crash inside it makes the one possible duplicate task",
+      labelNames: ["provider"],
+      percentiles: [0.5, 0.9, 0.99, 0.999],
+      maxAgeSeconds: 600,
+      ageBuckets: 5,
+      registers,
+    }),
     archivedBytes: new Counter({ name: "kiln_archived_bytes_total", help: "Bytes archived, by provider, counted when a generation finishes", labelNames: ["provider"], registers }),
     archivedOutputs: new Counter({ name: "kiln_archived_outputs_total", help: "Outputs archived, by provider, counted when a generation finishes", labelNames: ["provider"], registers }),
     webhookDeliveries: new Counter({ name: "kiln_webhook_deliveries_total", help: "Webhook delivery attempts by outcome: delivered, retry (will be tried again), failed (dead letter)", labelNames: ["outcome"], registers }),

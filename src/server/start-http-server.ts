@@ -41,7 +41,7 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
   // BullMQ's calls wait for a connection: while there is none, a scrape skips the counts at once
   const counts = () => (redis.status === "ready" ? queues.counts() : Promise.reject(new Error(`redis connection ${redis.status}`)));
   const metrics = new KilnMetrics({ log, counts, providers: new ProviderLabels(env) });
-  const server = new KilnHttpServer({ client, queues, redis, metrics, log, apiToken: env.KILN_API_TOKEN, batches: options.batches ?? { get: (id) => client.getBatch(id) }, workersRunning: options.workersRunning });
+  const server = new KilnHttpServer({ client, queues, redis, metrics, log, apiToken: env.KILN_API_TOKEN, readToken: env.KILN_READ_TOKEN, publicReads: env.KILN_PUBLIC_READS, batches: options.batches ?? { get: (id) => client.getBatch(id) }, workersRunning: options.workersRunning });
   const close = async () => {
     await server.close();
     metrics.close();

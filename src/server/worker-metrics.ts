@@ -9,7 +9,7 @@ export type WebhookOutcome = "delivered" | "retry" | "failed";
 
 /** The BullMQ workers of one process, as `startKilnWorkers` creates them. */
 export interface WorkerSet {
-  generation: readonly { queueName: string; worker: Worker }[];
+  generation: readonly { queueName: string; worker: Worker; stateOf(job: Job): SubmitState | undefined; onSubmitWindow(observer: (ms: number) => void): void }[];
   webhooks: { worker: Worker };
 }
 
@@ -19,16 +19,19 @@ export interface WorkerSet {
  * `safe`, so a metrics bug is logged and never reaches BullMQ.
  */
 export function attachWorkerMetrics(metrics: KilnMetrics, workers: WorkerSet, log: Logger): void {
-  for (const { queueName, worker } of workers.generation) {
+  for (const generation of workers.generation) {
+    const { queueName, worker } = generation;
     const provider = queueName.replace(/^generate-/, "");
+    generation.onSubmitWindow((ms) => metrics.recordSubmitStored(provider, ms));
     worker.on("active", safe(log, "metrics active listener", (job: Job) => {
-      if (stepOf(job) === "poll") metrics.recordPoll(provider);
-      if (reentersSubmitWindow(job)) metrics.recordSubmitWindow(provider);
+      const state = generation.stateOf(job);
+      if (state?.step === "poll") metrics.recordPoll(provider);
+      if (reentersSubmitWindow(state)) metrics.recordSubmitWindow(provider);
     }));
     worker.on("completed", safe(log, "metrics completed listener", (_job: Job, result: unknown) => recordResult(metrics, provider, result)));
     worker.on("failed", safe(log, "metrics failed listener", (job: Job | undefined, err: Error) => {
-      // the state machine stores the failed result in job.data.kiln before it fails the job
-      if (job && isFinalFailure(job, err)) recordResult(metrics, provider, (job.data as { kiln?: { result?: unknown } }).kiln?.result);
+      // the state machine stores the failed result in the job's state before it fails the job
+      if (job && isFinalFailure(job, err)) recordResult(metrics, provider, generation.stateOf(job)?.result);
     }));
   }
   const webhooks = workers.webhooks.worker;
@@ -43,14 +46,17 @@ export function isFinalFailure(job: Pick<Job, "attemptsMade" | "opts">, err: Pic
   return err.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
 }
 
-/** A visit at submit after a call whose outcome is unknown: it will call the provider again. */
-export function reentersSubmitWindow(job: Pick<Job, "data">): boolean {
-  const state = (job.data as { kiln?: { step?: unknown; submitCalls?: unknown; taskId?: unknown } } | undefined)?.kiln;
-  return state?.step === "submit" && typeof state.submitCalls === "number" && state.submitCalls > 0 && state.taskId === undefined;
+/** What the metrics read of a job's stored state. */
+export interface SubmitState {
+  step: string;
+  submitCalls: number;
+  taskId?: string;
+  result?: unknown;
 }
 
-function stepOf(job: Job): unknown {
-  return (job.data as { kiln?: { step?: unknown } } | undefined)?.kiln?.step;
+/** A visit at submit after a call whose outcome is unknown: it will call the provider again. */
+export function reentersSubmitWindow(state: SubmitState | undefined): boolean {
+  return state?.step === "submit" && state.submitCalls > 0 && state.taskId === undefined;
 }
 
 /** Jobs refused before the state machine ran have no result: nothing to time. */

@@ -16,6 +16,15 @@ export const SimulatorOptions = z.object({
   retryAfterSeconds: z.number().min(0),
   /** Fraction of API calls answered 500 `engine_server_error` or 503 `service_unavailable`. */
   serverErrorRate: z.number().min(0).max(1),
+  /**
+   * Fraction of API calls that take effect (a submit creates its task) and then answer 200
+   * with the JSON body cut in half: an answer the caller cannot read.
+   */
+  truncateRate: z.number().min(0).max(1).default(0),
+  /** Fraction of API calls and downloads whose connection is reset after the call took effect. */
+  resetRate: z.number().min(0).max(1).default(0),
+  /** Time every API call takes before it answers, ms (a real provider's submit takes 100 ms or more). */
+  latencyMs: z.number().min(0).default(0),
   /** Approximate size of each output, bytes. */
   outputBytes: z.object({ image: z.number().int().min(0), video: z.number().int().min(0), model: z.number().int().min(0), preview: z.number().int().min(0) }),
   /** Result URLs answer 403 (expired signature) this long after the task completes, ms. */
@@ -34,6 +43,9 @@ export const DEFAULT_SIMULATOR_OPTIONS: SimulatorOptions = {
   outputBytes: { image: 64 * 1024, video: 512 * 1024, model: 128 * 1024, preview: 16 * 1024 },
   urlTtlMs: 60 * 60 * 1000,
   seed: "kiln",
+  truncateRate: 0,
+  resetRate: 0,
+  latencyMs: 0,
 };
 
 /** Prompt markers a request can carry to choose its own fate (like a payment sandbox's test cards). */
@@ -42,6 +54,9 @@ export const DIRECTIVES = {
   fail: "[sim:fail]",
   /** The result URL is dead as soon as the task completes. */
   expire: "[sim:expire]",
-  /** The submit creates the task but answers 200 with a body that is not JSON (a broken proxy). */
+  /**
+   * The first submit with this prompt creates the task but answers 200 with its JSON cut short
+   * (a broken proxy); later submits answer normally.
+   */
   garbled: "[sim:garbled]",
 } as const;

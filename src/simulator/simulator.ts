@@ -30,6 +30,8 @@ export interface SimulatorStats {
   downloads: number;
   /** API calls answered with an injected 429 or 5xx. */
   rejected: number;
+  /** API calls and downloads that took effect and then had their answer cut or their connection reset. */
+  broken: number;
   /** Tasks submitted whose end no query has reported yet: what the caller has in flight. */
   open: number;
   /** The most tasks in flight at once since start. */
@@ -94,7 +96,9 @@ export class ProviderSimulator {
       const url = new URL(req.url ?? "/", this.baseUrl);
       if (req.method === "GET" && url.pathname.startsWith("/files/")) return this.serveFile(url.pathname, res);
       if (url.pathname.startsWith("/__simulator/")) return send(res, await this.control(req, url.pathname));
-      send(res, await this.api(req, url.pathname));
+      const answer = await this.api(req, url.pathname);
+      if (this.options.latencyMs > 0) await new Promise((r) => setTimeout(r, this.options.latencyMs));
+      this.sendOrBreak(res, answer);
     } catch (err) {
       send(res, { status: 500, body: { error: { message: (err as Error).message, type: "engine_server_error", code: "engine_server_error" } } });
     }
@@ -129,6 +133,27 @@ export class ProviderSimulator {
     return undefined;
   }
 
+  /**
+   * Sends the answer, or (at the configured rates, after the call took effect) resets the
+   * connection or cuts a 2xx JSON body in half: the outcomes a caller cannot read.
+   */
+  private sendOrBreak(res: ServerResponse, answer: SimAnswer): void {
+    const { resetRate, truncateRate } = this.options;
+    if (resetRate + truncateRate === 0 || answer.status >= 300) return send(res, answer);
+    const draw = this.random();
+    if (draw < resetRate) {
+      this.book.counters.broken++;
+      res.socket?.destroy();
+      return;
+    }
+    if (draw < resetRate + truncateRate && typeof answer.body !== "string") {
+      this.book.counters.broken++;
+      const text = JSON.stringify(answer.body);
+      return send(res, { ...answer, body: text.slice(0, Math.floor(text.length / 2)), headers: { ...answer.headers, "content-type": "application/json" } });
+    }
+    send(res, answer);
+  }
+
   private serveFile(path: string, res: ServerResponse): void {
     const match = /^\/files\/([^/]+)\/(\d+)\.[a-z0-9]+$/.exec(path);
     const task = match ? this.book.tasks.get(match[1]!) : undefined;
@@ -138,6 +163,12 @@ export class ProviderSimulator {
     if (this.book.isExpired(task)) return send(res, { status: 403, body: "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>" });
     this.book.counters.downloads++;
     res.writeHead(200, { "content-type": MEDIA_CONTENT_TYPES[file.format], "content-length": String(bytes.length) });
+    if (this.options.resetRate > 0 && this.random() < this.options.resetRate) {
+      // half the bytes, then a reset: the download must be retried, and never archived cut short
+      this.book.counters.broken++;
+      res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.socket?.destroy());
+      return;
+    }
     res.end(bytes);
   }
 

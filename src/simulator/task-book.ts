@@ -38,7 +38,7 @@ export class TaskBook {
   readonly tasks = new Map<string, SimTask>();
   readonly submissions: Array<{ taskId: string; provider: string; model: string; prompt: string; at: number }> = [];
   private readonly content = new Map<string, Buffer>();
-  counters = { queries: 0, downloads: 0, rejected: 0, open: 0, maxOpen: 0 };
+  counters = { queries: 0, downloads: 0, rejected: 0, broken: 0, open: 0, maxOpen: 0 };
   /** Per model: tasks in flight now and the most at once. */
   readonly openByModel = new Map<string, { open: number; maxOpen: number }>();
 

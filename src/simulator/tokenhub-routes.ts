@@ -86,7 +86,9 @@ function submit(model: string, family: Family, sync: boolean, body: Record<strin
   if (model === "yt-video-2.0" && !body.image) return tokenHubError(400, "invalid_request_error", "image is required");
   const durationMs = sync ? 0 : ctx.options.durationsMs[family];
   const task = ctx.book.create({ provider: "tokenhub", model, prompt, durationMs, files: plan(family, ctx.options) }, ctx.options, ctx.random);
-  if (prompt.includes(DIRECTIVES.garbled)) return { status: 200, body: "<html><body>upstream answered, proxy mangled it</body></html>" };
+  if (prompt.includes(DIRECTIVES.garbled) && ctx.book.submissions.filter((s) => s.prompt === prompt).length === 1) {
+    return { status: 200, body: `{"id":"${task.id}","request_id":"${requestIdOf(ctx.random)}","obj`, headers: { "content-type": "application/json" } };
+  }
   const requestId = requestIdOf(ctx.random);
   if (sync) return { status: 200, body: { created: Math.floor(task.createdAt / 1000), request_id: requestId, data: task.files.map((f) => ({ url: ctx.book.signedUrl(ctx.base, task, f) })) } };
   return { status: 200, body: { id: task.id, request_id: requestId, object: OBJECT_NAMES[family], created_at: Math.floor(task.createdAt / 1000), status: "queued" } };

@@ -66,13 +66,22 @@ export const MAX_ATTEMPT_RECORDS = 50;
  * `webhook-id`, however often the step that emits it re-runs. `sequence` tells apart the many
  * progress events of one job.
  */
-export function messageIdFor(jobId: string, type: EventType, sequence?: number): string {
-  const key = sequence === undefined ? `${jobId}\n${type}` : `${jobId}\n${type}\n${sequence}`;
+export function messageIdFor(subject: string, type: EventType, sequence?: number): string {
+  const key = sequence === undefined ? `${subject}\n${type}` : `${subject}\n${type}\n${sequence}`;
   return `msg_${createHash("sha256").update(key).digest("hex").slice(0, 32)}`;
 }
 
+/**
+ * What an event is about: one job of one queue, as enqueued at one moment (ms). The id alone is
+ * not enough: BullMQ mints 1, 2, 3... in every queue, and an id is used again once its job is
+ * removed; a re-run of the same job still gives the same subject, so the same event id.
+ */
+export function eventSubject(queue: string, jobId: string, enqueuedAt: number): string {
+  return `${queue}\n${jobId}\n${enqueuedAt}`;
+}
+
 /** BullMQ job id of the delivery: adding the same event twice is a no-op while the job is kept. */
-export function deliveryJobId(jobId: string, type: EventType, sequence?: number): string {
-  const base = `${type}.${createHash("sha256").update(jobId).digest("hex").slice(0, 40)}`;
+export function deliveryJobId(subject: string, type: EventType, sequence?: number): string {
+  const base = `${type}.${createHash("sha256").update(subject).digest("hex").slice(0, 40)}`;
   return sequence === undefined ? base : `${base}.${sequence}`;
 }

@@ -1,5 +1,6 @@
 import type { Job, Queue } from "bullmq";
 import { GenerationResult } from "../producers/generation-result.js";
+import { storedResultOf } from "../producers/kiln-job.js";
 import type { BatchResultLine } from "../producers/batch-summary.js";
 
 const PAGE = 500;
@@ -34,10 +35,10 @@ async function failedLine(queueAndId: string, reason: string, queueOf: (name: st
   const [queueName = "", ...rest] = queueAndId.split(":");
   const id = rest.join(":");
   const job = await queueOf(queueName).getJob(id);
-  const data = (job?.data ?? {}) as { batch?: { custom_id?: string }; kiln?: { result?: unknown } };
-  const result = GenerationResult.safeParse(data.kiln?.result);
-  const error = result.success && result.data.error ? { code: result.data.error.code, message: result.data.error.message } : { code: "failed", message: job?.failedReason || reason };
-  return { custom_id: data.batch?.custom_id ?? id, id, status: "failed", outputs: result.success ? result.data.outputs : [], error };
+  const data = (job?.data ?? {}) as { batch?: { custom_id?: string } };
+  const result = storedResultOf(job);
+  const error = result?.error ? { code: result.error.code, message: result.error.message } : { code: "failed", message: job?.failedReason || reason };
+  return { custom_id: data.batch?.custom_id ?? id, id, status: "failed", outputs: result?.outputs ?? [], error };
 }
 
 async function* pages(parent: Job, kind: "processed" | "ignored"): AsyncGenerator<[string, unknown]> {

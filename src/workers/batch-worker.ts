@@ -5,6 +5,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { BatchJobData, type BatchSummary } from "../producers/batch-summary.js";
 import { BATCHES_QUEUE } from "../producers/queue-names.js";
+import { eventSubject } from "../webhooks/webhook-message.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { safe } from "../util/safe.js";
 import { batchResultLines, type ResultCounts } from "./batch-results.js";
@@ -53,7 +54,7 @@ export class BatchWorker {
       metadata: data.metadata,
       finishedAt: new Date().toISOString(),
     };
-    await this.options.notifier.notifyBatch(data.webhook, summary, Date.now());
+    await this.options.notifier.notifyBatch(eventSubject(BATCHES_QUEUE, String(job.id), job.timestamp), data.webhook, summary, Date.now());
     this.options.log.info({ batchId: data.batchId, ...summary.counts, key }, "batch completed");
     return summary;
   }

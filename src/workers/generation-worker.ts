@@ -1,10 +1,12 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
+import { JobStateStore } from "./job-state-store.js";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
 import { GENERATE_JOB, WEBHOOKS_QUEUE, generateQueueName } from "../producers/queue-names.js";
 import type { GenerationError, GenerationResult } from "../producers/generation-result.js";
 import { GenerationRequest } from "../producers/generation-request.js";
+import { describeValue, isRecord } from "../util/describe-value.js";
 import type { Provider } from "../providers/provider.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { assertNever } from "../util/assert-never.js";
@@ -12,7 +14,7 @@ import { safe } from "../util/safe.js";
 import { archiveStep } from "./archive-step.js";
 import { buildResult } from "./generation-outcome.js";
 import { acceptJob, type AcceptedJob } from "./job-intake.js";
-import { JobState, initialState, type StoredJobData } from "./job-state.js";
+import { initialState, type JobState } from "./job-state.js";
 import { OutputFetcher } from "./output-fetcher.js";
 import { pollStep } from "./poll-step.js";
 import type { StepContext } from "./step-context.js";
@@ -22,6 +24,7 @@ import { WebhookNotifier, progressDue } from "./webhook-notifier.js";
 import { InflightSlots, type InflightCaps } from "./inflight-slots.js";
 import { CancelRequests } from "../producers/cancellation.js";
 import { generationProgress } from "../webhooks/generation-progress.js";
+import { eventSubject } from "../webhooks/webhook-message.js";
 
 export interface GenerationWorkerOptions {
   provider: Provider;
@@ -44,7 +47,24 @@ export interface GenerationWorkerOptions {
   ratePerSecond?: number;
   /** In-flight caps (`KILN_<PROVIDER>_MAX_INFLIGHT[_<MODEL>]`). @defaultValue none */
   inflight?: InflightCaps;
+  /**
+   * What a submit whose outcome is unknown leads to (`KILN_<PROVIDER>_ON_UNKNOWN_SUBMIT`):
+   * `retry` submits again (the rare double is counted), `fail` ends the job. @defaultValue "retry"
+   */
+  onUnknownSubmit?: "retry" | "fail";
+  /**
+   * BullMQ's lock on an active job, ms (`KILN_LOCK_DURATION`); renewed every half of it while a
+   * visit runs. A killed worker's jobs are free again after it. @defaultValue 10000
+   */
+  lockDurationMs?: number;
+  /** How often the stalled check runs, ms (`KILN_STALLED_INTERVAL`). @defaultValue 5000 */
+  stalledIntervalMs?: number;
 }
+
+/** BullMQ's `lockDuration` for generation jobs: visits are short, so a killed worker's jobs come back soon. */
+export const DEFAULT_LOCK_DURATION_MS = 10_000;
+/** BullMQ's `stalledInterval`: with the lock above, a killed worker's jobs return within about 10–15 s. */
+export const DEFAULT_STALLED_INTERVAL_MS = 5_000;
 
 /**
  * BullMQ only honours `queue.rateLimit` (used on a 429 at submit) when the worker has a
@@ -67,6 +87,8 @@ export class GenerationWorker {
   private readonly notifier: WebhookNotifier;
   private readonly fetcher: OutputFetcher;
   private readonly log: Logger;
+  private readonly states: JobStateStore;
+  private readonly windowObservers = new Set<(ms: number) => void>();
 
   constructor(private readonly options: GenerationWorkerOptions) {
     this.queueName = generateQueueName(options.provider.name);
@@ -79,31 +101,49 @@ export class GenerationWorker {
     this.own.on("error", safe(this.log, "queue error", (err) => this.log.error({ err }, "queue error")));
     this.cancels = new CancelRequests(options.connection, options.prefix);
     this.slots = new InflightSlots(options.connection, options.prefix, options.provider.name, options.inflight ?? { models: new Map() });
+    this.states = new JobStateStore(options.connection, options.prefix, this.queueName);
     this.worker = new Worker(this.queueName, (job, token) => this.process(job, token), {
       connection: options.connection,
       prefix: options.prefix,
       concurrency: options.concurrency ?? 50,
       // a crash mid-visit leaves the job active; allow a few such crashes before BullMQ gives up on it
       maxStalledCount: 5,
+      lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+      stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
       // each visit is about one provider request, so limiting visits limits requests
-      limiter: { max: Math.max(1, Math.round(options.ratePerSecond ?? UNLIMITED_PER_SECOND)), duration: 1000 },
+      limiter: limiterFor(options.ratePerSecond ?? UNLIMITED_PER_SECOND),
     });
     this.worker.on("error", safe(this.log, "worker error", (err) => this.log.error({ err }, "worker error")));
     this.worker.on("failed", safe(this.log, "failed listener", (job, err) => this.onFailed(job, err)));
   }
 
-  async close(): Promise<void> {
-    await this.worker.close();
+  /**
+   * Stops taking jobs and waits for the visits in progress; with `force`, abandons them at once
+   * (their locks lapse and the stalled check gives them to another worker).
+   */
+  async close(force = false): Promise<void> {
+    await this.worker.close(force);
     await Promise.all([this.webhooks.close(), this.own.close()]);
   }
 
+  /** Calls `observer` with each submit window measured (answer arrived → task id stored), ms. */
+  onSubmitWindow(observer: (ms: number) => void): void {
+    this.windowObservers.add(observer);
+  }
+
+  /** kiln's stored state of `job` (a job of this worker's queue), for metrics and listeners. */
+  stateOf(job: Job): JobState | undefined {
+    const stored = this.states.read(job);
+    return stored.kind === "state" ? stored.state : undefined;
+  }
+
   private async process(job: Job, token: string | undefined): Promise<GenerationResult> {
-    if (job.name !== GENERATE_JOB) throw new UnrecoverableError(`unknown job name "${job.name}" (expected "${GENERATE_JOB}")`);
+    if (job.name !== GENERATE_JOB) return this.refuse(job, { code: "invalid_request", message: `unknown job name ${describeValue(job.name)} (expected "${GENERATE_JOB}")`, retryable: false });
     const accepted = acceptJob(job.data, this.options.provider.name);
     if (!accepted.ok) return this.refuse(job, accepted.error);
-    const ctx = this.contextFor(job, accepted.job);
-    let state = this.stateOf(job, accepted.job);
-    if (state.step === "submit" && state.submitCalls === 0) await this.notifier.notifyProgress(ctx.request.webhook, "generation.started", this.progressOf(ctx, state), Date.now());
+    const ctx = this.contextFor(job, token, accepted.job);
+    let state = this.resumeState(job, accepted.job);
+    if (state.step === "submit" && state.submitCalls === 0) await this.notifier.notifyProgress(ctx.subject, ctx.request.webhook, "generation.started", this.progressOf(ctx, state), Date.now());
     for (;;) {
       if (state.step === "notify") return this.finish(job, ctx, state);
       const outcome = await this.releaseSlotIfDone(await this.runStep(state, ctx), ctx);
@@ -116,7 +156,6 @@ export class GenerationWorker {
           // the state (a new task id above all) is stored before anything that could fail after it
           await ctx.persist(outcome.state);
           await this.reportProgress(ctx, outcome.state);
-          await job.updateProgress({ step: outcome.state.step, providerStatus: outcome.state.providerStatus, progress: outcome.state.progress });
           // must be the last Redis call before DelayedError: after it we no longer hold the job's lock
           await job.moveToDelayed(Date.now() + outcome.delayMs, token);
           throw new DelayedError();
@@ -145,7 +184,7 @@ export class GenerationWorker {
     if (!progressDue(state.lastProgressAt, now)) return;
     try {
       // the poll count is the sequence: a re-run of the same visit adds the same delivery, not another
-      const sent = await this.notifier.notifyProgress(ctx.request.webhook, "generation.progress", this.progressOf(ctx, state), now, state.polls);
+      const sent = await this.notifier.notifyProgress(ctx.subject, ctx.request.webhook, "generation.progress", this.progressOf(ctx, state), now, state.polls);
       if (sent) await ctx.persist({ ...state, lastProgressAt: now });
     } catch (err) {
       this.log.warn({ err, jobId: ctx.jobId }, "progress webhook not enqueued");
@@ -189,25 +228,32 @@ export class GenerationWorker {
   /** Sends the result and ends the job: completed returns it, failed throws it. */
   private async finish(job: Job, ctx: StepContext, state: JobState): Promise<GenerationResult> {
     const result = state.result ?? this.resultOf(job, ctx, state);
-    await this.notifier.notify(ctx.request.webhook, result.status === "completed" ? "generation.completed" : "generation.failed", result, Date.now());
-    await job.updateProgress({ step: "done", providerStatus: state.providerStatus, progress: state.progress });
+    await this.notifier.notify(ctx.subject, ctx.request.webhook, result.status === "completed" ? "generation.completed" : "generation.failed", result, Date.now());
     if (result.status === "failed") throw new UnrecoverableError(`${result.error?.code}: ${result.error?.message}`);
     this.log.info({ jobId: job.id, outputs: result.outputs.length }, "completed");
     return result;
   }
 
-  /** A job whose data does not validate fails alone, with a reason naming the field. */
+  /**
+   * A job whose data does not validate fails alone, with a coded reason naming the field, a log
+   * line, and `generation.failed` when its data names a usable webhook. Nothing here may throw
+   * on hostile data (null, objects without a usable toString, huge values).
+   */
   private async refuse(job: Job, error: GenerationError): Promise<never> {
-    this.log.warn({ jobId: job.id, reason: error.message }, "refusing malformed job");
-    const data = job.data as StoredJobData;
-    const request = GenerationRequest.partial().safeParse(data);
+    this.log.warn({ jobId: job.id, code: error.code, reason: error.message.slice(0, 1000) }, "refusing malformed job");
+    const data: Record<string, unknown> = isRecord(job.data) ? job.data : {};
+    const webhook = GenerationRequest.shape.webhook.safeParse(data.webhook);
+    const metadata = GenerationRequest.shape.metadata.safeParse(data.metadata);
+    const textOr = (value: unknown, fallback: string) => (typeof value === "string" && value.length <= 200 ? value : fallback);
     const result = buildResult(
-      { id: String(job.id), enqueuedAt: job.timestamp, provider: String(data.provider ?? this.options.provider.name), model: String(data.model ?? ""), metadata: request.success ? request.data.metadata : undefined },
+      { id: String(job.id), enqueuedAt: job.timestamp, provider: this.options.provider.name, model: textOr(data.model, ""), metadata: metadata.success ? metadata.data : undefined },
       {},
       Date.now(),
       error,
     );
-    if (request.success) await this.notifier.notify(request.data.webhook, "generation.failed", result, Date.now());
+    if (webhook.success && webhook.data) {
+      await this.notifier.notify(this.subjectOf(job), webhook.data, "generation.failed", result, Date.now()).catch((err: unknown) => this.log.warn({ err, jobId: job.id }, "generation.failed of a refused job not enqueued"));
+    }
     throw new UnrecoverableError(`${error.code}: ${error.message}`);
   }
 
@@ -216,19 +262,30 @@ export class GenerationWorker {
     return buildResult({ id: String(job.id), enqueuedAt: job.timestamp, provider: request.provider, model: model.id, metadata: request.metadata, batch: request.batch }, state, Date.now(), error);
   }
 
-  private stateOf(job: Job, accepted: AcceptedJob): JobState {
-    const raw = (job.data as StoredJobData).kiln;
-    if (raw === undefined) return initialState(Date.now(), accepted.model.poll.deadlineMs);
-    const stored = JobState.safeParse(raw);
-    if (stored.success) return stored.data;
+  private resumeState(job: Job, accepted: AcceptedJob): JobState {
+    const stored = this.states.read(job);
+    if (stored.kind === "none") return initialState(Date.now(), accepted.model.poll.deadlineMs);
+    if (stored.kind === "state") return stored.state;
     // starting over would submit the task again: an unreadable state ends the job instead
-    throw new UnrecoverableError(`internal: stored job state is unreadable (${stored.error.issues[0]?.message ?? "invalid"}); not resubmitting`);
+    throw new UnrecoverableError(`internal: stored job state is unreadable (${stored.reason}); not resubmitting`);
   }
 
-  private contextFor(job: Job, accepted: AcceptedJob): StepContext {
+  private subjectOf(job: Job): string {
+    return eventSubject(this.queueName, String(job.id), job.timestamp);
+  }
+
+  private contextFor(job: Job, token: string | undefined, accepted: AcceptedJob): StepContext {
     const request = accepted.request;
+    // a state already written (same object) is not written twice: steps store what must be durable at once
+    let written: JobState | undefined;
+    const persist = async (state: JobState) => {
+      if (state === written) return;
+      await this.states.write(job, token, state);
+      written = state;
+    };
     return {
       jobId: String(job.id),
+      subject: this.subjectOf(job),
       enqueuedAt: job.timestamp,
       request,
       input: accepted.input,
@@ -238,8 +295,11 @@ export class GenerationWorker {
       fetcher: this.fetcher,
       slots: this.slots,
       log: this.log,
-      // updateData replaces all data: always write the producer's request back beside the state
-      persist: (state) => job.updateData({ ...(job.data as StoredJobData), kiln: state }),
+      persist,
+      onUnknownSubmit: this.options.onUnknownSubmit ?? "retry",
+      observeSubmitWindow: (ms) => {
+        for (const observer of this.windowObservers) observer(ms);
+      },
       pollScale: this.options.pollScale ?? 1,
       random: this.options.random ?? Math.random,
       now: Date.now,
@@ -257,12 +317,21 @@ export class GenerationWorker {
     if (!final) return;
     const accepted = acceptJob(job.data, this.options.provider.name);
     if (!accepted.ok) return;
-    const state = JobState.safeParse((job.data as StoredJobData).kiln);
+    const state = this.stateOf(job);
     // a result means the state machine ended the job and already notified
-    if (state.success && state.data.result) return;
-    if (state.success && state.data.slot) await this.slots.release(String(job.id), accepted.job.model.id);
+    if (state?.result) return;
+    if (state?.slot) await this.slots.release(String(job.id), accepted.job.model.id);
     const error: GenerationError = { code: "internal", message: err.message, retryable: true };
-    const result = this.resultOf(job, accepted.job, state.success ? state.data : initialState(job.timestamp, 0), error);
-    await this.notifier.notify(accepted.job.request.webhook, "generation.failed", result, Date.now());
+    const result = this.resultOf(job, accepted.job, state ?? initialState(job.timestamp, 0), error);
+    await this.notifier.notify(this.subjectOf(job), accepted.job.request.webhook, "generation.failed", result, Date.now());
   }
+}
+
+/**
+ * BullMQ's limiter for `perSecond` requests: `max` per `duration` ms with the same rate, so
+ * 0.5/s is 1 per 2000 ms and 2.5/s is 3 per 1200 ms (never rounded up to a faster rate).
+ */
+export function limiterFor(perSecond: number): { max: number; duration: number } {
+  const max = Math.max(1, Math.round(perSecond));
+  return { max, duration: Math.round((1000 * max) / perSecond) };
 }

@@ -2,6 +2,7 @@ import { GenerationRequest, describeIssues } from "../producers/generation-reque
 import type { GenerationError } from "../producers/generation-result.js";
 import { resolveModel, unknownModelMessage } from "../providers/model-registry.js";
 import type { ModelSpec } from "../providers/model-spec.js";
+import { isRecord } from "../util/describe-value.js";
 
 /** A job's data, checked: the request, its model and the model-checked input. */
 export interface AcceptedJob {
@@ -15,7 +16,11 @@ export interface AcceptedJob {
  * and the model's own input schema. A refusal names the field, so the producer can fix it.
  */
 export function acceptJob(data: unknown, queueProvider: string): { ok: true; job: AcceptedJob } | { ok: false; error: GenerationError } {
-  const parsed = GenerationRequest.safeParse(stripState(data));
+  if (isRecord(data) && Object.hasOwn(data, "kiln")) {
+    // kiln keeps its state in the job's own hash: a `kiln` field is a forged or copied state, never ours
+    return refuse("kiln: reserved for kiln's own state, which no request may carry (enqueue the original request, not a finished job's data)");
+  }
+  const parsed = GenerationRequest.safeParse(data);
   if (!parsed.success) return refuse(`invalid job data: ${describeIssues(parsed.error)}`);
   const request = parsed.data;
   if (request.provider !== queueProvider) {
@@ -32,9 +37,3 @@ function refuse(message: string): { ok: false; error: GenerationError } {
   return { ok: false, error: { code: "invalid_request", message, retryable: false } };
 }
 
-/** kiln's own state lives beside the request in the same job data; it is not part of the request. */
-function stripState(data: unknown): unknown {
-  if (typeof data !== "object" || data === null || Array.isArray(data)) return data;
-  const { kiln: _state, ...request } = data as Record<string, unknown>;
-  return request;
-}

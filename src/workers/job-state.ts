@@ -16,8 +16,9 @@ const OutputSource = z.object({
 });
 
 /**
- * The worker's progress through one job, kept in `job.data.kiln` and written before each side
- * effect, so a job picked up again (after a crash, a delay, a restart) resumes where it was.
+ * The worker's progress through one job, kept in the job's own hash (`JobStateStore`, never in
+ * the producer's data) and written before each side effect, so a job picked up again (after a
+ * crash, a delay, a restart) resumes where it was.
  */
 export const JobState = z.object({
   step: Step,
@@ -29,6 +30,8 @@ export const JobState = z.object({
   /** The job holds an in-flight slot (taken before submit, given back when the task ends). */
   slot: z.boolean().default(false),
   taskId: z.string().optional(),
+  /** Task ids read from answers kiln could not use (a truncated 2xx): logged if the job is submitted again. */
+  unknownTaskIds: z.array(z.string()).optional(),
   submittedAt: z.number().optional(),
   /** Status requests made so far; drives the poll backoff. */
   polls: z.number().int().default(0),
@@ -50,12 +53,6 @@ export const JobState = z.object({
   result: GenerationResult.optional(),
 });
 export type JobState = z.infer<typeof JobState>;
-
-/** Job data as stored: the producer's request plus kiln's state. */
-export interface StoredJobData {
-  kiln?: unknown;
-  [field: string]: unknown;
-}
 
 export function initialState(now: number, deadlineMs: number): JobState {
   return { step: "submit", startedAt: now, deadlineAt: now + deadlineMs, submitCalls: 0, slot: false, polls: 0, errors: 0, archived: [] };

@@ -47,7 +47,8 @@ export async function startKilnWorkers(env: Environment, log: Logger, overrides:
   const store = createArchiveStore(env);
   const outbound = createOutboundDispatcher({ allowPrivate: env.KILN_ALLOW_PRIVATE_URLS });
   const common = { connection, prefix: env.KILN_PREFIX, dispatcher: outbound, allowPrivateUrls: env.KILN_ALLOW_PRIVATE_URLS, log };
-  const generation = providers.map((provider) => new GenerationWorker({ ...common, provider, store, concurrency: env.KILN_CONCURRENCY, pollScale: env.KILN_POLL_SCALE, ...limitsOf(env, provider.name, overrides.rawEnv ?? process.env) }));
+  const recovery = { lockDurationMs: env.KILN_LOCK_DURATION, stalledIntervalMs: env.KILN_STALLED_INTERVAL };
+  const generation = providers.map((provider) => new GenerationWorker({ ...common, ...recovery, provider, store, concurrency: env.KILN_CONCURRENCY, pollScale: env.KILN_POLL_SCALE, ...limitsOf(env, provider.name, overrides.rawEnv ?? process.env) }));
   const webhooks = new WebhookWorker({ ...common, secret: env.KILN_WEBHOOK_SECRET, schedule: overrides.webhookSchedule ?? env.KILN_WEBHOOK_RETRY_SCHEDULE, timeoutMs: env.KILN_WEBHOOK_TIMEOUT_MS });
   const deliveries = new Queue(WEBHOOKS_QUEUE, { connection, prefix: env.KILN_PREFIX });
   deliveries.on("error", (err) => log.error({ err: err.message }, "webhooks queue error"));
@@ -70,9 +71,10 @@ export async function startKilnWorkers(env: Environment, log: Logger, overrides:
 }
 
 /** `KILN_<PROVIDER>_RATE` and `KILN_<PROVIDER>_MAX_INFLIGHT[_<MODEL>]` for one provider. */
-function limitsOf(env: Environment, provider: string, rawEnv: NodeJS.ProcessEnv): { ratePerSecond?: number; inflight: InflightCaps } {
+function limitsOf(env: Environment, provider: string, rawEnv: NodeJS.ProcessEnv): { ratePerSecond?: number; inflight: InflightCaps; onUnknownSubmit: "retry" | "fail" } {
   const key = provider.toUpperCase() as "TOKENHUB" | "GATEWAY" | "WCODE";
   return {
+    onUnknownSubmit: env[`KILN_${key}_ON_UNKNOWN_SUBMIT`],
     ratePerSecond: env[`KILN_${key}_RATE`],
     inflight: { provider: env[`KILN_${key}_MAX_INFLIGHT`], models: modelInflightCaps(rawEnv, provider) },
   };

@@ -10,6 +10,8 @@ import type { InflightSlots } from "./inflight-slots.js";
 /** Everything a step needs about its job and the world, so steps stay free of BullMQ. */
 export interface StepContext {
   jobId: string;
+  /** The job's `eventSubject`: what its webhook event ids are derived from. */
+  subject: string;
   /** When the producer added the job (ms): it dates the archive keys, so they never change. */
   enqueuedAt: number;
   request: GenerationRequest;
@@ -23,6 +25,10 @@ export interface StepContext {
   log: Logger;
   /** Writes the job's state to Redis; resolves when it is stored. */
   persist: (state: JobState) => Promise<void>;
+  /** What to do when a submit's outcome is unknown (`KILN_<PROVIDER>_ON_UNKNOWN_SUBMIT`). */
+  onUnknownSubmit: "retry" | "fail";
+  /** Reports the time from a submit answer's arrival to its task id being stored, ms. */
+  observeSubmitWindow: (ms: number) => void;
   /** Multiplies poll delays (KILN_POLL_SCALE). */
   pollScale: number;
   random: () => number;

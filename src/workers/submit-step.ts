@@ -4,17 +4,25 @@ import type { StepOutcome } from "./step-outcome.js";
 import { outcomeOfError } from "./error-outcome.js";
 import { pollDelayMs } from "../providers/poll-policy.js";
 import { isProviderError } from "../providers/provider-error.js";
+import { isNotDelivered } from "../providers/http-json.js";
+import { timingAnswer } from "../providers/answer-clock.js";
+import type { SubmitResult } from "../providers/provider.js";
 
 /**
- * Submits the request to the provider, at most once per job: the call count is stored before
- * the call and the task id right after it, so a re-run that finds a task id goes to polling.
- * The one window left is a crash between the provider's answer and that write; a re-run that
- * finds calls but no task id logs it as `submit_window` (the provider may now run it twice).
+ * Submits the request to the provider, at most once per job but for one documented window: the
+ * call count is stored before the call and the task id the moment the answer is parsed, before
+ * anything else (logs, progress, metrics), so a re-run that finds a task id goes to polling.
+ *
+ * Outcome-unknown submits (a 5xx, a reset or timeout after the request was sent, a 2xx whose
+ * body cannot be read, a crash before the task id was stored) follow one rule, `ctx.onUnknownSubmit`:
+ * `retry` (default) submits again, counted in `kiln_submit_window_total` and logged with every
+ * task id kiln saw; `fail` ends the job with `submit_unknown` rather than risk paying twice.
  */
 export async function submitStep(state: JobState, ctx: StepContext): Promise<StepOutcome> {
   if (state.taskId) return { type: "next", state: { ...state, step: "poll" } };
   if (state.submitCalls > 0) {
-    ctx.log.warn({ jobId: ctx.jobId, event: "submit_window", submitCalls: state.submitCalls }, "a previous submit call of this job ended without a stored answer; submitting again");
+    if (ctx.onUnknownSubmit === "fail") return unknownOutcomeFailure(state, "a previous submit call ended without a stored answer (the worker stopped mid-call)");
+    ctx.log.warn({ jobId: ctx.jobId, event: "submit_window", submitCalls: state.submitCalls, earlierTaskIds: state.unknownTaskIds }, "a previous submit call of this job ended without a stored answer; submitting again");
   }
   if (!state.slot && !(await ctx.slots.acquire(ctx.jobId, ctx.model.id, state.deadlineAt))) {
     // the provider (or model) has as many tasks in flight as allowed: come back without holding a worker slot
@@ -22,23 +30,50 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
   }
   const calling = { ...state, slot: !ctx.slots.uncapped(ctx.model.id), submitCalls: state.submitCalls + 1 };
   await ctx.persist(calling);
-  let answer;
+  let answer: SubmitResult;
+  let answeredAt: number | undefined;
   try {
-    answer = await ctx.provider.submit(ctx.model, ctx.input);
+    ({ value: answer, answeredAt } = await timingAnswer(() => ctx.provider.submit(ctx.model, ctx.input)));
   } catch (err) {
-    // a 4xx answer (429 included) means no task was created: that call does not count towards
-    // the submit window. A 5xx, a network error or an unreadable 2xx might have created one.
-    const refused = isProviderError(err) && err.status !== undefined && err.status >= 400 && err.status < 500;
-    if (isProviderError(err) && err.kind === "bad_response") {
-      return { type: "fail", state: calling, error: { code: "internal", message: `${err.message}; the provider may have accepted the request, so it is not submitted again`, retryable: false } };
-    }
-    return outcomeOfError(err, refused ? { ...calling, submitCalls: state.submitCalls } : calling, ctx);
+    return afterFailedSubmit(err, state, calling, ctx);
   }
-  const now = ctx.now();
-  if (answer.type === "completed") {
-    return { type: "next", state: { ...calling, step: "archive", errors: 0, submittedAt: now, providerCompletedAt: now, taskId: answer.providerTaskId, sources: answer.outputs, completion: answer.completion } };
-  }
-  const next: JobState = { ...calling, step: "poll", errors: 0, taskId: answer.taskId, submittedAt: now, providerStatus: answer.status.state === "pending" ? answer.status.providerStatus : undefined };
-  ctx.log.info({ jobId: ctx.jobId, model: ctx.model.id, taskId: answer.taskId }, "submitted");
+  const next = answered(answer, calling, ctx.now());
+  // the smallest write, first: every millisecond before it is a window for a duplicate task
+  await ctx.persist(next);
+  ctx.observeSubmitWindow(performance.now() - (answeredAt ?? performance.now()));
+  if (state.submitCalls > 0) ctx.log.warn({ jobId: ctx.jobId, event: "submit_window", taskId: next.taskId, earlierTaskIds: state.unknownTaskIds }, "submitted again after an unknown outcome: the provider may run this request twice");
+  if (next.step === "archive") return { type: "next", state: next };
   return { type: "wait", state: next, delayMs: pollDelayMs(0, ctx.model.poll, { random: ctx.random, scale: ctx.pollScale }), reason: "submitted" };
+}
+
+function answered(answer: SubmitResult, calling: JobState, now: number): JobState {
+  if (answer.type === "completed") {
+    return { ...calling, step: "archive", errors: 0, submittedAt: now, providerCompletedAt: now, taskId: answer.providerTaskId, sources: answer.outputs, completion: answer.completion };
+  }
+  return { ...calling, step: "poll", errors: 0, taskId: answer.taskId, submittedAt: now, providerStatus: answer.status.state === "pending" ? answer.status.providerStatus : undefined };
+}
+
+/**
+ * A 4xx answer (429 included) or a request that never left means no task was created: that
+ * call does not count towards the submit window. Anything else may have created one.
+ */
+function afterFailedSubmit(err: unknown, before: JobState, calling: JobState, ctx: StepContext): StepOutcome {
+  const refused = isProviderError(err) && err.status !== undefined && err.status >= 400 && err.status < 500;
+  if (refused || isNotDelivered(err)) return outcomeOfError(err, { ...calling, submitCalls: before.submitCalls }, ctx);
+  const message = err instanceof Error ? err.message : String(err);
+  const hint = taskIdIn(message);
+  const unknown = hint ? { ...calling, unknownTaskIds: [...(calling.unknownTaskIds ?? []), hint].slice(-5) } : calling;
+  ctx.log.warn({ jobId: ctx.jobId, event: "submit_unknown", taskIdHint: hint, policy: ctx.onUnknownSubmit }, `submit outcome unknown: ${message}`);
+  if (ctx.onUnknownSubmit === "fail") return unknownOutcomeFailure(unknown, message);
+  return outcomeOfError(err, unknown, ctx);
+}
+
+function unknownOutcomeFailure(state: JobState, why: string): StepOutcome {
+  const seen = state.unknownTaskIds?.length ? ` (task ids seen: ${state.unknownTaskIds.join(", ")})` : "";
+  return { type: "fail", state, error: { code: "submit_unknown", message: `${why}; the provider may have created the task${seen}, so it is not submitted again (on-unknown-submit policy: fail)`, retryable: false } };
+}
+
+/** A task id in a truncated or malformed answer, where one can still be read (`"id": "..."`). */
+export function taskIdIn(text: string): string | undefined {
+  return /"(?:task_id|taskId|id)"\s*:\s*"([^"\\]{1,200})"/.exec(text)?.[1];
 }

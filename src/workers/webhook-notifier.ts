@@ -25,8 +25,9 @@ export function progressDue(lastSentAt: number | undefined, now: number, minInte
 }
 
 /**
- * Enqueues webhook deliveries. The delivery's job id is derived from the generation job and
- * the event, so enqueueing the same event again (a re-run of the notify step) adds nothing.
+ * Enqueues webhook deliveries. The delivery's job id and the event id are derived from the
+ * event's subject (`eventSubject`: queue, job id, enqueue time) and its type, so enqueueing the
+ * same event again (a re-run of the notify step) adds nothing, and no two jobs share an id.
  */
 export class WebhookNotifier {
   /**
@@ -36,12 +37,12 @@ export class WebhookNotifier {
   constructor(private readonly queue: Queue, private readonly attempts = MAX_WEBHOOK_RETRIES + 1) {}
 
   /** Sends a finished job's result, when the request has a webhook subscribed to `type`. */
-  async notify(webhook: GenerationRequest["webhook"], type: ResultEventType, result: GenerationResult, at: number): Promise<boolean> {
+  async notify(subject: string, webhook: GenerationRequest["webhook"], type: ResultEventType, result: GenerationResult, at: number): Promise<boolean> {
     if (!subscribed(webhook, type)) return false;
     const payload = WebhookPayload.parse({ type, timestamp: new Date(at).toISOString(), data: result });
     // kept a week after success so a re-run within that time still finds it and adds nothing;
     // failed deliveries stay: they are the dead letter, replayable
-    await this.enqueue(webhook, messageIdFor(result.id, type), payload, { jobId: deliveryJobId(result.id, type), removeOnComplete: { age: WEEK_S }, removeOnFail: false });
+    await this.enqueue(webhook, messageIdFor(subject, type), payload, { jobId: deliveryJobId(subject, type), removeOnComplete: { age: WEEK_S }, removeOnFail: false });
     return true;
   }
 
@@ -50,23 +51,23 @@ export class WebhookNotifier {
    * request lists that event. Each progress event gets its own id from `sequence` (default: `at`),
    * so a caller that repeats the same call adds nothing. Throttle with `progressDue`.
    */
-  async notifyProgress(webhook: GenerationRequest["webhook"], event: ProgressEventType, data: GenerationProgress, at: number, sequence = at): Promise<boolean> {
+  async notifyProgress(subject: string, webhook: GenerationRequest["webhook"], event: ProgressEventType, data: GenerationProgress, at: number, sequence = at): Promise<boolean> {
     if (!webhook?.events?.includes(event)) return false;
     const payload = WebhookPayload.parse({ type: event, timestamp: new Date(at).toISOString(), data });
     if (event === "generation.started") {
-      await this.enqueue(webhook, messageIdFor(data.id, event), payload, { jobId: deliveryJobId(data.id, event), removeOnComplete: { age: WEEK_S }, removeOnFail: false });
+      await this.enqueue(webhook, messageIdFor(subject, event), payload, { jobId: deliveryJobId(subject, event), removeOnComplete: { age: WEEK_S }, removeOnFail: false });
       return true;
     }
     // progress can be frequent and is stale within minutes: kept briefly, failures for a week
-    await this.enqueue(webhook, messageIdFor(data.id, event, sequence), payload, { jobId: deliveryJobId(data.id, event, sequence), removeOnComplete: { age: HOUR_S }, removeOnFail: { age: WEEK_S } });
+    await this.enqueue(webhook, messageIdFor(subject, event, sequence), payload, { jobId: deliveryJobId(subject, event, sequence), removeOnComplete: { age: HOUR_S }, removeOnFail: { age: WEEK_S } });
     return true;
   }
 
   /** Sends `batch.completed` to the batch's webhook, once per batch (a fixed id). */
-  async notifyBatch(webhook: { url: string } | undefined, summary: BatchSummary, at: number): Promise<boolean> {
+  async notifyBatch(subject: string, webhook: { url: string } | undefined, summary: BatchSummary, at: number): Promise<boolean> {
     if (!webhook) return false;
     const payload = WebhookPayload.parse({ type: "batch.completed", timestamp: new Date(at).toISOString(), data: summary });
-    await this.enqueue(webhook, messageIdFor(summary.id, "batch.completed"), payload, { jobId: deliveryJobId(summary.id, "batch.completed"), removeOnComplete: { age: WEEK_S }, removeOnFail: false });
+    await this.enqueue(webhook, messageIdFor(subject, "batch.completed"), payload, { jobId: deliveryJobId(subject, "batch.completed"), removeOnComplete: { age: WEEK_S }, removeOnFail: false });
     return true;
   }
 

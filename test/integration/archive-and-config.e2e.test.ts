@@ -2,6 +2,8 @@ import { readFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { STATE_FIELD } from "../../src/producers/kiln-job.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { storedDigest } from "../support/archive-check.js";
@@ -45,12 +47,14 @@ describe("archive stores, base URL fallback and deadlines", () => {
     try {
       const id = await h.client.enqueue(h.request("hy-image-v3.0"));
       let job = await queue.getJob(id);
-      while (!(job?.data.kiln?.taskId && (await job.isDelayed()))) {
+      while (!((job?.progress as { taskId?: string } | undefined)?.taskId && (await job!.isDelayed()))) {
         await new Promise((r) => setTimeout(r, 20));
         job = await queue.getJob(id);
       }
       // time travel: the stored deadline is all the worker knows about how long is too long
-      await job.updateData({ ...job.data, kiln: { ...job.data.kiln, deadlineAt: Date.now() - 1 } });
+      const redis = new Redis(h.env.REDIS_URL);
+      await redis.hset(`${h.prefix}:generate-tokenhub:${id}`, STATE_FIELD, JSON.stringify({ ...(job!.progress as object), deadlineAt: Date.now() - 1 }));
+      await redis.quit();
       const status = await h.client.waitFor(id, { timeoutMs: 20_000 });
       expect(status.result?.error).toMatchObject({ code: "timed_out" });
       expect(status.result?.error?.message).toMatch(/last provider status: (queued|in_progress)/);

@@ -1,4 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { STATE_FIELD } from "../../src/producers/kiln-job.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIRECTIVES } from "../../src/simulator/simulator-options.js";
 import { KilnHarness } from "../support/kiln-harness.js";
@@ -14,6 +17,15 @@ describe("generation failures end as failed, with a reason, and never stop the w
     await raw.close();
     await h.close();
   });
+
+  async function storedState(id: string): Promise<unknown> {
+    const redis = new Redis(h.env.REDIS_URL);
+    try {
+      return JSON.parse((await redis.hget(`${h.prefix}:generate-tokenhub:${id}`, STATE_FIELD)) ?? "null");
+    } finally {
+      await redis.quit();
+    }
+  }
 
   it("a provider `failed` status becomes generation.failed carrying the provider's reason", async () => {
     const id = await h.client.enqueue(h.request("hy-image-v3.0", { prompt: `nope ${DIRECTIVES.fail}` }));
@@ -51,23 +63,17 @@ describe("generation failures end as failed, with a reason, and never stop the w
     expect(h.receiver.of(id)[0]!.payload.data.error).toMatchObject({ code: "result_expired" });
   });
 
-  it("an unreadable 2xx answer to a submit fails the job without submitting again (the task may exist)", async () => {
-    const prompt = `garbled ${DIRECTIVES.garbled}`;
+  it("an unreadable 2xx answer to a submit is an unknown outcome: submitted again by default, the task id it held logged", async () => {
+    const prompt = `garbled ${DIRECTIVES.garbled} ${randomUUID()}`;
     const id = await h.client.enqueue(h.request("hy-image-v3.0", { prompt }));
     const status = await h.client.waitFor(id, { timeoutMs: 20_000 });
-    expect(status.result?.error).toMatchObject({ code: "internal", retryable: false });
-    expect(status.result?.error?.message).toMatch(/not JSON.*not submitted again/);
-    expect(h.simulator.stats().submissions.filter((s) => s.prompt === prompt)).toHaveLength(1);
-  });
-
-  it("a job whose stored state cannot be read fails without resubmitting, and its caller hears generation.failed", async () => {
-    const request = h.request("hy-image-v3.0");
-    const job = await raw.add("generate", { ...request, kiln: { step: "bogus" } });
-    const status = await h.client.waitFor(job.id!, { timeoutMs: 10_000, provider: "tokenhub" });
-    expect(status.failedReason).toMatch(/stored job state is unreadable/);
-    expect(h.simulator.stats().submissions.filter((s) => s.prompt === request.metadata.prompt)).toHaveLength(0);
-    await h.receiver.waitFor(() => h.receiver.of(job.id!).length === 1);
-    expect(h.receiver.of(job.id!)[0]!.payload).toMatchObject({ type: "generation.failed", data: { error: { code: "internal" } } });
+    expect(status.state).toBe("completed");
+    const submissions = h.simulator.stats().submissions.filter((s) => s.prompt === prompt);
+    // the garbled answer created a task too: the documented double, counted and logged
+    expect(submissions).toHaveLength(2);
+    expect(status.result?.providerTaskId).toBe(submissions[1]!.taskId);
+    const state = await storedState(id);
+    expect(state).toMatchObject({ submitCalls: 2, unknownTaskIds: [submissions[0]!.taskId] });
   });
 
   it("a rejected API key fails at once with the provider's message, without retries", async () => {
@@ -96,6 +102,38 @@ describe("generation failures end as failed, with a reason, and never stop the w
       }
     } finally {
       h.simulator.configure({ rateLimitRate: 0, serverErrorRate: 0 });
+    }
+  });
+});
+
+describe("KILN_TOKENHUB_ON_UNKNOWN_SUBMIT=fail: never submit twice", () => {
+  const h = new KilnHarness();
+  beforeAll(async () => {
+    await h.start({ archive: "local", env: { KILN_TOKENHUB_ON_UNKNOWN_SUBMIT: "fail" } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("an unreadable 2xx answer fails the job with submit_unknown, naming the task id it held, after one submission", async () => {
+    const prompt = `garbled ${DIRECTIVES.garbled} ${randomUUID()}`;
+    const id = await h.client.enqueue(h.request("hy-image-v3.0", { prompt }));
+    const status = await h.client.waitFor(id, { timeoutMs: 20_000 });
+    const submissions = h.simulator.stats().submissions.filter((s) => s.prompt === prompt);
+    expect(submissions).toHaveLength(1);
+    expect(status.result?.error).toMatchObject({ code: "submit_unknown", retryable: false });
+    expect(status.result?.error?.message).toContain(submissions[0]!.taskId);
+  });
+
+  it("a 5xx on submit is an unknown outcome too: failed, not retried", async () => {
+    h.simulator.configure({ serverErrorRate: 1 });
+    try {
+      const id = await h.client.enqueue(h.request("hy-image-v3.0"));
+      const status = await h.client.waitFor(id, { timeoutMs: 20_000 });
+      expect(status.result?.error).toMatchObject({ code: "submit_unknown" });
+      expect(h.simulator.stats().rejected).toBe(1);
+    } finally {
+      h.simulator.configure({ serverErrorRate: 0 });
     }
   });
 });

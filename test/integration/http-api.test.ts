@@ -7,15 +7,16 @@ import { API_TOKEN, call, eventually, sample, untilRedisConnected } from "../fix
 import { KilnHarness } from "../support/kiln-harness.js";
 
 const silent = createLogger({ level: "silent" });
+const READ_TOKEN = "test-read-token-0123456789abcdef";
 
 describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
   const h = new KilnHarness();
   let http: RunningHttpServer;
-  const get = (path: string) => call(http.url, "GET", path);
+  const get = (path: string, token: string | undefined = API_TOKEN) => call(http.url, "GET", path, { token });
   const post = (json: unknown, token: string | undefined = API_TOKEN) => call(http.url, "POST", "/v1/generations", { json, token });
 
   beforeAll(async () => {
-    await h.start({ workers: false, env: { KILN_API_TOKEN: API_TOKEN } });
+    await h.start({ workers: false, env: { KILN_API_TOKEN: API_TOKEN, KILN_READ_TOKEN: READ_TOKEN } });
     // as `kiln worker` wires it: the server first, its metrics handed to the workers
     http = await startHttpServer(h.env, silent, { port: 0, host: "127.0.0.1", workersRunning: () => h.workers?.isRunning() ?? false });
     h.workers = await startKilnWorkers(h.env, silent, { webhookSchedule: [100, 200, 400], rawEnv: h.rawEnv, metrics: http.metrics });
@@ -112,6 +113,20 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
     const otherProvider = await post({ ...h.chatRequest("wcode", "hunyuan-lite"), id: "http-idem-1" });
     expect(otherProvider.status).toBe(409);
     expect(otherProvider.body.error.message).toContain("generate-tokenhub");
+  });
+
+  it("reads need a token: none is 401, the read token or the API token reads, the read token cannot write", async () => {
+    const created = await post({ ...h.request("hy-image-lite"), id: "http-read-auth-1" });
+    expect(created.status).toBe(201);
+    for (const path of ["/v1/generations/http-read-auth-1", "/v1/batches/any"]) {
+      const anonymous = await call(http.url, "GET", path);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.body.error.message).toContain("KILN_READ_TOKEN or KILN_API_TOKEN");
+      expect((await get(path, `${READ_TOKEN}x`)).status).toBe(401);
+    }
+    expect((await get("/v1/generations/http-read-auth-1", READ_TOKEN)).body.id).toBe("http-read-auth-1");
+    expect((await get("/v1/generations/http-read-auth-1", API_TOKEN)).body.id).toBe("http-read-auth-1");
+    expect((await post({ ...h.request("hy-image-lite"), id: "http-read-auth-2" }, READ_TOKEN)).status).toBe(401);
   });
 
   it("GET of an unknown id is 404; ?provider= narrows the lookup; an unknown provider is 400", async () => {

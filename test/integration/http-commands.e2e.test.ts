@@ -39,7 +39,7 @@ describe("kiln server and kiln worker serve the HTTP API", () => {
     const created = await call(server.url, "POST", "/v1/generations", { json: { ...h.request("hy-image-lite"), id: "cmd-server-1" }, token: API_TOKEN });
     expect(created.status).toBe(201);
     // no workers in this process: the job waits for one
-    expect((await call(server.url, "GET", "/v1/generations/cmd-server-1")).body).toMatchObject({ id: "cmd-server-1", state: "waiting" });
+    expect((await call(server.url, "GET", "/v1/generations/cmd-server-1", { token: API_TOKEN })).body).toMatchObject({ id: "cmd-server-1", state: "waiting" });
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
   });
@@ -53,7 +53,7 @@ describe("kiln server and kiln worker serve the HTTP API", () => {
     const created = await call(worker.url, "POST", "/v1/generations", { json: { ...h.request("hy-image-v3.0"), id: "cmd-worker-1" }, token: API_TOKEN });
     expect(created.status).toBe(201);
     for (const id of ["cmd-server-1", "cmd-worker-1"]) {
-      await eventually(() => call(worker.url, "GET", `/v1/generations/${id}`), (a) => a.body.state === "completed");
+      await eventually(() => call(worker.url, "GET", `/v1/generations/${id}`, { token: API_TOKEN }), (a) => a.body.state === "completed");
     }
     const metrics = await call(worker.url, "GET", "/metrics");
     expect(sample(metrics.text, "kiln_generation_step_seconds_count", { provider: "tokenhub", step: "total", status: "completed" })).toBe(2);

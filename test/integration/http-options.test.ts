@@ -18,7 +18,7 @@ describe("HTTP server options: no API token, and a batch reader", () => {
   };
 
   beforeAll(async () => {
-    await h.start({ workers: false, archive: "local" });
+    await h.start({ workers: false, archive: "local", env: { KILN_PUBLIC_READS: "true" } });
     // KILN_API_TOKEN unset: the harness sets none
     http = await startHttpServer(h.env, silent, { port: 0, host: "127.0.0.1", batches });
     await untilRedisConnected(http.url);
@@ -38,8 +38,22 @@ describe("HTTP server options: no API token, and a batch reader", () => {
     expect(await h.client.get("no-token-1")).toBeUndefined();
   });
 
-  it("reads stay open without a token", async () => {
+  it("with KILN_PUBLIC_READS=true reads need no token", async () => {
     expect((await call(http.url, "GET", "/v1/generations/nothing-here")).status).toBe(404);
+  });
+
+  it("without it, and with no token configured, reads answer 503 saying how to enable them", async () => {
+    const closed = await startHttpServer({ ...h.env, KILN_PUBLIC_READS: false }, silent, { port: 0, host: "127.0.0.1", batches });
+    try {
+      await untilRedisConnected(closed.url);
+      for (const path of ["/v1/generations/nothing-here", "/v1/batches/batch-7"]) {
+        const answer = await call(closed.url, "GET", path);
+        expect(answer.status).toBe(503);
+        expect(answer.body.error).toEqual({ code: "auth_not_configured", message: expect.stringContaining("KILN_READ_TOKEN or KILN_API_TOKEN (or KILN_PUBLIC_READS=true)") });
+      }
+    } finally {
+      await closed.close();
+    }
   });
 
   it("serves GET /v1/batches/{id} from the batch reader, 404 when it knows no such batch", async () => {

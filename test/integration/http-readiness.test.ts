@@ -35,7 +35,7 @@ describe("readiness and errors when Redis is unreachable", () => {
 
   it("job reads and writes answer 503 at once instead of hanging", async () => {
     const started = Date.now();
-    const read = await call(http.url, "GET", "/v1/generations/any-id");
+    const read = await call(http.url, "GET", "/v1/generations/any-id", { token: API_TOKEN });
     expect(read.status).toBe(503);
     expect(read.body.error.code).toBe("unavailable");
     const write = await call(http.url, "POST", "/v1/generations", { json: { provider: "tokenhub", model: "hy-image-lite", input: { prompt: "x" }, id: "down-1" }, token: API_TOKEN });

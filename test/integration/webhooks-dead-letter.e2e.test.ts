@@ -1,7 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeadLetter, type DeliverySummary } from "../../src/webhooks/dead-letter.js";
-import { deliveryJobId } from "../../src/webhooks/webhook-message.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { verifiedBySvix } from "../support/webhook-receiver.js";
 import { kiln } from "../support/kiln-cli.js";
@@ -21,7 +20,7 @@ describe("the dead letter: failed deliveries are kept with every attempt, listed
     const id = await h.client.enqueue(h.request("hy-image-lite"));
     down.add(id);
     expect((await h.client.waitFor(id, { timeoutMs: 20_000 })).state).toBe("completed");
-    const deliveryId = deliveryJobId(id, "generation.completed");
+    const deliveryId = await h.deliveryIdOf(id);
     const deadline = Date.now() + 15_000;
     for (;;) {
       const summary = await deadLetter.get(deliveryId);
@@ -107,7 +106,7 @@ describe("the dead letter: failed deliveries are kept with every attempt, listed
     const id = await h.client.enqueue(h.request("hy-image-lite"));
     await h.client.waitFor(id, { timeoutMs: 20_000 });
     await h.receiver.waitFor(() => h.receiver.of(id).length === 1);
-    const deliveryId = deliveryJobId(id, "generation.completed");
+    const deliveryId = await h.deliveryIdOf(id);
     await new Promise((r) => setTimeout(r, 100));
     expect(await deadLetter.replay(deliveryId)).toEqual({ id: deliveryId, replayed: false, reason: "it is completed, not failed" });
     const unknown = await cli(["webhooks", "replay", "nope"]);

@@ -5,7 +5,7 @@ import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { getFreePort } from "../../src/util/redis-process.js";
-import { deliveryJobId, type DeliveryAttempt } from "../../src/webhooks/webhook-message.js";
+import { type DeliveryAttempt } from "../../src/webhooks/webhook-message.js";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { verifiedBySvix, WebhookReceiver } from "../support/webhook-receiver.js";
@@ -98,7 +98,7 @@ describe("webhook delivery rules, end to end", () => {
   }
 
   async function delivery(id: string, state: "completed" | "failed"): Promise<Job> {
-    const jobId = deliveryJobId(id, "generation.completed");
+    const jobId = await h.deliveryIdOf(id);
     await until(async () => ((await webhooks.getJobState(jobId)) === state ? true : undefined), `delivery ${state}`);
     return (await webhooks.getJob(jobId))!;
   }
@@ -141,7 +141,7 @@ describe("webhook delivery rules, end to end", () => {
   it("receiver down (connection refused), then up on the same port: delivered with the same webhook-id", async () => {
     const port = await getFreePort();
     const id = await generate(`http://127.0.0.1:${port}/hooks`);
-    const jobId = deliveryJobId(id, "generation.completed");
+    const jobId = await h.deliveryIdOf(id);
     await until(async () => ((await webhooks.getJob(jobId)) && attemptsOf((await webhooks.getJob(jobId))!).length >= 1 ? true : undefined), "a first failed attempt");
     const late = new WebhookReceiver(h.secret);
     await late.start(port);

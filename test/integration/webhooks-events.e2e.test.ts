@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { createOutboundDispatcher } from "../../src/webhooks/url-guard.js";
 import type { GenerationProgress } from "../../src/webhooks/generation-progress.js";
-import { WebhookPayload } from "../../src/webhooks/webhook-message.js";
+import { WebhookPayload , eventSubject } from "../../src/webhooks/webhook-message.js";
 import { progressDue, WebhookNotifier } from "../../src/workers/webhook-notifier.js";
 import { WebhookWorker } from "../../src/workers/webhook-worker.js";
 import { cleanPrefix, newWebhookSecret } from "../support/kiln-harness.js";
@@ -42,8 +42,8 @@ describe("generation.started and generation.progress are sent only when requeste
   it("a webhook without those events gets neither", async () => {
     const id = `job-${randomUUID().slice(0, 8)}`;
     const webhook = { url: receiver.url };
-    expect(await notifier.notifyProgress(webhook, "generation.started", running(id), Date.now())).toBe(false);
-    expect(await notifier.notifyProgress({ ...webhook, events: ["generation.completed" as const] }, "generation.progress", running(id, 10), Date.now())).toBe(false);
+    expect(await notifier.notifyProgress(eventSubject("generate-tokenhub", id, 0), webhook, "generation.started", running(id), Date.now())).toBe(false);
+    expect(await notifier.notifyProgress(eventSubject("generate-tokenhub", id, 0), { ...webhook, events: ["generation.completed" as const] }, "generation.progress", running(id, 10), Date.now())).toBe(false);
     const counts = await queue.getJobCounts("waiting", "active", "delayed", "completed", "failed");
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
   });
@@ -52,13 +52,13 @@ describe("generation.started and generation.progress are sent only when requeste
     const id = `job-${randomUUID().slice(0, 8)}`;
     const webhook = { url: receiver.url, events: ["generation.started" as const, "generation.progress" as const, "generation.completed" as const] };
     const t0 = Date.now();
-    await notifier.notifyProgress(webhook, "generation.started", running(id), t0);
-    await notifier.notifyProgress(webhook, "generation.started", running(id), t0 + 5); // a re-run of the same step
+    await notifier.notifyProgress(eventSubject("generate-tokenhub", id, 0), webhook, "generation.started", running(id), t0);
+    await notifier.notifyProgress(eventSubject("generate-tokenhub", id, 0), webhook, "generation.started", running(id), t0 + 5); // a re-run of the same step
     // a poll loop: updates every 200 ms, throttled to one per 500 ms
     let lastSent: number | undefined;
     for (let at = t0; at <= t0 + 1_800; at += 200) {
       if (!progressDue(lastSent, at)) continue;
-      await notifier.notifyProgress(webhook, "generation.progress", running(id, Math.round((at - t0) / 20)), at);
+      await notifier.notifyProgress(eventSubject("generate-tokenhub", id, 0), webhook, "generation.progress", running(id, Math.round((at - t0) / 20)), at);
       lastSent = at;
     }
     await receiver.waitFor(() => receiver.of(id).length === 5, 10_000);

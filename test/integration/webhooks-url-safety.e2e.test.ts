@@ -6,7 +6,7 @@ import { inject } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import type { GenerationResult } from "../../src/producers/generation-result.js";
 import { assertSafeUrl, createOutboundDispatcher } from "../../src/webhooks/url-guard.js";
-import { deliveryJobId, type DeliveryAttempt } from "../../src/webhooks/webhook-message.js";
+import { deliveryJobId, eventSubject, type DeliveryAttempt } from "../../src/webhooks/webhook-message.js";
 import { WebhookNotifier } from "../../src/workers/webhook-notifier.js";
 import { WebhookWorker } from "../../src/workers/webhook-worker.js";
 import { cleanPrefix, newWebhookSecret } from "../support/kiln-harness.js";
@@ -67,8 +67,9 @@ describe("webhook targets are checked against private addresses (KILN_ALLOW_PRIV
   /** Sends a completed event for a fresh job id to `url` and waits for the delivery to settle. */
   async function deliver(d: Awaited<ReturnType<typeof startDelivery>>, url: string): Promise<{ id: string; job: Job }> {
     const id = `job-${randomUUID().slice(0, 8)}`;
-    await d.notifier.notify({ url }, "generation.completed", resultFor(id), Date.now());
-    return { id, job: await settled(d.queue, deliveryJobId(id, "generation.completed")) };
+    const subject = eventSubject("generate-tokenhub", id, 0);
+    await d.notifier.notify(subject, { url }, "generation.completed", resultFor(id), Date.now());
+    return { id, job: await settled(d.queue, deliveryJobId(subject, "generation.completed")) };
   }
 
   it("the cloud metadata address is refused before connecting, permanently, after one attempt", async () => {

@@ -3,7 +3,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
+import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { generateQueueName } from "../../src/producers/queue-names.js";
+import { deliveryJobId, eventSubject, type EventType } from "../../src/webhooks/webhook-message.js";
 import { loadEnvironment, type Environment } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
 import { GenerationClient } from "../../src/producers/generation-client.js";
@@ -70,6 +73,18 @@ export class KilnHarness {
   chatRequest(provider: "gateway" | "wcode" | "tokenhub", model: string, input: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
     const prompt = `test ${randomUUID()}`;
     return { provider, model, input: { messages: [{ role: "user", content: prompt }], ...input }, webhook: { url: this.receiver.url }, metadata: { prompt }, ...extra };
+  }
+
+  /** The webhook delivery's BullMQ job id for `type` of the generation job `jobId`. */
+  async deliveryIdOf(jobId: string, type: EventType = "generation.completed", provider = "tokenhub"): Promise<string> {
+    const queue = new Queue(generateQueueName(provider), { connection: { url: this.env.REDIS_URL }, prefix: this.prefix });
+    try {
+      const job = await queue.getJob(jobId);
+      if (!job) throw new Error(`no job ${jobId} on ${queue.name}`);
+      return deliveryJobId(eventSubject(queue.name, jobId, job.timestamp), type);
+    } finally {
+      await queue.close();
+    }
   }
 
   async close(): Promise<void> {

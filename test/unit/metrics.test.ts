@@ -125,10 +125,10 @@ describe("isFinalFailure", () => {
 describe("the submit window", () => {
   it("is re-entered by a visit at submit after a call whose outcome is unknown, and only then", async () => {
     const { reentersSubmitWindow } = await import("../../src/server/worker-metrics.js");
-    expect(reentersSubmitWindow({ data: { kiln: { step: "submit", submitCalls: 1 } } })).toBe(true);
-    expect(reentersSubmitWindow({ data: { kiln: { step: "submit", submitCalls: 0 } } })).toBe(false);
-    expect(reentersSubmitWindow({ data: { kiln: { step: "submit", submitCalls: 2, taskId: "t" } } })).toBe(false);
-    expect(reentersSubmitWindow({ data: { kiln: { step: "poll", submitCalls: 1 } } })).toBe(false);
-    expect(reentersSubmitWindow({ data: {} })).toBe(false);
+    expect(reentersSubmitWindow({ step: "submit", submitCalls: 1 })).toBe(true);
+    expect(reentersSubmitWindow({ step: "submit", submitCalls: 0 })).toBe(false);
+    expect(reentersSubmitWindow({ step: "submit", submitCalls: 2, taskId: "t" })).toBe(false);
+    expect(reentersSubmitWindow({ step: "poll", submitCalls: 1 })).toBe(false);
+    expect(reentersSubmitWindow(undefined)).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import type { JobsOptions, Queue } from "bullmq";
 import { describe, expect, it } from "vitest";
 import type { GenerationResult } from "../../src/producers/generation-result.js";
 import type { GenerationProgress } from "../../src/webhooks/generation-progress.js";
-import { WebhookDelivery } from "../../src/webhooks/webhook-message.js";
+import { eventSubject, WebhookDelivery } from "../../src/webhooks/webhook-message.js";
 import { progressDue, WebhookNotifier } from "../../src/workers/webhook-notifier.js";
 
 /** Records what would be added; jobs with an id already added are ignored, as BullMQ does. */
@@ -38,12 +38,14 @@ describe("progressDue", () => {
   });
 });
 
+const SUBJECT = eventSubject("generate-tokenhub", "job-1", 1_000);
+
 describe("WebhookNotifier", () => {
   it("sends completed and failed by default, with a fixed id per event, and nothing without a webhook", async () => {
     const { queue, notifier } = setup();
-    expect(await notifier.notify(undefined, "generation.completed", result, 0)).toBe(false);
-    expect(await notifier.notify({ url: "https://example.com/h" }, "generation.completed", result, 0)).toBe(true);
-    expect(await notifier.notify({ url: "https://example.com/h" }, "generation.completed", result, 5)).toBe(true);
+    expect(await notifier.notify(SUBJECT, undefined, "generation.completed", result, 0)).toBe(false);
+    expect(await notifier.notify(SUBJECT, { url: "https://example.com/h" }, "generation.completed", result, 0)).toBe(true);
+    expect(await notifier.notify(SUBJECT, { url: "https://example.com/h" }, "generation.completed", result, 5)).toBe(true);
     expect(queue.jobs.size).toBe(1);
     const [job] = queue.jobs.values();
     expect(job!.opts).toMatchObject({ removeOnFail: false, backoff: { type: "webhook" }, attempts: 21 });
@@ -52,27 +54,27 @@ describe("WebhookNotifier", () => {
 
   it("honours the request's event list", async () => {
     const { queue, notifier } = setup();
-    expect(await notifier.notify({ url: "https://example.com/h", events: ["generation.failed"] }, "generation.completed", result, 0)).toBe(false);
+    expect(await notifier.notify(SUBJECT, { url: "https://example.com/h", events: ["generation.failed"] }, "generation.completed", result, 0)).toBe(false);
     expect(queue.jobs.size).toBe(0);
   });
 
   it("sends started and progress only when the request lists them", async () => {
     const { queue, notifier } = setup();
     const plain = { url: "https://example.com/h" };
-    expect(await notifier.notifyProgress(plain, "generation.started", { ...running, step: "submit" }, 1)).toBe(false);
-    expect(await notifier.notifyProgress(plain, "generation.progress", running, 2)).toBe(false);
-    expect(await notifier.notifyProgress({ ...plain, events: ["generation.started"] }, "generation.progress", running, 3)).toBe(false);
+    expect(await notifier.notifyProgress(SUBJECT, plain, "generation.started", { ...running, step: "submit" }, 1)).toBe(false);
+    expect(await notifier.notifyProgress(SUBJECT, plain, "generation.progress", running, 2)).toBe(false);
+    expect(await notifier.notifyProgress(SUBJECT, { ...plain, events: ["generation.started"] }, "generation.progress", running, 3)).toBe(false);
     expect(queue.jobs.size).toBe(0);
   });
 
   it("started is once per job; each progress event gets its own job id and webhook-id", async () => {
     const { queue, notifier } = setup();
     const webhook = { url: "https://example.com/h", events: ["generation.started" as const, "generation.progress" as const] };
-    await notifier.notifyProgress(webhook, "generation.started", { ...running, step: "submit" }, 1_000);
-    await notifier.notifyProgress(webhook, "generation.started", { ...running, step: "submit" }, 2_000);
-    await notifier.notifyProgress(webhook, "generation.progress", running, 3_000);
-    await notifier.notifyProgress(webhook, "generation.progress", { ...running, progress: 60 }, 4_000);
-    await notifier.notifyProgress(webhook, "generation.progress", { ...running, progress: 60 }, 4_500, 4_000); // a repeat of the same event
+    await notifier.notifyProgress(SUBJECT, webhook, "generation.started", { ...running, step: "submit" }, 1_000);
+    await notifier.notifyProgress(SUBJECT, webhook, "generation.started", { ...running, step: "submit" }, 2_000);
+    await notifier.notifyProgress(SUBJECT, webhook, "generation.progress", running, 3_000);
+    await notifier.notifyProgress(SUBJECT, webhook, "generation.progress", { ...running, progress: 60 }, 4_000);
+    await notifier.notifyProgress(SUBJECT, webhook, "generation.progress", { ...running, progress: 60 }, 4_500, 4_000); // a repeat of the same event
     const deliveries = [...queue.jobs.values()].map((j) => WebhookDelivery.parse(j.data));
     expect(deliveries.map((d) => d.payload.type)).toEqual(["generation.started", "generation.progress", "generation.progress"]);
     expect(new Set(deliveries.map((d) => d.messageId)).size).toBe(3);
@@ -81,7 +83,7 @@ describe("WebhookNotifier", () => {
 
   it("carries the request's secret in the job data, never in the body", async () => {
     const { queue, notifier } = setup();
-    await notifier.notify({ url: "https://example.com/h", secret: SECRET }, "generation.completed", result, 0);
+    await notifier.notify(SUBJECT, { url: "https://example.com/h", secret: SECRET }, "generation.completed", result, 0);
     const [job] = queue.jobs.values();
     const delivery = WebhookDelivery.parse(job!.data);
     expect(delivery.secret).toBe(SECRET);
@@ -91,6 +93,6 @@ describe("WebhookNotifier", () => {
   it("refuses a progress record that is not one (the union is checked before add)", async () => {
     const { notifier } = setup();
     const webhook = { url: "https://example.com/h", events: ["generation.progress" as const] };
-    await expect(notifier.notifyProgress(webhook, "generation.progress", { ...running, status: "completed" } as unknown as GenerationProgress, 0)).rejects.toThrow();
+    await expect(notifier.notifyProgress(SUBJECT, webhook, "generation.progress", { ...running, status: "completed" } as unknown as GenerationProgress, 0)).rejects.toThrow();
   });
 });

@@ -1,0 +1,59 @@
+import type { Job } from "bullmq";
+import type { Redis } from "ioredis";
+import { STATE_FIELD, storedStateOf } from "../producers/kiln-job.js";
+import { JobState } from "./job-state.js";
+
+/**
+ * Writes the state only while the job exists and this worker still holds its lock: a worker
+ * that lost the job (its lock lapsed and the stalled check gave the job to another) must not
+ * overwrite the new holder's state, and a removed job must not come back as a bare hash.
+ */
+const WRITE_STATE = `
+if redis.call("EXISTS", KEYS[1]) == 0 then return -1 end
+if ARGV[1] ~= "" and redis.call("GET", KEYS[2]) ~= ARGV[1] then return -2 end
+redis.call("HSET", KEYS[1], "${STATE_FIELD}", ARGV[2])
+return 0`;
+
+type WriteState = (jobKey: string, lockKey: string, token: string, json: string) => Promise<number>;
+
+/** Thrown when the state cannot be written because the job is gone or another worker holds it. */
+export class LostJobError extends Error {
+  override name = "LostJobError";
+}
+
+/** What `read` found: no state yet, a state, or one that does not parse (never resumed from). */
+export type StoredState = { kind: "none" } | { kind: "state"; state: JobState } | { kind: "unreadable"; reason: string };
+
+/**
+ * kiln's state of generation jobs, in a field of each job's own hash (see `STATE_FIELD`), never
+ * in the producer's data. One write is one small HSET: the state, not the request beside it,
+ * and no event-stream entry (BullMQ's `updateProgress` adds one per call).
+ */
+export class JobStateStore {
+  private readonly writeState: WriteState;
+
+  constructor(redis: Redis, private readonly prefix: string, private readonly queueName: string) {
+    if (!("kilnWriteState" in redis)) redis.defineCommand("kilnWriteState", { numberOfKeys: 2, lua: WRITE_STATE });
+    const command = (redis as unknown as { kilnWriteState: WriteState }).kilnWriteState;
+    this.writeState = command.bind(redis);
+  }
+
+  /** The state stored with `job` when it was fetched (BullMQ reads it with the job). */
+  read(job: Job): StoredState {
+    if (job.progress === 0 || job.progress === undefined) return { kind: "none" };
+    const value = storedStateOf(job);
+    if (value === undefined) return { kind: "unreadable", reason: `progress is ${typeof job.progress}, not kiln's state` };
+    const parsed = JobState.safeParse(value);
+    return parsed.success ? { kind: "state", state: parsed.data } : { kind: "unreadable", reason: parsed.error.issues[0]?.message ?? "invalid" };
+  }
+
+  /** Stores `state` for `job`, checked against the lock `token`; the job object sees it too. */
+  async write(job: Job, token: string | undefined, state: JobState): Promise<void> {
+    const json = JSON.stringify(state);
+    const jobKey = `${this.prefix}:${this.queueName}:${job.id}`;
+    const written = await this.writeState(jobKey, `${jobKey}:lock`, token ?? "", json);
+    if (written === -1) throw new LostJobError(`job ${job.id} no longer exists; its state was not written`);
+    if (written === -2) throw new LostJobError(`job ${job.id} is held by another worker (this worker's lock lapsed); its state was not written`);
+    job.progress = state;
+  }
+}
