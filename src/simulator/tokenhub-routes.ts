@@ -2,6 +2,7 @@ import type { SimulatorOptions } from "./simulator-options.js";
 import type { FilePlan, SimTask, TaskBook } from "./task-book.js";
 import { chatAnswer } from "./chat-answers.js";
 import { DIRECTIVES } from "./simulator-options.js";
+import { tokenHubInputProblem } from "./tokenhub-checks.js";
 
 /** An HTTP answer the simulator sends. */
 export interface SimAnswer {
@@ -81,9 +82,8 @@ function plan(family: Family, options: SimulatorOptions): FilePlan[] {
 
 function submit(model: string, family: Family, sync: boolean, body: Record<string, unknown>, ctx: RouteContext): SimAnswer {
   const prompt = typeof body.prompt === "string" ? body.prompt : "";
-  const needsPrompt = model.startsWith("hy-image") || model.startsWith("hy-3d");
-  if (needsPrompt && !prompt && !body.image && !body.images) return tokenHubError(400, "invalid_request_error", "prompt is required");
-  if (model === "yt-video-2.0" && !body.image) return tokenHubError(400, "invalid_request_error", "image is required");
+  const problem = tokenHubInputProblem(model, body);
+  if (problem) return tokenHubError(400, "invalid_request_error", `请求参数有误: ${problem}`);
   const durationMs = sync ? 0 : ctx.options.durationsMs[family];
   const task = ctx.book.create({ provider: "tokenhub", model, prompt, durationMs, files: plan(family, ctx.options) }, ctx.options, ctx.random);
   if (prompt.includes(DIRECTIVES.garbled) && ctx.book.submissions.filter((s) => s.prompt === prompt).length === 1) {

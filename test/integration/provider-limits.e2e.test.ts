@@ -25,7 +25,7 @@ describe("per-provider limits", () => {
   it("a per-model cap holds that model to its own limit while other models run", async () => {
     h = await new KilnHarness().start({ simulator: { durationsMs: { image: 300, video: 600, "3d": 600 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT_HY_VIDEO_1_5: "1" } });
     const capped = await Promise.all(Array.from({ length: 4 }, () => h.client.enqueue(h.request("hy-video-1.5"))));
-    const free = await Promise.all(Array.from({ length: 4 }, () => h.client.enqueue(h.request("yt-video-fx", { image: { url: "https://example.com/a.png" } }))));
+    const free = await Promise.all(Array.from({ length: 4 }, () => h.client.enqueue(h.request("yt-video-fx", { template: "hug", images: [{ url: "https://example.com/a.png" }] }))));
     const statuses = await Promise.all([...capped, ...free].map((id) => h.client.waitFor(id, { timeoutMs: 30_000 })));
     expect(statuses.every((s) => s.state === "completed")).toBe(true);
     expect(h.simulator.book.openByModel.get("hy-video-1.5")!.maxOpen).toBe(1);

@@ -25,7 +25,7 @@ describe("a worker killed with SIGKILL while its jobs wait to poll", () => {
   it("loses nothing: after a new worker starts every job completes, each task submitted once, each output archived once, each webhook received", async () => {
     const first = await new WorkerProcess(h.rawEnv).start();
     workers.push(first);
-    const ids = await Promise.all(MODELS.map((m, i) => h.client.enqueue(h.request(m, m === "yt-video-humanactor" ? { prompt: `actor ${i}` } : {}), { id: `crash-${i}` })));
+    const ids = await Promise.all(MODELS.map((m, i) => h.client.enqueue(h.request(m, m === "yt-video-humanactor" ? { prompt: `actor ${i}`, audio_url: "https://example.com/voice.mp3", image_url: "https://example.com/face.jpeg" } : {}), { id: `crash-${i}` })));
     await until(async () => h.simulator.stats().submissions.length === ids.length && (await queue.getJobCounts("active", "wait")).active === 0);
     expect(await queue.getJobCounts("delayed", "completed")).toEqual({ delayed: ids.length, completed: 0 });
     await first.kill();

@@ -70,7 +70,7 @@ describe("TokenHub input schemas", () => {
     expect(result.error?.issues.map((i) => i.path.join("."))).toContain("model");
   });
 
-  it("yt-video-2.0 requires image.url", () => {
+  it("yt-video-2.0 requires an image object with a valid url (or base64)", () => {
     const schema = schemaOf("yt-video-2.0");
     expect(schema.safeParse({ image: { url: "https://example.com/a.png" } }).success).toBe(true);
     expect(schema.safeParse({ prompt: "dance" }).success).toBe(false);

@@ -3,12 +3,14 @@ import type { ModelSpec } from "../model-spec.js";
 import { POLL_POLICIES } from "../poll-policy.js";
 import { requestBody, requireOneOf } from "../input-schemas.js";
 import { chatMessages, noStreaming } from "../chat/chat-completion.js";
+import { hy3dExpress, hy3dPro, ytVideo20, ytVideoFx, ytVideoHumanActor } from "./tokenhub-inputs.js";
 
 /**
  * TokenHub's generation models (seed 003). The guide shows bodies in lower snake_case with a
  * lower-case model id (`hy-image-v3.0`) while its tables name the models `HY-Image-V3.0`:
- * both spellings are accepted, the lower-case one is sent. Fields the guide does not show
- * (it defers to each model's original API) pass through as given.
+ * both spellings are accepted, the lower-case one is sent. The YT and HY-3D models take their
+ * original API's parameters in lower snake_case (tokenhub-inputs.ts); fields a schema does not
+ * list pass through as given. docs/providers-and-models.md says which section each row follows.
  */
 
 /** `endpoint` values: the path family under /v1/api/ used for submit and query. */
@@ -26,11 +28,8 @@ const imageLite = requestBody(
 );
 
 const hyVideo = requestBody({ prompt: prompt.optional(), image: imageRef.optional() }, { snakeCase: true }).superRefine(requireOneOf(["prompt", "image"]));
-const ytVideo = requestBody({ image: imageRef }, { snakeCase: true });
 /** OpenAI Chat Completions body (the guide's text section), non-streaming. */
 const chat = requestBody({ messages: chatMessages, stream: noStreaming }, { snakeCase: true });
-
-const anyBody = requestBody({ prompt: prompt.optional() }, { snakeCase: true }).refine((b) => Object.keys(b).length > 0, { message: "input must not be empty" });
 
 function model(id: string, displayName: string, kind: ModelSpec["kind"], endpoint: TokenHubEndpoint, input: ModelSpec["input"]): ModelSpec {
   const sync = endpoint === "image-lite" || endpoint === "chat";
@@ -41,12 +40,12 @@ export const TOKENHUB_MODELS: readonly ModelSpec[] = [
   model("hy-image-v3.0", "HY-Image-V3.0", "image", "image", imageV3),
   model("hy-image-lite", "HY-Image-Lite", "image", "image-lite", imageLite),
   model("hy-video-1.5", "HY-Video-1.5", "video", "video", hyVideo),
-  model("yt-video-2.0", "YT-Video-2.0", "video", "video", ytVideo),
-  model("yt-video-fx", "YT-Video-FX", "video", "video", ytVideo),
-  model("yt-video-humanactor", "YT-Video-HumanActor", "video", "video", anyBody),
-  model("hy-3d-3.0", "HY-3D-3.0", "3d", "3d", anyBody),
-  model("hy-3d-3.1", "HY-3D-3.1", "3d", "3d", anyBody),
-  model("hy-3d-express", "HY-3D-Express", "3d", "3d", anyBody),
+  model("yt-video-2.0", "YT-Video-2.0", "video", "video", ytVideo20),
+  model("yt-video-fx", "YT-Video-FX", "video", "video", ytVideoFx),
+  model("yt-video-humanactor", "YT-Video-HumanActor", "video", "video", ytVideoHumanActor),
+  model("hy-3d-3.0", "HY-3D-3.0", "3d", "3d", hy3dPro),
+  model("hy-3d-3.1", "HY-3D-3.1", "3d", "3d", hy3dPro),
+  model("hy-3d-express", "HY-3D-Express", "3d", "3d", hy3dExpress),
   // text generation (POST /v1/chat/completions), the guide's model table
   ...[
     ["hunyuan-2.0-thinking-20251109", "HY 2.0 Think"],
