@@ -9,7 +9,9 @@ import { errorReply } from "./error-reply.js";
 import { registerGenerationRoutes } from "./generation-routes.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import type { KilnMetrics } from "./kiln-metrics.js";
+import { kilnVersion, openApiDocument, schemaErrorMessage, type RegisteredRoute } from "./openapi.js";
 import type { QueueSet } from "./queue-set.js";
+import { attachRouteSchema } from "./route-schemas.js";
 
 export interface KilnHttpServerOptions {
   /** Reads and enqueues generations (`/v1/generations`). */
@@ -37,6 +39,8 @@ export interface KilnHttpServerOptions {
   bodyLimit?: number;
   /** A request still unanswered after this long gets a 503, ms (100 to 300000). @defaultValue 10000 */
   requestTimeoutMs?: number;
+  /** `info.version` of `/openapi.json`. @defaultValue kiln's package version */
+  version?: string;
 }
 
 /** Paths scraped or probed every few seconds: request logs for them would drown the rest. */
@@ -60,6 +64,15 @@ export class KilnHttpServer {
       // job ids run to 256 characters, more once percent-encoded
       routerOptions: { maxParamLength: 1024 },
       return503OnClosing: true,
+      // the schemas check, they do not repair: an unknown field is refused (not dropped), a number is not a string
+      ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, verbose: true } },
+      schemaErrorFormatter: schemaErrorMessage,
+    });
+    // every route gets its params/query/body schema from route-schemas.ts as it is registered
+    const routes: RegisteredRoute[] = [];
+    this.app.addHook("onRoute", (route) => {
+      attachRouteSchema(route);
+      for (const method of [route.method].flat()) routes.push({ method: String(method), url: route.url });
     });
     // the API speaks JSON only: any other body is a 415, not a string that fails validation later
     this.app.removeContentTypeParser("text/plain");
@@ -81,6 +94,8 @@ export class KilnHttpServer {
       void reply.type(options.metrics.registry.contentType);
       return options.metrics.text();
     });
+    let openApi: unknown;
+    this.app.get("/openapi.json", async () => (openApi ??= openApiDocument(routes, options.version ?? kilnVersion())));
   }
 
   /** Starts listening; resolves with the base URL. Port 0 picks a free port. */

@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, Summary, type Registry } from "prom-client";
 const STEP_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200];
 const HTTP_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
-/** Every kiln metric family; names and help texts are the README's metrics table. */
+/** Every kiln metric family; names and help texts are the metrics table in docs/http-api.md. */
 export interface MetricFamilies {
   jobs: Gauge<"provider" | "state">;
   webhookJobs: Gauge<"state">;

@@ -1,0 +1,156 @@
+import type { FastifySchema, RouteOptions } from "fastify";
+import { z } from "zod";
+import { GenerationRequest } from "../producers/generation-request.js";
+import { PROVIDERS } from "../providers/model-registry.js";
+import { ApiError } from "./api-error.js";
+import { EnqueueBody } from "./enqueue-body.js";
+import { GenerationView } from "./generation-view.js";
+
+/** A JSON Schema object, as fastify and OpenAPI take it. */
+export type JsonSchema = Record<string, unknown>;
+
+/** Who may call a route, for the OpenAPI document (the hooks in the routes enforce it). */
+export type RouteAuth = "none" | "read" | "write";
+
+/** One route as the API documents it: its input schemas (validated by fastify) and its answers (documented only). */
+export interface RouteDoc {
+  summary: string;
+  auth: RouteAuth;
+  /** Validated before the handler runs; a request that fails is a 400 naming the field. */
+  schema: Pick<FastifySchema, "params" | "querystring" | "body">;
+  /** Status → description and body schema. Not given to fastify: a response schema would drop unlisted fields. */
+  responses: Record<string, { description: string; schema?: JsonSchema; contentType?: string }>;
+}
+
+/** A zod schema as draft-07 JSON Schema (fastify's ajv), without `$schema`; unrepresentable checks stay to the handler. */
+export function jsonSchemaOf(schema: z.ZodType, io: "input" | "output" = "input"): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: "draft-07", io, unrepresentable: "any" }) as JsonSchema;
+  return rest;
+}
+
+/** The body of `POST /v1/generations`: the queue contract's job data plus the optional idempotency key. */
+const enqueueBodySchema = jsonSchemaOf(
+  // the description doubles as the 400's wording when the pattern refuses an id
+  GenerationRequest.extend({ id: EnqueueBody.shape.id.describe("1-256 characters, no ':', not only digits") }),
+);
+
+const idParams = (what: string): JsonSchema => ({
+  type: "object",
+  properties: { id: { type: "string", minLength: 1, description: `the ${what} id (percent-encoded in the path)` } },
+  required: ["id"],
+  additionalProperties: false,
+});
+
+/** `?provider=` narrows a lookup to one provider's queue (BullMQ-minted ids repeat across queues). */
+const providerQuery: JsonSchema = {
+  type: "object",
+  properties: { provider: { type: "string", enum: [...PROVIDERS], description: "look in this provider's queue only" } },
+  additionalProperties: false,
+};
+
+const apiErrorSchema = jsonSchemaOf(ApiError, "output");
+const generationViewSchema = jsonSchemaOf(GenerationView, "output");
+const error = (description: string) => ({ description, schema: apiErrorSchema });
+
+/** Answers every `/v1/` route can give besides its own. */
+const V1_ERRORS = {
+  "400": error("invalid_request: a parameter or the body does not validate; the message names the field"),
+  "503": error("unavailable: Redis is not reachable, or no answer within the request timeout"),
+};
+const WRITE_ERRORS = {
+  ...V1_ERRORS,
+  "401": error("unauthorized: missing or wrong bearer token (with a WWW-Authenticate challenge)"),
+  "503": error("auth_not_configured: KILN_API_TOKEN is unset, so every write is refused; or unavailable, as for every /v1/ route"),
+};
+
+/**
+ * Every route of kiln's HTTP API, by `METHOD url` as fastify registers it. The server attaches
+ * `schema` to each route as it is registered (onRoute), so the routes' own files stay about
+ * behaviour, and `/openapi.json` is built from this table and the routes actually registered.
+ */
+export const ROUTE_DOCS: Record<string, RouteDoc> = {
+  "GET /healthz": {
+    summary: "Liveness: 200 while the process runs",
+    auth: "none",
+    schema: {},
+    responses: { "200": { description: "the process answers", schema: { type: "object", properties: { status: { const: "ok" } } } } },
+  },
+  "GET /readyz": {
+    summary: "Readiness: Redis answers PING within 2 s and, in kiln worker, every BullMQ worker runs",
+    auth: "none",
+    schema: {},
+    responses: {
+      "200": { description: "ready; `checks` names each check and its outcome", schema: { type: "object", properties: { status: { const: "ready" }, checks: { type: "object" } } } },
+      "503": error("not_ready: the message names the failing checks"),
+    },
+  },
+  "GET /metrics": {
+    summary: "Prometheus metrics (text exposition format)",
+    auth: "none",
+    schema: {},
+    responses: { "200": { description: "prom-client's text format", contentType: "text/plain", schema: { type: "string" } } },
+  },
+  "GET /openapi.json": {
+    summary: "This document",
+    auth: "none",
+    schema: {},
+    responses: { "200": { description: "OpenAPI 3.1", schema: { type: "object" } } },
+  },
+  "GET /v1/generations/:id": {
+    summary: "A generation's state, step, progress, outputs and error",
+    auth: "read",
+    schema: { params: idParams("job"), querystring: providerQuery },
+    responses: {
+      "200": { description: "the job as it stands now", schema: generationViewSchema },
+      "404": error("not_found: no such job (on that provider's queue, with ?provider=)"),
+      "409": error("conflict: the id exists in two provider queues; add ?provider="),
+      ...V1_ERRORS,
+    },
+  },
+  "POST /v1/generations": {
+    summary: "Enqueue a generation request; with an `id`, idempotently",
+    auth: "write",
+    schema: { body: enqueueBodySchema },
+    responses: {
+      "201": { description: "a new job; Location names it", schema: generationViewSchema },
+      "200": { description: "the id already holds this very request: the existing job", schema: generationViewSchema },
+      "409": error("conflict: the id already holds a different request"),
+      "413": error("payload_too_large: body over the limit (1 MiB)"),
+      "415": error("unsupported_media_type: the body is not application/json"),
+      ...WRITE_ERRORS,
+    },
+  },
+  "POST /v1/generations/:id/cancel": {
+    summary: "Cancel a job that has not ended: it ends as failed with code `cancelled`",
+    auth: "write",
+    schema: { params: idParams("job"), querystring: providerQuery },
+    responses: {
+      "202": { description: "the cancel is recorded", schema: { type: "object", properties: { id: { type: "string" }, state: { type: "string" }, cancelled: { const: true } } } },
+      "404": error("not_found: no such job"),
+      "409": error("conflict: the job already ended, or the id needs ?provider="),
+      ...WRITE_ERRORS,
+    },
+  },
+  "GET /v1/batches/:id": {
+    summary: "A bulk batch's state and counts; its summary once it ended",
+    auth: "read",
+    schema: { params: idParams("batch") },
+    responses: {
+      "200": { description: "`{id, state, sealed, total, invalid, counts: {completed, failed, pending}, summary?}`", schema: { type: "object" } },
+      "404": error("not_found: no such batch"),
+      ...V1_ERRORS,
+    },
+  },
+};
+
+/** The table's entry for a route; a HEAD route fastify adds for a GET is described by the GET. */
+export function routeDoc(method: string, url: string): RouteDoc | undefined {
+  return ROUTE_DOCS[`${method === "HEAD" ? "GET" : method} ${url}`];
+}
+
+/** onRoute hook: gives a route its input schemas from the table (a schema the route sets itself wins). */
+export function attachRouteSchema(route: RouteOptions): void {
+  const methods = Array.isArray(route.method) ? route.method : [route.method];
+  const doc = routeDoc(String(methods[0]), route.url);
+  if (doc) route.schema = { ...doc.schema, ...route.schema };
+}
