@@ -1,5 +1,4 @@
 import { request, type Dispatcher } from "undici";
-import { noteAnswer } from "./answer-clock.js";
 import { ProviderError, kindFromStatus, parseRetryAfter, type ProviderErrorKind } from "./provider-error.js";
 
 /** Error codes meaning the request never reached the server, so another base URL may be tried safely. */
@@ -91,7 +90,6 @@ async function callOnce(baseUrl: string, call: JsonCall): Promise<JsonAnswer> {
     observe("network");
     throw new ProviderError("network", `${url.host}: ${(err as Error).message}`, { cause: err, providerCode: (err as { code?: string }).code });
   }
-  noteAnswer();
   observe(response.statusCode);
   const text = await response.body.text().catch((err: unknown) => {
     throw new ProviderError("network", `${url.host}: reading the response failed: ${(err as Error).message}`, { cause: err });

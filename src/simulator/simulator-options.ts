@@ -23,7 +23,10 @@ export const SimulatorOptions = z.object({
   truncateRate: z.number().min(0).max(1).default(0),
   /** Fraction of API calls and downloads whose connection is reset after the call took effect. */
   resetRate: z.number().min(0).max(1).default(0),
-  /** Time every API call takes before it answers, ms (a real provider's submit takes 100 ms or more). */
+  /**
+   * Mean time an API call takes before it answers, ms, drawn uniformly from 0.5× to 1.5× per
+   * call (a real provider's submit takes 100 ms or more, and varies).
+   */
   latencyMs: z.number().min(0).default(0),
   /** Approximate size of each output, bytes. */
   outputBytes: z.object({ image: z.number().int().min(0), video: z.number().int().min(0), model: z.number().int().min(0), preview: z.number().int().min(0) }),

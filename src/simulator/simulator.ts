@@ -25,7 +25,8 @@ function errorFor(provider: SimProvider, status: number, code: string, message: 
 
 /** What the simulator reports at `GET /__simulator/stats`, for tests that count submissions. */
 export interface SimulatorStats {
-  submissions: Array<{ taskId: string; provider: string; model: string; prompt: string; at: number }>;
+  /** `answeredAt`: when the answer to the submit was fully handed to the network (absent: it never was). */
+  submissions: Array<{ taskId: string; provider: string; model: string; prompt: string; at: number; answeredAt?: number }>;
   queries: number;
   downloads: number;
   /** API calls answered with an injected 429 or 5xx. */
@@ -96,15 +97,20 @@ export class ProviderSimulator {
       const url = new URL(req.url ?? "/", this.baseUrl);
       if (req.method === "GET" && url.pathname.startsWith("/files/")) return this.serveFile(url.pathname, res);
       if (url.pathname.startsWith("/__simulator/")) return send(res, await this.control(req, url.pathname));
-      const answer = await this.api(req, url.pathname);
-      if (this.options.latencyMs > 0) await new Promise((r) => setTimeout(r, this.options.latencyMs));
+      const created: SimulatorStats["submissions"] = [];
+      const answer = await this.api(req, url.pathname, created);
+      // a real API's answer time varies; calls sent together do not all come back together
+      if (this.options.latencyMs > 0) await new Promise((r) => setTimeout(r, this.options.latencyMs * (0.5 + this.random())));
+      // when the answer left: a caller that died before it arrived never got the task id
+      if (created.length > 0) res.once("finish", () => created.forEach((s) => (s.answeredAt = Date.now())));
       this.sendOrBreak(res, answer);
     } catch (err) {
       send(res, { status: 500, body: { error: { message: (err as Error).message, type: "engine_server_error", code: "engine_server_error" } } });
     }
   }
 
-  private async api(req: IncomingMessage, path: string): Promise<SimAnswer> {
+  /** Answers one API call; the submissions it made are pushed onto `created`. */
+  private async api(req: IncomingMessage, path: string, created: SimulatorStats["submissions"]): Promise<SimAnswer> {
     const provider = providerOf(path);
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     if (!auth || (this.options.apiKey !== undefined && auth !== this.options.apiKey)) return errorFor(provider, 401, "authentication_error", provider === "wcode" ? "Invalid API-KEY" : "API Key 无效");
@@ -114,7 +120,10 @@ export class ProviderSimulator {
     const body = method === "GET" ? {} : await readJson(req);
     if (!body) return errorFor(provider, 400, "invalid_request_error", "请求参数有误: body is not a JSON object");
     const ctx: RouteContext = { book: this.book, options: this.options, random: this.random, base: this.baseUrl };
+    const before = this.book.submissions.length;
     const answer = provider === "gateway" ? gatewayRoute(method, path, body, ctx) : provider === "wcode" ? wcodeRoute(method, path, body, ctx) : method === "POST" ? tokenHubRoute(path, body, ctx) : undefined;
+    // routes are synchronous: whatever was submitted since `before` is this call's
+    created.push(...this.book.submissions.slice(before));
     return answer ?? errorFor(provider, 404, "invalid_request_error", `no route for ${method} ${path}`);
   }
 

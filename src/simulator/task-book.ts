@@ -36,7 +36,7 @@ export interface SimTask {
 /** The simulator's memory: tasks, their files, and what was asked of it. */
 export class TaskBook {
   readonly tasks = new Map<string, SimTask>();
-  readonly submissions: Array<{ taskId: string; provider: string; model: string; prompt: string; at: number }> = [];
+  readonly submissions: Array<{ taskId: string; provider: string; model: string; prompt: string; at: number; answeredAt?: number }> = [];
   private readonly content = new Map<string, Buffer>();
   counters = { queries: 0, downloads: 0, rejected: 0, broken: 0, open: 0, maxOpen: 0 };
   /** Per model: tasks in flight now and the most at once. */

@@ -31,8 +31,10 @@ export interface RedisProcessHandle {
 export interface RedisProcessOptions {
   /** Port to bind on 127.0.0.1. Default: a free port chosen by the OS. Pass the old port to "restart" a server. */
   port?: number;
-  /** Enable AOF persistence (`--appendonly yes --appendfsync always`). Default false. */
+  /** Enable AOF persistence (`--appendonly yes`). Default false. */
   appendonly?: boolean;
+  /** With AOF: fsync every write (`always`, nothing acknowledged is lost) or once a second (`everysec`, production's usual choice). @defaultValue "always" */
+  appendfsync?: "always" | "everysec";
   /**
    * Working directory for AOF/RDB files. Default: a fresh temp directory that is
    * removed on stop()/kill(). To keep data across a restart, pass the same `dir`
@@ -162,7 +164,7 @@ export async function startRedisProcess(opts: RedisProcessOptions = {}): Promise
       "--bind", "127.0.0.1",
       "--save", "",
       "--appendonly", opts.appendonly ? "yes" : "no",
-      ...(opts.appendonly ? ["--appendfsync", "always"] : []),
+      ...(opts.appendonly ? ["--appendfsync", opts.appendfsync ?? "always"] : []),
       "--hz", "100",
       "--maxmemory-policy", "noeviction",
       "--dir", dir,

@@ -73,6 +73,12 @@ export const DEFAULT_STALLED_INTERVAL_MS = 5_000;
 const UNLIMITED_PER_SECOND = 10_000;
 
 /**
+ * BullMQ only needs to recognise the error that ends a visit moved to the delayed set; one
+ * shared instance spares a stack trace capture per visit (it showed in the profile).
+ */
+const DELAYED = new DelayedError();
+
+/**
  * Runs `generate` jobs of one provider's queue through submit → poll → archive → notify,
  * persisting the step in `job.data.kiln` before each side effect. This class is the one place
  * where step outcomes become BullMQ control flow.
@@ -88,6 +94,7 @@ export class GenerationWorker {
   private readonly fetcher: OutputFetcher;
   private readonly log: Logger;
   private readonly states: JobStateStore;
+  private readonly stateConnection: Redis;
   private readonly windowObservers = new Set<(ms: number) => void>();
 
   constructor(private readonly options: GenerationWorkerOptions) {
@@ -101,7 +108,10 @@ export class GenerationWorker {
     this.own.on("error", safe(this.log, "queue error", (err) => this.log.error({ err }, "queue error")));
     this.cancels = new CancelRequests(options.connection, options.prefix);
     this.slots = new InflightSlots(options.connection, options.prefix, options.provider.name, options.inflight ?? { models: new Map() });
-    this.states = new JobStateStore(options.connection, options.prefix, this.queueName);
+    // a connection of its own: a state write never waits behind BullMQ's replies on the shared one
+    this.stateConnection = options.connection.duplicate();
+    this.stateConnection.on("error", safe(this.log, "state connection error", (err: Error) => this.log.error({ err: err.message }, "state connection error")));
+    this.states = new JobStateStore(this.stateConnection, options.prefix, this.queueName);
     this.worker = new Worker(this.queueName, (job, token) => this.process(job, token), {
       connection: options.connection,
       prefix: options.prefix,
@@ -124,6 +134,7 @@ export class GenerationWorker {
   async close(force = false): Promise<void> {
     await this.worker.close(force);
     await Promise.all([this.webhooks.close(), this.own.close()]);
+    await this.stateConnection.quit().catch(() => undefined);
   }
 
   /** Calls `observer` with each submit window measured (answer arrived → task id stored), ms. */
@@ -158,7 +169,7 @@ export class GenerationWorker {
           await this.reportProgress(ctx, outcome.state);
           // must be the last Redis call before DelayedError: after it we no longer hold the job's lock
           await job.moveToDelayed(Date.now() + outcome.delayMs, token);
-          throw new DelayedError();
+          throw DELAYED;
         case "throttle":
           await ctx.persist(outcome.state);
           this.log.warn({ jobId: job.id, delayMs: outcome.delayMs }, `provider rate limit on submit; pausing the queue: ${outcome.reason}`);

@@ -5,7 +5,6 @@ import { outcomeOfError } from "./error-outcome.js";
 import { pollDelayMs } from "../providers/poll-policy.js";
 import { isProviderError } from "../providers/provider-error.js";
 import { isNotDelivered } from "../providers/http-json.js";
-import { timingAnswer } from "../providers/answer-clock.js";
 import type { SubmitResult } from "../providers/provider.js";
 
 /**
@@ -31,16 +30,17 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
   const calling = { ...state, slot: !ctx.slots.uncapped(ctx.model.id), submitCalls: state.submitCalls + 1 };
   await ctx.persist(calling);
   let answer: SubmitResult;
-  let answeredAt: number | undefined;
   try {
-    ({ value: answer, answeredAt } = await timingAnswer(() => ctx.provider.submit(ctx.model, ctx.input)));
+    answer = await ctx.provider.submit(ctx.model, ctx.input);
   } catch (err) {
     return afterFailedSubmit(err, state, calling, ctx);
   }
+  // the window is timed from the parsed answer in hand: reading and parsing it took well under a millisecond in the chaos runs
+  const answeredAt = performance.now();
   const next = answered(answer, calling, ctx.now());
   // the smallest write, first: every millisecond before it is a window for a duplicate task
   await ctx.persist(next);
-  ctx.observeSubmitWindow(performance.now() - (answeredAt ?? performance.now()));
+  ctx.observeSubmitWindow(performance.now() - answeredAt);
   if (state.submitCalls > 0) ctx.log.warn({ jobId: ctx.jobId, event: "submit_window", taskId: next.taskId, earlierTaskIds: state.unknownTaskIds }, "submitted again after an unknown outcome: the provider may run this request twice");
   if (next.step === "archive") return { type: "next", state: next };
   return { type: "wait", state: next, delayMs: pollDelayMs(0, ctx.model.poll, { random: ctx.random, scale: ctx.pollScale }), reason: "submitted" };

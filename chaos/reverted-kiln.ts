@@ -1,0 +1,53 @@
+import { cp, mkdtemp, readFile, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** One fix, and the text edits of the built code that take it back out. */
+export interface Revert {
+  name: string;
+  /** The case that must fail against the reverted kiln. */
+  caseName: string;
+  edits: Array<{ file: string; from: string; to: string }>;
+}
+
+/**
+ * Fixes the chaos suite must catch if they were undone. Each is the old behaviour written back
+ * into a copy of the built code, so the chaos case runs against a kiln that really lacks it.
+ */
+export const REVERTS: Revert[] = [
+  {
+    name: "a producer's `kiln` field trusted as kiln's state",
+    caseName: "fuzz",
+    edits: [
+      { file: "dist/workers/job-intake.js", from: `if (isRecord(data) && Object.hasOwn(data, "kiln")) {`, to: `if (false) {` },
+      { file: "dist/workers/job-intake.js", from: `const parsed = GenerationRequest.safeParse(data);`, to: `const parsed = GenerationRequest.safeParse(isRecord(data) ? (({ kiln, ...request }) => request)(data) : data);` },
+      { file: "dist/workers/job-state-store.js", from: `if (job.progress === 0 || job.progress === undefined)`, to: `if ((job.progress === 0 || job.progress === undefined) && !job.data?.kiln)` },
+      { file: "dist/workers/job-state-store.js", from: `const value = storedStateOf(job);`, to: `const value = job.data?.kiln ?? storedStateOf(job);` },
+    ],
+  },
+  {
+    name: "an unreadable 2xx or a 5xx on submit fails the job instead of following the retry rule",
+    caseName: "storm",
+    edits: [{ file: "dist/workers/submit-step.js", from: `if (ctx.onUnknownSubmit === "fail")\n        return unknownOutcomeFailure(unknown, message);`, to: `return unknownOutcomeFailure(unknown, message);` }],
+  },
+];
+
+/** A copy of the built kiln with `revert` applied; returns the path of its `bin/kiln.js`. */
+export async function buildReverted(revert: Revert): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "kiln-reverted-"));
+  await cp(join(ROOT, "dist"), join(dir, "dist"), { recursive: true });
+  await cp(join(ROOT, "bin"), join(dir, "bin"), { recursive: true });
+  await cp(join(ROOT, "package.json"), join(dir, "package.json"));
+  await symlink(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  for (const edit of revert.edits) {
+    const path = join(dir, edit.file);
+    const text = await readFile(path, "utf8");
+    // a revert that no longer applies would make the self-test pass for the wrong reason
+    if (!text.includes(edit.from)) throw new Error(`revert "${revert.name}": ${edit.file} no longer contains ${JSON.stringify(edit.from)}`);
+    await writeFile(path, text.replace(edit.from, edit.to));
+  }
+  return join(dir, "bin", "kiln.js");
+}
