@@ -7,8 +7,10 @@ import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { loadEnvironment, type Environment } from "../src/config.js";
 import { GenerationClient, type GenerationStatus } from "../src/producers/generation-client.js";
-import { ProviderSimulator } from "../src/simulator/simulator.js";
+import type { SimulatorStats } from "../src/simulator/simulator.js";
 import type { SimulatorOptions } from "../src/simulator/simulator-options.js";
+import type { SimTask } from "../src/simulator/task-book.js";
+import { getFreePort } from "../src/util/redis-process.js";
 import { WebhookReceiver } from "../src/simulator/webhook-receiver.js";
 import { createArchiveStore } from "../src/storage/index.js";
 import { startRedisProcess, type RedisProcessHandle } from "../src/util/redis-process.js";
@@ -70,6 +72,54 @@ export class WorkerProc {
 }
 
 /**
+ * The provider simulator in a process of its own (`kiln simulate`), as a provider is: its
+ * answers never wait behind the chaos runner's own work. Read and configured over its control
+ * routes.
+ */
+export class SimulatorProcess {
+  url = "";
+  private child?: ChildProcess;
+
+  async start(options: Partial<SimulatorOptions>): Promise<string> {
+    const port = await getFreePort();
+    this.child = spawn(process.execPath, [BIN, "simulate", "--port", String(port), "--api-key", API_KEY], { stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise((resolve, reject) => {
+      this.child!.stdout!.once("data", resolve);
+      this.child!.once("exit", (code) => reject(new Error(`kiln simulate exited with ${code}`)));
+    });
+    this.url = `http://127.0.0.1:${port}`;
+    await this.configure(options);
+    return this.url;
+  }
+
+  async configure(patch: Partial<SimulatorOptions>): Promise<void> {
+    const answer = await fetch(`${this.url}/__simulator/config`, { method: "POST", body: JSON.stringify(patch) });
+    if (!answer.ok) throw new Error(`simulator config refused: ${await answer.text()}`);
+  }
+
+  async stats(): Promise<SimulatorStats> {
+    return (await (await fetch(`${this.url}/__simulator/stats`)).json()) as SimulatorStats;
+  }
+
+  async submissionCount(): Promise<number> {
+    return ((await (await fetch(`${this.url}/__simulator/count`)).json()) as { submissions: number }).submissions;
+  }
+
+  async task(id: string): Promise<SimTask | undefined> {
+    const answer = await fetch(`${this.url}/__simulator/tasks/${encodeURIComponent(id)}`);
+    return answer.ok ? ((await answer.json()) as SimTask) : undefined;
+  }
+
+  async waitForSubmissions(n: number, everyMs = 10): Promise<void> {
+    while ((await this.submissionCount()) < n) await sleep(everyMs);
+  }
+
+  async stop(): Promise<void> {
+    this.child?.kill("SIGTERM");
+  }
+}
+
+/**
  * The infrastructure one chaos run shares: a Redis with AOF that can be killed and restarted on
  * its port, an S3 server behind a TCP proxy that can be taken down, and per case a provider
  * simulator, a webhook receiver, a key prefix, and `kiln worker` processes.
@@ -117,7 +167,7 @@ export class ChaosWorld {
 
 /** One case's own simulator, receiver, prefix and workers. */
 export class Scene {
-  simulator!: ProviderSimulator;
+  readonly simulator = new SimulatorProcess();
   receiver!: WebhookReceiver;
   client!: GenerationClient;
   env!: Environment;
@@ -131,8 +181,7 @@ export class Scene {
   }
 
   async start(options: { simulator?: Partial<SimulatorOptions>; env?: Record<string, string> }): Promise<void> {
-    this.simulator = new ProviderSimulator({ apiKey: API_KEY, durationsMs: { image: 1500, video: 2500, "3d": 2500 }, outputBytes: { image: 24_000, video: 60_000, model: 30_000, preview: 6_000 }, ...options.simulator });
-    const simUrl = await this.simulator.start();
+    const simUrl = await this.simulator.start({ durationsMs: { image: 1500, video: 2500, "3d": 2500 }, outputBytes: { image: 24_000, video: 60_000, model: 30_000, preview: 6_000 }, ...options.simulator });
     this.receiver = new WebhookReceiver(this.secret);
     await this.receiver.start();
     const s3 = this.world.s3;
@@ -197,9 +246,9 @@ export class Scene {
   }
 
   /** Submissions per prompt at the simulator: how many tasks each request made. */
-  submissionsByPrompt(): Map<string, number> {
+  async submissionsByPrompt(): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
-    for (const s of this.simulator.stats().submissions) counts.set(s.prompt, (counts.get(s.prompt) ?? 0) + 1);
+    for (const s of (await this.simulator.stats()).submissions) counts.set(s.prompt, (counts.get(s.prompt) ?? 0) + 1);
     return counts;
   }
 
@@ -210,6 +259,7 @@ export class Scene {
    */
   async verifyArchives(statuses: Iterable<GenerationStatus | undefined>): Promise<{ outputs: number; problems: string[] }> {
     const store = createArchiveStore(this.env);
+    const submissions = (await this.simulator.stats()).submissions;
     const problems: string[] = [];
     let outputs = 0;
     for (const status of statuses) {
@@ -217,15 +267,15 @@ export class Scene {
       if (!result || result.status !== "completed") continue;
       // synchronous answers carry no task id: the request's unique prompt finds its task(s)
       const prompt = (result.metadata as { prompt?: string } | undefined)?.prompt;
-      const candidates = result.providerTaskId ? [result.providerTaskId] : this.simulator.stats().submissions.filter((s) => s.prompt === prompt).map((s) => s.taskId);
-      if (candidates.length === 0) {
+      const ids = result.providerTaskId ? [result.providerTaskId] : submissions.filter((s) => s.prompt === prompt).map((s) => s.taskId);
+      const tasks = (await Promise.all(ids.map((id) => this.simulator.task(id)))).filter((t): t is SimTask => t !== undefined);
+      if (tasks.length === 0) {
         problems.push(`${status.id}: no simulator task behind it`);
         continue;
       }
       for (const output of result.outputs) {
         outputs++;
-        const sources = candidates.map((id) => this.simulator.book.contentOf(id, output.index)).filter((b): b is Buffer => b !== undefined);
-        const hashes = sources.map((b) => createHash("sha256").update(b).digest("hex"));
+        const hashes = tasks.map((t) => t.files[output.index]?.sha256);
         const expected = hashes.find((h) => h === output.sha256) ?? hashes[0] ?? "missing";
         const hash = createHash("sha256");
         for await (const chunk of await store.get(output.key)) hash.update(chunk as Buffer);

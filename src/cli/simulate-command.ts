@@ -27,6 +27,9 @@ export function simulateCommand(): Command {
     .addOption(new Option("--video-bytes <n>", "size of each video").argParser(num).default(d.outputBytes.video))
     .addOption(new Option("--model-bytes <n>", "size of each 3D model file").argParser(num).default(d.outputBytes.model))
     .addOption(new Option("--url-ttl-ms <ms>", "result URLs answer 403 this long after completion").argParser(num).default(d.urlTtlMs))
+    .addOption(new Option("--truncate-rate <f>", "fraction of API calls that take effect and answer 200 with a cut JSON body").argParser(num).default(d.truncateRate))
+    .addOption(new Option("--reset-rate <f>", "fraction of API calls and downloads whose connection is reset after the effect").argParser(num).default(d.resetRate))
+    .addOption(new Option("--latency-ms <ms>", "mean time an API call takes (0.5× to 1.5×)").argParser(num).default(d.latencyMs))
     .option("--seed <s>", "seed of the random decisions", d.seed)
     .action(async (o: Record<string, number | string | undefined>) => {
       const simulator = new ProviderSimulator({
@@ -38,6 +41,9 @@ export function simulateCommand(): Command {
         serverErrorRate: o.serverErrorRate as number,
         outputBytes: { image: o.imageBytes as number, video: o.videoBytes as number, model: o.modelBytes as number, preview: d.outputBytes.preview },
         urlTtlMs: o.urlTtlMs as number,
+        truncateRate: o.truncateRate as number,
+        resetRate: o.resetRate as number,
+        latencyMs: o.latencyMs as number,
         seed: o.seed as string,
       });
       const url = await simulator.start(o.port as number, o.host as string);

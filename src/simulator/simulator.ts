@@ -183,6 +183,8 @@ export class ProviderSimulator {
 
   private async control(req: IncomingMessage, path: string): Promise<SimAnswer> {
     if (path === "/__simulator/stats") return { status: 200, body: this.stats() };
+    // cheap enough to poll every few milliseconds, unlike the full stats
+    if (path === "/__simulator/count") return { status: 200, body: { submissions: this.book.submissions.length } };
     if (path === "/__simulator/config" && req.method === "POST") {
       this.configure((await readJson(req)) ?? {});
       return { status: 200, body: this.options };

@@ -8,6 +8,7 @@ import type { GenerationError, GenerationResult } from "../producers/generation-
 import { GenerationRequest } from "../producers/generation-request.js";
 import { describeValue, isRecord } from "../util/describe-value.js";
 import type { Provider } from "../providers/provider.js";
+import type { ModelKind, ModelSpec } from "../providers/model-spec.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { assertNever } from "../util/assert-never.js";
 import { safe } from "../util/safe.js";
@@ -52,6 +53,8 @@ export interface GenerationWorkerOptions {
    * `retry` submits again (the rare double is counted), `fail` ends the job. @defaultValue "retry"
    */
   onUnknownSubmit?: "retry" | "fail";
+  /** Deadlines per model kind, ms, counted from the first submit (`KILN_DEADLINE_<KIND>`). @defaultValue the kind's poll policy */
+  deadlines?: Partial<Record<ModelKind, number>>;
   /**
    * BullMQ's lock on an active job, ms (`KILN_LOCK_DURATION`); renewed every half of it while a
    * visit runs. A killed worker's jobs are free again after it. @defaultValue 10000
@@ -218,7 +221,9 @@ export class GenerationWorker {
   private async runStep(state: JobState, ctx: StepContext): Promise<StepOutcome> {
     const cancelled = await this.cancels.reasonFor(this.queueName, ctx.jobId);
     if (cancelled !== undefined) return { type: "fail", state, error: { code: "cancelled", message: cancelled || "cancelled by request", retryable: false } };
-    if (state.step !== "archive" && ctx.now() > state.deadlineAt) {
+    // a job still waiting for its first submit (an in-flight slot) has no deadline yet
+    const waitingToSubmit = state.step === "submit" && state.submitCalls === 0;
+    if (state.step !== "archive" && !waitingToSubmit && ctx.now() > state.deadlineAt) {
       const error: GenerationError = { code: "timed_out", message: `no result before the deadline (${new Date(state.deadlineAt).toISOString()}); last provider status: ${state.providerStatus ?? "none"}`, retryable: true };
       return { type: "fail", state, error };
     }
@@ -275,10 +280,14 @@ export class GenerationWorker {
 
   private resumeState(job: Job, accepted: AcceptedJob): JobState {
     const stored = this.states.read(job);
-    if (stored.kind === "none") return initialState(Date.now(), accepted.model.poll.deadlineMs);
+    if (stored.kind === "none") return initialState(Date.now(), this.deadlineFor(accepted.model));
     if (stored.kind === "state") return stored.state;
     // starting over would submit the task again: an unreadable state ends the job instead
     throw new UnrecoverableError(`internal: stored job state is unreadable (${stored.reason}); not resubmitting`);
+  }
+
+  private deadlineFor(model: ModelSpec): number {
+    return this.options.deadlines?.[model.kind] ?? model.poll.deadlineMs;
   }
 
   private subjectOf(job: Job): string {
@@ -307,6 +316,7 @@ export class GenerationWorker {
       slots: this.slots,
       log: this.log,
       persist,
+      deadlineMs: this.deadlineFor(accepted.model),
       onUnknownSubmit: this.options.onUnknownSubmit ?? "retry",
       observeSubmitWindow: (ms) => {
         for (const observer of this.windowObservers) observer(ms);

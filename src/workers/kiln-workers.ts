@@ -3,6 +3,7 @@ import { Agent } from "undici";
 import type { Environment } from "../config.js";
 import { ConfigError, modelInflightCaps } from "../config.js";
 import type { InflightCaps } from "./inflight-slots.js";
+import type { ModelKind } from "../providers/model-spec.js";
 import { configuredProviders } from "../providers/index.js";
 import { createRedis, waitReady } from "../redis.js";
 import { createArchiveStore } from "../storage/index.js";
@@ -47,7 +48,7 @@ export async function startKilnWorkers(env: Environment, log: Logger, overrides:
   const store = createArchiveStore(env);
   const outbound = createOutboundDispatcher({ allowPrivate: env.KILN_ALLOW_PRIVATE_URLS });
   const common = { connection, prefix: env.KILN_PREFIX, dispatcher: outbound, allowPrivateUrls: env.KILN_ALLOW_PRIVATE_URLS, log };
-  const recovery = { lockDurationMs: env.KILN_LOCK_DURATION, stalledIntervalMs: env.KILN_STALLED_INTERVAL };
+  const recovery = { lockDurationMs: env.KILN_LOCK_DURATION, stalledIntervalMs: env.KILN_STALLED_INTERVAL, deadlines: deadlinesOf(env) };
   const generation = providers.map((provider) => new GenerationWorker({ ...common, ...recovery, provider, store, concurrency: env.KILN_CONCURRENCY, pollScale: env.KILN_POLL_SCALE, ...limitsOf(env, provider.name, overrides.rawEnv ?? process.env) }));
   const webhooks = new WebhookWorker({ ...common, secret: env.KILN_WEBHOOK_SECRET, schedule: overrides.webhookSchedule ?? env.KILN_WEBHOOK_RETRY_SCHEDULE, timeoutMs: env.KILN_WEBHOOK_TIMEOUT_MS });
   const deliveries = new Queue(WEBHOOKS_QUEUE, { connection, prefix: env.KILN_PREFIX });
@@ -68,6 +69,12 @@ export async function startKilnWorkers(env: Environment, log: Logger, overrides:
       await Promise.all([apiAgent.close(), outbound.close()]);
     },
   };
+}
+
+/** `KILN_DEADLINE_<KIND>`: the kinds the operator set. */
+export function deadlinesOf(env: Environment): Partial<Record<ModelKind, number>> {
+  const set = { image: env.KILN_DEADLINE_IMAGE, video: env.KILN_DEADLINE_VIDEO, "3d": env.KILN_DEADLINE_3D, audio: env.KILN_DEADLINE_AUDIO, text: env.KILN_DEADLINE_TEXT };
+  return Object.fromEntries(Object.entries(set).filter(([, ms]) => ms !== undefined));
 }
 
 /** `KILN_<PROVIDER>_RATE` and `KILN_<PROVIDER>_MAX_INFLIGHT[_<MODEL>]` for one provider. */

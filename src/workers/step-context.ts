@@ -29,6 +29,8 @@ export interface StepContext {
   onUnknownSubmit: "retry" | "fail";
   /** Reports the time from a submit answer's arrival to its task id being stored, ms. */
   observeSubmitWindow: (ms: number) => void;
+  /** How long the provider's task may take, from the first submit (`KILN_DEADLINE_<KIND>`, else the model kind's default). */
+  deadlineMs: number;
   /** Multiplies poll delays (KILN_POLL_SCALE). */
   pollScale: number;
   random: () => number;

@@ -23,11 +23,13 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
     if (ctx.onUnknownSubmit === "fail") return unknownOutcomeFailure(state, "a previous submit call ended without a stored answer (the worker stopped mid-call)");
     ctx.log.warn({ jobId: ctx.jobId, event: "submit_window", submitCalls: state.submitCalls, earlierTaskIds: state.unknownTaskIds }, "a previous submit call of this job ended without a stored answer; submitting again");
   }
-  if (!state.slot && !(await ctx.slots.acquire(ctx.jobId, ctx.model.id, state.deadlineAt))) {
+  // the deadline counts from the first submit, never from enqueue: waiting for a slot costs none of it
+  const deadlineAt = state.submitCalls === 0 ? ctx.now() + ctx.deadlineMs : state.deadlineAt;
+  if (!state.slot && !(await ctx.slots.acquire(ctx.jobId, ctx.model.id, deadlineAt))) {
     // the provider (or model) has as many tasks in flight as allowed: come back without holding a worker slot
     return { type: "wait", state, delayMs: pollDelayMs(0, ctx.model.poll, { random: ctx.random, scale: ctx.pollScale }), reason: "waiting for an in-flight slot" };
   }
-  const calling = { ...state, slot: !ctx.slots.uncapped(ctx.model.id), submitCalls: state.submitCalls + 1 };
+  const calling = { ...state, deadlineAt, slot: !ctx.slots.uncapped(ctx.model.id), submitCalls: state.submitCalls + 1 };
   await ctx.persist(calling);
   let answer: SubmitResult;
   try {

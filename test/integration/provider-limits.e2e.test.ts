@@ -57,4 +57,22 @@ describe("per-provider limits", () => {
     // 15 requests at 5 per second need three one-second windows: the last starts ≥ 2 s after the first
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1800);
   });
+
+  it("the deadline counts from the submit: jobs waiting behind a cap longer than KILN_DEADLINE_IMAGE still complete", async () => {
+    // each task takes 1.2 s and one runs at a time, so the fourth waits about 3.6 s for its slot: longer than the 2.5 s deadline
+    h = await new KilnHarness().start({ simulator: { durationsMs: { image: 1200, video: 1200, "3d": 1200 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "1", KILN_DEADLINE_IMAGE: "2.5s" } });
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push(await h.client.enqueue(h.request("hy-image-v3.0")));
+    const statuses = await Promise.all(ids.map((id) => h.client.waitFor(id, { timeoutMs: 30_000 })));
+    expect(statuses.map((s) => s.result?.error?.code ?? s.state)).toEqual(ids.map(() => "completed"));
+    const submitted = h.simulator.stats().submissions.map((s) => s.at).sort((a, b) => a - b);
+    expect(submitted.at(-1)! - submitted[0]!).toBeGreaterThan(2500);
+  }, 60_000);
+
+  it("KILN_DEADLINE_IMAGE ends a task that runs longer than it, counted from its submit", async () => {
+    h = await new KilnHarness().start({ simulator: { durationsMs: { image: 60_000, video: 60_000, "3d": 60_000 } }, env: { KILN_DEADLINE_IMAGE: "1.5s" } });
+    const id = await h.client.enqueue(h.request("hy-image-v3.0"));
+    const status = await h.client.waitFor(id, { timeoutMs: 20_000 });
+    expect(status.result?.error).toMatchObject({ code: "timed_out" });
+  });
 });
