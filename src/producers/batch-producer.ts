@@ -8,6 +8,7 @@ import { InvalidRequestError, validateRequest } from "./generation-client.js";
 import { GenerationRequest } from "./generation-request.js";
 import type { ManifestLine } from "./manifest-reader.js";
 import { OwnedLock } from "./owned-lock.js";
+import { generationJobOptions } from "./job-options.js";
 import { BATCHES_QUEUE, GENERATE_JOB, generateQueueName } from "./queue-names.js";
 
 /** A manifest line: a generation request plus its `custom_id` (as in OpenAI's Batch API). */
@@ -188,10 +189,7 @@ export class BatchProducer {
       parent: { id: batchId, queue: `${this.prefix}:${BATCHES_QUEUE}` },
       // a failed child must not block the batch: its failure is recorded and the parent goes on
       ignoreDependencyOnFailure: true,
-      attempts: 3,
-      backoff: { type: "exponential", delay: 10_000 },
-      removeOnComplete: { age: 7 * 24 * 3600 },
-      removeOnFail: { age: 30 * 24 * 3600 },
+      ...generationJobOptions(),
     };
   }
 

@@ -6,6 +6,7 @@ import { PROVIDERS, resolveModel, unknownModelMessage } from "../providers/model
 import { createRedis } from "../redis.js";
 import { GenerationRequest, describeIssues } from "./generation-request.js";
 import { reportedProgressOf, storedResultOf } from "./kiln-job.js";
+import { generationJobOptions } from "./job-options.js";
 import { GenerationResult } from "./generation-result.js";
 import { CancelRequests } from "./cancellation.js";
 import { BATCHES_QUEUE, DEFAULT_PREFIX, GENERATE_JOB, generateQueueName } from "./queue-names.js";
@@ -63,10 +64,7 @@ export class GenerationClient {
     const checked = validateRequest(request);
     if (options.id !== undefined && !JOB_ID.test(options.id)) throw new InvalidRequestError(`id: must be 1-256 characters, no ':', not only digits`);
     const job = await this.queue(checked.provider).add(GENERATE_JOB, checked, {
-      attempts: 3,
-      backoff: { type: "exponential", delay: 10_000 },
-      removeOnComplete: { age: 7 * 24 * 3600 },
-      removeOnFail: { age: 30 * 24 * 3600 },
+      ...generationJobOptions(),
       ...options.jobOptions,
       // BullMQ's own ids count per queue and so repeat across providers: mint a unique one
       jobId: options.id ?? randomUUID(),

@@ -29,6 +29,8 @@ export interface SimTask {
   fails: boolean;
   urlTtlMs: number;
   files: SimFile[];
+  /** When the caller first asked for this task's status. */
+  firstQueriedAt?: number;
   /** Set once a query has told the caller the task ended: the task is no longer in flight. */
   closedAt?: number;
 }
@@ -68,6 +70,7 @@ export class TaskBook {
   /** A query is answering `task`'s status: a terminal answer closes it (it leaves the caller's in-flight count). */
   queried(task: SimTask): void {
     this.counters.queries++;
+    task.firstQueriedAt ??= Date.now();
     if (task.closedAt === undefined && Date.now() >= task.doneAt) {
       task.closedAt = Date.now();
       this.counters.open--;

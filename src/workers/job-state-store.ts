@@ -11,10 +11,14 @@ import { JobState } from "./job-state.js";
 const WRITE_STATE = `
 if redis.call("EXISTS", KEYS[1]) == 0 then return -1 end
 if ARGV[1] ~= "" and redis.call("GET", KEYS[2]) ~= ARGV[1] then return -2 end
-redis.call("HSET", KEYS[1], "${STATE_FIELD}", ARGV[2])
+if ARGV[3] == "1" then
+  redis.call("HSET", KEYS[1], "${STATE_FIELD}", ARGV[2], "priority", 0)
+else
+  redis.call("HSET", KEYS[1], "${STATE_FIELD}", ARGV[2])
+end
 return 0`;
 
-type WriteState = (jobKey: string, lockKey: string, token: string, json: string) => Promise<number>;
+type WriteState = (jobKey: string, lockKey: string, token: string, json: string, submitted: "0" | "1") => Promise<number>;
 
 /** Thrown when the state cannot be written because the job is gone or another worker holds it. */
 export class LostJobError extends Error {
@@ -51,7 +55,8 @@ export class JobStateStore {
   async write(job: Job, token: string | undefined, state: JobState): Promise<void> {
     const json = JSON.stringify(state);
     const jobKey = `${this.prefix}:${this.queueName}:${job.id}`;
-    const written = await this.writeState(jobKey, `${jobKey}:lock`, token ?? "", json);
+    // once submitted, the job's priority drops to 0: its polls then go before new submissions (see NEW_WORK_PRIORITY)
+    const written = await this.writeState(jobKey, `${jobKey}:lock`, token ?? "", json, state.step === "submit" ? "0" : "1");
     if (written === -1) throw new LostJobError(`job ${job.id} no longer exists; its state was not written`);
     if (written === -2) throw new LostJobError(`job ${job.id} is held by another worker (this worker's lock lapsed); its state was not written`);
     job.progress = state;
