@@ -132,6 +132,19 @@ function splitDuplicates(submissions: SimulatorStats["submissions"], killTimes: 
   return { answered, inFlight, maxGapMs };
 }
 
+/** Calls `attempt` until it resolves or `timeoutMs` passes (then its last error). */
+async function retrying<T>(attempt: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(250);
+    }
+  }
+}
+
 /** How long until every job in `held` left the dead worker (picked up again or finished), ms. */
 async function recoveryOf(queue: Queue, held: string[], killedAt: number): Promise<number> {
   const deadline = killedAt + 120_000;
@@ -179,8 +192,10 @@ export const redisCase: Case = async (world, { full }) => {
     const ids = await enqueueMany(scene, n, "redis");
     await scene.simulator.waitForSubmissions(n / 2);
     await world.restartRedis(2000);
-    await sleep(500);
-    const after = await enqueueMany(scene, 20, "redis-after");
+    // a producer fails fast while Redis is away (enableOfflineQueue: false) and retries, as a caller would
+    const requests = Array.from({ length: 20 }, (_, i) => ({ id: `after-restart-${i}`, request: scene.request(MODELS[i % MODELS.length]!, "redis-after") }));
+    // fixed ids: a retried enqueue adds nothing twice
+    const after = await retrying(() => Promise.all(requests.map((r) => scene.client.enqueue(r.request, { id: r.id }))), 30_000);
     const all = [...ids, ...after];
     const statuses = await scene.settle(all, full ? 300_000 : 120_000);
     const c = await commonChecks(scene, all, statuses, problems);
