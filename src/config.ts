@@ -105,6 +105,17 @@ export type Environment = z.infer<typeof Environment>;
 /** Thrown when the environment does not validate; its message names every bad variable. */
 export class ConfigError extends Error {
   override name = "ConfigError";
+  /** Structural marker: `instanceof` breaks across duplicated copies of this package. */
+  readonly isConfigError = true;
+}
+
+/** The one way to say that variables are wrong: `invalid environment:` and a line per variable. */
+export function configError(...problems: string[]): ConfigError {
+  return new ConfigError(`invalid environment:\n  ${problems.join("\n  ")}`);
+}
+
+export function isConfigError(err: unknown): err is ConfigError {
+  return typeof err === "object" && err !== null && (err as { isConfigError?: unknown }).isConfigError === true;
 }
 
 /** Reads and validates `env` (default `process.env`). Empty strings count as unset. */
@@ -113,12 +124,12 @@ export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
   const parsed = Environment.safeParse(present);
   if (parsed.success) return checkProviders(checkS3(parsed.data));
   const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-  throw new ConfigError(`invalid environment:\n  ${problems.join("\n  ")}`);
+  throw configError(...problems);
 }
 
 /** Providers whose variables need each other. */
 function checkProviders(env: Environment): Environment {
-  if (env.GATEWAY_API_KEY && !env.GATEWAY_BASE_URL) throw new ConfigError("invalid environment:\n  GATEWAY_BASE_URL: required when GATEWAY_API_KEY is set (the gateway's document names no host)");
+  if (env.GATEWAY_API_KEY && !env.GATEWAY_BASE_URL) throw configError("GATEWAY_BASE_URL: required when GATEWAY_API_KEY is set (the gateway's document names no host)");
   return env;
 }
 
@@ -132,7 +143,7 @@ export function modelInflightCaps(env: NodeJS.ProcessEnv, provider: string): Map
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(prefix) || value === undefined || value === "") continue;
     const cap = Number(value);
-    if (!Number.isInteger(cap) || cap < 1) throw new ConfigError(`invalid environment:\n  ${name}: expected a positive integer`);
+    if (!Number.isInteger(cap) || cap < 1) throw configError(`${name}: expected a positive integer`);
     caps.set(name.slice(prefix.length), cap);
   }
   return caps;
@@ -148,10 +159,10 @@ function checkS3(env: Environment): Environment {
   const hasKey = env.S3_ACCESS_KEY_ID !== undefined;
   const hasSecret = env.S3_SECRET_ACCESS_KEY !== undefined;
   if (hasKey !== hasSecret) {
-    throw new ConfigError(`invalid environment:\n  ${hasKey ? "S3_SECRET_ACCESS_KEY" : "S3_ACCESS_KEY_ID"}: required when ${hasKey ? "S3_ACCESS_KEY_ID" : "S3_SECRET_ACCESS_KEY"} is set`);
+    throw configError(`${hasKey ? "S3_SECRET_ACCESS_KEY" : "S3_ACCESS_KEY_ID"}: required when ${hasKey ? "S3_ACCESS_KEY_ID" : "S3_SECRET_ACCESS_KEY"} is set`);
   }
   if (env.S3_ENDPOINT && !env.S3_BUCKET) {
-    throw new ConfigError("invalid environment:\n  S3_BUCKET: required when S3_ENDPOINT is set");
+    throw configError("S3_BUCKET: required when S3_ENDPOINT is set");
   }
   return env;
 }

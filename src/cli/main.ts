@@ -1,5 +1,6 @@
 import { Command } from "commander";
-import { ConfigError } from "../config.js";
+import { isConfigError } from "../config.js";
+import { isInvalidRequestError } from "../producers/generation-client.js";
 import { bulkCommand } from "./bulk-command.js";
 import { cancelCommand } from "./cancel-command.js";
 import { demoCommand } from "./demo-command.js";
@@ -26,7 +27,7 @@ program.addCommand(demoCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // configuration and input errors are the user's to fix: say what, without a stack trace
-  const known = err instanceof ConfigError || (err as Error).name === "InvalidRequestError";
+  const known = isConfigError(err) || isInvalidRequestError(err);
   console.error(known ? `kiln: ${(err as Error).message}` : err);
   process.exit(known ? 2 : 1);
 });

@@ -9,6 +9,9 @@ import { GenerationRequest } from "./generation-request.js";
 import type { ManifestLine } from "./manifest-reader.js";
 import { OwnedLock } from "./owned-lock.js";
 import { generationJobOptions } from "./job-options.js";
+import type { Logger } from "pino";
+import { createLogger } from "../logger.js";
+import { safe } from "../util/safe.js";
 import { BATCHES_QUEUE, GENERATE_JOB, generateQueueName } from "./queue-names.js";
 
 /** A manifest line: a generation request plus its `custom_id` (as in OpenAI's Batch API). */
@@ -60,11 +63,12 @@ export class BatchProducer {
   private readonly flows: FlowProducer;
   private readonly queues: QueueCache;
 
-  constructor(private readonly connection: Redis, private readonly prefix: string) {
-    this.queues = new QueueCache(connection, prefix);
+  constructor(private readonly connection: Redis, private readonly prefix: string, log: Logger = createLogger({ level: "warn" })) {
+    this.queues = new QueueCache(connection, prefix, log);
     this.batches = this.queues.get(BATCHES_QUEUE);
     this.flows = new FlowProducer({ connection, prefix });
-    this.flows.on("error", () => undefined);
+    // the calls that fail reject too; the log keeps the connection's story
+    this.flows.on("error", safe(log, "flow producer error listener", (err: Error) => log.warn({ err: err.message }, "flow producer error")));
   }
 
   async enqueue(lines: AsyncIterable<ManifestLine>, options: BatchOptions): Promise<BatchEnqueued> {

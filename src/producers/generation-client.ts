@@ -12,6 +12,8 @@ import { CancelRequests } from "./cancellation.js";
 import { BATCHES_QUEUE, DEFAULT_PREFIX, GENERATE_JOB, generateQueueName } from "./queue-names.js";
 import { BatchProducer, type BatchEnqueued, type BatchOptions } from "./batch-producer.js";
 import { readBatchStatus, type BatchStatus } from "./batch-status.js";
+import type { Logger } from "pino";
+import { createLogger } from "../logger.js";
 import type { ManifestLine } from "./manifest-reader.js";
 
 export interface GenerationClientOptions {
@@ -21,11 +23,19 @@ export interface GenerationClientOptions {
   connection?: Redis;
   /** @defaultValue "{kiln}" */
   prefix?: string;
+  /** Where connection errors are logged (calls that fail also reject). @defaultValue a kiln logger at warn */
+  log?: Logger;
 }
 
 /** A request refused before it reached Redis; `message` names each bad field. */
 export class InvalidRequestError extends Error {
   override name = "InvalidRequestError";
+  /** Structural marker: `instanceof` breaks across duplicated copies of this package. */
+  readonly isInvalidRequestError = true;
+}
+
+export function isInvalidRequestError(err: unknown): err is InvalidRequestError {
+  return typeof err === "object" && err !== null && (err as { isInvalidRequestError?: unknown }).isInvalidRequestError === true;
 }
 
 /** Where a job stands, as `get` reports it. */
@@ -47,13 +57,15 @@ export class GenerationClient {
   private readonly queues: QueueCache;
   private readonly connection: Redis;
   private readonly ownsConnection: boolean;
+  private readonly log: Logger;
   readonly prefix: string;
 
   constructor(options: GenerationClientOptions = {}) {
     this.connection = options.connection ?? createRedis(options.redisUrl ?? "redis://127.0.0.1:6379", "producer");
     this.ownsConnection = !options.connection;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
-    this.queues = new QueueCache(this.connection, this.prefix);
+    this.log = options.log ?? createLogger({ level: "warn" });
+    this.queues = new QueueCache(this.connection, this.prefix, this.log);
   }
 
   /**
@@ -123,7 +135,7 @@ export class GenerationClient {
    * the archive store and `batch.completed` is sent to `options.webhook`.
    */
   async enqueueBatch(requests: Iterable<unknown> | AsyncIterable<unknown>, options: BatchOptions): Promise<BatchEnqueued> {
-    const producer = new BatchProducer(this.connection, this.prefix);
+    const producer = new BatchProducer(this.connection, this.prefix, this.log);
     try {
       return await producer.enqueue(numbered(requests), options);
     } finally {

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { isInvalidRequestError } from "../producers/generation-client.js";
 import { HttpError, apiError, type ApiError, type ApiErrorCode } from "./api-error.js";
 
 /** What the error handler sends for a thrown error. */
@@ -18,8 +19,8 @@ const FRAMEWORK_CODES: Record<number, ApiErrorCode> = { 413: "payload_too_large"
  */
 export function errorReply(err: unknown, redis: Redis): ErrorReply {
   if (err instanceof HttpError) return { status: err.status, body: apiError(err.code, err.message), headers: err.headers };
-  const e = err as { name?: string; message?: string; statusCode?: number };
-  if (e.name === "InvalidRequestError") return reply(400, "invalid_request", e.message ?? "invalid request");
+  if (isInvalidRequestError(err)) return reply(400, "invalid_request", err.message);
+  const e = err as { message?: string; statusCode?: number };
   if (e.statusCode === 415) return reply(415, "unsupported_media_type", "the body must be JSON, sent with content-type: application/json");
   if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
     return reply(e.statusCode, FRAMEWORK_CODES[e.statusCode] ?? "invalid_request", e.message ?? "bad request");

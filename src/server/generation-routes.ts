@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { GenerationClient, GenerationStatus } from "../producers/generation-client.js";
+import { isInvalidRequestError, type GenerationClient, type GenerationStatus } from "../producers/generation-client.js";
 import { generateQueueName } from "../producers/queue-names.js";
 import { PROVIDERS, isProvider } from "../providers/model-registry.js";
 import { HttpError } from "./api-error.js";
@@ -65,7 +65,7 @@ async function readStatus(client: GenerationClient, id: string, provider: string
   try {
     return await client.get(id, provider);
   } catch (err) {
-    if ((err as Error).name === "InvalidRequestError") throw new HttpError(409, "conflict", `${(err as Error).message} (add ?provider=)`);
+    if (isInvalidRequestError(err)) throw new HttpError(409, "conflict", `${err.message} (add ?provider=)`);
     throw err;
   }
 }

@@ -2,6 +2,7 @@ import type { Job, Worker } from "bullmq";
 import type { Logger } from "pino";
 import { GenerationResult } from "../producers/generation-result.js";
 import { safe } from "../util/safe.js";
+import { isFinalFailure } from "../workers/final-failure.js";
 import type { KilnMetrics } from "./kiln-metrics.js";
 
 /** How one webhook delivery attempt ended. */
@@ -41,10 +42,7 @@ export function attachWorkerMetrics(metrics: KilnMetrics, workers: WorkerSet, lo
   }));
 }
 
-/** A failed event is final when BullMQ will not try again: unrecoverable, or out of attempts (attemptsMade already counts this one). */
-export function isFinalFailure(job: Pick<Job, "attemptsMade" | "opts">, err: Pick<Error, "name">): boolean {
-  return err.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
-}
+export { isFinalFailure };
 
 /** What the metrics read of a job's stored state. */
 export interface SubmitState {

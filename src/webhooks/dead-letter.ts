@@ -1,6 +1,9 @@
 import { Queue, type Job, type JobType } from "bullmq";
 import type { Redis } from "ioredis";
 import { WEBHOOKS_QUEUE } from "../producers/queue-names.js";
+import type { Logger } from "pino";
+import { createLogger } from "../logger.js";
+import { safe } from "../util/safe.js";
 import { DeliveryAttempt } from "./webhook-message.js";
 
 /** States a delivery can be listed in: still retrying, or given up on (the dead letter). */
@@ -38,6 +41,8 @@ export interface DeadLetterOptions {
   prefix: string;
   /** Jobs read from Redis per request while listing. @defaultValue 500 */
   pageSize?: number;
+  /** Where queue errors are logged. @defaultValue a kiln logger at warn */
+  log?: Logger;
 }
 
 /**
@@ -50,7 +55,9 @@ export class DeadLetter {
 
   constructor(options: DeadLetterOptions) {
     this.queue = new Queue(WEBHOOKS_QUEUE, { connection: options.connection, prefix: options.prefix });
-    this.queue.on("error", () => undefined); // surfaced to callers through the rejected calls
+    // surfaced to callers through the rejected calls, and logged
+    const log = options.log ?? createLogger({ level: "warn" });
+    this.queue.on("error", safe(log, "dead letter queue error listener", (err: Error) => log.warn({ err: err.message }, "webhooks queue error")));
     this.pageSize = options.pageSize ?? 500;
   }
 

@@ -29,7 +29,7 @@ export class BatchWorker {
   private readonly queues: QueueCache;
 
   constructor(private readonly options: BatchWorkerOptions) {
-    this.queues = new QueueCache(options.connection, options.prefix);
+    this.queues = new QueueCache(options.connection, options.prefix, options.log);
     this.worker = new Worker(BATCHES_QUEUE, (job) => this.process(job), { connection: options.connection, prefix: options.prefix, concurrency: 2 });
     this.worker.on("error", safe(options.log, "batch worker error", (err) => options.log.error({ err }, "batch worker error")));
   }

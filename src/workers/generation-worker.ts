@@ -1,5 +1,6 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import { JobStateStore } from "./job-state-store.js";
+import { isFinalFailure } from "./final-failure.js";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
@@ -334,8 +335,7 @@ export class GenerationWorker {
   private async onFailed(job: Job | undefined, err: Error): Promise<void> {
     if (!job) return;
     // BullMQ itself fails a job that stalled too often with an UnrecoverableError: final too
-    const final = err.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (!final) return;
+    if (!isFinalFailure(job, err)) return;
     const accepted = acceptJob(job.data, this.options.provider.name);
     if (!accepted.ok) return;
     const state = this.stateOf(job);

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { Agent } from "undici";
 import type { Environment } from "../config.js";
-import { ConfigError, modelInflightCaps } from "../config.js";
+import { configError, modelInflightCaps } from "../config.js";
 import type { InflightCaps } from "./inflight-slots.js";
 import type { ModelKind } from "../providers/model-spec.js";
 import { configuredProviders } from "../providers/index.js";
@@ -37,11 +37,11 @@ export interface WorkerMetricsSink {
  * with a ConfigError naming the variable when something required is missing.
  */
 export async function startKilnWorkers(env: Environment, log: Logger, overrides: { webhookSchedule?: readonly number[]; rawEnv?: NodeJS.ProcessEnv; metrics?: WorkerMetricsSink } = {}): Promise<KilnWorkers> {
-  if (!env.KILN_WEBHOOK_SECRET) throw new ConfigError("invalid environment:\n  KILN_WEBHOOK_SECRET: required by kiln worker to sign webhooks (whsec_ + base64)");
+  if (!env.KILN_WEBHOOK_SECRET) throw configError("KILN_WEBHOOK_SECRET: required by kiln worker to sign webhooks (whsec_ + base64)");
   // provider APIs are configured by the operator, so they may be private; result and webhook URLs are not
   const apiAgent = new Agent({ connect: { timeout: 10_000 } });
   const providers = configuredProviders(env, log, apiAgent);
-  if (providers.length === 0) throw new ConfigError("invalid environment:\n  TOKENHUB_API_KEY, GATEWAY_API_KEY, WCODE_API_KEY: no provider has credentials, so there is nothing to run");
+  if (providers.length === 0) throw configError("TOKENHUB_API_KEY, GATEWAY_API_KEY, WCODE_API_KEY: no provider has credentials, so there is nothing to run");
   const connection = createRedis(env.REDIS_URL, "worker");
   connection.on("error", (err) => log.error({ err: err.message }, "redis connection error"));
   await waitReady(connection, 30_000);

@@ -11,6 +11,7 @@ import { redactUrl } from "../webhooks/url-guard.js";
 import { MAX_ATTEMPT_RECORDS, WebhookDelivery, type DeliveryAttempt } from "../webhooks/webhook-message.js";
 import { WebhookSender, type AttemptOutcome } from "../webhooks/webhook-sender.js";
 import { WebhookSigner } from "../webhooks/webhook-signer.js";
+import { isUnrecoverableError } from "./final-failure.js";
 
 export interface WebhookWorkerOptions {
   connection: Redis;
@@ -133,7 +134,7 @@ export class WebhookWorker {
   }
 
   private onFailed(job: Job | undefined, err: Error): void {
-    const final = err.name === "UnrecoverableError";
+    const final = isUnrecoverableError(err);
     const fields = { jobId: job?.id, attempts: job?.attemptsMade, reason: err.message };
     if (final) this.log.warn(fields, "webhook delivery failed for good: kept in the failed set for replay");
     else this.log.info(fields, "webhook attempt failed; will retry");

@@ -1,3 +1,4 @@
+import { UnrecoverableError } from "bullmq";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -115,10 +116,12 @@ describe("provider responses through the http-json observer", () => {
 describe("isFinalFailure", () => {
   const job = (attemptsMade: number, attempts?: number) => ({ attemptsMade, opts: { attempts } });
   it("is final for an unrecoverable error, or once the attempts are used up (attemptsMade already counts this one)", () => {
-    expect(isFinalFailure(job(1, 8), { name: "UnrecoverableError" })).toBe(true);
-    expect(isFinalFailure(job(1, 8), { name: "DeliveryError" })).toBe(false);
-    expect(isFinalFailure(job(8, 8), { name: "DeliveryError" })).toBe(true);
-    expect(isFinalFailure(job(1), { name: "Error" })).toBe(true);
+    expect(isFinalFailure(job(1, 8), new UnrecoverableError("no"))).toBe(true);
+    // recognised by its type, not by a name any error can carry
+    expect(isFinalFailure(job(1, 8), Object.assign(new Error("x"), { name: "UnrecoverableError" }))).toBe(false);
+    expect(isFinalFailure(job(1, 8), new Error("delivery"))).toBe(false);
+    expect(isFinalFailure(job(8, 8), new Error("delivery"))).toBe(true);
+    expect(isFinalFailure(job(1), new Error("x"))).toBe(true);
   });
 });
 
