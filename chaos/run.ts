@@ -48,7 +48,8 @@ async function main(): Promise<void> {
     await world.close();
   }
   await mkdir("chaos/results", { recursive: true });
-  const file = `chaos/results/${full ? "full" : "short"}-${new Date().toISOString().slice(0, 10)}.json`;
+  // a run of some cases only is named after them, so it never overwrites a whole run's figures
+  const file = `chaos/results/${full ? "full" : "short"}-${new Date().toISOString().slice(0, 10)}${only ? `-${only.join("-")}` : ""}.json`;
   await writeFile(file, JSON.stringify({ date: new Date().toISOString(), full, node: process.version, results }, null, 2));
   const failed = results.filter((r) => !r.passed).length;
   console.log(`chaos: ${results.length - failed} passed, ${failed} failed (${file})`);
