@@ -171,7 +171,9 @@ export function validateRequest(request: unknown): GenerationRequest {
   return parsed.data;
 }
 
-function describe(job: Job, queue: string, state: string): GenerationStatus {
+function describe(job: Job, queue: string, bullState: string): GenerationStatus {
+  // kiln's new jobs carry priority 1 (see NEW_WORK_PRIORITY), so BullMQ calls them prioritized: to a caller they are waiting
+  const state = bullState === "prioritized" ? "waiting" : bullState;
   const result = GenerationResult.safeParse(job.returnvalue ?? storedResultOf(job));
   return { id: String(job.id), queue, state, progress: reportedProgressOf(job), result: result.success ? result.data : undefined, failedReason: job.failedReason || undefined };
 }

@@ -14,7 +14,7 @@ export const GenerationView = z.object({
   id: z.string(),
   provider: z.string(),
   queue: z.string(),
-  /** BullMQ's state: waiting, active, delayed, prioritized, completed, failed, … */
+  /** BullMQ's state: waiting (BullMQ's `prioritized` included), active, delayed, completed, failed, … */
   state: z.string(),
   /** kiln's step: submit, poll, archive, done. */
   step: z.string().optional(),
