@@ -66,13 +66,15 @@ export class DeadLetter {
     const states = [...(options.states ?? ["failed"])];
     const limit = options.limit ?? 100;
     const jobs = await this.queue.getJobs(states, 0, limit - 1, false);
-    return Promise.all(jobs.filter((j): j is Job => j !== undefined).map((job) => summarize(job)));
+    return Promise.all(jobs.filter((j): j is Job => j !== undefined).map(async (job) => summarize(job, await job.getState())));
   }
 
   /** One delivery by job id, in whatever state, or undefined when unknown. */
   async get(id: string): Promise<DeliverySummary | undefined> {
+    // state first, then the job: a job read before its state could be an attempt older than the state says
+    const state = await this.queue.getJobState(id);
     const job = await this.queue.getJob(id);
-    return job ? summarize(job) : undefined;
+    return job ? summarize(job, state) : undefined;
   }
 
   /**
@@ -117,14 +119,14 @@ export class DeadLetter {
   }
 }
 
-async function summarize(job: Job): Promise<DeliverySummary> {
+function summarize(job: Job, state: string): DeliverySummary {
   const data = (job.data ?? {}) as { messageId?: unknown; url?: unknown; payload?: { type?: unknown; data?: { id?: unknown } }; attempts?: unknown };
   const history = DeliveryAttempt.array().safeParse(data.attempts);
   const attempts = history.success ? history.data : [];
   const last = attempts.at(-1);
   return {
     id: String(job.id),
-    state: await job.getState(),
+    state,
     messageId: String(data.messageId ?? ""),
     jobId: String(data.payload?.data?.id ?? ""),
     event: String(data.payload?.type ?? ""),
