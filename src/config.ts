@@ -31,6 +31,9 @@ export const Duration = z
     return Math.round(Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS]);
   });
 
+/** A task deadline per model kind: a duration of at least a second. */
+const Deadline = Duration.pipe(z.number().min(1000, { message: "expected at least 1s" }));
+
 /** What a submit whose outcome is unknown leads to: submit again (default) or fail the job. */
 const UnknownSubmitPolicy = z.enum(["retry", "fail"]);
 
@@ -75,11 +78,11 @@ export const Environment = z.object({
   KILN_LOCK_DURATION: Duration.pipe(z.number().min(1000, { message: "expected at least 1s" }).max(600_000, { message: "expected at most 10m" })).optional(),
   KILN_STALLED_INTERVAL: Duration.pipe(z.number().min(500, { message: "expected at least 500ms" }).max(600_000, { message: "expected at most 10m" })).optional(),
   // how long a provider task may take, per model kind, counted from its first submit
-  KILN_DEADLINE_IMAGE: Duration.pipe(z.number().min(1000, { message: "expected at least 1s" })).optional(),
-  KILN_DEADLINE_VIDEO: Duration.pipe(z.number().min(1000, { message: "expected at least 1s" })).optional(),
-  KILN_DEADLINE_3D: Duration.pipe(z.number().min(1000, { message: "expected at least 1s" })).optional(),
-  KILN_DEADLINE_AUDIO: Duration.pipe(z.number().min(1000, { message: "expected at least 1s" })).optional(),
-  KILN_DEADLINE_TEXT: Duration.pipe(z.number().min(1000, { message: "expected at least 1s" })).optional(),
+  KILN_DEADLINE_IMAGE: Deadline.optional(),
+  KILN_DEADLINE_VIDEO: Deadline.optional(),
+  KILN_DEADLINE_3D: Deadline.optional(),
+  KILN_DEADLINE_AUDIO: Deadline.optional(),
+  KILN_DEADLINE_TEXT: Deadline.optional(),
   // graceful close: visits in progress get this long, then they are abandoned to the stalled check
   KILN_SHUTDOWN_TIMEOUT: Duration.pipe(z.number().min(0).max(3_600_000, { message: "expected at most 1h" })).default(20_000),
   KILN_WEBHOOK_SECRET: z
