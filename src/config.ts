@@ -121,6 +121,9 @@ export const Environment = z.object({
   // reads (GET /v1/generations/{id}, /v1/batches/{id}) need KILN_READ_TOKEN or KILN_API_TOKEN unless public
   KILN_READ_TOKEN: z.string().min(16, { message: "expected at least 16 characters (a random token)" }).optional(),
   KILN_PUBLIC_READS: Flag.default(false),
+  // the dashboard (issue 11): off without a token; read-only unless KILN_ADMIN_WRITE
+  KILN_ADMIN_TOKEN: z.string().min(16, { message: "expected at least 16 characters (it guards every job's data)" }).optional(),
+  KILN_ADMIN_WRITE: Flag.default(false),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // webhooks (issue 4): unset means the webhook worker's defaults (Svix's schedule, 15 s)
   KILN_WEBHOOK_RETRY_SCHEDULE: RetryScheduleText.optional(),
