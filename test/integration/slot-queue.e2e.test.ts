@@ -90,7 +90,13 @@ describe("jobs waiting for an in-flight slot", () => {
     h = await new KilnHarness().start({ workers: false, archive: "local", simulator: { durationsMs: { image: 400, video: 400, "3d": 400 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "2" } });
     for (let i = 0; i < 2; i++) processes.push(await new WorkerProcess(h.rawEnv).start());
     const { ids, prompts } = await enqueueInOrder(h, Array.from({ length: 20 }, () => h!.request("hy-image-v3.0")));
-    await until("a few submissions", () => h!.simulator.stats().submissions.length >= 4, 30_000);
+    const redis = new Redis(h.env.REDIS_URL);
+    const slots = new InflightSlots(redis, h.prefix, "tokenhub", { provider: 2, models: new Map() });
+    try {
+      await until("a few submissions with the rest in line", async () => h!.simulator.stats().submissions.length >= 4 && (await slots.waiting()) >= 10, 30_000);
+    } finally {
+      await redis.quit();
+    }
     await processes[0]!.kill();
     const statuses = await Promise.all(ids.map((id) => h!.client.waitFor(id, { timeoutMs: 90_000 })));
     expect(statuses.map((s) => s.state)).toEqual(ids.map(() => "completed"));
