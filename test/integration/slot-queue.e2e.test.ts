@@ -86,6 +86,24 @@ describe("jobs waiting for an in-flight slot", () => {
     }
   }, 60_000);
 
+  it("a waiter that is cancelled leaves the line at once and the next one is submitted in its place", async () => {
+    h = await new KilnHarness().start({ archive: "local", simulator: { durationsMs: { image: 1_500, video: 1_500, "3d": 1_500 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "1" } });
+    const redis = new Redis(h.env.REDIS_URL);
+    try {
+      const slots = new InflightSlots(redis, h.prefix, "tokenhub", { provider: 1, models: new Map() });
+      const { ids, prompts } = await enqueueInOrder(h, Array.from({ length: 3 }, () => h!.request("hy-image-v3.0")));
+      await until("two in line", async () => (await slots.waiting()) === 2, 10_000);
+      await h.client.cancel(ids[1]!);
+      expect((await h.client.waitFor(ids[1]!, { timeoutMs: 10_000 })).result?.error?.code).toBe("cancelled");
+      expect(await slots.waiting()).toBe(1);
+      expect((await h.client.waitFor(ids[2]!, { timeoutMs: 20_000 })).state).toBe("completed");
+      expect(h.simulator.stats().submissions.map((s) => s.prompt)).toEqual([prompts[0], prompts[2]]);
+      expect(await slots.waiting()).toBe(0);
+    } finally {
+      await redis.quit();
+    }
+  }, 60_000);
+
   it("a worker process killed while jobs wait loses none of them", async () => {
     h = await new KilnHarness().start({ workers: false, archive: "local", simulator: { durationsMs: { image: 400, video: 400, "3d": 400 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "2" } });
     for (let i = 0; i < 2; i++) processes.push(await new WorkerProcess(h.rawEnv).start());
