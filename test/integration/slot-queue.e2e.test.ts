@@ -104,6 +104,26 @@ describe("jobs waiting for an in-flight slot", () => {
     }
   }, 60_000);
 
+  it("a waiter removed from BullMQ passes its turn to the next one", async () => {
+    h = await new KilnHarness().start({ archive: "local", simulator: { durationsMs: { image: 1_000, video: 1_000, "3d": 1_000 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "1" } });
+    const redis = new Redis(h.env.REDIS_URL);
+    const queue = new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix });
+    try {
+      const slots = new InflightSlots(redis, h.prefix, "tokenhub", { provider: 1, models: new Map() });
+      const { ids, prompts } = await enqueueInOrder(h, Array.from({ length: 3 }, () => h!.request("hy-image-v3.0")));
+      await until("two in line", async () => (await slots.waiting()) === 2, 10_000);
+      // removed behind kiln's back: still in the line, but no job to wake
+      await queue.remove(ids[1]!);
+      // the removed job's own safety net is 72 s away; the next one must not wait for it
+      expect((await h.client.waitFor(ids[2]!, { timeoutMs: 15_000 })).state).toBe("completed");
+      expect(h.simulator.stats().submissions.map((s) => s.prompt)).toEqual([prompts[0], prompts[2]]);
+      expect(await slots.inUse()).toBe(0);
+    } finally {
+      await queue.close();
+      await redis.quit();
+    }
+  }, 60_000);
+
   it("a worker process killed while jobs wait loses none of them", async () => {
     h = await new KilnHarness().start({ workers: false, archive: "local", simulator: { durationsMs: { image: 400, video: 400, "3d": 400 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "2" } });
     for (let i = 0; i < 2; i++) processes.push(await new WorkerProcess(h.rawEnv).start());
