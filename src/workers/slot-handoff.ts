@@ -86,7 +86,7 @@ export class SlotHandoff implements SlotGate {
   }
 
   // Once queues are partitioned (issue 10), lanes are global per provider while jobs live in
-  // partition queues: the job's queue must then be derived from its id, not be this worker's.
+  // partition queues: the job's queue must then be found from its id (`prefixOf` in src/partitions.ts).
   private async wakeOne(jobId: string): Promise<void> {
     const job = await Job.fromId(this.queue, jobId);
     // removed while waiting: its slot goes to the next in line
