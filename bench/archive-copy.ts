@@ -29,12 +29,17 @@ export interface CopyJob {
   scratchDir: string;
   /** KILN_ARCHIVE_MEMORY for the kiln mode, bytes. */
   budgetBytes: number;
+  /** kiln mode: part size and parts in flight, when not the store's defaults (for tuning runs). */
+  partSize?: number;
+  queueSize?: number;
 }
 
 export interface CopyResult {
   bytes: number;
   seconds: number;
   rssGrowthBytes: number;
+  /** CPU time of this process during the copy (user + system), seconds. */
+  cpuSeconds: number;
   /** kiln mode: the most part-buffer memory the budget held. */
   budgetPeakBytes?: number;
 }
@@ -43,7 +48,7 @@ async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2]!) as CopyJob;
   const client = new S3Client({ endpoint: job.s3.endpoint, region: job.s3.region, forcePathStyle: job.s3.forcePathStyle, credentials: { accessKeyId: job.s3.accessKeyId, secretAccessKey: job.s3.secretAccessKey } });
   const budget = ArchiveMemoryBudget.forProcess(job.budgetBytes);
-  const store = new S3ArchiveStore({ ...job.s3, credentials: { accessKeyId: job.s3.accessKeyId, secretAccessKey: job.s3.secretAccessKey } });
+  const store = new S3ArchiveStore({ ...job.s3, credentials: { accessKeyId: job.s3.accessKeyId, secretAccessKey: job.s3.secretAccessKey }, partSize: job.partSize, queueSize: job.queueSize });
   const fetcher = new OutputFetcher({ dispatcher: createOutboundDispatcher({ allowPrivate: true }), allowPrivate: true });
   const keys = Array.from({ length: job.copies }, (_, i) => `bench-archive/${job.mode}-${process.pid}-${i}`);
   const copy = copier(job, { client, store, fetcher });
@@ -51,9 +56,10 @@ async function main(): Promise<void> {
   const before = await settle();
   const sampler = new RssSampler().start(5);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const sizes = await Promise.all(keys.map((key) => copy(key)));
   const seconds = (performance.now() - started) / 1000;
-  const result: CopyResult = { bytes: sizes.reduce((a, b) => a + b, 0), seconds, rssGrowthBytes: sampler.stop() - before, budgetPeakBytes: job.mode === "kiln" ? budget.peakBytes : undefined };
+  const result: CopyResult = { bytes: sizes.reduce((a, b) => a + b, 0), seconds, rssGrowthBytes: sampler.stop() - before, cpuSeconds: cpuSecondsSince(cpu), budgetPeakBytes: job.mode === "kiln" ? budget.peakBytes : undefined };
   await Promise.all(keys.map((Key) => client.send(new DeleteObjectCommand({ Bucket: job.s3.bucket, Key })).catch(() => undefined)));
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
@@ -87,6 +93,11 @@ function copier(job: CopyJob, parts: { client: S3Client; store: S3ArchiveStore; 
         return file.bytesWritten;
       };
   }
+}
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
 }
 
 /** Loads what the first request loads lazily (SDK parsers, sockets), so the baseline already holds it. */

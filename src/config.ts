@@ -71,7 +71,7 @@ export const Environment = z.object({
   S3_CHECKSUMS: z.enum(["when_supported", "when_required"]).default("when_supported"),
   ARCHIVE_DIR: z.string().min(1).default("./kiln-archive"),
   // part buffers of all S3 archive uploads in this process together (docs/operations.md, "Archive memory")
-  KILN_ARCHIVE_MEMORY: ByteSize.pipe(z.number().min(8 * 1024 ** 2, { message: "expected at least 8MiB (one part)" })).default(DEFAULT_ARCHIVE_MEMORY),
+  KILN_ARCHIVE_MEMORY: ByteSize.pipe(z.number().min(8 * 1024 ** 2, { message: "expected at least 8MiB" })).default(DEFAULT_ARCHIVE_MEMORY),
   TOKENHUB_API_KEY: z.string().min(1).optional(),
   TOKENHUB_BASE_URL: UrlList.default(["https://tokenhub.tencentmaas.com", "https://tokenhub.tencentmaas.cn"]),
   // providers (issue 3): a provider runs when its API key is set

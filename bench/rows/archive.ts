@@ -62,7 +62,7 @@ async function measured(job: CopyJob, context: BenchContext): Promise<Measured> 
   if (code !== 0) throw new Error(`archive bench copy (${job.mode} ×${job.copies}) exited ${code}`);
   const answer = JSON.parse(out.trim().split("\n").at(-1)!) as CopyResult;
   const measuredCopy = { ...answer, mibPerSecond: answer.bytes / MB / answer.seconds, growthMib: answer.rssGrowthBytes / MB };
-  context.log(`archive: ${job.mode} ×${job.copies}: ${measuredCopy.mibPerSecond.toFixed(1)} MiB/s, RSS +${measuredCopy.growthMib.toFixed(1)} MiB`);
+  context.log(`archive: ${job.mode} ×${job.copies}: ${measuredCopy.mibPerSecond.toFixed(1)} MiB/s, RSS +${measuredCopy.growthMib.toFixed(1)} MiB, ${answer.cpuSeconds.toFixed(1)} s CPU`);
   return measuredCopy;
 }
 
@@ -83,11 +83,15 @@ function result(videoBytes: number, m: { kiln: Measured; plain: Measured; file: 
       s3: s3Source,
       kilnRssGrowthMiB: round(m.kiln.growthMib),
       plainRssGrowthMiB: round(m.plain.growthMib),
+      kilnCpuSeconds: round(m.kiln.cpuSeconds),
+      plainCpuSeconds: round(m.plain.cpuSeconds),
       fileMiBPerSecond: round(m.file.mibPerSecond),
       fileRssGrowthMiB: round(m.file.growthMib),
+      fileCpuSeconds: round(m.file.cpuSeconds),
       concurrentArchives: CONCURRENT,
       concurrentMiBPerSecond: round(m.together.mibPerSecond),
       concurrentRssGrowthMiB: round(m.together.growthMib),
+      concurrentCpuSeconds: round(m.together.cpuSeconds),
       archiveMemoryBudgetMiB: DEFAULT_ARCHIVE_MEMORY / MB,
       budgetPeakMiB: round((m.together.budgetPeakBytes ?? 0) / MB),
     },

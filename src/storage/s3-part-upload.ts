@@ -35,7 +35,8 @@ export interface PartUploadPlan {
  * buffer (memory then depends on when the collector runs) and cannot share a limit across
  * uploads; here every byte in flight sits in a budget buffer that is reused part after part.
  */
-export async function uploadInParts(body: Readable, plan: PartUploadPlan): Promise<number> {
+export async function uploadInParts(body: Readable, given: PartUploadPlan): Promise<number> {
+  const plan = { ...given, partSize: partSizeFor(given) };
   const reader = new PartReader(body);
   try {
     const firstSize = plan.length !== undefined && plan.length < plan.partSize ? Math.max(plan.length, 1) : plan.partSize;
@@ -56,6 +57,13 @@ export async function uploadInParts(body: Readable, plan: PartUploadPlan): Promi
     reader.close();
   }
 }
+
+/** S3 allows 10,000 parts: a longer output announced up front gets parts large enough. */
+function partSizeFor(plan: PartUploadPlan): number {
+  return plan.length === undefined ? plan.partSize : Math.max(plan.partSize, Math.ceil(plan.length / MAX_PARTS));
+}
+
+const MAX_PARTS = 10_000;
 
 async function multipart(reader: PartReader, plan: PartUploadPlan, first: Buffer, firstFilled: number): Promise<number> {
   const checksummed = (await plan.client.config.requestChecksumCalculation()) === "WHEN_SUPPORTED";
