@@ -84,6 +84,8 @@ async function multipart(reader: PartReader, plan: PartUploadPlan, first: Buffer
       total += filled;
       await sender.send(partNumber, buffer, filled);
       if (reader.ended) break;
+      // waits holding only parts already sent, which end on their own: uploads waiting for
+      // each other's buffers cannot deadlock
       buffer = await plan.budget.take(plan.partSize);
       filled = await reader.fill(buffer).catch((err: unknown) => sender.giveBack(buffer!, err));
       // a source that ends exactly on a part boundary leaves an empty last part: not sent
