@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_ARCHIVE_MEMORY } from "./storage/archive-memory-budget.js";
 import { RetryScheduleText } from "./webhooks/retry-schedule.js";
 import { prefixProblem, workerPartitions } from "./partitions.js";
 import { parseClusterNodes } from "./redis.js";
@@ -31,6 +32,19 @@ export const Duration = z
   .transform((v) => {
     const [, amount = "0", unit = "s"] = /^([\d.]+)(ms|s|m|h)?$/.exec(v) ?? [];
     return Math.round(Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS]);
+  });
+
+const BYTE_UNITS = { "": 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 } as const;
+
+/** A size such as `192MiB`, `64m` or `1GiB` (binary units; a bare number is bytes), as bytes. */
+export const ByteSize = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^\d+(\.\d+)?\s*(k|kib|m|mib|g|gib)?$/, { message: "expected a size such as 192MiB, 64m or 1GiB" })
+  .transform((v) => {
+    const [, amount = "0", unit = ""] = /^([\d.]+)\s*([a-z]*)$/.exec(v) ?? [];
+    return Math.floor(Number(amount) * BYTE_UNITS[unit as keyof typeof BYTE_UNITS]);
   });
 
 /** A task deadline per model kind: a duration of at least a second. */
@@ -79,6 +93,8 @@ export const Environment = z.object({
   S3_FORCE_PATH_STYLE: Flag.default(false),
   S3_CHECKSUMS: z.enum(["when_supported", "when_required"]).default("when_supported"),
   ARCHIVE_DIR: z.string().min(1).default("./kiln-archive"),
+  // part buffers of all S3 archive uploads in this process together (docs/operations.md, "Archive memory")
+  KILN_ARCHIVE_MEMORY: ByteSize.pipe(z.number().min(8 * 1024 ** 2, { message: "expected at least 8MiB" })).default(DEFAULT_ARCHIVE_MEMORY),
   TOKENHUB_API_KEY: z.string().min(1).optional(),
   TOKENHUB_BASE_URL: UrlList.default(["https://tokenhub.tencentmaas.com", "https://tokenhub.tencentmaas.cn"]),
   // providers (issue 3): a provider runs when its API key is set

@@ -1,12 +1,14 @@
 import type { Environment } from "../config.js";
 import type { ArchiveStore } from "./archive-store.js";
+import { ArchiveMemoryBudget } from "./archive-memory-budget.js";
 import { LocalArchiveStore } from "./local-archive-store.js";
 import { S3ArchiveStore } from "./s3-archive-store.js";
 
-export type { ArchiveStore, StoredObject } from "./archive-store.js";
+export { ArchiveMemoryBudget } from "./archive-memory-budget.js";
+export type { ArchiveStore, PutOptions, StoredObject } from "./archive-store.js";
 export { HashingStream } from "./hashing-stream.js";
 export { LocalArchiveStore } from "./local-archive-store.js";
-export { S3ArchiveStore, type S3StoreOptions } from "./s3-archive-store.js";
+export { S3ArchiveStore, S3_STORE_DEFAULTS, type S3StoreOptions } from "./s3-archive-store.js";
 
 /** S3 when `S3_BUCKET` is set, else the local directory `ARCHIVE_DIR`. */
 export function createArchiveStore(env: Environment): ArchiveStore {
@@ -17,6 +19,7 @@ export function createArchiveStore(env: Environment): ArchiveStore {
     endpoint: env.S3_ENDPOINT,
     forcePathStyle: env.S3_FORCE_PATH_STYLE,
     checksums: env.S3_CHECKSUMS,
+    budget: ArchiveMemoryBudget.forProcess(env.KILN_ARCHIVE_MEMORY),
     credentials: env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY } : undefined,
   });
 }

@@ -22,6 +22,15 @@ describe("loadEnvironment", () => {
     expect(env.KILN_POLL_SCALE).toBe(1);
   });
 
+  it("reads KILN_ARCHIVE_MEMORY in binary units, 192 MiB by default, and refuses less than one part", () => {
+    expect(loadEnvironment({}).KILN_ARCHIVE_MEMORY).toBe(192 * 1024 ** 2);
+    expect(loadEnvironment({ KILN_ARCHIVE_MEMORY: "64MiB" }).KILN_ARCHIVE_MEMORY).toBe(64 * 1024 ** 2);
+    expect(loadEnvironment({ KILN_ARCHIVE_MEMORY: "1g" }).KILN_ARCHIVE_MEMORY).toBe(1024 ** 3);
+    expect(loadEnvironment({ KILN_ARCHIVE_MEMORY: "33554432" }).KILN_ARCHIVE_MEMORY).toBe(32 * 1024 ** 2);
+    expect(configError({ KILN_ARCHIVE_MEMORY: "4MiB" }).message).toMatch(/KILN_ARCHIVE_MEMORY.*at least 8MiB/);
+    expect(configError({ KILN_ARCHIVE_MEMORY: "lots" }).message).toMatch(/KILN_ARCHIVE_MEMORY.*expected a size/);
+  });
+
   it("parses a comma-separated TOKENHUB_BASE_URL in order", () => {
     expect(loadEnvironment({ TOKENHUB_BASE_URL: "http://b.example , http://a.example,http://c.example" }).TOKENHUB_BASE_URL).toEqual([
       "http://b.example",
