@@ -131,6 +131,8 @@ export const Environment = z.object({
   KILN_ALLOW_PRIVATE_URLS: Flag.default(false),
   KILN_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
   KILN_POLL_SCALE: PositiveNumber.max(100).default(1),
+  // when to poll a pending task: learned per model (adaptive) or today's 1.5x backoff (fixed)
+  KILN_POLL_SCHEDULE: z.enum(["fixed", "adaptive"], { message: 'expected "fixed" or "adaptive"' }).default("adaptive"),
   // HTTP (issue 5): the API and /metrics; unset port means no HTTP server in `kiln worker`
   KILN_HTTP_PORT: z.coerce.number().int({ message: "expected a port number" }).min(0, { message: "expected 0 to 65535" }).max(65_535, { message: "expected 0 to 65535" }).optional(),
   KILN_API_TOKEN: z.string().min(16, { message: "expected at least 16 characters (a random token)" }).optional(),

@@ -27,6 +27,8 @@ import { InflightSlots, DEFAULT_GRANT_TTL_MS, type InflightCaps } from "./inflig
 import { SlotHandoff, DEFAULT_SWEEP_EVERY_MS } from "./slot-handoff.js";
 import { CancelRequests } from "../producers/cancellation.js";
 import { generationProgress } from "../webhooks/generation-progress.js";
+import { PollPlanner, type PollScheduleMode } from "./poll-planner.js";
+import { DurationStatsStore } from "./duration-stats-store.js";
 import { eventSubject } from "../webhooks/webhook-message.js";
 
 export interface GenerationWorkerOptions {
@@ -44,6 +46,8 @@ export interface GenerationWorkerOptions {
   concurrency?: number;
   /** Multiplies every poll delay: 1 in production, small in tests and the demo. @defaultValue 1 */
   pollScale?: number;
+  /** `KILN_POLL_SCHEDULE`: `adaptive` learns each model's durations and follows the progress; `fixed` is 1.5× per poll. @defaultValue "adaptive" */
+  pollSchedule?: PollScheduleMode;
   /** Source of randomness for jitter. @defaultValue Math.random */
   random?: () => number;
   /** Provider requests per second across every process (`KILN_<PROVIDER>_RATE`). @defaultValue unlimited */
@@ -108,6 +112,7 @@ export class GenerationWorker {
   private readonly fetcher: OutputFetcher;
   private readonly log: Logger;
   private readonly states: JobStateStore;
+  private readonly planner: PollPlanner;
   private readonly stateConnection: Redis;
   private readonly windowObservers = new Set<(ms: number) => void>();
 
@@ -130,6 +135,8 @@ export class GenerationWorker {
     this.stateConnection = options.connection.duplicate();
     this.stateConnection.on("error", safe(this.log, "state connection error", (err: Error) => this.log.error({ err: err.message }, "state connection error")));
     this.states = new JobStateStore(this.stateConnection, options.prefix, this.queueName);
+    const stats = new DurationStatsStore(this.stateConnection, options.prefix);
+    this.planner = new PollPlanner({ mode: options.pollSchedule, stats, scale: options.pollScale, ratePerSecond: options.ratePerSecond, random: options.random, log: this.log });
     this.worker = new Worker(this.queueName, (job, token) => this.process(job, token), {
       connection: options.connection,
       prefix: options.prefix,
@@ -349,6 +356,7 @@ export class GenerationWorker {
       observeSubmitWindow: (ms) => {
         for (const observer of this.windowObservers) observer(ms);
       },
+      planner: this.planner,
       pollScale: this.options.pollScale ?? 1,
       random: this.options.random ?? Math.random,
       now: Date.now,

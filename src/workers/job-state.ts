@@ -40,6 +40,10 @@ export const JobState = z.object({
   lastError: z.string().optional(),
   providerStatus: z.string().optional(),
   progress: z.number().optional(),
+  /** The provider's last few progress reports (ms since the submit, percent): the poll schedule extrapolates them. */
+  progressSamples: z.array(z.object({ atMs: z.number(), progress: z.number() })).optional(),
+  /** When a status request last found the task pending: the task finished after it. */
+  lastPendingAt: z.number().optional(),
   providerCompletedAt: z.number().optional(),
   /** The provider's outputs, once the task succeeded. */
   sources: z.array(OutputSource).optional(),

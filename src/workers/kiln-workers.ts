@@ -49,7 +49,7 @@ export async function startKilnWorkers(env: Environment, log: Logger, overrides:
   const outbound = createOutboundDispatcher({ allowPrivate: env.KILN_ALLOW_PRIVATE_URLS });
   const common = { connection, prefix: env.KILN_PREFIX, dispatcher: outbound, allowPrivateUrls: env.KILN_ALLOW_PRIVATE_URLS, log };
   const recovery = { lockDurationMs: env.KILN_LOCK_DURATION, stalledIntervalMs: env.KILN_STALLED_INTERVAL, deadlines: deadlinesOf(env) };
-  const generation = providers.map((provider) => new GenerationWorker({ ...common, ...recovery, provider, store, concurrency: env.KILN_CONCURRENCY, pollScale: env.KILN_POLL_SCALE, ...limitsOf(env, provider.name, overrides.rawEnv ?? process.env) }));
+  const generation = providers.map((provider) => new GenerationWorker({ ...common, ...recovery, provider, store, concurrency: env.KILN_CONCURRENCY, pollScale: env.KILN_POLL_SCALE, pollSchedule: env.KILN_POLL_SCHEDULE, ...limitsOf(env, provider.name, overrides.rawEnv ?? process.env) }));
   const webhooks = new WebhookWorker({ ...common, secret: env.KILN_WEBHOOK_SECRET, schedule: overrides.webhookSchedule ?? env.KILN_WEBHOOK_RETRY_SCHEDULE, timeoutMs: env.KILN_WEBHOOK_TIMEOUT_MS });
   const deliveries = new Queue(WEBHOOKS_QUEUE, { connection, prefix: env.KILN_PREFIX });
   deliveries.on("error", (err) => log.error({ err: err.message }, "webhooks queue error"));

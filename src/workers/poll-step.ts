@@ -2,10 +2,12 @@ import type { JobState } from "./job-state.js";
 import type { StepContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { outcomeOfError } from "./error-outcome.js";
-import { pollDelayMs } from "../providers/poll-policy.js";
 import { assertNever } from "../util/assert-never.js";
 
-/** One status request. Pending: come back later (backoff per model kind). Done: archive or fail. */
+/** Progress reports kept in the state for the poll schedule: enough for a rate, a few bytes. */
+const PROGRESS_SAMPLES = 4;
+
+/** One status request. Pending: come back when the poll planner says. Done: archive or fail. */
 export async function pollStep(state: JobState, ctx: StepContext): Promise<StepOutcome> {
   if (!state.taskId) return { type: "next", state: { ...state, step: "submit" } };
   let status;
@@ -17,14 +19,22 @@ export async function pollStep(state: JobState, ctx: StepContext): Promise<StepO
   const polled = { ...state, polls: state.polls + 1, errors: 0 };
   switch (status.state) {
     case "pending": {
-      const next = { ...polled, providerStatus: status.providerStatus, progress: status.progress ?? polled.progress };
-      return { type: "wait", state: next, delayMs: pollDelayMs(polled.polls, ctx.model.poll, { random: ctx.random, scale: ctx.pollScale }), reason: status.providerStatus };
+      const now = ctx.now();
+      const next = { ...polled, providerStatus: status.providerStatus, progress: status.progress ?? polled.progress, lastPendingAt: now, progressSamples: withSample(polled, status.progress, now) };
+      return { type: "wait", state: next, delayMs: await ctx.planner.delayMs(next, ctx), reason: status.providerStatus };
     }
     case "succeeded":
+      await ctx.planner.learn(polled, ctx);
       return { type: "next", state: { ...polled, step: "archive", providerStatus: "completed", progress: 100, providerCompletedAt: ctx.now(), sources: status.outputs } };
     case "failed":
       return { type: "fail", state: { ...polled, providerStatus: "failed" }, error: { code: "task_failed", message: status.message, retryable: false, providerCode: status.code } };
     default:
       return assertNever(status, "task status");
   }
+}
+
+/** The state's progress samples with this report added (ms since the submit), the oldest dropped. */
+function withSample(state: JobState, progress: number | undefined, now: number): JobState["progressSamples"] {
+  if (progress === undefined || state.submittedAt === undefined) return state.progressSamples;
+  return [...(state.progressSamples ?? []), { atMs: now - state.submittedAt, progress }].slice(-PROGRESS_SAMPLES);
 }

@@ -5,6 +5,7 @@ import type { Provider } from "../providers/provider.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import type { JobState } from "./job-state.js";
 import type { OutputFetcher } from "./output-fetcher.js";
+import type { PollPlanner } from "./poll-planner.js";
 
 /** In-flight slots as the submit step sees them (`SlotHandoff`). */
 export interface SlotGate {
@@ -38,6 +39,8 @@ export interface StepContext {
   observeSubmitWindow: (ms: number) => void;
   /** How long the provider's task may take, from the first submit (`KILN_DEADLINE_<KIND>`, else the model kind's default). */
   deadlineMs: number;
+  /** When to poll a pending task next (KILN_POLL_SCHEDULE), and learning from finished ones. */
+  planner: Pick<PollPlanner, "delayMs" | "learn">;
   /** Multiplies poll delays (KILN_POLL_SCALE). */
   pollScale: number;
   random: () => number;

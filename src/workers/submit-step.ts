@@ -2,7 +2,6 @@ import type { JobState } from "./job-state.js";
 import type { StepContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { outcomeOfError } from "./error-outcome.js";
-import { pollDelayMs } from "../providers/poll-policy.js";
 import { isProviderError } from "../providers/provider-error.js";
 import { isNotDelivered } from "../providers/http-json.js";
 import type { SubmitResult } from "../providers/provider.js";
@@ -45,7 +44,7 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
   ctx.observeSubmitWindow(performance.now() - answeredAt);
   if (state.submitCalls > 0) ctx.log.warn({ jobId: ctx.jobId, event: "submit_window", taskId: next.taskId, earlierTaskIds: state.unknownTaskIds }, "submitted again after an unknown outcome: the provider may run this request twice");
   if (next.step === "archive") return { type: "next", state: next };
-  return { type: "wait", state: next, delayMs: pollDelayMs(0, ctx.model.poll, { random: ctx.random, scale: ctx.pollScale }), reason: "submitted" };
+  return { type: "wait", state: next, delayMs: await ctx.planner.delayMs(next, ctx), reason: "submitted" };
 }
 
 function answered(answer: SubmitResult, calling: JobState, now: number): JobState {

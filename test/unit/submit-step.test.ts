@@ -7,6 +7,7 @@ import { deadlineOf, outcomeOfError } from "../../src/workers/error-outcome.js";
 import { initialState, type JobState } from "../../src/workers/job-state.js";
 import type { StepContext } from "../../src/workers/step-context.js";
 import { submitStep } from "../../src/workers/submit-step.js";
+import { PollPlanner } from "../../src/workers/poll-planner.js";
 
 const model = resolveModel("tokenhub", "hy-video-1.5")!;
 
@@ -28,6 +29,7 @@ function context(submit: () => Promise<SubmitResult>, options: { onUnknownSubmit
     deadlineMs: 60_000,
     onUnknownSubmit: options.onUnknownSubmit ?? "retry",
     observeSubmitWindow: () => undefined,
+    planner: new PollPlanner({ mode: "fixed", random: () => 0.5, log: pino({ level: "silent" }) }),
     pollScale: 1,
     random: () => 0.5,
     now: () => 1_000,
