@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { chatAnswer } from "./chat-answers.js";
 import type { FilePlan, SimTask } from "./task-book.js";
 import type { RouteContext, SimAnswer } from "./tokenhub-routes.js";
+import { durationDirective } from "./simulator-options.js";
 
 /** The gateway's models (seed 004 §7) by answer family. */
 const FAMILIES: Record<string, string> = {
@@ -57,7 +58,7 @@ function submit(model: string, family: string, prompt: string, body: Record<stri
         ? [{ format: "mp4", size: video }]
         : Array.from({ length: typeof body.n === "number" ? body.n : 1 }, () => ({ format: "png" as const, size: image }));
   const id = family === "wan-video" || family === "glm-image" ? randomUUID() : family === "minimax-video" ? `minimax-${randomUUID()}` : family === "cogvideo" ? `cogvideo-${randomUUID()}` : undefined;
-  const durationMs = sync ? 0 : ctx.options.durationsMs[family === "glm-image" ? "image" : "video"];
+  const durationMs = sync ? 0 : (durationDirective(prompt) ?? ctx.options.durationsMs[family === "glm-image" ? "image" : "video"]);
   const task = ctx.book.create({ provider: "gateway", model, prompt, durationMs, files, id }, ctx.options, ctx.random);
   return { status: 200, body: submitAnswer(family, task, body, ctx) };
 }

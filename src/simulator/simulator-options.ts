@@ -62,4 +62,15 @@ export const DIRECTIVES = {
    * (a broken proxy); later submits answer normally.
    */
   garbled: "[sim:garbled]",
+  /**
+   * `[sim:ms=<n>]`: the task takes n ms instead of its family's `durationsMs`, and its progress
+   * moves with it (the benchmarks draw each task's duration from a distribution this way).
+   */
+  duration: "[sim:ms=",
 } as const;
+
+/** The duration a prompt asks for with `[sim:ms=<n>]`, ms; undefined when it asks for none. */
+export function durationDirective(prompt: string): number | undefined {
+  const match = /\[sim:ms=(\d{1,9})\]/.exec(prompt);
+  return match ? Number(match[1]) : undefined;
+}

@@ -1,7 +1,7 @@
 import type { SimulatorOptions } from "./simulator-options.js";
 import type { FilePlan, SimTask, TaskBook } from "./task-book.js";
 import { chatAnswer } from "./chat-answers.js";
-import { DIRECTIVES } from "./simulator-options.js";
+import { DIRECTIVES, durationDirective } from "./simulator-options.js";
 import { tokenHubInputProblem } from "./tokenhub-checks.js";
 
 /** An HTTP answer the simulator sends. */
@@ -84,7 +84,7 @@ function submit(model: string, family: Family, sync: boolean, body: Record<strin
   const prompt = typeof body.prompt === "string" ? body.prompt : "";
   const problem = tokenHubInputProblem(model, body);
   if (problem) return tokenHubError(400, "invalid_request_error", `请求参数有误: ${problem}`);
-  const durationMs = sync ? 0 : ctx.options.durationsMs[family];
+  const durationMs = sync ? 0 : (durationDirective(prompt) ?? ctx.options.durationsMs[family]);
   const task = ctx.book.create({ provider: "tokenhub", model, prompt, durationMs, files: plan(family, ctx.options) }, ctx.options, ctx.random);
   if (prompt.includes(DIRECTIVES.garbled) && ctx.book.submissions.filter((s) => s.prompt === prompt).length === 1) {
     return { status: 200, body: `{"id":"${task.id}","request_id":"${requestIdOf(ctx.random)}","obj`, headers: { "content-type": "application/json" } };

@@ -1,0 +1,113 @@
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { resolveModel } from "../../src/providers/model-registry.js";
+import { pollDelayMs } from "../../src/providers/poll-policy.js";
+import { requestSize } from "../../src/providers/request-size.js";
+import type { DurationStatsStore } from "../../src/workers/duration-stats-store.js";
+import { initialState, type JobState } from "../../src/workers/job-state.js";
+import { PollPlanner } from "../../src/workers/poll-planner.js";
+import { pollStep } from "../../src/workers/poll-step.js";
+import type { StepContext } from "../../src/workers/step-context.js";
+import type { TaskStatus } from "../../src/providers/provider.js";
+
+const log = pino({ level: "silent" });
+const video = resolveModel("tokenhub", "hy-video-1.5")!;
+const half = () => 0.5;
+
+/** A stats store in memory with the real one's two methods, recording what it was told. */
+function memoryStats(stats?: { n: number; mean: number; variance: number }) {
+  const recorded: Array<{ model: string; durationMs: number; size: number }> = [];
+  const store = {
+    get: async () => stats,
+    record: async (_provider: string, model: string, durationMs: number, size = 1) => void recorded.push({ model, durationMs, size }),
+  } as unknown as DurationStatsStore;
+  return { store, recorded };
+}
+
+const polling = (over: Partial<JobState> = {}): JobState => ({ ...initialState(0, 3_600_000), step: "poll", taskId: "t-1", submitCalls: 1, submittedAt: 10_000, ...over });
+
+describe("requestSize", () => {
+  it("scales videos by their seconds against 5 s and images by their count", () => {
+    expect(requestSize("video", { duration: 10 })).toBe(2);
+    expect(requestSize("video", {})).toBe(1);
+    expect(requestSize("image", { n: 4 })).toBe(4);
+    expect(requestSize("image", { n: -1 })).toBe(1);
+    expect(requestSize("3d", { duration: 10 })).toBe(1);
+  });
+});
+
+describe("PollPlanner", () => {
+  it("fixed: today's 1.5x backoff from the poll count", async () => {
+    const planner = new PollPlanner({ mode: "fixed", random: half, log });
+    const job = { model: video, input: {}, now: () => 50_000 };
+    expect(await planner.delayMs(polling({ polls: 3 }), job)).toBe(pollDelayMs(3, video.poll, { random: half }));
+  });
+
+  it("adaptive: polls a video at 96% progress within seconds, where the fixed schedule waits a minute", async () => {
+    const planner = new PollPlanner({ mode: "adaptive", random: half, log });
+    const state = polling({ polls: 8, progressSamples: [{ atMs: 200_000, progress: 80 }, { atMs: 240_000, progress: 96 }] });
+    const adaptive = await planner.delayMs(state, { model: video, input: {}, now: () => 250_000 });
+    expect(adaptive).toBeLessThan(20_000);
+    expect(pollDelayMs(8, video.poll, { random: half })).toBe(60_000);
+  });
+
+  it("adaptive: a request twice as long gets a later first poll", async () => {
+    const { store } = memoryStats({ n: 100, mean: Math.log(20_000), variance: 0.04 });
+    const planner = new PollPlanner({ mode: "adaptive", stats: store, random: half, log });
+    const gateway = resolveModel("gateway", "wan2.7-t2v")!;
+    const first = (input: Record<string, unknown>) => planner.delayMs(polling({ submittedAt: 0 }), { model: gateway, input, now: () => 0 });
+    expect(await first({ duration: 10 })).toBeCloseTo(2 * (await first({ duration: 5 })), -2);
+  });
+
+  it("learns the midpoint between the last pending answer and the finished one, per unit of size", async () => {
+    const { store, recorded } = memoryStats();
+    const planner = new PollPlanner({ stats: store, log });
+    await planner.learn(polling({ submittedAt: 10_000, lastPendingAt: 70_000 }), { model: video, input: { duration: 10 }, now: () => 80_000 });
+    expect(recorded).toEqual([{ model: "hy-video-1.5", durationMs: 65_000, size: 2 }]);
+  });
+
+  it("goes on without statistics when Redis cannot give them", async () => {
+    const failing = { get: () => Promise.reject(new Error("down")), record: () => Promise.reject(new Error("down")) } as unknown as DurationStatsStore;
+    const planner = new PollPlanner({ stats: failing, random: half, log });
+    const job = { model: video, input: {}, now: () => 20_000 };
+    expect(await planner.delayMs(polling(), job)).toBeGreaterThan(0);
+    await expect(planner.learn(polling(), job)).resolves.toBeUndefined();
+  });
+});
+
+describe("pollStep with the planner", () => {
+  function context(status: TaskStatus, now: number, stats = memoryStats()) {
+    const ctx = {
+      jobId: "job-1",
+      model: video,
+      input: {},
+      provider: { name: "tokenhub", submit: () => Promise.reject(new Error("no")), poll: async () => status },
+      log,
+      planner: new PollPlanner({ stats: stats.store, random: half, log }),
+      pollScale: 1,
+      random: half,
+      now: () => now,
+    } as unknown as StepContext;
+    return { ctx, recorded: stats.recorded };
+  }
+
+  it("keeps the last four progress reports, as ms since the submit", async () => {
+    let state = polling();
+    for (const [at, progress] of [[20_000, 5], [30_000, 10], [40_000, 15], [50_000, 20], [60_000, 25]] as const) {
+      const outcome = await pollStep(state, context({ state: "pending", providerStatus: "in_progress", progress }, at).ctx);
+      expect(outcome.type).toBe("wait");
+      state = outcome.state;
+    }
+    expect(state.progressSamples).toEqual([{ atMs: 20_000, progress: 10 }, { atMs: 30_000, progress: 15 }, { atMs: 40_000, progress: 20 }, { atMs: 50_000, progress: 25 }]);
+    expect(state.lastPendingAt).toBe(60_000);
+  });
+
+  it("records the duration of a task that succeeded, and only then", async () => {
+    const ok = context({ state: "succeeded", outputs: [] }, 100_000);
+    await pollStep(polling({ lastPendingAt: 90_000 }), ok.ctx);
+    expect(ok.recorded).toEqual([{ model: "hy-video-1.5", durationMs: 85_000, size: 1 }]);
+    const failed = context({ state: "failed", code: "x", message: "no" }, 100_000);
+    await pollStep(polling({ lastPendingAt: 90_000 }), failed.ctx);
+    expect(failed.recorded).toEqual([]);
+  });
+});
