@@ -37,8 +37,8 @@ const SECOND = 1000;
  */
 export const ADAPTIVE_BOUNDS: Record<ModelKind, AdaptiveBounds> = {
   image: { floorMs: 0.5 * SECOND, capMs: 15 * SECOND, priorMedianMs: 10 * SECOND, priorSigma: 1 },
-  video: { floorMs: 1.5 * SECOND, capMs: 60 * SECOND, priorMedianMs: 90 * SECOND, priorSigma: 1 },
-  "3d": { floorMs: 1.5 * SECOND, capMs: 60 * SECOND, priorMedianMs: 120 * SECOND, priorSigma: 1 },
+  video: { floorMs: 1 * SECOND, capMs: 60 * SECOND, priorMedianMs: 60 * SECOND, priorSigma: 1.2 },
+  "3d": { floorMs: 1 * SECOND, capMs: 60 * SECOND, priorMedianMs: 90 * SECOND, priorSigma: 1.2 },
   audio: { floorMs: 0.5 * SECOND, capMs: 15 * SECOND, priorMedianMs: 10 * SECOND, priorSigma: 1 },
   text: { floorMs: 0.5 * SECOND, capMs: 15 * SECOND, priorMedianMs: 10 * SECOND, priorSigma: 1 },
 };
@@ -71,7 +71,7 @@ export interface DurationBelief {
 /** Each jump ahead risks at most this share of the tasks still running finishing before it. */
 export const EARLY_QUANTILE = 0.03;
 /** Near and past the expected finish, polls are at most this fraction of the elapsed time apart. */
-export const DENSE_FRACTION = 0.07;
+export const DENSE_FRACTION = 0.06;
 /** Learned statistics count as this many tasks' worth of the prior less: a few samples already dominate. */
 const PRIOR_WEIGHT = 2;
 const MIN_SIGMA = 0.03;

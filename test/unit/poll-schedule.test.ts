@@ -39,9 +39,9 @@ describe("normal", () => {
 
 describe("durationBelief", () => {
   it("starts from the kind's prior, scaled by the request's size and KILN_POLL_SCALE", () => {
-    expect(Math.exp(durationBelief({ size: 1, progress: [], bounds: video }).mu)).toBeCloseTo(90_000, 0);
-    expect(Math.exp(durationBelief({ size: 2, progress: [], bounds: video }).mu)).toBeCloseTo(180_000, 0);
-    expect(Math.exp(durationBelief({ size: 1, progress: [], bounds: video, scale: 0.1 }).mu)).toBeCloseTo(9_000, 0);
+    expect(Math.exp(durationBelief({ size: 1, progress: [], bounds: video }).mu)).toBeCloseTo(60_000, 0);
+    expect(Math.exp(durationBelief({ size: 2, progress: [], bounds: video }).mu)).toBeCloseTo(120_000, 0);
+    expect(Math.exp(durationBelief({ size: 1, progress: [], bounds: video, scale: 0.1 }).mu)).toBeCloseTo(6_000, 0);
   });
 
   it("follows the learned statistics once there are some, shrunk toward the prior while they are few", () => {
@@ -50,7 +50,7 @@ describe("durationBelief", () => {
     expect(many.sigma).toBeCloseTo(0.2, 1);
     const one = durationBelief({ size: 1, progress: [], bounds: video, stats: learned(30_000, 0, 1) });
     expect(Math.exp(one.mu)).toBeGreaterThan(30_000);
-    expect(Math.exp(one.mu)).toBeLessThan(90_000);
+    expect(Math.exp(one.mu)).toBeLessThan(60_000);
     // learned per unit of size: a request twice as long is expected to take twice as long
     expect(Math.exp(durationBelief({ size: 2, progress: [], bounds: video, stats: learned(30_000, 0.2, 100_000) }).mu)).toBeCloseTo(60_000, -2);
   });
@@ -90,7 +90,7 @@ describe("adaptivePollDelayMs", () => {
     const early = delay({ elapsedMs: 10_000, stats });
     const near = delay({ elapsedMs: 4.9 * MIN, stats });
     expect(early).toBeGreaterThan(60_000 - 1); // the cap: nothing to see for minutes
-    expect(near).toBeLessThanOrEqual(0.07 * 4.9 * MIN + 1);
+    expect(near).toBeLessThanOrEqual(0.06 * 4.9 * MIN + 1);
     expect(near).toBeGreaterThanOrEqual(video.floorMs);
   });
 
@@ -108,8 +108,8 @@ describe("adaptivePollDelayMs", () => {
 
   it("keeps polling densely after the expected finish has passed", () => {
     const late = delay({ elapsedMs: 10 * MIN, stats: learned(2 * MIN, 0.1) });
-    expect(late).toBeLessThanOrEqual(0.07 * 10 * MIN + 1);
-    expect(late).toBeGreaterThan(0.06 * 10 * MIN);
+    expect(late).toBeLessThanOrEqual(0.06 * 10 * MIN + 1);
+    expect(late).toBeGreaterThan(0.05 * 10 * MIN);
   });
 
   it("shortens delays by at most 10% at random", () => {
