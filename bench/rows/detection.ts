@@ -171,6 +171,7 @@ function summary(runs: Measured[], scale: number) {
     p95Ratio: round(percentile(runs.map((m) => m.delayMs / allowance(m)), 0.95)),
     pollsMean: round(runs.reduce((sum, m) => sum + m.polls, 0) / runs.length),
     pollsAt5Min: long.length ? Math.max(...long) : 0,
+    pollsMeanAt5Min: long.length ? round(long.reduce((sum, p) => sum + p, 0) / long.length) : 0,
     tasksAt5Min: long.length,
   };
 }
