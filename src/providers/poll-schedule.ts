@@ -36,11 +36,11 @@ const SECOND = 1000;
  * it; caps keep a task that outlives every estimate from waiting long for its next poll.
  */
 export const ADAPTIVE_BOUNDS: Record<ModelKind, AdaptiveBounds> = {
-  image: { floorMs: 0.5 * SECOND, capMs: 15 * SECOND, priorMedianMs: 10 * SECOND, priorSigma: 1 },
+  image: { floorMs: 1 * SECOND, capMs: 15 * SECOND, priorMedianMs: 10 * SECOND, priorSigma: 1 },
   video: { floorMs: 1 * SECOND, capMs: 60 * SECOND, priorMedianMs: 60 * SECOND, priorSigma: 1.2 },
   "3d": { floorMs: 1 * SECOND, capMs: 60 * SECOND, priorMedianMs: 90 * SECOND, priorSigma: 1.2 },
-  audio: { floorMs: 0.5 * SECOND, capMs: 15 * SECOND, priorMedianMs: 10 * SECOND, priorSigma: 1 },
-  text: { floorMs: 0.5 * SECOND, capMs: 15 * SECOND, priorMedianMs: 10 * SECOND, priorSigma: 1 },
+  audio: { floorMs: 1 * SECOND, capMs: 15 * SECOND, priorMedianMs: 10 * SECOND, priorSigma: 1 },
+  text: { floorMs: 1 * SECOND, capMs: 15 * SECOND, priorMedianMs: 10 * SECOND, priorSigma: 1 },
 };
 
 /** Everything the schedule knows about one pending task. */
@@ -70,8 +70,12 @@ export interface DurationBelief {
 
 /** Each jump ahead risks at most this share of the tasks still running finishing before it. */
 export const EARLY_QUANTILE = 0.03;
-/** Near and past the expected finish, polls are at most this fraction of the elapsed time apart. */
-export const DENSE_FRACTION = 0.06;
+/**
+ * Near and past the expected finish, polls are at most this fraction of the elapsed time apart:
+ * below the goal's 10%, leaving room for a visit's own latency. Without progress the belief is
+ * wide and this phase long, so its polls are spaced closer to the goal.
+ */
+export const DENSE_FRACTION = { withProgress: 0.06, withoutProgress: 0.09 };
 /** Learned statistics count as this many tasks' worth of the prior less: a few samples already dominate. */
 const PRIOR_WEIGHT = 2;
 const MIN_SIGMA = 0.03;
@@ -87,10 +91,11 @@ const JITTER = 0.1;
  * finish time the provider's progress and its rate of change point to. Knowing D > elapsed = t:
  *
  *   next = max(t + DENSE_FRACTION·t, quantile of D | D > t at EARLY_QUANTILE)
+ *   (DENSE_FRACTION 0.06 once the provider reported progress, 0.09 before)
  *   delay = clamp((next − t)·(1 − JITTER·r), floor, cap), never below minIntervalMs
  *
  * Far from the likely finish the quantile jumps ahead (sparse polls); near it and after it the
- * dense term keeps the detection delay under about 7% of the task's duration.
+ * dense term keeps the detection delay under 6–9% of the task's duration.
  */
 export function adaptivePollDelayMs(input: PollScheduleInput): number {
   const { bounds, scale = 1, minIntervalMs = 0, random = Math.random } = input;
@@ -98,7 +103,8 @@ export function adaptivePollDelayMs(input: PollScheduleInput): number {
   const { mu, sigma } = durationBelief(input);
   const below = normal.cdf((Math.log(t) - mu) / sigma);
   const jumpTo = Math.exp(mu + sigma * normal.quantile(below + EARLY_QUANTILE * (1 - below)));
-  const gap = Math.max(jumpTo - t, DENSE_FRACTION * t) * (1 - JITTER * random());
+  const dense = progressBelief(input.progress) ? DENSE_FRACTION.withProgress : DENSE_FRACTION.withoutProgress;
+  const gap = Math.max(jumpTo - t, dense * t) * (1 - JITTER * random());
   const bounded = Math.min(bounds.capMs * scale, Math.max(bounds.floorMs * scale, gap));
   return Math.round(Math.max(bounded, minIntervalMs));
 }

@@ -135,7 +135,8 @@ export class GenerationWorker {
     this.stateConnection = options.connection.duplicate();
     this.stateConnection.on("error", safe(this.log, "state connection error", (err: Error) => this.log.error({ err: err.message }, "state connection error")));
     this.states = new JobStateStore(this.stateConnection, options.prefix, this.queueName);
-    const stats = new DurationStatsStore(this.stateConnection, options.prefix);
+    // a read is reused for 10 s of (scaled) poll time: learning need not cost a round trip per visit
+    const stats = new DurationStatsStore(this.stateConnection, options.prefix, { cacheMs: 10_000 * (options.pollScale ?? 1) });
     this.planner = new PollPlanner({ mode: options.pollSchedule, stats, scale: options.pollScale, ratePerSecond: options.ratePerSecond, random: options.random, log: this.log });
     this.worker = new Worker(this.queueName, (job, token) => this.process(job, token), {
       connection: options.connection,

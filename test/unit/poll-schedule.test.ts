@@ -90,7 +90,7 @@ describe("adaptivePollDelayMs", () => {
     const early = delay({ elapsedMs: 10_000, stats });
     const near = delay({ elapsedMs: 4.9 * MIN, stats });
     expect(early).toBeGreaterThan(60_000 - 1); // the cap: nothing to see for minutes
-    expect(near).toBeLessThanOrEqual(0.06 * 4.9 * MIN + 1);
+    expect(near).toBeLessThanOrEqual(0.09 * 4.9 * MIN + 1);
     expect(near).toBeGreaterThanOrEqual(video.floorMs);
   });
 
@@ -108,8 +108,15 @@ describe("adaptivePollDelayMs", () => {
 
   it("keeps polling densely after the expected finish has passed", () => {
     const late = delay({ elapsedMs: 10 * MIN, stats: learned(2 * MIN, 0.1) });
-    expect(late).toBeLessThanOrEqual(0.06 * 10 * MIN + 1);
-    expect(late).toBeGreaterThan(0.05 * 10 * MIN);
+    expect(late).toBeLessThanOrEqual(0.09 * 10 * MIN + 1);
+    expect(late).toBeGreaterThan(0.08 * 10 * MIN);
+  });
+
+  it("polls closer to the goal without progress (a long dense phase) than with it", () => {
+    const stats = learned(2 * MIN, 0.1);
+    const progress = [{ atMs: 9 * MIN, progress: 99 }];
+    expect(delay({ elapsedMs: 10 * MIN, stats })).toBe(Math.round(0.09 * 10 * MIN));
+    expect(delay({ elapsedMs: 10 * MIN, stats, progress })).toBe(Math.round(0.06 * 10 * MIN));
   });
 
   it("shortens delays by at most 10% at random", () => {
