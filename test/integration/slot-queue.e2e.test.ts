@@ -41,7 +41,8 @@ describe("jobs waiting for an in-flight slot", () => {
   }, 90_000);
 
   it("under a provider cap and a model cap, each model keeps its own order and a full model holds back no other", async () => {
-    h = await new KilnHarness().start({ archive: "local", simulator: { durationsMs: { image: 300, video: 300, "3d": 300 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "3", KILN_TOKENHUB_MAX_INFLIGHT_HY_VIDEO_1_5: "1" } });
+    // videos take twice as long as images, so the comparison below does not hang on which kind the poll schedule sees finish sooner
+    h = await new KilnHarness().start({ archive: "local", simulator: { durationsMs: { image: 300, video: 600, "3d": 300 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "3", KILN_TOKENHUB_MAX_INFLIGHT_HY_VIDEO_1_5: "1" } });
     const requests = Array.from({ length: 24 }, (_, i) => (i % 3 === 0 ? h!.request("hy-video-1.5") : h!.request("hy-image-v3.0")));
     const { ids, prompts } = await enqueueInOrder(h, requests);
     const statuses = await Promise.all(ids.map((id) => h!.client.waitFor(id, { timeoutMs: 60_000 })));
