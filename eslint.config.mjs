@@ -1,0 +1,37 @@
+// Lint rules for kiln: typescript-eslint's recommended type-checked set, with formatting left to
+// prettier (eslint-config-prettier turns off every rule prettier owns).
+import js from "@eslint/js";
+import prettier from "eslint-config-prettier";
+import globals from "globals";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "dist-bench/**", "node_modules/**", "kiln-demo/**", "test-results/**", "schema/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      globals: globals.node,
+      parserOptions: { projectService: { allowDefaultProject: ["*.mjs", "scripts/*.mjs"] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      // fastify handlers and interface implementations are async by contract, awaiting or not
+      "@typescript-eslint/require-await": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+    },
+  },
+  {
+    // tests read JSON answers and poke at results freely; what they check is in their assertions
+    files: ["test/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-unsafe-member-access": "off",
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-argument": "off",
+      "@typescript-eslint/no-unsafe-return": "off",
+      "@typescript-eslint/no-unsafe-call": "off",
+      "@typescript-eslint/require-await": "off",
+    },
+  },
+  { files: ["**/*.mjs", "bin/**/*.js"], ...tseslint.configs.disableTypeChecked },
+  prettier,
+);
