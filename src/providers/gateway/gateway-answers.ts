@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { OutputSource, SubmitResult } from "../provider.js";
+import type { SubmitResult } from "../provider.js";
+import type { OutputSource } from "../output-source.js";
 import { ProviderError, type ProviderErrorKind } from "../provider-error.js";
 import { readChatAnswer } from "../chat/chat-completion.js";
 import { urlExpiresAt } from "../result-url.js";

@@ -1,4 +1,5 @@
-import type { OutputSource, TaskStatus } from "../provider.js";
+import type { TaskStatus } from "../provider.js";
+import type { OutputSource } from "../output-source.js";
 import { urlExpiresAt } from "../result-url.js";
 import { findUrls } from "./gateway-answers.js";
 import type { GatewayFamily } from "./gateway-models.js";
