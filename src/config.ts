@@ -1,5 +1,8 @@
 import { z } from "zod";
+import { DEFAULT_ARCHIVE_MEMORY } from "./storage/archive-memory-budget.js";
 import { RetryScheduleText } from "./webhooks/retry-schedule.js";
+import { prefixProblem, workerPartitions } from "./partitions.js";
+import { parseClusterNodes } from "./redis.js";
 
 /** "true"/"false"/"1"/"0" (any case) as a boolean; anything else is an error naming the variable. */
 const Flag = z
@@ -31,6 +34,19 @@ export const Duration = z
     return Math.round(Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS]);
   });
 
+const BYTE_UNITS = { "": 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 } as const;
+
+/** A size such as `192MiB`, `64m` or `1GiB` (binary units; a bare number is bytes), as bytes. */
+export const ByteSize = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^\d+(\.\d+)?\s*(k|kib|m|mib|g|gib)?$/, { message: "expected a size such as 192MiB, 64m or 1GiB" })
+  .transform((v) => {
+    const [, amount = "0", unit = ""] = /^([\d.]+)\s*([a-z]*)$/.exec(v) ?? [];
+    return Math.floor(Number(amount) * BYTE_UNITS[unit as keyof typeof BYTE_UNITS]);
+  });
+
 /** A task deadline per model kind: a duration of at least a second. */
 const Deadline = Duration.pipe(z.number().min(1000, { message: "expected at least 1s" }));
 
@@ -43,11 +59,32 @@ const UnknownSubmitPolicy = z.enum(["retry", "fail"]);
  */
 export const Environment = z.object({
   REDIS_URL: Url.refine((u) => /^rediss?:\/\//.test(u), { message: "expected redis:// or rediss://" }).default("redis://127.0.0.1:6379"),
+  // Redis Cluster (issue 10): when the seed nodes are set, REDIS_URL is ignored
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((spec, ctx) => {
+      try {
+        const nodes = parseClusterNodes(spec);
+        if (nodes.length === 0) ctx.addIssue({ code: "custom", message: "expected host:port,host:port,..." });
+        return nodes;
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: `${(err as Error).message}: expected host:port,host:port,...` });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  REDIS_TLS: Flag.default(false),
   KILN_PREFIX: z
     .string()
     .min(1)
-    .refine((v) => !v.includes(":"), { message: "must not contain ':'" })
+    .superRefine((v, ctx) => {
+      const problem = prefixProblem(v);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
     .default("{kiln}"),
+  KILN_PARTITIONS: z.coerce.number().int({ message: "expected a whole number" }).min(1, { message: "expected 1 to 1024" }).max(1024, { message: "expected 1 to 1024" }).default(1),
+  KILN_WORKER_PARTITIONS: z.string().optional(),
   S3_ENDPOINT: Url.optional(),
   S3_REGION: z.string().min(1).default("us-east-1"),
   S3_BUCKET: z.string().min(3).optional(),
@@ -56,6 +93,8 @@ export const Environment = z.object({
   S3_FORCE_PATH_STYLE: Flag.default(false),
   S3_CHECKSUMS: z.enum(["when_supported", "when_required"]).default("when_supported"),
   ARCHIVE_DIR: z.string().min(1).default("./kiln-archive"),
+  // part buffers of all S3 archive uploads in this process together (docs/operations.md, "Archive memory")
+  KILN_ARCHIVE_MEMORY: ByteSize.pipe(z.number().min(8 * 1024 ** 2, { message: "expected at least 8MiB" })).default(DEFAULT_ARCHIVE_MEMORY),
   TOKENHUB_API_KEY: z.string().min(1).optional(),
   TOKENHUB_BASE_URL: UrlList.default(["https://tokenhub.tencentmaas.com", "https://tokenhub.tencentmaas.cn"]),
   // providers (issue 3): a provider runs when its API key is set
@@ -98,6 +137,9 @@ export const Environment = z.object({
   // reads (GET /v1/generations/{id}, /v1/batches/{id}) need KILN_READ_TOKEN or KILN_API_TOKEN unless public
   KILN_READ_TOKEN: z.string().min(16, { message: "expected at least 16 characters (a random token)" }).optional(),
   KILN_PUBLIC_READS: Flag.default(false),
+  // the dashboard (issue 11): off without a token; read-only unless KILN_ADMIN_WRITE
+  KILN_ADMIN_TOKEN: z.string().min(16, { message: "expected at least 16 characters (it guards every job's data)" }).optional(),
+  KILN_ADMIN_WRITE: Flag.default(false),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // webhooks (issue 4): unset means the webhook worker's defaults (Svix's schedule, 15 s)
   KILN_WEBHOOK_RETRY_SCHEDULE: RetryScheduleText.optional(),
@@ -125,9 +167,23 @@ export function isConfigError(err: unknown): err is ConfigError {
 export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = Environment.safeParse(present);
-  if (parsed.success) return checkProviders(checkS3(parsed.data));
+  if (parsed.success) return checkPartitions(checkProviders(checkS3(parsed.data)));
   const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
   throw configError(...problems);
+}
+
+/** The partitions a worker consumes must exist. */
+function checkPartitions(env: Environment): Environment {
+  try {
+    workerPartitions(env.KILN_WORKER_PARTITIONS, env.KILN_PARTITIONS);
+  } catch (err) {
+    throw configError(`${(err as Error).message} (KILN_PARTITIONS=${env.KILN_PARTITIONS})`);
+  }
+  // parsed and checked already, but not yet wired through producers and workers: refuse rather than
+  // let a deployment believe it runs on a cluster or spreads its keys when it does not
+  if (env.REDIS_CLUSTER_NODES) throw configError("REDIS_CLUSTER_NODES: Redis Cluster support is not complete in this version (workers and producers still connect to REDIS_URL)");
+  if (env.KILN_PARTITIONS > 1) throw configError("KILN_PARTITIONS: partitions are not complete in this version (workers and producers still use one prefix)");
+  return env;
 }
 
 /** Providers whose variables need each other. */

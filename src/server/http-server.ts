@@ -5,6 +5,7 @@ import type { GenerationClient } from "../producers/generation-client.js";
 import { HttpError, apiError } from "./api-error.js";
 import type { BatchReader } from "./batch-reader.js";
 import { registerBatchRoutes } from "./batch-routes.js";
+import { ADMIN_BASE_PATH, registerAdminDashboard, type AdminDashboardOptions } from "./admin-dashboard.js";
 import { errorReply } from "./error-reply.js";
 import { registerGenerationRoutes } from "./generation-routes.js";
 import { registerHealthRoutes } from "./health-routes.js";
@@ -41,6 +42,8 @@ export interface KilnHttpServerOptions {
   requestTimeoutMs?: number;
   /** `info.version` of `/openapi.json`. @defaultValue kiln's package version */
   version?: string;
+  /** bull-board at `/admin/queues` (`KILN_ADMIN_TOKEN`). @defaultValue undefined: no dashboard (404) */
+  admin?: Omit<AdminDashboardOptions, "log">;
 }
 
 /** Paths scraped or probed every few seconds: request logs for them would drown the rest. */
@@ -49,6 +52,7 @@ const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 /** kiln's HTTP API (fastify): job status and enqueue, batches, health, readiness and metrics. */
 export class KilnHttpServer {
   readonly app: FastifyInstance;
+  private readonly dashboard?: { close(): Promise<void> };
 
   constructor(options: KilnHttpServerOptions) {
     const readinessTimeoutMs = inRange(options.readinessTimeoutMs ?? 2000, 100, 60_000, "readinessTimeoutMs");
@@ -72,6 +76,8 @@ export class KilnHttpServer {
     const routes: RegisteredRoute[] = [];
     this.app.addHook("onRoute", (route) => {
       attachRouteSchema(route);
+      // the dashboard's own routes are bull-board's, not part of kiln's API document
+      if (route.url.startsWith(ADMIN_BASE_PATH)) return;
       for (const method of [route.method].flat()) routes.push({ method: String(method), url: route.url });
     });
     // the API speaks JSON only: any other body is a 415, not a string that fails validation later
@@ -94,6 +100,7 @@ export class KilnHttpServer {
       void reply.type(options.metrics.registry.contentType);
       return options.metrics.text();
     });
+    if (options.admin) this.dashboard = registerAdminDashboard(this.app, { ...options.admin, log: options.log });
     let openApi: unknown;
     this.app.get("/openapi.json", async () => (openApi ??= openApiDocument(routes, options.version ?? kilnVersion())));
   }
@@ -110,6 +117,7 @@ export class KilnHttpServer {
   /** Stops accepting connections and waits for the requests in progress. */
   async close(): Promise<void> {
     await this.app.close();
+    await this.dashboard?.close();
   }
 }
 

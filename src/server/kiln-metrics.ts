@@ -6,6 +6,7 @@ import { createMetricFamilies, type MetricFamilies } from "./metric-families.js"
 import type { ProviderLabels } from "./provider-labels.js";
 import type { QueueCounts } from "../producers/kiln-queues.js";
 import { ScrapeCounts } from "./scrape-counts.js";
+import { ArchiveMemoryBudget } from "../storage/archive-memory-budget.js";
 import { attachWorkerMetrics, type WebhookOutcome, type WorkerEventRecorder, type WorkerSet } from "./worker-metrics.js";
 
 export interface KilnMetricsOptions {
@@ -37,7 +38,7 @@ export class KilnMetrics implements WorkerEventRecorder {
     if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 60_000) throw new RangeError(`countsTimeoutMs: must be an integer from 100 to 60000, got ${timeoutMs}`);
     this.log = options.log;
     this.counts = new ScrapeCounts(options.counts, timeoutMs, options.log);
-    this.families = createMetricFamilies(this.registry, { jobs: () => this.collectJobCounts(), webhookJobs: () => this.collectWebhookCounts() });
+    this.families = createMetricFamilies(this.registry, { jobs: () => this.collectJobCounts(), webhookJobs: () => this.collectWebhookCounts(), archiveMemory: archiveMemoryNow });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     const providers = options.providers;
     this.stopObserving = providers ? observeProviderResponses((event) => this.recordProviderResponse(providers.of(event), event)) : () => undefined;
@@ -110,4 +111,9 @@ export class KilnMetrics implements WorkerEventRecorder {
     this.families.webhookJobs.reset();
     for (const [state, n] of Object.entries(counts?.webhooks ?? {})) this.families.webhookJobs.set({ state }, n);
   }
+}
+
+function archiveMemoryNow(): { held: number; limit: number } {
+  const budget = ArchiveMemoryBudget.current();
+  return { held: budget?.heldBytes ?? 0, limit: budget?.limitBytes ?? 0 };
 }

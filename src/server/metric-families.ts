@@ -17,12 +17,16 @@ export interface MetricFamilies {
   archivedBytes: Counter<"provider">;
   archivedOutputs: Counter<"provider">;
   webhookDeliveries: Counter<"outcome">;
+  archiveMemory: Gauge;
+  archiveMemoryLimit: Gauge;
 }
 
 /** What the two job gauges run at scrape time to set their values. */
 export interface GaugeCollectors {
   jobs: () => Promise<void>;
   webhookJobs: () => Promise<void>;
+  /** The process's archive memory budget, held bytes and limit (both 0 before any S3 store exists). */
+  archiveMemory: () => { held: number; limit: number };
 }
 
 export function createMetricFamilies(registry: Registry, collect: GaugeCollectors): MetricFamilies {
@@ -52,6 +56,22 @@ export function createMetricFamilies(registry: Registry, collect: GaugeCollector
     }),
     archivedBytes: new Counter({ name: "kiln_archived_bytes_total", help: "Bytes archived, by provider, counted when a generation finishes", labelNames: ["provider"], registers }),
     archivedOutputs: new Counter({ name: "kiln_archived_outputs_total", help: "Outputs archived, by provider, counted when a generation finishes", labelNames: ["provider"], registers }),
+    archiveMemory: new Gauge({
+      name: "kiln_archive_memory_bytes",
+      help: "Bytes this process holds in S3 archive part buffers (in use or kept for the next part), bounded by KILN_ARCHIVE_MEMORY",
+      registers,
+      collect() {
+        this.set(collect.archiveMemory().held);
+      },
+    }),
+    archiveMemoryLimit: new Gauge({
+      name: "kiln_archive_memory_limit_bytes",
+      help: "This process's archive memory budget, KILN_ARCHIVE_MEMORY",
+      registers,
+      collect() {
+        this.set(collect.archiveMemory().limit);
+      },
+    }),
     webhookDeliveries: new Counter({ name: "kiln_webhook_deliveries_total", help: "Webhook delivery attempts by outcome: delivered, retry (will be tried again), failed (dead letter)", labelNames: ["outcome"], registers }),
   };
 }

@@ -1,4 +1,5 @@
 import { createCipheriv, createHash } from "node:crypto";
+import { Readable } from "node:stream";
 import { crc32, deflateSync } from "node:zlib";
 import { mp3, wav } from "./fake-audio.js";
 
@@ -115,10 +116,46 @@ function mvhd(durationMs: number): Buffer {
 }
 
 function mp4(rand: ByteSource, target: number): Buffer {
+  const { head, payload } = mp4Head(rand, target);
+  return Buffer.concat([head, rand(payload)]);
+}
+
+/** Everything before the mdat payload (drawing the duration from `rand`), and the payload's length. */
+function mp4Head(rand: ByteSource, target: number): { head: Buffer; payload: number } {
   const ftyp = box("ftyp", Buffer.from("isom", "latin1"), u32(512), Buffer.from("isomiso2avc1mp41", "latin1"));
   const durationMs = 1000 + (rand(4).readUInt32BE(0) % 9000);
-  const mdat = box("mdat", rand(Math.max(0, target - MP4_OVERHEAD)));
-  return Buffer.concat([ftyp, box("moov", mvhd(durationMs)), mdat]);
+  const payload = Math.max(0, target - MP4_OVERHEAD);
+  return { head: Buffer.concat([ftyp, box("moov", mvhd(durationMs)), u32(8 + payload), Buffer.from("mdat", "latin1")]), payload };
+}
+
+/** A fake file too large to hold: its length, and its bytes generated afresh on each `open`. */
+export interface StreamedMedia {
+  bytes: number;
+  open(): Readable;
+  /** The chunks of `open`, synchronously (for hashing without a stream). */
+  chunks(): Generator<Buffer>;
+}
+
+const STREAM_CHUNK = 1024 * 1024;
+
+/**
+ * The same bytes as `fakeMedia("mp4", seed, approxBytes)`, produced a megabyte at a time: a
+ * 1 GiB video is served without ever being held. Only mp4 streams (its payload is the
+ * keystream itself); the other formats are small and made whole.
+ */
+export function streamedMp4(seed: string, approxBytes: number): StreamedMedia {
+  if (!Number.isFinite(approxBytes) || approxBytes < 0 || approxBytes > MAX_BYTES) {
+    throw new RangeError(`approxBytes must be within [0, ${MAX_BYTES}], got ${approxBytes}`);
+  }
+  const target = Math.floor(approxBytes);
+  const { head, payload } = mp4Head(keystream(seed, "mp4"), target);
+  function* chunks(): Generator<Buffer> {
+    const rand = keystream(seed, "mp4");
+    mp4Head(rand, target); // advances the keystream past the duration, as fakeMedia does
+    yield head;
+    for (let left = payload; left > 0; left -= STREAM_CHUNK) yield rand(Math.min(STREAM_CHUNK, left));
+  }
+  return { bytes: head.length + payload, open: () => Readable.from(chunks(), { objectMode: false }), chunks };
 }
 
 // ---------- OBJ ----------

@@ -1,3 +1,4 @@
+import { pipeline } from "node:stream/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createHash } from "node:crypto";
@@ -168,18 +169,23 @@ export class ProviderSimulator {
     const match = /^\/files\/([^/]+)\/(\d+)\.[a-z0-9]+$/.exec(path);
     const task = match ? this.book.tasks.get(match[1]!) : undefined;
     const file = task?.files[Number(match?.[2])];
-    const bytes = task && file ? this.book.contentOf(task.id, file.index) : undefined;
-    if (!task || !file || !bytes || Date.now() < task.doneAt || task.fails) return send(res, { status: 404, body: "<Error><Code>NoSuchKey</Code></Error>" });
+    const content = task && file ? this.book.sourceOf(task.id, file.index) : undefined;
+    if (!task || !file || !content || Date.now() < task.doneAt || task.fails) return send(res, { status: 404, body: "<Error><Code>NoSuchKey</Code></Error>" });
     if (this.book.isExpired(task)) return send(res, { status: 403, body: "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>" });
     this.book.counters.downloads++;
-    res.writeHead(200, { "content-type": MEDIA_CONTENT_TYPES[file.format], "content-length": String(bytes.length) });
+    const length = Buffer.isBuffer(content) ? content.length : content.bytes;
+    res.writeHead(200, { "content-type": MEDIA_CONTENT_TYPES[file.format], "content-length": String(length) });
     if (this.options.resetRate > 0 && this.random() < this.options.resetRate) {
-      // half the bytes, then a reset: the download must be retried, and never archived cut short
+      // the first bytes (half of a held file, the first chunk of a streamed one), then a reset:
+      // the download must be retried, and never archived cut short
       this.book.counters.broken++;
-      res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.socket?.destroy());
+      const first = Buffer.isBuffer(content) ? content.subarray(0, Math.floor(content.length / 2)) : content.chunks().next().value!;
+      res.write(first, () => res.socket?.destroy());
       return;
     }
-    res.end(bytes);
+    if (Buffer.isBuffer(content)) return void res.end(content);
+    // generated as the client reads: a slow reader holds up the generator, not the simulator's memory
+    pipeline(content.open(), res).catch(() => undefined);
   }
 
   private async control(req: IncomingMessage, path: string): Promise<SimAnswer> {

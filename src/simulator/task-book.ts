@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomInt } from "node:crypto";
-import { fakeMedia, MEDIA_CONTENT_TYPES, type MediaFormat } from "./fake-media.js";
+import { fakeMedia, MEDIA_CONTENT_TYPES, streamedMp4, type MediaFormat, type StreamedMedia } from "./fake-media.js";
 import { DIRECTIVES, type SimulatorOptions } from "./simulator-options.js";
 
 /** One file a task will produce: its format, approximate size and what it is to the caller. */
@@ -39,7 +39,7 @@ export interface SimTask {
 export class TaskBook {
   readonly tasks = new Map<string, SimTask>();
   readonly submissions: Array<{ taskId: string; provider: string; model: string; prompt: string; at: number; answeredAt?: number }> = [];
-  private readonly content = new Map<string, Buffer>();
+  private readonly content = new Map<string, Buffer | StreamedMedia>();
   counters = { queries: 0, downloads: 0, rejected: 0, broken: 0, open: 0, maxOpen: 0 };
   /** Per model: tasks in flight now and the most at once. */
   readonly openByModel = new Map<string, { open: number; maxOpen: number }>();
@@ -78,7 +78,14 @@ export class TaskBook {
     }
   }
 
+  /** A file's bytes when they are held (every file but a large video). */
   contentOf(taskId: string, index: number): Buffer | undefined {
+    const content = this.content.get(`${taskId}/${index}`);
+    return Buffer.isBuffer(content) ? content : undefined;
+  }
+
+  /** A file's bytes to serve: held whole, or generated again for each download. */
+  sourceOf(taskId: string, index: number): Buffer | StreamedMedia | undefined {
     return this.content.get(`${taskId}/${index}`);
   }
 
@@ -105,10 +112,29 @@ export class TaskBook {
   }
 
   private makeFile(taskId: string, index: number, plan: FilePlan): SimFile {
-    const bytes = fakeMedia(plan.format, `${taskId}/${index}`, plan.size);
-    this.content.set(`${taskId}/${index}`, bytes);
+    const seed = `${taskId}/${index}`;
+    if (plan.format === "mp4" && plan.size > STREAM_FROM_BYTES) {
+      const streamed = streamedMp4(seed, plan.size);
+      this.content.set(seed, streamed);
+      return lazySha256({ ...plan, index, bytes: streamed.bytes }, () => {
+        const hash = createHash("sha256");
+        for (const chunk of streamed.chunks()) hash.update(chunk);
+        return hash.digest("hex");
+      });
+    }
+    const bytes = fakeMedia(plan.format, seed, plan.size);
+    this.content.set(seed, bytes);
     return { ...plan, index, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
   }
+}
+
+/** Videos above this are never held: a 1 GiB output costs the simulator a megabyte at a time. */
+const STREAM_FROM_BYTES = 8 * 1024 * 1024;
+
+/** `sha256` computed on first read: hashing a streamed gigabyte is only paid by whoever asks. */
+function lazySha256(file: Omit<SimFile, "sha256">, compute: () => string): SimFile {
+  let digest: string | undefined;
+  return Object.defineProperty(file, "sha256", { enumerable: true, get: () => (digest ??= compute()) }) as SimFile;
 }
 
 export { MEDIA_CONTENT_TYPES };

@@ -8,6 +8,15 @@ export interface StoredObject {
   bytes: number;
 }
 
+/** What the caller knows about an object before it streams. */
+export interface PutOptions {
+  /**
+   * The length the source announced, when it did: lets a store reserve only that much for a
+   * small object. A store may refuse a source that sends more. @defaultValue unknown
+   */
+  length?: number;
+}
+
 /**
  * Where outputs are kept. `put` consumes a stream without buffering it whole: memory stays
  * bounded whatever the object's size. Writes are all-or-nothing: a failed put leaves no
@@ -16,7 +25,8 @@ export interface StoredObject {
 export interface ArchiveStore {
   /** `s3://bucket` or `file:///dir`, for logs and the demo. */
   readonly location: string;
-  put(key: string, body: Readable, contentType: string): Promise<StoredObject>;
+  /** Stores the stream under `key`; `bytes` of the answer is what was streamed, counted on the way. */
+  put(key: string, body: Readable, contentType: string, options?: PutOptions): Promise<StoredObject>;
   /** Small objects (manifests, JSON) written in one call. */
   putBytes(key: string, body: Buffer | string, contentType: string): Promise<StoredObject>;
   get(key: string): Promise<Readable>;

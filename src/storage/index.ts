@@ -1,11 +1,13 @@
 import type { ArchiveStore } from "./archive-store.js";
+import { ArchiveMemoryBudget } from "./archive-memory-budget.js";
 import { LocalArchiveStore } from "./local-archive-store.js";
 import { S3ArchiveStore } from "./s3-archive-store.js";
 
-export type { ArchiveStore, StoredObject } from "./archive-store.js";
+export { ArchiveMemoryBudget } from "./archive-memory-budget.js";
+export type { ArchiveStore, PutOptions, StoredObject } from "./archive-store.js";
 export { HashingStream } from "./hashing-stream.js";
 export { LocalArchiveStore } from "./local-archive-store.js";
-export { S3ArchiveStore, type S3StoreOptions } from "./s3-archive-store.js";
+export { S3ArchiveStore, S3_STORE_DEFAULTS, type S3StoreOptions } from "./s3-archive-store.js";
 
 /**
  * The archive settings `createArchiveStore` reads, named as the environment variables that set
@@ -20,6 +22,8 @@ export interface ArchiveSettings {
   S3_ACCESS_KEY_ID?: string;
   S3_SECRET_ACCESS_KEY?: string;
   ARCHIVE_DIR: string;
+  /** Bytes every S3 upload of the process shares for its parts (see `ArchiveMemoryBudget`). */
+  KILN_ARCHIVE_MEMORY: number;
 }
 
 /** S3 when `S3_BUCKET` is set, else the local directory `ARCHIVE_DIR`. */
@@ -31,6 +35,7 @@ export function createArchiveStore(env: ArchiveSettings): ArchiveStore {
     endpoint: env.S3_ENDPOINT,
     forcePathStyle: env.S3_FORCE_PATH_STYLE,
     checksums: env.S3_CHECKSUMS,
+    budget: ArchiveMemoryBudget.forProcess(env.KILN_ARCHIVE_MEMORY),
     credentials: env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY } : undefined,
   });
 }

@@ -1,5 +1,4 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
 import { randomUUID } from "node:crypto";
 import { pipeline } from "node:stream/promises";
@@ -11,6 +10,8 @@ import type { ArchiveStore, StoredObject } from "./archive-store.js";
 export class LocalArchiveStore implements ArchiveStore {
   readonly root: string;
   readonly location: string;
+  /** Directories this store has made: a job's second output needs no mkdir. */
+  private readonly made = new Set<string>();
 
   constructor(dir: string) {
     this.root = resolve(dir);
@@ -19,31 +20,37 @@ export class LocalArchiveStore implements ArchiveStore {
 
   async put(key: string, body: Readable, _contentType: string): Promise<StoredObject> {
     const path = this.pathOf(key);
-    await mkdir(dirname(path), { recursive: true });
     // write beside the target and rename: readers never see a half-written file
     const partial = `${path}.partial-${randomUUID()}`;
+    const file = (await this.create(partial)).createWriteStream();
     try {
-      await pipeline(body, createWriteStream(partial));
+      await pipeline(body, file);
       await rename(partial, path);
     } catch (err) {
       await rm(partial, { force: true });
       throw err;
     }
-    return this.describe(key, (await stat(path)).size);
+    // counted while writing: no stat of the result
+    return this.describe(key, file.bytesWritten);
   }
 
   async putBytes(key: string, body: Buffer | string, _contentType: string): Promise<StoredObject> {
     const path = this.pathOf(key);
-    await mkdir(dirname(path), { recursive: true });
     const partial = `${path}.partial-${randomUUID()}`;
-    await writeFile(partial, body);
+    const handle = await this.create(partial);
+    try {
+      await handle.writeFile(body);
+    } finally {
+      await handle.close();
+    }
     await rename(partial, path);
     return this.describe(key, Buffer.byteLength(body));
   }
 
   async get(key: string): Promise<Readable> {
-    await stat(this.pathOf(key));
-    return createReadStream(this.pathOf(key));
+    // opening first makes a missing key fail here, not on the stream's first read
+    const handle = await open(this.pathOf(key));
+    return handle.createReadStream();
   }
 
   async head(key: string): Promise<StoredObject | undefined> {
@@ -55,6 +62,26 @@ export class LocalArchiveStore implements ArchiveStore {
     return { key, url: pathToFileURL(this.pathOf(key)).href, bytes };
   }
 
+  /**
+   * Opens a new file for writing. Its directory is made first unless this store made it
+   * before; one removed since then shows up as ENOENT and is made again.
+   */
+  private async create(path: string): Promise<FileHandle> {
+    const dir = dirname(path);
+    if (this.made.has(dir)) {
+      try {
+        return await open(path, "w");
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      }
+    }
+    await mkdir(dir, { recursive: true });
+    // one job's outputs share a directory: remembering the recent ones is enough
+    if (this.made.size >= MADE_DIRS_REMEMBERED) this.made.clear();
+    this.made.add(dir);
+    return open(path, "w");
+  }
+
   /** Keys are relative paths; one that would escape the root is a bug upstream, so refuse it. */
   private pathOf(key: string): string {
     const path = resolve(this.root, key);
@@ -62,3 +89,5 @@ export class LocalArchiveStore implements ArchiveStore {
     return path;
   }
 }
+
+const MADE_DIRS_REMEMBERED = 1024;

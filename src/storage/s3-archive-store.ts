@@ -1,7 +1,10 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
 import type { Readable } from "node:stream";
-import type { ArchiveStore, StoredObject } from "./archive-store.js";
+import { ArchiveMemoryBudget } from "./archive-memory-budget.js";
+import type { ArchiveStore, PutOptions, StoredObject } from "./archive-store.js";
+import { uploadInParts } from "./s3-part-upload.js";
+
+const MiB = 1024 * 1024;
 
 export interface S3StoreOptions {
   bucket: string;
@@ -17,18 +20,43 @@ export interface S3StoreOptions {
    * headers. @defaultValue "when_supported"
    */
   checksums?: "when_supported" | "when_required";
-  /** Multipart part size in bytes: memory per upload is about partSize × queueSize. @defaultValue 8 MiB */
+  /**
+   * Multipart part size in bytes (5 MiB to 5 GiB): an upload holds at most
+   * partSize × (queueSize + 1) of memory, the parts in flight and the one being filled. An
+   * output whose announced length needs more than S3's 10,000 parts gets larger parts.
+   * @defaultValue 5 MiB
+   */
   partSize?: number;
-  /** Parts uploaded in parallel per object. @defaultValue 2 */
+  /** Parts sent in parallel per object (1 to 16). @defaultValue 4 */
   queueSize?: number;
+  /**
+   * Part buffers of every upload come out of this budget, so concurrent archives wait for
+   * memory rather than add up. @defaultValue the process's budget (`ArchiveMemoryBudget.forProcess()`)
+   */
+  budget?: ArchiveMemoryBudget;
 }
+
+/** The defaults of S3StoreOptions, applied in one place. */
+// 5 MiB × (4 + 1) is the memory of 8 MiB × (2 + 1) with twice the requests in flight, which is
+// what hides a real S3's per-request latency
+export const S3_STORE_DEFAULTS = { partSize: 5 * MiB, queueSize: 4 } as const;
 
 /** Archive store on any S3-compatible service, streaming through multipart uploads. */
 export class S3ArchiveStore implements ArchiveStore {
   readonly client: S3Client;
   readonly location: string;
 
+  private readonly partSize: number;
+  private readonly queueSize: number;
+  readonly budget: ArchiveMemoryBudget;
+
   constructor(private readonly options: S3StoreOptions) {
+    this.partSize = options.partSize ?? S3_STORE_DEFAULTS.partSize;
+    this.queueSize = options.queueSize ?? S3_STORE_DEFAULTS.queueSize;
+    if (!Number.isInteger(this.partSize) || this.partSize < 5 * MiB || this.partSize > 5 * 1024 * MiB) throw new RangeError(`partSize: must be a whole number of bytes from 5 MiB to 5 GiB, got ${this.partSize}`);
+    if (!Number.isInteger(this.queueSize) || this.queueSize < 1 || this.queueSize > 16) throw new RangeError(`queueSize: must be a whole number from 1 to 16, got ${this.queueSize}`);
+    this.budget = options.budget ?? ArchiveMemoryBudget.forProcess();
+    if (this.budget.limitBytes < this.partSize) throw new RangeError(`budget: ${this.budget.limitBytes} bytes cannot hold one ${this.partSize}-byte part`);
     const checksums = options.checksums === "when_required" ? "WHEN_REQUIRED" : "WHEN_SUPPORTED";
     const config: S3ClientConfig = {
       region: options.region,
@@ -42,20 +70,10 @@ export class S3ArchiveStore implements ArchiveStore {
     this.location = `s3://${options.bucket}`;
   }
 
-  async put(key: string, body: Readable, contentType: string): Promise<StoredObject> {
-    // lib-storage buffers at most queueSize parts and aborts the multipart upload on failure,
-    // so a failed put leaves no object under `key`.
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.options.bucket, Key: key, Body: body, ContentType: contentType },
-      partSize: this.options.partSize ?? 8 * 1024 * 1024,
-      queueSize: this.options.queueSize ?? 2,
-      leavePartsOnError: false,
-    });
-    await upload.done();
-    const stored = await this.head(key);
-    if (!stored) throw new Error(`s3://${this.options.bucket}/${key} is missing right after its upload`);
-    return stored;
+  async put(key: string, body: Readable, contentType: string, options: PutOptions = {}): Promise<StoredObject> {
+    // the bytes are counted while they stream: no HeadObject afterwards
+    const bytes = await uploadInParts(body, { client: this.client, bucket: this.options.bucket, key, contentType, partSize: this.partSize, queueSize: this.queueSize, budget: this.budget, length: options.length });
+    return { key, url: this.urlOf(key), bytes };
   }
 
   async putBytes(key: string, body: Buffer | string, contentType: string): Promise<StoredObject> {

@@ -41,6 +41,8 @@ export interface RedisProcessOptions {
    * to both processes (the caller then owns the directory).
    */
   dir?: string;
+  /** More redis-server arguments, e.g. `["--cluster-enabled", "yes"]` for a cluster node. */
+  extraArgs?: string[];
 }
 
 const REDIS_READY_TIMEOUT_MS = 10_000;
@@ -168,6 +170,7 @@ export async function startRedisProcess(opts: RedisProcessOptions = {}): Promise
       "--hz", "100",
       "--maxmemory-policy", "noeviction",
       "--dir", dir,
+      ...(opts.extraArgs ?? []),
     ];
     const proc = new ManagedProcess(bin, args, { cwd: dir });
     try {

@@ -37,7 +37,14 @@ async function archiveOne(index: number, source: OutputSource, ctx: StepContext)
   const hasher = new HashingStream();
   // the download's errors must reach the store's reader, or a broken download looks like a short file
   opened.body.once("error", (err) => hasher.destroy(err));
-  const stored = await ctx.store.put(key, opened.body.pipe(hasher), type.contentType);
+  let stored;
+  try {
+    stored = await ctx.store.put(key, opened.body.pipe(hasher), type.contentType, { length: opened.length });
+  } finally {
+    // a put that gave up early must not leave the download's connection open
+    if (!opened.body.readableEnded) opened.body.destroy();
+  }
+  if (stored.bytes !== hasher.bytes) throw new Error(`output ${index}: the store holds ${stored.bytes} bytes of the ${hasher.bytes} hashed`);
   if (opened.length !== undefined && hasher.bytes !== opened.length) {
     throw new Error(`output ${index}: received ${hasher.bytes} bytes of ${opened.length} announced`);
   }

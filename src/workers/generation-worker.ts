@@ -27,7 +27,8 @@ import type { StepContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { submitStep } from "./submit-step.js";
 import { WebhookNotifier, progressDue } from "./webhook-notifier.js";
-import { InflightSlots, type InflightCaps } from "./inflight-slots.js";
+import { InflightSlots, DEFAULT_GRANT_TTL_MS, type InflightCaps } from "./inflight-slots.js";
+import { SlotHandoff, DEFAULT_SWEEP_EVERY_MS } from "./slot-handoff.js";
 import { CancelRequests } from "../producers/cancellation.js";
 import { generationProgress } from "../webhooks/generation-progress.js";
 import { eventSubject } from "../webhooks/webhook-message.js";
@@ -67,7 +68,16 @@ export interface GenerationWorkerOptions {
   lockDurationMs?: number;
   /** How often the stalled check runs, ms (`KILN_STALLED_INTERVAL`). @defaultValue 5000 */
   stalledIntervalMs?: number;
+  /**
+   * How long a job waiting for an in-flight slot sleeps before it looks again by itself, ms.
+   * Only a safety net: a job is woken as soon as a slot is handed to it. Scaled by `pollScale`.
+   * @defaultValue 3600000 (1 h)
+   */
+  slotWaitSafetyNetMs?: number;
 }
+
+/** See `slotWaitSafetyNetMs`: long, since each waiting job's own timer is load that grows with the backlog. */
+export const DEFAULT_SLOT_WAIT_SAFETY_NET_MS = 3_600_000;
 
 /** BullMQ's `lockDuration` for generation jobs: visits are short, so a killed worker's jobs come back soon. */
 export const DEFAULT_LOCK_DURATION_MS = 10_000;
@@ -96,7 +106,7 @@ export class GenerationWorker {
   readonly queueName: string;
   private readonly webhooks: WebhookQueue;
   private readonly own: GenerationQueue;
-  private readonly slots: InflightSlots;
+  private readonly slots: SlotHandoff;
   private readonly cancels: CancelRequests;
   private readonly notifier: WebhookNotifier;
   private readonly fetcher: OutputFetcher;
@@ -115,7 +125,11 @@ export class GenerationWorker {
     this.own = new Queue<StoredJobData, GenerationResult, typeof GENERATE_JOB>(this.queueName, { connection: options.connection, prefix: options.prefix });
     this.own.on("error", safe(this.log, "queue error", (err) => this.log.error({ err }, "queue error")));
     this.cancels = new CancelRequests(options.connection, options.prefix);
-    this.slots = new InflightSlots(options.connection, options.prefix, options.provider.name, options.inflight ?? { models: new Map() });
+    // slot timings follow KILN_POLL_SCALE like every other delay, with floors that keep the sweep cheap
+    const scale = options.pollScale ?? 1;
+    const inflight = new InflightSlots(options.connection, options.prefix, options.provider.name, options.inflight ?? { models: new Map() }, Math.max(1_000, DEFAULT_GRANT_TTL_MS * scale));
+    this.slots = new SlotHandoff(inflight, this.own, this.log, Math.max(250, DEFAULT_SWEEP_EVERY_MS * scale));
+    this.slots.start();
     // a connection of its own: a state write never waits behind BullMQ's replies on the shared one
     this.stateConnection = options.connection.duplicate();
     this.stateConnection.on("error", safe(this.log, "state connection error", (err: Error) => this.log.error({ err: err.message }, "state connection error")));
@@ -140,6 +154,7 @@ export class GenerationWorker {
    * (their locks lapse and the stalled check gives them to another worker).
    */
   async close(force = false): Promise<void> {
+    this.slots.stop();
     await this.worker.close(force);
     await Promise.all([this.webhooks.close(), this.own.close()]);
     await this.stateConnection.quit().catch(() => undefined);
@@ -178,6 +193,13 @@ export class GenerationWorker {
           // must be the last Redis call before DelayedError: after it we no longer hold the job's lock
           await job.moveToDelayed(Date.now() + outcome.delayMs, token);
           throw DELAYED;
+        case "park":
+          // priority 0: once handed a slot and promoted, the job goes before new submissions
+          await this.states.write(job, token, outcome.state, true);
+          // must be the last call that needs the job's lock
+          await job.moveToDelayed(Date.now() + (this.options.slotWaitSafetyNetMs ?? DEFAULT_SLOT_WAIT_SAFETY_NET_MS) * (this.options.pollScale ?? 1), token);
+          await this.slots.wakeIfHanded(ctx.jobId);
+          throw DELAYED;
         case "throttle":
           await ctx.persist(outcome.state);
           this.log.warn({ jobId: job.id, delayMs: outcome.delayMs }, `provider rate limit on submit; pausing the queue: ${outcome.reason}`);
@@ -214,12 +236,17 @@ export class GenerationWorker {
     return generationProgress({ id: ctx.jobId, provider: ctx.request.provider, model: ctx.model.id, metadata: ctx.request.metadata }, state);
   }
 
-  /** The slot is given back as soon as the provider's task is over: its terminal status, a failure, the deadline. */
+  /**
+   * The slot is given back as soon as the provider's task is over: its terminal status, a
+   * failure, the deadline. A capped job that fails before it holds one (a cancel while it
+   * waits) leaves its lane, and a slot handed to it in the meantime goes to the next.
+   */
   private async releaseSlotIfDone(outcome: StepOutcome, ctx: StepContext): Promise<StepOutcome> {
     const { state } = outcome;
     const over = outcome.type === "fail" || state.step === "archive" || state.step === "notify";
-    if (!state.slot || !over) return outcome;
-    await this.slots.release(ctx.jobId, ctx.model.id);
+    const waiting = outcome.type === "fail" && !this.slots.uncapped(ctx.model.id);
+    if (!over || !(state.slot || waiting)) return outcome;
+    await this.slots.release(ctx.jobId);
     return { ...outcome, state: { ...state, slot: false } };
   }
 
@@ -345,7 +372,7 @@ export class GenerationWorker {
     const state = this.stateOf(job);
     // a result means the state machine ended the job and already notified
     if (state?.result) return;
-    if (state?.slot) await this.slots.release(String(job.id), accepted.job.model.id);
+    if (state?.slot || !this.slots.uncapped(accepted.job.model.id)) await this.slots.release(String(job.id));
     const error: GenerationError = { code: "internal", message: err.message, retryable: true };
     const result = this.resultOf(job, accepted.job, state ?? initialState(job.timestamp, 0), error);
     await this.notifier.notify(this.subjectOf(job), accepted.job.request.webhook, "generation.failed", result, Date.now());

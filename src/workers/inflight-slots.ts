@@ -9,73 +9,198 @@ export interface InflightCaps {
   models: ReadonlyMap<string, number>;
 }
 
-// Each scope is a sorted set of job ids scored by when their slot lapses. Stale members (a job
-// lost with its slot) are dropped first, so a crash can never leak a slot past the job's deadline.
-// A job that already holds its slot gets it again: re-running the submit step is free.
-const ACQUIRE = `
-for i, key in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[2])
-  if not redis.call('ZSCORE', key, ARGV[1]) and redis.call('ZCARD', key) >= tonumber(ARGV[3 + i]) then
-    return 0
+/** What `acquire` found: whether the job holds a slot, and waiters just handed one, to wake. */
+export interface SlotAnswer {
+  held: boolean;
+  granted: string[];
+}
+
+// One script for every operation, so taking, giving back and handing over slots are atomic.
+//
+// Keys (all under one hash tag): KEYS[1] grants hash, KEYS[2] arrival counter, KEYS[3] the
+// provider's holders, KEYS[4] the provider-wide waiting lane, then per capped model its holders
+// and its lane. Holders are sorted sets of job ids scored by when the slot lapses; a lane is a
+// sorted set of waiting job ids scored by enqueue time (ms, plus arrival order within the ms).
+// A job waits in one lane: its model's when the model is capped, else the provider-wide one.
+//
+// Every call first drops lapsed holders (a job lost with its slot) and then hands free slots to
+// the oldest lane heads that fit, so no head that could run is ever left waiting (the invariant
+// that makes "an arriving job takes a free slot only when its lane is empty" fair). A handed
+// slot (a grant) lapses after the grant TTL if its job never comes to claim it (the waker
+// crashed before promoting it); the job then goes back to the head of its lane and is handed
+// the slot again, and whoever runs the script wakes it.
+//
+// ARGV: now, provider cap (0: none), the model caps, grant TTL, op, job id, lane (0: provider-wide,
+// i: model i), enqueued at, lapses at. Returns {held (0/1), granted ids...}.
+const SLOTS = `
+local now = tonumber(ARGV[1])
+local capP = tonumber(ARGV[2])
+local n = (#KEYS - 4) / 2
+local grantTtl = tonumber(ARGV[3 + n])
+local op, jobId, lane = ARGV[4 + n], ARGV[5 + n], tonumber(ARGV[6 + n])
+local G, SEQ, P = KEYS[1], KEYS[2], KEYS[3]
+local function laneKey(i) if i == 0 then return KEYS[4] end return KEYS[4 + 2 * i] end
+local function scopes(i)
+  local s = {}
+  if capP > 0 then s[#s + 1] = { P, capP } end
+  if i > 0 then s[#s + 1] = { KEYS[3 + 2 * i], tonumber(ARGV[2 + i]) } end
+  return s
+end
+local function fits(i, id)
+  for _, s in ipairs(scopes(i)) do
+    if not (id and redis.call('ZSCORE', s[1], id)) and redis.call('ZCARD', s[1]) >= s[2] then return false end
+  end
+  return true
+end
+if op == 'release' then
+  for k = 3, #KEYS do redis.call('ZREM', KEYS[k], jobId) end
+  redis.call('HDEL', G, jobId)
+end
+for k = 3, #KEYS, 2 do
+  if k > 3 or capP > 0 then
+    for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[k], '-inf', now)) do
+      local grant = redis.call('HGET', G, id)
+      if grant then
+        redis.call('HDEL', G, id)
+        local score, key = string.match(grant, '^([^|]+)|(.*)$')
+        redis.call('ZADD', key, score, id)
+      end
+    end
+    redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', now)
   end
 end
-for _, key in ipairs(KEYS) do
-  redis.call('ZADD', key, ARGV[3], ARGV[1])
+local granted = { 0 }
+for _ = 1, 1000 do
+  local best, bestId, bestScore
+  for i = (capP > 0 and 0 or 1), n do
+    local head = redis.call('ZRANGE', laneKey(i), 0, 0, 'WITHSCORES')
+    if head[1] and (not best or tonumber(head[2]) < tonumber(bestScore)) and fits(i) then
+      best, bestId, bestScore = i, head[1], head[2]
+    end
+  end
+  if not best then break end
+  redis.call('ZREM', laneKey(best), bestId)
+  for _, s in ipairs(scopes(best)) do redis.call('ZADD', s[1], now + grantTtl, bestId) end
+  redis.call('HSET', G, bestId, bestScore .. '|' .. laneKey(best))
+  granted[#granted + 1] = bestId
 end
-return 1`;
+if op ~= 'acquire' then return granted end
+local mine = scopes(lane)
+local holds = true
+for _, s in ipairs(mine) do
+  if not redis.call('ZSCORE', s[1], jobId) then holds = false end
+end
+if holds or (fits(lane, jobId) and redis.call('ZCARD', laneKey(lane)) == 0) then
+  for _, s in ipairs(mine) do redis.call('ZADD', s[1], ARGV[8 + n], jobId) end
+  redis.call('HDEL', G, jobId)
+  redis.call('ZREM', laneKey(lane), jobId)
+  granted[1] = 1
+elseif not redis.call('ZSCORE', laneKey(lane), jobId) then
+  redis.call('ZADD', laneKey(lane), tonumber(ARGV[7 + n]) + (redis.call('INCR', SEQ) % 1024) / 1024, jobId)
+end
+return granted`;
+
+/** How long a slot handed to a waiting job stays reserved for it before it is handed again. @defaultValue 60 s */
+export const DEFAULT_GRANT_TTL_MS = 60_000;
 
 /**
  * In-flight slots of one provider, in Redis: taken before submit, given back at the task's
- * terminal status, failure or deadline. Keys live under the queue prefix (a hash tag by
- * default), so the script's keys share a Redis Cluster slot.
+ * terminal status, failure or deadline. A job that finds its scope full waits in a lane, in
+ * enqueue order, and is handed a slot when one frees: the caller wakes the jobs each call
+ * returns in `granted`. Keys live under the queue prefix (a hash tag by default), so the
+ * script's keys share a Redis Cluster slot; waking the BullMQ jobs is a separate call.
  */
 export class InflightSlots {
+  private readonly modelNames: string[];
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly provider: string,
     private readonly caps: InflightCaps,
-  ) {}
-
-  /** True when `jobId` now holds a slot (or already did); false when the provider or model is full. */
-  async acquire(jobId: string, modelId: string, lapsesAt: number): Promise<boolean> {
-    const scopes = this.scopes(modelId);
-    if (scopes.length === 0) return true;
-    const result = await this.redis.eval(ACQUIRE, scopes.length, ...scopes.map((s) => s.key), jobId, Date.now(), lapsesAt, ...scopes.map((s) => s.cap));
-    return result === 1;
+    private readonly grantTtlMs = DEFAULT_GRANT_TTL_MS,
+  ) {
+    // every process must number the lanes alike: sorted names, not the environment's order
+    this.modelNames = [...caps.models.entries()].filter(([, cap]) => cap > 0).map(([name]) => name).sort();
   }
 
-  async release(jobId: string, modelId: string): Promise<void> {
-    const scopes = this.scopes(modelId);
-    if (scopes.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const { key } of scopes) pipeline.zrem(key, jobId);
-    await pipeline.exec();
+  /**
+   * `held` when `jobId` now holds a slot (or already did, or was handed one); otherwise the job
+   * waits in its lane, ordered by `enqueuedAt`, until a release hands it a slot.
+   */
+  async acquire(jobId: string, modelId: string, lapsesAt: number, enqueuedAt: number): Promise<SlotAnswer> {
+    if (this.uncapped(modelId)) return { held: true, granted: [] };
+    const [held, ...granted] = await this.run("acquire", jobId, this.laneOf(modelId), enqueuedAt, lapsesAt);
+    return { held: held === 1, granted: granted as string[] };
   }
 
-  /** How many slots are taken now (stale ones included until the next acquire drops them). */
+  /** Gives back the job's slot or its place in a lane; returns the waiters handed a slot, to wake. */
+  async release(jobId: string): Promise<string[]> {
+    if (!this.capped()) return [];
+    return (await this.run("release", jobId)).slice(1) as string[];
+  }
+
+  /** Drops lapsed slots and hands free ones over (also to jobs whose earlier wake-up was lost); returns whom to wake. */
+  async sweep(): Promise<string[]> {
+    if (!this.capped()) return [];
+    return (await this.run("sweep", "")).slice(1) as string[];
+  }
+
+  /** True when `jobId` holds a slot or was handed one. */
+  async holds(jobId: string): Promise<boolean> {
+    const key = this.caps.provider ? this.providerKey() : undefined;
+    if (key) return (await this.redis.zscore(key, jobId)) !== null;
+    const scores = await Promise.all(this.modelNames.map((name) => this.redis.zscore(this.modelKey(name), jobId)));
+    return scores.some((s) => s !== null);
+  }
+
+  /** How many slots are taken now (handed ones included; stale ones until the next call drops them). */
   async inUse(modelId?: string): Promise<number> {
-    return this.redis.zcard(modelId ? this.modelKey(modelId) : this.providerKey());
+    return this.redis.zcard(modelId ? this.modelKey(envModelName(modelId)) : this.providerKey());
+  }
+
+  /** How many jobs wait for a slot, in every lane. */
+  async waiting(): Promise<number> {
+    const counts = await Promise.all(this.laneKeys().map((key) => this.redis.zcard(key)));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   /** True when no cap applies to this model, so slots need not be taken at all. */
   uncapped(modelId: string): boolean {
-    return this.scopes(modelId).length === 0;
+    return !this.caps.provider && this.laneOf(modelId) === 0;
   }
 
-  private scopes(modelId: string): Array<{ key: string; cap: number }> {
-    const scopes: Array<{ key: string; cap: number }> = [];
-    if (this.caps.provider) scopes.push({ key: this.providerKey(), cap: this.caps.provider });
-    const modelCap = this.caps.models.get(envModelName(modelId));
-    if (modelCap) scopes.push({ key: this.modelKey(modelId), cap: modelCap });
-    return scopes;
+  /** True when the provider or any of its models is capped. */
+  capped(): boolean {
+    return Boolean(this.caps.provider) || this.modelNames.length > 0;
+  }
+
+  private run(op: "acquire" | "release" | "sweep", jobId: string, lane = 0, enqueuedAt = 0, lapsesAt = 0): Promise<Array<number | string>> {
+    const keys = [`${this.providerKey()}:grants`, `${this.providerKey()}:seq`, this.providerKey(), this.laneKey()];
+    for (const name of this.modelNames) keys.push(this.modelKey(name), this.laneKey(name));
+    const caps = this.modelNames.map((name) => this.caps.models.get(name) ?? 0);
+    const args = [Date.now(), this.caps.provider ?? 0, ...caps, this.grantTtlMs, op, jobId, lane, enqueuedAt, lapsesAt];
+    return this.redis.eval(SLOTS, keys.length, ...keys, ...args) as Promise<Array<number | string>>;
+  }
+
+  /** 1 + the index of the model's cap, or 0 for the provider-wide lane (or an uncapped model). */
+  private laneOf(modelId: string): number {
+    return this.modelNames.indexOf(envModelName(modelId)) + 1;
+  }
+
+  private laneKeys(): string[] {
+    return [this.laneKey(), ...this.modelNames.map((name) => this.laneKey(name))];
   }
 
   private providerKey(): string {
     return `${this.prefix}:inflight:${this.provider}`;
   }
 
-  private modelKey(modelId: string): string {
-    return `${this.prefix}:inflight:${this.provider}:${envModelName(modelId)}`;
+  private modelKey(name: string): string {
+    return `${this.prefix}:inflight:${this.provider}:${name}`;
+  }
+
+  private laneKey(name?: string): string {
+    return name ? `${this.modelKey(name)}:waiting` : `${this.providerKey()}:waiting`;
   }
 }

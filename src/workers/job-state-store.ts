@@ -38,12 +38,15 @@ export class JobStateStore {
     this.writeState = command.bind(redis);
   }
 
-  /** Stores `state` for `job`, checked against the lock `token`; the job object sees it too. */
-  async write(job: Pick<GenerationJob, "id" | "progress">, token: string | undefined, state: JobState): Promise<void> {
+  /**
+   * Stores `state` for `job`, checked against the lock `token`; the job object sees it too.
+   * `firstInLine` drops the job's priority to 0 (by default once it is submitted): when it is
+   * promoted from the delayed set it then goes before new submissions (see NEW_WORK_PRIORITY).
+   */
+  async write(job: Pick<GenerationJob, "id" | "progress">, token: string | undefined, state: JobState, firstInLine = state.step !== "submit"): Promise<void> {
     const json = JSON.stringify(state);
     const jobKey = `${this.prefix}:${this.queueName}:${job.id}`;
-    // once submitted, the job's priority drops to 0: its polls then go before new submissions (see NEW_WORK_PRIORITY)
-    const written = await this.writeState(jobKey, `${jobKey}:lock`, token ?? "", json, state.step === "submit" ? "0" : "1");
+    const written = await this.writeState(jobKey, `${jobKey}:lock`, token ?? "", json, firstInLine ? "1" : "0");
     if (written === -1) throw new LostJobError(`job ${job.id} no longer exists; its state was not written`);
     if (written === -2) throw new LostJobError(`job ${job.id} is held by another worker (this worker's lock lapsed); its state was not written`);
     job.progress = state;

@@ -5,7 +5,14 @@ import type { Provider } from "../providers/provider.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import type { JobState } from "../contract/job-state.js";
 import type { OutputFetcher } from "./output-fetcher.js";
-import type { InflightSlots } from "./inflight-slots.js";
+
+/** In-flight slots as the submit step sees them (`SlotHandoff`). */
+export interface SlotGate {
+  /** True when the job holds a slot now; false when it has joined the wait for one, in enqueue order. */
+  acquire(jobId: string, modelId: string, lapsesAt: number, enqueuedAt: number): Promise<boolean>;
+  /** True when no cap applies to this model. */
+  uncapped(modelId: string): boolean;
+}
 
 /** Everything a step needs about its job and the world, so steps stay free of BullMQ. */
 export interface StepContext {
@@ -21,7 +28,7 @@ export interface StepContext {
   provider: Provider;
   store: ArchiveStore;
   fetcher: OutputFetcher;
-  slots: InflightSlots;
+  slots: SlotGate;
   log: Logger;
   /** Writes the job's state to Redis; resolves when it is stored. */
   persist: (state: JobState) => Promise<void>;

@@ -11,6 +11,11 @@ export type StepOutcome =
   /** Persist `state` and come back in `delayMs` without holding a worker slot. */
   | { type: "wait"; state: JobState; delayMs: number; reason: string }
   /**
+   * No in-flight slot: the job has joined the wait for one. Persist `state` and park until a
+   * release hands it a slot and wakes it (a long safety-net delay bounds a lost wake-up).
+   */
+  | { type: "park"; state: JobState; reason: string }
+  /**
    * The provider rate-limited a submit: the whole queue waits `delayMs` (BullMQ's queue rate
    * limit), the job goes back to waiting, and no attempt is spent.
    */

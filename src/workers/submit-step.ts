@@ -25,9 +25,9 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
   }
   // the deadline counts from the first submit, never from enqueue: waiting for a slot costs none of it
   const deadlineAt = state.submitCalls === 0 ? ctx.now() + ctx.deadlineMs : state.deadlineAt;
-  if (!state.slot && !(await ctx.slots.acquire(ctx.jobId, ctx.model.id, deadlineAt))) {
-    // the provider (or model) has as many tasks in flight as allowed: come back without holding a worker slot
-    return { type: "wait", state, delayMs: pollDelayMs(0, ctx.model.poll, { random: ctx.random, scale: ctx.pollScale }), reason: "waiting for an in-flight slot" };
+  if (!state.slot && !(await ctx.slots.acquire(ctx.jobId, ctx.model.id, deadlineAt, ctx.enqueuedAt))) {
+    // the provider (or model) has as many tasks in flight as allowed: wait in line, holding no worker slot
+    return { type: "park", state, reason: "waiting for an in-flight slot" };
   }
   const calling = { ...state, deadlineAt, slot: !ctx.slots.uncapped(ctx.model.id), submitCalls: state.submitCalls + 1 };
   await ctx.persist(calling);

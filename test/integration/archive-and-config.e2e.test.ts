@@ -6,7 +6,8 @@ import { Redis } from "ioredis";
 import { STATE_FIELD } from "../../src/producers/kiln-job.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { KilnHarness } from "../support/kiln-harness.js";
-import { storedDigest } from "../support/archive-check.js";
+import { expectArchivedAsServed, storedDigest } from "../support/archive-check.js";
+import type { S3ArchiveStore } from "../../src/storage/s3-archive-store.js";
 
 describe("archive stores, base URL fallback and deadlines", () => {
   let h: KilnHarness;
@@ -30,6 +31,17 @@ describe("archive stores, base URL fallback and deadlines", () => {
     const status = await h.client.waitFor(id, { timeoutMs: 20_000 });
     const output = status.result!.outputs[0]!;
     expect(await storedDigest(h.workers!.store, output.key)).toEqual({ sha256: output.sha256, bytes: output.bytes });
+  });
+
+  it("archives a video larger than a part as a multipart upload, byte for byte, within the memory budget", async () => {
+    h = await new KilnHarness().start({ simulator: { outputBytes: { image: 20_000, video: 23 * 1024 * 1024, model: 30_000, preview: 5_000 } }, env: { KILN_ARCHIVE_MEMORY: "12MiB" } });
+    const id = await h.client.enqueue(h.request("hy-video-1.5"));
+    const status = await expectArchivedAsServed(h, id);
+    expect(status.result.outputs[0]!.bytes).toBeGreaterThan(20 * 1024 * 1024);
+    const budget = (h.workers!.store as S3ArchiveStore).budget;
+    // 5 MiB parts in a 12 MiB budget: two at a time, whatever the store's queue size
+    expect(budget.peakBytes).toBe(10 * 1024 * 1024);
+    expect(budget.heldBytes).toBe(0);
   });
 
   it("tries the next base URL when the first cannot be reached", async () => {

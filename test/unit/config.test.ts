@@ -22,6 +22,15 @@ describe("loadEnvironment", () => {
     expect(env.KILN_POLL_SCALE).toBe(1);
   });
 
+  it("reads KILN_ARCHIVE_MEMORY in binary units, 192 MiB by default, and refuses less than one part", () => {
+    expect(loadEnvironment({}).KILN_ARCHIVE_MEMORY).toBe(192 * 1024 ** 2);
+    expect(loadEnvironment({ KILN_ARCHIVE_MEMORY: "64MiB" }).KILN_ARCHIVE_MEMORY).toBe(64 * 1024 ** 2);
+    expect(loadEnvironment({ KILN_ARCHIVE_MEMORY: "1g" }).KILN_ARCHIVE_MEMORY).toBe(1024 ** 3);
+    expect(loadEnvironment({ KILN_ARCHIVE_MEMORY: "33554432" }).KILN_ARCHIVE_MEMORY).toBe(32 * 1024 ** 2);
+    expect(configError({ KILN_ARCHIVE_MEMORY: "4MiB" }).message).toMatch(/KILN_ARCHIVE_MEMORY.*at least 8MiB/);
+    expect(configError({ KILN_ARCHIVE_MEMORY: "lots" }).message).toMatch(/KILN_ARCHIVE_MEMORY.*expected a size/);
+  });
+
   it("parses a comma-separated TOKENHUB_BASE_URL in order", () => {
     expect(loadEnvironment({ TOKENHUB_BASE_URL: "http://b.example , http://a.example,http://c.example" }).TOKENHUB_BASE_URL).toEqual([
       "http://b.example",
@@ -53,6 +62,10 @@ describe("loadEnvironment", () => {
     ["S3_ACCESS_KEY_ID", { S3_SECRET_ACCESS_KEY: "secret" }],
     ["S3_BUCKET", { S3_ENDPOINT: "http://127.0.0.1:9000" }],
     ["KILN_POLL_SCALE", { KILN_POLL_SCALE: "0" }],
+    ["KILN_PREFIX", { KILN_PREFIX: "kiln" }],
+    ["REDIS_CLUSTER_NODES", { REDIS_CLUSTER_NODES: "10.0.0.1:7000,10.0.0.2" }],
+    ["KILN_PARTITIONS", { KILN_PARTITIONS: "0" }],
+    ["KILN_WORKER_PARTITIONS", { KILN_PARTITIONS: "3", KILN_WORKER_PARTITIONS: "1,3" }],
   ] as const)("names %s in the ConfigError", (variable, env) => {
     expect(configError(env).message).toContain(variable);
   });
@@ -66,5 +79,12 @@ describe("loadEnvironment", () => {
       S3_SECRET_ACCESS_KEY: "secret",
     });
     expect(env).toMatchObject({ KILN_WEBHOOK_SECRET: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0", S3_BUCKET: "kiln" });
+  });
+
+  it("checks the Redis Cluster seeds and partitions, and refuses them until workers and producers use them", () => {
+    expect(configError({ REDIS_CLUSTER_NODES: "10.0.0.1:7000, redis-2.internal:7001,[::1]:7002" }).message).toMatch(/REDIS_CLUSTER_NODES: Redis Cluster support is not complete/);
+    expect(configError({ KILN_PARTITIONS: "3", KILN_WORKER_PARTITIONS: "0,2" }).message).toMatch(/KILN_PARTITIONS: partitions are not complete/);
+    expect(configError({ KILN_PREFIX: "kiln" }).message).toMatch(/KILN_PREFIX: must contain a non-empty \{\.\.\.\} hash tag/);
+    expect(loadEnvironment({ KILN_PARTITIONS: "1", KILN_WORKER_PARTITIONS: "0" })).toMatchObject({ KILN_PARTITIONS: 1, KILN_WORKER_PARTITIONS: "0" });
   });
 });

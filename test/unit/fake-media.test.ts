@@ -1,6 +1,8 @@
 import { inflateSync } from "node:zlib";
 import { describe, it, expect } from "vitest";
-import { fakeMedia, MEDIA_CONTENT_TYPES, type MediaFormat } from "../../src/simulator/fake-media.js";
+import { createHash } from "node:crypto";
+import { fakeMedia, MEDIA_CONTENT_TYPES, streamedMp4, type MediaFormat } from "../../src/simulator/fake-media.js";
+import { ProviderSimulator } from "../../src/simulator/simulator.js";
 
 const FORMATS: MediaFormat[] = ["png", "mp4", "obj", "glb", "wav", "mp3"];
 const SIZES = [1_000, 50_000, 1_000_000];
@@ -216,5 +218,41 @@ describe("fakeMedia", () => {
     expect(() => fakeMedia("png", "s", -1)).toThrow(RangeError);
     expect(() => fakeMedia("png", "s", Number.NaN)).toThrow(RangeError);
     expect(() => fakeMedia("gif" as MediaFormat, "s", 100)).toThrow(TypeError);
+  });
+});
+
+describe("streamedMp4", () => {
+  it("streams the same bytes as fakeMedia, a chunk at a time", async () => {
+    for (const size of [0, 100, 3 * 1024 * 1024 + 17]) {
+      const whole = fakeMedia("mp4", `seed-${size}`, size);
+      const streamed = streamedMp4(`seed-${size}`, size);
+      const chunks: Buffer[] = [];
+      for await (const chunk of streamed.open()) chunks.push(chunk as Buffer);
+      expect(streamed.bytes).toBe(whole.length);
+      expect(Buffer.concat(chunks).equals(whole)).toBe(true);
+      expect(Math.max(...chunks.map((c) => c.length))).toBeLessThanOrEqual(1024 * 1024);
+    }
+  });
+});
+
+describe("the simulator's large videos", () => {
+  it("are served as a stream, never held, and match the sha256 the simulator reports", async () => {
+    const sim = new ProviderSimulator({ outputBytes: { image: 1000, video: 40 * 1024 * 1024, model: 1000, preview: 1000 }, durationsMs: { image: 0, video: 0, "3d": 0 } });
+    const base = await sim.start();
+    try {
+      const task = sim.book.create({ provider: "tokenhub", model: "hy-video-1.5", prompt: "big", durationMs: 0, files: [{ format: "mp4", size: 40 * 1024 * 1024 }] }, sim.options, Math.random);
+      expect(sim.book.contentOf(task.id, 0)).toBeUndefined();
+      const response = await fetch(`${base}/files/${task.id}/0.mp4`);
+      expect(Number(response.headers.get("content-length"))).toBe(task.files[0]!.bytes);
+      const hash = createHash("sha256");
+      let bytes = 0;
+      for await (const chunk of response.body!) {
+        hash.update(chunk);
+        bytes += chunk.length;
+      }
+      expect({ bytes, sha256: hash.digest("hex") }).toEqual({ bytes: task.files[0]!.bytes, sha256: task.files[0]!.sha256 });
+    } finally {
+      await sim.stop();
+    }
   });
 });

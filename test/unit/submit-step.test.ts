@@ -71,7 +71,7 @@ describe("submitStep", () => {
   it("no free in-flight slot: waits without calling the provider and without starting the deadline", async () => {
     const { ctx, written } = context(() => Promise.reject(new Error("must not be called")), { freeSlot: false });
     const outcome = await submitStep(initialState(0, 1), ctx);
-    expect(outcome).toMatchObject({ type: "wait", reason: "waiting for an in-flight slot", state: { submitCalls: 0 } });
+    expect(outcome).toMatchObject({ type: "park", reason: "waiting for an in-flight slot", state: { submitCalls: 0 } });
     expect(written).toEqual([]);
   });
 });

@@ -1,0 +1,114 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ProviderSimulator } from "../../src/simulator/simulator.js";
+import { DEFAULT_ARCHIVE_MEMORY } from "../../src/storage/archive-memory-budget.js";
+import { startS3 } from "../../test/support/s3-server.js";
+import type { CopyJob, CopyResult } from "../archive-copy.js";
+import { MB } from "../measure.js";
+import type { BenchContext, BenchRow, RowResult } from "../row.js";
+
+const CONCURRENT = 8;
+const GROWTH_GOAL_MIB = 64;
+const CONCURRENT_GOAL_MIB = 256;
+const RATE_GOAL = 0.85;
+
+/**
+ * Archive a large video to S3 (moto_server): kiln's archive path against a plain lib-storage
+ * copy of the same URL (default settings) and an undici-to-file copy, then 8 kiln archives at
+ * once against the process's archive memory budget. Each copy runs alone in a fresh node
+ * process, so its RSS growth is its own.
+ */
+export const row: BenchRow = {
+  id: "archive",
+  title: "archive a large video to S3: MiB/s and peak RSS growth against a plain lib-storage copy",
+  async run(context: BenchContext): Promise<RowResult> {
+    const videoBytes = Number(process.env.BENCH_ARCHIVE_MB ?? (context.full ? 1024 : 256)) * MB;
+    const s3 = await startS3();
+    const sim = new ProviderSimulator({ durationsMs: { image: 0, video: 0, "3d": 0 } });
+    const base = await sim.start();
+    try {
+      // a finished task whose one output is the large video: only its URL is used
+      const task = sim.book.create({ provider: "tokenhub", model: "hy-video-1.5", prompt: "bench archive", durationMs: 0, files: [{ format: "mp4", size: videoBytes }] }, sim.options, Math.random);
+      const url = sim.book.signedUrl(base, task, task.files[0]!);
+      const job = (mode: CopyJob["mode"], copies = 1): CopyJob => ({ mode, url, copies, s3, scratchDir: context.scratchDir, budgetBytes: DEFAULT_ARCHIVE_MEMORY });
+      context.log(`archive: ${(videoBytes / MB).toFixed(0)} MiB video, S3 on ${s3.source}`);
+      const plain = await measured(job("lib-storage"), context);
+      const kiln = await measured(job("kiln"), context);
+      const file = await measured(job("file"), context);
+      const together = await measured(job("kiln", CONCURRENT), context);
+      return result(videoBytes, { kiln, plain, file, together }, s3.source);
+    } finally {
+      await sim.stop();
+      await s3.stop();
+    }
+  },
+};
+
+interface Measured extends CopyResult {
+  mibPerSecond: number;
+  growthMib: number;
+}
+
+/** Runs one copy in a fresh process with the collector exposed, and reads its one-line answer. */
+async function measured(job: CopyJob, context: BenchContext): Promise<Measured> {
+  const script = fileURLToPath(new URL("../archive-copy.js", import.meta.url));
+  const child = spawn(process.execPath, ["--expose-gc", script, JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  if (code !== 0) throw new Error(`archive bench copy (${job.mode} ×${job.copies}) exited ${code}`);
+  const answer = JSON.parse(out.trim().split("\n").at(-1)!) as CopyResult;
+  const measuredCopy = { ...answer, mibPerSecond: answer.bytes / MB / answer.seconds, growthMib: answer.rssGrowthBytes / MB };
+  context.log(`archive: ${job.mode} ×${job.copies}: ${measuredCopy.mibPerSecond.toFixed(1)} MiB/s, RSS +${measuredCopy.growthMib.toFixed(1)} MiB, ${answer.cpuSeconds.toFixed(1)} s CPU`);
+  return measuredCopy;
+}
+
+function result(videoBytes: number, m: { kiln: Measured; plain: Measured; file: Measured; together: Measured }, s3Source: string): RowResult {
+  const ratio = m.kiln.mibPerSecond / m.plain.mibPerSecond;
+  const met = ratio >= RATE_GOAL && m.kiln.growthMib <= GROWTH_GOAL_MIB && m.together.growthMib <= CONCURRENT_GOAL_MIB;
+  const round = (n: number) => Math.round(n * 10) / 10;
+  return {
+    id: row.id,
+    title: row.title,
+    kiln: { value: round(m.kiln.mibPerSecond), unit: "MiB/s" },
+    baseline: { name: "plain lib-storage copy (default settings)", value: round(m.plain.mibPerSecond), unit: "MiB/s" },
+    ratio,
+    goal: `≥ ${RATE_GOAL * 100}% of the plain copy's rate with ≤ ${GROWTH_GOAL_MIB} MiB RSS growth; ${CONCURRENT} archives at once ≤ ${CONCURRENT_GOAL_MIB} MiB`,
+    met,
+    context: {
+      videoMiB: videoBytes / MB,
+      s3: s3Source,
+      kilnRssGrowthMiB: round(m.kiln.growthMib),
+      plainRssGrowthMiB: round(m.plain.growthMib),
+      kilnCpuSeconds: round(m.kiln.cpuSeconds),
+      plainCpuSeconds: round(m.plain.cpuSeconds),
+      fileMiBPerSecond: round(m.file.mibPerSecond),
+      fileRssGrowthMiB: round(m.file.growthMib),
+      fileCpuSeconds: round(m.file.cpuSeconds),
+      concurrentArchives: CONCURRENT,
+      concurrentMiBPerSecond: round(m.together.mibPerSecond),
+      concurrentRssGrowthMiB: round(m.together.growthMib),
+      concurrentCpuSeconds: round(m.together.cpuSeconds),
+      archiveMemoryBudgetMiB: DEFAULT_ARCHIVE_MEMORY / MB,
+      budgetPeakMiB: round((m.together.budgetPeakBytes ?? 0) / MB),
+    },
+    series: {
+      "throughput MiB/s (kiln, lib-storage, file)": [[0, m.kiln.mibPerSecond], [1, m.plain.mibPerSecond], [2, m.file.mibPerSecond]],
+      "peak RSS growth MiB (kiln, lib-storage, file, kiln ×8)": [[0, m.kiln.growthMib], [1, m.plain.growthMib], [2, m.file.growthMib], [3, m.together.growthMib]],
+    },
+  };
+}
+
+// `node dist-bench/bench/rows/archive.js` runs this row alone (BENCH_ARCHIVE_MB sets the size)
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const scratchDir = await mkdtemp(join(tmpdir(), "kiln-bench-archive-"));
+  try {
+    const answer = await row.run({ full: process.argv.includes("--full"), scratchDir, log: (line) => console.error(line) });
+    console.log(JSON.stringify(answer, null, 2));
+  } finally {
+    await rm(scratchDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,77 @@
+import { createBullBoard } from "@bull-board/api";
+import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
+import { FastifyAdapter } from "@bull-board/fastify";
+import { Queue } from "bullmq";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { BATCHES_QUEUE, WEBHOOKS_QUEUE, generateQueueName } from "../contract/queue-names.js";
+import { PROVIDERS } from "../providers/model-registry.js";
+import { safe } from "../util/safe.js";
+import { apiError } from "./api-error.js";
+import { tokensEqual } from "./bearer-auth.js";
+
+/** Where the dashboard is mounted on kiln's HTTP server. */
+export const ADMIN_BASE_PATH = "/admin/queues";
+
+export interface AdminDashboardOptions {
+  /** `KILN_ADMIN_TOKEN`: bearer token, or the password of HTTP Basic auth (any user name) so a browser can log in. */
+  token: string;
+  /** `KILN_ADMIN_WRITE`: retry, clean, promote, remove and add are allowed. @defaultValue false: read-only */
+  write?: boolean;
+  /** The connection the dashboard's queue handles share. */
+  connection: Redis;
+  prefix: string;
+  log: Logger;
+}
+
+/**
+ * bull-board on kiln's HTTP server: every kiln queue (each provider's generation queue, webhooks,
+ * batches), behind the admin token. Read-only unless `write` is set: retry, clean and promote act
+ * on production work. Returns what closes its queue handles.
+ */
+export function registerAdminDashboard(app: FastifyInstance, options: AdminDashboardOptions): { close(): Promise<void> } {
+  const names = [...PROVIDERS.map(generateQueueName), WEBHOOKS_QUEUE, BATCHES_QUEUE];
+  const queues = names.map((name) => {
+    const queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
+    queue.on("error", safe(options.log, "dashboard queue error", (err: Error) => options.log.warn({ queue: name, err: err.message }, "dashboard queue error")));
+    return queue;
+  });
+  const write = options.write ?? false;
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(ADMIN_BASE_PATH);
+  createBullBoard({
+    queues: queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: !write, allowRetries: write })),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: write ? "kiln" : "kiln (read-only)" } },
+  });
+  // an encapsulated scope: the auth hook guards the dashboard's routes and nothing else
+  void app.register(async (scope) => {
+    scope.addHook("onRequest", adminAuth(options.token));
+    await scope.register(serverAdapter.registerPlugin(), { prefix: ADMIN_BASE_PATH });
+  });
+  return { close: async () => void (await Promise.all(queues.map((q) => q.close()))) };
+}
+
+const CHALLENGE = 'Basic realm="kiln admin", charset="UTF-8"';
+
+/**
+ * Bearer `<token>`, or Basic with the token as password; anything else is a 401 that makes a
+ * browser ask. The hook answers itself: bull-board's routes have an error handler of their own.
+ */
+function adminAuth(token: string): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
+  return async (request, reply) => {
+    const header = request.headers.authorization ?? "";
+    const bearer = /^Bearer[ ]+(\S+)\s*$/i.exec(header)?.[1];
+    const basic = /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(header)?.[1];
+    const given = bearer ?? (basic === undefined ? undefined : passwordOf(Buffer.from(basic, "base64").toString("utf8")));
+    if (given !== undefined && tokensEqual(given, token)) return undefined;
+    const message = given === undefined ? "the dashboard needs KILN_ADMIN_TOKEN: as a bearer token, or as the password of HTTP Basic auth" : "invalid admin credentials";
+    return reply.code(401).header("www-authenticate", CHALLENGE).send(apiError("unauthorized", message));
+  };
+}
+
+function passwordOf(credentials: string): string | undefined {
+  const colon = credentials.indexOf(":");
+  return colon < 0 ? undefined : credentials.slice(colon + 1);
+}

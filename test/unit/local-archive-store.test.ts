@@ -1,0 +1,41 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LocalArchiveStore } from "../../src/storage/local-archive-store.js";
+
+describe("LocalArchiveStore", () => {
+  let dir: string;
+  beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), "kiln-local-store-"))));
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it("reports the bytes it wrote and leaves only the final file", async () => {
+    const store = new LocalArchiveStore(dir);
+    const chunks = [Buffer.alloc(70_000, 1), Buffer.alloc(5, 2)];
+    const stored = await store.put("kiln/tokenhub/2026-01-01/job/0.mp4", Readable.from(chunks), "video/mp4");
+    expect(stored.bytes).toBe(70_005);
+    expect(await readFile(join(dir, "kiln/tokenhub/2026-01-01/job/0.mp4"))).toEqual(Buffer.concat(chunks));
+    expect(await readdir(join(dir, "kiln/tokenhub/2026-01-01/job"))).toEqual(["0.mp4"]);
+  });
+
+  it("makes a job's directory again when it was removed after the store made it", async () => {
+    const store = new LocalArchiveStore(dir);
+    await store.putBytes("kiln/a/job/0.json", "{}", "application/json");
+    await rm(join(dir, "kiln/a"), { recursive: true });
+    expect((await store.put("kiln/a/job/1.png", Readable.from([Buffer.from("png")]), "image/png")).bytes).toBe(3);
+    expect((await store.putBytes("kiln/a/job/2.json", "[]", "application/json")).bytes).toBe(2);
+    expect(await readdir(join(dir, "kiln/a/job"))).toEqual(["1.png", "2.json"]);
+  });
+
+  it("a failed stream leaves no file and no partial file", async () => {
+    const store = new LocalArchiveStore(dir);
+    const broken = Readable.from((async function* () {
+      yield Buffer.alloc(1000);
+      throw new Error("connection reset");
+    })());
+    await expect(store.put("kiln/b/job/0.mp4", broken, "video/mp4")).rejects.toThrow("connection reset");
+    expect(await readdir(join(dir, "kiln/b/job"))).toEqual([]);
+    await expect(store.get("kiln/b/job/0.mp4")).rejects.toMatchObject({ code: "ENOENT" });
+  });
+});
