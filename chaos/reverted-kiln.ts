@@ -24,8 +24,7 @@ export const REVERTS: Revert[] = [
     edits: [
       { file: "dist/workers/job-intake.js", from: `if (isRecord(data) && Object.hasOwn(data, "kiln")) {`, to: `if (false) {` },
       { file: "dist/workers/job-intake.js", from: `const parsed = GenerationRequest.safeParse(data);`, to: `const parsed = GenerationRequest.safeParse(isRecord(data) ? (({ kiln, ...request }) => request)(data) : data);` },
-      { file: "dist/workers/job-state-store.js", from: `if (job.progress === 0 || job.progress === undefined)`, to: `if ((job.progress === 0 || job.progress === undefined) && !job.data?.kiln)` },
-      { file: "dist/workers/job-state-store.js", from: `const value = storedStateOf(job);`, to: `const value = job.data?.kiln ?? storedStateOf(job);` },
+      { file: "dist/producers/kiln-job.js", from: `const value = job?.progress;`, to: `const value = job?.data?.kiln ?? job?.progress;` },
     ],
   },
   {

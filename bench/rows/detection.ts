@@ -6,7 +6,7 @@ import { Queue } from "bullmq";
 import { loadEnvironment } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
 import { GenerationClient } from "../../src/producers/generation-client.js";
-import { storedStateOf } from "../../src/producers/kiln-job.js";
+import { readState } from "../../src/producers/kiln-job.js";
 import { ProviderSimulator } from "../../src/simulator/simulator.js";
 import { startRedisProcess } from "../../src/util/redis-process.js";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
@@ -124,7 +124,7 @@ async function waitAllDone(queue: Queue, total: number): Promise<void> {
 
 async function measure(queue: Queue, simulator: ProviderSimulator, id: string, planned: Planned): Promise<Measured> {
   const job = await queue.getJob(id);
-  const state = storedStateOf(job) as { taskId?: string; polls?: number; providerCompletedAt?: number } | undefined;
+  const state = stateOf(job);
   const task = state?.taskId ? simulator.book.tasks.get(state.taskId) : undefined;
   if (!job?.finishedOn || !task) throw new Error(`detection bench: job ${id} has no finish time or task`);
   return { model: planned.model, durationMs: task.doneAt - task.createdAt, delayMs: job.finishedOn - task.doneAt, detectMs: (state?.providerCompletedAt ?? job.finishedOn) - task.doneAt, polls: state?.polls ?? 0 };
@@ -207,4 +207,10 @@ function seeded(seed: string): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** kiln's state of a job, or undefined before kiln wrote one. */
+function stateOf(job: Parameters<typeof readState>[0]) {
+  const stored = readState(job);
+  return stored.kind === "state" ? stored.state : undefined;
 }

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { isConfigError } from "../config.js";
-import { isInvalidRequestError } from "../producers/generation-client.js";
+import { isInvalidRequestError } from "../producers/invalid-request-error.js";
 import { bulkCommand } from "./bulk-command.js";
 import { cancelCommand } from "./cancel-command.js";
 import { demoCommand } from "./demo-command.js";

@@ -1,18 +1,21 @@
-import { FlowProducer, type JobsOptions, type Queue } from "bullmq";
-import { QueueCache } from "../util/queue-cache.js";
+import { FlowProducer, type JobsOptions } from "bullmq";
+import { KilnQueues } from "./kiln-queues.js";
+import type { BatchQueue } from "./batch-queue.js";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { childJobId, checkBatchId, sealJobId } from "./batch-ids.js";
-import { BatchJobData } from "./batch-summary.js";
-import { InvalidRequestError, validateRequest } from "./generation-client.js";
+import { BatchJobData } from "../contract/batch-summary.js";
+import { InvalidRequestError } from "./invalid-request-error.js";
+import { validateRequest } from "./validate-request.js";
 import { GenerationRequest } from "./generation-request.js";
 import type { ManifestLine } from "./manifest-reader.js";
 import { OwnedLock } from "./owned-lock.js";
 import { generationJobOptions } from "./job-options.js";
 import type { Logger } from "pino";
 import { createLogger } from "../logger.js";
+import { isRecord } from "../util/describe-value.js";
 import { safe } from "../util/safe.js";
-import { BATCHES_QUEUE, GENERATE_JOB, generateQueueName } from "./queue-names.js";
+import { BATCHES_QUEUE, GENERATE_JOB, generateQueueName } from "../contract/queue-names.js";
 
 /** A manifest line: a generation request plus its `custom_id` (as in OpenAI's Batch API). */
 export const BatchLine = GenerationRequest.omit({ batch: true }).extend({ custom_id: z.string().min(1).max(200) });
@@ -59,13 +62,13 @@ const SEAL_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
  * whose first jobs finish fast cannot end before it has all its jobs.
  */
 export class BatchProducer {
-  private readonly batches: Queue;
+  private readonly batches: BatchQueue;
   private readonly flows: FlowProducer;
-  private readonly queues: QueueCache;
+  private readonly queues: KilnQueues;
 
   constructor(private readonly connection: Redis, private readonly prefix: string, log: Logger = createLogger({ level: "warn" })) {
-    this.queues = new QueueCache(connection, prefix, log);
-    this.batches = this.queues.get(BATCHES_QUEUE);
+    this.queues = new KilnQueues(connection, prefix, log);
+    this.batches = this.queues.batches();
     this.flows = new FlowProducer({ connection, prefix });
     // the calls that fail reject too; the log keeps the connection's story
     this.flows.on("error", safe(log, "flow producer error listener", (err: Error) => log.warn({ err: err.message }, "flow producer error")));
@@ -153,8 +156,8 @@ export class BatchProducer {
 
   /** The line as a child job, or why not. */
   private check(value: unknown, batchId: string): { queue: string; id: string; data: GenerationRequest } | { error: string } {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) return { error: "(root): expected a JSON object" };
-    const { custom_id, ...request } = value as Record<string, unknown>;
+    if (!isRecord(value)) return { error: "(root): expected a JSON object" };
+    const { custom_id, ...request } = value;
     if (!BatchLine.shape.custom_id.safeParse(custom_id).success) return { error: "custom_id: required, a string of 1 to 200 characters" };
     try {
       const data = validateRequest({ ...request, batch: { id: batchId, custom_id } });
@@ -179,10 +182,10 @@ export class BatchProducer {
     }
     const answers = (await known.exec()) ?? [];
     const fresh = jobs.filter((_, i) => [0, 1, 2].every((k) => answers[3 * i + k]?.[1] === 0));
-    const byQueue = new Map<string, typeof fresh>();
-    for (const job of fresh) byQueue.set(job.queue, (byQueue.get(job.queue) ?? []).concat(job));
-    for (const [queue, group] of byQueue) {
-      await this.queues.get(queue).addBulk(group.map((job) => ({ name: GENERATE_JOB, data: job.data, opts: this.childOptions(job.id, batchId) })));
+    const byProvider = new Map<string, typeof fresh>();
+    for (const job of fresh) byProvider.set(job.data.provider, (byProvider.get(job.data.provider) ?? []).concat(job));
+    for (const [provider, group] of byProvider) {
+      await this.queues.generation(provider).addBulk(group.map((job) => ({ name: GENERATE_JOB, data: job.data, opts: this.childOptions(job.id, batchId) })));
     }
     return fresh.length;
   }

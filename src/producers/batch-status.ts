@@ -1,6 +1,6 @@
-import type { Queue } from "bullmq";
 import { sealJobId } from "./batch-ids.js";
-import { BatchJobData, BatchSummary } from "./batch-summary.js";
+import { BatchJobData, BatchSummary } from "../contract/batch-summary.js";
+import type { BatchQueue } from "./batch-queue.js";
 
 /** Where a batch stands. */
 export interface BatchStatus {
@@ -17,7 +17,7 @@ export interface BatchStatus {
 }
 
 /** Reads a batch's parent job and its children's counts. Undefined when there is no such batch. */
-export async function readBatchStatus(batches: Queue, id: string): Promise<BatchStatus | undefined> {
+export async function readBatchStatus(batches: BatchQueue, id: string): Promise<BatchStatus | undefined> {
   const parent = await batches.getJob(id);
   if (!parent) return undefined;
   const data = BatchJobData.safeParse(parent.data);

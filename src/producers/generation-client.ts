@@ -1,15 +1,17 @@
 import { randomUUID } from "node:crypto";
-import type { Job, JobsOptions, Queue } from "bullmq";
-import { QueueCache } from "../util/queue-cache.js";
+import type { JobsOptions } from "bullmq";
+import { KilnQueues } from "./kiln-queues.js";
 import type { Redis } from "ioredis";
-import { PROVIDERS, resolveModel, unknownModelMessage } from "../providers/model-registry.js";
+import { PROVIDERS } from "../providers/model-registry.js";
 import { createRedis } from "../redis.js";
-import { GenerationRequest, describeIssues } from "./generation-request.js";
-import { reportedProgressOf, storedResultOf } from "./kiln-job.js";
+import type { GenerationRequest } from "./generation-request.js";
+import { InvalidRequestError } from "./invalid-request-error.js";
+import { validateRequest } from "./validate-request.js";
+import { reportedProgressOf, storedResultOf, type GenerationJob, type GenerationQueue, type ReportedProgress } from "./kiln-job.js";
 import { generationJobOptions } from "./job-options.js";
-import { GenerationResult } from "./generation-result.js";
+import { GenerationResult } from "../contract/generation-result.js";
 import { CancelRequests } from "./cancellation.js";
-import { BATCHES_QUEUE, DEFAULT_PREFIX, GENERATE_JOB, generateQueueName } from "./queue-names.js";
+import { DEFAULT_PREFIX, GENERATE_JOB, providerOfQueue } from "../contract/queue-names.js";
 import { BatchProducer, type BatchEnqueued, type BatchOptions } from "./batch-producer.js";
 import { readBatchStatus, type BatchStatus } from "./batch-status.js";
 import type { Logger } from "pino";
@@ -27,24 +29,13 @@ export interface GenerationClientOptions {
   log?: Logger;
 }
 
-/** A request refused before it reached Redis; `message` names each bad field. */
-export class InvalidRequestError extends Error {
-  override name = "InvalidRequestError";
-  /** Structural marker: `instanceof` breaks across duplicated copies of this package. */
-  readonly isInvalidRequestError = true;
-}
-
-export function isInvalidRequestError(err: unknown): err is InvalidRequestError {
-  return typeof err === "object" && err !== null && (err as { isInvalidRequestError?: unknown }).isInvalidRequestError === true;
-}
-
 /** Where a job stands, as `get` reports it. */
 export interface GenerationStatus {
   id: string;
   queue: string;
   state: string;
-  /** `{ step, providerStatus, progress }` while it runs. */
-  progress: unknown;
+  /** `{ step, providerStatus, progress }` once a worker has picked it up. */
+  progress: ReportedProgress;
   result?: GenerationResult;
   failedReason?: string;
 }
@@ -54,7 +45,7 @@ const JOB_ID = /^(?!\d+$)[^:]{1,256}$/;
 
 /** Enqueues generation requests (TypeScript producers) and reads their state. */
 export class GenerationClient {
-  private readonly queues: QueueCache;
+  private readonly queues: KilnQueues;
   private readonly connection: Redis;
   private readonly ownsConnection: boolean;
   private readonly log: Logger;
@@ -65,7 +56,7 @@ export class GenerationClient {
     this.ownsConnection = !options.connection;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.log = options.log ?? createLogger({ level: "warn" });
-    this.queues = new QueueCache(this.connection, this.prefix, this.log);
+    this.queues = new KilnQueues(this.connection, this.prefix, this.log);
   }
 
   /**
@@ -125,7 +116,7 @@ export class GenerationClient {
     if (status.state === "completed" || status.state === "failed") return { id, state: status.state, cancelled: false };
     await new CancelRequests(this.connection, this.prefix).request(status.queue, id, options.reason ?? "cancelled by request");
     // a delayed job would only notice at its next poll: move it to waiting so a worker ends it now
-    if (status.state === "delayed") await this.queues.get(status.queue).getJob(id).then((job) => job?.promote()).catch(() => undefined);
+    if (status.state === "delayed") await this.queue(providerOfQueue(status.queue) ?? "").getJob(id).then((job) => job?.promote()).catch(() => undefined);
     return { id, state: status.state, cancelled: true };
   }
 
@@ -145,7 +136,7 @@ export class GenerationClient {
 
   /** A batch's state and counts; undefined when there is no such batch. */
   async getBatch(id: string): Promise<BatchStatus | undefined> {
-    return readBatchStatus(this.queues.get(BATCHES_QUEUE), id);
+    return readBatchStatus(this.queues.batches(), id);
   }
 
   async close(): Promise<void> {
@@ -154,24 +145,12 @@ export class GenerationClient {
   }
 
   /** `provider`'s generation queue (errors surface to callers through the rejected calls). */
-  private queue(provider: string): Queue {
-    return this.queues.get(generateQueueName(provider));
+  private queue(provider: string): GenerationQueue {
+    return this.queues.generation(provider);
   }
 }
 
-/** The checks a worker would make, made before the request reaches Redis. */
-export function validateRequest(request: unknown): GenerationRequest {
-  const parsed = GenerationRequest.safeParse(request);
-  if (!parsed.success) throw new InvalidRequestError(describeIssues(parsed.error));
-  const { provider, model: modelId, input, passthrough } = parsed.data;
-  const model = resolveModel(provider, modelId, passthrough);
-  if (!model) throw new InvalidRequestError(unknownModelMessage(provider, modelId));
-  const checked = model.input.safeParse(input);
-  if (!checked.success) throw new InvalidRequestError(`invalid input for ${model.id}: ${describeIssues(checked.error, "input")}`);
-  return parsed.data;
-}
-
-function describe(job: Job, queue: string, bullState: string): GenerationStatus {
+function describe(job: GenerationJob, queue: string, bullState: string): GenerationStatus {
   // kiln's new jobs carry priority 1 (see NEW_WORK_PRIORITY), so BullMQ calls them prioritized: to a caller they are waiting
   const state = bullState === "prioritized" ? "waiting" : bullState;
   const result = GenerationResult.safeParse(job.returnvalue ?? storedResultOf(job));

@@ -1,5 +1,22 @@
-import type { Job } from "bullmq";
-import { GenerationResult } from "./generation-result.js";
+import type { Job, Queue } from "bullmq";
+import type { GenerationResult } from "../contract/generation-result.js";
+import { JobState } from "../contract/job-state.js";
+import type { GENERATE_JOB } from "../contract/queue-names.js";
+import { isRecord } from "../util/describe-value.js";
+import type { GenerationRequest } from "./generation-request.js";
+
+/**
+ * The data of a `generate` job as kiln's producers store it: a checked request. It is the
+ * contract, not a promise: a producer in another language can store anything, which is why the
+ * worker reads `job.data` only through `acceptJob` (as `unknown`).
+ */
+export type StoredJobData = GenerationRequest;
+
+/** A generation job: its data, the result it completes with, its one job name. */
+export type GenerationJob = Job<StoredJobData, GenerationResult, typeof GENERATE_JOB>;
+
+/** A provider's generation queue (`generate-<provider>`). */
+export type GenerationQueue = Queue<StoredJobData, GenerationResult, typeof GENERATE_JOB>;
 
 /**
  * The field of a job's own Redis hash (`<prefix>:<queue>:<id>`) where kiln keeps its state:
@@ -11,21 +28,35 @@ import { GenerationResult } from "./generation-result.js";
  */
 export const STATE_FIELD = "progress";
 
-/** kiln's stored state of `job`, not yet checked; undefined before kiln wrote any (BullMQ's default progress is 0). */
-export function storedStateOf(job: Pick<Job, "progress"> | undefined): Record<string, unknown> | undefined {
-  const value: unknown = job?.progress;
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+/** What a job's state field holds: no state yet, kiln's state, or one that does not parse (never resumed from). */
+export type StoredState = { kind: "none" } | { kind: "state"; state: JobState } | { kind: "unreadable"; reason: string };
+
+/**
+ * kiln's state of `job`, checked: the one place that reads it (BullMQ fetched it with the job).
+ * Undefined `job` (gone) reads as no state.
+ */
+export function readState(job: Pick<Job, "progress"> | undefined): StoredState {
+  const value = job?.progress;
+  // BullMQ's default progress is 0: kiln has not written a state yet
+  if (value === 0 || value === undefined) return { kind: "none" };
+  if (!isRecord(value)) return { kind: "unreadable", reason: `progress is ${typeof value}, not kiln's state` };
+  const parsed = JobState.safeParse(value);
+  return parsed.success ? { kind: "state", state: parsed.data } : { kind: "unreadable", reason: parsed.error.issues[0]?.message ?? "invalid" };
 }
 
 /** The result kiln stored when it ended `job` (a failed job's result lives only there). */
 export function storedResultOf(job: Pick<Job, "progress"> | undefined): GenerationResult | undefined {
-  const result = GenerationResult.safeParse(storedStateOf(job)?.result);
-  return result.success ? result.data : undefined;
+  const stored = readState(job);
+  return stored.kind === "state" ? stored.state.result : undefined;
 }
 
+/** What a job's progress shows callers: where it stands (`done` once it has a result), or BullMQ's number before kiln wrote a state. */
+export type ReportedProgress = { step: string; providerStatus?: string; progress?: number } | number;
+
 /** What a job's progress shows callers: where it stands, without kiln's internal state. */
-export function reportedProgressOf(job: Pick<Job, "progress">): { step?: unknown; providerStatus?: unknown; progress?: unknown } | number {
-  const state = storedStateOf(job);
-  if (!state) return typeof job.progress === "number" ? job.progress : 0;
+export function reportedProgressOf(job: Pick<Job, "progress">): ReportedProgress {
+  const stored = readState(job);
+  if (stored.kind !== "state") return typeof job.progress === "number" ? job.progress : 0;
+  const { state } = stored;
   return { step: state.result || state.step === "notify" ? "done" : state.step, providerStatus: state.providerStatus, progress: state.progress };
 }

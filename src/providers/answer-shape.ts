@@ -13,5 +13,10 @@ export const OpenAiErrorBody = z.looseObject({
 export function parseAnswer<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  throw new ProviderError("bad_response", `${what} did not have the documented shape: ${parsed.error.message}`);
+  throw new ProviderError("bad_response", `${what} did not have the documented shape: ${issuesOf(parsed.error)}`);
+}
+
+/** `field.path: message` per issue, so the error names the field that did not match. */
+function issuesOf(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`).join("; ");
 }

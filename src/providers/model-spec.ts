@@ -1,8 +1,7 @@
 import type { z } from "zod";
+import type { ModelKind } from "./model-kind.js";
 import type { PollPolicy } from "./poll-policy.js";
 
-/** What a model produces; it chooses the poll policy and how outputs are named. */
-export type ModelKind = "image" | "video" | "3d" | "audio" | "text";
 
 /** One row of the model registry. */
 export interface ModelSpec {

@@ -1,4 +1,4 @@
-import type { ModelKind } from "./model-spec.js";
+import type { ModelKind } from "./model-kind.js";
 
 /** How often to ask for a task's status, and for how long. */
 export interface PollPolicy {

@@ -1,4 +1,4 @@
-import type { ModelKind } from "./model-spec.js";
+import type { ModelKind } from "./model-kind.js";
 import { normal } from "../util/normal-distribution.js";
 
 /**

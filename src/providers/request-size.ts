@@ -1,4 +1,4 @@
-import type { ModelKind } from "./model-spec.js";
+import type { ModelKind } from "./model-kind.js";
 
 /** The video length learned durations are counted against: a 10-second request is size 2. */
 export const REFERENCE_VIDEO_SECONDS = 5;

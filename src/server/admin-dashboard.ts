@@ -5,7 +5,7 @@ import { Queue } from "bullmq";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { BATCHES_QUEUE, WEBHOOKS_QUEUE, generateQueueName } from "../producers/queue-names.js";
+import { BATCHES_QUEUE, WEBHOOKS_QUEUE, generateQueueName } from "../contract/queue-names.js";
 import { PROVIDERS } from "../providers/model-registry.js";
 import { safe } from "../util/safe.js";
 import { apiError } from "./api-error.js";

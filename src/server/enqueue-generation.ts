@@ -1,10 +1,12 @@
 import { isDeepStrictEqual } from "node:util";
 import type { GenerationClient } from "../producers/generation-client.js";
-import { InvalidRequestError, validateRequest } from "../producers/generation-client.js";
+import { InvalidRequestError } from "../producers/invalid-request-error.js";
+import { validateRequest } from "../producers/validate-request.js";
 import { GenerationRequest, describeIssues } from "../producers/generation-request.js";
+import { isRecord } from "../util/describe-value.js";
 import { HttpError } from "./api-error.js";
 import { EnqueueBody } from "./enqueue-body.js";
-import type { QueueSet } from "./queue-set.js";
+import type { KilnQueues } from "../producers/kiln-queues.js";
 
 /** What `POST /v1/generations` did: added a job, or found the same request already under that id. */
 export interface EnqueueOutcome {
@@ -18,7 +20,7 @@ export interface EnqueueOutcome {
  * again finds the existing job (created: false); a different request under a used id is a 409,
  * since silently returning someone else's job would hide a producer bug.
  */
-export async function enqueueGeneration(body: unknown, client: GenerationClient, queues: QueueSet): Promise<EnqueueOutcome> {
+export async function enqueueGeneration(body: unknown, client: GenerationClient, queues: KilnQueues): Promise<EnqueueOutcome> {
   const { id, request } = splitBody(body);
   const checked = validateRequest(request);
   if (id !== undefined && (await sameRequestUnder(id, checked, queues))) return { created: false, id, provider: checked.provider };
@@ -36,7 +38,7 @@ function splitBody(body: unknown): { id?: string; request: unknown } {
 }
 
 /** True when `id` holds this very request, false when no job has that id; a 409 when it holds another. */
-async function sameRequestUnder(id: string, request: GenerationRequest, queues: QueueSet): Promise<boolean> {
+async function sameRequestUnder(id: string, request: GenerationRequest, queues: KilnQueues): Promise<boolean> {
   const holders = await queues.providersHolding(id);
   if (holders.length === 0) return false;
   if (holders.some((p) => p !== request.provider)) throw conflict(id, holders);
@@ -49,7 +51,8 @@ async function sameRequestUnder(id: string, request: GenerationRequest, queues: 
 
 /** The request as the schema reads it, without kiln's state and as JSON: key order and undefined fields do not matter. */
 function normalised(data: unknown): unknown {
-  const { kiln: _state, ...request } = (data ?? {}) as Record<string, unknown>;
+  if (!isRecord(data)) return { unreadable: data };
+  const { kiln: _state, ...request } = data;
   const parsed = GenerationRequest.safeParse(request);
   return parsed.success ? JSON.parse(JSON.stringify(parsed.data)) : { unreadable: request };
 }

@@ -1,16 +1,17 @@
 import type { FastifyInstance } from "fastify";
-import { isInvalidRequestError, type GenerationClient, type GenerationStatus } from "../producers/generation-client.js";
-import { generateQueueName } from "../producers/queue-names.js";
+import type { GenerationClient, GenerationStatus } from "../producers/generation-client.js";
+import { isInvalidRequestError } from "../producers/invalid-request-error.js";
+import { generateQueueName } from "../contract/queue-names.js";
 import { PROVIDERS, isProvider } from "../providers/model-registry.js";
 import { HttpError } from "./api-error.js";
 import { bearerAuth, readAuth, type ReadAuthOptions } from "./bearer-auth.js";
 import { enqueueGeneration } from "./enqueue-generation.js";
 import { toGenerationView, type GenerationView } from "./generation-view.js";
-import type { QueueSet } from "./queue-set.js";
+import type { KilnQueues } from "../producers/kiln-queues.js";
 
 export interface GenerationRoutesOptions {
   client: GenerationClient;
-  queues: QueueSet;
+  queues: KilnQueues;
   /** Bearer token required by `POST`; undefined refuses every write (503). */
   apiToken: string | undefined;
   /** Who may read: see `readAuth`. */

@@ -1,13 +1,6 @@
 import { z } from "zod";
 import type { GenerationStatus } from "../producers/generation-client.js";
-import { ArchivedOutput, GenerationError, GenerationResult } from "../producers/generation-result.js";
-
-/** What the worker reports with `job.updateProgress`; a job not yet picked up has BullMQ's default `0`. */
-const ReportedProgress = z.object({
-  step: z.string().optional(),
-  providerStatus: z.string().optional(),
-  progress: z.number().optional(),
-});
+import { ArchivedOutput, GenerationError, GenerationResult } from "../contract/generation-result.js";
 
 /** The body of `GET /v1/generations/{id}`: where a job stands, flat, plus its result once it has one. */
 export const GenerationView = z.object({
@@ -30,16 +23,16 @@ export type GenerationView = z.infer<typeof GenerationView>;
 
 /** Flattens a `GenerationClient.get` answer into the API's view. */
 export function toGenerationView(status: GenerationStatus): GenerationView {
-  const reported = ReportedProgress.safeParse(status.progress);
-  const progress = reported.success ? reported.data : {};
+  // a job not yet picked up reports BullMQ's number: no step yet
+  const progress = typeof status.progress === "object" ? status.progress : undefined;
   return {
     id: status.id,
     provider: status.queue.replace(/^generate-/, ""),
     queue: status.queue,
     state: status.state,
-    step: progress.step,
-    providerStatus: progress.providerStatus,
-    progress: progress.progress,
+    step: progress?.step,
+    providerStatus: progress?.providerStatus,
+    progress: progress?.progress,
     outputs: status.result?.outputs ?? [],
     error: status.result?.error ? { code: status.result.error.code, message: status.result.error.message } : errorOfReason(status.failedReason),
     result: status.result,

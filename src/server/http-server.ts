@@ -11,14 +11,14 @@ import { registerGenerationRoutes } from "./generation-routes.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import type { KilnMetrics } from "./kiln-metrics.js";
 import { kilnVersion, openApiDocument, schemaErrorMessage, type RegisteredRoute } from "./openapi.js";
-import type { QueueSet } from "./queue-set.js";
+import type { KilnQueues } from "../producers/kiln-queues.js";
 import { attachRouteSchema } from "./route-schemas.js";
 
 export interface KilnHttpServerOptions {
   /** Reads and enqueues generations (`/v1/generations`). */
   client: GenerationClient;
   /** Job data for the idempotency check of `POST /v1/generations`. */
-  queues: QueueSet;
+  queues: KilnQueues;
   /** The connection readiness pings, and by whose state errors become 503s (the client's). */
   redis: Redis;
   /** Served at `/metrics`. */

@@ -2,7 +2,6 @@ export { KilnHttpServer, type KilnHttpServerOptions } from "./http-server.js";
 export { startHttpServer, type RunningHttpServer, type StartHttpServerOptions } from "./start-http-server.js";
 export { KilnMetrics, type KilnMetricsOptions } from "./kiln-metrics.js";
 export { ProviderLabels } from "./provider-labels.js";
-export { QueueSet, type QueueCounts } from "./queue-set.js";
 export type { BatchReader } from "./batch-reader.js";
 export { ApiError, ApiErrorCode } from "./api-error.js";
 export { GenerationView } from "./generation-view.js";

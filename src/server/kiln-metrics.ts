@@ -1,13 +1,13 @@
 import { Registry, collectDefaultMetrics } from "prom-client";
 import type { Logger } from "pino";
-import type { GenerationResult } from "../producers/generation-result.js";
+import type { GenerationResult } from "../contract/generation-result.js";
 import { observeProviderResponses, type ProviderResponseEvent } from "../providers/http-json.js";
 import { createMetricFamilies, type MetricFamilies } from "./metric-families.js";
 import type { ProviderLabels } from "./provider-labels.js";
-import type { QueueCounts } from "./queue-set.js";
+import type { QueueCounts } from "../producers/kiln-queues.js";
 import { ScrapeCounts } from "./scrape-counts.js";
 import { ArchiveMemoryBudget } from "../storage/archive-memory-budget.js";
-import { attachWorkerMetrics, type WebhookOutcome, type WorkerSet } from "./worker-metrics.js";
+import { attachWorkerMetrics, type WebhookOutcome, type WorkerEventRecorder, type WorkerSet } from "./worker-metrics.js";
 
 export interface KilnMetricsOptions {
   log: Logger;
@@ -26,7 +26,7 @@ export interface KilnMetricsOptions {
  * process). Job gauges are read from Redis at scrape time, so they count every process's jobs;
  * the counters and histograms count what this process's workers did.
  */
-export class KilnMetrics {
+export class KilnMetrics implements WorkerEventRecorder {
   readonly registry = new Registry();
   private readonly log: Logger;
   private readonly families: MetricFamilies;

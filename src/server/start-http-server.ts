@@ -6,7 +6,7 @@ import type { BatchReader } from "./batch-reader.js";
 import { KilnHttpServer } from "./http-server.js";
 import { KilnMetrics } from "./kiln-metrics.js";
 import { ProviderLabels } from "./provider-labels.js";
-import { QueueSet } from "./queue-set.js";
+import { KilnQueues } from "../producers/kiln-queues.js";
 
 export interface StartHttpServerOptions {
   /** TCP port; 0 picks a free one. @defaultValue `KILN_HTTP_PORT`, else 8080 */
@@ -37,7 +37,7 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
   const redis = createRedis(env.REDIS_URL, "producer");
   redis.on("error", (err: Error) => log.warn({ err: err.message }, "http server: redis connection error"));
   const client = new GenerationClient({ connection: redis, prefix: env.KILN_PREFIX });
-  const queues = new QueueSet(redis, env.KILN_PREFIX, log);
+  const queues = new KilnQueues(redis, env.KILN_PREFIX, log);
   // BullMQ's calls wait for a connection: while there is none, a scrape skips the counts at once
   const counts = () => (redis.status === "ready" ? queues.counts() : Promise.reject(new Error(`redis connection ${redis.status}`)));
   const metrics = new KilnMetrics({ log, counts, providers: new ProviderLabels(env) });

@@ -1,17 +1,34 @@
-import type { Job, Worker } from "bullmq";
+import type { Worker } from "bullmq";
 import type { Logger } from "pino";
-import { GenerationResult } from "../producers/generation-result.js";
+import { GenerationResult } from "../contract/generation-result.js";
+import { providerOfQueue, type GENERATE_JOB } from "../contract/queue-names.js";
+import type { GenerationJob, StoredJobData } from "../producers/kiln-job.js";
 import { safe } from "../util/safe.js";
+import type { WebhookDelivery } from "../webhooks/webhook-message.js";
+import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "../webhooks/webhook-queue.js";
 import { isFinalFailure } from "../workers/final-failure.js";
-import type { KilnMetrics } from "./kiln-metrics.js";
 
 /** How one webhook delivery attempt ended. */
 export type WebhookOutcome = "delivered" | "retry" | "failed";
 
 /** The BullMQ workers of one process, as `startKilnWorkers` creates them. */
 export interface WorkerSet {
-  generation: readonly { queueName: string; worker: Worker; stateOf(job: Job): SubmitState | undefined; onSubmitWindow(observer: (ms: number) => void): void }[];
-  webhooks: { worker: Worker };
+  generation: readonly {
+    queueName: string;
+    worker: Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>;
+    stateOf(job: GenerationJob): SubmitState | undefined;
+    onSubmitWindow(observer: (ms: number) => void): void;
+  }[];
+  webhooks: { worker: Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB> };
+}
+
+/** What the workers' events are recorded into (`KilnMetrics`). */
+export interface WorkerEventRecorder {
+  recordPoll(provider: string): void;
+  recordSubmitWindow(provider: string): void;
+  recordSubmitStored(provider: string, ms: number): void;
+  recordResult(provider: string, result: GenerationResult): void;
+  recordWebhookDelivery(outcome: WebhookOutcome): void;
 }
 
 /**
@@ -19,30 +36,28 @@ export interface WorkerSet {
  * generations (their result's timings and outputs) and webhook attempts. Listeners go through
  * `safe`, so a metrics bug is logged and never reaches BullMQ.
  */
-export function attachWorkerMetrics(metrics: KilnMetrics, workers: WorkerSet, log: Logger): void {
+export function attachWorkerMetrics(metrics: WorkerEventRecorder, workers: WorkerSet, log: Logger): void {
   for (const generation of workers.generation) {
     const { queueName, worker } = generation;
-    const provider = queueName.replace(/^generate-/, "");
+    const provider = providerOfQueue(queueName) ?? queueName;
     generation.onSubmitWindow((ms) => metrics.recordSubmitStored(provider, ms));
-    worker.on("active", safe(log, "metrics active listener", (job: Job) => {
+    worker.on("active", safe(log, "metrics active listener", (job: GenerationJob) => {
       const state = generation.stateOf(job);
       if (state?.step === "poll") metrics.recordPoll(provider);
       if (reentersSubmitWindow(state)) metrics.recordSubmitWindow(provider);
     }));
-    worker.on("completed", safe(log, "metrics completed listener", (_job: Job, result: unknown) => recordResult(metrics, provider, result)));
-    worker.on("failed", safe(log, "metrics failed listener", (job: Job | undefined, err: Error) => {
+    worker.on("completed", safe(log, "metrics completed listener", (_job: GenerationJob, result: unknown) => recordResult(metrics, provider, result)));
+    worker.on("failed", safe(log, "metrics failed listener", (job: GenerationJob | undefined, err: Error) => {
       // the state machine stores the failed result in the job's state before it fails the job
       if (job && isFinalFailure(job, err)) recordResult(metrics, provider, generation.stateOf(job)?.result);
     }));
   }
   const webhooks = workers.webhooks.worker;
   webhooks.on("completed", safe(log, "metrics webhook completed listener", () => metrics.recordWebhookDelivery("delivered")));
-  webhooks.on("failed", safe(log, "metrics webhook failed listener", (job: Job | undefined, err: Error) => {
+  webhooks.on("failed", safe(log, "metrics webhook failed listener", (job: WebhookJob | undefined, err: Error) => {
     metrics.recordWebhookDelivery(job && !isFinalFailure(job, err) ? "retry" : "failed");
   }));
 }
-
-export { isFinalFailure };
 
 /** What the metrics read of a job's stored state. */
 export interface SubmitState {
@@ -58,7 +73,7 @@ export function reentersSubmitWindow(state: SubmitState | undefined): boolean {
 }
 
 /** Jobs refused before the state machine ran have no result: nothing to time. */
-function recordResult(metrics: KilnMetrics, provider: string, value: unknown): void {
+function recordResult(metrics: WorkerEventRecorder, provider: string, value: unknown): void {
   const result = GenerationResult.safeParse(value);
   if (result.success) metrics.recordResult(provider, result.data);
 }

@@ -1,4 +1,5 @@
-import type { RouteContext, SimAnswer } from "./tokenhub-routes.js";
+import type { SimAnswer } from "./sim-route.js";
+import type { RouteContext } from "./sim-route.js";
 
 type ChatProvider = "tokenhub" | "gateway" | "wcode";
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { chatAnswer } from "./chat-answers.js";
 import type { FilePlan, SimTask } from "./task-book.js";
-import type { RouteContext, SimAnswer } from "./tokenhub-routes.js";
+import type { RouteContext, SimAnswer } from "./sim-route.js";
 import { durationDirective } from "./simulator-options.js";
 
 /** The gateway's models (seed 004 §7) by answer family. */

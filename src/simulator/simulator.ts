@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 import { createHash } from "node:crypto";
 import { DEFAULT_SIMULATOR_OPTIONS, SimulatorOptions } from "./simulator-options.js";
 import { MEDIA_CONTENT_TYPES, TaskBook } from "./task-book.js";
-import { tokenHubError, tokenHubRoute, type RouteContext, type SimAnswer } from "./tokenhub-routes.js";
+import { tokenHubError, tokenHubRoute } from "./tokenhub-routes.js";
+import type { RouteContext, SimAnswer } from "./sim-route.js";
 import { gatewayError, gatewayRoute } from "./gateway-routes.js";
 import { wcodeError, wcodeRoute } from "./wcode-routes.js";
 

@@ -1,24 +1,9 @@
 import type { SimulatorOptions } from "./simulator-options.js";
-import type { FilePlan, SimTask, TaskBook } from "./task-book.js";
+import type { FilePlan, SimTask } from "./task-book.js";
+import type { RouteContext, SimAnswer } from "./sim-route.js";
 import { chatAnswer } from "./chat-answers.js";
 import { DIRECTIVES, durationDirective } from "./simulator-options.js";
 import { tokenHubInputProblem } from "./tokenhub-checks.js";
-
-/** An HTTP answer the simulator sends. */
-export interface SimAnswer {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
-
-/** What a route needs from the simulator. */
-export interface RouteContext {
-  book: TaskBook;
-  options: SimulatorOptions;
-  random: () => number;
-  /** Base URL of the simulator, for result URLs. */
-  base: string;
-}
 
 type Family = "image" | "video" | "3d";
 

@@ -1,5 +1,6 @@
 import { chatAnswer } from "./chat-answers.js";
-import type { RouteContext, SimAnswer } from "./tokenhub-routes.js";
+import type { SimAnswer } from "./sim-route.js";
+import type { RouteContext } from "./sim-route.js";
 
 /**
  * Seed 001 calls its model list partial ("模型列表(部分)"): wcode serves many more ids through

@@ -1,4 +1,3 @@
-import type { Environment } from "../config.js";
 import type { ArchiveStore } from "./archive-store.js";
 import { ArchiveMemoryBudget } from "./archive-memory-budget.js";
 import { LocalArchiveStore } from "./local-archive-store.js";
@@ -10,8 +9,25 @@ export { HashingStream } from "./hashing-stream.js";
 export { LocalArchiveStore } from "./local-archive-store.js";
 export { S3ArchiveStore, S3_STORE_DEFAULTS, type S3StoreOptions } from "./s3-archive-store.js";
 
+/**
+ * The archive settings `createArchiveStore` reads, named as the environment variables that set
+ * them (config.ts parses them; the environment as a whole satisfies this interface).
+ */
+export interface ArchiveSettings {
+  S3_BUCKET?: string;
+  S3_REGION: string;
+  S3_ENDPOINT?: string;
+  S3_FORCE_PATH_STYLE: boolean;
+  S3_CHECKSUMS: "when_supported" | "when_required";
+  S3_ACCESS_KEY_ID?: string;
+  S3_SECRET_ACCESS_KEY?: string;
+  ARCHIVE_DIR: string;
+  /** Bytes every S3 upload of the process shares for its parts (see `ArchiveMemoryBudget`). */
+  KILN_ARCHIVE_MEMORY: number;
+}
+
 /** S3 when `S3_BUCKET` is set, else the local directory `ARCHIVE_DIR`. */
-export function createArchiveStore(env: Environment): ArchiveStore {
+export function createArchiveStore(env: ArchiveSettings): ArchiveStore {
   if (!env.S3_BUCKET) return new LocalArchiveStore(env.ARCHIVE_DIR);
   return new S3ArchiveStore({
     bucket: env.S3_BUCKET,

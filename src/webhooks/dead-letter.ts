@@ -1,10 +1,12 @@
-import { Queue, type Job, type JobType } from "bullmq";
+import { Queue, type JobType } from "bullmq";
 import type { Redis } from "ioredis";
-import { WEBHOOKS_QUEUE } from "../producers/queue-names.js";
+import { WEBHOOKS_QUEUE } from "../contract/queue-names.js";
 import type { Logger } from "pino";
 import { createLogger } from "../logger.js";
 import { safe } from "../util/safe.js";
-import { DeliveryAttempt } from "./webhook-message.js";
+import { z } from "zod";
+import { DeliveryAttempt, type WebhookDelivery } from "./webhook-message.js";
+import type { DELIVER_JOB, DeliveryResult, WebhookJob, WebhookQueue } from "./webhook-queue.js";
 
 /** States a delivery can be listed in: still retrying, or given up on (the dead letter). */
 export const DELIVERY_STATES = ["waiting", "active", "delayed", "failed"] as const satisfies readonly JobType[];
@@ -50,11 +52,11 @@ export interface DeadLetterOptions {
  * replay deliveries with the same `webhook-id` and body and a fresh attempt budget.
  */
 export class DeadLetter {
-  private readonly queue: Queue;
+  private readonly queue: WebhookQueue;
   private readonly pageSize: number;
 
   constructor(options: DeadLetterOptions) {
-    this.queue = new Queue(WEBHOOKS_QUEUE, { connection: options.connection, prefix: options.prefix });
+    this.queue = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, { connection: options.connection, prefix: options.prefix });
     // surfaced to callers through the rejected calls, and logged
     const log = options.log ?? createLogger({ level: "warn" });
     this.queue.on("error", safe(log, "dead letter queue error listener", (err: Error) => log.warn({ err: err.message }, "webhooks queue error")));
@@ -66,7 +68,7 @@ export class DeadLetter {
     const states = [...(options.states ?? ["failed"])];
     const limit = options.limit ?? 100;
     const jobs = await this.queue.getJobs(states, 0, limit - 1, false);
-    return Promise.all(jobs.filter((j): j is Job => j !== undefined).map(async (job) => summarize(job, await job.getState())));
+    return Promise.all(jobs.filter((j): j is WebhookJob => j !== undefined).map(async (job) => summarize(job, await job.getState())));
   }
 
   /** One delivery by job id, in whatever state, or undefined when unknown. */
@@ -119,17 +121,29 @@ export class DeadLetter {
   }
 }
 
-function summarize(job: Job, state: string): DeliverySummary {
-  const data = (job.data ?? {}) as { messageId?: unknown; url?: unknown; payload?: { type?: unknown; data?: { id?: unknown } }; attempts?: unknown };
-  const history = DeliveryAttempt.array().safeParse(data.attempts);
-  const attempts = history.success ? history.data : [];
+/**
+ * What a listing reads of a delivery's data: each field on its own, so a delivery whose data
+ * does not parse as a whole (a bad attempt record, a foreign job) still lists what it has.
+ */
+const ListedDelivery = z
+  .object({
+    messageId: z.string().catch(""),
+    url: z.string().catch(""),
+    payload: z.object({ type: z.string().catch(""), data: z.object({ id: z.string().catch("") }).catch({ id: "" }) }).catch({ type: "", data: { id: "" } }),
+    attempts: DeliveryAttempt.array().catch([]),
+  })
+  .catch({ messageId: "", url: "", payload: { type: "", data: { id: "" } }, attempts: [] });
+
+function summarize(job: WebhookJob, state: string): DeliverySummary {
+  const data = ListedDelivery.parse(job.data);
+  const attempts = data.attempts;
   const last = attempts.at(-1);
   return {
     id: String(job.id),
     state,
-    messageId: String(data.messageId ?? ""),
-    jobId: String(data.payload?.data?.id ?? ""),
-    event: String(data.payload?.type ?? ""),
+    messageId: data.messageId,
+    jobId: data.payload.data.id,
+    event: data.payload.type,
     host: hostOf(data.url),
     attemptsMade: job.attemptsMade,
     history: attempts,
@@ -139,9 +153,9 @@ function summarize(job: Job, state: string): DeliverySummary {
   };
 }
 
-function hostOf(url: unknown): string {
+function hostOf(url: string): string {
   try {
-    return new URL(String(url)).host;
+    return new URL(url).host;
   } catch {
     return "(invalid URL)";
   }

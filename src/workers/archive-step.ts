@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import type { ArchivedOutput } from "../producers/generation-result.js";
-import type { OutputSource } from "../providers/provider.js";
+import type { ArchivedOutput } from "../contract/generation-result.js";
+import type { OutputSource } from "../providers/output-source.js";
 import { HashingStream } from "../storage/hashing-stream.js";
 import { redactUrl } from "../webhooks/url-guard.js";
 import { mediaTypeOf } from "./media-types.js";
 import { outcomeOfError } from "./error-outcome.js";
-import type { JobState } from "./job-state.js";
+import type { JobState } from "../contract/job-state.js";
 import type { StepContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 

@@ -1,7 +1,8 @@
-import type { Job, Queue } from "bullmq";
-import { GenerationResult } from "../producers/generation-result.js";
-import { storedResultOf } from "../producers/kiln-job.js";
-import type { BatchResultLine } from "../producers/batch-summary.js";
+import { GenerationResult } from "../contract/generation-result.js";
+import { storedResultOf, type GenerationQueue } from "../producers/kiln-job.js";
+import type { BatchJob } from "../producers/batch-queue.js";
+import type { BatchResultLine } from "../contract/batch-summary.js";
+import { GenerationRequest } from "../producers/generation-request.js";
 
 const PAGE = 500;
 
@@ -16,7 +17,7 @@ export interface ResultCounts {
  * batch of any size is never held whole in memory): completed children from their return
  * values, failed ones from their job data.
  */
-export async function* batchResultLines(parent: Job, prefix: string, queueOf: (name: string) => Queue, counts: ResultCounts): AsyncGenerator<string> {
+export async function* batchResultLines(parent: BatchJob, prefix: string, queueOf: (name: string) => GenerationQueue, counts: ResultCounts): AsyncGenerator<string> {
   for await (const [, value] of pages(parent, "processed")) {
     const result = GenerationResult.safeParse(value);
     // the seal child and anything else that is not a generation result has no line
@@ -31,17 +32,18 @@ export async function* batchResultLines(parent: Job, prefix: string, queueOf: (n
 }
 
 /** A failed child (`<queue>:<id>`, the prefix stripped): its custom_id and error from its own data. */
-async function failedLine(queueAndId: string, reason: string, queueOf: (name: string) => Queue): Promise<BatchResultLine> {
+async function failedLine(queueAndId: string, reason: string, queueOf: (name: string) => GenerationQueue): Promise<BatchResultLine> {
   const [queueName = "", ...rest] = queueAndId.split(":");
   const id = rest.join(":");
   const job = await queueOf(queueName).getJob(id);
-  const data = (job?.data ?? {}) as { batch?: { custom_id?: string } };
+  // a child is a checked request with its batch; read defensively all the same, as any job data
+  const batch = GenerationRequest.shape.batch.safeParse(job?.data.batch);
   const result = storedResultOf(job);
   const error = result?.error ? { code: result.error.code, message: result.error.message } : { code: "failed", message: job?.failedReason || reason };
-  return { custom_id: data.batch?.custom_id ?? id, id, status: "failed", outputs: result?.outputs ?? [], error };
+  return { custom_id: (batch.success ? batch.data?.custom_id : undefined) ?? id, id, status: "failed", outputs: result?.outputs ?? [], error };
 }
 
-async function* pages(parent: Job, kind: "processed" | "ignored"): AsyncGenerator<[string, unknown]> {
+async function* pages(parent: BatchJob, kind: "processed" | "ignored"): AsyncGenerator<[string, unknown]> {
   let cursor = 0;
   do {
     const page = await parent.getDependencies({ [kind]: { cursor, count: PAGE } });

@@ -1,10 +1,11 @@
 import { Readable } from "node:stream";
-import { Worker, type Job } from "bullmq";
-import { QueueCache } from "../util/queue-cache.js";
+import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { BatchJobData, type BatchSummary } from "../producers/batch-summary.js";
-import { BATCHES_QUEUE } from "../producers/queue-names.js";
+import { BatchJobData, type BatchSummary } from "../contract/batch-summary.js";
+import { BATCHES_QUEUE, providerOfQueue } from "../contract/queue-names.js";
+import type { BatchJob, BatchJobResult, SealJobData } from "../producers/batch-queue.js";
+import type { KilnQueues } from "../producers/kiln-queues.js";
 import { eventSubject } from "../webhooks/webhook-message.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { safe } from "../util/safe.js";
@@ -13,7 +14,8 @@ import type { WebhookNotifier } from "./webhook-notifier.js";
 
 export interface BatchWorkerOptions {
   connection: Redis;
-  prefix: string;
+  /** kiln's queues on the same prefix (failed children are read from theirs); not closed by `close()`. */
+  queues: KilnQueues;
   store: ArchiveStore;
   notifier: WebhookNotifier;
   log: Logger;
@@ -25,27 +27,25 @@ export interface BatchWorkerOptions {
  * results.jsonl into the archive store and sends `batch.completed`.
  */
 export class BatchWorker {
-  readonly worker: Worker;
-  private readonly queues: QueueCache;
+  readonly worker: Worker<BatchJobData | SealJobData, BatchJobResult, "batch" | "seal">;
 
   constructor(private readonly options: BatchWorkerOptions) {
-    this.queues = new QueueCache(options.connection, options.prefix, options.log);
-    this.worker = new Worker(BATCHES_QUEUE, (job) => this.process(job), { connection: options.connection, prefix: options.prefix, concurrency: 2 });
+    const prefix = options.queues.prefix;
+    this.worker = new Worker<BatchJobData | SealJobData, BatchJobResult, "batch" | "seal">(BATCHES_QUEUE, (job) => this.process(job), { connection: options.connection, prefix, concurrency: 2 });
     this.worker.on("error", safe(options.log, "batch worker error", (err) => options.log.error({ err }, "batch worker error")));
   }
 
   async close(): Promise<void> {
     await this.worker.close();
-    await this.queues.close();
   }
 
-  private async process(job: Job): Promise<BatchSummary | { sealed: true }> {
+  private async process(job: BatchJob): Promise<BatchJobResult> {
     if (job.name === "seal") return { sealed: true };
     const data = BatchJobData.parse(job.data);
     const counts: ResultCounts = { completed: 0, failed: 0 };
     const key = `${data.archivePrefix}/batches/${data.batchId}/results.jsonl`;
     // re-running after a crash rewrites the same key from the same dependencies: same file
-    const stored = await this.options.store.put(key, Readable.from(batchResultLines(job, this.options.prefix, (name) => this.queues.get(name), counts)), "application/x-ndjson");
+    const stored = await this.options.store.put(key, Readable.from(batchResultLines(job, this.options.queues.prefix, (name) => this.options.queues.generation(providerOfQueue(name) ?? name), counts)), "application/x-ndjson");
     const summary: BatchSummary = {
       id: data.batchId,
       status: "completed",

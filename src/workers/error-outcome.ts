@@ -1,8 +1,8 @@
-import type { GenerationError } from "../producers/generation-result.js";
+import type { GenerationError } from "../contract/generation-result.js";
 import { isProviderError, type ProviderErrorKind } from "../providers/provider-error.js";
 import { retryDelayMs } from "../providers/poll-policy.js";
 import { assertNever } from "../util/assert-never.js";
-import type { JobState } from "./job-state.js";
+import type { JobState } from "../contract/job-state.js";
 import type { StepContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 

@@ -1,6 +1,6 @@
 import type { GenerationRequest } from "../producers/generation-request.js";
-import type { GenerationError, GenerationResult } from "../producers/generation-result.js";
-import type { JobState } from "./job-state.js";
+import type { GenerationError, GenerationResult } from "../contract/generation-result.js";
+import type { JobState } from "../contract/job-state.js";
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 

@@ -1,22 +1,26 @@
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
+import { DelayedError, Queue, UnrecoverableError, Worker } from "bullmq";
 import { JobStateStore } from "./job-state-store.js";
 import { isFinalFailure } from "./final-failure.js";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
-import { GENERATE_JOB, WEBHOOKS_QUEUE, generateQueueName } from "../producers/queue-names.js";
-import type { GenerationError, GenerationResult } from "../producers/generation-result.js";
+import { GENERATE_JOB, WEBHOOKS_QUEUE, generateQueueName } from "../contract/queue-names.js";
+import { readState, type GenerationJob, type GenerationQueue, type StoredJobData } from "../producers/kiln-job.js";
+import type { WebhookDelivery } from "../webhooks/webhook-message.js";
+import type { DELIVER_JOB, DeliveryResult, WebhookQueue } from "../webhooks/webhook-queue.js";
+import type { GenerationError, GenerationResult } from "../contract/generation-result.js";
 import { GenerationRequest } from "../producers/generation-request.js";
 import { describeValue, isRecord } from "../util/describe-value.js";
 import type { Provider } from "../providers/provider.js";
-import type { ModelKind, ModelSpec } from "../providers/model-spec.js";
+import type { ModelSpec } from "../providers/model-spec.js";
+import type { ModelKind } from "../providers/model-kind.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { assertNever } from "../util/assert-never.js";
 import { safe } from "../util/safe.js";
 import { archiveStep } from "./archive-step.js";
 import { buildResult } from "./generation-outcome.js";
 import { acceptJob, type AcceptedJob } from "./job-intake.js";
-import { initialState, type JobState } from "./job-state.js";
+import { initialState, type JobState } from "../contract/job-state.js";
 import { OutputFetcher } from "./output-fetcher.js";
 import { pollStep } from "./poll-step.js";
 import type { StepContext } from "./step-context.js";
@@ -98,14 +102,14 @@ const DELAYED = new DelayedError();
 
 /**
  * Runs `generate` jobs of one provider's queue through submit → poll → archive → notify,
- * persisting the step in `job.data.kiln` before each side effect. This class is the one place
+ * persisting the step in the job's own hash (`JobStateStore`) before each side effect. This class is the one place
  * where step outcomes become BullMQ control flow.
  */
 export class GenerationWorker {
-  readonly worker: Worker;
+  readonly worker: Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>;
   readonly queueName: string;
-  private readonly webhooks: Queue;
-  private readonly own: Queue;
+  private readonly webhooks: WebhookQueue;
+  private readonly own: GenerationQueue;
   private readonly slots: SlotHandoff;
   private readonly cancels: CancelRequests;
   private readonly notifier: WebhookNotifier;
@@ -120,10 +124,10 @@ export class GenerationWorker {
     this.queueName = generateQueueName(options.provider.name);
     this.log = options.log.child({ queue: this.queueName });
     this.fetcher = new OutputFetcher({ dispatcher: options.dispatcher, allowPrivate: options.allowPrivateUrls });
-    this.webhooks = new Queue(WEBHOOKS_QUEUE, { connection: options.connection, prefix: options.prefix });
+    this.webhooks = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, { connection: options.connection, prefix: options.prefix });
     this.webhooks.on("error", safe(this.log, "webhooks queue error", (err) => this.log.error({ err }, "webhooks queue error")));
     this.notifier = new WebhookNotifier(this.webhooks);
-    this.own = new Queue(this.queueName, { connection: options.connection, prefix: options.prefix });
+    this.own = new Queue<StoredJobData, GenerationResult, typeof GENERATE_JOB>(this.queueName, { connection: options.connection, prefix: options.prefix });
     this.own.on("error", safe(this.log, "queue error", (err) => this.log.error({ err }, "queue error")));
     this.cancels = new CancelRequests(options.connection, options.prefix);
     // slot timings follow KILN_POLL_SCALE like every other delay, with floors that keep the sweep cheap
@@ -138,7 +142,7 @@ export class GenerationWorker {
     // a read is reused for 10 s of (scaled) poll time: learning need not cost a round trip per visit
     const stats = new DurationStatsStore(this.stateConnection, options.prefix, { cacheMs: 10_000 * (options.pollScale ?? 1) });
     this.planner = new PollPlanner({ mode: options.pollSchedule, stats, scale: options.pollScale, ratePerSecond: options.ratePerSecond, random: options.random, log: this.log });
-    this.worker = new Worker(this.queueName, (job, token) => this.process(job, token), {
+    this.worker = new Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>(this.queueName, (job, token) => this.process(job, token), {
       connection: options.connection,
       prefix: options.prefix,
       concurrency: options.concurrency ?? 50,
@@ -170,12 +174,12 @@ export class GenerationWorker {
   }
 
   /** kiln's stored state of `job` (a job of this worker's queue), for metrics and listeners. */
-  stateOf(job: Job): JobState | undefined {
-    const stored = this.states.read(job);
+  stateOf(job: GenerationJob): JobState | undefined {
+    const stored = readState(job);
     return stored.kind === "state" ? stored.state : undefined;
   }
 
-  private async process(job: Job, token: string | undefined): Promise<GenerationResult> {
+  private async process(job: GenerationJob, token: string | undefined): Promise<GenerationResult> {
     if (job.name !== GENERATE_JOB) return this.refuse(job, { code: "invalid_request", message: `unknown job name ${describeValue(job.name)} (expected "${GENERATE_JOB}")`, retryable: false });
     const accepted = acceptJob(job.data, this.options.provider.name);
     if (!accepted.ok) return this.refuse(job, accepted.error);
@@ -278,7 +282,7 @@ export class GenerationWorker {
   }
 
   /** Sends the result and ends the job: completed returns it, failed throws it. */
-  private async finish(job: Job, ctx: StepContext, state: JobState): Promise<GenerationResult> {
+  private async finish(job: GenerationJob, ctx: StepContext, state: JobState): Promise<GenerationResult> {
     const result = state.result ?? this.resultOf(job, ctx, state);
     await this.notifier.notify(ctx.subject, ctx.request.webhook, result.status === "completed" ? "generation.completed" : "generation.failed", result, Date.now());
     if (result.status === "failed") throw new UnrecoverableError(`${result.error?.code}: ${result.error?.message}`);
@@ -291,7 +295,7 @@ export class GenerationWorker {
    * line, and `generation.failed` when its data names a usable webhook. Nothing here may throw
    * on hostile data (null, objects without a usable toString, huge values).
    */
-  private async refuse(job: Job, error: GenerationError): Promise<never> {
+  private async refuse(job: GenerationJob, error: GenerationError): Promise<never> {
     this.log.warn({ jobId: job.id, code: error.code, reason: error.message.slice(0, 1000) }, "refusing malformed job");
     const data: Record<string, unknown> = isRecord(job.data) ? job.data : {};
     const webhook = GenerationRequest.shape.webhook.safeParse(data.webhook);
@@ -309,13 +313,13 @@ export class GenerationWorker {
     throw new UnrecoverableError(`${error.code}: ${error.message}`);
   }
 
-  private resultOf(job: Job, accepted: Pick<AcceptedJob, "request" | "model">, state: JobState, error?: GenerationError): GenerationResult {
+  private resultOf(job: GenerationJob, accepted: Pick<AcceptedJob, "request" | "model">, state: JobState, error?: GenerationError): GenerationResult {
     const { request, model } = accepted;
     return buildResult({ id: String(job.id), enqueuedAt: job.timestamp, provider: request.provider, model: model.id, metadata: request.metadata, batch: request.batch }, state, Date.now(), error);
   }
 
-  private resumeState(job: Job, accepted: AcceptedJob): JobState {
-    const stored = this.states.read(job);
+  private resumeState(job: GenerationJob, accepted: AcceptedJob): JobState {
+    const stored = readState(job);
     if (stored.kind === "none") return initialState(Date.now(), this.deadlineFor(accepted.model));
     if (stored.kind === "state") return stored.state;
     // starting over would submit the task again: an unreadable state ends the job instead
@@ -326,11 +330,11 @@ export class GenerationWorker {
     return this.options.deadlines?.[model.kind] ?? model.poll.deadlineMs;
   }
 
-  private subjectOf(job: Job): string {
+  private subjectOf(job: GenerationJob): string {
     return eventSubject(this.queueName, String(job.id), job.timestamp);
   }
 
-  private contextFor(job: Job, token: string | undefined, accepted: AcceptedJob): StepContext {
+  private contextFor(job: GenerationJob, token: string | undefined, accepted: AcceptedJob): StepContext {
     const request = accepted.request;
     // a state already written (same object) is not written twice: steps store what must be durable at once
     let written: JobState | undefined;
@@ -368,7 +372,7 @@ export class GenerationWorker {
    * Jobs that fail outside the state machine (stalled too often, a bug) still owe their
    * caller a `generation.failed`: send it unless the state machine already did.
    */
-  private async onFailed(job: Job | undefined, err: Error): Promise<void> {
+  private async onFailed(job: GenerationJob | undefined, err: Error): Promise<void> {
     if (!job) return;
     // BullMQ itself fails a job that stalled too often with an UnrecoverableError: final too
     if (!isFinalFailure(job, err)) return;

@@ -1,5 +1,5 @@
 import { GenerationRequest, describeIssues } from "../producers/generation-request.js";
-import type { GenerationError } from "../producers/generation-result.js";
+import type { GenerationError } from "../contract/generation-result.js";
 import { resolveModel, unknownModelMessage } from "../providers/model-registry.js";
 import type { ModelSpec } from "../providers/model-spec.js";
 import { isRecord } from "../util/describe-value.js";

@@ -1,7 +1,6 @@
-import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
-import { STATE_FIELD, storedStateOf } from "../producers/kiln-job.js";
-import { JobState } from "./job-state.js";
+import type { JobState } from "../contract/job-state.js";
+import { STATE_FIELD, type GenerationJob } from "../producers/kiln-job.js";
 
 /**
  * Writes the state only while the job exists and this worker still holds its lock: a worker
@@ -25,13 +24,10 @@ export class LostJobError extends Error {
   override name = "LostJobError";
 }
 
-/** What `read` found: no state yet, a state, or one that does not parse (never resumed from). */
-export type StoredState = { kind: "none" } | { kind: "state"; state: JobState } | { kind: "unreadable"; reason: string };
-
 /**
- * kiln's state of generation jobs, in a field of each job's own hash (see `STATE_FIELD`), never
- * in the producer's data. One write is one small HSET: the state, not the request beside it,
- * and no event-stream entry (BullMQ's `updateProgress` adds one per call).
+ * Writes kiln's state of generation jobs, in a field of each job's own hash (see `STATE_FIELD`),
+ * never in the producer's data; `readState` reads it back. One write is one small HSET: the
+ * state, not the request beside it, and no event-stream entry (`updateProgress` adds one per call).
  */
 export class JobStateStore {
   private readonly writeState: WriteState;
@@ -42,21 +38,12 @@ export class JobStateStore {
     this.writeState = command.bind(redis);
   }
 
-  /** The state stored with `job` when it was fetched (BullMQ reads it with the job). */
-  read(job: Job): StoredState {
-    if (job.progress === 0 || job.progress === undefined) return { kind: "none" };
-    const value = storedStateOf(job);
-    if (value === undefined) return { kind: "unreadable", reason: `progress is ${typeof job.progress}, not kiln's state` };
-    const parsed = JobState.safeParse(value);
-    return parsed.success ? { kind: "state", state: parsed.data } : { kind: "unreadable", reason: parsed.error.issues[0]?.message ?? "invalid" };
-  }
-
   /**
    * Stores `state` for `job`, checked against the lock `token`; the job object sees it too.
    * `firstInLine` drops the job's priority to 0 (by default once it is submitted): when it is
    * promoted from the delayed set it then goes before new submissions (see NEW_WORK_PRIORITY).
    */
-  async write(job: Job, token: string | undefined, state: JobState, firstInLine = state.step !== "submit"): Promise<void> {
+  async write(job: Pick<GenerationJob, "id" | "progress">, token: string | undefined, state: JobState, firstInLine = state.step !== "submit"): Promise<void> {
     const json = JSON.stringify(state);
     const jobKey = `${this.prefix}:${this.queueName}:${job.id}`;
     const written = await this.writeState(jobKey, `${jobKey}:lock`, token ?? "", json, firstInLine ? "1" : "0");

@@ -3,7 +3,7 @@ import { Agent } from "undici";
 import type { Environment } from "../config.js";
 import { configError, modelInflightCaps } from "../config.js";
 import type { InflightCaps } from "./inflight-slots.js";
-import type { ModelKind } from "../providers/model-spec.js";
+import type { ModelKind } from "../providers/model-kind.js";
 import { configuredProviders } from "../providers/index.js";
 import { createRedis, waitReady } from "../redis.js";
 import { createArchiveStore } from "../storage/index.js";
@@ -13,8 +13,7 @@ import { GenerationWorker } from "./generation-worker.js";
 import { WebhookWorker } from "./webhook-worker.js";
 import { BatchWorker } from "./batch-worker.js";
 import { WebhookNotifier } from "./webhook-notifier.js";
-import { Queue } from "bullmq";
-import { WEBHOOKS_QUEUE } from "../producers/queue-names.js";
+import { KilnQueues } from "../producers/kiln-queues.js";
 
 /** Everything `kiln worker` runs in one process. */
 export interface KilnWorkers {
@@ -51,9 +50,8 @@ export async function startKilnWorkers(env: Environment, log: Logger, overrides:
   const recovery = { lockDurationMs: env.KILN_LOCK_DURATION, stalledIntervalMs: env.KILN_STALLED_INTERVAL, deadlines: deadlinesOf(env) };
   const generation = providers.map((provider) => new GenerationWorker({ ...common, ...recovery, provider, store, concurrency: env.KILN_CONCURRENCY, pollScale: env.KILN_POLL_SCALE, pollSchedule: env.KILN_POLL_SCHEDULE, ...limitsOf(env, provider.name, overrides.rawEnv ?? process.env) }));
   const webhooks = new WebhookWorker({ ...common, secret: env.KILN_WEBHOOK_SECRET, schedule: overrides.webhookSchedule ?? env.KILN_WEBHOOK_RETRY_SCHEDULE, timeoutMs: env.KILN_WEBHOOK_TIMEOUT_MS });
-  const deliveries = new Queue(WEBHOOKS_QUEUE, { connection, prefix: env.KILN_PREFIX });
-  deliveries.on("error", (err) => log.error({ err: err.message }, "webhooks queue error"));
-  const batches = new BatchWorker({ connection, prefix: env.KILN_PREFIX, store, notifier: new WebhookNotifier(deliveries), log });
+  const queues = new KilnQueues(connection, env.KILN_PREFIX, log);
+  const batches = new BatchWorker({ connection, queues, store, notifier: new WebhookNotifier(queues.webhooks()), log });
   overrides.metrics?.attach({ generation, webhooks });
   log.info({ queues: generation.map((g) => g.queueName), archive: store.location, prefix: env.KILN_PREFIX }, "kiln workers started");
   return {
@@ -64,7 +62,7 @@ export async function startKilnWorkers(env: Environment, log: Logger, overrides:
     isRunning: () => [...generation, webhooks, batches].every((w) => w.worker.isRunning()),
     async close() {
       await Promise.all([...generation.map((g) => g.close()), webhooks.close(), batches.close()]);
-      await deliveries.close();
+      await queues.close();
       await connection.quit().catch(() => undefined);
       await Promise.all([apiAgent.close(), outbound.close()]);
     },

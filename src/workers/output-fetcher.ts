@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { request, type Dispatcher } from "undici";
-import type { OutputSource } from "../providers/provider.js";
+import type { OutputSource } from "../providers/output-source.js";
 import { ProviderError, kindFromStatus, parseRetryAfter } from "../providers/provider-error.js";
 import { assertSafeUrl, redactUrl } from "../webhooks/url-guard.js";
 

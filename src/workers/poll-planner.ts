@@ -4,7 +4,7 @@ import { pollDelayMs } from "../providers/poll-policy.js";
 import type { ModelSpec } from "../providers/model-spec.js";
 import { requestSize } from "../providers/request-size.js";
 import type { DurationStatsStore } from "./duration-stats-store.js";
-import type { JobState } from "./job-state.js";
+import type { JobState } from "../contract/job-state.js";
 
 /** `KILN_POLL_SCHEDULE`: today's fixed geometric backoff, or the schedule that learns. */
 export type PollScheduleMode = "fixed" | "adaptive";

@@ -1,4 +1,4 @@
-import type { JobState } from "./job-state.js";
+import type { JobState } from "../contract/job-state.js";
 import type { StepContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { outcomeOfError } from "./error-outcome.js";

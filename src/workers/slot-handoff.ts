@@ -1,4 +1,4 @@
-import { Job, type Queue } from "bullmq";
+import type { GenerationQueue } from "../producers/kiln-job.js";
 import type { Logger } from "pino";
 import type { InflightSlots } from "./inflight-slots.js";
 import type { SlotGate } from "./step-context.js";
@@ -22,7 +22,7 @@ export class SlotHandoff implements SlotGate {
 
   constructor(
     private readonly slots: InflightSlots,
-    private readonly queue: Queue,
+    private readonly queue: GenerationQueue,
     private readonly log: Logger,
     private readonly sweepEveryMs = DEFAULT_SWEEP_EVERY_MS,
   ) {}
@@ -88,7 +88,7 @@ export class SlotHandoff implements SlotGate {
   // Once queues are partitioned (issue 10), lanes are global per provider while jobs live in
   // partition queues: the job's queue must then be found from its id (`prefixOf` in src/partitions.ts).
   private async wakeOne(jobId: string): Promise<void> {
-    const job = await Job.fromId(this.queue, jobId);
+    const job = await this.queue.getJob(jobId);
     // removed while waiting: its slot goes to the next in line
     if (!job) return this.wake(await this.slots.release(jobId));
     try {

@@ -3,7 +3,7 @@ import type { GenerationRequest } from "../producers/generation-request.js";
 import type { ModelSpec } from "../providers/model-spec.js";
 import type { Provider } from "../providers/provider.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
-import type { JobState } from "./job-state.js";
+import type { JobState } from "../contract/job-state.js";
 import type { OutputFetcher } from "./output-fetcher.js";
 import type { PollPlanner } from "./poll-planner.js";
 

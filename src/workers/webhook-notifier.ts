@@ -1,9 +1,10 @@
-import type { JobsOptions, Queue } from "bullmq";
-import type { BatchSummary } from "../producers/batch-summary.js";
+import type { JobsOptions } from "bullmq";
+import type { BatchSummary } from "../contract/batch-summary.js";
 import type { GenerationRequest } from "../producers/generation-request.js";
-import type { GenerationResult } from "../producers/generation-result.js";
+import type { GenerationResult } from "../contract/generation-result.js";
 import type { GenerationProgress } from "../webhooks/generation-progress.js";
 import { MAX_WEBHOOK_RETRIES } from "../webhooks/retry-schedule.js";
+import { DELIVER_JOB, type WebhookQueue } from "../webhooks/webhook-queue.js";
 import { deliveryJobId, messageIdFor, WebhookPayload, type EventType, type ProgressEventType, type ResultEventType, type WebhookDelivery } from "../webhooks/webhook-message.js";
 
 /** Sent when the request lists no events. */
@@ -34,7 +35,7 @@ export class WebhookNotifier {
    * @param attempts BullMQ attempts per delivery: a ceiling only, the webhook worker's schedule
    *   decides when to give up. @defaultValue MAX_WEBHOOK_RETRIES + 1
    */
-  constructor(private readonly queue: Queue, private readonly attempts = MAX_WEBHOOK_RETRIES + 1) {}
+  constructor(private readonly queue: WebhookQueue, private readonly attempts = MAX_WEBHOOK_RETRIES + 1) {}
 
   /** Sends a finished job's result, when the request has a webhook subscribed to `type`. */
   async notify(subject: string, webhook: GenerationRequest["webhook"], type: ResultEventType, result: GenerationResult, at: number): Promise<boolean> {
@@ -74,7 +75,7 @@ export class WebhookNotifier {
   private async enqueue(webhook: { url: string; secret?: string }, messageId: string, payload: WebhookPayload, options: JobsOptions): Promise<void> {
     const delivery: WebhookDelivery = { messageId, url: webhook.url, payload, attempts: [] };
     if (webhook.secret) delivery.secret = webhook.secret;
-    await this.queue.add("deliver", delivery, { ...options, attempts: this.attempts, backoff: { type: "webhook" } });
+    await this.queue.add(DELIVER_JOB, delivery, { ...options, attempts: this.attempts, backoff: { type: "webhook" } });
   }
 }
 

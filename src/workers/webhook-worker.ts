@@ -1,15 +1,16 @@
-import { UnrecoverableError, Worker, type Job } from "bullmq";
+import { UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
 import { describeIssues } from "../producers/generation-request.js";
-import { WEBHOOKS_QUEUE } from "../producers/queue-names.js";
+import { WEBHOOKS_QUEUE } from "../contract/queue-names.js";
 import { assertNever } from "../util/assert-never.js";
 import { safe } from "../util/safe.js";
 import { checkSchedule, webhookRetryDelayMs, DEFAULT_WEBHOOK_SCHEDULE_MS } from "../webhooks/retry-schedule.js";
 import { redactUrl } from "../webhooks/url-guard.js";
 import { MAX_ATTEMPT_RECORDS, WebhookDelivery, type DeliveryAttempt } from "../webhooks/webhook-message.js";
 import { WebhookSender, type AttemptOutcome } from "../webhooks/webhook-sender.js";
+import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "../webhooks/webhook-queue.js";
 import { WebhookSigner } from "../webhooks/webhook-signer.js";
 import { isUnrecoverableError } from "./final-failure.js";
 
@@ -60,7 +61,7 @@ class DeliveryError extends Error {
  * that ends in the failed set (the dead letter) carries its whole history.
  */
 export class WebhookWorker {
-  readonly worker: Worker;
+  readonly worker: Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>;
   private readonly sender: WebhookSender;
   private readonly defaultSigner: WebhookSigner;
   private readonly settings: Settings;
@@ -72,7 +73,7 @@ export class WebhookWorker {
     this.defaultSigner = new WebhookSigner(options.secret);
     this.sender = new WebhookSender({ dispatcher: options.dispatcher, allowPrivate: options.allowPrivateUrls, timeoutMs: this.settings.timeoutMs });
     const { schedule, random } = this.settings;
-    this.worker = new Worker(WEBHOOKS_QUEUE, (job) => this.deliver(job), {
+    this.worker = new Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, (job) => this.deliver(job), {
       connection: options.connection,
       prefix: options.prefix,
       concurrency: this.settings.concurrency,
@@ -88,13 +89,13 @@ export class WebhookWorker {
     await this.worker.close();
   }
 
-  private async deliver(job: Job): Promise<{ status: number }> {
+  private async deliver(job: WebhookJob): Promise<DeliveryResult> {
     const parsed = WebhookDelivery.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid delivery: ${describeIssues(parsed.error)}`);
     const delivery = parsed.data;
     const started = new Date();
     // the stored payload, not the parsed one: the signed bytes stay the same on every attempt and replay
-    const body = JSON.stringify((job.data as { payload: unknown }).payload);
+    const body = JSON.stringify(job.data.payload);
     const signer = delivery.secret ? new WebhookSigner(delivery.secret) : this.defaultSigner;
     const outcome = await this.sender.send({ messageId: delivery.messageId, url: delivery.url, body }, signer, started);
     // recorded before settling: once the job moves to failed, this history is all the dead letter has
@@ -103,14 +104,14 @@ export class WebhookWorker {
   }
 
   /** Appends the attempt to the job's history; updateData replaces all data, so the rest is written back as stored. */
-  private async record(job: Job, delivery: WebhookDelivery, attempt: DeliveryAttempt): Promise<void> {
+  private async record(job: WebhookJob, delivery: WebhookDelivery, attempt: DeliveryAttempt): Promise<void> {
     const attempts = [...delivery.attempts, attempt].slice(-MAX_ATTEMPT_RECORDS);
-    await job.updateData({ ...(job.data as Record<string, unknown>), attempts });
+    await job.updateData({ ...job.data, attempts });
     this.log.debug({ jobId: job.id, messageId: delivery.messageId, event: delivery.payload.type, target: redactUrl(delivery.url), ...attempt }, "webhook attempt");
   }
 
   /** The one place where an attempt's outcome becomes BullMQ control flow. */
-  private settle(job: Job, outcome: AttemptOutcome): { status: number } {
+  private settle(job: WebhookJob, outcome: AttemptOutcome): DeliveryResult {
     switch (outcome.result) {
       case "delivered":
         return { status: outcome.status };
@@ -128,12 +129,12 @@ export class WebhookWorker {
   }
 
   /** attemptsMade counts the attempts finished before this one. */
-  private isLastAttempt(job: Job): boolean {
+  private isLastAttempt(job: WebhookJob): boolean {
     const made = job.attemptsMade + 1;
     return made > this.settings.schedule.length || made >= (job.opts.attempts ?? 1);
   }
 
-  private onFailed(job: Job | undefined, err: Error): void {
+  private onFailed(job: WebhookJob | undefined, err: Error): void {
     const final = isUnrecoverableError(err);
     const fields = { jobId: job?.id, attempts: job?.attemptsMade, reason: err.message };
     if (final) this.log.warn(fields, "webhook delivery failed for good: kept in the failed set for replay");

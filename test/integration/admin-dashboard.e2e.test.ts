@@ -4,7 +4,7 @@ import { Queue } from "bullmq";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
-import { generateQueueName } from "../../src/producers/queue-names.js";
+import { generateQueueName } from "../../src/contract/queue-names.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
 import { call, untilRedisConnected } from "../fixtures/http-api-client.js";
 import { KilnHarness } from "../support/kiln-harness.js";

@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { STATE_FIELD } from "../../src/producers/kiln-job.js";
+import { STATE_FIELD, readState } from "../../src/producers/kiln-job.js";
 import { LockLostError, OwnedLock } from "../../src/producers/owned-lock.js";
-import { initialState } from "../../src/workers/job-state.js";
+import { initialState } from "../../src/contract/job-state.js";
 import { JobStateStore, LostJobError } from "../../src/workers/job-state-store.js";
 import { cleanPrefix } from "../support/kiln-harness.js";
 
@@ -50,7 +50,7 @@ describe("JobStateStore", () => {
       await store.write(job, "token-a", state);
       expect(JSON.parse((await redis.hget(key, STATE_FIELD))!)).toEqual(state);
       // the job as BullMQ reads it carries the state, from the same HGETALL
-      const read = store.read((await queue.getJob(job.id!))!);
+      const read = readState(await queue.getJob(job.id!));
       expect(read).toEqual({ kind: "state", state });
 
       await redis.set(`${key}:lock`, "token-b"); // the stalled check gave the job to another worker
@@ -71,8 +71,7 @@ describe("JobStateStore", () => {
     const reader = new Queue("generate-tokenhub", { connection: redis, prefix });
     try {
       const job = await queue.add("generate", { [STATE_FIELD]: JSON.stringify(initialState(1, 2)) });
-      const store = new JobStateStore(redis, prefix, "generate-tokenhub");
-      expect(store.read((await reader.getJob(job.id!))!)).toEqual({ kind: "none" });
+      expect(readState(await reader.getJob(job.id!))).toEqual({ kind: "none" });
     } finally {
       await Promise.all([queue.close(), reader.close()]);
     }

@@ -2,7 +2,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { storedStateOf } from "../../src/producers/kiln-job.js";
+import { readState } from "../../src/producers/kiln-job.js";
 import { DurationStatsStore } from "../../src/workers/duration-stats-store.js";
 import { KilnHarness, TEST_API_KEY } from "../support/kiln-harness.js";
 
@@ -12,9 +12,9 @@ async function detections(h: KilnHarness, ids: string[]) {
   try {
     return await Promise.all(
       ids.map(async (id) => {
-        const state = storedStateOf((await queue.getJob(id))!) as { taskId: string; providerCompletedAt: number; polls: number };
-        const task = h.simulator.book.tasks.get(state.taskId)!;
-        return { durationMs: task.doneAt - task.createdAt, delayMs: state.providerCompletedAt - task.doneAt, polls: state.polls };
+        const state = stateOf((await queue.getJob(id))!);
+        const task = h.simulator.book.tasks.get(state.taskId!)!;
+        return { durationMs: task.doneAt - task.createdAt, delayMs: state.providerCompletedAt! - task.doneAt, polls: state.polls };
       }),
     );
   } finally {
@@ -75,7 +75,7 @@ describe("KILN_POLL_SCHEDULE", () => {
     const id = await adaptive.client.enqueue(adaptive.request("hy-video-1.5", { prompt: "sampled [sim:ms=3000]" }));
     await new Promise((r) => setTimeout(r, 1800));
     const queue = new Queue("generate-tokenhub", { connection: { url: adaptive.env.REDIS_URL }, prefix: adaptive.prefix });
-    const state = storedStateOf((await queue.getJob(id))!) as { progressSamples?: Array<{ atMs: number; progress: number }> };
+    const state = stateOf((await queue.getJob(id))!);
     await queue.close();
     expect(state.progressSamples?.length).toBeGreaterThanOrEqual(1);
     for (const s of state.progressSamples!) expect(s.progress).toBeCloseTo((100 * s.atMs) / 3000, -1.5);
@@ -91,3 +91,10 @@ describe("KILN_POLL_SCHEDULE", () => {
     for (const r of learned) expect(r.delayMs).toBeLessThanOrEqual(Math.max(100, 0.1 * r.durationMs) + 250);
   });
 });
+
+/** kiln's state of a job; throws when kiln has written none. */
+function stateOf(job: Parameters<typeof readState>[0]) {
+  const stored = readState(job);
+  if (stored.kind !== "state") throw new Error(`no kiln state on the job (${stored.kind})`);
+  return stored.state;
+}

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { Queue, type JobsOptions } from "bullmq";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import type { GenerationResult } from "../../src/producers/generation-result.js";
+import type { GenerationResult } from "../../src/contract/generation-result.js";
 import type { GenerationProgress } from "../../src/webhooks/generation-progress.js";
 import { eventSubject, WebhookDelivery } from "../../src/webhooks/webhook-message.js";
 import { progressDue, WebhookNotifier } from "../../src/workers/webhook-notifier.js";
+import type { DELIVER_JOB, DeliveryResult } from "../../src/webhooks/webhook-queue.js";
 
 const queues: Queue[] = [];
 afterAll(async () => {
@@ -23,7 +24,7 @@ const running: GenerationProgress = { id: "job-1", provider: "tokenhub", model: 
 
 /** A notifier on a real BullMQ queue of its own (the run's Redis, a fresh prefix). */
 function setup() {
-  const queue = new Queue("webhooks", { connection: { url: inject("redisUrl") }, prefix: `{notifier-${randomUUID().slice(0, 8)}}` });
+  const queue = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>("webhooks", { connection: { url: inject("redisUrl") }, prefix: `{notifier-${randomUUID().slice(0, 8)}}` });
   queues.push(queue);
   return { queue, notifier: new WebhookNotifier(queue) };
 }

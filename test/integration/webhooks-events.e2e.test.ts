@@ -10,6 +10,8 @@ import { progressDue, WebhookNotifier } from "../../src/workers/webhook-notifier
 import { WebhookWorker } from "../../src/workers/webhook-worker.js";
 import { cleanPrefix, newWebhookSecret } from "../support/kiln-harness.js";
 import { verifiedBySvix, WebhookReceiver } from "../support/webhook-receiver.js";
+import type { WebhookDelivery } from "../../src/webhooks/webhook-message.js";
+import type { DELIVER_JOB, DeliveryResult, WebhookQueue } from "../../src/webhooks/webhook-queue.js";
 
 describe("generation.started and generation.progress are sent only when requested", () => {
   const secret = newWebhookSecret();
@@ -17,7 +19,7 @@ describe("generation.started and generation.progress are sent only when requeste
   const receiver = new WebhookReceiver(secret);
   const dispatcher = createOutboundDispatcher({ allowPrivate: true });
   let connection: Redis;
-  let queue: Queue;
+  let queue: WebhookQueue;
   let worker: WebhookWorker;
   let notifier: WebhookNotifier;
 
@@ -25,7 +27,7 @@ describe("generation.started and generation.progress are sent only when requeste
     await receiver.start();
     connection = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
     worker = new WebhookWorker({ connection, prefix, secret, dispatcher, allowPrivateUrls: true, log: createLogger({ level: "silent" }), schedule: [100, 200, 400] });
-    queue = new Queue("webhooks", { connection, prefix });
+    queue = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>("webhooks", { connection, prefix });
     notifier = new WebhookNotifier(queue);
   });
   afterAll(async () => {

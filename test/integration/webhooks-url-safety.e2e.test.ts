@@ -4,13 +4,14 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { createLogger } from "../../src/logger.js";
-import type { GenerationResult } from "../../src/producers/generation-result.js";
+import type { GenerationResult } from "../../src/contract/generation-result.js";
 import { assertSafeUrl, createOutboundDispatcher } from "../../src/webhooks/url-guard.js";
-import { deliveryJobId, eventSubject, type DeliveryAttempt } from "../../src/webhooks/webhook-message.js";
+import { deliveryJobId, eventSubject, type DeliveryAttempt, type WebhookDelivery } from "../../src/webhooks/webhook-message.js";
 import { WebhookNotifier } from "../../src/workers/webhook-notifier.js";
 import { WebhookWorker } from "../../src/workers/webhook-worker.js";
 import { cleanPrefix, newWebhookSecret } from "../support/kiln-harness.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";
+import type { DELIVER_JOB, DeliveryResult } from "../../src/webhooks/webhook-queue.js";
 
 /** A webhook worker with its own queue prefix, Redis connection and outbound agent. */
 async function startDelivery(allowPrivateUrls: boolean, secret: string) {
@@ -18,7 +19,7 @@ async function startDelivery(allowPrivateUrls: boolean, secret: string) {
   const connection = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
   const dispatcher = createOutboundDispatcher({ allowPrivate: allowPrivateUrls });
   const worker = new WebhookWorker({ connection, prefix, secret, dispatcher, allowPrivateUrls, log: createLogger({ level: "silent" }), schedule: [100, 200, 400] });
-  const queue = new Queue("webhooks", { connection, prefix });
+  const queue = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>("webhooks", { connection, prefix });
   const notifier = new WebhookNotifier(queue);
   return {
     queue,

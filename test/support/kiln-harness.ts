@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { inject } from "vitest";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { generateQueueName } from "../../src/producers/queue-names.js";
+import { generateQueueName } from "../../src/contract/queue-names.js";
 import { deliveryJobId, eventSubject, type EventType } from "../../src/webhooks/webhook-message.js";
 import { loadEnvironment, type Environment } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";

@@ -70,6 +70,49 @@ describe("gateway answer readers (seed 004)", () => {
   });
 });
 
+describe("gateway answers that do not match their family", () => {
+  /** The ProviderError a reader throws, or undefined when it does not throw one. */
+  const errorOf = (read: () => unknown) => {
+    try {
+      read();
+    } catch (err) {
+      return isProviderError(err) ? { kind: err.kind, message: err.message } : { kind: "not a ProviderError", message: String(err) };
+    }
+    return undefined;
+  };
+
+  it("a task answer in another family's shape is a bad_response naming the missing field", () => {
+    // cogvideo's shape answered for a wan task: wan's status is under output
+    expect(errorOf(() => readGatewayTask("wan-video", { task_status: "RUNNING" }))).toEqual({ kind: "bad_response", message: expect.stringMatching(/^wan-video task answer did not have the documented shape: output: /) });
+    expect(errorOf(() => readGatewayTask("cogvideo", { output: { task_status: "RUNNING" } }))?.message).toMatch(/task_status: /);
+    expect(errorOf(() => readGatewayTask("minimax-video", { status: { word: "Success" } }))?.message).toMatch(/minimax-video task answer .*status: /);
+  });
+
+  it("a malformed result in a family's answer names the field instead of passing as no output", () => {
+    expect(errorOf(() => readGatewayTask("wan-video", { output: { task_status: "SUCCEEDED", video_url: "ftp://x/v.mp4" } }))?.message).toMatch(/output\.video_url: expected an http\(s\) URL/);
+    expect(errorOf(() => readGatewayTask("glm-image", { output: { task_status: "SUCCEEDED", results: [{ url: 7 }] } }))?.message).toMatch(/output\.results\.0\.url: /);
+    expect(errorOf(() => readGatewayTask("cogvideo", { task_status: "SUCCESS", video_result: { url: "https://x/v.mp4" } }))?.message).toMatch(/video_result: /);
+  });
+
+  it("a submit answer that does not match its family names the field", () => {
+    expect(errorOf(() => readSubmitAnswer("qwen-image", { output: { choices: [] } }, {}))).toEqual({ kind: "bad_response", message: expect.stringMatching(/qwen-image answer .*output\.choices: /) });
+    expect(errorOf(() => readSubmitAnswer("minimax-tts", { data: { audio: "not hex" } }, {}))?.message).toMatch(/data\.audio: expected hex-encoded audio/);
+    expect(errorOf(() => readSubmitAnswer("wan-video", { output: {} }, {}))?.message).toMatch(/wan-video answer has no task id \(task_id, output\.task_id or id\)/);
+  });
+
+  it("a failed MiniMax task reports its fail_reason, not base_resp's \"success\"", () => {
+    const failed = readGatewayTask("minimax-video", { task_id: "m-1", status: "Fail", fail_reason: "moderation", base_resp: { status_code: 0, status_msg: "success" } });
+    expect(failed).toEqual({ state: "failed", code: "task_failed", message: "moderation" });
+  });
+
+  it("pass-through answers: a field of an unexpected type counts as absent, the other places are still read", () => {
+    expect(readGatewayTask("generic", { status: { odd: true }, data: { status: "RUNNING" } })).toMatchObject({ state: "pending", providerStatus: "RUNNING" });
+    expect(readGatewayTask("generic", { status: "SUCCESS", output: { results: "not a list" }, file: { download_url: "https://x/f.mp4" } })).toMatchObject({ state: "succeeded", outputs: [{ url: "https://x/f.mp4" }] });
+    expect(taskIdOf({ task_id: { nested: 1 }, id: "t-2" })).toBe("t-2");
+    expect(taskIdOf(null)).toBeUndefined();
+  });
+});
+
 describe("wcode readers (seeds 000–002)", () => {
   it("drops hunyuan-a13b's <answer> wrapper and leaves other answers alone", () => {
     expect(unwrapAnswer("<answer>\n你好\n</answer>")).toBe("你好");

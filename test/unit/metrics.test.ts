@@ -3,12 +3,12 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
-import type { GenerationResult } from "../../src/producers/generation-result.js";
+import type { GenerationResult } from "../../src/contract/generation-result.js";
 import { callJson } from "../../src/providers/http-json.js";
 import { KilnMetrics } from "../../src/server/kiln-metrics.js";
 import { ProviderLabels } from "../../src/server/provider-labels.js";
-import type { QueueCounts } from "../../src/server/queue-set.js";
-import { isFinalFailure } from "../../src/server/worker-metrics.js";
+import type { QueueCounts } from "../../src/producers/kiln-queues.js";
+import { isFinalFailure } from "../../src/workers/final-failure.js";
 import { getFreePort } from "../../src/util/redis-process.js";
 import { sample } from "../fixtures/http-api-client.js";
 

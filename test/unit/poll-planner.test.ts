@@ -4,7 +4,7 @@ import { resolveModel } from "../../src/providers/model-registry.js";
 import { pollDelayMs } from "../../src/providers/poll-policy.js";
 import { requestSize } from "../../src/providers/request-size.js";
 import type { DurationStatsStore } from "../../src/workers/duration-stats-store.js";
-import { initialState, type JobState } from "../../src/workers/job-state.js";
+import { initialState, type JobState } from "../../src/contract/job-state.js";
 import { PollPlanner } from "../../src/workers/poll-planner.js";
 import { pollStep } from "../../src/workers/poll-step.js";
 import type { StepContext } from "../../src/workers/step-context.js";

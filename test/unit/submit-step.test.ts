@@ -4,7 +4,7 @@ import { resolveModel } from "../../src/providers/model-registry.js";
 import type { Provider, SubmitResult } from "../../src/providers/provider.js";
 import { ProviderError } from "../../src/providers/provider-error.js";
 import { deadlineOf, outcomeOfError } from "../../src/workers/error-outcome.js";
-import { initialState, type JobState } from "../../src/workers/job-state.js";
+import { initialState, type JobState } from "../../src/contract/job-state.js";
 import type { StepContext } from "../../src/workers/step-context.js";
 import { submitStep } from "../../src/workers/submit-step.js";
 import { PollPlanner } from "../../src/workers/poll-planner.js";

@@ -10,8 +10,8 @@ export function table(header: string[], rows: string[][]): string {
 
 /** One line per job whose state, step or progress changed since the last call. */
 export function progressLine(label: string, status: GenerationStatus | undefined): string {
-  const p = (status?.progress ?? {}) as { step?: string; providerStatus?: string; progress?: number };
-  const detail = [p.step, p.providerStatus, p.progress !== undefined ? `${p.progress}%` : undefined].filter(Boolean).join(" / ");
+  const p = typeof status?.progress === "object" ? status.progress : undefined;
+  const detail = [p?.step, p?.providerStatus, p?.progress !== undefined ? `${p.progress}%` : undefined].filter(Boolean).join(" / ");
   return `  ${label.padEnd(18)} ${(status?.state ?? "unknown").padEnd(10)} ${detail}`;
 }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { OutputSource } from "../provider.js";
+import type { OutputSource } from "../output-source.js";
 import { ProviderError } from "../provider-error.js";
 
 /**

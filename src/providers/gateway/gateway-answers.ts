@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { OutputSource, SubmitResult } from "../provider.js";
+import type { SubmitResult } from "../provider.js";
+import type { OutputSource } from "../output-source.js";
 import { ProviderError, type ProviderErrorKind } from "../provider-error.js";
 import { readChatAnswer } from "../chat/chat-completion.js";
 import { urlExpiresAt } from "../result-url.js";
@@ -47,11 +48,27 @@ function minimaxImages(data: z.infer<typeof MinimaxImage>["data"]): OutputSource
   throw new ProviderError("bad_response", "image-01 answer has neither data.image_url nor data.image_base64");
 }
 
+/** The request's `audio_setting.format` (the input was checked against the model's schema already). */
+const AudioSetting = z.looseObject({ audio_setting: lenient(z.looseObject({ format: lenient(z.string()) })) }).catch({});
+
 /** speech-2.8-hd answers hex bytes; the format is the one asked for in audio_setting (mp3 by default). */
 function minimaxAudio(answer: z.infer<typeof MinimaxTts>, input: Record<string, unknown>): OutputSource {
-  const asked = (input.audio_setting as { format?: string } | undefined)?.format;
+  const asked = AudioSetting.parse(input).audio_setting?.format;
   return { inline: { encoding: "hex", data: answer.data.audio }, ext: answer.extra_info?.audio_format ?? asked ?? "mp3" };
 }
+
+/**
+ * A field read where a family's shape is not known (pass-through models, the places a task id
+ * may sit): absent when it is missing or of another type, never an error.
+ */
+export function lenient<T extends z.ZodType>(schema: T) {
+  return schema.optional().catch(undefined);
+}
+
+const Id = z.union([z.string(), z.number()]).transform(String);
+
+/** Where submit answers put a task id. */
+const TaskIdPlaces = z.looseObject({ task_id: lenient(Id), output: lenient(z.looseObject({ task_id: lenient(Id) })), id: lenient(Id) }).catch({});
 
 /**
  * The task id sits in different places per model: wan at top level and in `output` (the
@@ -59,42 +76,68 @@ function minimaxAudio(answer: z.infer<typeof MinimaxTts>, input: Record<string, 
  * glm-image async "only the task id".
  */
 export function taskIdOf(body: unknown): string | undefined {
-  const b = body as { task_id?: unknown; id?: unknown; output?: { task_id?: unknown } } | null;
-  const id = b?.task_id ?? b?.output?.task_id ?? b?.id;
-  return typeof id === "string" || typeof id === "number" ? String(id) : undefined;
+  const places = TaskIdPlaces.parse(body);
+  return places.task_id ?? places.output?.task_id ?? places.id;
 }
 
 function task(body: unknown, family: string): SubmitResult {
   const taskId = taskIdOf(body);
-  if (!taskId) throw new ProviderError("bad_response", `${family} answer has no task id: ${JSON.stringify(body).slice(0, 300)}`);
+  if (!taskId) throw new ProviderError("bad_response", `${family} answer has no task id (task_id, output.task_id or id): ${JSON.stringify(body).slice(0, 300)}`);
   return { type: "task", taskId, status: { state: "pending", providerStatus: "submitted" } };
 }
+
+/** An answer that reads as chat: it has `choices`. */
+const ChatLike = z.looseObject({ choices: z.unknown().refine((c) => Boolean(c)) });
 
 /** Pass-through models: a task id if there is one, else any URL or inline bytes in a known place. */
 function readGeneric(body: unknown): SubmitResult {
   const taskId = taskIdOf(body);
   if (taskId) return { type: "task", taskId, status: { state: "pending", providerStatus: "submitted" } };
-  if ((body as { choices?: unknown }).choices) return { type: "completed", ...readChatAnswer(body) };
+  if (ChatLike.safeParse(body).success) return { type: "completed", ...readChatAnswer(body) };
   const found = findUrls(body);
   if (found.length === 0) throw new ProviderError("bad_response", `pass-through answer has no task id, chat choices or result URL: ${JSON.stringify(body).slice(0, 300)}`);
   return completed(found.map(urlOutput));
 }
 
+/** A value that may hold a URL; only http(s) ones are kept. */
+const Place = z.unknown().optional();
+const UrlItems = lenient(z.array(lenient(z.looseObject({ url: Place }))));
+
+/** The places the document's answers put result URLs, each read on its own. */
+const ResultPlaces = z
+  .looseObject({
+    output: lenient(
+      z.looseObject({
+        video_url: Place,
+        audio: lenient(z.looseObject({ url: Place })),
+        results: UrlItems,
+        choices: lenient(z.array(lenient(z.looseObject({ message: lenient(z.looseObject({ content: lenient(z.array(lenient(z.looseObject({ image: Place })))) })) })))),
+      }),
+    ),
+    data: lenient(z.union([z.array(lenient(z.looseObject({ url: Place }))), z.looseObject({ image_url: lenient(z.array(Place)), video_url: Place })])),
+    video_result: UrlItems,
+    file: lenient(z.looseObject({ download_url: Place })),
+    download_url: Place,
+    video_url: Place,
+  })
+  .catch({});
+
 /** URLs in the places the document's answers put them. */
 export function findUrls(body: unknown): string[] {
-  const b = body as Record<string, any> | null;
+  const b = ResultPlaces.parse(body);
+  const data = b.data;
   const candidates: unknown[] = [
-    b?.output?.video_url,
-    b?.output?.audio?.url,
-    ...(b?.output?.results ?? []).map((r: { url?: unknown }) => r?.url),
-    ...(b?.output?.choices ?? []).flatMap((c: any) => (c?.message?.content ?? []).map((p: any) => p?.image)),
-    ...(Array.isArray(b?.data) ? b.data.map((d: { url?: unknown }) => d?.url) : []),
-    ...(b?.data?.image_url ?? []),
-    b?.data?.video_url,
-    ...(b?.video_result ?? []).map((v: { url?: unknown }) => v?.url),
-    b?.file?.download_url,
-    b?.download_url,
-    b?.video_url,
+    b.output?.video_url,
+    b.output?.audio?.url,
+    ...(b.output?.results ?? []).map((r) => r?.url),
+    ...(b.output?.choices ?? []).flatMap((c) => (c?.message?.content ?? []).map((p) => p?.image)),
+    ...(Array.isArray(data) ? data.map((d) => d?.url) : []),
+    ...(data && !Array.isArray(data) ? (data.image_url ?? []) : []),
+    data && !Array.isArray(data) ? data.video_url : undefined,
+    ...(b.video_result ?? []).map((v) => v?.url),
+    b.file?.download_url,
+    b.download_url,
+    b.video_url,
   ];
   return candidates.filter((u): u is string => typeof u === "string" && /^https?:\/\//.test(u));
 }
@@ -103,14 +146,18 @@ const completed = (outputs: OutputSource[]): SubmitResult => ({ type: "completed
 const urlOutput = (url: string): OutputSource => ({ url, expiresAt: urlExpiresAt(url) });
 
 
+const BaseResp = z.looseObject({ base_resp: z.looseObject({ status_code: z.number(), status_msg: z.unknown() }) });
+
 /**
  * MiniMax answers HTTP 200 with `base_resp.status_code` non-zero on errors. Codes from
  * MiniMax's error table: 1002 rate limit; 1000/1001/1013/1024/1033 server side; 1004/2049
  * authentication; anything else is a request the provider will not run.
  */
 export function checkBaseResp(body: unknown): void {
-  const resp = (body as { base_resp?: { status_code?: unknown; status_msg?: unknown } } | null)?.base_resp;
-  if (!resp || typeof resp.status_code !== "number" || resp.status_code === 0) return;
+  const parsed = BaseResp.safeParse(body);
+  // no base_resp (other vendors) or no numeric code: nothing to check
+  if (!parsed.success || parsed.data.base_resp.status_code === 0) return;
+  const resp = parsed.data.base_resp;
   const code = resp.status_code;
   const kind: ProviderErrorKind = code === 1002 ? "rate_limited" : [1000, 1001, 1013, 1024, 1033].includes(code) ? "server" : [1004, 2049].includes(code) ? "authentication" : "invalid_request";
   throw new ProviderError(kind, typeof resp.status_msg === "string" && resp.status_msg ? resp.status_msg : `base_resp.status_code ${code}`, { providerCode: String(code) });

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { ModelKind, ModelSpec } from "../model-spec.js";
+import type { ModelSpec } from "../model-spec.js";
+import type { ModelKind } from "../model-kind.js";
 import { POLL_POLICIES } from "../poll-policy.js";
 import { requestBody, requireOneOf } from "../input-schemas.js";
 import { chatMessages, noStreaming } from "../chat/chat-completion.js";

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { OutputSource, TaskStatus } from "../provider.js";
+import type { TaskStatus } from "../provider.js";
+import type { OutputSource } from "../output-source.js";
 import type { ProviderErrorKind } from "../provider-error.js";
 import { urlExpiresAt } from "../result-url.js";
 import { OpenAiErrorBody } from "../answer-shape.js";

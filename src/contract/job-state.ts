@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ArchivedOutput, GenerationResult } from "../producers/generation-result.js";
+import { ArchivedOutput, GenerationResult } from "./generation-result.js";
 import { Completion } from "../providers/chat/chat-completion.js";
 
 /** Steps of a generation job, in order. `notify` sends the result (completed or failed) and ends the job. */

@@ -13,3 +13,8 @@ export function generateQueueName(provider: string): string {
 
 /** Default key prefix: the braces make it a Redis Cluster hash tag, so all of kiln's keys share a slot. */
 export const DEFAULT_PREFIX = "{kiln}";
+
+/** The provider whose jobs `queueName` runs: the inverse of `generateQueueName`; undefined for kiln's other queues. */
+export function providerOfQueue(queueName: string): string | undefined {
+  return queueName.startsWith("generate-") ? queueName.slice("generate-".length) : undefined;
+}

@@ -1,0 +1,32 @@
+import type { Logger } from "pino";
+import type { Dispatcher } from "undici";
+import type { Provider } from "./provider.js";
+import { TokenHubProvider } from "./tokenhub/tokenhub-provider.js";
+import { GatewayProvider } from "./gateway/gateway-provider.js";
+import { WcodeProvider } from "./wcode/wcode-provider.js";
+
+/**
+ * The provider settings `configuredProviders` reads, named as the environment variables that
+ * set them (config.ts parses them; the environment as a whole satisfies this interface).
+ */
+export interface ProviderSettings {
+  TOKENHUB_API_KEY?: string;
+  TOKENHUB_BASE_URL: readonly string[];
+  GATEWAY_API_KEY?: string;
+  /** Required with `GATEWAY_API_KEY`: the gateway's document names no host. */
+  GATEWAY_BASE_URL?: readonly string[];
+  GATEWAY_SUBMIT_PATH: string;
+  WCODE_API_KEY?: string;
+  WCODE_BASE_URL: readonly string[];
+}
+
+/** The providers whose credentials are configured: `kiln worker` runs a queue for each. */
+export function configuredProviders(settings: ProviderSettings, log: Logger, dispatcher?: Dispatcher): Provider[] {
+  const providers: Provider[] = [];
+  if (settings.TOKENHUB_API_KEY) providers.push(new TokenHubProvider({ apiKey: settings.TOKENHUB_API_KEY, baseUrls: settings.TOKENHUB_BASE_URL, log, dispatcher }));
+  if (settings.GATEWAY_API_KEY && settings.GATEWAY_BASE_URL) {
+    providers.push(new GatewayProvider({ apiKey: settings.GATEWAY_API_KEY, baseUrls: settings.GATEWAY_BASE_URL, submitPath: settings.GATEWAY_SUBMIT_PATH, log, dispatcher }));
+  }
+  if (settings.WCODE_API_KEY) providers.push(new WcodeProvider({ apiKey: settings.WCODE_API_KEY, baseUrls: settings.WCODE_BASE_URL, log, dispatcher }));
+  return providers;
+}
