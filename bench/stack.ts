@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, closeSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { connect } from "node:net";
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { request } from "undici";
@@ -82,6 +83,35 @@ export class BenchStack {
       total += Number(match[2]);
     }
     return { total, byCommand };
+  }
+
+  /**
+   * Commands clients sent during `ms` (MONITOR), by name, without those Lua scripts ran
+   * (commandstats counts both): the round trips. MONITOR slows Redis, so use a short window
+   * apart from the measurement. Returns the counts and the simulator's status requests meanwhile.
+   */
+  async clientCommands(ms: number): Promise<{ byCommand: Record<string, number>; simQueries: number }> {
+    // a raw socket: ioredis's monitor mode trips over lines of Lua scripts
+    const socket = connect(this.redisProcess!.port, "127.0.0.1");
+    const byCommand: Record<string, number> = {};
+    let pending = "";
+    socket.on("data", (chunk: Buffer) => {
+      const lines = (pending + chunk.toString("latin1")).split("\r\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) {
+        // +<time> [<db> <client address or "lua">] "<command>" ...
+        const match = /^\+\d+\.\d+ \[\d+ (\S+)\] "([^"]+)"/.exec(line);
+        if (!match || match[1] === "lua") continue;
+        const name = match[2]!.toLowerCase();
+        if (name !== "info") byCommand[name] = (byCommand[name] ?? 0) + 1;
+      }
+    });
+    socket.write("MONITOR\r\n");
+    const q0 = await this.simQueries();
+    await new Promise((r) => setTimeout(r, ms));
+    const simQueries = (await this.simQueries()) - q0;
+    socket.destroy();
+    return { byCommand, simQueries };
   }
 
   /** Status requests the simulator answered so far. */

@@ -9,7 +9,8 @@ import { BaselineProcess, BENCH_PREFIX, BenchStack, commandDelta, KilnWorkerProc
  * Poll visits per second of one worker process, every task still pending at the provider and
  * due again at once (poll delays scaled to ~0), against bare BullMQ re-polls (a processor that
  * only moves its job back to the delayed set) on the same redis-server. Also counts Redis
- * commands per visit (INFO commandstats over the window).
+ * commands per visit: those run (INFO commandstats over the window, script internals
+ * included) and those sent (MONITOR, for 3 s after the window).
  *
  * `BENCH_CPU_PROF=<dir>` runs the kiln worker with `--cpu-prof` into that directory.
  */
@@ -33,9 +34,10 @@ export const row: BenchRow = {
       const kilnCpu = cpu.stop();
       const visits = (await stack.simQueries()) - q0;
       const kilnCommands = commandDelta(c0, await stack.commandCalls());
+      const kilnSent = await stack.clientCommands(3000);
       await worker.stop();
       const kilnRate = visits / (windowMs / 1000);
-      ctx.log(`visits: kiln ${round(kilnRate)} visits/s, ${round(total(kilnCommands) / visits, 2)} Redis commands per visit`);
+      ctx.log(`visits: kiln ${round(kilnRate)} visits/s, ${round(total(kilnSent.byCommand) / kilnSent.simQueries, 2)} Redis calls sent and ${round(total(kilnCommands) / visits, 2)} commands run (scripts included) per visit`);
 
       await enqueueBare(stack.redisUrl, "bare-repoll", tasks);
       const bare = await stack.own(new BaselineProcess("repoll", { redisUrl: stack.redisUrl, prefix: BENCH_PREFIX, queue: "bare-repoll", concurrency: 50, delayMs: 0 })).start();
@@ -47,6 +49,9 @@ export const row: BenchRow = {
       const b1 = { ...bare.report };
       const bareCpu = bareCpuMeter.stop();
       const bareCommands = commandDelta(bc0, await stack.commandCalls());
+      const bareSentFrom = { ...bare.report };
+      const bareSent = await stack.clientCommands(3000);
+      const bareSentVisits = bare.report.count - bareSentFrom.count;
       await bare.stop();
       const bareVisits = b1.count - b0.count;
       const bareRate = bareVisits / ((b1.countAt - b0.countAt) / 1000);
@@ -62,6 +67,10 @@ export const row: BenchRow = {
         context: {
           "pending tasks": tasks,
           "window s": windowMs / 1000,
+          "kiln Redis calls sent per visit": round(total(kilnSent.byCommand) / kilnSent.simQueries, 2),
+          "baseline Redis calls sent per visit": round(total(bareSent.byCommand) / bareSentVisits, 2),
+          "kiln calls sent": describe(kilnSent.byCommand, kilnSent.simQueries),
+          "baseline calls sent": describe(bareSent.byCommand, bareSentVisits),
           "kiln Redis commands per visit": round(total(kilnCommands) / visits, 2),
           "baseline Redis commands per visit": round(total(bareCommands) / bareVisits, 2),
           "kiln commands": describe(kilnCommands, visits),
