@@ -13,13 +13,13 @@ export function renderReport(results: BenchResults): { markdown: string; charts:
   const memory = results.rows.filter((r) => isMemory(r.kiln.unit));
   if (throughput.length) charts[`${results.date}-throughput.svg`] = barChart("Throughput: kiln against its baseline (same run, same Redis)", throughput);
   if (memory.length) charts[`${results.date}-memory.svg`] = barChart("Memory: kiln against its baseline or goal", memory);
-  for (const r of results.rows) if (r.series && Object.keys(r.series).length) charts[`${results.date}-${r.id}.svg`] = lineChart(r.title, r.series, String(r.context["series x"] ?? "x"), String(r.context["series y"] ?? "y"));
+  for (const r of results.rows) if (r.series && Object.keys(r.series).length) charts[`${results.date}-${r.id}.svg`] = lineChart(r.title, r.series, r.seriesAxes?.x ?? "x", r.seriesAxes?.y ?? "y");
 
   const m = results.machine;
   const lines = [
     `# kiln bench, ${results.date}`,
     "",
-    `\`npm run bench${results.full ? " -- --full" : ""}\` at commit ${m.commit} on ${m.cpus} CPUs (${m.cpuModel}), ${m.platform}, node ${m.node}, redis-server ${m.redis}. Each row runs kiln and its baseline one after the other on the same redis-server; ratios matter, absolute figures depend on the machine.`,
+    `\`${results.command}\` at commit ${m.commit} on ${m.cpus} CPUs (${m.cpuModel}), ${m.platform}, node ${m.node}, redis-server ${m.redis}. Each row runs kiln and its baseline one after the other on the same redis-server; ratios matter, absolute figures depend on the machine.`,
     "",
     "| row | kiln | baseline | ratio | goal | met |",
     "|---|---|---|---|---|---|",

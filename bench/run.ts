@@ -18,6 +18,8 @@ const ORDER = ["parked", "visits", "lifecycle-local", "lifecycle-s3", "archive",
 
 export interface BenchResults {
   date: string;
+  /** The command as run, e.g. `npm run bench -- --full`. */
+  command: string;
   full: boolean;
   machine: { cpus: number; cpuModel: string; node: string; redis: string; platform: string; commit: string };
   rows: RowResult[];
@@ -36,7 +38,7 @@ async function main(): Promise<void> {
   if (unknown.length > 0) throw new Error(`--row: no such row ${unknown.join(", ")} (rows: ${rows.map((r) => r.id).join(", ")})`);
   const chosen = only ? rows.filter((r) => only.includes(r.id)) : rows;
   const date = new Date().toISOString().slice(0, 10);
-  const results: BenchResults = { date, full, machine: machineInfo(), rows: [], errors: {} };
+  const results: BenchResults = { date, command: ["npm run bench", ...(args.length ? ["--", ...args] : [])].join(" "), full, machine: machineInfo(), rows: [], errors: {} };
   console.log(`kiln bench ${full ? "--full " : ""}on ${results.machine.cpus} CPUs, node ${results.machine.node}, redis ${results.machine.redis}, commit ${results.machine.commit}: ${chosen.map((r) => r.id).join(", ")}`);
   for (const row of chosen) {
     const scratchDir = await mkdtemp(join(tmpdir(), `kiln-bench-${row.id}-`));
