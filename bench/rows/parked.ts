@@ -26,7 +26,7 @@ export const row: BenchRow = {
     try {
       const enqueueStarted = Date.now();
       await enqueueKiln(stack.redisUrl, tasks, (i) => ({ provider: "tokenhub", model: "hy-video-1.5", input: { prompt: `parked ${i}` } }));
-      const worker = await stack.own(new KilnWorkerProcess(stack.workerEnv({ KILN_POLL_SCALE: String(scale), KILN_CONCURRENCY: "50", LOG_LEVEL: "warn" }), ctx.scratchDir)).start();
+      const worker = await stack.own(new KilnWorkerProcess(stack.workerEnv({ KILN_POLL_SCALE: String(scale), KILN_CONCURRENCY: "50" }), ctx.scratchDir)).start();
       await waitUntil(async () => (await stack.simSubmissions()) >= tasks, 1_800_000, "every task submitted", 1000);
       const submittedS = (Date.now() - enqueueStarted) / 1000;
       // the last task submitted reaches the cap after the delays before it (+20% jitter at worst)
