@@ -54,13 +54,13 @@ async function main(): Promise<void> {
       await rm(scratchDir, { recursive: true, force: true });
     }
   }
-  const dir = join(ROOT, "bench/results");
+  const dir = process.env.BENCH_RESULTS_DIR ?? join(ROOT, "bench/results");
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, `${date}.json`), `${JSON.stringify(results, null, 2)}\n`);
   const report = renderReport(results);
   await writeFile(join(dir, `${date}.md`), report.markdown);
   for (const [name, svg] of Object.entries(report.charts)) await writeFile(join(dir, name), svg);
-  console.log(`wrote bench/results/${date}.json, ${date}.md${Object.keys(report.charts).length ? ` and ${Object.keys(report.charts).join(", ")}` : ""}`);
+  console.log(`wrote ${dir}/${date}.json, ${date}.md${Object.keys(report.charts).length ? ` and ${Object.keys(report.charts).join(", ")}` : ""}`);
   if (Object.keys(results.errors).length > 0) process.exitCode = 1;
 }
 
