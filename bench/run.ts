@@ -47,6 +47,8 @@ async function main(): Promise<void> {
       const result = await row.run({ full, scratchDir, log: (line) => console.log(`  [${row.id}] ${line}`) });
       results.rows.push(result);
       console.log(lineOf(result, Date.now() - started));
+      // after every row: a run cut short (a timeout, Ctrl-C) keeps the rows it finished
+      await writeResults(results, false);
     } catch (err) {
       results.errors[row.id] = err instanceof Error ? err.message : String(err);
       console.log(`${row.id}: FAILED after ${((Date.now() - started) / 1000).toFixed(0)} s: ${results.errors[row.id]}`);
@@ -54,14 +56,19 @@ async function main(): Promise<void> {
       await rm(scratchDir, { recursive: true, force: true });
     }
   }
+  await writeResults(results, true);
+  if (Object.keys(results.errors).length > 0) process.exitCode = 1;
+}
+
+/** Writes the results JSON, the report and its charts; `announce` prints where. */
+async function writeResults(results: BenchResults, announce: boolean): Promise<void> {
   const dir = process.env.BENCH_RESULTS_DIR ?? join(ROOT, "bench/results");
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, `${date}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(join(dir, `${results.date}.json`), `${JSON.stringify(results, null, 2)}\n`);
   const report = renderReport(results);
-  await writeFile(join(dir, `${date}.md`), report.markdown);
+  await writeFile(join(dir, `${results.date}.md`), report.markdown);
   for (const [name, svg] of Object.entries(report.charts)) await writeFile(join(dir, name), svg);
-  console.log(`wrote ${dir}/${date}.json, ${date}.md${Object.keys(report.charts).length ? ` and ${Object.keys(report.charts).join(", ")}` : ""}`);
-  if (Object.keys(results.errors).length > 0) process.exitCode = 1;
+  if (announce) console.log(`wrote ${dir}/${results.date}.json, ${results.date}.md${Object.keys(report.charts).length ? ` and ${Object.keys(report.charts).join(", ")}` : ""}`);
 }
 
 /** Every module in bench/rows/ that exports `row`, in ORDER and then by id. */
