@@ -44,4 +44,6 @@ export interface RowResult {
   context: Record<string, number | string | boolean>;
   /** Optional series for the charts: label → points (x, y). */
   series?: Record<string, Array<[number, number]>>;
+  /** Axis titles of the series' chart, e.g. `{ x: "task duration s", y: "detection delay s" }`. */
+  seriesAxes?: { x: string; y: string };
 }

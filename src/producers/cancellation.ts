@@ -21,8 +21,15 @@ export class CancelRequests {
     return (await this.redis.get(this.key(queue, jobId))) ?? undefined;
   }
 
-  /** Ids repeat across queues (BullMQ mints them per queue), so the queue is part of the key. */
   private key(queue: string, jobId: string): string {
-    return `${this.prefix}:${queue}:cancel:${jobId}`;
+    return cancelKey(this.prefix, queue, jobId);
   }
+}
+
+/**
+ * Where a job's cancel request is kept. Ids repeat across queues (BullMQ mints them per
+ * queue), so the queue is part of the key; the worker's state write reads it too.
+ */
+export function cancelKey(prefix: string, queue: string, jobId: string): string {
+  return `${prefix}:${queue}:cancel:${jobId}`;
 }

@@ -83,6 +83,12 @@ export interface GenerationWorkerOptions {
 /** See `slotWaitSafetyNetMs`: long, since each waiting job's own timer is load that grows with the backlog. */
 export const DEFAULT_SLOT_WAIT_SAFETY_NET_MS = 3_600_000;
 
+/** What one visit knows of its job's cancel request: `known` once a state write of the visit told it. */
+interface VisitCancel {
+  known: boolean;
+  reason?: string;
+}
+
 /** BullMQ's `lockDuration` for generation jobs: visits are short, so a killed worker's jobs come back soon. */
 export const DEFAULT_LOCK_DURATION_MS = 10_000;
 /** BullMQ's `stalledInterval`: with the lock above, a killed worker's jobs return within about 10–15 s. */
@@ -183,12 +189,13 @@ export class GenerationWorker {
     if (job.name !== GENERATE_JOB) return this.refuse(job, { code: "invalid_request", message: `unknown job name ${describeValue(job.name)} (expected "${GENERATE_JOB}")`, retryable: false });
     const accepted = acceptJob(job.data, this.options.provider.name);
     if (!accepted.ok) return this.refuse(job, accepted.error);
-    const ctx = this.contextFor(job, token, accepted.job);
+    const visit: VisitCancel = { known: false };
+    const ctx = this.contextFor(job, token, accepted.job, visit);
     let state = this.resumeState(job, accepted.job);
     if (state.step === "submit" && state.submitCalls === 0) await this.notifier.notifyProgress(ctx.subject, ctx.request.webhook, "generation.started", this.progressOf(ctx, state), Date.now());
     for (;;) {
       if (state.step === "notify") return this.finish(job, ctx, state);
-      const outcome = await this.releaseSlotIfDone(await this.runStep(state, ctx), ctx);
+      const outcome = await this.releaseSlotIfDone(await this.runStep(state, ctx, visit), ctx);
       switch (outcome.type) {
         case "next":
           state = outcome.state;
@@ -197,6 +204,11 @@ export class GenerationWorker {
         case "wait":
           // the state (a new task id above all) is stored before anything that could fail after it
           await ctx.persist(outcome.state);
+          // the write said cancelling was asked for: the job ends in this visit instead of waiting
+          if (visit.reason !== undefined) {
+            state = outcome.state;
+            break;
+          }
           await this.reportProgress(ctx, outcome.state);
           // must be the last Redis call before DelayedError: after it we no longer hold the job's lock
           await job.moveToDelayed(Date.now() + outcome.delayMs, token);
@@ -258,8 +270,20 @@ export class GenerationWorker {
     return { ...outcome, state: { ...state, slot: false } };
   }
 
-  private async runStep(state: JobState, ctx: StepContext): Promise<StepOutcome> {
-    const cancelled = await this.cancels.reasonFor(this.queueName, ctx.jobId);
+  /**
+   * The job's cancel request as this visit knows it. Every state write reports it, so a GET of
+   * its own is needed only before a step with side effects (submit, archive) when the visit has
+   * written nothing yet; a poll goes ahead unchecked (asking for a status changes nothing) and
+   * the write after it tells. A pending poll visit thus makes no Redis call for it.
+   */
+  private async cancelReason(state: JobState, ctx: StepContext, visit: VisitCancel): Promise<string | undefined> {
+    if (visit.known) return visit.reason;
+    if (state.step === "poll") return undefined;
+    return this.cancels.reasonFor(this.queueName, ctx.jobId);
+  }
+
+  private async runStep(state: JobState, ctx: StepContext, visit: VisitCancel): Promise<StepOutcome> {
+    const cancelled = await this.cancelReason(state, ctx, visit);
     if (cancelled !== undefined) return { type: "fail", state, error: { code: "cancelled", message: cancelled || "cancelled by request", retryable: false } };
     // a job still waiting for its first submit (an in-flight slot) has no deadline yet
     const waitingToSubmit = state.step === "submit" && state.submitCalls === 0;
@@ -334,13 +358,15 @@ export class GenerationWorker {
     return eventSubject(this.queueName, String(job.id), job.timestamp);
   }
 
-  private contextFor(job: GenerationJob, token: string | undefined, accepted: AcceptedJob): StepContext {
+  private contextFor(job: GenerationJob, token: string | undefined, accepted: AcceptedJob, visit: VisitCancel): StepContext {
     const request = accepted.request;
     // a state already written (same object) is not written twice: steps store what must be durable at once
     let written: JobState | undefined;
     const persist = async (state: JobState) => {
       if (state === written) return;
-      await this.states.write(job, token, state);
+      const { cancelReason } = await this.states.write(job, token, state);
+      visit.known = true;
+      visit.reason = cancelReason;
       written = state;
     };
     return {

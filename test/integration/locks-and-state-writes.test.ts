@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { CancelRequests } from "../../src/producers/cancellation.js";
 import { STATE_FIELD, readState } from "../../src/producers/kiln-job.js";
 import { LockLostError, OwnedLock } from "../../src/producers/owned-lock.js";
 import { initialState } from "../../src/contract/job-state.js";
@@ -61,6 +62,23 @@ describe("JobStateStore", () => {
       await job.remove();
       await expect(store.write(job, "token-b", state)).rejects.toThrow(/no longer exists/);
       expect(await redis.exists(key)).toBe(0);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it("a write reports the job's cancel request, so a pending visit needs no GET of its own", async () => {
+    const queue = new Queue("generate-tokenhub", { connection: redis, prefix });
+    try {
+      const job = await queue.add("generate", { provider: "tokenhub" });
+      const store = new JobStateStore(redis, prefix, "generate-tokenhub");
+      const key = `${prefix}:generate-tokenhub:${job.id}`;
+      await redis.set(`${key}:lock`, "token-a");
+      expect(await store.write(job, "token-a", initialState(1, 2))).toEqual({});
+      await new CancelRequests(redis, prefix).request("generate-tokenhub", String(job.id), "changed my mind");
+      expect(await store.write(job, "token-a", { ...initialState(1, 2), step: "poll" })).toEqual({ cancelReason: "changed my mind" });
+      // the state is written all the same: the visit ends the job through its usual failure path
+      expect(JSON.parse((await redis.hget(key, STATE_FIELD))!)).toMatchObject({ step: "poll" });
     } finally {
       await queue.close();
     }

@@ -38,6 +38,8 @@ export interface S3ConnectionInfo {
 
 export interface S3Handle extends S3ConnectionInfo {
   source: "env" | "docker" | "moto_server";
+  /** The S3 server's process id when this process started it (moto_server), for the bench's CPU figures. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -122,7 +124,7 @@ async function startMotoServer(bin: string): Promise<S3Handle> {
       forcePathStyle: true,
     };
     await ensureBucket(info);
-    return { ...info, source: "moto_server", stop: () => proc.stop() };
+    return { ...info, source: "moto_server", pid: proc.child.pid, stop: () => proc.stop() };
   } catch (err) {
     await proc.stop();
     throw err;

@@ -1,0 +1,104 @@
+import { DelayedError, Worker, type Job } from "bullmq";
+import { Redis } from "ioredis";
+import { request } from "undici";
+
+/**
+ * The baselines of the bench, each a plain BullMQ worker in a process of its own, run as
+ * `node bare-worker.js <mode> <json config>`:
+ *
+ * - `repoll`: a processor that does no work and moves its job back to the delayed set
+ *   (`moveToDelayed` + `DelayedError`): the cheapest poll visit BullMQ allows.
+ * - `noop`: a processor that returns at once: the cheapest job BullMQ allows.
+ * - `naive`: how a poller is written without kiln: submit, then sleep between status requests
+ *   while holding the worker slot, then download the output.
+ *
+ * It writes JSON lines on stdout: `{readyAt}` once the worker runs, `{count, countAt}` every
+ * 250 ms, and `{doneAt}` when `target` jobs are done.
+ */
+interface Config {
+  redisUrl: string;
+  prefix: string;
+  queue: string;
+  concurrency: number;
+  /** repoll: how far ahead each visit reschedules its job, ms. */
+  delayMs?: number;
+  /** noop, naive: jobs to finish before reporting `doneAt`. */
+  target?: number;
+  /** naive: the provider simulator. */
+  simUrl?: string;
+  apiKey?: string;
+  pollMs?: number;
+}
+
+const [mode, json] = process.argv.slice(2);
+const config = JSON.parse(json ?? "{}") as Config;
+let count = 0;
+let reportedDone = false;
+const say = (line: Record<string, number>) => process.stdout.write(`${JSON.stringify(line)}\n`);
+
+/** Counts a finished job and reports the moment the target is reached (not at the next tick). */
+function counted(): void {
+  count++;
+  if (!reportedDone && config.target !== undefined && count >= config.target) {
+    reportedDone = true;
+    say({ doneAt: Date.now() });
+  }
+}
+
+const processors: Record<string, (job: Job, token?: string) => Promise<unknown>> = {
+  async repoll(job, token) {
+    count++;
+    await job.moveToDelayed(Date.now() + (config.delayMs ?? 0), token);
+    throw new DelayedError();
+  },
+  async noop() {
+    counted();
+    return undefined;
+  },
+  async naive(job) {
+    await naivePoll(String((job.data as { prompt?: string }).prompt ?? ""));
+    counted();
+    return undefined;
+  },
+};
+
+async function naivePoll(prompt: string): Promise<void> {
+  const api = async (path: string, body: Record<string, unknown>) => {
+    const answer = await request(`${config.simUrl}${path}`, { method: "POST", headers: { authorization: `Bearer ${config.apiKey}`, "content-type": "application/json" }, body: JSON.stringify({ model: "hy-image-v3.0", ...body }) });
+    return (await answer.body.json()) as { id?: string; status?: string; data?: Array<{ url: string }> };
+  };
+  const { id } = await api("/v1/api/image/submit", { prompt });
+  for (;;) {
+    // the slot stays taken while it sleeps: that is what makes this poller naive
+    await new Promise((r) => setTimeout(r, config.pollMs ?? 1000));
+    const status = await api("/v1/api/image/query", { id });
+    if (status.status === "failed") throw new Error(`task ${id} failed`);
+    if (status.status !== "completed") continue;
+    const download = await request(status.data![0]!.url);
+    for await (const chunk of download.body) void chunk;
+    return;
+  }
+}
+
+async function main(): Promise<void> {
+  const processor = processors[mode ?? ""];
+  if (!processor) throw new Error(`unknown baseline mode ${mode}`);
+  const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const worker = new Worker(config.queue, processor, { connection, prefix: config.prefix, concurrency: config.concurrency, autorun: false });
+  worker.on("error", (err) => process.stderr.write(`baseline worker error: ${err.message}\n`));
+  const timer = setInterval(() => {
+    say({ count, countAt: Date.now() });
+  }, 250);
+  process.once("SIGTERM", () => {
+    clearInterval(timer);
+    void worker.close().then(() => connection.quit()).finally(() => process.exit(0));
+  });
+  await worker.waitUntilReady();
+  void worker.run();
+  say({ readyAt: Date.now() });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,70 @@
+import { WebhookReceiver } from "../src/simulator/webhook-receiver.js";
+import type { BenchContext, RowResult } from "./row.js";
+import { CpuMeter, round } from "./proc-stats.js";
+import { enqueueBare, enqueueKiln, imageRequest, sized } from "./sizes.js";
+import { BaselineProcess, BENCH_PREFIX, BenchStack, KilnWorkerProcess, waitUntil } from "./stack.js";
+import { startS3 } from "../test/support/s3-server.js";
+
+/**
+ * Full lifecycles per second of one worker process: N jobs enqueued before the worker starts,
+ * each submitted, polled once (the simulator finishes image tasks at once), its 16 KiB output
+ * archived, and `generation.completed` signed and delivered to a local receiver; timed from the
+ * worker being ready to the last webhook. Against bare BullMQ no-op jobs on the same Redis.
+ */
+export async function lifecycleRow(ctx: BenchContext, options: { id: string; title: string; s3: boolean; goal: number }): Promise<RowResult> {
+  const jobs = sized(ctx, "LIFECYCLE_JOBS", options.s3 ? 1000 : 2000, options.s3 ? 5000 : 10000);
+  const stack = await new BenchStack().start(["--image-ms", "0", "--image-bytes", String(16 * 1024)]);
+  const receiver = new WebhookReceiver(stack.webhookSecret);
+  const s3 = options.s3 ? await startS3() : undefined;
+  try {
+    const hooks = await receiver.start();
+    await enqueueKiln(stack.redisUrl, jobs, (i) => imageRequest(i, hooks));
+    const archive: Record<string, string> = s3
+      ? { S3_ENDPOINT: s3.endpoint, S3_BUCKET: s3.bucket, S3_REGION: s3.region, S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey, S3_FORCE_PATH_STYLE: String(s3.forcePathStyle) }
+      : { ARCHIVE_DIR: `${ctx.scratchDir}/archive` };
+    // the first poll 2 ms after the submit: the poll delay does not bound the rate
+    const worker = stack.own(new KilnWorkerProcess(stack.workerEnv({ KILN_POLL_SCALE: "0.001", KILN_CONCURRENCY: "50", ...archive }), ctx.scratchDir));
+    await worker.start();
+    const cpu = new CpuMeter({ worker: worker.pid, "redis-server": stack.redisPid, simulator: stack.simPid, ...(s3?.pid ? { "S3 server": s3.pid } : {}) }).start();
+    const started = Date.now();
+    const completed = () => receiver.received.filter((r) => r.payload.type === "generation.completed" && r.verified).length;
+    await waitUntil(() => completed() >= jobs, 600_000, `${jobs} verified generation.completed webhooks`, 50);
+    const kilnSeconds = (Math.max(...receiver.received.map((r) => r.at)) - started) / 1000;
+    const kilnCpu = cpu.stop();
+    await worker.stop();
+    const kilnRate = jobs / kilnSeconds;
+    ctx.log(`kiln: ${jobs} lifecycles in ${kilnSeconds.toFixed(1)} s`);
+
+    await enqueueBare(stack.redisUrl, "bare-noop", jobs);
+    const bare = stack.own(new BaselineProcess("noop", { redisUrl: stack.redisUrl, prefix: BENCH_PREFIX, queue: "bare-noop", concurrency: 50, target: jobs }));
+    await bare.start();
+    const bareCpu = new CpuMeter({ baseline: bare.pid, "redis-server": stack.redisPid }).start();
+    await bare.until(() => bare.report.doneAt !== undefined, 600_000, `${jobs} no-op jobs done`);
+    const bareUsage = bareCpu.stop();
+    await bare.stop();
+    const bareRate = jobs / ((bare.report.doneAt! - bare.report.readyAt) / 1000);
+    const ratio = kilnRate / bareRate;
+    return {
+      id: options.id,
+      title: options.title,
+      kiln: { value: round(kilnRate), unit: "jobs/s" },
+      baseline: { value: round(bareRate), unit: "jobs/s", name: "bare BullMQ no-op jobs" },
+      ratio: round(ratio, 3),
+      goal: `≥ ${options.goal * 100}% of the no-op rate`,
+      met: ratio >= options.goal,
+      context: {
+        jobs,
+        "kiln s": round(kilnSeconds, 2),
+        "worker CPU ms per job": round(kilnCpu["worker CPU ms"]! / jobs, 2),
+        "baseline CPU ms per job": round(bareUsage["baseline CPU ms"]! / jobs, 3),
+        ...(s3 ? { "S3 server": s3.source } : {}),
+        ...Object.fromEntries(Object.entries(kilnCpu).map(([k, v]) => [`kiln run: ${k}`, v])),
+        ...Object.fromEntries(Object.entries(bareUsage).map(([k, v]) => [`baseline run: ${k}`, v])),
+      },
+    };
+  } finally {
+    await receiver.stop();
+    await s3?.stop();
+    await stack.stop();
+  }
+}

@@ -1,0 +1,115 @@
+import type { BenchContext, BenchRow, RowResult } from "../row.js";
+import { CpuMeter, round } from "../proc-stats.js";
+import { enqueueBare, enqueueKiln, imageRequest, sized, sleep } from "../sizes.js";
+import { Queue } from "bullmq";
+import { generateQueueName } from "../../src/contract/queue-names.js";
+import { BaselineProcess, BENCH_PREFIX, BenchStack, commandDelta, KilnWorkerProcess, waitUntil } from "../stack.js";
+
+/**
+ * Poll visits per second of one worker process, every task still pending at the provider and
+ * due again at once (poll delays scaled to ~0), against bare BullMQ re-polls (a processor that
+ * only moves its job back to the delayed set) on the same redis-server. Also counts Redis
+ * commands per visit: those run (INFO commandstats over the window, script internals
+ * included) and those sent (MONITOR, for 3 s after the window).
+ *
+ * `BENCH_CPU_PROF=<dir>` runs the kiln worker with `--cpu-prof` into that directory.
+ */
+export const row: BenchRow = {
+  id: "visits",
+  title: "poll visits per second, one process (task still pending)",
+  async run(ctx: BenchContext): Promise<RowResult> {
+    const tasks = sized(ctx, "VISITS_TASKS", 1000, 2000);
+    const windowMs = sized(ctx, "VISITS_WINDOW_S", 15, 30) * 1000;
+    const stack = await new BenchStack().start(["--image-ms", String(1e10)]);
+    try {
+      await enqueueKiln(stack.redisUrl, tasks, (i) => imageRequest(i));
+      await submitAll(stack, ctx, tasks);
+      const prof = process.env.BENCH_CPU_PROF;
+      const worker = await stack.own(new KilnWorkerProcess(stack.workerEnv({ KILN_POLL_SCALE: "0.00001", KILN_CONCURRENCY: "50" }), ctx.scratchDir, prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : [])).start();
+      await sleep(2000);
+      const q0 = await stack.simQueries();
+      const c0 = await stack.commandCalls();
+      const cpu = new CpuMeter({ worker: worker.pid, "redis-server": stack.redisPid, simulator: stack.simPid }).start();
+      await sleep(windowMs);
+      const kilnCpu = cpu.stop();
+      const visits = (await stack.simQueries()) - q0;
+      const kilnCommands = commandDelta(c0, await stack.commandCalls());
+      const kilnSent = await stack.clientCommands(3000);
+      await worker.stop();
+      const kilnRate = visits / (windowMs / 1000);
+      ctx.log(`visits: kiln ${round(kilnRate)} visits/s, ${round(total(kilnSent.byCommand) / kilnSent.simQueries, 2)} Redis calls sent and ${round(total(kilnCommands) / visits, 2)} commands run (scripts included) per visit`);
+
+      await enqueueBare(stack.redisUrl, "bare-repoll", tasks);
+      const bare = await stack.own(new BaselineProcess("repoll", { redisUrl: stack.redisUrl, prefix: BENCH_PREFIX, queue: "bare-repoll", concurrency: 50, delayMs: 0 })).start();
+      await sleep(2000);
+      const b0 = { ...bare.report };
+      const bc0 = await stack.commandCalls();
+      const bareCpuMeter = new CpuMeter({ baseline: bare.pid, "redis-server": stack.redisPid }).start();
+      await sleep(windowMs);
+      const b1 = { ...bare.report };
+      const bareCpu = bareCpuMeter.stop();
+      const bareCommands = commandDelta(bc0, await stack.commandCalls());
+      const bareSentFrom = { ...bare.report };
+      const bareSent = await stack.clientCommands(3000);
+      const bareSentVisits = bare.report.count - bareSentFrom.count;
+      await bare.stop();
+      const bareVisits = b1.count - b0.count;
+      const bareRate = bareVisits / ((b1.countAt - b0.countAt) / 1000);
+      const ratio = kilnRate / bareRate;
+      return {
+        id: "visits",
+        title: row.title,
+        kiln: { value: round(kilnRate), unit: "visits/s" },
+        baseline: { value: round(bareRate), unit: "visits/s", name: "bare BullMQ delayed re-polls (moveToDelayed, no work)" },
+        ratio: round(ratio, 3),
+        goal: "≥ 50% of bare BullMQ re-polls",
+        met: ratio >= 0.5,
+        context: {
+          "pending tasks": tasks,
+          "window s": windowMs / 1000,
+          "kiln Redis calls sent per visit": round(total(kilnSent.byCommand) / kilnSent.simQueries, 2),
+          "baseline Redis calls sent per visit": round(total(bareSent.byCommand) / bareSentVisits, 2),
+          "kiln calls sent": describe(kilnSent.byCommand, kilnSent.simQueries),
+          "baseline calls sent": describe(bareSent.byCommand, bareSentVisits),
+          "kiln Redis commands per visit": round(total(kilnCommands) / visits, 2),
+          "baseline Redis commands per visit": round(total(bareCommands) / bareVisits, 2),
+          "kiln commands": describe(kilnCommands, visits),
+          "baseline commands": describe(bareCommands, bareVisits),
+          "worker CPU ms per visit": round(kilnCpu["worker CPU ms"]! / visits, 3),
+          "baseline CPU ms per visit": round(bareCpu["baseline CPU ms"]! / bareVisits, 3),
+          ...prefixed("kiln run: ", kilnCpu),
+          ...prefixed("baseline run: ", bareCpu),
+        },
+      };
+    } finally {
+      await stack.stop();
+    }
+  },
+};
+
+/**
+ * Submits every task first, with polls far apart: with polls due at once, polls go before new
+ * work, so the submits would wait behind them for ever. Then every parked job is made due now.
+ */
+async function submitAll(stack: BenchStack, ctx: BenchContext, tasks: number): Promise<void> {
+  const submitter = await stack.own(new KilnWorkerProcess(stack.workerEnv({ KILN_POLL_SCALE: "10" }), ctx.scratchDir)).start();
+  await waitUntil(async () => (await stack.simSubmissions()) >= tasks, 300_000, "every task submitted");
+  await submitter.stop();
+  const queue = new Queue(generateQueueName("tokenhub"), { connection: stack.redis, prefix: BENCH_PREFIX });
+  await queue.promoteJobs();
+  await queue.close();
+}
+
+const total = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
+
+/** "evalsha 2.00, get 1.00, ..." per visit. */
+function describe(calls: Record<string, number>, visits: number): string {
+  return Object.entries(calls)
+    .filter(([, n]) => n / visits >= 0.01)
+    .map(([name, n]) => `${name} ${(n / visits).toFixed(2)}`)
+    .join(", ");
+}
+
+function prefixed(prefix: string, values: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [prefix + k, v]));
+}
