@@ -46,9 +46,19 @@ export interface CopyResult {
 
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2]!) as CopyJob;
-  const client = new S3Client({ endpoint: job.s3.endpoint, region: job.s3.region, forcePathStyle: job.s3.forcePathStyle, credentials: { accessKeyId: job.s3.accessKeyId, secretAccessKey: job.s3.secretAccessKey } });
+  const client = new S3Client({
+    endpoint: job.s3.endpoint,
+    region: job.s3.region,
+    forcePathStyle: job.s3.forcePathStyle,
+    credentials: { accessKeyId: job.s3.accessKeyId, secretAccessKey: job.s3.secretAccessKey },
+  });
   const budget = ArchiveMemoryBudget.forProcess(job.budgetBytes);
-  const store = new S3ArchiveStore({ ...job.s3, credentials: { accessKeyId: job.s3.accessKeyId, secretAccessKey: job.s3.secretAccessKey }, partSize: job.partSize, queueSize: job.queueSize });
+  const store = new S3ArchiveStore({
+    ...job.s3,
+    credentials: { accessKeyId: job.s3.accessKeyId, secretAccessKey: job.s3.secretAccessKey },
+    partSize: job.partSize,
+    queueSize: job.queueSize,
+  });
   const fetcher = new OutputFetcher({ dispatcher: createOutboundDispatcher({ allowPrivate: true }), allowPrivate: true });
   const keys = Array.from({ length: job.copies }, (_, i) => `bench-archive/${job.mode}-${process.pid}-${i}`);
   const copy = copier(job, { client, store, fetcher });
@@ -59,12 +69,21 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage();
   const sizes = await Promise.all(keys.map((key) => copy(key)));
   const seconds = (performance.now() - started) / 1000;
-  const result: CopyResult = { bytes: sizes.reduce((a, b) => a + b, 0), seconds, rssGrowthBytes: sampler.stop() - before, cpuSeconds: cpuSecondsSince(cpu), budgetPeakBytes: job.mode === "kiln" ? budget.peakBytes : undefined };
+  const result: CopyResult = {
+    bytes: sizes.reduce((a, b) => a + b, 0),
+    seconds,
+    rssGrowthBytes: sampler.stop() - before,
+    cpuSeconds: cpuSecondsSince(cpu),
+    budgetPeakBytes: job.mode === "kiln" ? budget.peakBytes : undefined,
+  };
   await Promise.all(keys.map((Key) => client.send(new DeleteObjectCommand({ Bucket: job.s3.bucket, Key })).catch(() => undefined)));
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-function copier(job: CopyJob, parts: { client: S3Client; store: S3ArchiveStore; fetcher: OutputFetcher }): (key: string) => Promise<number> {
+function copier(
+  job: CopyJob,
+  parts: { client: S3Client; store: S3ArchiveStore; fetcher: OutputFetcher },
+): (key: string) => Promise<number> {
   switch (job.mode) {
     case "kiln":
       // what archiveStep does for one output, without the job around it
@@ -80,7 +99,10 @@ function copier(job: CopyJob, parts: { client: S3Client; store: S3ArchiveStore; 
         const response = await request(job.url);
         let bytes = 0;
         response.body.on("data", (chunk: Buffer) => (bytes += chunk.length));
-        await new Upload({ client: parts.client, params: { Bucket: job.s3.bucket, Key: key, Body: response.body, ContentType: "video/mp4" } }).done();
+        await new Upload({
+          client: parts.client,
+          params: { Bucket: job.s3.bucket, Key: key, Body: response.body, ContentType: "video/mp4" },
+        }).done();
         return bytes;
       };
     case "file":

@@ -11,7 +11,10 @@ import { startS3 } from "../test/support/s3-server.js";
  * archived, and `generation.completed` signed and delivered to a local receiver; timed from the
  * worker being ready to the last webhook. Against bare BullMQ no-op jobs on the same Redis.
  */
-export async function lifecycleRow(ctx: BenchContext, options: { id: string; title: string; s3: boolean; goal: number }): Promise<RowResult> {
+export async function lifecycleRow(
+  ctx: BenchContext,
+  options: { id: string; title: string; s3: boolean; goal: number },
+): Promise<RowResult> {
   const jobs = sized(ctx, "LIFECYCLE_JOBS", options.s3 ? 1000 : 2000, options.s3 ? 5000 : 10000);
   const stack = await new BenchStack().start(["--image-ms", "0", "--image-bytes", String(16 * 1024)]);
   const receiver = new WebhookReceiver(stack.webhookSecret);
@@ -20,12 +23,26 @@ export async function lifecycleRow(ctx: BenchContext, options: { id: string; tit
     const hooks = await receiver.start();
     await enqueueKiln(stack.redisUrl, jobs, (i) => imageRequest(i, hooks));
     const archive: Record<string, string> = s3
-      ? { S3_ENDPOINT: s3.endpoint, S3_BUCKET: s3.bucket, S3_REGION: s3.region, S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey, S3_FORCE_PATH_STYLE: String(s3.forcePathStyle) }
+      ? {
+          S3_ENDPOINT: s3.endpoint,
+          S3_BUCKET: s3.bucket,
+          S3_REGION: s3.region,
+          S3_ACCESS_KEY_ID: s3.accessKeyId,
+          S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+          S3_FORCE_PATH_STYLE: String(s3.forcePathStyle),
+        }
       : { ARCHIVE_DIR: `${ctx.scratchDir}/archive` };
     // the first poll 2 ms after the submit: the poll delay does not bound the rate
-    const worker = stack.own(new KilnWorkerProcess(stack.workerEnv({ KILN_POLL_SCALE: "0.001", KILN_CONCURRENCY: "50", ...archive }), ctx.scratchDir));
+    const worker = stack.own(
+      new KilnWorkerProcess(stack.workerEnv({ KILN_POLL_SCALE: "0.001", KILN_CONCURRENCY: "50", ...archive }), ctx.scratchDir),
+    );
     await worker.start();
-    const cpu = new CpuMeter({ worker: worker.pid, "redis-server": stack.redisPid, simulator: stack.simPid, ...(s3?.pid ? { "S3 server": s3.pid } : {}) }).start();
+    const cpu = new CpuMeter({
+      worker: worker.pid,
+      "redis-server": stack.redisPid,
+      simulator: stack.simPid,
+      ...(s3?.pid ? { "S3 server": s3.pid } : {}),
+    }).start();
     const started = Date.now();
     const completed = () => receiver.received.filter((r) => r.payload.type === "generation.completed" && r.verified).length;
     await waitUntil(() => completed() >= jobs, 600_000, `${jobs} verified generation.completed webhooks`, 50);
@@ -36,7 +53,9 @@ export async function lifecycleRow(ctx: BenchContext, options: { id: string; tit
     ctx.log(`kiln: ${jobs} lifecycles in ${kilnSeconds.toFixed(1)} s`);
 
     await enqueueBare(stack.redisUrl, "bare-noop", jobs);
-    const bare = stack.own(new BaselineProcess("noop", { redisUrl: stack.redisUrl, prefix: BENCH_PREFIX, queue: "bare-noop", concurrency: 50, target: jobs }));
+    const bare = stack.own(
+      new BaselineProcess("noop", { redisUrl: stack.redisUrl, prefix: BENCH_PREFIX, queue: "bare-noop", concurrency: 50, target: jobs }),
+    );
     await bare.start();
     const bareCpu = new CpuMeter({ baseline: bare.pid, "redis-server": stack.redisPid }).start();
     await bare.until(() => bare.report.doneAt !== undefined, 600_000, `${jobs} no-op jobs done`);

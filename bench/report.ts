@@ -11,15 +11,19 @@ export function renderReport(results: BenchResults): { markdown: string; charts:
   const charts: Record<string, string> = {};
   const throughput = results.rows.filter((r) => r.baseline && isRate(r.kiln.unit));
   const memory = results.rows.filter((r) => isMemory(r.kiln.unit));
-  if (throughput.length) charts[`${results.date}-throughput.svg`] = barChart("Throughput: kiln against its baseline (same run, same Redis)", throughput);
+  if (throughput.length)
+    charts[`${results.date}-throughput.svg`] = barChart("Throughput: kiln against its baseline (same run, same Redis)", throughput);
   if (memory.length) charts[`${results.date}-memory.svg`] = barChart("Memory: kiln against its baseline or goal", memory);
-  for (const r of results.rows) if (r.series && Object.keys(r.series).length) charts[`${results.date}-${r.id}.svg`] = lineChart(r.title, r.series, r.seriesAxes?.x ?? "x", r.seriesAxes?.y ?? "y");
+  for (const r of results.rows)
+    if (r.series && Object.keys(r.series).length)
+      charts[`${results.date}-${r.id}.svg`] = lineChart(r.title, r.series, r.seriesAxes?.x ?? "x", r.seriesAxes?.y ?? "y");
 
   const m = results.machine;
   const lines = [
     `# kiln bench, ${results.date}`,
     "",
-    `\`${results.command}\` at commit ${m.commit} on ${m.cpus} CPUs (${m.cpuModel}), ${m.platform}, node ${m.node}, redis-server ${m.redis}. Each row runs kiln and its baseline one after the other on the same redis-server; ratios matter, absolute figures depend on the machine.`,
+    `\`${results.command}\` at commit ${m.commit} on ${m.cpus} CPUs (${m.cpuModel}), ${m.platform}, node ${m.node}, ` +
+      `redis-server ${m.redis}. Each row runs kiln and its baseline one after the other on the same redis-server; ratios matter, absolute figures depend on the machine.`,
     "",
     "| row | kiln | baseline | ratio | goal | met |",
     "|---|---|---|---|---|---|",
@@ -67,7 +71,9 @@ function barChart(title: string, rows: RowResult[]): string {
   });
   const ly = height - 16;
   parts.push(`<rect x="10" y="${ly - 10}" width="12" height="12" fill="${KILN_COLOUR}"/><text x="28" y="${ly}" font-size="12">kiln</text>`);
-  parts.push(`<rect x="80" y="${ly - 10}" width="12" height="12" fill="${BASE_COLOUR}"/><text x="98" y="${ly}" font-size="12">baseline (same run)</text>`);
+  parts.push(
+    `<rect x="80" y="${ly - 10}" width="12" height="12" fill="${BASE_COLOUR}"/><text x="98" y="${ly}" font-size="12">baseline (same run)</text>`,
+  );
   return `${parts.join("\n")}\n</svg>\n`;
 }
 
@@ -88,21 +94,31 @@ function lineChart(title: string, series: Record<string, Array<[number, number]>
   const px = (x: number) => left + (x / xMax) * plotW;
   const py = (y: number) => top + plotH - (y / yMax) * plotH;
   const parts = [header(WIDTH, height), `<text x="10" y="22" font-size="15" font-weight="bold">${xml(truncate(title, 90))}</text>`];
-  parts.push(`<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="#333"/><line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333"/>`);
+  parts.push(
+    `<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="#333"/><line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333"/>`,
+  );
   for (const f of [0, 0.5, 1]) {
     parts.push(`<text x="${px(f * xMax).toFixed(1)}" y="${top + plotH + 16}" font-size="11" text-anchor="middle">${fmt(f * xMax)}</text>`);
     parts.push(`<text x="${left - 6}" y="${(py(f * yMax) + 4).toFixed(1)}" font-size="11" text-anchor="end">${fmt(f * yMax)}</text>`);
   }
   parts.push(`<text x="${left + plotW / 2}" y="${height - 18}" font-size="12" text-anchor="middle">${xml(xLabel)}</text>`);
-  parts.push(`<text x="14" y="${top + plotH / 2}" font-size="12" transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle">${xml(yLabel)}</text>`);
+  parts.push(
+    `<text x="14" y="${top + plotH / 2}" font-size="12" transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle">${xml(yLabel)}</text>`,
+  );
   Object.entries(series).forEach(([name, pts], i) => {
     const colour = PALETTE[i % PALETTE.length]!;
-    const path = [...pts].sort((a, b) => a[0] - b[0]).map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ");
+    const path = [...pts]
+      .sort((a, b) => a[0] - b[0])
+      .map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`)
+      .join(" ");
     parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${path}"/>`);
-    parts.push(`<rect x="${left + plotW + 16}" y="${top + i * 20}" width="12" height="12" fill="${colour}"/><text x="${left + plotW + 34}" y="${top + i * 20 + 11}" font-size="12">${xml(truncate(name, 22))}</text>`);
+    parts.push(
+      `<rect x="${left + plotW + 16}" y="${top + i * 20}" width="12" height="12" fill="${colour}"/><text x="${left + plotW + 34}" y="${top + i * 20 + 11}" font-size="12">${xml(truncate(name, 22))}</text>`,
+    );
   });
   return `${parts.join("\n")}\n</svg>\n`;
 }
 
-const header = (w: number, h: number) => `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>`;
+const header = (w: number, h: number) =>
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>`;
 const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);

@@ -32,14 +32,27 @@ async function main(): Promise<void> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
   const args = process.argv.slice(2);
   const full = args.includes("--full");
-  const only = valueOf(args, "--row")?.split(",").map((s) => s.trim()).filter(Boolean);
+  const only = valueOf(args, "--row")
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const rows = await loadRows();
   const unknown = only?.filter((id) => !rows.some((r) => r.id === id)) ?? [];
   if (unknown.length > 0) throw new Error(`--row: no such row ${unknown.join(", ")} (rows: ${rows.map((r) => r.id).join(", ")})`);
   const chosen = only ? rows.filter((r) => only.includes(r.id)) : rows;
   const date = new Date().toISOString().slice(0, 10);
-  const results: BenchResults = { date, command: ["npm run bench", ...(args.length ? ["--", ...args] : [])].join(" "), full, machine: machineInfo(), rows: [], errors: {} };
-  console.log(`kiln bench ${full ? "--full " : ""}on ${results.machine.cpus} CPUs, node ${results.machine.node}, redis ${results.machine.redis}, commit ${results.machine.commit}: ${chosen.map((r) => r.id).join(", ")}`);
+  const results: BenchResults = {
+    date,
+    command: ["npm run bench", ...(args.length ? ["--", ...args] : [])].join(" "),
+    full,
+    machine: machineInfo(),
+    rows: [],
+    errors: {},
+  };
+  console.log(
+    `kiln bench ${full ? "--full " : ""}on ${results.machine.cpus} CPUs, node ${results.machine.node}, redis ${results.machine.redis}, ` +
+      `commit ${results.machine.commit}: ${chosen.map((r) => r.id).join(", ")}`,
+  );
   for (const row of chosen) {
     const scratchDir = await mkdtemp(join(tmpdir(), `kiln-bench-${row.id}-`));
     const started = Date.now();
@@ -68,7 +81,10 @@ async function writeResults(results: BenchResults, announce: boolean): Promise<v
   const report = renderReport(results);
   await writeFile(join(dir, `${results.date}.md`), report.markdown);
   for (const [name, svg] of Object.entries(report.charts)) await writeFile(join(dir, name), svg);
-  if (announce) console.log(`wrote ${dir}/${results.date}.json, ${results.date}.md${Object.keys(report.charts).length ? ` and ${Object.keys(report.charts).join(", ")}` : ""}`);
+  if (announce)
+    console.log(
+      `wrote ${dir}/${results.date}.json, ${results.date}.md${Object.keys(report.charts).length ? ` and ${Object.keys(report.charts).join(", ")}` : ""}`,
+    );
 }
 
 /** Every module in bench/rows/ that exports `row`, in ORDER and then by id. */

@@ -34,7 +34,12 @@ export async function enqueueKiln(redisUrl: string, count: number, requestOf: (i
 }
 
 /** Adds `count` plain jobs to a bare BullMQ queue (a baseline's work), in bulk. */
-export async function enqueueBare(redisUrl: string, queueName: string, count: number, dataOf: (i: number) => Record<string, unknown> = () => ({})): Promise<void> {
+export async function enqueueBare(
+  redisUrl: string,
+  queueName: string,
+  count: number,
+  dataOf: (i: number) => Record<string, unknown> = () => ({}),
+): Promise<void> {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue(queueName, { connection, prefix: BENCH_PREFIX });
   try {

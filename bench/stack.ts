@@ -41,7 +41,11 @@ export class BenchStack {
     this.admin = new Redis(this.redisProcess.url, { maxRetriesPerRequest: null });
     this.redisPid = Number(/process_id:(\d+)/.exec(await this.admin.info("server"))?.[1] ?? 0);
     const port = await getFreePort();
-    this.sim = track(spawn(process.execPath, [KILN_BIN, "simulate", "--port", String(port), "--api-key", BENCH_API_KEY, ...simArgs], { stdio: ["ignore", "pipe", "inherit"] }));
+    this.sim = track(
+      spawn(process.execPath, [KILN_BIN, "simulate", "--port", String(port), "--api-key", BENCH_API_KEY, ...simArgs], {
+        stdio: ["ignore", "pipe", "inherit"],
+      }),
+    );
     await new Promise((resolve, reject) => {
       this.sim!.stdout!.once("data", resolve);
       this.sim!.once("exit", (code) => reject(new Error(`simulator exited (${code}) before listening`)));
@@ -141,7 +145,10 @@ export class BenchStack {
 }
 
 /** Differences of command calls between two `commandCalls()` readings, largest first, without INFO itself. */
-export function commandDelta(before: { byCommand: Record<string, number> }, after: { byCommand: Record<string, number> }): Record<string, number> {
+export function commandDelta(
+  before: { byCommand: Record<string, number> },
+  after: { byCommand: Record<string, number> },
+): Record<string, number> {
   const delta: Record<string, number> = {};
   for (const [name, calls] of Object.entries(after.byCommand)) {
     const d = calls - (before.byCommand[name] ?? 0);
@@ -160,13 +167,22 @@ export class KilnWorkerProcess {
   private exited?: Promise<void>;
   private readonly logPath: string;
 
-  constructor(private readonly env: Record<string, string>, scratchDir: string, private readonly nodeArgs: string[] = []) {
+  constructor(
+    private readonly env: Record<string, string>,
+    scratchDir: string,
+    private readonly nodeArgs: string[] = [],
+  ) {
     this.logPath = join(scratchDir, `worker-${Date.now()}-${randomBytes(3).toString("hex")}.log`);
   }
 
   async start(): Promise<this> {
     const fd = openSync(this.logPath, "w");
-    this.child = track(spawn(process.execPath, [...this.nodeArgs, KILN_BIN, "worker"], { env: { PATH: process.env.PATH ?? "", ...this.env }, stdio: ["ignore", fd, fd] }));
+    this.child = track(
+      spawn(process.execPath, [...this.nodeArgs, KILN_BIN, "worker"], {
+        env: { PATH: process.env.PATH ?? "", ...this.env },
+        stdio: ["ignore", fd, fd],
+      }),
+    );
     closeSync(fd);
     this.pid = this.child.pid ?? 0;
     this.exited = new Promise((resolve) => this.child!.once("exit", () => resolve()));
@@ -212,10 +228,15 @@ export class BaselineProcess {
   private child?: ChildProcess;
   private exited?: Promise<void>;
 
-  constructor(private readonly mode: BaselineMode, private readonly config: Record<string, unknown>) {}
+  constructor(
+    private readonly mode: BaselineMode,
+    private readonly config: Record<string, unknown>,
+  ) {}
 
   async start(): Promise<this> {
-    this.child = track(spawn(process.execPath, [BASELINE_BIN, this.mode, JSON.stringify(this.config)], { stdio: ["ignore", "pipe", "inherit"] }));
+    this.child = track(
+      spawn(process.execPath, [BASELINE_BIN, this.mode, JSON.stringify(this.config)], { stdio: ["ignore", "pipe", "inherit"] }),
+    );
     this.pid = this.child.pid ?? 0;
     this.exited = new Promise((resolve) => this.child!.once("exit", () => resolve()));
     let pending = "";

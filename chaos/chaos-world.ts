@@ -26,10 +26,16 @@ export class WorkerProc {
   child!: ChildProcess;
   exited!: Promise<{ code: number | null; at: number }>;
 
-  constructor(private readonly env: Record<string, string>, private readonly bin = BIN) {}
+  constructor(
+    private readonly env: Record<string, string>,
+    private readonly bin = BIN,
+  ) {}
 
   async start(): Promise<this> {
-    this.child = spawn(process.execPath, [...(process.env.CHAOS_NODE_ARGS?.split(" ").filter(Boolean) ?? []), this.bin, "worker"], { env: { PATH: process.env.PATH ?? "", ...this.env, KILN_DEBUG_WINDOW: process.env.KILN_DEBUG_WINDOW ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(process.execPath, [...(process.env.CHAOS_NODE_ARGS?.split(" ").filter(Boolean) ?? []), this.bin, "worker"], {
+      env: { PATH: process.env.PATH ?? "", ...this.env, KILN_DEBUG_WINDOW: process.env.KILN_DEBUG_WINDOW ?? "" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     if (process.env.KILN_DEBUG_WINDOW) this.child.stderr!.on("data", (d: Buffer) => process.stderr.write(d));
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve({ code, at: Date.now() })));
     const keep = (d: Buffer) => {
@@ -82,7 +88,9 @@ export class SimulatorProcess {
 
   async start(options: Partial<SimulatorOptions>): Promise<string> {
     const port = await getFreePort();
-    this.child = spawn(process.execPath, [BIN, "simulate", "--port", String(port), "--api-key", API_KEY], { stdio: ["ignore", "pipe", "inherit"] });
+    this.child = spawn(process.execPath, [BIN, "simulate", "--port", String(port), "--api-key", API_KEY], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     await new Promise((resolve, reject) => {
       this.child!.stdout!.once("data", resolve);
       this.child!.once("exit", (code) => reject(new Error(`kiln simulate exited with ${code}`)));
@@ -176,12 +184,19 @@ export class Scene {
   readonly prefix: string;
   readonly secret = `whsec_${randomBytes(24).toString("base64")}`;
 
-  constructor(private readonly world: ChaosWorld, name: string) {
+  constructor(
+    private readonly world: ChaosWorld,
+    name: string,
+  ) {
     this.prefix = `{chaos-${name}-${randomUUID().slice(0, 6)}}`;
   }
 
   async start(options: { simulator?: Partial<SimulatorOptions>; env?: Record<string, string> }): Promise<void> {
-    const simUrl = await this.simulator.start({ durationsMs: { image: 1500, video: 2500, "3d": 2500 }, outputBytes: { image: 24_000, video: 60_000, model: 30_000, preview: 6_000 }, ...options.simulator });
+    const simUrl = await this.simulator.start({
+      durationsMs: { image: 1500, video: 2500, "3d": 2500 },
+      outputBytes: { image: 24_000, video: 60_000, model: 30_000, preview: 6_000 },
+      ...options.simulator,
+    });
     this.receiver = new WebhookReceiver(this.secret);
     await this.receiver.start();
     const s3 = this.world.s3;
@@ -216,15 +231,23 @@ export class Scene {
   }
 
   /** A TokenHub request with a prompt unique to it (the simulator counts submissions by prompt). */
-  request(model: string, tag: string): { provider: string; model: string; input: Record<string, unknown>; webhook: { url: string }; metadata: { prompt: string } } {
+  request(
+    model: string,
+    tag: string,
+  ): { provider: string; model: string; input: Record<string, unknown>; webhook: { url: string }; metadata: { prompt: string } } {
     const prompt = `chaos ${tag} ${randomUUID()}`;
-    const input: Record<string, unknown> = model.startsWith("yt-video-humanactor") ? { prompt, audio_url: "https://example.com/a.wav", image_url: "https://example.com/p.png" } : { prompt };
+    const input: Record<string, unknown> = model.startsWith("yt-video-humanactor")
+      ? { prompt, audio_url: "https://example.com/a.wav", image_url: "https://example.com/p.png" }
+      : { prompt };
     return { provider: "tokenhub", model, input, webhook: { url: this.receiver.url }, metadata: { prompt } };
   }
 
   /** Waits until `ids` are all completed or failed (or `timeoutMs` passes) and returns their statuses. */
   async settle(ids: string[], timeoutMs: number, provider = "tokenhub"): Promise<Map<string, GenerationStatus | undefined>> {
-    const queue = new Queue(`generate-${provider}`, { connection: { url: this.world.redis.url, maxRetriesPerRequest: null }, prefix: this.prefix });
+    const queue = new Queue(`generate-${provider}`, {
+      connection: { url: this.world.redis.url, maxRetriesPerRequest: null },
+      prefix: this.prefix,
+    });
     queue.on("error", () => undefined);
     try {
       const deadline = Date.now() + timeoutMs;
@@ -280,7 +303,10 @@ export class Scene {
         const hash = createHash("sha256");
         for await (const chunk of await store.get(output.key)) hash.update(chunk as Buffer);
         const stored = hash.digest("hex");
-        if (output.sha256 !== expected || stored !== expected) problems.push(`${status.id} output ${output.index}: source ${expected.slice(0, 12)}, result ${output.sha256.slice(0, 12)}, stored ${stored.slice(0, 12)}`);
+        if (output.sha256 !== expected || stored !== expected)
+          problems.push(
+            `${status.id} output ${output.index}: source ${expected.slice(0, 12)}, result ${output.sha256.slice(0, 12)}, stored ${stored.slice(0, 12)}`,
+          );
       }
     }
     return { outputs, problems };

@@ -23,14 +23,24 @@ export const REVERTS: Revert[] = [
     caseName: "fuzz",
     edits: [
       { file: "dist/workers/job-intake.js", from: `if (isRecord(data) && Object.hasOwn(data, "kiln")) {`, to: `if (false) {` },
-      { file: "dist/workers/job-intake.js", from: `const parsed = GenerationRequest.safeParse(data);`, to: `const parsed = GenerationRequest.safeParse(isRecord(data) ? (({ kiln, ...request }) => request)(data) : data);` },
+      {
+        file: "dist/workers/job-intake.js",
+        from: `const parsed = GenerationRequest.safeParse(data);`,
+        to: `const parsed = GenerationRequest.safeParse(isRecord(data) ? (({ kiln, ...request }) => request)(data) : data);`,
+      },
       { file: "dist/producers/kiln-job.js", from: `const value = job?.progress;`, to: `const value = job?.data?.kiln ?? job?.progress;` },
     ],
   },
   {
     name: "an unreadable 2xx or a 5xx on submit fails the job instead of following the retry rule",
     caseName: "storm",
-    edits: [{ file: "dist/workers/submit-step.js", from: `if (ctx.onUnknownSubmit === "fail")\n        return unknownOutcomeFailure(unknown, message);`, to: `return unknownOutcomeFailure(unknown, message);` }],
+    edits: [
+      {
+        file: "dist/workers/submit-step.js",
+        from: `if (ctx.onUnknownSubmit === "fail")\n        return unknownOutcomeFailure(unknown, message);`,
+        to: `return unknownOutcomeFailure(unknown, message);`,
+      },
+    ],
   },
 ];
 

@@ -30,17 +30,29 @@ async function main(): Promise<void> {
         result = { name, passed: false, figure: "the case itself failed", problems: [String((err as Error).stack ?? err)], details: {} };
       }
       results.push(result);
-      console.log(`chaos ${result.passed ? "ok  " : "FAIL"} ${result.name} (${((Date.now() - started) / 1000).toFixed(0)} s): ${result.figure}`);
+      console.log(
+        `chaos ${result.passed ? "ok  " : "FAIL"} ${result.name} (${((Date.now() - started) / 1000).toFixed(0)} s): ${result.figure}`,
+      );
       for (const problem of result.problems.slice(0, 10)) console.log(`    ${problem}`);
     }
     // each case must be able to fail: against a kiln with its fix taken back out, it does
     if (args.includes("--self-test")) {
       for (const revert of REVERTS) {
         world.kilnBin = await buildReverted(revert);
-        const result = await CASES[revert.caseName]!(world, { full: false }).catch((err: unknown) => ({ passed: false, figure: String(err), problems: [] }));
+        const result = await CASES[revert.caseName]!(world, { full: false }).catch((err: unknown) => ({
+          passed: false,
+          figure: String(err),
+          problems: [],
+        }));
         world.kilnBin = ChaosWorld.BIN;
         const caught = !result.passed;
-        results.push({ name: `self-test ${revert.caseName}`, passed: caught, figure: `${revert.caseName} ${caught ? "fails" : "STILL PASSES"} against a kiln with ${revert.name}: ${result.problems[0] ?? result.figure}`, problems: [], details: {} });
+        results.push({
+          name: `self-test ${revert.caseName}`,
+          passed: caught,
+          figure: `${revert.caseName} ${caught ? "fails" : "STILL PASSES"} against a kiln with ${revert.name}: ${result.problems[0] ?? result.figure}`,
+          problems: [],
+          details: {},
+        });
         console.log(`chaos ${caught ? "ok  " : "FAIL"} self-test: ${results.at(-1)!.figure.slice(0, 300)}`);
       }
     }

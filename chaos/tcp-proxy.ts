@@ -14,7 +14,10 @@ export class TcpProxy {
     return this.server !== undefined;
   }
 
-  constructor(private readonly targetPort: number, private readonly host = "127.0.0.1") {}
+  constructor(
+    private readonly targetPort: number,
+    private readonly host = "127.0.0.1",
+  ) {}
 
   async up(port = this.port): Promise<number> {
     this.server = createServer((client) => {

@@ -18,8 +18,13 @@ const problems = [];
 const notRun = [];
 
 // 1. schema + safety rules; style rules (key order, quoting) are switched off in the config
-const dclint = spawnSync(process.execPath, [`${root}node_modules/dclint/bin/dclint.cjs`, file, "-c", `${root}scripts/dclint.config.json`, "--no-color"], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-if (dclint.error || dclint.status !== 0) problems.push(`dclint (compose-spec schema and rules) failed:\n${dclint.stdout}${dclint.stderr}${dclint.error?.message ?? ""}`);
+const dclint = spawnSync(
+  process.execPath,
+  [`${root}node_modules/dclint/bin/dclint.cjs`, file, "-c", `${root}scripts/dclint.config.json`, "--no-color"],
+  { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
+);
+if (dclint.error || dclint.status !== 0)
+  problems.push(`dclint (compose-spec schema and rules) failed:\n${dclint.stdout}${dclint.stderr}${dclint.error?.message ?? ""}`);
 else console.log("compose: compose-spec schema and dclint rules pass");
 
 // 2. kiln's rules
@@ -36,7 +41,10 @@ const seconds = (d) => {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(d ?? "").trim());
   return m ? Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? "s"] : undefined;
 };
-const envOf = (service) => (Array.isArray(service?.environment) ? Object.fromEntries(service.environment.map((e) => e.split(/=(.*)/s).slice(0, 2))) : (service?.environment ?? {}));
+const envOf = (service) =>
+  Array.isArray(service?.environment)
+    ? Object.fromEntries(service.environment.map((e) => e.split(/=(.*)/s).slice(0, 2)))
+    : (service?.environment ?? {});
 const argsOf = (service) => [service?.command ?? []].flat().join(" ");
 
 const workers = Object.entries(services).filter(([, s]) => [s.command ?? []].flat()[0] === "worker");
@@ -49,11 +57,21 @@ for (const [name, worker] of workers) {
   const env = envOf(worker);
   const shutdown = seconds(env.KILN_SHUTDOWN_TIMEOUT ?? "20s");
   const grace = seconds(worker.stop_grace_period ?? "10s");
-  check(grace !== undefined && shutdown !== undefined && grace > shutdown, `${name}: stop_grace_period (${worker.stop_grace_period ?? "10s, Docker's default"}) must exceed KILN_SHUTDOWN_TIMEOUT (${env.KILN_SHUTDOWN_TIMEOUT ?? "20s"}), or Docker kills a worker that is still closing`);
+  check(
+    grace !== undefined && shutdown !== undefined && grace > shutdown,
+    `${name}: stop_grace_period (${worker.stop_grace_period ?? "10s, Docker's default"}) ` +
+      `must exceed KILN_SHUTDOWN_TIMEOUT (${env.KILN_SHUTDOWN_TIMEOUT ?? "20s"}), or Docker kills a worker that is still closing`,
+  );
   check(env.KILN_HTTP_PORT !== undefined, `${name}: set KILN_HTTP_PORT so the worker serves /readyz and /metrics`);
-  check(JSON.stringify(worker.healthcheck?.test ?? "").includes(`:${env.KILN_HTTP_PORT}/readyz`), `${name}: the healthcheck must ask /readyz on KILN_HTTP_PORT`);
+  check(
+    JSON.stringify(worker.healthcheck?.test ?? "").includes(`:${env.KILN_HTTP_PORT}/readyz`),
+    `${name}: the healthcheck must ask /readyz on KILN_HTTP_PORT`,
+  );
   for (const key of [...providerKeys, "KILN_API_TOKEN", "KILN_READ_TOKEN", "KILN_WEBHOOK_SECRET"]) {
-    check(typeof env[key] === "string" && env[key].includes(`\${${key}`), `${name}: pass ${key} through from the environment (${key}: \${${key}:-})`);
+    check(
+      typeof env[key] === "string" && env[key].includes(`\${${key}`),
+      `${name}: pass ${key} through from the environment (${key}: \${${key}:-})`,
+    );
   }
 }
 const redis = Object.entries(services).find(([, s]) => String(s.image ?? "").startsWith("redis"));
@@ -82,7 +100,10 @@ for (const [name, service] of Object.entries(services)) {
 // 3. the real parser, where it exists
 const docker = spawnSync("docker", ["compose", "version"], { encoding: "utf8" });
 if (docker.status === 0) {
-  const config = spawnSync("docker", ["compose", "-f", file, "config", "--quiet"], { encoding: "utf8", env: { ...process.env, ...placeholderEnv() } });
+  const config = spawnSync("docker", ["compose", "-f", file, "config", "--quiet"], {
+    encoding: "utf8",
+    env: { ...process.env, ...placeholderEnv() },
+  });
   if (config.status !== 0) problems.push(`docker compose config failed:\n${config.stderr}`);
   else console.log("compose: docker compose config passes");
 } else {
@@ -100,5 +121,7 @@ console.log(`compose: ${file} passes kiln's rules`);
 /** Values for the variables the file requires (`${X:?...}`), so `docker compose config` can interpolate. */
 function placeholderEnv() {
   const text = readFileSync(file, "utf8");
-  return Object.fromEntries([...text.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((m) => [m[1], process.env[m[1]] ?? "placeholder-for-config-check"]));
+  return Object.fromEntries(
+    [...text.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((m) => [m[1], process.env[m[1]] ?? "placeholder-for-config-check"]),
+  );
 }

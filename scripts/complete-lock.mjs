@@ -16,12 +16,21 @@ for (const [path, entry] of Object.entries(packages)) {
     if (packages[key] || packages[`${path}/node_modules/${name}`]) continue;
     const view = JSON.parse(execFileSync("npm", ["view", name, "cpu", "os", "libc", "--json"], { encoding: "utf8" }));
     if (!view.cpu || !view.os) throw new Error(`${name}: the registry gives no cpu/os; it is not a platform build`);
-    packages[key] = { version: version.replace(/^[\^~]/, ""), cpu: view.cpu, ...(view.libc ? { libc: view.libc } : {}), dev: entry.dev, optional: true, os: view.os };
+    packages[key] = {
+      version: version.replace(/^[\^~]/, ""),
+      cpu: view.cpu,
+      ...(view.libc ? { libc: view.libc } : {}),
+      dev: entry.dev,
+      optional: true,
+      os: view.os,
+    };
     if (!entry.dev) delete packages[key].dev;
     added++;
   }
 }
 
-lock.packages = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : a > b ? 1 : 0)));
+lock.packages = Object.fromEntries(
+  Object.entries(packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : a > b ? 1 : 0)),
+);
 writeFileSync("package-lock.json", JSON.stringify(lock, null, 2) + "\n");
 console.log(`complete-lock: added ${added} platform entries`);

@@ -17,7 +17,12 @@ const Url = z.string().trim().url({ message: "expected a URL" });
 /** A comma-separated list of base URLs, tried in order. */
 const UrlList = z
   .string()
-  .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(Url).min(1, { message: "expected at least one URL" }));
 
 const PositiveNumber = z.coerce.number().positive({ message: "expected a positive number" });
@@ -83,7 +88,12 @@ export const Environment = z.object({
       if (problem) ctx.addIssue({ code: "custom", message: problem });
     })
     .default("{kiln}"),
-  KILN_PARTITIONS: z.coerce.number().int({ message: "expected a whole number" }).min(1, { message: "expected 1 to 1024" }).max(1024, { message: "expected 1 to 1024" }).default(1),
+  KILN_PARTITIONS: z.coerce
+    .number()
+    .int({ message: "expected a whole number" })
+    .min(1, { message: "expected 1 to 1024" })
+    .max(1024, { message: "expected 1 to 1024" })
+    .default(1),
   KILN_WORKER_PARTITIONS: z.string().optional(),
   S3_ENDPOINT: Url.optional(),
   S3_REGION: z.string().min(1).default("us-east-1"),
@@ -100,7 +110,10 @@ export const Environment = z.object({
   // providers (issue 3): a provider runs when its API key is set
   GATEWAY_API_KEY: z.string().min(1).optional(),
   GATEWAY_BASE_URL: UrlList.optional(),
-  GATEWAY_SUBMIT_PATH: z.string().regex(/^\/\S*$/, { message: "expected a path starting with /" }).default("/v1/chat/completions"),
+  GATEWAY_SUBMIT_PATH: z
+    .string()
+    .regex(/^\/\S*$/, { message: "expected a path starting with /" })
+    .default("/v1/chat/completions"),
   WCODE_API_KEY: z.string().min(1).optional(),
   WCODE_BASE_URL: UrlList.default(["https://wcode.net/api/gpt/v1"]),
   KILN_TOKENHUB_RATE: PositiveNumber.optional(),
@@ -114,8 +127,12 @@ export const Environment = z.object({
   KILN_GATEWAY_ON_UNKNOWN_SUBMIT: UnknownSubmitPolicy.default("retry"),
   KILN_WCODE_ON_UNKNOWN_SUBMIT: UnknownSubmitPolicy.default("retry"),
   // recovery after a crash: BullMQ's lock on an active job and its stalled check
-  KILN_LOCK_DURATION: Duration.pipe(z.number().min(1000, { message: "expected at least 1s" }).max(600_000, { message: "expected at most 10m" })).optional(),
-  KILN_STALLED_INTERVAL: Duration.pipe(z.number().min(500, { message: "expected at least 500ms" }).max(600_000, { message: "expected at most 10m" })).optional(),
+  KILN_LOCK_DURATION: Duration.pipe(
+    z.number().min(1000, { message: "expected at least 1s" }).max(600_000, { message: "expected at most 10m" }),
+  ).optional(),
+  KILN_STALLED_INTERVAL: Duration.pipe(
+    z.number().min(500, { message: "expected at least 500ms" }).max(600_000, { message: "expected at most 10m" }),
+  ).optional(),
   // how long a provider task may take, per model kind, counted from its first submit
   KILN_DEADLINE_IMAGE: Deadline.optional(),
   KILN_DEADLINE_VIDEO: Deadline.optional(),
@@ -134,7 +151,12 @@ export const Environment = z.object({
   // when to poll a pending task: learned per model (adaptive) or today's 1.5x backoff (fixed)
   KILN_POLL_SCHEDULE: z.enum(["fixed", "adaptive"], { message: 'expected "fixed" or "adaptive"' }).default("adaptive"),
   // HTTP (issue 5): the API and /metrics; unset port means no HTTP server in `kiln worker`
-  KILN_HTTP_PORT: z.coerce.number().int({ message: "expected a port number" }).min(0, { message: "expected 0 to 65535" }).max(65_535, { message: "expected 0 to 65535" }).optional(),
+  KILN_HTTP_PORT: z.coerce
+    .number()
+    .int({ message: "expected a port number" })
+    .min(0, { message: "expected 0 to 65535" })
+    .max(65_535, { message: "expected 0 to 65535" })
+    .optional(),
   KILN_API_TOKEN: z.string().min(16, { message: "expected at least 16 characters (a random token)" }).optional(),
   // reads (GET /v1/generations/{id}, /v1/batches/{id}) need KILN_READ_TOKEN or KILN_API_TOKEN unless public
   KILN_READ_TOKEN: z.string().min(16, { message: "expected at least 16 characters (a random token)" }).optional(),
@@ -145,7 +167,12 @@ export const Environment = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // webhooks (issue 4): unset means the webhook worker's defaults (Svix's schedule, 15 s)
   KILN_WEBHOOK_RETRY_SCHEDULE: RetryScheduleText.optional(),
-  KILN_WEBHOOK_TIMEOUT_MS: z.coerce.number().int({ message: "expected whole milliseconds" }).min(100, { message: "expected 100 to 300000 ms" }).max(300_000, { message: "expected 100 to 300000 ms" }).optional(),
+  KILN_WEBHOOK_TIMEOUT_MS: z.coerce
+    .number()
+    .int({ message: "expected whole milliseconds" })
+    .min(100, { message: "expected 100 to 300000 ms" })
+    .max(300_000, { message: "expected 100 to 300000 ms" })
+    .optional(),
 });
 export type Environment = z.infer<typeof Environment>;
 
@@ -183,14 +210,19 @@ function checkPartitions(env: Environment): Environment {
   }
   // parsed and checked already, but not yet wired through producers and workers: refuse rather than
   // let a deployment believe it runs on a cluster or spreads its keys when it does not
-  if (env.REDIS_CLUSTER_NODES) throw configError("REDIS_CLUSTER_NODES: Redis Cluster support is not complete in this version (workers and producers still connect to REDIS_URL)");
-  if (env.KILN_PARTITIONS > 1) throw configError("KILN_PARTITIONS: partitions are not complete in this version (workers and producers still use one prefix)");
+  if (env.REDIS_CLUSTER_NODES)
+    throw configError(
+      "REDIS_CLUSTER_NODES: Redis Cluster support is not complete in this version (workers and producers still connect to REDIS_URL)",
+    );
+  if (env.KILN_PARTITIONS > 1)
+    throw configError("KILN_PARTITIONS: partitions are not complete in this version (workers and producers still use one prefix)");
   return env;
 }
 
 /** Providers whose variables need each other. */
 function checkProviders(env: Environment): Environment {
-  if (env.GATEWAY_API_KEY && !env.GATEWAY_BASE_URL) throw configError("GATEWAY_BASE_URL: required when GATEWAY_API_KEY is set (the gateway's document names no host)");
+  if (env.GATEWAY_API_KEY && !env.GATEWAY_BASE_URL)
+    throw configError("GATEWAY_BASE_URL: required when GATEWAY_API_KEY is set (the gateway's document names no host)");
   return env;
 }
 
@@ -220,7 +252,9 @@ function checkS3(env: Environment): Environment {
   const hasKey = env.S3_ACCESS_KEY_ID !== undefined;
   const hasSecret = env.S3_SECRET_ACCESS_KEY !== undefined;
   if (hasKey !== hasSecret) {
-    throw configError(`${hasKey ? "S3_SECRET_ACCESS_KEY" : "S3_ACCESS_KEY_ID"}: required when ${hasKey ? "S3_ACCESS_KEY_ID" : "S3_SECRET_ACCESS_KEY"} is set`);
+    throw configError(
+      `${hasKey ? "S3_SECRET_ACCESS_KEY" : "S3_ACCESS_KEY_ID"}: required when ${hasKey ? "S3_ACCESS_KEY_ID" : "S3_SECRET_ACCESS_KEY"} is set`,
+    );
   }
   if (env.S3_ENDPOINT && !env.S3_BUCKET) {
     throw configError("S3_BUCKET: required when S3_ENDPOINT is set");

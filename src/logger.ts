@@ -1,10 +1,30 @@
 import { pino, type DestinationStream, type Logger } from "pino";
 
 /** Environment variables that hold credentials, in case a caller logs the environment or the config. */
-const SECRET_VARIABLES = ["TOKENHUB_API_KEY", "GATEWAY_API_KEY", "WCODE_API_KEY", "KILN_WEBHOOK_SECRET", "KILN_API_TOKEN", "KILN_READ_TOKEN", "S3_SECRET_ACCESS_KEY", "S3_ACCESS_KEY_ID"];
+const SECRET_VARIABLES = [
+  "TOKENHUB_API_KEY",
+  "GATEWAY_API_KEY",
+  "WCODE_API_KEY",
+  "KILN_WEBHOOK_SECRET",
+  "KILN_API_TOKEN",
+  "KILN_READ_TOKEN",
+  "S3_SECRET_ACCESS_KEY",
+  "S3_ACCESS_KEY_ID",
+];
 
 /** Field names that hold credentials wherever they appear. */
-const SECRET_FIELDS = ["apiKey", "secret", "webhookSecret", "secretAccessKey", "sessionToken", "password", "authorization", "Authorization", "x-api-key", ...SECRET_VARIABLES];
+const SECRET_FIELDS = [
+  "apiKey",
+  "secret",
+  "webhookSecret",
+  "secretAccessKey",
+  "sessionToken",
+  "password",
+  "authorization",
+  "Authorization",
+  "x-api-key",
+  ...SECRET_VARIABLES,
+];
 
 /**
  * Paths pino blanks out in every log record: credentials must never reach logs, whatever object

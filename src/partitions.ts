@@ -17,7 +17,8 @@ const HASH_TAG = /\{([^}]+)\}/;
 /** Why `prefix` cannot carry kiln's queues on a Redis Cluster, or undefined when it can. */
 export function prefixProblem(prefix: string): string | undefined {
   if (prefix.includes(":")) return "must not contain ':'";
-  if (!HASH_TAG.test(prefix)) return "must contain a non-empty {...} hash tag, so every key of a queue shares one Redis Cluster slot (e.g. {kiln})";
+  if (!HASH_TAG.test(prefix))
+    return "must contain a non-empty {...} hash tag, so every key of a queue shares one Redis Cluster slot (e.g. {kiln})";
   return undefined;
 }
 
@@ -55,6 +56,7 @@ export function workerPartitions(spec: string | undefined, count: number): numbe
   const indexes = spec.split(",").map((part) => part.trim());
   const parsed = indexes.map((part) => (/^\d+$/.test(part) ? Number(part) : Number.NaN));
   const bad = indexes.filter((_, i) => !(parsed[i]! < count));
-  if (bad.length > 0) throw new RangeError(`KILN_WORKER_PARTITIONS: ${bad.map((b) => JSON.stringify(b)).join(", ")} not a partition of 0..${count - 1}`);
+  if (bad.length > 0)
+    throw new RangeError(`KILN_WORKER_PARTITIONS: ${bad.map((b) => JSON.stringify(b)).join(", ")} not a partition of 0..${count - 1}`);
   return [...new Set(parsed)].sort((a, b) => a - b);
 }

@@ -8,8 +8,7 @@ export type RedisConnection = Redis | Cluster;
  * (`REDIS_CLUSTER_NODES`), with the password and TLS that apply to every node.
  */
 export type RedisTarget =
-  | { url: string }
-  | { clusterNodes: Array<{ host: string; port: number }>; password?: string | undefined; tls?: boolean | undefined };
+  { url: string } | { clusterNodes: Array<{ host: string; port: number }>; password?: string | undefined; tls?: boolean | undefined };
 
 /** The target the environment names: the cluster when `REDIS_CLUSTER_NODES` is set, else `REDIS_URL`. */
 export function redisTargetOf(env: {
@@ -40,7 +39,9 @@ export function parseClusterNodes(spec: string): Array<{ host: string; port: num
 
 /** Options of a BullMQ role: workers wait through outages (as BullMQ requires); producers fail fast. */
 function roleOptions(role: "worker" | "producer"): RedisOptions {
-  return role === "worker" ? { maxRetriesPerRequest: null, enableReadyCheck: true } : { maxRetriesPerRequest: 3, enableOfflineQueue: false };
+  return role === "worker"
+    ? { maxRetriesPerRequest: null, enableReadyCheck: true }
+    : { maxRetriesPerRequest: 3, enableOfflineQueue: false };
 }
 
 /**
@@ -76,7 +77,9 @@ export function connectRedis(target: RedisTarget, role: "worker" | "producer", e
     retryDelayOnTryAgain: 300,
     maxRedirections: 100,
     // with TLS, connect to nodes by the names the seeds gave (certificates name hosts, not IPs)
-    ...(target.tls ? { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) } : {}),
+    ...(target.tls
+      ? { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) }
+      : {}),
   };
   return new Cluster(target.clusterNodes, options);
 }

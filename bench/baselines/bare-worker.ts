@@ -64,7 +64,11 @@ const processors: Record<string, (job: Job, token?: string) => Promise<unknown>>
 
 async function naivePoll(prompt: string): Promise<void> {
   const api = async (path: string, body: Record<string, unknown>) => {
-    const answer = await request(`${config.simUrl}${path}`, { method: "POST", headers: { authorization: `Bearer ${config.apiKey}`, "content-type": "application/json" }, body: JSON.stringify({ model: "hy-image-v3.0", ...body }) });
+    const answer = await request(`${config.simUrl}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${config.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "hy-image-v3.0", ...body }),
+    });
     return (await answer.body.json()) as { id?: string; status?: string; data?: Array<{ url: string }> };
   };
   const { id } = await api("/v1/api/image/submit", { prompt });
@@ -84,14 +88,22 @@ async function main(): Promise<void> {
   const processor = processors[mode ?? ""];
   if (!processor) throw new Error(`unknown baseline mode ${mode}`);
   const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  const worker = new Worker(config.queue, processor, { connection, prefix: config.prefix, concurrency: config.concurrency, autorun: false });
+  const worker = new Worker(config.queue, processor, {
+    connection,
+    prefix: config.prefix,
+    concurrency: config.concurrency,
+    autorun: false,
+  });
   worker.on("error", (err) => process.stderr.write(`baseline worker error: ${err.message}\n`));
   const timer = setInterval(() => {
     say({ count, countAt: Date.now() });
   }, 250);
   process.once("SIGTERM", () => {
     clearInterval(timer);
-    void worker.close().then(() => connection.quit()).finally(() => process.exit(0));
+    void worker
+      .close()
+      .then(() => connection.quit())
+      .finally(() => process.exit(0));
   });
   await worker.waitUntilReady();
   void worker.run();

@@ -31,9 +31,26 @@ export const row: BenchRow = {
     const base = await sim.start();
     try {
       // a finished task whose one output is the large video: only its URL is used
-      const task = sim.book.create({ provider: "tokenhub", model: "hy-video-1.5", prompt: "bench archive", durationMs: 0, files: [{ format: "mp4", size: videoBytes }] }, sim.options, Math.random);
+      const task = sim.book.create(
+        {
+          provider: "tokenhub",
+          model: "hy-video-1.5",
+          prompt: "bench archive",
+          durationMs: 0,
+          files: [{ format: "mp4", size: videoBytes }],
+        },
+        sim.options,
+        Math.random,
+      );
       const url = sim.book.signedUrl(base, task, task.files[0]!);
-      const job = (mode: CopyJob["mode"], copies = 1): CopyJob => ({ mode, url, copies, s3, scratchDir: context.scratchDir, budgetBytes: DEFAULT_ARCHIVE_MEMORY });
+      const job = (mode: CopyJob["mode"], copies = 1): CopyJob => ({
+        mode,
+        url,
+        copies,
+        s3,
+        scratchDir: context.scratchDir,
+        budgetBytes: DEFAULT_ARCHIVE_MEMORY,
+      });
       context.log(`archive: ${(videoBytes / MB).toFixed(0)} MiB video, S3 on ${s3.source}`);
       const plain = await measured(job("lib-storage"), context);
       const kiln = await measured(job("kiln"), context);
@@ -62,11 +79,17 @@ async function measured(job: CopyJob, context: BenchContext): Promise<Measured> 
   if (code !== 0) throw new Error(`archive bench copy (${job.mode} ×${job.copies}) exited ${code}`);
   const answer = JSON.parse(out.trim().split("\n").at(-1)!) as CopyResult;
   const measuredCopy = { ...answer, mibPerSecond: answer.bytes / MB / answer.seconds, growthMib: answer.rssGrowthBytes / MB };
-  context.log(`archive: ${job.mode} ×${job.copies}: ${measuredCopy.mibPerSecond.toFixed(1)} MiB/s, RSS +${measuredCopy.growthMib.toFixed(1)} MiB, ${answer.cpuSeconds.toFixed(1)} s CPU`);
+  context.log(
+    `archive: ${job.mode} ×${job.copies}: ${measuredCopy.mibPerSecond.toFixed(1)} MiB/s, RSS +${measuredCopy.growthMib.toFixed(1)} MiB, ${answer.cpuSeconds.toFixed(1)} s CPU`,
+  );
   return measuredCopy;
 }
 
-function result(videoBytes: number, m: { kiln: Measured; plain: Measured; file: Measured; together: Measured }, s3Source: string): RowResult {
+function result(
+  videoBytes: number,
+  m: { kiln: Measured; plain: Measured; file: Measured; together: Measured },
+  s3Source: string,
+): RowResult {
   const ratio = m.kiln.mibPerSecond / m.plain.mibPerSecond;
   const met = ratio >= RATE_GOAL && m.kiln.growthMib <= GROWTH_GOAL_MIB && m.together.growthMib <= CONCURRENT_GOAL_MIB;
   const round = (n: number) => Math.round(n * 10) / 10;
@@ -96,8 +119,17 @@ function result(videoBytes: number, m: { kiln: Measured; plain: Measured; file: 
       budgetPeakMiB: round((m.together.budgetPeakBytes ?? 0) / MB),
     },
     series: {
-      "throughput MiB/s (kiln, lib-storage, file)": [[0, m.kiln.mibPerSecond], [1, m.plain.mibPerSecond], [2, m.file.mibPerSecond]],
-      "peak RSS growth MiB (kiln, lib-storage, file, kiln ×8)": [[0, m.kiln.growthMib], [1, m.plain.growthMib], [2, m.file.growthMib], [3, m.together.growthMib]],
+      "throughput MiB/s (kiln, lib-storage, file)": [
+        [0, m.kiln.mibPerSecond],
+        [1, m.plain.mibPerSecond],
+        [2, m.file.mibPerSecond],
+      ],
+      "peak RSS growth MiB (kiln, lib-storage, file, kiln ×8)": [
+        [0, m.kiln.growthMib],
+        [1, m.plain.growthMib],
+        [2, m.file.growthMib],
+        [3, m.together.growthMib],
+      ],
     },
   };
 }

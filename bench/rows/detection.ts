@@ -61,7 +61,9 @@ async function run(context: BenchContext): Promise<RowResult> {
   const redis = await startRedisProcess();
   const loadBefore = loadavg()[0]!;
   try {
-    const [adaptive, fixed] = await Promise.all((["adaptive", "fixed"] as const).map((mode) => runMode(mode, plan, scale, redis.url, context)));
+    const [adaptive, fixed] = await Promise.all(
+      (["adaptive", "fixed"] as const).map((mode) => runMode(mode, plan, scale, redis.url, context)),
+    );
     const result = resultOf(adaptive!, fixed!, scale, count);
     result.context.loadAverage1m = `${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after (2 cores)`;
     return result;
@@ -77,20 +79,44 @@ function planTasks(count: number, scale: number, random: () => number): Planned[
   const kinds = [
     { model: "hy-video-1.5", input: {}, draw: () => 5_000 + random() * (5 * MIN - 5_000) },
     { model: "yt-video-2.0", input: { image: { url: "https://example.com/frame.png" } }, draw: () => clip(MIN * Math.exp(0.6 * gauss())) },
-    { model: "yt-video-humanactor", input: { audio_url: "https://example.com/voice.mp3", image_url: "https://example.com/face.png" }, draw: () => clip(random() < 0.5 ? 20_000 * Math.exp(0.2 * gauss()) : 200_000 * Math.exp(0.15 * gauss())) },
+    {
+      model: "yt-video-humanactor",
+      input: { audio_url: "https://example.com/voice.mp3", image_url: "https://example.com/face.png" },
+      draw: () => clip(random() < 0.5 ? 20_000 * Math.exp(0.2 * gauss()) : 200_000 * Math.exp(0.15 * gauss())),
+    },
   ];
   return Array.from({ length: count }, (_, i) => {
     const kind = kinds[i % kinds.length]!;
-    return { model: kind.model, input: kind.input, durationMs: Math.round(kind.draw() * scale), submitAtMs: Math.round(random() * 5 * MIN * scale) };
+    return {
+      model: kind.model,
+      input: kind.input,
+      durationMs: Math.round(kind.draw() * scale),
+      submitAtMs: Math.round(random() * 5 * MIN * scale),
+    };
   });
 }
 
 /** One deployment (simulator, workers, prefix) running every planned task under one schedule. */
 async function runMode(mode: Mode, plan: Planned[], scale: number, redisUrl: string, context: BenchContext): Promise<Measured[]> {
-  const simulator = new ProviderSimulator({ apiKey: "bench", outputBytes: { image: 4096, video: 16_384, model: 4096, preview: 1024 }, seed: mode });
+  const simulator = new ProviderSimulator({
+    apiKey: "bench",
+    outputBytes: { image: 4096, video: 16_384, model: 4096, preview: 1024 },
+    seed: mode,
+  });
   const simUrl = await simulator.start();
   const prefix = `{detect-${mode}}`;
-  const env = loadEnvironment({ REDIS_URL: redisUrl, KILN_PREFIX: prefix, TOKENHUB_API_KEY: "bench", TOKENHUB_BASE_URL: simUrl, KILN_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64")}`, KILN_ALLOW_PRIVATE_URLS: "true", KILN_POLL_SCALE: String(scale), KILN_POLL_SCHEDULE: mode, ARCHIVE_DIR: await mkdtemp(join(context.scratchDir, `detection-${mode}-`)), LOG_LEVEL: "silent" });
+  const env = loadEnvironment({
+    REDIS_URL: redisUrl,
+    KILN_PREFIX: prefix,
+    TOKENHUB_API_KEY: "bench",
+    TOKENHUB_BASE_URL: simUrl,
+    KILN_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64")}`,
+    KILN_ALLOW_PRIVATE_URLS: "true",
+    KILN_POLL_SCALE: String(scale),
+    KILN_POLL_SCHEDULE: mode,
+    ARCHIVE_DIR: await mkdtemp(join(context.scratchDir, `detection-${mode}-`)),
+    LOG_LEVEL: "silent",
+  });
   const workers = await startKilnWorkers(env, createLogger({ level: "silent" }));
   const client = new GenerationClient({ redisUrl, prefix });
   const queue = new Queue("generate-tokenhub", { connection: { url: redisUrl }, prefix });
@@ -99,11 +125,17 @@ async function runMode(mode: Mode, plan: Planned[], scale: number, redisUrl: str
     const ids = await Promise.all(
       plan.map(async (task, i) => {
         await new Promise((r) => setTimeout(r, task.submitAtMs));
-        return client.enqueue({ provider: "tokenhub", model: task.model, input: { ...task.input, prompt: `${mode} ${i} [sim:ms=${task.durationMs}]` } });
+        return client.enqueue({
+          provider: "tokenhub",
+          model: task.model,
+          input: { ...task.input, prompt: `${mode} ${i} [sim:ms=${task.durationMs}]` },
+        });
       }),
     );
     await waitAllDone(queue, ids.length);
-    context.log(`detection: ${mode} finished ${ids.length} tasks in ${((Date.now() - started) / 1000).toFixed(1)} s; ${simulator.stats().queries} status queries`);
+    context.log(
+      `detection: ${mode} finished ${ids.length} tasks in ${((Date.now() - started) / 1000).toFixed(1)} s; ${simulator.stats().queries} status queries`,
+    );
     return await Promise.all(ids.map((id, i) => measure(queue, simulator, id, plan[i]!)));
   } finally {
     await queue.close();
@@ -127,7 +159,13 @@ async function measure(queue: Queue, simulator: ProviderSimulator, id: string, p
   const state = stateOf(job);
   const task = state?.taskId ? simulator.book.tasks.get(state.taskId) : undefined;
   if (!job?.finishedOn || !task) throw new Error(`detection bench: job ${id} has no finish time or task`);
-  return { model: planned.model, durationMs: task.doneAt - task.createdAt, delayMs: job.finishedOn - task.doneAt, detectMs: (state?.providerCompletedAt ?? job.finishedOn) - task.doneAt, polls: state?.polls ?? 0 };
+  return {
+    model: planned.model,
+    durationMs: task.doneAt - task.createdAt,
+    delayMs: job.finishedOn - task.doneAt,
+    detectMs: (state?.providerCompletedAt ?? job.finishedOn) - task.doneAt,
+    polls: state?.polls ?? 0,
+  };
 }
 
 function resultOf(adaptive: Measured[], fixed: Measured[], scale: number, count: number): RowResult {
@@ -166,9 +204,19 @@ function summary(runs: Measured[], scale: number) {
   return {
     p50DelayS: round(percentile(delays, 0.5)),
     p95DelayS: round(percentile(delays, 0.95)),
-    p95DetectS: round(percentile(runs.map((m) => m.detectMs / scale / 1000), 0.95)),
+    p95DetectS: round(
+      percentile(
+        runs.map((m) => m.detectMs / scale / 1000),
+        0.95,
+      ),
+    ),
     sharePct: round((100 * runs.filter((m) => m.delayMs <= allowance(m)).length) / runs.length),
-    p95Ratio: round(percentile(runs.map((m) => m.delayMs / allowance(m)), 0.95)),
+    p95Ratio: round(
+      percentile(
+        runs.map((m) => m.delayMs / allowance(m)),
+        0.95,
+      ),
+    ),
     pollsMean: round(runs.reduce((sum, m) => sum + m.polls, 0) / runs.length),
     pollsAt5Min: long.length ? Math.max(...long) : 0,
     pollsMeanAt5Min: long.length ? round(long.reduce((sum, p) => sum + p, 0) / long.length) : 0,
@@ -179,7 +227,10 @@ function summary(runs: Measured[], scale: number) {
 function perModel(mode: Mode, runs: Measured[], scale: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const model of new Set(runs.map((m) => m.model))) {
-    const s = summary(runs.filter((m) => m.model === model), scale);
+    const s = summary(
+      runs.filter((m) => m.model === model),
+      scale,
+    );
     out[`${mode}.${model}.p95DelayS`] = s.p95DelayS;
     out[`${mode}.${model}.sharePct`] = s.sharePct;
     out[`${mode}.${model}.pollsMean`] = s.pollsMean;

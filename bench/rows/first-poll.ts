@@ -21,11 +21,20 @@ export const row: BenchRow = {
     const bulk = sized(ctx, "FIRST_POLL_BULK", 10_000, 50_000);
     const stack = await new BenchStack().start(["--video-ms", String(1e12), "--image-ms", "0", "--image-bytes", "1024"]);
     // video delays 10 s ×1.5 to 60 s, scaled to 0.67 s up to 4 s
-    const worker = stack.own(new KilnWorkerProcess(stack.workerEnv({ KILN_POLL_SCALE: String(1 / 15), KILN_CONCURRENCY: "50", ARCHIVE_DIR: `${ctx.scratchDir}/archive` }), ctx.scratchDir));
+    const worker = stack.own(
+      new KilnWorkerProcess(
+        stack.workerEnv({ KILN_POLL_SCALE: String(1 / 15), KILN_CONCURRENCY: "50", ARCHIVE_DIR: `${ctx.scratchDir}/archive` }),
+        ctx.scratchDir,
+      ),
+    );
     const connection = new Redis(stack.redisUrl, { maxRetriesPerRequest: null });
     const events = new QueueEvents(generateQueueName("tokenhub"), { connection, prefix: BENCH_PREFIX });
     try {
-      await enqueueKiln(stack.redisUrl, pending, (i) => ({ provider: "tokenhub", model: "hy-video-1.5", input: { prompt: `pending ${i}` } }));
+      await enqueueKiln(stack.redisUrl, pending, (i) => ({
+        provider: "tokenhub",
+        model: "hy-video-1.5",
+        input: { prompt: `pending ${i}` },
+      }));
       await worker.start();
       await waitUntil(async () => (await stack.simSubmissions()) >= pending, 120_000, "pending tasks submitted");
       await sleep(5000);

@@ -45,16 +45,32 @@ export const row: BenchRow = {
 
       const baseBefore = await settle();
       const baseline = new RssSampler().start();
-      const whole = (await readFile(path, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l) as unknown);
+      const whole = (await readFile(path, "utf8"))
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as unknown);
       const baselinePeak = baseline.stop() - baseBefore;
       if (whole.length !== lines) throw new Error(`bench manifest: parsed ${whole.length} of ${lines} lines`);
 
       const capped = await writeManifest(ctx.scratchDir, lines * 3);
       const run = (args: string[], env: Record<string, string> = {}) =>
-        new Promise<number | null>((resolve) => spawn(process.execPath, [`--max-old-space-size=${HEAP_CAP_MB}`, ...args], { stdio: "ignore", env: { ...process.env, ...env } }).once("exit", resolve));
-      const streamedExit = await run([KILN_BIN, "bulk", capped, "--batch-id", "bench-capped"], { REDIS_URL: redis.url, KILN_PREFIX: BENCH_PREFIX });
-      const wholeExit = await run(["-e", `JSON.stringify(require("fs").readFileSync(${JSON.stringify(capped)}, "utf8").split("\\n").filter(Boolean).map((l) => JSON.parse(l)).length)`]);
-      ctx.log(`under a ${HEAP_CAP_MB} MB heap cap, ${lines * 3} lines: kiln bulk ${streamedExit === 0 ? "finished" : `failed (exit ${streamedExit})`}; parsing whole ${wholeExit === 0 ? "finished" : `ran out of memory (exit ${wholeExit})`}`);
+        new Promise<number | null>((resolve) =>
+          spawn(process.execPath, [`--max-old-space-size=${HEAP_CAP_MB}`, ...args], {
+            stdio: "ignore",
+            env: { ...process.env, ...env },
+          }).once("exit", resolve),
+        );
+      const streamedExit = await run([KILN_BIN, "bulk", capped, "--batch-id", "bench-capped"], {
+        REDIS_URL: redis.url,
+        KILN_PREFIX: BENCH_PREFIX,
+      });
+      const wholeExit = await run([
+        "-e",
+        `JSON.stringify(require("fs").readFileSync(${JSON.stringify(capped)}, "utf8").split("\\n").filter(Boolean).map((l) => JSON.parse(l)).length)`,
+      ]);
+      ctx.log(
+        `under a ${HEAP_CAP_MB} MB heap cap, ${lines * 3} lines: kiln bulk ${streamedExit === 0 ? "finished" : `failed (exit ${streamedExit})`}; parsing whole ${wholeExit === 0 ? "finished" : `ran out of memory (exit ${wholeExit})`}`,
+      );
       return {
         id: "manifest",
         title: row.title,
@@ -67,7 +83,8 @@ export const row: BenchRow = {
           lines,
           "manifest MiB": round(size / MB),
           "enqueue s": round(seconds),
-          [`kiln bulk of ${lines * 3} lines under a ${HEAP_CAP_MB} MB cap`]: streamedExit === 0 ? "finished" : `failed (exit ${streamedExit})`,
+          [`kiln bulk of ${lines * 3} lines under a ${HEAP_CAP_MB} MB cap`]:
+            streamedExit === 0 ? "finished" : `failed (exit ${streamedExit})`,
           [`parsing ${lines * 3} lines whole under the cap`]: wholeExit === 0 ? "finished" : `ran out of memory (exit ${wholeExit})`,
         },
       };
@@ -81,7 +98,13 @@ async function writeManifest(dir: string, lines: number): Promise<string> {
   const path = join(dir, `manifest-${lines}.jsonl`);
   const out = createWriteStream(path);
   for (let i = 0; i < lines; i++) {
-    const line = JSON.stringify({ custom_id: `line-${i}`, provider: "tokenhub", model: "hy-image-v3.0", input: { prompt: `a manifest line with some words to make it realistic, number ${i}` }, metadata: { order: i, tags: ["bench", "manifest"] } });
+    const line = JSON.stringify({
+      custom_id: `line-${i}`,
+      provider: "tokenhub",
+      model: "hy-image-v3.0",
+      input: { prompt: `a manifest line with some words to make it realistic, number ${i}` },
+      metadata: { order: i, tags: ["bench", "manifest"] },
+    });
     if (!out.write(`${line}\n`)) await once(out, "drain");
   }
   await new Promise((resolve) => out.end(resolve));

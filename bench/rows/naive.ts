@@ -22,18 +22,43 @@ export const row: BenchRow = {
     const stack = await new BenchStack().start(["--image-ms", String(TASK_MS), "--image-bytes", String(16 * 1024)]);
     try {
       await enqueueKiln(stack.redisUrl, tasks, (i) => imageRequest(i));
-      const worker = await stack.own(new KilnWorkerProcess(stack.workerEnv({ KILN_CONCURRENCY: String(SLOTS), ARCHIVE_DIR: `${ctx.scratchDir}/archive` }), ctx.scratchDir)).start();
+      const worker = await stack
+        .own(
+          new KilnWorkerProcess(
+            stack.workerEnv({ KILN_CONCURRENCY: String(SLOTS), ARCHIVE_DIR: `${ctx.scratchDir}/archive` }),
+            ctx.scratchDir,
+          ),
+        )
+        .start();
       const cpu = new CpuMeter({ worker: worker.pid }).start();
       const started = Date.now();
       const queue = new Queue(generateQueueName("tokenhub"), { connection: stack.redis, prefix: BENCH_PREFIX });
-      await waitUntil(async () => (await queue.getJobCounts("completed")).completed! >= tasks, 900_000, `${tasks} kiln jobs completed`, 250);
+      await waitUntil(
+        async () => (await queue.getJobCounts("completed")).completed! >= tasks,
+        900_000,
+        `${tasks} kiln jobs completed`,
+        250,
+      );
       const kilnMin = (Date.now() - started) / 60_000;
       const kilnCpu = cpu.stop();
       await queue.close();
       await worker.stop();
 
       await enqueueBare(stack.redisUrl, "bare-naive", tasks, (i) => ({ prompt: `naive ${i}` }));
-      const naive = await stack.own(new BaselineProcess("naive", { redisUrl: stack.redisUrl, prefix: BENCH_PREFIX, queue: "bare-naive", concurrency: SLOTS, target: tasks, simUrl: stack.simUrl, apiKey: "bench", pollMs: 1000 })).start();
+      const naive = await stack
+        .own(
+          new BaselineProcess("naive", {
+            redisUrl: stack.redisUrl,
+            prefix: BENCH_PREFIX,
+            queue: "bare-naive",
+            concurrency: SLOTS,
+            target: tasks,
+            simUrl: stack.simUrl,
+            apiKey: "bench",
+            pollMs: 1000,
+          }),
+        )
+        .start();
       const naiveCpu = new CpuMeter({ baseline: naive.pid }).start();
       await naive.until(() => naive.report.doneAt !== undefined, 1_800_000, `${tasks} naive tasks done`);
       const naiveUsage = naiveCpu.stop();

@@ -26,12 +26,16 @@ export const row: BenchRow = {
     try {
       const enqueueStarted = Date.now();
       await enqueueKiln(stack.redisUrl, tasks, (i) => ({ provider: "tokenhub", model: "hy-video-1.5", input: { prompt: `parked ${i}` } }));
-      const worker = await stack.own(new KilnWorkerProcess(stack.workerEnv({ KILN_POLL_SCALE: String(scale), KILN_CONCURRENCY: "50" }), ctx.scratchDir)).start();
+      const worker = await stack
+        .own(new KilnWorkerProcess(stack.workerEnv({ KILN_POLL_SCALE: String(scale), KILN_CONCURRENCY: "50" }), ctx.scratchDir))
+        .start();
       await waitUntil(async () => (await stack.simSubmissions()) >= tasks, 1_800_000, "every task submitted", 1000);
       const submittedS = (Date.now() - enqueueStarted) / 1000;
       // the last task submitted reaches the cap after the delays before it (+20% jitter at worst)
       const warmS = DELAYS_TO_CAP_S.reduce((a, b) => a + b, 0) * scale * 1.2;
-      ctx.log(`${tasks} submitted after ${submittedS.toFixed(0)} s; ${warmS.toFixed(0)} s until every task polls at the cap, then ${windowS.toFixed(0)} s measured`);
+      ctx.log(
+        `${tasks} submitted after ${submittedS.toFixed(0)} s; ${warmS.toFixed(0)} s until every task polls at the cap, then ${windowS.toFixed(0)} s measured`,
+      );
       await sleep(warmS * 1000);
       const q0 = await stack.simQueries();
       const rss = new ProcessRssSampler(worker.pid).start(500);

@@ -25,7 +25,15 @@ export const row: BenchRow = {
       await enqueueKiln(stack.redisUrl, tasks, (i) => imageRequest(i));
       await submitAll(stack, ctx, tasks);
       const prof = process.env.BENCH_CPU_PROF;
-      const worker = await stack.own(new KilnWorkerProcess(stack.workerEnv({ KILN_POLL_SCALE: "0.00001", KILN_CONCURRENCY: "50" }), ctx.scratchDir, prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : [])).start();
+      const worker = await stack
+        .own(
+          new KilnWorkerProcess(
+            stack.workerEnv({ KILN_POLL_SCALE: "0.00001", KILN_CONCURRENCY: "50" }),
+            ctx.scratchDir,
+            prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : [],
+          ),
+        )
+        .start();
       await sleep(2000);
       const q0 = await stack.simQueries();
       const c0 = await stack.commandCalls();
@@ -37,10 +45,22 @@ export const row: BenchRow = {
       const kilnSent = await stack.clientCommands(3000);
       await worker.stop();
       const kilnRate = visits / (windowMs / 1000);
-      ctx.log(`visits: kiln ${round(kilnRate)} visits/s, ${round(total(kilnSent.byCommand) / kilnSent.simQueries, 2)} Redis calls sent and ${round(total(kilnCommands) / visits, 2)} commands run (scripts included) per visit`);
+      ctx.log(
+        `visits: kiln ${round(kilnRate)} visits/s, ${round(total(kilnSent.byCommand) / kilnSent.simQueries, 2)} Redis calls sent and ${round(total(kilnCommands) / visits, 2)} commands run (scripts included) per visit`,
+      );
 
       await enqueueBare(stack.redisUrl, "bare-repoll", tasks);
-      const bare = await stack.own(new BaselineProcess("repoll", { redisUrl: stack.redisUrl, prefix: BENCH_PREFIX, queue: "bare-repoll", concurrency: 50, delayMs: 0 })).start();
+      const bare = await stack
+        .own(
+          new BaselineProcess("repoll", {
+            redisUrl: stack.redisUrl,
+            prefix: BENCH_PREFIX,
+            queue: "bare-repoll",
+            concurrency: 50,
+            delayMs: 0,
+          }),
+        )
+        .start();
       await sleep(2000);
       const b0 = { ...bare.report };
       const bc0 = await stack.commandCalls();

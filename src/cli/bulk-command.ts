@@ -22,19 +22,32 @@ export function bulkCommand(): Command {
       const env = loadEnvironment();
       const batchId = o.batchId ?? (await defaultBatchId(path));
       const size = (await stat(path)).size;
-      const bars = new cliProgress.MultiBar({ format: "{task} [{bar}] {percentage}% | {detail}", noTTYOutput: true, notTTYSchedule: 2000, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+      const bars = new cliProgress.MultiBar(
+        {
+          format: "{task} [{bar}] {percentage}% | {detail}",
+          noTTYOutput: true,
+          notTTYSchedule: 2000,
+          hideCursor: true,
+          stream: process.stderr,
+        },
+        cliProgress.Presets.shades_classic,
+      );
       const reading = bars.create(Math.max(1, size), 0, { task: "enqueue", detail: "" });
       const connection = createRedis(env.REDIS_URL, "producer");
       const producer = new BatchProducer(connection, env.KILN_PREFIX);
       try {
-        const enqueued = await producer.enqueue(readManifest(path, (bytes) => reading.update(bytes)), {
-          batchId,
-          webhook: o.webhook ? { url: o.webhook } : undefined,
-          archivePrefix: o.archivePrefix,
-          // on a terminal the bars redraw around logged lines; elsewhere (CI, pipes) they are plain lines
-          onInvalid: (line, message) => (process.stderr.isTTY ? bars.log(`line ${line}: ${message}\n`) : process.stderr.write(`line ${line}: ${message}\n`)),
-          onProgress: (p) => reading.update({ detail: `${p.accepted} jobs, ${p.invalid} invalid lines` }),
-        });
+        const enqueued = await producer.enqueue(
+          readManifest(path, (bytes) => reading.update(bytes)),
+          {
+            batchId,
+            webhook: o.webhook ? { url: o.webhook } : undefined,
+            archivePrefix: o.archivePrefix,
+            // on a terminal the bars redraw around logged lines; elsewhere (CI, pipes) they are plain lines
+            onInvalid: (line, message) =>
+              process.stderr.isTTY ? bars.log(`line ${line}: ${message}\n`) : process.stderr.write(`line ${line}: ${message}\n`),
+            onProgress: (p) => reading.update({ detail: `${p.accepted} jobs, ${p.invalid} invalid lines` }),
+          },
+        );
         reading.update(Math.max(1, size));
         bars.stop();
         console.log(
@@ -63,7 +76,16 @@ async function defaultBatchId(path: string): Promise<string> {
 /** Live completed / failed / in flight, until the batch's parent job completes. */
 async function watch(env: ReturnType<typeof loadEnvironment>, batchId: string): Promise<void> {
   const client = new GenerationClient({ redisUrl: env.REDIS_URL, prefix: env.KILN_PREFIX });
-  const bars = new cliProgress.MultiBar({ format: "jobs    [{bar}] {value}/{total} | {completed} completed, {failed} failed, {pending} in flight", noTTYOutput: true, notTTYSchedule: 2000, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  const bars = new cliProgress.MultiBar(
+    {
+      format: "jobs    [{bar}] {value}/{total} | {completed} completed, {failed} failed, {pending} in flight",
+      noTTYOutput: true,
+      notTTYSchedule: 2000,
+      hideCursor: true,
+      stream: process.stderr,
+    },
+    cliProgress.Presets.shades_classic,
+  );
   try {
     let status = await client.getBatch(batchId);
     const bar = bars.create(Math.max(1, status?.total ?? 1), 0, { completed: 0, failed: 0, pending: 0 });
@@ -75,7 +97,11 @@ async function watch(env: ReturnType<typeof loadEnvironment>, batchId: string): 
     }
     bars.stop();
     const summary = status?.summary;
-    if (summary) console.log(`batch ${batchId} completed: ${summary.counts.completed} completed, ${summary.counts.failed} failed, ${summary.counts.invalid} invalid lines; results at ${summary.results.url}`);
+    if (summary)
+      console.log(
+        `batch ${batchId} completed: ${summary.counts.completed} completed, ${summary.counts.failed} failed, ` +
+          `${summary.counts.invalid} invalid lines; results at ${summary.results.url}`,
+      );
   } finally {
     bars.stop();
     await client.close();

@@ -14,7 +14,9 @@ export function cancelCommand(): Command {
       const client = new GenerationClient({ redisUrl: env.REDIS_URL, prefix: env.KILN_PREFIX });
       try {
         const outcome = await client.cancel(id, { provider: o.provider, reason: o.reason });
-        console.log(outcome.cancelled ? `cancel requested for ${id} (was ${outcome.state})` : `${id} already ${outcome.state}: nothing to cancel`);
+        console.log(
+          outcome.cancelled ? `cancel requested for ${id} (was ${outcome.state})` : `${id} already ${outcome.state}: nothing to cancel`,
+        );
         process.exitCode = outcome.cancelled ? 0 : 4;
       } finally {
         await client.close();

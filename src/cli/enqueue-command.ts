@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import { loadEnvironment } from "../config.js";
 import { GenerationClient } from "../producers/generation-client.js";
+import type { GenerationRequest } from "../producers/generation-request.js";
 
 /** `kiln enqueue`: one request from flags or a JSON file; prints the job id (and the result with --wait). */
 export function enqueueCommand(): Command {
@@ -14,18 +15,28 @@ export function enqueueCommand(): Command {
     .option("--file <path>", "a whole request as a JSON file (overrides the flags above)")
     .option("--id <id>", "job id (idempotency key)")
     .option("--wait", "wait for the job to end and print its result")
-    .action(async (o: { provider: string; model?: string; input: string; webhook?: string; file?: string; id?: string; wait?: boolean }) => {
-      const env = loadEnvironment();
-      const request = o.file ? JSON.parse(await readFile(o.file, "utf8")) : { provider: o.provider, model: o.model, input: parseJson(o.input, "--input"), ...(o.webhook ? { webhook: { url: o.webhook } } : {}) };
-      const client = new GenerationClient({ redisUrl: env.REDIS_URL, prefix: env.KILN_PREFIX });
-      try {
-        const id = await client.enqueue(request, { id: o.id });
-        console.log(id);
-        if (o.wait) console.log(JSON.stringify(await client.waitFor(id), null, 2));
-      } finally {
-        await client.close();
-      }
-    });
+    .action(
+      async (o: { provider: string; model?: string; input: string; webhook?: string; file?: string; id?: string; wait?: boolean }) => {
+        const env = loadEnvironment();
+        const request: unknown = o.file
+          ? JSON.parse(await readFile(o.file, "utf8"))
+          : {
+              provider: o.provider,
+              model: o.model,
+              input: parseJson(o.input, "--input"),
+              ...(o.webhook ? { webhook: { url: o.webhook } } : {}),
+            };
+        const client = new GenerationClient({ redisUrl: env.REDIS_URL, prefix: env.KILN_PREFIX });
+        try {
+          // enqueue checks the request against the schema and names the field that is wrong
+          const id = await client.enqueue(request as GenerationRequest, { id: o.id });
+          console.log(id);
+          if (o.wait) console.log(JSON.stringify(await client.waitFor(id), null, 2));
+        } finally {
+          await client.close();
+        }
+      },
+    );
 }
 
 function parseJson(text: string, flag: string): unknown {

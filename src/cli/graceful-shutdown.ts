@@ -36,7 +36,10 @@ export function installGracefulShutdown(options: GracefulShutdownOptions): void 
     closing = true;
     log.info({ signal, timeoutMs }, `closing ${what}: finishing the work in progress (a second signal exits at once)`);
     const timer = setTimeout(() => {
-      log.error({ timeoutMs }, `shutdown bound reached: exiting before ${what} finished; their jobs return to the queue through the stalled check`);
+      log.error(
+        { timeoutMs },
+        `shutdown bound reached: exiting before ${what} finished; their jobs return to the queue through the stalled check`,
+      );
       exit(1);
     }, timeoutMs);
     timer.unref();

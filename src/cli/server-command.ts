@@ -14,7 +14,12 @@ export function serverCommand(): Command {
       const env = loadEnvironment();
       const log = createLogger({ level: env.LOG_LEVEL });
       const http = await startHttpServer(env, log, { port: o.port, host: o.host });
-      installGracefulShutdown({ log, what: "the HTTP requests in progress", timeoutMs: env.KILN_SHUTDOWN_TIMEOUT, close: () => http.close() });
+      installGracefulShutdown({
+        log,
+        what: "the HTTP requests in progress",
+        timeoutMs: env.KILN_SHUTDOWN_TIMEOUT,
+        close: () => http.close(),
+      });
     });
 }
 

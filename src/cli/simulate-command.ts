@@ -27,8 +27,16 @@ export function simulateCommand(): Command {
     .addOption(new Option("--video-bytes <n>", "size of each video").argParser(num).default(d.outputBytes.video))
     .addOption(new Option("--model-bytes <n>", "size of each 3D model file").argParser(num).default(d.outputBytes.model))
     .addOption(new Option("--url-ttl-ms <ms>", "result URLs answer 403 this long after completion").argParser(num).default(d.urlTtlMs))
-    .addOption(new Option("--truncate-rate <f>", "fraction of API calls that take effect and answer 200 with a cut JSON body").argParser(num).default(d.truncateRate))
-    .addOption(new Option("--reset-rate <f>", "fraction of API calls and downloads whose connection is reset after the effect").argParser(num).default(d.resetRate))
+    .addOption(
+      new Option("--truncate-rate <f>", "fraction of API calls that take effect and answer 200 with a cut JSON body")
+        .argParser(num)
+        .default(d.truncateRate),
+    )
+    .addOption(
+      new Option("--reset-rate <f>", "fraction of API calls and downloads whose connection is reset after the effect")
+        .argParser(num)
+        .default(d.resetRate),
+    )
     .addOption(new Option("--latency-ms <ms>", "mean time an API call takes (0.5× to 1.5×)").argParser(num).default(d.latencyMs))
     .option("--seed <s>", "seed of the random decisions", d.seed)
     .action(async (o: Record<string, number | string | undefined>) => {
@@ -39,7 +47,12 @@ export function simulateCommand(): Command {
         rateLimitRate: o.rateLimitRate as number,
         retryAfterSeconds: o.retryAfter as number,
         serverErrorRate: o.serverErrorRate as number,
-        outputBytes: { image: o.imageBytes as number, video: o.videoBytes as number, model: o.modelBytes as number, preview: d.outputBytes.preview },
+        outputBytes: {
+          image: o.imageBytes as number,
+          video: o.videoBytes as number,
+          model: o.modelBytes as number,
+          preview: d.outputBytes.preview,
+        },
         urlTtlMs: o.urlTtlMs as number,
         truncateRate: o.truncateRate as number,
         resetRate: o.resetRate as number,

@@ -5,7 +5,10 @@ import { DeadLetter, DELIVERY_STATES, type DeliverySummary, type DeliveryState, 
 
 /** `kiln webhooks`: inspect webhook deliveries and replay the dead letter. */
 export function webhooksCommand(): Command {
-  return new Command("webhooks").description("inspect webhook deliveries; replay failed ones").addCommand(listCommand()).addCommand(replayCommand());
+  return new Command("webhooks")
+    .description("inspect webhook deliveries; replay failed ones")
+    .addCommand(listCommand())
+    .addCommand(replayCommand());
 }
 
 function listCommand(): Command {
@@ -30,7 +33,8 @@ function replayCommand(): Command {
     .option("--all-failed", "replay every delivery in the failed set")
     .action(async (id: string | undefined, options: { allFailed?: boolean }, command: Command) => {
       // exactly one of the two: a bare `replay` must not quietly mean "all"
-      if ((id === undefined) === (options.allFailed !== true)) command.error("kiln: give either a delivery id or --all-failed", { exitCode: 2 });
+      if ((id === undefined) === (options.allFailed !== true))
+        command.error("kiln: give either a delivery id or --all-failed", { exitCode: 2 });
       const results = await withDeadLetter(async (dl) => (id === undefined ? dl.replayAllFailed() : [await dl.replay(id)]));
       for (const r of results) console.log(r.replayed ? `replayed ${r.id}` : `not replayed ${r.id}: ${r.reason}`);
       console.log(`${results.filter((r) => r.replayed).length} of ${results.length} replayed`);
@@ -64,7 +68,8 @@ export function formatDeliveries(deliveries: DeliverySummary[], withAttempts: bo
   const out = [line(header), line(widths.map((w) => "-".repeat(w)))];
   deliveries.forEach((d, i) => {
     out.push(line(rows[i] ?? []));
-    if (withAttempts) d.history.forEach((a, n) => out.push(`    #${n + 1}  ${a.at}  ${a.status ?? "---"}  ${a.durationMs} ms  ${a.error ?? "delivered"}`));
+    if (withAttempts)
+      d.history.forEach((a, n) => out.push(`    #${n + 1}  ${a.at}  ${a.status ?? "---"}  ${a.durationMs} ms  ${a.error ?? "delivered"}`));
   });
   return out.join("\n");
 }

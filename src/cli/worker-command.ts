@@ -7,19 +7,31 @@ import { installGracefulShutdown } from "./graceful-shutdown.js";
 
 /** `kiln worker`: generation workers for every provider with credentials, and the webhook worker. */
 export function workerCommand(): Command {
-  return new Command("worker").description("run the generation workers (providers with credentials) and the webhook worker; with KILN_HTTP_PORT, also the HTTP API and /metrics").action(async () => {
-    const env = loadEnvironment();
-    const log = createLogger({ level: env.LOG_LEVEL });
-    // HTTP first, so its metrics see the workers from their first job and /healthz answers while Redis is awaited
-    let workers: KilnWorkers | undefined;
-    const http = env.KILN_HTTP_PORT === undefined ? undefined : await startHttpServer(env, log, { workersRunning: () => workers?.isRunning() ?? false });
-    workers = await startKilnWorkers(env, log, { metrics: http?.metrics }).catch(async (err: unknown) => {
-      await http?.close();
-      throw err;
+  return new Command("worker")
+    .description(
+      "run the generation workers (providers with credentials) and the webhook worker; with KILN_HTTP_PORT, also the HTTP API and /metrics",
+    )
+    .action(async () => {
+      const env = loadEnvironment();
+      const log = createLogger({ level: env.LOG_LEVEL });
+      // HTTP first, so its metrics see the workers from their first job and /healthz answers while Redis is awaited
+      let workers: KilnWorkers | undefined;
+      const http =
+        env.KILN_HTTP_PORT === undefined
+          ? undefined
+          : await startHttpServer(env, log, { workersRunning: () => workers?.isRunning() ?? false });
+      workers = await startKilnWorkers(env, log, { metrics: http?.metrics }).catch(async (err: unknown) => {
+        await http?.close();
+        throw err;
+      });
+      const running = workers;
+      installGracefulShutdown({
+        log,
+        what: "the workers' visits in progress",
+        timeoutMs: env.KILN_SHUTDOWN_TIMEOUT,
+        close: () => closeAll(running, http),
+      });
     });
-    const running = workers;
-    installGracefulShutdown({ log, what: "the workers' visits in progress", timeoutMs: env.KILN_SHUTDOWN_TIMEOUT, close: () => closeAll(running, http) });
-  });
 }
 
 /** Workers first (readiness turns false as they stop), then the HTTP server. */

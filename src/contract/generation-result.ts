@@ -3,7 +3,18 @@ import { Completion } from "../providers/chat/chat-completion.js";
 
 /** Why a generation failed. `code` is stable and machine-readable; `message` is for people. */
 export const GenerationError = z.object({
-  code: z.enum(["invalid_request", "authentication", "model_not_available", "task_failed", "result_expired", "timed_out", "archive_failed", "cancelled", "submit_unknown", "internal"]),
+  code: z.enum([
+    "invalid_request",
+    "authentication",
+    "model_not_available",
+    "task_failed",
+    "result_expired",
+    "timed_out",
+    "archive_failed",
+    "cancelled",
+    "submit_unknown",
+    "internal",
+  ]),
   message: z.string(),
   retryable: z.boolean(),
   /** The provider's own code, when it gave one. */

@@ -15,7 +15,8 @@ export function childJobId(batchId: string, customId: string): string {
 
 /** Batch ids become job ids and key parts: the same rules, plus no leading digit-only form. */
 export function checkBatchId(batchId: string): string {
-  if (!/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/.test(batchId)) throw new Error(`batch id "${batchId}": letters, digits and -_. only, starting with a letter, at most 100 characters`);
+  if (!/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/.test(batchId))
+    throw new Error(`batch id "${batchId}": letters, digits and -_. only, starting with a letter, at most 100 characters`);
   return batchId;
 }
 

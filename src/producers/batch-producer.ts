@@ -66,24 +66,41 @@ export class BatchProducer {
   private readonly flows: FlowProducer;
   private readonly queues: KilnQueues;
 
-  constructor(private readonly connection: Redis, private readonly prefix: string, log: Logger = createLogger({ level: "warn" })) {
+  constructor(
+    private readonly connection: Redis,
+    private readonly prefix: string,
+    log: Logger = createLogger({ level: "warn" }),
+  ) {
     this.queues = new KilnQueues(connection, prefix, log);
     this.batches = this.queues.batches();
     this.flows = new FlowProducer({ connection, prefix });
     // the calls that fail reject too; the log keeps the connection's story
-    this.flows.on("error", safe(log, "flow producer error listener", (err: Error) => log.warn({ err: err.message }, "flow producer error")));
+    this.flows.on(
+      "error",
+      safe(log, "flow producer error listener", (err: Error) => log.warn({ err: err.message }, "flow producer error")),
+    );
   }
 
   async enqueue(lines: AsyncIterable<ManifestLine>, options: BatchOptions): Promise<BatchEnqueued> {
     const batchId = checkBatchId(options.batchId);
     const existing = await this.batches.getJob(batchId);
-    if (existing && (await existing.isCompleted())) return { batchId, total: 0, invalid: 0, added: 0, alreadyCompleted: true, alreadySealed: true };
+    if (existing && (await existing.isCompleted()))
+      return { batchId, total: 0, invalid: 0, added: 0, alreadyCompleted: true, alreadySealed: true };
     // once sealed, the parent may already be running: a job added now would be missed by its results
     const sealed = BatchJobData.safeParse(existing?.data);
-    if (sealed.success && sealed.data.sealed) return { batchId, total: sealed.data.total, invalid: sealed.data.invalid, added: 0, alreadyCompleted: false, alreadySealed: true };
+    if (sealed.success && sealed.data.sealed)
+      return { batchId, total: sealed.data.total, invalid: sealed.data.invalid, added: 0, alreadyCompleted: false, alreadySealed: true };
     const release = await this.lock(batchId);
     try {
-      const data: BatchJobData = { batchId, sealed: false, total: 0, invalid: 0, archivePrefix: options.archivePrefix ?? "kiln", webhook: options.webhook, metadata: options.metadata };
+      const data: BatchJobData = {
+        batchId,
+        sealed: false,
+        total: 0,
+        invalid: 0,
+        archivePrefix: options.archivePrefix ?? "kiln",
+        webhook: options.webhook,
+        metadata: options.metadata,
+      };
       if (!existing) await this.createParent(data);
       const counts = await this.addLines(lines, batchId, options, release.refresh);
       await this.seal(batchId, { ...data, sealed: true, total: counts.total, invalid: counts.invalid });
@@ -114,12 +131,29 @@ export class BatchProducer {
       queueName: BATCHES_QUEUE,
       data,
       // writing results.jsonl can meet an S3 outage: retry for a while rather than lose the batch
-      opts: { jobId: data.batchId, removeOnComplete: { age: 30 * 24 * 3600 }, attempts: 20, backoff: { type: "exponential", delay: 5_000 } },
-      children: [{ name: "seal", queueName: BATCHES_QUEUE, data: { batchId: data.batchId }, opts: { jobId: sealJobId(data.batchId), delay: SEAL_DELAY_MS } }],
+      opts: {
+        jobId: data.batchId,
+        removeOnComplete: { age: 30 * 24 * 3600 },
+        attempts: 20,
+        backoff: { type: "exponential", delay: 5_000 },
+      },
+      children: [
+        {
+          name: "seal",
+          queueName: BATCHES_QUEUE,
+          data: { batchId: data.batchId },
+          opts: { jobId: sealJobId(data.batchId), delay: SEAL_DELAY_MS },
+        },
+      ],
     });
   }
 
-  private async addLines(lines: AsyncIterable<ManifestLine>, batchId: string, options: BatchOptions, keepLock: () => Promise<void>): Promise<{ total: number; invalid: number; added: number }> {
+  private async addLines(
+    lines: AsyncIterable<ManifestLine>,
+    batchId: string,
+    options: BatchOptions,
+    keepLock: () => Promise<void>,
+  ): Promise<{ total: number; invalid: number; added: number }> {
     const seen = new Map<string, number>();
     const chunk: Array<{ queue: string; id: string; data: GenerationRequest }> = [];
     let invalid = 0;
@@ -185,7 +219,9 @@ export class BatchProducer {
     const byProvider = new Map<string, typeof fresh>();
     for (const job of fresh) byProvider.set(job.data.provider, (byProvider.get(job.data.provider) ?? []).concat(job));
     for (const [provider, group] of byProvider) {
-      await this.queues.generation(provider).addBulk(group.map((job) => ({ name: GENERATE_JOB, data: job.data, opts: this.childOptions(job.id, batchId) })));
+      await this.queues
+        .generation(provider)
+        .addBulk(group.map((job) => ({ name: GENERATE_JOB, data: job.data, opts: this.childOptions(job.id, batchId) })));
     }
     return fresh.length;
   }
@@ -208,5 +244,4 @@ export class BatchProducer {
     const seal = await this.batches.getJob(sealJobId(batchId));
     if (seal && (await seal.isDelayed())) await seal.promote();
   }
-
 }

@@ -21,7 +21,11 @@ export async function readBatchStatus(batches: BatchQueue, id: string): Promise<
   const parent = await batches.getJob(id);
   if (!parent) return undefined;
   const data = BatchJobData.safeParse(parent.data);
-  const [state, deps, sealState] = await Promise.all([parent.getState(), parent.getDependenciesCount(), batches.getJobState(sealJobId(id))]);
+  const [state, deps, sealState] = await Promise.all([
+    parent.getState(),
+    parent.getDependenciesCount(),
+    batches.getJobState(sealJobId(id)),
+  ]);
   // the seal child counts among the dependencies; it is bookkeeping, not one of the jobs
   const sealDone = sealState === "completed" || sealState === "unknown";
   const summary = BatchSummary.safeParse(parent.returnvalue);

@@ -10,7 +10,10 @@ const CANCEL_TTL_S = 30 * 24 * 3600;
  * hash-tag slot with the job in a Redis Cluster.
  */
 export class CancelRequests {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
 
   async request(queue: string, jobId: string, reason: string): Promise<void> {
     await this.redis.set(this.key(queue, jobId), reason, "EX", CANCEL_TTL_S);

@@ -65,7 +65,8 @@ export class GenerationClient {
    */
   async enqueue(request: GenerationRequest, options: { id?: string; jobOptions?: JobsOptions } = {}): Promise<string> {
     const checked = validateRequest(request);
-    if (options.id !== undefined && !JOB_ID.test(options.id)) throw new InvalidRequestError(`id: must be 1-256 characters, no ':', not only digits`);
+    if (options.id !== undefined && !JOB_ID.test(options.id))
+      throw new InvalidRequestError(`id: must be 1-256 characters, no ':', not only digits`);
     const job = await this.queue(checked.provider).add(GENERATE_JOB, checked, {
       ...generationJobOptions(),
       ...options.jobOptions,
@@ -110,13 +111,20 @@ export class GenerationClient {
    * in-flight slot and sends `generation.failed`. A waiting or delayed job is handed to a worker
    * now; an active one stops at its next step. Resolves with whether a cancel was recorded.
    */
-  async cancel(id: string, options: { provider?: string; reason?: string } = {}): Promise<{ id: string; state: string; cancelled: boolean }> {
+  async cancel(
+    id: string,
+    options: { provider?: string; reason?: string } = {},
+  ): Promise<{ id: string; state: string; cancelled: boolean }> {
     const status = await this.get(id, options.provider);
     if (!status) throw new InvalidRequestError(`no job ${id}`);
     if (status.state === "completed" || status.state === "failed") return { id, state: status.state, cancelled: false };
     await new CancelRequests(this.connection, this.prefix).request(status.queue, id, options.reason ?? "cancelled by request");
     // a delayed job would only notice at its next poll: move it to waiting so a worker ends it now
-    if (status.state === "delayed") await this.queue(providerOfQueue(status.queue) ?? "").getJob(id).then((job) => job?.promote()).catch(() => undefined);
+    if (status.state === "delayed")
+      await this.queue(providerOfQueue(status.queue) ?? "")
+        .getJob(id)
+        .then((job) => job?.promote())
+        .catch(() => undefined);
     return { id, state: status.state, cancelled: true };
   }
 
@@ -154,7 +162,14 @@ function describe(job: GenerationJob, queue: string, bullState: string): Generat
   // kiln's new jobs carry priority 1 (see NEW_WORK_PRIORITY), so BullMQ calls them prioritized: to a caller they are waiting
   const state = bullState === "prioritized" ? "waiting" : bullState;
   const result = GenerationResult.safeParse(job.returnvalue ?? storedResultOf(job));
-  return { id: String(job.id), queue, state, progress: reportedProgressOf(job), result: result.success ? result.data : undefined, failedReason: job.failedReason || undefined };
+  return {
+    id: String(job.id),
+    queue,
+    state,
+    progress: reportedProgressOf(job),
+    result: result.success ? result.data : undefined,
+    failedReason: job.failedReason || undefined,
+  };
 }
 
 /** Requests as manifest lines, numbered from 1 in the order given. */

@@ -18,7 +18,10 @@ export const GenerationRequest = z.strictObject({
   input: z.record(z.string(), z.unknown()),
   webhook: z
     .object({
-      url: z.string().url().regex(/^https?:\/\//i, { message: "expected an http:// or https:// URL" }),
+      url: z
+        .string()
+        .url()
+        .regex(/^https?:\/\//i, { message: "expected an http:// or https:// URL" }),
       /** Default `generation.completed` and `generation.failed`; list `generation.started` / `generation.progress` to get them too. */
       events: z.array(WebhookEvent).min(1).optional(),
       /** Signs this request's deliveries instead of `KILN_WEBHOOK_SECRET` (`whsec_` + base64 of 24-64 bytes). */

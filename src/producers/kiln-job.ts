@@ -41,7 +41,9 @@ export function readState(job: Pick<Job, "progress"> | undefined): StoredState {
   if (value === 0 || value === undefined) return { kind: "none" };
   if (!isRecord(value)) return { kind: "unreadable", reason: `progress is ${typeof value}, not kiln's state` };
   const parsed = JobState.safeParse(value);
-  return parsed.success ? { kind: "state", state: parsed.data } : { kind: "unreadable", reason: parsed.error.issues[0]?.message ?? "invalid" };
+  return parsed.success
+    ? { kind: "state", state: parsed.data }
+    : { kind: "unreadable", reason: parsed.error.issues[0]?.message ?? "invalid" };
 }
 
 /** The result kiln stored when it ended `job` (a failed job's result lives only there). */
@@ -58,5 +60,9 @@ export function reportedProgressOf(job: Pick<Job, "progress">): ReportedProgress
   const stored = readState(job);
   if (stored.kind !== "state") return typeof job.progress === "number" ? job.progress : 0;
   const { state } = stored;
-  return { step: state.result || state.step === "notify" ? "done" : state.step, providerStatus: state.providerStatus, progress: state.progress };
+  return {
+    step: state.result || state.step === "notify" ? "done" : state.step,
+    providerStatus: state.providerStatus,
+    progress: state.progress,
+  };
 }

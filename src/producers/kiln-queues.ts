@@ -30,7 +30,11 @@ export class KilnQueues {
   private webhookQueue: WebhookQueue | undefined;
   private batchQueue: BatchQueue | undefined;
 
-  constructor(private readonly connection: Redis, readonly prefix: string, private readonly log: Logger) {}
+  constructor(
+    private readonly connection: Redis,
+    readonly prefix: string,
+    private readonly log: Logger,
+  ) {}
 
   /** `provider`'s generation queue, `generate-<provider>`. */
   generation(provider: string): GenerationQueue {
@@ -65,7 +69,9 @@ export class KilnQueues {
 
   /** Job counts of every provider's queue and of `webhooks`. */
   async counts(): Promise<QueueCounts> {
-    const entries = await Promise.all(PROVIDERS.map(async (provider) => [provider, await this.generation(provider).getJobCounts()] as const));
+    const entries = await Promise.all(
+      PROVIDERS.map(async (provider) => [provider, await this.generation(provider).getJobCounts()] as const),
+    );
     return { generation: Object.fromEntries(entries), webhooks: await this.webhooks().getJobCounts() };
   }
 
@@ -73,12 +79,15 @@ export class KilnQueues {
     const open = [...this.generationQueues.values(), this.webhookQueue, this.batchQueue];
     this.generationQueues.clear();
     this.webhookQueue = this.batchQueue = undefined;
-    await Promise.all(open.map((q) => q?.close()));
+    await Promise.all(open.filter((q) => q !== undefined).map((q) => q.close()));
   }
 
   private open<Data, Result, Name extends string>(name: string): Queue<Data, Result, Name> {
     const queue = new Queue<Data, Result, Name>(name, { connection: this.connection, prefix: this.prefix });
-    queue.on("error", safe(this.log, "queue error listener", (err: Error) => this.log.warn({ queue: name, err: err.message }, "queue error")));
+    queue.on(
+      "error",
+      safe(this.log, "queue error listener", (err: Error) => this.log.warn({ queue: name, err: err.message }, "queue error")),
+    );
     return queue;
   }
 }

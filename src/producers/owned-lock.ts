@@ -20,7 +20,11 @@ export class LockLostError extends Error {
 export class OwnedLock {
   private readonly owner = randomUUID();
 
-  private constructor(private readonly redis: Redis, readonly key: string, private readonly ttlMs: number) {}
+  private constructor(
+    private readonly redis: Redis,
+    readonly key: string,
+    private readonly ttlMs: number,
+  ) {}
 
   /** Takes the lock, or resolves undefined when someone else holds it. */
   static async acquire(redis: Redis, key: string, ttlMs: number): Promise<OwnedLock | undefined> {

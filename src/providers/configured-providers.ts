@@ -23,10 +23,20 @@ export interface ProviderSettings {
 /** The providers whose credentials are configured: `kiln worker` runs a queue for each. */
 export function configuredProviders(settings: ProviderSettings, log: Logger, dispatcher?: Dispatcher): Provider[] {
   const providers: Provider[] = [];
-  if (settings.TOKENHUB_API_KEY) providers.push(new TokenHubProvider({ apiKey: settings.TOKENHUB_API_KEY, baseUrls: settings.TOKENHUB_BASE_URL, log, dispatcher }));
+  if (settings.TOKENHUB_API_KEY)
+    providers.push(new TokenHubProvider({ apiKey: settings.TOKENHUB_API_KEY, baseUrls: settings.TOKENHUB_BASE_URL, log, dispatcher }));
   if (settings.GATEWAY_API_KEY && settings.GATEWAY_BASE_URL) {
-    providers.push(new GatewayProvider({ apiKey: settings.GATEWAY_API_KEY, baseUrls: settings.GATEWAY_BASE_URL, submitPath: settings.GATEWAY_SUBMIT_PATH, log, dispatcher }));
+    providers.push(
+      new GatewayProvider({
+        apiKey: settings.GATEWAY_API_KEY,
+        baseUrls: settings.GATEWAY_BASE_URL,
+        submitPath: settings.GATEWAY_SUBMIT_PATH,
+        log,
+        dispatcher,
+      }),
+    );
   }
-  if (settings.WCODE_API_KEY) providers.push(new WcodeProvider({ apiKey: settings.WCODE_API_KEY, baseUrls: settings.WCODE_BASE_URL, log, dispatcher }));
+  if (settings.WCODE_API_KEY)
+    providers.push(new WcodeProvider({ apiKey: settings.WCODE_API_KEY, baseUrls: settings.WCODE_BASE_URL, log, dispatcher }));
   return providers;
 }

@@ -76,7 +76,8 @@ async function callOnce(baseUrl: string, call: JsonCall): Promise<JsonAnswer> {
   const timeout = call.timeoutMs ?? 60_000;
   let response: Dispatcher.ResponseData;
   const started = performance.now();
-  const observe = (status: number | "network") => notifyObservers({ baseUrl, host: url.host, status, durationMs: performance.now() - started });
+  const observe = (status: number | "network") =>
+    notifyObservers({ baseUrl, host: url.host, status, durationMs: performance.now() - started });
   try {
     response = await request(url, {
       method: call.method ?? "POST",
@@ -88,7 +89,10 @@ async function callOnce(baseUrl: string, call: JsonCall): Promise<JsonAnswer> {
     });
   } catch (err) {
     observe("network");
-    throw new ProviderError("network", `${url.host}: ${(err as Error).message}`, { cause: err, providerCode: (err as { code?: string }).code });
+    throw new ProviderError("network", `${url.host}: ${(err as Error).message}`, {
+      cause: err,
+      providerCode: (err as { code?: string }).code,
+    });
   }
   observe(response.statusCode);
   const text = await response.body.text().catch((err: unknown) => {
@@ -96,7 +100,12 @@ async function callOnce(baseUrl: string, call: JsonCall): Promise<JsonAnswer> {
   });
   const body = parseJson(text);
   if (response.statusCode >= 200 && response.statusCode < 300) {
-    if (body === undefined) throw new ProviderError("bad_response", `${url.host} answered ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`, { status: response.statusCode });
+    if (body === undefined)
+      throw new ProviderError(
+        "bad_response",
+        `${url.host} answered ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`,
+        { status: response.statusCode },
+      );
     return { status: response.statusCode, body, baseUrl, headers: response.headers };
   }
   throw errorFromResponse(response.statusCode, response.headers["retry-after"], body ?? text, call.readError);

@@ -9,7 +9,8 @@ const SNAKE_CASE = /^[a-z][a-z0-9_]*$/;
  */
 export function requestBody<T extends z.ZodRawShape>(shape: T, options: { snakeCase?: boolean } = {}) {
   return z.looseObject(shape).superRefine((body, ctx) => {
-    if ("model" in body) ctx.addIssue({ code: "custom", path: ["model"], message: "must not be set inside input; use the job's model field" });
+    if ("model" in body)
+      ctx.addIssue({ code: "custom", path: ["model"], message: "must not be set inside input; use the job's model field" });
     if (!options.snakeCase) return;
     for (const key of Object.keys(body)) {
       if (!SNAKE_CASE.test(key)) {

@@ -2,7 +2,6 @@ import type { z } from "zod";
 import type { ModelKind } from "./model-kind.js";
 import type { PollPolicy } from "./poll-policy.js";
 
-
 /** One row of the model registry. */
 export interface ModelSpec {
   /** The provider family whose queue runs it (`generate-<provider>`). */

@@ -50,7 +50,11 @@ export class ProviderError extends Error {
   readonly providerCode?: string;
   readonly retryAfterMs?: number;
 
-  constructor(readonly kind: ProviderErrorKind, message: string, details: ProviderErrorDetails = {}) {
+  constructor(
+    readonly kind: ProviderErrorKind,
+    message: string,
+    details: ProviderErrorDetails = {},
+  ) {
     super(message, { cause: details.cause });
     this.retryable = RETRYABLE[kind];
     this.status = details.status;

@@ -7,7 +7,10 @@ import type { Logger } from "pino";
 export class UnknownStatusLog {
   private readonly seen = new Set<string>();
 
-  constructor(private readonly log: Logger, private readonly provider: string) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly provider: string,
+  ) {}
 
   note(word: string, model: string): void {
     const key = `${model}\n${word}`;

@@ -34,7 +34,12 @@ export function registerAdminDashboard(app: FastifyInstance, options: AdminDashb
   const names = [...PROVIDERS.map(generateQueueName), WEBHOOKS_QUEUE, BATCHES_QUEUE];
   const queues = names.map((name) => {
     const queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
-    queue.on("error", safe(options.log, "dashboard queue error", (err: Error) => options.log.warn({ queue: name, err: err.message }, "dashboard queue error")));
+    queue.on(
+      "error",
+      safe(options.log, "dashboard queue error", (err: Error) =>
+        options.log.warn({ queue: name, err: err.message }, "dashboard queue error"),
+      ),
+    );
     return queue;
   });
   const write = options.write ?? false;
@@ -66,7 +71,10 @@ function adminAuth(token: string): (request: FastifyRequest, reply: FastifyReply
     const basic = /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(header)?.[1];
     const given = bearer ?? (basic === undefined ? undefined : passwordOf(Buffer.from(basic, "base64").toString("utf8")));
     if (given !== undefined && tokensEqual(given, token)) return undefined;
-    const message = given === undefined ? "the dashboard needs KILN_ADMIN_TOKEN: as a bearer token, or as the password of HTTP Basic auth" : "invalid admin credentials";
+    const message =
+      given === undefined
+        ? "the dashboard needs KILN_ADMIN_TOKEN: as a bearer token, or as the password of HTTP Basic auth"
+        : "invalid admin credentials";
     return reply.code(401).header("www-authenticate", CHALLENGE).send(apiError("unauthorized", message));
   };
 }

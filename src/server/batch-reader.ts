@@ -4,5 +4,5 @@
  */
 export interface BatchReader {
   /** The batch's status, or undefined when there is no batch with that id (the server answers 404). */
-  get(id: string): Promise<unknown | undefined>;
+  get(id: string): Promise<unknown>;
 }

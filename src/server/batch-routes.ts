@@ -8,7 +8,8 @@ export function registerBatchRoutes(app: FastifyInstance, batches: BatchReader |
   app.get<{ Params: { id: string } }>("/v1/batches/:id", { onRequest: readAuth(reads) }, async (request) => {
     const { id } = request.params;
     const batch = batches ? await batches.get(id) : undefined;
-    if (batch === undefined) throw new HttpError(404, "not_found", batches ? `no batch ${id}` : `no batch ${id}: this server has no batch reader`);
+    if (batch === undefined)
+      throw new HttpError(404, "not_found", batches ? `no batch ${id}` : `no batch ${id}: this server has no batch reader`);
     return batch;
   });
 }

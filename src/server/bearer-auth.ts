@@ -36,7 +36,11 @@ export interface ReadAuthOptions {
  */
 export function readAuth(options: ReadAuthOptions): ((request: FastifyRequest) => Promise<void>) | undefined {
   if (options.publicReads) return undefined;
-  return tokenAuth([options.readToken, options.apiToken], "read endpoints are disabled: set KILN_READ_TOKEN or KILN_API_TOKEN (or KILN_PUBLIC_READS=true)", "KILN_READ_TOKEN or KILN_API_TOKEN");
+  return tokenAuth(
+    [options.readToken, options.apiToken],
+    "read endpoints are disabled: set KILN_READ_TOKEN or KILN_API_TOKEN (or KILN_PUBLIC_READS=true)",
+    "KILN_READ_TOKEN or KILN_API_TOKEN",
+  );
 }
 
 function tokenAuth(tokens: Array<string | undefined>, disabled: string, named: string): (request: FastifyRequest) => Promise<void> {
@@ -44,9 +48,13 @@ function tokenAuth(tokens: Array<string | undefined>, disabled: string, named: s
   return async (request) => {
     if (accepted.length === 0) throw new HttpError(503, "auth_not_configured", disabled);
     const given = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];
-    if (given === undefined) throw new HttpError(401, "unauthorized", `missing bearer token: send Authorization: Bearer <${named}>`, { "www-authenticate": CHALLENGE });
+    if (given === undefined)
+      throw new HttpError(401, "unauthorized", `missing bearer token: send Authorization: Bearer <${named}>`, {
+        "www-authenticate": CHALLENGE,
+      });
     // every token is compared, so the time taken does not tell which one matched
     const matches = accepted.map((token) => tokensEqual(given, token));
-    if (!matches.includes(true)) throw new HttpError(401, "unauthorized", "invalid bearer token", { "www-authenticate": `${CHALLENGE}, error="invalid_token"` });
+    if (!matches.includes(true))
+      throw new HttpError(401, "unauthorized", "invalid bearer token", { "www-authenticate": `${CHALLENGE}, error="invalid_token"` });
   };
 }

@@ -59,5 +59,9 @@ function normalised(data: unknown): unknown {
 
 function conflict(id: string, providers: readonly string[]): HttpError {
   const where = providers.map((p) => `generate-${p}`).join(" and ");
-  return new HttpError(409, "conflict", `id ${id} is already used by a different request (on ${where}); choose another id, or send the same request again to get the existing job`);
+  return new HttpError(
+    409,
+    "conflict",
+    `id ${id} is already used by a different request (on ${where}); choose another id, or send the same request again to get the existing job`,
+  );
 }

@@ -27,13 +27,17 @@ export function generationPath(id: string): string {
 export function registerGenerationRoutes(app: FastifyInstance, options: GenerationRoutesOptions): void {
   const { client, queues } = options;
 
-  app.get<{ Params: { id: string }; Querystring: { provider?: unknown } }>("/v1/generations/:id", { onRequest: readAuth(options.reads) }, async (request) => {
-    const { id } = request.params;
-    const provider = providerParam(request.query.provider);
-    const status = await readStatus(client, id, provider);
-    if (!status) throw new HttpError(404, "not_found", `no generation ${id}${provider ? ` on ${generateQueueName(provider)}` : ""}`);
-    return toGenerationView(status);
-  });
+  app.get<{ Params: { id: string }; Querystring: { provider?: unknown } }>(
+    "/v1/generations/:id",
+    { onRequest: readAuth(options.reads) },
+    async (request) => {
+      const { id } = request.params;
+      const provider = providerParam(request.query.provider);
+      const status = await readStatus(client, id, provider);
+      if (!status) throw new HttpError(404, "not_found", `no generation ${id}${provider ? ` on ${generateQueueName(provider)}` : ""}`);
+      return toGenerationView(status);
+    },
+  );
 
   app.post("/v1/generations", { onRequest: bearerAuth(options.apiToken) }, async (request, reply) => {
     const outcome = await enqueueGeneration(request.body, client, queues);
@@ -44,15 +48,19 @@ export function registerGenerationRoutes(app: FastifyInstance, options: Generati
   });
 
   // 202: the cancel is recorded; the job ends as failed/cancelled when a worker next sees it
-  app.post<{ Params: { id: string }; Querystring: { provider?: unknown } }>("/v1/generations/:id/cancel", { onRequest: bearerAuth(options.apiToken) }, async (request, reply) => {
-    const { id } = request.params;
-    const provider = providerParam(request.query.provider);
-    if (!(await readStatus(client, id, provider))) throw new HttpError(404, "not_found", `no generation ${id}`);
-    const outcome = await client.cancel(id, { provider });
-    if (!outcome.cancelled) throw new HttpError(409, "conflict", `generation ${id} already ${outcome.state}`);
-    void reply.code(202);
-    return outcome;
-  });
+  app.post<{ Params: { id: string }; Querystring: { provider?: unknown } }>(
+    "/v1/generations/:id/cancel",
+    { onRequest: bearerAuth(options.apiToken) },
+    async (request, reply) => {
+      const { id } = request.params;
+      const provider = providerParam(request.query.provider);
+      if (!(await readStatus(client, id, provider))) throw new HttpError(404, "not_found", `no generation ${id}`);
+      const outcome = await client.cancel(id, { provider });
+      if (!outcome.cancelled) throw new HttpError(409, "conflict", `generation ${id} already ${outcome.state}`);
+      void reply.code(202);
+      return outcome;
+    },
+  );
 }
 
 function providerParam(value: unknown): string | undefined {

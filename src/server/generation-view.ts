@@ -34,7 +34,9 @@ export function toGenerationView(status: GenerationStatus): GenerationView {
     providerStatus: progress?.providerStatus,
     progress: progress?.progress,
     outputs: status.result?.outputs ?? [],
-    error: status.result?.error ? { code: status.result.error.code, message: status.result.error.message } : errorOfReason(status.failedReason),
+    error: status.result?.error
+      ? { code: status.result.error.code, message: status.result.error.message }
+      : errorOfReason(status.failedReason),
     result: status.result,
   };
 }

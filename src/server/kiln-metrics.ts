@@ -35,13 +35,20 @@ export class KilnMetrics implements WorkerEventRecorder {
 
   constructor(options: KilnMetricsOptions) {
     const timeoutMs = options.countsTimeoutMs ?? 5000;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 60_000) throw new RangeError(`countsTimeoutMs: must be an integer from 100 to 60000, got ${timeoutMs}`);
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 60_000)
+      throw new RangeError(`countsTimeoutMs: must be an integer from 100 to 60000, got ${timeoutMs}`);
     this.log = options.log;
     this.counts = new ScrapeCounts(options.counts, timeoutMs, options.log);
-    this.families = createMetricFamilies(this.registry, { jobs: () => this.collectJobCounts(), webhookJobs: () => this.collectWebhookCounts(), archiveMemory: archiveMemoryNow });
+    this.families = createMetricFamilies(this.registry, {
+      jobs: () => this.collectJobCounts(),
+      webhookJobs: () => this.collectWebhookCounts(),
+      archiveMemory: archiveMemoryNow,
+    });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     const providers = options.providers;
-    this.stopObserving = providers ? observeProviderResponses((event) => this.recordProviderResponse(providers.of(event), event)) : () => undefined;
+    this.stopObserving = providers
+      ? observeProviderResponses((event) => this.recordProviderResponse(providers.of(event), event))
+      : () => undefined;
   }
 
   /** Listens to the workers' events; every listener is wrapped so it never throws into BullMQ. */
@@ -56,7 +63,10 @@ export class KilnMetrics implements WorkerEventRecorder {
     this.observeStep(provider, "archive", result.status, t.providerCompletedAt, t.archivedAt);
     this.observeStep(provider, "total", result.status, t.enqueuedAt, t.finishedAt);
     this.families.archivedOutputs.inc({ provider }, result.outputs.length);
-    this.families.archivedBytes.inc({ provider }, result.outputs.reduce((sum, o) => sum + o.bytes, 0));
+    this.families.archivedBytes.inc(
+      { provider },
+      result.outputs.reduce((sum, o) => sum + o.bytes, 0),
+    );
   }
 
   recordPoll(provider: string): void {

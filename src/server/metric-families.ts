@@ -32,19 +32,56 @@ export interface GaugeCollectors {
 export function createMetricFamilies(registry: Registry, collect: GaugeCollectors): MetricFamilies {
   const registers = [registry];
   return {
-    jobs: new Gauge({ name: "kiln_jobs", help: "Generation jobs by provider and BullMQ state, read from Redis at scrape time", labelNames: ["provider", "state"], registers, collect: collect.jobs }),
-    webhookJobs: new Gauge({ name: "kiln_webhook_jobs", help: "Webhook deliveries by BullMQ state, read from Redis at scrape time", labelNames: ["state"], registers, collect: collect.webhookJobs }),
+    jobs: new Gauge({
+      name: "kiln_jobs",
+      help: "Generation jobs by provider and BullMQ state, read from Redis at scrape time",
+      labelNames: ["provider", "state"],
+      registers,
+      collect: collect.jobs,
+    }),
+    webhookJobs: new Gauge({
+      name: "kiln_webhook_jobs",
+      help: "Webhook deliveries by BullMQ state, read from Redis at scrape time",
+      labelNames: ["state"],
+      registers,
+      collect: collect.webhookJobs,
+    }),
     steps: new Histogram({
       name: "kiln_generation_step_seconds",
-      help: "Finished generations' step latencies from their result timings: provider = submitted to provider completion, archive = provider completion to archived, total = enqueued to finished",
+      help:
+        "Finished generations' step latencies from their result timings: " +
+        "provider = submitted to provider completion, archive = provider completion to archived, total = enqueued to finished",
       labelNames: ["provider", "step", "status"],
       buckets: STEP_BUCKETS,
       registers,
     }),
-    responses: new Counter({ name: "kiln_provider_responses_total", help: 'Provider HTTP answers by provider and status ("network" when none arrived)', labelNames: ["provider", "status"], registers }),
-    responseSeconds: new Histogram({ name: "kiln_provider_response_seconds", help: "Time from a provider request to its response headers", labelNames: ["provider"], buckets: HTTP_BUCKETS, registers }),
-    polls: new Counter({ name: "kiln_polls_total", help: "Worker visits at the poll step (one provider status request each)", labelNames: ["provider"], registers }),
-    submitWindow: new Counter({ name: "kiln_submit_window_total", help: "Submit calls made again while an earlier call's outcome was unknown (a crash between the provider's answer and storing it, a 5xx, a network error): the provider may run such a task twice", labelNames: ["provider"], registers }),
+    responses: new Counter({
+      name: "kiln_provider_responses_total",
+      help: 'Provider HTTP answers by provider and status ("network" when none arrived)',
+      labelNames: ["provider", "status"],
+      registers,
+    }),
+    responseSeconds: new Histogram({
+      name: "kiln_provider_response_seconds",
+      help: "Time from a provider request to its response headers",
+      labelNames: ["provider"],
+      buckets: HTTP_BUCKETS,
+      registers,
+    }),
+    polls: new Counter({
+      name: "kiln_polls_total",
+      help: "Worker visits at the poll step (one provider status request each)",
+      labelNames: ["provider"],
+      registers,
+    }),
+    submitWindow: new Counter({
+      name: "kiln_submit_window_total",
+      help:
+        "S" +
+        "ubmit calls made again while an earlier call's outcome was unknown (a crash between the provider's answer and storing it, a 5xx, a network error): the provider may run such a task twice",
+      labelNames: ["provider"],
+      registers,
+    }),
     submitStoreSeconds: new Summary({
       name: "kiln_submit_store_seconds",
       help: "Time from a submit answer's arrival to its task id being stored in Redis: a crash inside it makes the one possible duplicate task",
@@ -54,8 +91,18 @@ export function createMetricFamilies(registry: Registry, collect: GaugeCollector
       ageBuckets: 5,
       registers,
     }),
-    archivedBytes: new Counter({ name: "kiln_archived_bytes_total", help: "Bytes archived, by provider, counted when a generation finishes", labelNames: ["provider"], registers }),
-    archivedOutputs: new Counter({ name: "kiln_archived_outputs_total", help: "Outputs archived, by provider, counted when a generation finishes", labelNames: ["provider"], registers }),
+    archivedBytes: new Counter({
+      name: "kiln_archived_bytes_total",
+      help: "Bytes archived, by provider, counted when a generation finishes",
+      labelNames: ["provider"],
+      registers,
+    }),
+    archivedOutputs: new Counter({
+      name: "kiln_archived_outputs_total",
+      help: "Outputs archived, by provider, counted when a generation finishes",
+      labelNames: ["provider"],
+      registers,
+    }),
     archiveMemory: new Gauge({
       name: "kiln_archive_memory_bytes",
       help: "Bytes this process holds in S3 archive part buffers (in use or kept for the next part), bounded by KILN_ARCHIVE_MEMORY",
@@ -72,6 +119,11 @@ export function createMetricFamilies(registry: Registry, collect: GaugeCollector
         this.set(collect.archiveMemory().limit);
       },
     }),
-    webhookDeliveries: new Counter({ name: "kiln_webhook_deliveries_total", help: "Webhook delivery attempts by outcome: delivered, retry (will be tried again), failed (dead letter)", labelNames: ["outcome"], registers }),
+    webhookDeliveries: new Counter({
+      name: "kiln_webhook_deliveries_total",
+      help: "Webhook delivery attempts by outcome: delivered, retry (will be tried again), failed (dead letter)",
+      labelNames: ["outcome"],
+      registers,
+    }),
   };
 }

@@ -28,11 +28,24 @@ export function openApiDocument(routes: readonly RegisteredRoute[], version: str
       ? {
           summary: doc.summary,
           description: AUTH_NOTE[doc.auth],
-          ...(doc.auth === "none" ? { security: [] } : doc.auth === "read" ? { security: [{ bearer: [] }, {}] } : { security: [{ bearer: [] }] }),
-          parameters: [...parameters("path", doc.schema.params as JsonSchema | undefined), ...parameters("query", doc.schema.querystring as JsonSchema | undefined)],
+          ...(doc.auth === "none"
+            ? { security: [] }
+            : doc.auth === "read"
+              ? { security: [{ bearer: [] }, {}] }
+              : { security: [{ bearer: [] }] }),
+          parameters: [
+            ...parameters("path", doc.schema.params as JsonSchema | undefined),
+            ...parameters("query", doc.schema.querystring as JsonSchema | undefined),
+          ],
           ...(doc.schema.body ? { requestBody: { required: true, content: { "application/json": { schema: doc.schema.body } } } } : {}),
           responses: Object.fromEntries(
-            Object.entries(doc.responses).map(([status, r]) => [status, { description: r.description, ...(r.schema ? { content: { [r.contentType ?? "application/json"]: { schema: r.schema } } } : {}) }]),
+            Object.entries(doc.responses).map(([status, r]) => [
+              status,
+              {
+                description: r.description,
+                ...(r.schema ? { content: { [r.contentType ?? "application/json"]: { schema: r.schema } } } : {}),
+              },
+            ]),
           ),
         }
       : { summary: "undocumented route", responses: { default: { description: "not described in src/server/route-schemas.ts" } } };
@@ -43,7 +56,8 @@ export function openApiDocument(routes: readonly RegisteredRoute[], version: str
     info: {
       title: "kiln HTTP API",
       version,
-      description: "Enqueue generation requests and read them back; health, readiness and metrics. Every error answer is { error: { code, message } }.",
+      description:
+        "Enqueue generation requests and read them back; health, readiness and metrics. Every error answer is { error: { code, message } }.",
     },
     components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
     paths,
@@ -70,11 +84,12 @@ function parameters(where: "path" | "query", schema: JsonSchema | undefined): un
 export function schemaErrorMessage(errors: FastifySchemaValidationError[], dataVar: string): Error {
   const messages = errors.map((e) => {
     const at = e.instancePath.split("/").filter(Boolean).map(decodePointer);
-    const params = e.params as Record<string, unknown>;
+    const params = e.params;
     const where = (...more: string[]) => [...at, ...more].join(".") || "(root)";
     if (e.keyword === "additionalProperties") return `${where()}: Unrecognized key: "${String(params.additionalProperty)}"`;
     if (e.keyword === "required") return `${where(String(params.missingProperty))}: is required`;
-    if (e.keyword === "enum" && Array.isArray(params.allowedValues)) return `${where()}: expected one of ${params.allowedValues.join(", ")}`;
+    if (e.keyword === "enum" && Array.isArray(params.allowedValues))
+      return `${where()}: expected one of ${params.allowedValues.join(", ")}`;
     // a pattern says little to a person: the field's description says the rule (ajv's verbose errors carry it)
     const described = (e as { parentSchema?: { description?: unknown } }).parentSchema?.description;
     if (e.keyword === "pattern" && typeof described === "string") return `${where()}: must be ${described}`;

@@ -80,7 +80,10 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     auth: "none",
     schema: {},
     responses: {
-      "200": { description: "ready; `checks` names each check and its outcome", schema: { type: "object", properties: { status: { const: "ready" }, checks: { type: "object" } } } },
+      "200": {
+        description: "ready; `checks` names each check and its outcome",
+        schema: { type: "object", properties: { status: { const: "ready" }, checks: { type: "object" } } },
+      },
       "503": error("not_ready: the message names the failing checks"),
     },
   },
@@ -125,7 +128,10 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     auth: "write",
     schema: { params: idParams("job"), querystring: providerQuery },
     responses: {
-      "202": { description: "the cancel is recorded", schema: { type: "object", properties: { id: { type: "string" }, state: { type: "string" }, cancelled: { const: true } } } },
+      "202": {
+        description: "the cancel is recorded",
+        schema: { type: "object", properties: { id: { type: "string" }, state: { type: "string" }, cancelled: { const: true } } },
+      },
       "404": error("not_found: no such job"),
       "409": error("conflict: the job already ended, or the id needs ?provider="),
       ...WRITE_ERRORS,
@@ -136,7 +142,10 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     auth: "read",
     schema: { params: idParams("batch") },
     responses: {
-      "200": { description: "`{id, state, sealed, total, invalid, counts: {completed, failed, pending}, summary?}`", schema: { type: "object" } },
+      "200": {
+        description: "`{id, state, sealed, total, invalid, counts: {completed, failed, pending}, summary?}`",
+        schema: { type: "object" },
+      },
       "404": error("not_found: no such batch"),
       ...V1_ERRORS,
     },

@@ -41,7 +41,21 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
   // BullMQ's calls wait for a connection: while there is none, a scrape skips the counts at once
   const counts = () => (redis.status === "ready" ? queues.counts() : Promise.reject(new Error(`redis connection ${redis.status}`)));
   const metrics = new KilnMetrics({ log, counts, providers: new ProviderLabels(env) });
-  const server = new KilnHttpServer({ client, queues, redis, metrics, log, apiToken: env.KILN_API_TOKEN, readToken: env.KILN_READ_TOKEN, publicReads: env.KILN_PUBLIC_READS, batches: options.batches ?? { get: (id) => client.getBatch(id) }, workersRunning: options.workersRunning, admin: env.KILN_ADMIN_TOKEN ? { token: env.KILN_ADMIN_TOKEN, write: env.KILN_ADMIN_WRITE, connection: redis, prefix: env.KILN_PREFIX } : undefined });
+  const server = new KilnHttpServer({
+    client,
+    queues,
+    redis,
+    metrics,
+    log,
+    apiToken: env.KILN_API_TOKEN,
+    readToken: env.KILN_READ_TOKEN,
+    publicReads: env.KILN_PUBLIC_READS,
+    batches: options.batches ?? { get: (id) => client.getBatch(id) },
+    workersRunning: options.workersRunning,
+    admin: env.KILN_ADMIN_TOKEN
+      ? { token: env.KILN_ADMIN_TOKEN, write: env.KILN_ADMIN_WRITE, connection: redis, prefix: env.KILN_PREFIX }
+      : undefined,
+  });
   const close = async () => {
     await server.close();
     metrics.close();
@@ -50,7 +64,16 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
   };
   try {
     const url = await server.listen(options.port ?? env.KILN_HTTP_PORT ?? 8080, options.host);
-    log.info({ url, auth: env.KILN_API_TOKEN ? "bearer token" : "not configured: writes refused", dashboard: env.KILN_ADMIN_TOKEN ? `${url}/admin/queues${env.KILN_ADMIN_WRITE ? "" : " (read-only)"}` : "off: KILN_ADMIN_TOKEN not set" }, "http server listening");
+    log.info(
+      {
+        url,
+        auth: env.KILN_API_TOKEN ? "bearer token" : "not configured: writes refused",
+        dashboard: env.KILN_ADMIN_TOKEN
+          ? `${url}/admin/queues${env.KILN_ADMIN_WRITE ? "" : " (read-only)"}`
+          : "off: KILN_ADMIN_TOKEN not set",
+      },
+      "http server listening",
+    );
     return { url, metrics, server, close };
   } catch (err) {
     await close();

@@ -41,22 +41,37 @@ export function attachWorkerMetrics(metrics: WorkerEventRecorder, workers: Worke
     const { queueName, worker } = generation;
     const provider = providerOfQueue(queueName) ?? queueName;
     generation.onSubmitWindow((ms) => metrics.recordSubmitStored(provider, ms));
-    worker.on("active", safe(log, "metrics active listener", (job: GenerationJob) => {
-      const state = generation.stateOf(job);
-      if (state?.step === "poll") metrics.recordPoll(provider);
-      if (reentersSubmitWindow(state)) metrics.recordSubmitWindow(provider);
-    }));
-    worker.on("completed", safe(log, "metrics completed listener", (_job: GenerationJob, result: unknown) => recordResult(metrics, provider, result)));
-    worker.on("failed", safe(log, "metrics failed listener", (job: GenerationJob | undefined, err: Error) => {
-      // the state machine stores the failed result in the job's state before it fails the job
-      if (job && isFinalFailure(job, err)) recordResult(metrics, provider, generation.stateOf(job)?.result);
-    }));
+    worker.on(
+      "active",
+      safe(log, "metrics active listener", (job: GenerationJob) => {
+        const state = generation.stateOf(job);
+        if (state?.step === "poll") metrics.recordPoll(provider);
+        if (reentersSubmitWindow(state)) metrics.recordSubmitWindow(provider);
+      }),
+    );
+    worker.on(
+      "completed",
+      safe(log, "metrics completed listener", (_job: GenerationJob, result: unknown) => recordResult(metrics, provider, result)),
+    );
+    worker.on(
+      "failed",
+      safe(log, "metrics failed listener", (job: GenerationJob | undefined, err: Error) => {
+        // the state machine stores the failed result in the job's state before it fails the job
+        if (job && isFinalFailure(job, err)) recordResult(metrics, provider, generation.stateOf(job)?.result);
+      }),
+    );
   }
   const webhooks = workers.webhooks.worker;
-  webhooks.on("completed", safe(log, "metrics webhook completed listener", () => metrics.recordWebhookDelivery("delivered")));
-  webhooks.on("failed", safe(log, "metrics webhook failed listener", (job: WebhookJob | undefined, err: Error) => {
-    metrics.recordWebhookDelivery(job && !isFinalFailure(job, err) ? "retry" : "failed");
-  }));
+  webhooks.on(
+    "completed",
+    safe(log, "metrics webhook completed listener", () => metrics.recordWebhookDelivery("delivered")),
+  );
+  webhooks.on(
+    "failed",
+    safe(log, "metrics webhook failed listener", (job: WebhookJob | undefined, err: Error) => {
+      metrics.recordWebhookDelivery(job && !isFinalFailure(job, err) ? "retry" : "failed");
+    }),
+  );
 }
 
 /** What the metrics read of a job's stored state. */

@@ -26,17 +26,53 @@ export function chatAnswer(provider: ChatProvider, model: string, body: Record<s
   const id = `chatcmpl-${task.id}`;
   if (provider === "wcode") return wcode(model, id, content, reasoning, usage);
   const message: Record<string, unknown> = { role: "assistant", content, ...(reasoning ? { reasoning_content: reasoning } : {}) };
-  const answer: Record<string, unknown> = { id, object: "chat.completion", created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, finish_reason: "stop", message }], usage };
-  if (provider === "tokenhub") answer.usage = { ...usage, prompt_tokens_details: { cached_token: 0 }, completion_tokens_details: { reasoning_tokens: reasoning?.length ?? 0 } };
-  if (/^MiniMax/i.test(model) && provider === "gateway") Object.assign(answer, { input_sensitive: false, output_sensitive: false, input_sensitive_type: 0, output_sensitive_type: 0, base_resp: { status_code: 0, status_msg: "" } });
+  const answer: Record<string, unknown> = {
+    id,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, finish_reason: "stop", message }],
+    usage,
+  };
+  if (provider === "tokenhub")
+    answer.usage = {
+      ...usage,
+      prompt_tokens_details: { cached_token: 0 },
+      completion_tokens_details: { reasoning_tokens: reasoning?.length ?? 0 },
+    };
+  if (/^MiniMax/i.test(model) && provider === "gateway")
+    Object.assign(answer, {
+      input_sensitive: false,
+      output_sensitive: false,
+      input_sensitive_type: 0,
+      output_sensitive_type: 0,
+      base_resp: { status_code: 0, status_msg: "" },
+    });
   return { status: 200, body: answer };
 }
 
 /** wcode (seeds 000–002): hunyuan-a13b answers `reasoning` and `<answer>`-wrapped content; every answer carries the key's balance. */
 function wcode(model: string, id: string, content: string, reasoning: string | undefined, usage: Record<string, number>): SimAnswer {
   const a13b = model === "tencent/hunyuan-a13b-instruct";
-  const message = a13b ? { role: "assistant", content: `<answer>\n${content}\n</answer>`, refusal: null, reasoning: reasoning ?? "The user greets me; introduce myself." } : { role: "assistant", content };
-  const choice = a13b ? { logprobs: null, finish_reason: "stop", native_finish_reason: "stop", index: 0, message } : { index: 0, message, finish_reason: "stop" };
-  const body = { id, object: "chat.completion", created: Math.floor(Date.now() / 1000), model, system_fingerprint: "", choices: [choice], usage };
+  const message = a13b
+    ? {
+        role: "assistant",
+        content: `<answer>\n${content}\n</answer>`,
+        refusal: null,
+        reasoning: reasoning ?? "The user greets me; introduce myself.",
+      }
+    : { role: "assistant", content };
+  const choice = a13b
+    ? { logprobs: null, finish_reason: "stop", native_finish_reason: "stop", index: 0, message }
+    : { index: 0, message, finish_reason: "stop" };
+  const body = {
+    id,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model,
+    system_fingerprint: "",
+    choices: [choice],
+    usage,
+  };
   return { status: 200, body, headers: { "x-account-balance": "123.0165" } };
 }

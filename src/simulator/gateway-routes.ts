@@ -6,7 +6,22 @@ import { durationDirective } from "./simulator-options.js";
 
 /** The gateway's models (seed 004 §7) by answer family. */
 const FAMILIES: Record<string, string> = {
-  ...Object.fromEntries(["qwen3.6-plus", "qwen3.6-flash", "qwen3-max", "qwen3-coder-next", "qwen3-coder-plus", "MiniMax-M2.7", "MiniMax-M2.7-highspeed", "glm-5.1", "glm-5v-turbo", "kimi-k2.6", "deepseek-v4-pro", "deepseek-v4-flash"].map((m) => [m, "chat"])),
+  ...Object.fromEntries(
+    [
+      "qwen3.6-plus",
+      "qwen3.6-flash",
+      "qwen3-max",
+      "qwen3-coder-next",
+      "qwen3-coder-plus",
+      "MiniMax-M2.7",
+      "MiniMax-M2.7-highspeed",
+      "glm-5.1",
+      "glm-5v-turbo",
+      "kimi-k2.6",
+      "deepseek-v4-pro",
+      "deepseek-v4-flash",
+    ].map((m) => [m, "chat"]),
+  ),
   "qwen-image-2.0": "qwen-image",
   "qwen-image-2.0-pro": "qwen-image",
   "wan2.7-image-pro": "qwen-image",
@@ -32,12 +47,13 @@ export function gatewayRoute(method: string, path: string, body: Record<string, 
   const query = /^\/gateway\/v1\/(videos|images)\/generations\/([^/]+)$/.exec(path);
   if (method === "GET" && query) return queryTask(decodeURIComponent(query[2]!), query[1] as "videos" | "images", ctx);
   if (method !== "POST" || path !== "/gateway/v1/chat/completions") return undefined;
-  const model = String(body.model ?? "");
+  const model = typeof body.model === "string" ? body.model : "";
   const family = FAMILIES[model];
   if (!family) return gatewayError(404, "model_not_found", `model ${model} does not exist`);
   const prompt = promptOf(body);
   if (prompt === undefined) return gatewayError(400, "invalid_request_error", "messages[].content is required");
-  if (family === "chat") return chatAnswer("gateway", model, body, ctx) ?? gatewayError(400, "invalid_request_error", "the last message must be the user's");
+  if (family === "chat")
+    return chatAnswer("gateway", model, body, ctx) ?? gatewayError(400, "invalid_request_error", "the last message must be the user's");
   return submit(model, family, prompt, body, ctx);
 }
 
@@ -51,13 +67,28 @@ function submit(model: string, family: string, prompt: string, body: Record<stri
   const { image, video, preview } = ctx.options.outputBytes;
   const sync = !family.endsWith("video") && !(family === "glm-image" && body.async === true);
   const files: FilePlan[] = family.endsWith("tts")
-    ? [{ format: family === "qwen-tts" || (body.audio_setting as { format?: string } | undefined)?.format === "wav" ? "wav" : "mp3", size: Math.round(image / 2) }]
+    ? [
+        {
+          format: family === "qwen-tts" || (body.audio_setting as { format?: string } | undefined)?.format === "wav" ? "wav" : "mp3",
+          size: Math.round(image / 2),
+        },
+      ]
     : family === "cogvideo"
-      ? [{ format: "mp4", size: video, role: "video" }, { format: "png", size: preview, role: "cover" }]
+      ? [
+          { format: "mp4", size: video, role: "video" },
+          { format: "png", size: preview, role: "cover" },
+        ]
       : family.endsWith("video")
         ? [{ format: "mp4", size: video }]
         : Array.from({ length: typeof body.n === "number" ? body.n : 1 }, () => ({ format: "png" as const, size: image }));
-  const id = family === "wan-video" || family === "glm-image" ? randomUUID() : family === "minimax-video" ? `minimax-${randomUUID()}` : family === "cogvideo" ? `cogvideo-${randomUUID()}` : undefined;
+  const id =
+    family === "wan-video" || family === "glm-image"
+      ? randomUUID()
+      : family === "minimax-video"
+        ? `minimax-${randomUUID()}`
+        : family === "cogvideo"
+          ? `cogvideo-${randomUUID()}`
+          : undefined;
   const durationMs = sync ? 0 : (durationDirective(prompt) ?? ctx.options.durationsMs[family === "glm-image" ? "image" : "video"]);
   const task = ctx.book.create({ provider: "gateway", model, prompt, durationMs, files, id }, ctx.options, ctx.random);
   return { status: 200, body: submitAnswer(family, task, body, ctx) };
@@ -69,16 +100,41 @@ function submitAnswer(family: string, task: SimTask, body: Record<string, unknow
   const requestId = randomUUID();
   switch (family) {
     case "qwen-image":
-      return { output: { choices: [{ finish_reason: "stop", message: { role: "assistant", content: urls.map((image) => ({ image })) } }] }, usage: { image_count: urls.length }, request_id: requestId };
+      return {
+        output: { choices: [{ finish_reason: "stop", message: { role: "assistant", content: urls.map((image) => ({ image })) } }] },
+        usage: { image_count: urls.length },
+        request_id: requestId,
+      };
     case "minimax-image":
-      return body.response_format === "base64" ? { data: { image_base64: task.files.map((f) => ctx.book.contentOf(task.id, f.index)!.toString("base64")) } } : { data: { image_url: urls } };
+      return body.response_format === "base64"
+        ? { data: { image_base64: task.files.map((f) => ctx.book.contentOf(task.id, f.index)!.toString("base64")) } }
+        : { data: { image_url: urls } };
     case "glm-image":
-      return body.async === true ? { id: task.id } : { created: Math.floor(task.createdAt / 1000), data: urls.map((url) => ({ url, revised_prompt: task.prompt })) };
+      return body.async === true
+        ? { id: task.id }
+        : { created: Math.floor(task.createdAt / 1000), data: urls.map((url) => ({ url, revised_prompt: task.prompt })) };
     case "qwen-tts":
-      return { status_code: 200, request_id: requestId, output: { audio: { url: urls[0] }, finish_reason: "stop" }, usage: { characters: task.prompt.length } };
+      return {
+        status_code: 200,
+        request_id: requestId,
+        output: { audio: { url: urls[0] }, finish_reason: "stop" },
+        usage: { characters: task.prompt.length },
+      };
     case "minimax-tts": {
       const audio = ctx.book.contentOf(task.id, 0)!;
-      return { trace_id: requestId, data: { status: 2, audio: audio.toString("hex") }, extra_info: { audio_length: 3200, audio_sample_rate: 32000, audio_size: audio.length, audio_bitrate: 128000, usage_characters: task.prompt.length }, base_resp: { status_code: 0, status_msg: "success" }, usage: { characters: task.prompt.length } };
+      return {
+        trace_id: requestId,
+        data: { status: 2, audio: audio.toString("hex") },
+        extra_info: {
+          audio_length: 3200,
+          audio_sample_rate: 32000,
+          audio_size: audio.length,
+          audio_bitrate: 128000,
+          usage_characters: task.prompt.length,
+        },
+        base_resp: { status_code: 0, status_msg: "success" },
+        usage: { characters: task.prompt.length },
+      };
     }
     case "wan-video":
       return { output: { task_id: task.id, task_status: "PENDING" }, request_id: requestId, task_id: task.id };
@@ -93,20 +149,51 @@ function submitAnswer(family: string, task: SimTask, body: Record<string, unknow
 function queryTask(id: string, kind: "videos" | "images", ctx: RouteContext): SimAnswer {
   const task = ctx.book.tasks.get(id);
   const family = task ? FAMILIES[task.model] : undefined;
-  if (!task || task.provider !== "gateway" || (kind === "images") !== (family === "glm-image")) return gatewayError(404, "task_not_found", `task ${id} does not exist`);
+  if (!task || task.provider !== "gateway" || (kind === "images") !== (family === "glm-image"))
+    return gatewayError(404, "task_not_found", `task ${id} does not exist`);
   ctx.book.queried(task);
   const { status } = ctx.book.statusOf(task);
   const urls = task.files.map((f) => ctx.book.signedUrl(ctx.base, task, f));
   const reason = "内容安全审核未通过 (content moderation)";
   if (family === "minimax-video") {
     const word = { queued: "Queueing", in_progress: "Processing", completed: "Success", failed: "Fail" }[status];
-    return { status: 200, body: { task_id: task.id, status: word, ...(status === "completed" ? { file_id: `file-${task.id}`, file: { download_url: urls[0] } } : {}), ...(status === "failed" ? { fail_reason: reason } : {}), base_resp: { status_code: 0, status_msg: "success" } } };
+    return {
+      status: 200,
+      body: {
+        task_id: task.id,
+        status: word,
+        ...(status === "completed" ? { file_id: `file-${task.id}`, file: { download_url: urls[0] } } : {}),
+        ...(status === "failed" ? { fail_reason: reason } : {}),
+        base_resp: { status_code: 0, status_msg: "success" },
+      },
+    };
   }
   if (family === "cogvideo") {
     const word = { queued: "PROCESSING", in_progress: "PROCESSING", completed: "SUCCESS", failed: "FAIL" }[status];
-    return { status: 200, body: { id: task.id, model: task.model, request_id: randomUUID(), task_status: word, ...(status === "completed" ? { video_result: [{ url: urls[0], cover_image_url: urls[1] }] } : {}), ...(status === "failed" ? { error: { code: "1301", message: reason } } : {}) } };
+    return {
+      status: 200,
+      body: {
+        id: task.id,
+        model: task.model,
+        request_id: randomUUID(),
+        task_status: word,
+        ...(status === "completed" ? { video_result: [{ url: urls[0], cover_image_url: urls[1] }] } : {}),
+        ...(status === "failed" ? { error: { code: "1301", message: reason } } : {}),
+      },
+    };
   }
   const word = { queued: "PENDING", in_progress: "RUNNING", completed: "SUCCEEDED", failed: "FAILED" }[status];
   const result = family === "glm-image" ? { results: urls.map((url) => ({ url, orig_prompt: task.prompt })) } : { video_url: urls[0] };
-  return { status: 200, body: { output: { task_id: task.id, task_status: word, ...(status === "completed" ? result : {}), ...(status === "failed" ? { code: "DataInspectionFailed", message: reason } : {}) }, request_id: randomUUID() } };
+  return {
+    status: 200,
+    body: {
+      output: {
+        task_id: task.id,
+        task_status: word,
+        ...(status === "completed" ? result : {}),
+        ...(status === "failed" ? { code: "DataInspectionFailed", message: reason } : {}),
+      },
+      request_id: randomUUID(),
+    },
+  };
 }

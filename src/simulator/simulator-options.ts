@@ -29,7 +29,12 @@ export const SimulatorOptions = z.object({
    */
   latencyMs: z.number().min(0).default(0),
   /** Approximate size of each output, bytes. */
-  outputBytes: z.object({ image: z.number().int().min(0), video: z.number().int().min(0), model: z.number().int().min(0), preview: z.number().int().min(0) }),
+  outputBytes: z.object({
+    image: z.number().int().min(0),
+    video: z.number().int().min(0),
+    model: z.number().int().min(0),
+    preview: z.number().int().min(0),
+  }),
   /** Result URLs answer 403 (expired signature) this long after the task completes, ms. */
   urlTtlMs: z.number().min(0),
   /** Seeds the simulator's random decisions, so a run can be repeated. */

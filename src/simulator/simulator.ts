@@ -107,7 +107,10 @@ export class ProviderSimulator {
       if (created.length > 0) res.once("finish", () => created.forEach((s) => (s.answeredAt = Date.now())));
       this.sendOrBreak(res, answer);
     } catch (err) {
-      send(res, { status: 500, body: { error: { message: (err as Error).message, type: "engine_server_error", code: "engine_server_error" } } });
+      send(res, {
+        status: 500,
+        body: { error: { message: (err as Error).message, type: "engine_server_error", code: "engine_server_error" } },
+      });
     }
   }
 
@@ -115,7 +118,8 @@ export class ProviderSimulator {
   private async api(req: IncomingMessage, path: string, created: SimulatorStats["submissions"]): Promise<SimAnswer> {
     const provider = providerOf(path);
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-    if (!auth || (this.options.apiKey !== undefined && auth !== this.options.apiKey)) return errorFor(provider, 401, "authentication_error", provider === "wcode" ? "Invalid API-KEY" : "API Key 无效");
+    if (!auth || (this.options.apiKey !== undefined && auth !== this.options.apiKey))
+      return errorFor(provider, 401, "authentication_error", provider === "wcode" ? "Invalid API-KEY" : "API Key 无效");
     const injected = this.injectedFailure(provider);
     if (injected) return injected;
     const method = req.method ?? "GET";
@@ -123,7 +127,14 @@ export class ProviderSimulator {
     if (!body) return errorFor(provider, 400, "invalid_request_error", "请求参数有误: body is not a JSON object");
     const ctx: RouteContext = { book: this.book, options: this.options, random: this.random, base: this.baseUrl };
     const before = this.book.submissions.length;
-    const answer = provider === "gateway" ? gatewayRoute(method, path, body, ctx) : provider === "wcode" ? wcodeRoute(method, path, body, ctx) : method === "POST" ? tokenHubRoute(path, body, ctx) : undefined;
+    const answer =
+      provider === "gateway"
+        ? gatewayRoute(method, path, body, ctx)
+        : provider === "wcode"
+          ? wcodeRoute(method, path, body, ctx)
+          : method === "POST"
+            ? tokenHubRoute(path, body, ctx)
+            : undefined;
     // routes are synchronous: whatever was submitted since `before` is this call's
     created.push(...this.book.submissions.slice(before));
     return answer ?? errorFor(provider, 404, "invalid_request_error", `no route for ${method} ${path}`);
@@ -139,7 +150,9 @@ export class ProviderSimulator {
     }
     if (draw < rateLimitRate + serverErrorRate) {
       this.book.counters.rejected++;
-      return draw < rateLimitRate + serverErrorRate / 2 ? errorFor(provider, 500, "engine_server_error", "引擎内部错误") : errorFor(provider, 503, "service_unavailable", "服务暂时不可用");
+      return draw < rateLimitRate + serverErrorRate / 2
+        ? errorFor(provider, 500, "engine_server_error", "引擎内部错误")
+        : errorFor(provider, 503, "service_unavailable", "服务暂时不可用");
     }
     return undefined;
   }
@@ -160,7 +173,11 @@ export class ProviderSimulator {
     if (draw < resetRate + truncateRate && typeof answer.body !== "string") {
       this.book.counters.broken++;
       const text = JSON.stringify(answer.body);
-      return send(res, { ...answer, body: text.slice(0, Math.floor(text.length / 2)), headers: { ...answer.headers, "content-type": "application/json" } });
+      return send(res, {
+        ...answer,
+        body: text.slice(0, Math.floor(text.length / 2)),
+        headers: { ...answer.headers, "content-type": "application/json" },
+      });
     }
     send(res, answer);
   }
@@ -170,8 +187,10 @@ export class ProviderSimulator {
     const task = match ? this.book.tasks.get(match[1]!) : undefined;
     const file = task?.files[Number(match?.[2])];
     const content = task && file ? this.book.sourceOf(task.id, file.index) : undefined;
-    if (!task || !file || !content || Date.now() < task.doneAt || task.fails) return send(res, { status: 404, body: "<Error><Code>NoSuchKey</Code></Error>" });
-    if (this.book.isExpired(task)) return send(res, { status: 403, body: "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>" });
+    if (!task || !file || !content || Date.now() < task.doneAt || task.fails)
+      return send(res, { status: 404, body: "<Error><Code>NoSuchKey</Code></Error>" });
+    if (this.book.isExpired(task))
+      return send(res, { status: 403, body: "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>" });
     this.book.counters.downloads++;
     const length = Buffer.isBuffer(content) ? content.length : content.bytes;
     res.writeHead(200, { "content-type": MEDIA_CONTENT_TYPES[file.format], "content-length": String(length) });
@@ -179,7 +198,9 @@ export class ProviderSimulator {
       // the first bytes (half of a held file, the first chunk of a streamed one), then a reset:
       // the download must be retried, and never archived cut short
       this.book.counters.broken++;
-      const first = Buffer.isBuffer(content) ? content.subarray(0, Math.floor(content.length / 2)) : content.chunks().next().value!;
+      const first = Buffer.isBuffer(content)
+        ? content.subarray(0, Math.floor(content.length / 2))
+        : (content.chunks().next() as IteratorYieldResult<Buffer>).value;
       res.write(first, () => res.socket?.destroy());
       return;
     }

@@ -45,13 +45,27 @@ export class TaskBook {
   readonly openByModel = new Map<string, { open: number; maxOpen: number }>();
 
   /** Records a submission and plans its outputs. `durationMs` 0 is a synchronous answer. */
-  create(spec: { provider: string; model: string; prompt: string; durationMs: number; files: FilePlan[]; id?: string }, options: SimulatorOptions, random: () => number): SimTask {
+  create(
+    spec: { provider: string; model: string; prompt: string; durationMs: number; files: FilePlan[]; id?: string },
+    options: SimulatorOptions,
+    random: () => number,
+  ): SimTask {
     const now = Date.now();
     // TokenHub shows 19-digit numeric ids, too big for a double; other providers pass their own
     const id = spec.id ?? `14${String(now).slice(-10)}${String(randomInt(0, 10_000_000)).padStart(7, "0")}`;
     const fails = spec.prompt.includes(DIRECTIVES.fail) || random() < options.failureRate;
     const urlTtlMs = spec.prompt.includes(DIRECTIVES.expire) ? 0 : options.urlTtlMs;
-    const task: SimTask = { id, provider: spec.provider, model: spec.model, prompt: spec.prompt, createdAt: now, doneAt: now + spec.durationMs, fails, urlTtlMs, files: [] };
+    const task: SimTask = {
+      id,
+      provider: spec.provider,
+      model: spec.model,
+      prompt: spec.prompt,
+      createdAt: now,
+      doneAt: now + spec.durationMs,
+      fails,
+      urlTtlMs,
+      files: [],
+    };
     task.files = spec.files.map((plan, index) => this.makeFile(task.id, index, plan));
     this.tasks.set(id, task);
     this.submissions.push({ taskId: id, provider: spec.provider, model: spec.model, prompt: spec.prompt, at: now });

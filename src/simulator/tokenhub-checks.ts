@@ -22,7 +22,7 @@ export function tokenHubInputProblem(model: string, body: Record<string, unknown
       return hasText(body.image_url) || hasText(body.image_base64) ? undefined : "image_url or image_base64 is required";
     case "hy-3d-3.0":
     case "hy-3d-3.1":
-      return sourceProblem(body, String(body.generate_type ?? "").toLowerCase() === "sketch");
+      return sourceProblem(body, (typeof body.generate_type === "string" ? body.generate_type : "").toLowerCase() === "sketch");
     case "hy-3d-express":
       return sourceProblem(body, false);
     default:

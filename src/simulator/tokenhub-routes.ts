@@ -21,7 +21,21 @@ const MODELS: Record<string, Family | "image-lite"> = {
 };
 
 /** The guide's text models (`/v1/chat/completions`). */
-const TEXT_MODELS = new Set(["hunyuan-2.0-thinking-20251109", "hunyuan-2.0-instruct-20251111", "hunyuan-role-latest", "deepseek-v3.2", "deepseek-v3.1-terminus", "deepseek-r1-0528", "deepseek-v3-0324", "glm-5", "kimi-k2.5", "kimi-k2-thinking-turbo", "kimi-k2-turbo-preview", "minimax-m2.5", "minimax-m2.7"]);
+const TEXT_MODELS = new Set([
+  "hunyuan-2.0-thinking-20251109",
+  "hunyuan-2.0-instruct-20251111",
+  "hunyuan-role-latest",
+  "deepseek-v3.2",
+  "deepseek-v3.1-terminus",
+  "deepseek-r1-0528",
+  "deepseek-v3-0324",
+  "glm-5",
+  "kimi-k2.5",
+  "kimi-k2-thinking-turbo",
+  "kimi-k2-turbo-preview",
+  "minimax-m2.5",
+  "minimax-m2.7",
+]);
 
 const OBJECT_NAMES: Record<Family, string> = { image: "image_job", video: "video", "3d": "3d_job" };
 
@@ -40,13 +54,14 @@ export function tokenHubRoute(path: string, body: Record<string, unknown>, ctx: 
   const served = MODELS[model];
   if (!served) return tokenHubError(403, "model_not_available", `模型不存在或未开通: ${String(body.model)}`);
   const expected = action === "lite" ? "image-lite" : family;
-  if (served !== expected || (action === "lite" && family !== "image")) return tokenHubError(400, "invalid_request_error", `model ${model} is not served on ${path}`);
+  if (served !== expected || (action === "lite" && family !== "image"))
+    return tokenHubError(400, "invalid_request_error", `model ${model} is not served on ${path}`);
   if (action === "query") return query(body, family, ctx);
   return submit(model, family, action === "lite", body, ctx);
 }
 
 function chat(body: Record<string, unknown>, ctx: RouteContext): SimAnswer {
-  const model = String(body.model ?? "");
+  const model = typeof body.model === "string" ? body.model : "";
   if (!TEXT_MODELS.has(model)) return tokenHubError(403, "model_not_available", `模型不存在或未开通: ${model}`);
   const answer = chatAnswer("tokenhub", model, body, ctx);
   return answer ?? tokenHubError(400, "invalid_request_error", "请求参数有误: messages must end with a user message");
@@ -70,23 +85,55 @@ function submit(model: string, family: Family, sync: boolean, body: Record<strin
   const problem = tokenHubInputProblem(model, body);
   if (problem) return tokenHubError(400, "invalid_request_error", `请求参数有误: ${problem}`);
   const durationMs = sync ? 0 : (durationDirective(prompt) ?? ctx.options.durationsMs[family]);
-  const task = ctx.book.create({ provider: "tokenhub", model, prompt, durationMs, files: plan(family, ctx.options) }, ctx.options, ctx.random);
+  const task = ctx.book.create(
+    { provider: "tokenhub", model, prompt, durationMs, files: plan(family, ctx.options) },
+    ctx.options,
+    ctx.random,
+  );
   if (prompt.includes(DIRECTIVES.garbled) && ctx.book.submissions.filter((s) => s.prompt === prompt).length === 1) {
-    return { status: 200, body: `{"id":"${task.id}","request_id":"${requestIdOf(ctx.random)}","obj`, headers: { "content-type": "application/json" } };
+    return {
+      status: 200,
+      body: `{"id":"${task.id}","request_id":"${requestIdOf(ctx.random)}","obj`,
+      headers: { "content-type": "application/json" },
+    };
   }
   const requestId = requestIdOf(ctx.random);
-  if (sync) return { status: 200, body: { created: Math.floor(task.createdAt / 1000), request_id: requestId, data: task.files.map((f) => ({ url: ctx.book.signedUrl(ctx.base, task, f) })) } };
-  return { status: 200, body: { id: task.id, request_id: requestId, object: OBJECT_NAMES[family], created_at: Math.floor(task.createdAt / 1000), status: "queued" } };
+  if (sync)
+    return {
+      status: 200,
+      body: {
+        created: Math.floor(task.createdAt / 1000),
+        request_id: requestId,
+        data: task.files.map((f) => ({ url: ctx.book.signedUrl(ctx.base, task, f) })),
+      },
+    };
+  return {
+    status: 200,
+    body: {
+      id: task.id,
+      request_id: requestId,
+      object: OBJECT_NAMES[family],
+      created_at: Math.floor(task.createdAt / 1000),
+      status: "queued",
+    },
+  };
 }
 
 function query(body: Record<string, unknown>, family: Family, ctx: RouteContext): SimAnswer {
   const task = typeof body.id === "string" ? ctx.book.tasks.get(body.id) : undefined;
-  if (!task || task.provider !== "tokenhub" || MODELS[task.model] !== family) return tokenHubError(400, "invalid_request_error", `task ${String(body.id)} not found`);
+  if (!task || task.provider !== "tokenhub" || MODELS[task.model] !== family)
+    return tokenHubError(400, "invalid_request_error", `task ${String(body.id)} not found`);
   ctx.book.queried(task);
   const { status, progress } = ctx.book.statusOf(task);
-  const answer: Record<string, unknown> = { request_id: requestIdOf(ctx.random), object: OBJECT_NAMES[family], created_at: Math.floor(task.createdAt / 1000), status };
+  const answer: Record<string, unknown> = {
+    request_id: requestIdOf(ctx.random),
+    object: OBJECT_NAMES[family],
+    created_at: Math.floor(task.createdAt / 1000),
+    status,
+  };
   if (family === "video") answer.progress = progress;
-  if (status === "failed") answer.error = { code: "content_policy_violation", message: "生成内容未通过安全审核 (content policy violation)" };
+  if (status === "failed")
+    answer.error = { code: "content_policy_violation", message: "生成内容未通过安全审核 (content policy violation)" };
   if (status === "completed") answer.data = dataOf(task, family, ctx);
   if (status === "failed" || status === "completed") answer.completed_at = Math.floor(task.doneAt / 1000);
   return { status: 200, body: answer };

@@ -16,7 +16,7 @@ export function wcodeError(status: number, message: string, headers?: Record<str
 /** Routes `/wcode/api/gpt/v1/chat/completions`. Undefined when the path is not wcode's. */
 export function wcodeRoute(method: string, path: string, body: Record<string, unknown>, ctx: RouteContext): SimAnswer | undefined {
   if (method !== "POST" || path !== "/wcode/api/gpt/v1/chat/completions") return undefined;
-  const model = String(body.model ?? "");
+  const model = typeof body.model === "string" ? body.model : "";
   if (!model || MISSING.test(model)) return wcodeError(400, `model ${model} is not available`);
   return chatAnswer("wcode", model, body, ctx) ?? wcodeError(400, "the last message must be the user's");
 }

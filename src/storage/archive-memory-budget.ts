@@ -22,7 +22,8 @@ export class ArchiveMemoryBudget {
 
   /** @param limitBytes the most part-buffer memory held at once, bytes */
   constructor(readonly limitBytes: number) {
-    if (!Number.isInteger(limitBytes) || limitBytes < 1) throw new RangeError(`archive memory budget: must be a positive whole number of bytes, got ${limitBytes}`);
+    if (!Number.isInteger(limitBytes) || limitBytes < 1)
+      throw new RangeError(`archive memory budget: must be a positive whole number of bytes, got ${limitBytes}`);
   }
 
   /**
@@ -57,7 +58,10 @@ export class ArchiveMemoryBudget {
 
   /** A buffer of exactly `size` bytes, once the budget has room for it. Give it back with `give`. */
   take(size: number): Promise<Buffer> {
-    if (size > this.limitBytes) return Promise.reject(new RangeError(`archive memory budget: a ${size}-byte part cannot fit in a budget of ${this.limitBytes} bytes`));
+    if (size > this.limitBytes)
+      return Promise.reject(
+        new RangeError(`archive memory budget: a ${size}-byte part cannot fit in a budget of ${this.limitBytes} bytes`),
+      );
     const buffer = this.waiting.length === 0 ? this.tryTake(size) : undefined;
     if (buffer) return Promise.resolve(buffer);
     return new Promise((grant) => this.waiting.push({ size, grant }));

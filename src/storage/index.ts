@@ -36,6 +36,9 @@ export function createArchiveStore(env: ArchiveSettings): ArchiveStore {
     forcePathStyle: env.S3_FORCE_PATH_STYLE,
     checksums: env.S3_CHECKSUMS,
     budget: ArchiveMemoryBudget.forProcess(env.KILN_ARCHIVE_MEMORY),
-    credentials: env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY } : undefined,
+    credentials:
+      env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY
+        ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY }
+        : undefined,
   });
 }

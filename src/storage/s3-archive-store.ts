@@ -53,10 +53,13 @@ export class S3ArchiveStore implements ArchiveStore {
   constructor(private readonly options: S3StoreOptions) {
     this.partSize = options.partSize ?? S3_STORE_DEFAULTS.partSize;
     this.queueSize = options.queueSize ?? S3_STORE_DEFAULTS.queueSize;
-    if (!Number.isInteger(this.partSize) || this.partSize < 5 * MiB || this.partSize > 5 * 1024 * MiB) throw new RangeError(`partSize: must be a whole number of bytes from 5 MiB to 5 GiB, got ${this.partSize}`);
-    if (!Number.isInteger(this.queueSize) || this.queueSize < 1 || this.queueSize > 16) throw new RangeError(`queueSize: must be a whole number from 1 to 16, got ${this.queueSize}`);
+    if (!Number.isInteger(this.partSize) || this.partSize < 5 * MiB || this.partSize > 5 * 1024 * MiB)
+      throw new RangeError(`partSize: must be a whole number of bytes from 5 MiB to 5 GiB, got ${this.partSize}`);
+    if (!Number.isInteger(this.queueSize) || this.queueSize < 1 || this.queueSize > 16)
+      throw new RangeError(`queueSize: must be a whole number from 1 to 16, got ${this.queueSize}`);
     this.budget = options.budget ?? ArchiveMemoryBudget.forProcess();
-    if (this.budget.limitBytes < this.partSize) throw new RangeError(`budget: ${this.budget.limitBytes} bytes cannot hold one ${this.partSize}-byte part`);
+    if (this.budget.limitBytes < this.partSize)
+      throw new RangeError(`budget: ${this.budget.limitBytes} bytes cannot hold one ${this.partSize}-byte part`);
     const checksums = options.checksums === "when_required" ? "WHEN_REQUIRED" : "WHEN_SUPPORTED";
     const config: S3ClientConfig = {
       region: options.region,
@@ -72,7 +75,16 @@ export class S3ArchiveStore implements ArchiveStore {
 
   async put(key: string, body: Readable, contentType: string, options: PutOptions = {}): Promise<StoredObject> {
     // the bytes are counted while they stream: no HeadObject afterwards
-    const bytes = await uploadInParts(body, { client: this.client, bucket: this.options.bucket, key, contentType, partSize: this.partSize, queueSize: this.queueSize, budget: this.budget, length: options.length });
+    const bytes = await uploadInParts(body, {
+      client: this.client,
+      bucket: this.options.bucket,
+      key,
+      contentType,
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      budget: this.budget,
+      length: options.length,
+    });
     return { key, url: this.urlOf(key), bytes };
   }
 

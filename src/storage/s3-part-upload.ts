@@ -44,8 +44,18 @@ export async function uploadInParts(body: Readable, given: PartUploadPlan): Prom
     let filled: number;
     try {
       filled = await reader.fill(first);
-      if (filled < plan.partSize && !(await reader.atEnd())) throw new Error(`${plan.key}: the source sent more than the ${plan.length} bytes it announced`);
-      if (reader.ended) await plan.client.send(new PutObjectCommand({ Bucket: plan.bucket, Key: plan.key, Body: first.subarray(0, filled), ContentLength: filled, ContentType: plan.contentType }));
+      if (filled < plan.partSize && !(await reader.atEnd()))
+        throw new Error(`${plan.key}: the source sent more than the ${plan.length} bytes it announced`);
+      if (reader.ended)
+        await plan.client.send(
+          new PutObjectCommand({
+            Bucket: plan.bucket,
+            Key: plan.key,
+            Body: first.subarray(0, filled),
+            ContentLength: filled,
+            ContentType: plan.contentType,
+          }),
+        );
     } catch (err) {
       plan.budget.give(first);
       throw err;
@@ -70,7 +80,13 @@ async function multipart(reader: PartReader, plan: PartUploadPlan, first: Buffer
   const target = { Bucket: plan.bucket, Key: plan.key };
   let created;
   try {
-    created = await plan.client.send(new CreateMultipartUploadCommand({ ...target, ContentType: plan.contentType, ...(checksummed && { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 }) }));
+    created = await plan.client.send(
+      new CreateMultipartUploadCommand({
+        ...target,
+        ContentType: plan.contentType,
+        ...(checksummed && { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 }),
+      }),
+    );
   } catch (err) {
     plan.budget.give(first);
     throw err;
@@ -92,7 +108,9 @@ async function multipart(reader: PartReader, plan: PartUploadPlan, first: Buffer
       if (filled === 0) buffer = sender.giveBack(buffer, undefined);
     }
     const parts = await sender.all();
-    await plan.client.send(new CompleteMultipartUploadCommand({ ...target, UploadId: created.UploadId, MultipartUpload: { Parts: parts } }));
+    await plan.client.send(
+      new CompleteMultipartUploadCommand({ ...target, UploadId: created.UploadId, MultipartUpload: { Parts: parts } }),
+    );
     return total;
   } catch (err) {
     await sender.settle();
@@ -114,15 +132,31 @@ class PartSender {
 
   /** Starts the part, then waits until fewer than `queueSize` are in flight (or one failed). */
   async send(partNumber: number, buffer: Buffer, length: number): Promise<void> {
-    const request = this.plan.client.send(new UploadPartCommand({ Bucket: this.plan.bucket, Key: this.plan.key, UploadId: this.uploadId, PartNumber: partNumber, Body: buffer.subarray(0, length), ContentLength: length }));
+    const request = this.plan.client.send(
+      new UploadPartCommand({
+        Bucket: this.plan.bucket,
+        Key: this.plan.key,
+        UploadId: this.uploadId,
+        PartNumber: partNumber,
+        Body: buffer.subarray(0, length),
+        ContentLength: length,
+      }),
+    );
     // handled at once, so a failing part is never an unhandled rejection while the next one fills
-    const settled: Promise<void> = request.then(
-      (answer) => void this.done.push({ PartNumber: partNumber, ETag: answer.ETag, ...(answer.ChecksumCRC32 && { ChecksumCRC32: answer.ChecksumCRC32 }) }),
-      (err: unknown) => void (this.failure ??= err),
-    ).finally(() => {
-      this.inFlight.delete(settled);
-      this.plan.budget.give(buffer);
-    });
+    const settled: Promise<void> = request
+      .then(
+        (answer) =>
+          void this.done.push({
+            PartNumber: partNumber,
+            ETag: answer.ETag,
+            ...(answer.ChecksumCRC32 && { ChecksumCRC32: answer.ChecksumCRC32 }),
+          }),
+        (err: unknown) => void (this.failure ??= err),
+      )
+      .finally(() => {
+        this.inFlight.delete(settled);
+        this.plan.budget.give(buffer);
+      });
     this.inFlight.add(settled);
     while (this.inFlight.size >= this.plan.queueSize && this.failure === undefined) await Promise.race(this.inFlight);
     this.throwIfFailed();
@@ -144,11 +178,13 @@ class PartSender {
   giveBack(buffer: Buffer, err: undefined): undefined;
   giveBack(buffer: Buffer, err: unknown): undefined {
     this.plan.budget.give(buffer);
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what the upload failed with, unchanged
     if (err !== undefined) throw err;
     return undefined;
   }
 
   private throwIfFailed(): void {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what the upload failed with, unchanged
     if (this.failure !== undefined) throw this.failure;
   }
 }

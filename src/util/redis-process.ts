@@ -162,14 +162,21 @@ export async function startRedisProcess(opts: RedisProcessOptions = {}): Promise
     // Nothing is saved unless asked (`--save ''`), a high hz makes key expiry and
     // blocking timeouts prompt, and noeviction because BullMQ must never lose keys.
     const args = [
-      "--port", String(port),
-      "--bind", "127.0.0.1",
-      "--save", "",
-      "--appendonly", opts.appendonly ? "yes" : "no",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      opts.appendonly ? "yes" : "no",
       ...(opts.appendonly ? ["--appendfsync", opts.appendfsync ?? "always"] : []),
-      "--hz", "100",
-      "--maxmemory-policy", "noeviction",
-      "--dir", dir,
+      "--hz",
+      "100",
+      "--maxmemory-policy",
+      "noeviction",
+      "--dir",
+      dir,
       ...(opts.extraArgs ?? []),
     ];
     const proc = new ManagedProcess(bin, args, { cwd: dir });

@@ -56,10 +56,16 @@ export class DeadLetter {
   private readonly pageSize: number;
 
   constructor(options: DeadLetterOptions) {
-    this.queue = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, { connection: options.connection, prefix: options.prefix });
+    this.queue = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, {
+      connection: options.connection,
+      prefix: options.prefix,
+    });
     // surfaced to callers through the rejected calls, and logged
     const log = options.log ?? createLogger({ level: "warn" });
-    this.queue.on("error", safe(log, "dead letter queue error listener", (err: Error) => log.warn({ err: err.message }, "webhooks queue error")));
+    this.queue.on(
+      "error",
+      safe(log, "dead letter queue error listener", (err: Error) => log.warn({ err: err.message }, "webhooks queue error")),
+    );
     this.pageSize = options.pageSize ?? 500;
   }
 
@@ -129,7 +135,9 @@ const ListedDelivery = z
   .object({
     messageId: z.string().catch(""),
     url: z.string().catch(""),
-    payload: z.object({ type: z.string().catch(""), data: z.object({ id: z.string().catch("") }).catch({ id: "" }) }).catch({ type: "", data: { id: "" } }),
+    payload: z
+      .object({ type: z.string().catch(""), data: z.object({ id: z.string().catch("") }).catch({ id: "" }) })
+      .catch({ type: "", data: { id: "" } }),
     attempts: DeliveryAttempt.array().catch([]),
   })
   .catch({ messageId: "", url: "", payload: { type: "", data: { id: "" } }, attempts: [] });

@@ -68,7 +68,8 @@ function parseDelay(entry: string): number {
 
 /** Checks a schedule given in code; the message names the option and the allowed range. */
 export function checkSchedule(schedule: readonly number[], option: string): readonly number[] {
-  if (schedule.length > MAX_WEBHOOK_RETRIES) throw new RangeError(`${option}: at most ${MAX_WEBHOOK_RETRIES} retries, got ${schedule.length}`);
+  if (schedule.length > MAX_WEBHOOK_RETRIES)
+    throw new RangeError(`${option}: at most ${MAX_WEBHOOK_RETRIES} retries, got ${schedule.length}`);
   const bad = schedule.find((ms) => !Number.isFinite(ms) || ms < 0 || ms > MAX_WEBHOOK_DELAY_MS);
   if (bad !== undefined) throw new RangeError(`${option}: every delay must be 0 to ${MAX_WEBHOOK_DELAY_MS} ms, got ${bad}`);
   return schedule;

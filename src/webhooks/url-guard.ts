@@ -37,7 +37,8 @@ export function isPublicAddress(address: string): boolean {
  */
 export function assertSafeUrl(raw: string, allowPrivate: boolean): URL {
   const url = new URL(raw);
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new UnsafeUrlError(`${url.protocol} URLs are not allowed: ${redactUrl(url)}`);
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new UnsafeUrlError(`${url.protocol} URLs are not allowed: ${redactUrl(url)}`);
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (!allowPrivate && isIP(host) && !isPublicAddress(host)) throw new UnsafeUrlError(`refusing non-public address ${host}`);
   return url;
@@ -53,7 +54,9 @@ export type SocketLookup = (hostname: string, options: LookupOptions, callback: 
 
 /** The system resolver (getaddrinfo: /etc/hosts, then DNS), as Node's sockets use by default. */
 export const systemResolver: Resolver = (hostname, options) =>
-  new Promise((resolve, reject) => dnsLookup(hostname, { ...options, all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+  new Promise((resolve, reject) =>
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
+  );
 
 export interface GuardedLookupOptions {
   /** Where addresses come from. Tests inject one to play a rebinding DNS server. @defaultValue systemResolver */
@@ -80,7 +83,13 @@ export function createGuardedLookup(options: GuardedLookupOptions = {}): SocketL
   };
 }
 
-function answer(hostname: string, addresses: LookupAddress[], isAllowed: (a: string) => boolean, all: boolean, callback: LookupCallback): void {
+function answer(
+  hostname: string,
+  addresses: LookupAddress[],
+  isAllowed: (a: string) => boolean,
+  all: boolean,
+  callback: LookupCallback,
+): void {
   const refused = addresses.find((a) => !isAllowed(a.address));
   if (refused) return callback(new UnsafeUrlError(`refusing ${hostname}: it resolves to non-public address ${refused.address}`), []);
   const first = addresses[0];

@@ -45,7 +45,11 @@ export class WebhookSender {
       const url = assertSafeUrl(message.url, this.options.allowPrivate);
       const response = await request(url, {
         method: "POST",
-        headers: { "content-type": "application/json", "user-agent": "kiln-webhooks/1", ...signer.sign(message.messageId, message.body, at) },
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "kiln-webhooks/1",
+          ...signer.sign(message.messageId, message.body, at),
+        },
         body: message.body,
         dispatcher: this.options.dispatcher,
         // one budget for connect + headers + body: a receiver trickling bytes cannot hold a slot

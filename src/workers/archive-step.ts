@@ -44,7 +44,8 @@ async function archiveOne(index: number, source: OutputSource, ctx: StepContext)
     // a put that gave up early must not leave the download's connection open
     if (!opened.body.readableEnded) opened.body.destroy();
   }
-  if (stored.bytes !== hasher.bytes) throw new Error(`output ${index}: the store holds ${stored.bytes} bytes of the ${hasher.bytes} hashed`);
+  if (stored.bytes !== hasher.bytes)
+    throw new Error(`output ${index}: the store holds ${stored.bytes} bytes of the ${hasher.bytes} hashed`);
   if (opened.length !== undefined && hasher.bytes !== opened.length) {
     throw new Error(`output ${index}: received ${hasher.bytes} bytes of ${opened.length} announced`);
   }
@@ -75,6 +76,9 @@ export function archiveKey(ctx: Pick<StepContext, "request" | "jobId" | "enqueue
 /** The id itself when it is path-safe; otherwise a cleaned copy plus a hash, so two ids never share a folder. */
 function pathSafe(id: string): string {
   if (/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/.test(id)) return id;
-  const cleaned = id.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^\.+/, "_").slice(0, 100);
+  const cleaned = id
+    .replace(/[^A-Za-z0-9_.-]/g, "_")
+    .replace(/^\.+/, "_")
+    .slice(0, 100);
   return `${cleaned}-${createHash("sha256").update(id).digest("hex").slice(0, 12)}`;
 }

@@ -17,13 +17,24 @@ export interface ResultCounts {
  * batch of any size is never held whole in memory): completed children from their return
  * values, failed ones from their job data.
  */
-export async function* batchResultLines(parent: BatchJob, prefix: string, queueOf: (name: string) => GenerationQueue, counts: ResultCounts): AsyncGenerator<string> {
+export async function* batchResultLines(
+  parent: BatchJob,
+  prefix: string,
+  queueOf: (name: string) => GenerationQueue,
+  counts: ResultCounts,
+): AsyncGenerator<string> {
   for await (const [, value] of pages(parent, "processed")) {
     const result = GenerationResult.safeParse(value);
     // the seal child and anything else that is not a generation result has no line
     if (!result.success || !result.data.batch) continue;
     counts.completed++;
-    yield line({ custom_id: result.data.batch.custom_id, id: result.data.id, status: "completed", outputs: result.data.outputs, error: null });
+    yield line({
+      custom_id: result.data.batch.custom_id,
+      id: result.data.id,
+      status: "completed",
+      outputs: result.data.outputs,
+      error: null,
+    });
   }
   for await (const [key, reason] of pages(parent, "ignored")) {
     counts.failed++;
@@ -39,8 +50,16 @@ async function failedLine(queueAndId: string, reason: string, queueOf: (name: st
   // a child is a checked request with its batch; read defensively all the same, as any job data
   const batch = GenerationRequest.shape.batch.safeParse(job?.data.batch);
   const result = storedResultOf(job);
-  const error = result?.error ? { code: result.error.code, message: result.error.message } : { code: "failed", message: job?.failedReason || reason };
-  return { custom_id: (batch.success ? batch.data?.custom_id : undefined) ?? id, id, status: "failed", outputs: result?.outputs ?? [], error };
+  const error = result?.error
+    ? { code: result.error.code, message: result.error.message }
+    : { code: "failed", message: job?.failedReason || reason };
+  return {
+    custom_id: (batch.success ? batch.data?.custom_id : undefined) ?? id,
+    id,
+    status: "failed",
+    outputs: result?.outputs ?? [],
+    error,
+  };
 }
 
 async function* pages(parent: BatchJob, kind: "processed" | "ignored"): AsyncGenerator<[string, unknown]> {

@@ -31,8 +31,15 @@ export class BatchWorker {
 
   constructor(private readonly options: BatchWorkerOptions) {
     const prefix = options.queues.prefix;
-    this.worker = new Worker<BatchJobData | SealJobData, BatchJobResult, "batch" | "seal">(BATCHES_QUEUE, (job) => this.process(job), { connection: options.connection, prefix, concurrency: 2 });
-    this.worker.on("error", safe(options.log, "batch worker error", (err) => options.log.error({ err }, "batch worker error")));
+    this.worker = new Worker<BatchJobData | SealJobData, BatchJobResult, "batch" | "seal">(BATCHES_QUEUE, (job) => this.process(job), {
+      connection: options.connection,
+      prefix,
+      concurrency: 2,
+    });
+    this.worker.on(
+      "error",
+      safe(options.log, "batch worker error", (err) => options.log.error({ err }, "batch worker error")),
+    );
   }
 
   async close(): Promise<void> {
@@ -45,7 +52,13 @@ export class BatchWorker {
     const counts: ResultCounts = { completed: 0, failed: 0 };
     const key = `${data.archivePrefix}/batches/${data.batchId}/results.jsonl`;
     // re-running after a crash rewrites the same key from the same dependencies: same file
-    const stored = await this.options.store.put(key, Readable.from(batchResultLines(job, this.options.queues.prefix, (name) => this.options.queues.generation(providerOfQueue(name) ?? name), counts)), "application/x-ndjson");
+    const stored = await this.options.store.put(
+      key,
+      Readable.from(
+        batchResultLines(job, this.options.queues.prefix, (name) => this.options.queues.generation(providerOfQueue(name) ?? name), counts),
+      ),
+      "application/x-ndjson",
+    );
     const summary: BatchSummary = {
       id: data.batchId,
       status: "completed",
@@ -58,5 +71,4 @@ export class BatchWorker {
     this.options.log.info({ batchId: data.batchId, ...summary.counts, key }, "batch completed");
     return summary;
   }
-
 }

@@ -49,7 +49,11 @@ export class DurationStatsStore {
   private readonly cacheMs: number;
   private readonly ttlMs: number;
 
-  constructor(private readonly redis: Redis, private readonly prefix: string, options: DurationStatsStoreOptions = {}) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    options: DurationStatsStoreOptions = {},
+  ) {
     this.minWeight = options.minWeight ?? 0.05;
     this.cacheMs = options.cacheMs ?? 10_000;
     this.ttlMs = options.ttlMs ?? 30 * 24 * 3600 * 1000;
@@ -85,7 +89,11 @@ export class DurationStatsStore {
 }
 
 /** Statistics from the hash's fields; undefined when missing or not numbers (never trusted blindly). */
-function parse(n: string | null | undefined, mean: string | null | undefined, variance: string | null | undefined): DurationStats | undefined {
+function parse(
+  n: string | null | undefined,
+  mean: string | null | undefined,
+  variance: string | null | undefined,
+): DurationStats | undefined {
   const values = { n: Number(n), mean: Number(mean), variance: Number(variance) };
   if (n === null || n === undefined || !(values.n > 0) || !Number.isFinite(values.mean) || !(values.variance >= 0)) return undefined;
   return values;

@@ -34,7 +34,11 @@ function retry(state: JobState, ctx: StepContext, message: string, retryAfterMs:
   const delayMs = retryDelayMs(state.errors, { random: ctx.random, retryAfterMs, scale: ctx.pollScale });
   const next = { ...state, errors: state.errors + 1, lastError: message };
   if (ctx.now() + delayMs > deadlineOf(state)) {
-    return { type: "fail", state: next, error: { code: "timed_out", message: `deadline passed during ${state.step}; last error: ${message}`, retryable: true } };
+    return {
+      type: "fail",
+      state: next,
+      error: { code: "timed_out", message: `deadline passed during ${state.step}; last error: ${message}`, retryable: true },
+    };
   }
   return { type: "wait", state: next, delayMs, reason: message };
 }

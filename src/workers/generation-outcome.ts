@@ -6,7 +6,14 @@ const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date
 
 /** The result a job ends with: its return value and the webhook's `data`. */
 export function buildResult(
-  job: { id: string; enqueuedAt: number; provider: string; model: string; metadata?: GenerationRequest["metadata"]; batch?: GenerationRequest["batch"] },
+  job: {
+    id: string;
+    enqueuedAt: number;
+    provider: string;
+    model: string;
+    metadata?: GenerationRequest["metadata"];
+    batch?: GenerationRequest["batch"];
+  },
   state: Partial<JobState>,
   finishedAt: number,
   error?: GenerationError,

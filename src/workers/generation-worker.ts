@@ -130,37 +130,75 @@ export class GenerationWorker {
     this.queueName = generateQueueName(options.provider.name);
     this.log = options.log.child({ queue: this.queueName });
     this.fetcher = new OutputFetcher({ dispatcher: options.dispatcher, allowPrivate: options.allowPrivateUrls });
-    this.webhooks = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, { connection: options.connection, prefix: options.prefix });
-    this.webhooks.on("error", safe(this.log, "webhooks queue error", (err) => this.log.error({ err }, "webhooks queue error")));
+    this.webhooks = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, {
+      connection: options.connection,
+      prefix: options.prefix,
+    });
+    this.webhooks.on(
+      "error",
+      safe(this.log, "webhooks queue error", (err) => this.log.error({ err }, "webhooks queue error")),
+    );
     this.notifier = new WebhookNotifier(this.webhooks);
-    this.own = new Queue<StoredJobData, GenerationResult, typeof GENERATE_JOB>(this.queueName, { connection: options.connection, prefix: options.prefix });
-    this.own.on("error", safe(this.log, "queue error", (err) => this.log.error({ err }, "queue error")));
+    this.own = new Queue<StoredJobData, GenerationResult, typeof GENERATE_JOB>(this.queueName, {
+      connection: options.connection,
+      prefix: options.prefix,
+    });
+    this.own.on(
+      "error",
+      safe(this.log, "queue error", (err) => this.log.error({ err }, "queue error")),
+    );
     this.cancels = new CancelRequests(options.connection, options.prefix);
     // slot timings follow KILN_POLL_SCALE like every other delay, with floors that keep the sweep cheap
     const scale = options.pollScale ?? 1;
-    const inflight = new InflightSlots(options.connection, options.prefix, options.provider.name, options.inflight ?? { models: new Map() }, Math.max(1_000, DEFAULT_GRANT_TTL_MS * scale));
+    const inflight = new InflightSlots(
+      options.connection,
+      options.prefix,
+      options.provider.name,
+      options.inflight ?? { models: new Map() },
+      Math.max(1_000, DEFAULT_GRANT_TTL_MS * scale),
+    );
     this.slots = new SlotHandoff(inflight, this.own, this.log, Math.max(250, DEFAULT_SWEEP_EVERY_MS * scale));
     this.slots.start();
     // a connection of its own: a state write never waits behind BullMQ's replies on the shared one
     this.stateConnection = options.connection.duplicate();
-    this.stateConnection.on("error", safe(this.log, "state connection error", (err: Error) => this.log.error({ err: err.message }, "state connection error")));
+    this.stateConnection.on(
+      "error",
+      safe(this.log, "state connection error", (err: Error) => this.log.error({ err: err.message }, "state connection error")),
+    );
     this.states = new JobStateStore(this.stateConnection, options.prefix, this.queueName);
     // a read is reused for 10 s of (scaled) poll time: learning need not cost a round trip per visit
     const stats = new DurationStatsStore(this.stateConnection, options.prefix, { cacheMs: 10_000 * (options.pollScale ?? 1) });
-    this.planner = new PollPlanner({ mode: options.pollSchedule, stats, scale: options.pollScale, ratePerSecond: options.ratePerSecond, random: options.random, log: this.log });
-    this.worker = new Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>(this.queueName, (job, token) => this.process(job, token), {
-      connection: options.connection,
-      prefix: options.prefix,
-      concurrency: options.concurrency ?? 50,
-      // a crash mid-visit leaves the job active; allow a few such crashes before BullMQ gives up on it
-      maxStalledCount: 5,
-      lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
-      stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
-      // each visit is about one provider request, so limiting visits limits requests
-      limiter: limiterFor(options.ratePerSecond ?? UNLIMITED_PER_SECOND),
+    this.planner = new PollPlanner({
+      mode: options.pollSchedule,
+      stats,
+      scale: options.pollScale,
+      ratePerSecond: options.ratePerSecond,
+      random: options.random,
+      log: this.log,
     });
-    this.worker.on("error", safe(this.log, "worker error", (err) => this.log.error({ err }, "worker error")));
-    this.worker.on("failed", safe(this.log, "failed listener", (job, err) => this.onFailed(job, err)));
+    this.worker = new Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>(
+      this.queueName,
+      (job, token) => this.process(job, token),
+      {
+        connection: options.connection,
+        prefix: options.prefix,
+        concurrency: options.concurrency ?? 50,
+        // a crash mid-visit leaves the job active; allow a few such crashes before BullMQ gives up on it
+        maxStalledCount: 5,
+        lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+        stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
+        // each visit is about one provider request, so limiting visits limits requests
+        limiter: limiterFor(options.ratePerSecond ?? UNLIMITED_PER_SECOND),
+      },
+    );
+    this.worker.on(
+      "error",
+      safe(this.log, "worker error", (err) => this.log.error({ err }, "worker error")),
+    );
+    this.worker.on(
+      "failed",
+      safe(this.log, "failed listener", (job, err) => this.onFailed(job, err)),
+    );
   }
 
   /**
@@ -186,13 +224,19 @@ export class GenerationWorker {
   }
 
   private async process(job: GenerationJob, token: string | undefined): Promise<GenerationResult> {
-    if (job.name !== GENERATE_JOB) return this.refuse(job, { code: "invalid_request", message: `unknown job name ${describeValue(job.name)} (expected "${GENERATE_JOB}")`, retryable: false });
+    if (job.name !== GENERATE_JOB)
+      return this.refuse(job, {
+        code: "invalid_request",
+        message: `unknown job name ${describeValue(job.name)} (expected "${String(GENERATE_JOB)}")`,
+        retryable: false,
+      });
     const accepted = acceptJob(job.data, this.options.provider.name);
     if (!accepted.ok) return this.refuse(job, accepted.error);
     const visit: VisitCancel = { known: false };
     const ctx = this.contextFor(job, token, accepted.job, visit);
     let state = this.resumeState(job, accepted.job);
-    if (state.step === "submit" && state.submitCalls === 0) await this.notifier.notifyProgress(ctx.subject, ctx.request.webhook, "generation.started", this.progressOf(ctx, state), Date.now());
+    if (state.step === "submit" && state.submitCalls === 0)
+      await this.notifier.notifyProgress(ctx.subject, ctx.request.webhook, "generation.started", this.progressOf(ctx, state), Date.now());
     for (;;) {
       if (state.step === "notify") return this.finish(job, ctx, state);
       const outcome = await this.releaseSlotIfDone(await this.runStep(state, ctx, visit), ctx);
@@ -217,7 +261,10 @@ export class GenerationWorker {
           // priority 0: once handed a slot and promoted, the job goes before new submissions
           await this.states.write(job, token, outcome.state, true);
           // must be the last call that needs the job's lock
-          await job.moveToDelayed(Date.now() + (this.options.slotWaitSafetyNetMs ?? DEFAULT_SLOT_WAIT_SAFETY_NET_MS) * (this.options.pollScale ?? 1), token);
+          await job.moveToDelayed(
+            Date.now() + (this.options.slotWaitSafetyNetMs ?? DEFAULT_SLOT_WAIT_SAFETY_NET_MS) * (this.options.pollScale ?? 1),
+            token,
+          );
           await this.slots.wakeIfHanded(ctx.jobId);
           throw DELAYED;
         case "throttle":
@@ -245,7 +292,14 @@ export class GenerationWorker {
     if (!progressDue(state.lastProgressAt, now)) return;
     try {
       // the poll count is the sequence: a re-run of the same visit adds the same delivery, not another
-      const sent = await this.notifier.notifyProgress(ctx.subject, ctx.request.webhook, "generation.progress", this.progressOf(ctx, state), now, state.polls);
+      const sent = await this.notifier.notifyProgress(
+        ctx.subject,
+        ctx.request.webhook,
+        "generation.progress",
+        this.progressOf(ctx, state),
+        now,
+        state.polls,
+      );
       if (sent) await ctx.persist({ ...state, lastProgressAt: now });
     } catch (err) {
       this.log.warn({ err, jobId: ctx.jobId }, "progress webhook not enqueued");
@@ -253,7 +307,10 @@ export class GenerationWorker {
   }
 
   private progressOf(ctx: StepContext, state: JobState) {
-    return generationProgress({ id: ctx.jobId, provider: ctx.request.provider, model: ctx.model.id, metadata: ctx.request.metadata }, state);
+    return generationProgress(
+      { id: ctx.jobId, provider: ctx.request.provider, model: ctx.model.id, metadata: ctx.request.metadata },
+      state,
+    );
   }
 
   /**
@@ -284,11 +341,16 @@ export class GenerationWorker {
 
   private async runStep(state: JobState, ctx: StepContext, visit: VisitCancel): Promise<StepOutcome> {
     const cancelled = await this.cancelReason(state, ctx, visit);
-    if (cancelled !== undefined) return { type: "fail", state, error: { code: "cancelled", message: cancelled || "cancelled by request", retryable: false } };
+    if (cancelled !== undefined)
+      return { type: "fail", state, error: { code: "cancelled", message: cancelled || "cancelled by request", retryable: false } };
     // a job still waiting for its first submit (an in-flight slot) has no deadline yet
     const waitingToSubmit = state.step === "submit" && state.submitCalls === 0;
     if (state.step !== "archive" && !waitingToSubmit && ctx.now() > state.deadlineAt) {
-      const error: GenerationError = { code: "timed_out", message: `no result before the deadline (${new Date(state.deadlineAt).toISOString()}); last provider status: ${state.providerStatus ?? "none"}`, retryable: true };
+      const error: GenerationError = {
+        code: "timed_out",
+        message: `no result before the deadline (${new Date(state.deadlineAt).toISOString()}); last provider status: ${state.providerStatus ?? "none"}`,
+        retryable: true,
+      };
       return { type: "fail", state, error };
     }
     switch (state.step) {
@@ -308,7 +370,13 @@ export class GenerationWorker {
   /** Sends the result and ends the job: completed returns it, failed throws it. */
   private async finish(job: GenerationJob, ctx: StepContext, state: JobState): Promise<GenerationResult> {
     const result = state.result ?? this.resultOf(job, ctx, state);
-    await this.notifier.notify(ctx.subject, ctx.request.webhook, result.status === "completed" ? "generation.completed" : "generation.failed", result, Date.now());
+    await this.notifier.notify(
+      ctx.subject,
+      ctx.request.webhook,
+      result.status === "completed" ? "generation.completed" : "generation.failed",
+      result,
+      Date.now(),
+    );
     if (result.status === "failed") throw new UnrecoverableError(`${result.error?.code}: ${result.error?.message}`);
     this.log.info({ jobId: job.id, outputs: result.outputs.length }, "completed");
     return result;
@@ -326,20 +394,45 @@ export class GenerationWorker {
     const metadata = GenerationRequest.shape.metadata.safeParse(data.metadata);
     const textOr = (value: unknown, fallback: string) => (typeof value === "string" && value.length <= 200 ? value : fallback);
     const result = buildResult(
-      { id: String(job.id), enqueuedAt: job.timestamp, provider: this.options.provider.name, model: textOr(data.model, ""), metadata: metadata.success ? metadata.data : undefined },
+      {
+        id: String(job.id),
+        enqueuedAt: job.timestamp,
+        provider: this.options.provider.name,
+        model: textOr(data.model, ""),
+        metadata: metadata.success ? metadata.data : undefined,
+      },
       {},
       Date.now(),
       error,
     );
     if (webhook.success && webhook.data) {
-      await this.notifier.notify(this.subjectOf(job), webhook.data, "generation.failed", result, Date.now()).catch((err: unknown) => this.log.warn({ err, jobId: job.id }, "generation.failed of a refused job not enqueued"));
+      await this.notifier
+        .notify(this.subjectOf(job), webhook.data, "generation.failed", result, Date.now())
+        .catch((err: unknown) => this.log.warn({ err, jobId: job.id }, "generation.failed of a refused job not enqueued"));
     }
     throw new UnrecoverableError(`${error.code}: ${error.message}`);
   }
 
-  private resultOf(job: GenerationJob, accepted: Pick<AcceptedJob, "request" | "model">, state: JobState, error?: GenerationError): GenerationResult {
+  private resultOf(
+    job: GenerationJob,
+    accepted: Pick<AcceptedJob, "request" | "model">,
+    state: JobState,
+    error?: GenerationError,
+  ): GenerationResult {
     const { request, model } = accepted;
-    return buildResult({ id: String(job.id), enqueuedAt: job.timestamp, provider: request.provider, model: model.id, metadata: request.metadata, batch: request.batch }, state, Date.now(), error);
+    return buildResult(
+      {
+        id: String(job.id),
+        enqueuedAt: job.timestamp,
+        provider: request.provider,
+        model: model.id,
+        metadata: request.metadata,
+        batch: request.batch,
+      },
+      state,
+      Date.now(),
+      error,
+    );
   }
 
   private resumeState(job: GenerationJob, accepted: AcceptedJob): JobState {

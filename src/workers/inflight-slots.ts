@@ -121,7 +121,10 @@ export class InflightSlots {
     private readonly grantTtlMs = DEFAULT_GRANT_TTL_MS,
   ) {
     // every process must number the lanes alike: sorted names, not the environment's order
-    this.modelNames = [...caps.models.entries()].filter(([, cap]) => cap > 0).map(([name]) => name).sort();
+    this.modelNames = [...caps.models.entries()]
+      .filter(([, cap]) => cap > 0)
+      .map(([name]) => name)
+      .sort();
   }
 
   /**

@@ -18,7 +18,9 @@ export interface AcceptedJob {
 export function acceptJob(data: unknown, queueProvider: string): { ok: true; job: AcceptedJob } | { ok: false; error: GenerationError } {
   if (isRecord(data) && Object.hasOwn(data, "kiln")) {
     // kiln keeps its state in the job's own hash: a `kiln` field is a forged or copied state, never ours
-    return refuse("kiln: reserved for kiln's own state, which no request may carry (enqueue the original request, not a finished job's data)");
+    return refuse(
+      "kiln: reserved for kiln's own state, which no request may carry (enqueue the original request, not a finished job's data)",
+    );
   }
   const parsed = GenerationRequest.safeParse(data);
   if (!parsed.success) return refuse(`invalid job data: ${describeIssues(parsed.error)}`);
@@ -36,4 +38,3 @@ export function acceptJob(data: unknown, queueProvider: string): { ok: true; job
 function refuse(message: string): { ok: false; error: GenerationError } {
   return { ok: false, error: { code: "invalid_request", message, retryable: false } };
 }
-

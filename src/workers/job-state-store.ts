@@ -21,7 +21,14 @@ end
 return redis.call("GET", KEYS[3]) or 0`;
 
 /** -1: no such job; -2: another worker holds it; 0: written; a string: written, and cancelling was asked for, with this reason. */
-type WriteState = (jobKey: string, lockKey: string, cancelKey: string, token: string, json: string, firstInLine: "0" | "1") => Promise<number | string>;
+type WriteState = (
+  jobKey: string,
+  lockKey: string,
+  cancelKey: string,
+  token: string,
+  json: string,
+  firstInLine: "0" | "1",
+) => Promise<number | string>;
 
 /** Thrown when the state cannot be written because the job is gone or another worker holds it. */
 export class LostJobError extends Error {
@@ -36,7 +43,11 @@ export class LostJobError extends Error {
 export class JobStateStore {
   private readonly writeState: WriteState;
 
-  constructor(redis: Redis, private readonly prefix: string, private readonly queueName: string) {
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+    private readonly queueName: string,
+  ) {
     if (!("kilnWriteState" in redis)) redis.defineCommand("kilnWriteState", { numberOfKeys: 3, lua: WRITE_STATE });
     const command = (redis as unknown as { kilnWriteState: WriteState }).kilnWriteState;
     this.writeState = command.bind(redis);
@@ -48,12 +59,25 @@ export class JobStateStore {
    * promoted from the delayed set it then goes before new submissions (see NEW_WORK_PRIORITY).
    * Resolves with the reason of the job's cancel request, if one was made (see `CancelRequests`).
    */
-  async write(job: Pick<GenerationJob, "id" | "progress">, token: string | undefined, state: JobState, firstInLine = state.step !== "submit"): Promise<{ cancelReason?: string }> {
+  async write(
+    job: Pick<GenerationJob, "id" | "progress">,
+    token: string | undefined,
+    state: JobState,
+    firstInLine = state.step !== "submit",
+  ): Promise<{ cancelReason?: string }> {
     const json = JSON.stringify(state);
     const jobKey = `${this.prefix}:${this.queueName}:${job.id}`;
-    const written = await this.writeState(jobKey, `${jobKey}:lock`, cancelKey(this.prefix, this.queueName, String(job.id)), token ?? "", json, firstInLine ? "1" : "0");
+    const written = await this.writeState(
+      jobKey,
+      `${jobKey}:lock`,
+      cancelKey(this.prefix, this.queueName, String(job.id)),
+      token ?? "",
+      json,
+      firstInLine ? "1" : "0",
+    );
     if (written === -1) throw new LostJobError(`job ${job.id} no longer exists; its state was not written`);
-    if (written === -2) throw new LostJobError(`job ${job.id} is held by another worker (this worker's lock lapsed); its state was not written`);
+    if (written === -2)
+      throw new LostJobError(`job ${job.id} is held by another worker (this worker's lock lapsed); its state was not written`);
     job.progress = state;
     return typeof written === "string" ? { cancelReason: written } : {};
   }

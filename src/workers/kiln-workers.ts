@@ -35,12 +35,17 @@ export interface WorkerMetricsSink {
  * Starts a generation worker per provider with credentials, and the webhook worker. Fails
  * with a ConfigError naming the variable when something required is missing.
  */
-export async function startKilnWorkers(env: Environment, log: Logger, overrides: { webhookSchedule?: readonly number[]; rawEnv?: NodeJS.ProcessEnv; metrics?: WorkerMetricsSink } = {}): Promise<KilnWorkers> {
+export async function startKilnWorkers(
+  env: Environment,
+  log: Logger,
+  overrides: { webhookSchedule?: readonly number[]; rawEnv?: NodeJS.ProcessEnv; metrics?: WorkerMetricsSink } = {},
+): Promise<KilnWorkers> {
   if (!env.KILN_WEBHOOK_SECRET) throw configError("KILN_WEBHOOK_SECRET: required by kiln worker to sign webhooks (whsec_ + base64)");
   // provider APIs are configured by the operator, so they may be private; result and webhook URLs are not
   const apiAgent = new Agent({ connect: { timeout: 10_000 } });
   const providers = configuredProviders(env, log, apiAgent);
-  if (providers.length === 0) throw configError("TOKENHUB_API_KEY, GATEWAY_API_KEY, WCODE_API_KEY: no provider has credentials, so there is nothing to run");
+  if (providers.length === 0)
+    throw configError("TOKENHUB_API_KEY, GATEWAY_API_KEY, WCODE_API_KEY: no provider has credentials, so there is nothing to run");
   const connection = createRedis(env.REDIS_URL, "worker");
   connection.on("error", (err) => log.error({ err: err.message }, "redis connection error"));
   await waitReady(connection, 30_000);
@@ -48,8 +53,25 @@ export async function startKilnWorkers(env: Environment, log: Logger, overrides:
   const outbound = createOutboundDispatcher({ allowPrivate: env.KILN_ALLOW_PRIVATE_URLS });
   const common = { connection, prefix: env.KILN_PREFIX, dispatcher: outbound, allowPrivateUrls: env.KILN_ALLOW_PRIVATE_URLS, log };
   const recovery = { lockDurationMs: env.KILN_LOCK_DURATION, stalledIntervalMs: env.KILN_STALLED_INTERVAL, deadlines: deadlinesOf(env) };
-  const generation = providers.map((provider) => new GenerationWorker({ ...common, ...recovery, provider, store, concurrency: env.KILN_CONCURRENCY, pollScale: env.KILN_POLL_SCALE, pollSchedule: env.KILN_POLL_SCHEDULE, ...limitsOf(env, provider.name, overrides.rawEnv ?? process.env) }));
-  const webhooks = new WebhookWorker({ ...common, secret: env.KILN_WEBHOOK_SECRET, schedule: overrides.webhookSchedule ?? env.KILN_WEBHOOK_RETRY_SCHEDULE, timeoutMs: env.KILN_WEBHOOK_TIMEOUT_MS });
+  const generation = providers.map(
+    (provider) =>
+      new GenerationWorker({
+        ...common,
+        ...recovery,
+        provider,
+        store,
+        concurrency: env.KILN_CONCURRENCY,
+        pollScale: env.KILN_POLL_SCALE,
+        pollSchedule: env.KILN_POLL_SCHEDULE,
+        ...limitsOf(env, provider.name, overrides.rawEnv ?? process.env),
+      }),
+  );
+  const webhooks = new WebhookWorker({
+    ...common,
+    secret: env.KILN_WEBHOOK_SECRET,
+    schedule: overrides.webhookSchedule ?? env.KILN_WEBHOOK_RETRY_SCHEDULE,
+    timeoutMs: env.KILN_WEBHOOK_TIMEOUT_MS,
+  });
   const queues = new KilnQueues(connection, env.KILN_PREFIX, log);
   const batches = new BatchWorker({ connection, queues, store, notifier: new WebhookNotifier(queues.webhooks()), log });
   overrides.metrics?.attach({ generation, webhooks });
@@ -71,12 +93,22 @@ export async function startKilnWorkers(env: Environment, log: Logger, overrides:
 
 /** `KILN_DEADLINE_<KIND>`: the kinds the operator set. */
 export function deadlinesOf(env: Environment): Partial<Record<ModelKind, number>> {
-  const set = { image: env.KILN_DEADLINE_IMAGE, video: env.KILN_DEADLINE_VIDEO, "3d": env.KILN_DEADLINE_3D, audio: env.KILN_DEADLINE_AUDIO, text: env.KILN_DEADLINE_TEXT };
+  const set = {
+    image: env.KILN_DEADLINE_IMAGE,
+    video: env.KILN_DEADLINE_VIDEO,
+    "3d": env.KILN_DEADLINE_3D,
+    audio: env.KILN_DEADLINE_AUDIO,
+    text: env.KILN_DEADLINE_TEXT,
+  };
   return Object.fromEntries(Object.entries(set).filter(([, ms]) => ms !== undefined));
 }
 
 /** `KILN_<PROVIDER>_RATE` and `KILN_<PROVIDER>_MAX_INFLIGHT[_<MODEL>]` for one provider. */
-function limitsOf(env: Environment, provider: string, rawEnv: NodeJS.ProcessEnv): { ratePerSecond?: number; inflight: InflightCaps; onUnknownSubmit: "retry" | "fail" } {
+function limitsOf(
+  env: Environment,
+  provider: string,
+  rawEnv: NodeJS.ProcessEnv,
+): { ratePerSecond?: number; inflight: InflightCaps; onUnknownSubmit: "retry" | "fail" } {
   const key = provider.toUpperCase() as "TOKENHUB" | "GATEWAY" | "WCODE";
   return {
     onUnknownSubmit: env[`KILN_${key}_ON_UNKNOWN_SUBMIT`],

@@ -22,7 +22,13 @@ const TYPES: Record<string, string> = {
   zip: "application/zip",
 };
 
-const BY_TYPE: Record<string, string> = Object.fromEntries([...Object.entries(TYPES).map(([ext, type]) => [type.split(";")[0]!, ext]), ["image/jpg", "jpg"], ["audio/mp3", "mp3"], ["audio/x-wav", "wav"], ["text/plain", "txt"]]);
+const BY_TYPE: Record<string, string> = Object.fromEntries([
+  ...Object.entries(TYPES).map(([ext, type]): [string, string] => [type.split(";")[0]!, ext]),
+  ["image/jpg", "jpg"],
+  ["audio/mp3", "mp3"],
+  ["audio/x-wav", "wav"],
+  ["text/plain", "txt"],
+]);
 
 /** Content-Types that say nothing about the bytes, so the extension decides instead. */
 const VAGUE = new Set(["application/octet-stream", "binary/octet-stream", "application/x-download", ""]);
@@ -31,9 +37,14 @@ const VAGUE = new Set(["application/octet-stream", "binary/octet-stream", "appli
  * Picks the extension and Content-Type of an output: what the provider declared (e.g. a 3D
  * `type: "obj"`) first, then the download's Content-Type, then the URL's path, then `bin`.
  */
-export function mediaTypeOf(declaredExt: string | undefined, contentType: string | undefined, url: string | undefined): { ext: string; contentType: string } {
+export function mediaTypeOf(
+  declaredExt: string | undefined,
+  contentType: string | undefined,
+  url: string | undefined,
+): { ext: string; contentType: string } {
   const header = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
-  const ext = clean(declaredExt) ?? (VAGUE.has(header) || !Object.hasOwn(BY_TYPE, header) ? undefined : BY_TYPE[header]) ?? extOfUrl(url) ?? "bin";
+  const ext =
+    clean(declaredExt) ?? (VAGUE.has(header) || !Object.hasOwn(BY_TYPE, header) ? undefined : BY_TYPE[header]) ?? extOfUrl(url) ?? "bin";
   const type = (Object.hasOwn(TYPES, ext) ? TYPES[ext] : undefined) ?? (VAGUE.has(header) ? "application/octet-stream" : header);
   return { ext, contentType: type };
 }

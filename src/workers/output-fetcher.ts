@@ -38,7 +38,12 @@ export class OutputFetcher {
     const timeout = this.options.idleTimeoutMs ?? 60_000;
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(target, { method: "GET", dispatcher: this.options.dispatcher, headersTimeout: timeout, bodyTimeout: timeout });
+      response = await request(target, {
+        method: "GET",
+        dispatcher: this.options.dispatcher,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
     } catch (err) {
       if (isUnsafe(err)) throw new ProviderError("invalid_request", (err as Error).message, { cause: err });
       throw new ProviderError("network", `downloading ${redactUrl(target)}: ${(err as Error).message}`, { cause: err });
@@ -52,7 +57,11 @@ export class OutputFetcher {
     }
     if (status < 200 || status >= 300) throw await downloadError(response, target, expiresAt);
     const length = Number(headers["content-length"]);
-    return { body: response.body, contentType: typeof headers["content-type"] === "string" ? headers["content-type"] : undefined, length: Number.isFinite(length) ? length : undefined };
+    return {
+      body: response.body,
+      contentType: typeof headers["content-type"] === "string" ? headers["content-type"] : undefined,
+      length: Number.isFinite(length) ? length : undefined,
+    };
   }
 }
 

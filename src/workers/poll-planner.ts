@@ -75,7 +75,12 @@ export class PollPlanner {
     const now = job.now();
     const endedAt = ((state.lastPendingAt ?? state.submittedAt) + now) / 2;
     try {
-      await this.options.stats.record(job.model.provider, job.model.id, endedAt - state.submittedAt, requestSize(job.model.kind, job.input));
+      await this.options.stats.record(
+        job.model.provider,
+        job.model.id,
+        endedAt - state.submittedAt,
+        requestSize(job.model.kind, job.input),
+      );
     } catch (err) {
       this.options.log.warn({ err, model: job.model.id }, "task duration not recorded");
     }

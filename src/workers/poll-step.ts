@@ -20,14 +20,34 @@ export async function pollStep(state: JobState, ctx: StepContext): Promise<StepO
   switch (status.state) {
     case "pending": {
       const now = ctx.now();
-      const next = { ...polled, providerStatus: status.providerStatus, progress: status.progress ?? polled.progress, lastPendingAt: now, progressSamples: withSample(polled, status.progress, now) };
+      const next = {
+        ...polled,
+        providerStatus: status.providerStatus,
+        progress: status.progress ?? polled.progress,
+        lastPendingAt: now,
+        progressSamples: withSample(polled, status.progress, now),
+      };
       return { type: "wait", state: next, delayMs: await ctx.planner.delayMs(next, ctx), reason: status.providerStatus };
     }
     case "succeeded":
       await ctx.planner.learn(polled, ctx);
-      return { type: "next", state: { ...polled, step: "archive", providerStatus: "completed", progress: 100, providerCompletedAt: ctx.now(), sources: status.outputs } };
+      return {
+        type: "next",
+        state: {
+          ...polled,
+          step: "archive",
+          providerStatus: "completed",
+          progress: 100,
+          providerCompletedAt: ctx.now(),
+          sources: status.outputs,
+        },
+      };
     case "failed":
-      return { type: "fail", state: { ...polled, providerStatus: "failed" }, error: { code: "task_failed", message: status.message, retryable: false, providerCode: status.code } };
+      return {
+        type: "fail",
+        state: { ...polled, providerStatus: "failed" },
+        error: { code: "task_failed", message: status.message, retryable: false, providerCode: status.code },
+      };
     default:
       return assertNever(status, "task status");
   }

@@ -19,8 +19,12 @@ import type { SubmitResult } from "../providers/provider.js";
 export async function submitStep(state: JobState, ctx: StepContext): Promise<StepOutcome> {
   if (state.taskId) return { type: "next", state: { ...state, step: "poll" } };
   if (state.submitCalls > 0) {
-    if (ctx.onUnknownSubmit === "fail") return unknownOutcomeFailure(state, "a previous submit call ended without a stored answer (the worker stopped mid-call)");
-    ctx.log.warn({ jobId: ctx.jobId, event: "submit_window", submitCalls: state.submitCalls, earlierTaskIds: state.unknownTaskIds }, "a previous submit call of this job ended without a stored answer; submitting again");
+    if (ctx.onUnknownSubmit === "fail")
+      return unknownOutcomeFailure(state, "a previous submit call ended without a stored answer (the worker stopped mid-call)");
+    ctx.log.warn(
+      { jobId: ctx.jobId, event: "submit_window", submitCalls: state.submitCalls, earlierTaskIds: state.unknownTaskIds },
+      "a previous submit call of this job ended without a stored answer; submitting again",
+    );
   }
   // the deadline counts from the first submit, never from enqueue: waiting for a slot costs none of it
   const deadlineAt = state.submitCalls === 0 ? ctx.now() + ctx.deadlineMs : state.deadlineAt;
@@ -42,16 +46,36 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
   // the smallest write, first: every millisecond before it is a window for a duplicate task
   await ctx.persist(next);
   ctx.observeSubmitWindow(performance.now() - answeredAt);
-  if (state.submitCalls > 0) ctx.log.warn({ jobId: ctx.jobId, event: "submit_window", taskId: next.taskId, earlierTaskIds: state.unknownTaskIds }, "submitted again after an unknown outcome: the provider may run this request twice");
+  if (state.submitCalls > 0)
+    ctx.log.warn(
+      { jobId: ctx.jobId, event: "submit_window", taskId: next.taskId, earlierTaskIds: state.unknownTaskIds },
+      "submitted again after an unknown outcome: the provider may run this request twice",
+    );
   if (next.step === "archive") return { type: "next", state: next };
   return { type: "wait", state: next, delayMs: await ctx.planner.delayMs(next, ctx), reason: "submitted" };
 }
 
 function answered(answer: SubmitResult, calling: JobState, now: number): JobState {
   if (answer.type === "completed") {
-    return { ...calling, step: "archive", errors: 0, submittedAt: now, providerCompletedAt: now, taskId: answer.providerTaskId, sources: answer.outputs, completion: answer.completion };
+    return {
+      ...calling,
+      step: "archive",
+      errors: 0,
+      submittedAt: now,
+      providerCompletedAt: now,
+      taskId: answer.providerTaskId,
+      sources: answer.outputs,
+      completion: answer.completion,
+    };
   }
-  return { ...calling, step: "poll", errors: 0, taskId: answer.taskId, submittedAt: now, providerStatus: answer.status.state === "pending" ? answer.status.providerStatus : undefined };
+  return {
+    ...calling,
+    step: "poll",
+    errors: 0,
+    taskId: answer.taskId,
+    submittedAt: now,
+    providerStatus: answer.status.state === "pending" ? answer.status.providerStatus : undefined,
+  };
 }
 
 /**
@@ -64,14 +88,25 @@ function afterFailedSubmit(err: unknown, before: JobState, calling: JobState, ct
   const message = err instanceof Error ? err.message : String(err);
   const hint = taskIdIn(message);
   const unknown = hint ? { ...calling, unknownTaskIds: [...(calling.unknownTaskIds ?? []), hint].slice(-5) } : calling;
-  ctx.log.warn({ jobId: ctx.jobId, event: "submit_unknown", taskIdHint: hint, policy: ctx.onUnknownSubmit }, `submit outcome unknown: ${message}`);
+  ctx.log.warn(
+    { jobId: ctx.jobId, event: "submit_unknown", taskIdHint: hint, policy: ctx.onUnknownSubmit },
+    `submit outcome unknown: ${message}`,
+  );
   if (ctx.onUnknownSubmit === "fail") return unknownOutcomeFailure(unknown, message);
   return outcomeOfError(err, unknown, ctx);
 }
 
 function unknownOutcomeFailure(state: JobState, why: string): StepOutcome {
   const seen = state.unknownTaskIds?.length ? ` (task ids seen: ${state.unknownTaskIds.join(", ")})` : "";
-  return { type: "fail", state, error: { code: "submit_unknown", message: `${why}; the provider may have created the task${seen}, so it is not submitted again (on-unknown-submit policy: fail)`, retryable: false } };
+  return {
+    type: "fail",
+    state,
+    error: {
+      code: "submit_unknown",
+      message: `${why}; the provider may have created the task${seen}, so it is not submitted again (on-unknown-submit policy: fail)`,
+      retryable: false,
+    },
+  };
 }
 
 /** A task id in a truncated or malformed answer, where one can still be read (`"id": "..."`). */

@@ -40,9 +40,11 @@ type Settings = Required<Pick<WebhookWorkerOptions, "schedule" | "timeoutMs" | "
 
 function settingsOf(options: WebhookWorkerOptions): Settings {
   const timeoutMs = options.timeoutMs ?? 15_000;
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 300_000) throw new RangeError(`timeoutMs: must be an integer from 100 to 300000 ms, got ${timeoutMs}`);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 300_000)
+    throw new RangeError(`timeoutMs: must be an integer from 100 to 300000 ms, got ${timeoutMs}`);
   const concurrency = options.concurrency ?? 20;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw new RangeError(`concurrency: must be an integer from 1 to 1000, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)
+    throw new RangeError(`concurrency: must be an integer from 1 to 1000, got ${concurrency}`);
   const schedule = checkSchedule(options.schedule ?? DEFAULT_WEBHOOK_SCHEDULE_MS, "schedule");
   return { schedule, timeoutMs, concurrency, random: options.random ?? Math.random };
 }
@@ -50,7 +52,10 @@ function settingsOf(options: WebhookWorkerOptions): Settings {
 /** Error carrying the receiver's Retry-After to the backoff strategy. */
 class DeliveryError extends Error {
   override name = "DeliveryError";
-  constructor(message: string, readonly retryAfterMs?: number) {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
     super(message);
   }
 }
@@ -71,18 +76,33 @@ export class WebhookWorker {
     this.settings = settingsOf(options);
     this.log = options.log.child({ queue: WEBHOOKS_QUEUE });
     this.defaultSigner = new WebhookSigner(options.secret);
-    this.sender = new WebhookSender({ dispatcher: options.dispatcher, allowPrivate: options.allowPrivateUrls, timeoutMs: this.settings.timeoutMs });
+    this.sender = new WebhookSender({
+      dispatcher: options.dispatcher,
+      allowPrivate: options.allowPrivateUrls,
+      timeoutMs: this.settings.timeoutMs,
+    });
     const { schedule, random } = this.settings;
     this.worker = new Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, (job) => this.deliver(job), {
       connection: options.connection,
       prefix: options.prefix,
       concurrency: this.settings.concurrency,
       settings: {
-        backoffStrategy: (attemptsMade, _type, err) => webhookRetryDelayMs(attemptsMade, { schedule, random, retryAfterMs: (err as DeliveryError | undefined)?.retryAfterMs }),
+        backoffStrategy: (attemptsMade, _type, err) =>
+          webhookRetryDelayMs(attemptsMade, {
+            schedule,
+            random,
+            retryAfterMs: err instanceof DeliveryError ? err.retryAfterMs : undefined,
+          }),
       },
     });
-    this.worker.on("error", safe(this.log, "webhook worker error", (err) => this.log.error({ err }, "webhook worker error")));
-    this.worker.on("failed", safe(this.log, "webhook failed listener", (job, err) => this.onFailed(job, err)));
+    this.worker.on(
+      "error",
+      safe(this.log, "webhook worker error", (err) => this.log.error({ err }, "webhook worker error")),
+    );
+    this.worker.on(
+      "failed",
+      safe(this.log, "webhook failed listener", (job, err) => this.onFailed(job, err)),
+    );
   }
 
   async close(): Promise<void> {
@@ -107,7 +127,10 @@ export class WebhookWorker {
   private async record(job: WebhookJob, delivery: WebhookDelivery, attempt: DeliveryAttempt): Promise<void> {
     const attempts = [...delivery.attempts, attempt].slice(-MAX_ATTEMPT_RECORDS);
     await job.updateData({ ...job.data, attempts });
-    this.log.debug({ jobId: job.id, messageId: delivery.messageId, event: delivery.payload.type, target: redactUrl(delivery.url), ...attempt }, "webhook attempt");
+    this.log.debug(
+      { jobId: job.id, messageId: delivery.messageId, event: delivery.payload.type, target: redactUrl(delivery.url), ...attempt },
+      "webhook attempt",
+    );
   }
 
   /** The one place where an attempt's outcome becomes BullMQ control flow. */

@@ -40,7 +40,11 @@ describe("the dashboard at /admin/queues (bull-board behind KILN_ADMIN_TOKEN)", 
   });
 
   it("answers 401 with a Basic challenge without credentials, and with a wrong token", async () => {
-    const attempts: Array<Record<string, string>> = [{}, { authorization: "Bearer not-the-token" }, { authorization: basic("admin", "wrong") }];
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { authorization: "Bearer not-the-token" },
+      { authorization: basic("admin", "wrong") },
+    ];
     for (const headers of attempts) {
       const answer = await fetch(`${http.url}/admin/queues`, { headers });
       expect(answer.status).toBe(401);
@@ -52,16 +56,29 @@ describe("the dashboard at /admin/queues (bull-board behind KILN_ADMIN_TOKEN)", 
 
   it("lists every kiln queue, read-only, to the admin token (bearer or Basic)", async () => {
     for (const authorization of [`Bearer ${ADMIN_TOKEN}`, basic("anyone", ADMIN_TOKEN)]) {
-      const answer = await fetch(`${http.url}/admin/queues/api/queues?activeQueue=generate-tokenhub&status=failed&page=1`, { headers: { authorization } });
+      const answer = await fetch(`${http.url}/admin/queues/api/queues?activeQueue=generate-tokenhub&status=failed&page=1`, {
+        headers: { authorization },
+      });
       expect(answer.status).toBe(200);
-      const body = (await answer.json()) as { queues: Array<{ name: string; readOnlyMode: boolean; jobs: Array<{ id: string; failedReason: string }> }> };
-      expect(body.queues.map((q) => q.name).sort()).toEqual(["batches", "generate-gateway", "generate-tokenhub", "generate-wcode", "webhooks"]);
+      const body = (await answer.json()) as {
+        queues: Array<{ name: string; readOnlyMode: boolean; jobs: Array<{ id: string; failedReason: string }> }>;
+      };
+      expect(body.queues.map((q) => q.name).sort()).toEqual([
+        "batches",
+        "generate-gateway",
+        "generate-tokenhub",
+        "generate-wcode",
+        "webhooks",
+      ]);
       expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
       const tokenhub = body.queues.find((q) => q.name === "generate-tokenhub")!;
       expect(tokenhub.jobs.find((j) => j.id === failedId)?.failedReason).toBe(failedReason);
     }
     // read-only: a retry is refused and the job stays failed
-    const retry = await fetch(`${http.url}/admin/queues/api/queues/generate-tokenhub/${failedId}/retry/failed`, { method: "PUT", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const retry = await fetch(`${http.url}/admin/queues/api/queues/generate-tokenhub/${failedId}/retry/failed`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(retry.status).toBeGreaterThanOrEqual(400);
     const queue = new Queue(generateQueueName("tokenhub"), { connection: { url: h.env.REDIS_URL }, prefix: h.prefix });
     expect(await queue.getJobState(failedId)).toBe("failed");
@@ -80,7 +97,10 @@ describe("the dashboard at /admin/queues (bull-board behind KILN_ADMIN_TOKEN)", 
   });
 
   it("in headless Chromium: logs in, opens the failed jobs of generate-tokenhub and shows the coded reason", async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (apt-get install -y chromium) or set KILN_TEST_CHROMIUM`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: install Debian's chromium package (apt-get install -y chromium) or set KILN_TEST_CHROMIUM`,
+      );
     let browser: Browser | undefined;
     try {
       browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
@@ -94,7 +114,10 @@ describe("the dashboard at /admin/queues (bull-board behind KILN_ADMIN_TOKEN)", 
       expect(statuses).toEqual([401]);
       await anonymous.close();
 
-      const context = await browser.newContext({ httpCredentials: { username: "admin", password: ADMIN_TOKEN }, viewport: { width: 1280, height: 900 } });
+      const context = await browser.newContext({
+        httpCredentials: { username: "admin", password: ADMIN_TOKEN },
+        viewport: { width: 1280, height: 900 },
+      });
       const page = await context.newPage();
       const opened = await page.goto(`${http.url}/admin/queues/queue/generate-tokenhub?status=failed`);
       expect(opened?.status()).toBe(200);

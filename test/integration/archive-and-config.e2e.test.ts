@@ -34,7 +34,10 @@ describe("archive stores, base URL fallback and deadlines", () => {
   });
 
   it("archives a video larger than a part as a multipart upload, byte for byte, within the memory budget", async () => {
-    h = await new KilnHarness().start({ simulator: { outputBytes: { image: 20_000, video: 23 * 1024 * 1024, model: 30_000, preview: 5_000 } }, env: { KILN_ARCHIVE_MEMORY: "12MiB" } });
+    h = await new KilnHarness().start({
+      simulator: { outputBytes: { image: 20_000, video: 23 * 1024 * 1024, model: 30_000, preview: 5_000 } },
+      env: { KILN_ARCHIVE_MEMORY: "12MiB" },
+    });
     const id = await h.client.enqueue(h.request("hy-video-1.5"));
     const status = await expectArchivedAsServed(h, id);
     expect(status.result.outputs[0]!.bytes).toBeGreaterThan(20 * 1024 * 1024);
@@ -54,7 +57,10 @@ describe("archive stores, base URL fallback and deadlines", () => {
 
   it("a task still running at its deadline fails as timed_out, and says so by webhook", async () => {
     // polls a second apart, so the job sits in the delayed set while the test edits it
-    h = await new KilnHarness().start({ simulator: { durationsMs: { image: 60_000, video: 60_000, "3d": 60_000 } }, env: { KILN_POLL_SCALE: "0.5" } });
+    h = await new KilnHarness().start({
+      simulator: { durationsMs: { image: 60_000, video: 60_000, "3d": 60_000 } },
+      env: { KILN_POLL_SCALE: "0.5" },
+    });
     const queue = new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix });
     try {
       const id = await h.client.enqueue(h.request("hy-image-v3.0"));
@@ -65,7 +71,11 @@ describe("archive stores, base URL fallback and deadlines", () => {
       }
       // time travel: the stored deadline is all the worker knows about how long is too long
       const redis = new Redis(h.env.REDIS_URL);
-      await redis.hset(`${h.prefix}:generate-tokenhub:${id}`, STATE_FIELD, JSON.stringify({ ...(job!.progress as object), deadlineAt: Date.now() - 1 }));
+      await redis.hset(
+        `${h.prefix}:generate-tokenhub:${id}`,
+        STATE_FIELD,
+        JSON.stringify({ ...(job!.progress as object), deadlineAt: Date.now() - 1 }),
+      );
       await redis.quit();
       const status = await h.client.waitFor(id, { timeoutMs: 20_000 });
       expect(status.result?.error).toMatchObject({ code: "timed_out" });

@@ -18,9 +18,17 @@ describe("cancel", () => {
 
   it("a delayed job (waiting to poll) ends now as failed/cancelled, gives back its slot and sends generation.failed", async () => {
     // polls seconds apart and a task that takes a minute: the job sits in the delayed set
-    h = await new KilnHarness().start({ simulator: { durationsMs: { image: 60_000, video: 60_000, "3d": 60_000 } }, env: { KILN_GATEWAY_MAX_INFLIGHT: "3", KILN_POLL_SCALE: "1" } });
+    h = await new KilnHarness().start({
+      simulator: { durationsMs: { image: 60_000, video: 60_000, "3d": 60_000 } },
+      env: { KILN_GATEWAY_MAX_INFLIGHT: "3", KILN_POLL_SCALE: "1" },
+    });
     const id = await h.client.enqueue(h.chatRequest("gateway", "wan2.7-t2v"));
-    for (let s = await h.client.get(id); s?.state !== "delayed" || (s.progress as { step?: string }).step !== "poll"; s = await h.client.get(id)) await new Promise((r) => setTimeout(r, 20));
+    for (
+      let s = await h.client.get(id);
+      s?.state !== "delayed" || (s.progress as { step?: string }).step !== "poll";
+      s = await h.client.get(id)
+    )
+      await new Promise((r) => setTimeout(r, 20));
     expect(await slotsInUse()).toBe(1);
     const asked = Date.now();
     expect(await h.client.cancel(id, { reason: "user changed their mind" })).toEqual({ id, state: "delayed", cancelled: true });

@@ -8,7 +8,12 @@ describe("wcode and TokenHub text models end to end", () => {
   beforeAll(() => h.start());
   afterAll(() => h.close());
 
-  async function complete(provider: "wcode" | "tokenhub", model: string, input: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+  async function complete(
+    provider: "wcode" | "tokenhub",
+    model: string,
+    input: Record<string, unknown> = {},
+    extra: Record<string, unknown> = {},
+  ) {
     const status = await h.client.waitFor(await h.client.enqueue(h.chatRequest(provider, model, input, extra)), { timeoutMs: 20_000 });
     expect(status.state, status.failedReason).toBe("completed");
     return status.result!;
@@ -21,7 +26,15 @@ describe("wcode and TokenHub text models end to end", () => {
   });
 
   it("wcode hunyuan-turbos-vision-20250619 takes an image as an OpenAI content part", async () => {
-    const messages = [{ role: "user", content: [{ type: "text", text: "这是什么?" }, { type: "image_url", image_url: { url: "https://example.com/a.png" } }] }];
+    const messages = [
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "这是什么?" },
+          { type: "image_url", image_url: { url: "https://example.com/a.png" } },
+        ],
+      },
+    ];
     const result = await complete("wcode", "hunyuan-turbos-vision-20250619", { messages });
     expect(result.completion?.content).toContain("image_url");
   });
@@ -34,14 +47,19 @@ describe("wcode and TokenHub text models end to end", () => {
     expect(answer).toBe(result.completion!.content!.replace(/^<answer>\n|\n<\/answer>$/g, ""));
   });
 
-  it.each(["deepseek-v3.2", "hunyuan-2.0-thinking-20251109", "glm-5", "kimi-k2.5", "minimax-m2.7", "deepseek-r1-0528"])("TokenHub %s via /v1/chat/completions", async (model) => {
-    const result = await complete("tokenhub", model);
-    expect(result.completion?.content).toContain(`[${model}]`);
-    expect(result.completion?.usage).toMatchObject({ prompt_tokens_details: { cached_token: 0 } });
-  });
+  it.each(["deepseek-v3.2", "hunyuan-2.0-thinking-20251109", "glm-5", "kimi-k2.5", "minimax-m2.7", "deepseek-r1-0528"])(
+    "TokenHub %s via /v1/chat/completions",
+    async (model) => {
+      const result = await complete("tokenhub", model);
+      expect(result.completion?.content).toContain(`[${model}]`);
+      expect(result.completion?.usage).toMatchObject({ prompt_tokens_details: { cached_token: 0 } });
+    },
+  );
 
   it("an unknown model fails in the worker with the client's message; pass-through sends it as given", async () => {
-    await expect(h.client.enqueue(h.chatRequest("wcode", "hunyuan-t1-latest"))).rejects.toThrow(/model: unknown wcode model "hunyuan-t1-latest"; known: hunyuan-standard, .* \(or set "passthrough": true/);
+    await expect(h.client.enqueue(h.chatRequest("wcode", "hunyuan-t1-latest"))).rejects.toThrow(
+      /model: unknown wcode model "hunyuan-t1-latest"; known: hunyuan-standard, .* \(or set "passthrough": true/,
+    );
     const raw = new Queue("generate-wcode", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix });
     try {
       const job = await raw.add("generate", h.chatRequest("wcode", "hunyuan-t1-latest"));
@@ -56,7 +74,9 @@ describe("wcode and TokenHub text models end to end", () => {
   });
 
   it("a wcode model the provider does not serve fails with the provider's message", async () => {
-    const status = await h.client.waitFor(await h.client.enqueue(h.chatRequest("wcode", "missing-model", {}, { passthrough: true })), { timeoutMs: 20_000 });
+    const status = await h.client.waitFor(await h.client.enqueue(h.chatRequest("wcode", "missing-model", {}, { passthrough: true })), {
+      timeoutMs: 20_000,
+    });
     expect(status.result?.error).toMatchObject({ code: "invalid_request", message: "model missing-model is not available" });
   });
 });

@@ -15,15 +15,25 @@ describe("the kiln CLI", () => {
 
   it("enqueue --wait runs a request to completion and status reports it", async () => {
     const env = { REDIS_URL: h.env.REDIS_URL, KILN_PREFIX: h.prefix };
-    const enqueued = await kiln(["enqueue", "--model", "HY-Image-Lite", "--input", JSON.stringify({ prompt: "cli test" }), "--id", "cli-1", "--wait"], env);
+    const enqueued = await kiln(
+      ["enqueue", "--model", "HY-Image-Lite", "--input", JSON.stringify({ prompt: "cli test" }), "--id", "cli-1", "--wait"],
+      env,
+    );
     expect(enqueued.code, enqueued.stderr).toBe(0);
     expect(enqueued.stdout.split("\n")[0]).toBe("cli-1");
     const status = await kiln(["status", "cli-1"], env);
-    expect(JSON.parse(status.stdout)).toMatchObject({ id: "cli-1", state: "completed", result: { status: "completed", model: "hy-image-lite" } });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      id: "cli-1",
+      state: "completed",
+      result: { status: "completed", model: "hy-image-lite" },
+    });
   });
 
   it("refuses an invalid request before it reaches Redis, naming the field", async () => {
-    const { code, stderr } = await kiln(["enqueue", "--model", "hy-image-v3.0", "--input", "{}"], { REDIS_URL: h.env.REDIS_URL, KILN_PREFIX: h.prefix });
+    const { code, stderr } = await kiln(["enqueue", "--model", "hy-image-v3.0", "--input", "{}"], {
+      REDIS_URL: h.env.REDIS_URL,
+      KILN_PREFIX: h.prefix,
+    });
     expect(code).toBe(2);
     expect(stderr).toContain("input.prompt");
   });

@@ -11,10 +11,13 @@ describe("gateway (seed 004) models end to end", () => {
 
   const enqueue = (model: string, input: Record<string, unknown> = {}) => h.client.enqueue(h.chatRequest("gateway", model, input));
 
-  it.each(["qwen-image-2.0", "qwen-image-2.0-pro", "wan2.7-image-pro"])("%s: synchronous output.choices[].message.content[].image, n images", async (model) => {
-    const { result } = await expectArchivedAsServed(h, await enqueue(model, { images: [IMG], size: "1664*928", n: 2 }));
-    expect(result.outputs.map((o) => o.contentType)).toEqual(["image/png", "image/png"]);
-  });
+  it.each(["qwen-image-2.0", "qwen-image-2.0-pro", "wan2.7-image-pro"])(
+    "%s: synchronous output.choices[].message.content[].image, n images",
+    async (model) => {
+      const { result } = await expectArchivedAsServed(h, await enqueue(model, { images: [IMG], size: "1664*928", n: 2 }));
+      expect(result.outputs.map((o) => o.contentType)).toEqual(["image/png", "image/png"]);
+    },
+  );
 
   it("image-01: data.image_url[] by default", async () => {
     await expectArchivedAsServed(h, await enqueue("image-01", { size: "1024x1024" }));
@@ -35,7 +38,16 @@ describe("gateway (seed 004) models end to end", () => {
   });
 
   it.each([
-    ["wan2.7-i2v", { images: [IMG], voices: ["https://example.com/rap.mp3"], media_roles: { images: ["first_frame"], voices: ["driving_audio"] }, duration: 10, resolution: "720P" }],
+    [
+      "wan2.7-i2v",
+      {
+        images: [IMG],
+        voices: ["https://example.com/rap.mp3"],
+        media_roles: { images: ["first_frame"], voices: ["driving_audio"] },
+        duration: 10,
+        resolution: "720P",
+      },
+    ],
     ["wan2.7-r2v", { images: [IMG], videos: ["https://example.com/motion.mp4"], duration: 5 }],
     ["wan2.7-t2v", { voices: ["https://example.com/music.mp3"], duration: 5, resolution: "720P" }],
   ])("%s: task id from the top level, polled to SUCCEEDED, output.video_url archived", async (model, input) => {
@@ -51,7 +63,10 @@ describe("gateway (seed 004) models end to end", () => {
 
   it("cogvideox-3: id and task_id, video_result[] video and cover image", async () => {
     const { result } = await expectArchivedAsServed(h, await enqueue("cogvideox-3", { images: [IMG], fps: 24 }));
-    expect(result.outputs.map((o) => [o.role, o.contentType])).toEqual([["video", "video/mp4"], ["cover", "image/png"]]);
+    expect(result.outputs.map((o) => [o.role, o.contentType])).toEqual([
+      ["video", "video/mp4"],
+      ["cover", "image/png"],
+    ]);
   });
 
   it("qwen3-tts-flash: output.audio.url archived as wav", async () => {
@@ -82,21 +97,28 @@ describe("gateway (seed 004) models end to end", () => {
     const status = await h.client.waitFor(await enqueue(model, input), { timeoutMs: 20_000 });
     expect(status.state, status.failedReason).toBe("completed");
     const { completion, outputs } = status.result!;
-    expect(completion?.content).toContain(`[${model}] simulated answer to: ${status.result!.metadata!.prompt}`);
+    expect(completion?.content).toContain(`[${model}] simulated answer to: ${String(status.result!.metadata!.prompt)}`);
     expect(completion?.usage).toMatchObject({ total_tokens: expect.any(Number) });
     expect(Boolean(completion?.reasoningContent)).toBe(reasons);
-    expect(outputs.map((o) => [o.role, o.contentType])).toEqual([["response", "application/json"], ["answer", "text/plain; charset=utf-8"]]);
+    expect(outputs.map((o) => [o.role, o.contentType])).toEqual([
+      ["response", "application/json"],
+      ["answer", "text/plain; charset=utf-8"],
+    ]);
     expect(await storedText(h.workers!.store, outputs[1]!.key)).toBe(completion!.content);
     expect(JSON.parse(await storedText(h.workers!.store, outputs[0]!.key)).choices[0].message.content).toBe(completion!.content);
   });
 
   it("refuses, naming the field, what the document says a model does not take", async () => {
     await expect(enqueue("glm-5.1", { images: [IMG] })).rejects.toThrow(/input\.images: not supported by this text model/);
-    await expect(enqueue("MiniMax-M2.7", { enable_thinking: true })).rejects.toThrow(/input\.enable_thinking: MiniMax-M2\.7 does not support enable_thinking/);
+    await expect(enqueue("MiniMax-M2.7", { enable_thinking: true })).rejects.toThrow(
+      /input\.enable_thinking: MiniMax-M2\.7 does not support enable_thinking/,
+    );
     await expect(enqueue("glm-image", { images: [IMG] })).rejects.toThrow(/input\.images: glm-image does not take reference images/);
     await expect(enqueue("MiniMax-Hailuo-2.3", { duration: 7 })).rejects.toThrow(/input\.duration: 5 or 6 seconds/);
     await expect(enqueue("wan2.7-i2v", {})).rejects.toThrow(/input\.images: one of images, videos is required/);
     await expect(enqueue("qwen-image-2.0", { size: "1024x1024" })).rejects.toThrow(/input\.size: format W\*H/);
-    await expect(h.client.enqueue({ provider: "gateway", model: "qwen3-max", input: { messages: [{ role: "user", content: "x" }], stream: true } })).rejects.toThrow(/input\.stream: streaming is not supported/);
+    await expect(
+      h.client.enqueue({ provider: "gateway", model: "qwen3-max", input: { messages: [{ role: "user", content: "x" }], stream: true } }),
+    ).rejects.toThrow(/input\.stream: streaming is not supported/);
   });
 });

@@ -47,7 +47,9 @@ describe("generation failures end as failed, with a reason, and never stop the w
     const good = await raw.add("generate", h.request("hy-image-lite"));
     const goodStatus = await h.client.waitFor(good.id!, { timeoutMs: 20_000, provider: "tokenhub" });
     expect(goodStatus.state).toBe("completed");
-    const reasons = await Promise.all([bad, badModel, badInput].map(async (j) => (await h.client.waitFor(j.id!, { timeoutMs: 10_000, provider: "tokenhub" })).failedReason));
+    const reasons = await Promise.all(
+      [bad, badModel, badInput].map(async (j) => (await h.client.waitFor(j.id!, { timeoutMs: 10_000, provider: "tokenhub" })).failedReason),
+    );
     expect(reasons[0]).toMatch(/^invalid_request: invalid job data: input: /);
     expect(reasons[1]).toMatch(/model: unknown tokenhub model "hy-image-9000"; known: hy-image-v3.0, hy-image-lite/);
     expect(reasons[2]).toMatch(/input\.LogoAdd: parameters are lower snake_case in this API \(e\.g\. logo_add\)/);

@@ -40,7 +40,10 @@ describe("kiln's long-running commands stop within a bound", () => {
   });
 
   it("a second signal exits at once (128 + its number), without waiting for the bound", async () => {
-    const exit = await run({ CLOSE_MS: "60000", TIMEOUT_MS: "60000" }, [["SIGTERM", 0], ["SIGINT", 300]]);
+    const exit = await run({ CLOSE_MS: "60000", TIMEOUT_MS: "60000" }, [
+      ["SIGTERM", 0],
+      ["SIGINT", 300],
+    ]);
     expect(exit.code).toBe(130);
     expect(exit.ms).toBeLessThan(10_000);
     expect(exit.output).toContain("second SIGINT");

@@ -47,7 +47,10 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
   });
 
   it("refuses a write with a wrong token (401) and enqueues nothing", async () => {
-    const answer = await call(http.url, "POST", "/v1/generations", { json: { ...h.request("hy-image-lite"), id: "wrong-token-1" }, token: `${API_TOKEN}x` });
+    const answer = await call(http.url, "POST", "/v1/generations", {
+      json: { ...h.request("hy-image-lite"), id: "wrong-token-1" },
+      token: `${API_TOKEN}x`,
+    });
     expect(answer.status).toBe(401);
     expect(answer.body.error).toEqual({ code: "unauthorized", message: "invalid bearer token" });
     expect(answer.headers.get("www-authenticate")).toContain('error="invalid_token"');
@@ -72,7 +75,11 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
     expect(notJson.status).toBe(400);
     expect(notJson.body.error).toEqual({ code: "invalid_request", message: expect.stringContaining("not valid JSON") });
 
-    const text = await fetch(new URL("/v1/generations", http.url), { method: "POST", headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "text/plain" }, body: "a picture" });
+    const text = await fetch(new URL("/v1/generations", http.url), {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "text/plain" },
+      body: "a picture",
+    });
     expect(text.status).toBe(415);
     expect(((await text.json()) as { error: { code: string } }).error.code).toBe("unsupported_media_type");
   });
@@ -82,20 +89,40 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
     expect(answer.status).toBe(200);
     const doc = answer.body;
     expect(doc).toMatchObject({ openapi: "3.1.0", info: { title: "kiln HTTP API" } });
-    const described = Object.entries(doc.paths as Record<string, Record<string, { summary: string }>>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    const described = Object.entries(doc.paths as Record<string, Record<string, { summary: string }>>).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
     expect(described.sort()).toEqual(
-      ["GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json", "GET /v1/generations/{id}", "POST /v1/generations", "POST /v1/generations/{id}/cancel", "GET /v1/batches/{id}"].sort(),
+      [
+        "GET /healthz",
+        "GET /readyz",
+        "GET /metrics",
+        "GET /openapi.json",
+        "GET /v1/generations/{id}",
+        "POST /v1/generations",
+        "POST /v1/generations/{id}/cancel",
+        "GET /v1/batches/{id}",
+      ].sort(),
     );
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { summary: string }>>)) {
       for (const [method, op] of Object.entries(ops)) expect(op.summary, `${method} ${path}`).not.toBe("undocumented route");
     }
     const read = doc.paths["/v1/generations/{id}"].get;
     expect(read.parameters).toEqual(
-      expect.arrayContaining([expect.objectContaining({ name: "id", in: "path", required: true }), expect.objectContaining({ name: "provider", in: "query", schema: expect.objectContaining({ enum: ["tokenhub", "gateway", "wcode"] }) })]),
+      expect.arrayContaining([
+        expect.objectContaining({ name: "id", in: "path", required: true }),
+        expect.objectContaining({
+          name: "provider",
+          in: "query",
+          schema: expect.objectContaining({ enum: ["tokenhub", "gateway", "wcode"] }),
+        }),
+      ]),
     );
     const body = doc.paths["/v1/generations"].post.requestBody.content["application/json"].schema;
     expect(body.required).toEqual(expect.arrayContaining(["provider", "model", "input"]));
-    expect(Object.keys(body.properties)).toEqual(expect.arrayContaining(["id", "provider", "model", "input", "webhook", "archive", "metadata"]));
+    expect(Object.keys(body.properties)).toEqual(
+      expect.arrayContaining(["id", "provider", "model", "input", "webhook", "archive", "metadata"]),
+    );
     expect(body.additionalProperties).toBe(false);
     expect(doc.paths["/v1/generations"].post.responses["201"].content["application/json"].schema.properties).toHaveProperty("state");
   });
@@ -119,7 +146,10 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
     // reads may need a token once KILN_READ_TOKEN exists: send one, so the schema is what answers
     const badQuery = await call(http.url, "GET", "/v1/generations/anything?provider=nope", { token: API_TOKEN });
     expect(badQuery.status).toBe(400);
-    expect(badQuery.body.error).toEqual({ code: "invalid_request", message: "provider: expected one of tokenhub, gateway, wcode (in the query string)" });
+    expect(badQuery.body.error).toEqual({
+      code: "invalid_request",
+      message: "provider: expected one of tokenhub, gateway, wcode (in the query string)",
+    });
     const extraQuery = await call(http.url, "POST", "/v1/generations/anything/cancel?providr=tokenhub", { token: API_TOKEN });
     expect(extraQuery.status).toBe(400);
     expect(extraQuery.body.error.message).toBe('(root): Unrecognized key: "providr" (in the query string)');
@@ -131,9 +161,18 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
     expect(created.headers.get("location")).toBe("/v1/generations/http-order-1");
     expect(created.body).toMatchObject({ id: "http-order-1", provider: "tokenhub", queue: "generate-tokenhub" });
 
-    const done = await eventually(() => get(created.headers.get("location")!), (a) => a.body.state === "completed");
+    const done = await eventually(
+      () => get(created.headers.get("location")!),
+      (a) => a.body.state === "completed",
+    );
     expect(done.status).toBe(200);
-    expect(done.body).toMatchObject({ id: "http-order-1", state: "completed", step: "done", progress: 100, result: { status: "completed", model: "hy-image-v3.0" } });
+    expect(done.body).toMatchObject({
+      id: "http-order-1",
+      state: "completed",
+      step: "done",
+      progress: 100,
+      result: { status: "completed", model: "hy-image-v3.0" },
+    });
     expect(done.body.outputs).toHaveLength(1);
     expect(done.body.outputs[0]).toMatchObject({ index: 0, contentType: "image/png" });
     expect(done.body.error).toBeUndefined();
@@ -142,7 +181,10 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
   it("reports a failed job's error code and message", async () => {
     const created = await post({ ...h.request("hy-image-v3.0", { prompt: "[sim:fail] http" }), id: "http-fails-1" });
     expect(created.status).toBe(201);
-    const failed = await eventually(() => get("/v1/generations/http-fails-1"), (a) => a.body.state === "failed");
+    const failed = await eventually(
+      () => get("/v1/generations/http-fails-1"),
+      (a) => a.body.state === "failed",
+    );
     expect(failed.body.error).toEqual({ code: "task_failed", message: expect.any(String) });
     expect(failed.body.outputs).toEqual([]);
   });
@@ -192,8 +234,19 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
 
   it("an id BullMQ minted in two queues is a 409 until ?provider= names one", async () => {
     // BullMQ counts per queue (every add, with an id or not): add to the queue behind until both mint the same id
-    const queues = { tokenhub: new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix }), wcode: new Queue("generate-wcode", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix }) };
-    const add = async (provider: "tokenhub" | "wcode") => Number((await queues[provider].add("generate", provider === "tokenhub" ? h.request("hy-image-lite") : h.chatRequest("wcode", "hunyuan-lite"))).id);
+    const queues = {
+      tokenhub: new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix }),
+      wcode: new Queue("generate-wcode", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix }),
+    };
+    const add = async (provider: "tokenhub" | "wcode") =>
+      Number(
+        (
+          await queues[provider].add(
+            "generate",
+            provider === "tokenhub" ? h.request("hy-image-lite") : h.chatRequest("wcode", "hunyuan-lite"),
+          )
+        ).id,
+      );
     let [t, w] = [await add("tokenhub"), await add("wcode")];
     while (t !== w) [t, w] = t < w ? [await add("tokenhub"), w] : [t, await add("wcode")];
     await Promise.all([queues.tokenhub.close(), queues.wcode.close()]);
@@ -206,9 +259,20 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
   });
 
   it("GET /v1/batches/{id} reports a batch's state and counts, 404 for an unknown one; unknown routes are JSON 404s", async () => {
-    await h.client.enqueueBatch([{ custom_id: "one", provider: "wcode", model: "hunyuan-lite", input: { messages: [{ role: "user", content: "batch over http" }] } }], { batchId: "http-batch" });
-    const done = await eventually(() => get("/v1/batches/http-batch"), (a) => a.body?.state === "completed");
-    expect(done.body).toMatchObject({ id: "http-batch", sealed: true, total: 1, summary: { counts: { total: 1, completed: 1, failed: 0, invalid: 0 }, results: { key: "kiln/batches/http-batch/results.jsonl" } } });
+    await h.client.enqueueBatch(
+      [{ custom_id: "one", provider: "wcode", model: "hunyuan-lite", input: { messages: [{ role: "user", content: "batch over http" }] } }],
+      { batchId: "http-batch" },
+    );
+    const done = await eventually(
+      () => get("/v1/batches/http-batch"),
+      (a) => a.body?.state === "completed",
+    );
+    expect(done.body).toMatchObject({
+      id: "http-batch",
+      sealed: true,
+      total: 1,
+      summary: { counts: { total: 1, completed: 1, failed: 0, invalid: 0 }, results: { key: "kiln/batches/http-batch/results.jsonl" } },
+    });
     const batch = await get("/v1/batches/b-1");
     expect(batch.status).toBe(404);
     expect(batch.body.error.code).toBe("not_found");
@@ -225,7 +289,10 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
       const cancelled = await call(http.url, "POST", "/v1/generations/http-cancel-1/cancel", { token: API_TOKEN });
       expect(cancelled.status).toBe(202);
       expect(cancelled.body).toMatchObject({ id: "http-cancel-1", cancelled: true });
-      const failed = await eventually(() => get("/v1/generations/http-cancel-1"), (a) => a.body.state === "failed");
+      const failed = await eventually(
+        () => get("/v1/generations/http-cancel-1"),
+        (a) => a.body.state === "failed",
+      );
       expect(failed.body.error).toMatchObject({ code: "cancelled" });
       const again = await call(http.url, "POST", "/v1/generations/http-cancel-1/cancel", { token: API_TOKEN });
       expect(again.status).toBe(409);
@@ -240,30 +307,47 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
     h.simulator.configure({ serverErrorRate: 1 });
     try {
       await post({ ...h.request("hy-image-lite"), id: "http-window-1" });
-      await eventually(async () => h.simulator.stats().rejected, (rejected) => rejected > 0);
+      await eventually(
+        async () => h.simulator.stats().rejected,
+        (rejected) => rejected > 0,
+      );
     } finally {
       h.simulator.configure({ serverErrorRate: 0 });
     }
-    await eventually(() => get("/v1/generations/http-window-1"), (a) => a.body.state === "completed");
+    await eventually(
+      () => get("/v1/generations/http-window-1"),
+      (a) => a.body.state === "completed",
+    );
     expect(sample((await get("/metrics")).text, "kiln_submit_window_total", { provider: "tokenhub" })).toBeGreaterThan(before);
   });
 
   it("/metrics exposes the job, step, provider, poll, archive and webhook families after a job completes", async () => {
     const created = await post({ ...h.request("hy-image-v3.0"), id: "http-metrics-1" });
-    const done = await eventually(() => get(created.headers.get("location")!), (a) => a.body.state === "completed");
+    const done = await eventually(
+      () => get(created.headers.get("location")!),
+      (a) => a.body.state === "completed",
+    );
     const bytes = done.body.outputs[0].bytes as number;
     await h.receiver.waitFor(() => h.receiver.of("http-metrics-1").length === 1);
 
-    const scrape = await eventually(() => get("/metrics"), (a) => (sample(a.text, "kiln_webhook_deliveries_total", { outcome: "delivered" }) ?? 0) >= 1);
+    const scrape = await eventually(
+      () => get("/metrics"),
+      (a) => (sample(a.text, "kiln_webhook_deliveries_total", { outcome: "delivered" }) ?? 0) >= 1,
+    );
     expect(scrape.headers.get("content-type")).toContain("text/plain");
     const m = scrape.text;
     expect(sample(m, "kiln_jobs", { provider: "tokenhub", state: "completed" })).toBeGreaterThanOrEqual(1);
     expect(sample(m, "kiln_jobs", { provider: "gateway", state: "waiting" })).toBe(0);
     expect(sample(m, "kiln_webhook_jobs", { state: "completed" })).toBeGreaterThanOrEqual(1);
     for (const step of ["provider", "archive", "total"]) {
-      expect(sample(m, "kiln_generation_step_seconds_count", { provider: "tokenhub", step, status: "completed" }), step).toBeGreaterThanOrEqual(1);
+      expect(
+        sample(m, "kiln_generation_step_seconds_count", { provider: "tokenhub", step, status: "completed" }),
+        step,
+      ).toBeGreaterThanOrEqual(1);
     }
-    expect(sample(m, "kiln_generation_step_seconds_count", { provider: "tokenhub", step: "total", status: "failed" })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(m, "kiln_generation_step_seconds_count", { provider: "tokenhub", step: "total", status: "failed" }),
+    ).toBeGreaterThanOrEqual(1);
     expect(sample(m, "kiln_provider_responses_total", { provider: "tokenhub", status: "200" })).toBeGreaterThanOrEqual(2);
     expect(sample(m, "kiln_provider_response_seconds_count", { provider: "tokenhub" })).toBeGreaterThanOrEqual(2);
     expect(sample(m, "kiln_polls_total", { provider: "tokenhub" })).toBeGreaterThanOrEqual(1);

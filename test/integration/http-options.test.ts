@@ -33,7 +33,10 @@ describe("HTTP server options: no API token, and a batch reader", () => {
     for (const token of [undefined, "anything-at-all-0123456789"]) {
       const answer = await call(http.url, "POST", "/v1/generations", { json: { ...h.request("hy-image-lite"), id: "no-token-1" }, token });
       expect(answer.status).toBe(503);
-      expect(answer.body.error).toEqual({ code: "auth_not_configured", message: expect.stringContaining("KILN_API_TOKEN is not configured") });
+      expect(answer.body.error).toEqual({
+        code: "auth_not_configured",
+        message: expect.stringContaining("KILN_API_TOKEN is not configured"),
+      });
     }
     expect(await h.client.get("no-token-1")).toBeUndefined();
   });
@@ -49,7 +52,10 @@ describe("HTTP server options: no API token, and a batch reader", () => {
       for (const path of ["/v1/generations/nothing-here", "/v1/batches/batch-7"]) {
         const answer = await call(closed.url, "GET", path);
         expect(answer.status).toBe(503);
-        expect(answer.body.error).toEqual({ code: "auth_not_configured", message: expect.stringContaining("KILN_READ_TOKEN or KILN_API_TOKEN (or KILN_PUBLIC_READS=true)") });
+        expect(answer.body.error).toEqual({
+          code: "auth_not_configured",
+          message: expect.stringContaining("KILN_READ_TOKEN or KILN_API_TOKEN (or KILN_PUBLIC_READS=true)"),
+        });
       }
     } finally {
       await closed.close();

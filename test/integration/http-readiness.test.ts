@@ -16,7 +16,12 @@ describe("readiness and errors when Redis is unreachable", () => {
   beforeAll(async () => {
     // a port nothing listens on: the server starts, Redis never answers
     const closedPort = await getFreePort();
-    const env = loadEnvironment({ REDIS_URL: `redis://127.0.0.1:${closedPort}`, KILN_PREFIX: `{kiln-${randomUUID().slice(0, 8)}}`, KILN_API_TOKEN: API_TOKEN, LOG_LEVEL: "silent" });
+    const env = loadEnvironment({
+      REDIS_URL: `redis://127.0.0.1:${closedPort}`,
+      KILN_PREFIX: `{kiln-${randomUUID().slice(0, 8)}}`,
+      KILN_API_TOKEN: API_TOKEN,
+      LOG_LEVEL: "silent",
+    });
     http = await startHttpServer(env, silent, { port: 0, host: "127.0.0.1" });
   });
   afterAll(() => http?.close());
@@ -38,7 +43,10 @@ describe("readiness and errors when Redis is unreachable", () => {
     const read = await call(http.url, "GET", "/v1/generations/any-id", { token: API_TOKEN });
     expect(read.status).toBe(503);
     expect(read.body.error.code).toBe("unavailable");
-    const write = await call(http.url, "POST", "/v1/generations", { json: { provider: "tokenhub", model: "hy-image-lite", input: { prompt: "x" }, id: "down-1" }, token: API_TOKEN });
+    const write = await call(http.url, "POST", "/v1/generations", {
+      json: { provider: "tokenhub", model: "hy-image-lite", input: { prompt: "x" }, id: "down-1" },
+      token: API_TOKEN,
+    });
     expect(write.status).toBe(503);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
@@ -66,7 +74,10 @@ describe("readiness inside kiln worker", () => {
 
   it("is not ready before the workers start, ready while they run, not ready once they close", async () => {
     // the server's connection may still be connecting for a moment after start
-    const before = await eventually(() => call(http.url, "GET", "/readyz"), (a) => a.body.checks.redis.ok === true);
+    const before = await eventually(
+      () => call(http.url, "GET", "/readyz"),
+      (a) => a.body.checks.redis.ok === true,
+    );
     expect(before.status).toBe(503);
     expect(before.body.error.message).toMatch(/^workers: /);
     expect(before.body.checks.redis.ok).toBe(true);

@@ -21,14 +21,25 @@ describe("InflightSlots: waiting lanes and hand-over", () => {
   function slots(caps: { provider?: number; models?: Record<string, number> }, grantTtlMs = 60_000): InflightSlots {
     const prefix = `{slots-${randomUUID().slice(0, 8)}}`;
     prefixes.push(prefix);
-    return new InflightSlots(redis, prefix, "tokenhub", { provider: caps.provider, models: new Map(Object.entries(caps.models ?? {})) }, grantTtlMs);
+    return new InflightSlots(
+      redis,
+      prefix,
+      "tokenhub",
+      { provider: caps.provider, models: new Map(Object.entries(caps.models ?? {})) },
+      grantTtlMs,
+    );
   }
 
   it("hands freed slots to waiters in enqueue order, whatever order they arrived in", async () => {
     const s = slots({ provider: 1 });
     expect((await s.acquire("a", "hy-image-v3.0", LATER, 100)).held).toBe(true);
     // arrivals out of enqueue order
-    for (const [id, at] of [["d", 400], ["b", 200], ["c", 300]] as const) expect((await s.acquire(id, "hy-image-v3.0", LATER, at)).held).toBe(false);
+    for (const [id, at] of [
+      ["d", 400],
+      ["b", 200],
+      ["c", 300],
+    ] as const)
+      expect((await s.acquire(id, "hy-image-v3.0", LATER, at)).held).toBe(false);
     expect(await s.waiting()).toBe(3);
     const order: string[] = [];
     let holder = "a";

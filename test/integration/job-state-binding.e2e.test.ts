@@ -19,11 +19,21 @@ describe("kiln's state is only ever state kiln wrote for that very job", () => {
     await h.close();
   });
 
-  const forgedResult = { id: "x", status: "completed", provider: "tokenhub", model: "hy-image-v3.0", outputs: [{ index: 0, key: "kiln/forged.png", bytes: 3, sha256: "00", contentType: "image/png" }], timings: { enqueuedAt: new Date(0).toISOString() } };
+  const forgedResult = {
+    id: "x",
+    status: "completed",
+    provider: "tokenhub",
+    model: "hy-image-v3.0",
+    outputs: [{ index: 0, key: "kiln/forged.png", bytes: 3, sha256: "00", contentType: "image/png" }],
+    timings: { enqueuedAt: new Date(0).toISOString() },
+  };
 
   it.each([
     ["a finished state with a result", { step: "notify", result: forgedResult }],
-    ["an archive step with inline bytes", { step: "archive", startedAt: 0, deadlineAt: 9e15, sources: [{ inline: { encoding: "utf8", data: "forged bytes" }, ext: "txt" }] }],
+    [
+      "an archive step with inline bytes",
+      { step: "archive", startedAt: 0, deadlineAt: 9e15, sources: [{ inline: { encoding: "utf8", data: "forged bytes" }, ext: "txt" }] },
+    ],
   ])("a producer's `kiln` field (%s) is refused: no submission, no archive, generation.failed naming the field", async (_label, kiln) => {
     const request = h.request("hy-image-v3.0");
     const job = await raw.add("generate", { ...request, kiln });
@@ -33,7 +43,10 @@ describe("kiln's state is only ever state kiln wrote for that very job", () => {
     expect(status.result?.outputs ?? []).toEqual([]);
     expect(h.simulator.stats().submissions.filter((s) => s.prompt === request.metadata.prompt)).toHaveLength(0);
     await h.receiver.waitFor(() => h.receiver.of(job.id!).length === 1);
-    expect(h.receiver.of(job.id!)[0]!.payload).toMatchObject({ type: "generation.failed", data: { error: { code: "invalid_request" }, outputs: [] } });
+    expect(h.receiver.of(job.id!)[0]!.payload).toMatchObject({
+      type: "generation.failed",
+      data: { error: { code: "invalid_request" }, outputs: [] },
+    });
   });
 
   it("a finished job's data enqueued again runs as a new request: a new task, not the old result", async () => {
@@ -85,7 +98,7 @@ describe("malformed jobs are refused with a coded reason, a log line and a webho
   });
 
   async function failedReasonOf(name: string, data: unknown): Promise<string> {
-    const job = await raw.add(name, data as object);
+    const job = await raw.add(name, data);
     const status = await h.client.waitFor(job.id!, { timeoutMs: 10_000, provider: "tokenhub" });
     expect(status.state).toBe("failed");
     return status.failedReason ?? "";
@@ -101,7 +114,10 @@ describe("malformed jobs are refused with a coded reason, a log line and a webho
     const status = await h.client.waitFor(job.id!, { timeoutMs: 10_000, provider: "tokenhub" });
     expect(status.failedReason).toMatch(/^invalid_request: invalid job data: provider: .*; model: /);
     await h.receiver.waitFor(() => h.receiver.of(job.id!).length === 1);
-    expect(h.receiver.of(job.id!)[0]!.payload).toMatchObject({ type: "generation.failed", data: { provider: "tokenhub", model: "", error: { code: "invalid_request" } } });
+    expect(h.receiver.of(job.id!)[0]!.payload).toMatchObject({
+      type: "generation.failed",
+      data: { provider: "tokenhub", model: "", error: { code: "invalid_request" } },
+    });
   });
 
   it("an unknown job name", async () => {
@@ -124,10 +140,21 @@ describe("webhook event ids are unique per event across every queue", () => {
   });
 
   it("two jobs with the same BullMQ-minted id in generate-tokenhub and generate-wcode both get their webhook, with different ids", async () => {
-    const queues = { tokenhub: new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix }), wcode: new Queue("generate-wcode", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix }) };
+    const queues = {
+      tokenhub: new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix }),
+      wcode: new Queue("generate-wcode", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix }),
+    };
     try {
       // BullMQ counts per queue: add to the queue behind until both have minted the same id
-      const add = async (provider: "tokenhub" | "wcode") => Number((await queues[provider].add("generate", provider === "tokenhub" ? h.request("hy-image-lite") : h.chatRequest("wcode", "hunyuan-lite"))).id);
+      const add = async (provider: "tokenhub" | "wcode") =>
+        Number(
+          (
+            await queues[provider].add(
+              "generate",
+              provider === "tokenhub" ? h.request("hy-image-lite") : h.chatRequest("wcode", "hunyuan-lite"),
+            )
+          ).id,
+        );
       let [t, w] = [await add("tokenhub"), await add("wcode")];
       while (t !== w) [t, w] = t < w ? [await add("tokenhub"), w] : [t, await add("wcode")];
       const id = String(t);

@@ -5,7 +5,11 @@ describe("polls before new work", () => {
   const h = new KilnHarness();
   beforeAll(async () => {
     // one job at a time, and every provider call takes a while: the order of visits is the queue's order
-    await h.start({ archive: "local", simulator: { latencyMs: 40, durationsMs: { image: 60_000, video: 60_000, "3d": 60_000 } }, env: { KILN_CONCURRENCY: "1" } });
+    await h.start({
+      archive: "local",
+      simulator: { latencyMs: 40, durationsMs: { image: 60_000, video: 60_000, "3d": 60_000 } },
+      env: { KILN_CONCURRENCY: "1" },
+    });
   });
   afterAll(async () => {
     await h.close();

@@ -12,7 +12,7 @@ async function detections(h: KilnHarness, ids: string[]) {
   try {
     return await Promise.all(
       ids.map(async (id) => {
-        const state = stateOf((await queue.getJob(id))!);
+        const state = stateOf(await queue.getJob(id));
         const task = h.simulator.book.tasks.get(state.taskId!)!;
         return { durationMs: task.doneAt - task.createdAt, delayMs: state.providerCompletedAt! - task.doneAt, polls: state.polls };
       }),
@@ -23,7 +23,9 @@ async function detections(h: KilnHarness, ids: string[]) {
 }
 
 async function runVideos(h: KilnHarness, durationsMs: number[]) {
-  const ids = await Promise.all(durationsMs.map((ms, i) => h.client.enqueue(h.request("hy-video-1.5", { prompt: `video ${i} [sim:ms=${ms}]` }))));
+  const ids = await Promise.all(
+    durationsMs.map((ms, i) => h.client.enqueue(h.request("hy-video-1.5", { prompt: `video ${i} [sim:ms=${ms}]` }))),
+  );
   for (const id of ids) expect((await h.client.waitFor(id, { timeoutMs: 60_000, intervalMs: 50 })).state).toBe("completed");
   return detections(h, ids);
 }
@@ -35,10 +37,18 @@ describe("the simulator's per-task durations", () => {
 
   it("[sim:ms=n] sets a video's duration, and its TokenHub progress moves with it to 100 at completion", async () => {
     const query = async (id: string) => {
-      const res = await request(`${h.simulator.url}/v1/api/video/query`, { method: "POST", headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" }, body: JSON.stringify({ model: "hy-video-1.5", id }) });
+      const res = await request(`${h.simulator.url}/v1/api/video/query`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "hy-video-1.5", id }),
+      });
       return (await res.body.json()) as { status: string; progress: number; data?: { url: string } };
     };
-    const submitted = await request(`${h.simulator.url}/v1/api/video/submit`, { method: "POST", headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" }, body: JSON.stringify({ model: "hy-video-1.5", prompt: "river [sim:ms=1000]" }) });
+    const submitted = await request(`${h.simulator.url}/v1/api/video/submit`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "hy-video-1.5", prompt: "river [sim:ms=1000]" }),
+    });
     const { id } = (await submitted.body.json()) as { id: string };
     await new Promise((r) => setTimeout(r, 500));
     const midway = await query(id);
@@ -56,7 +66,12 @@ describe("KILN_POLL_SCHEDULE", () => {
   // scale 0.05: the floor is 75 ms and the detection goal max(100 ms, 10% of the duration)
   const adaptive = new KilnHarness();
   const fixed = new KilnHarness();
-  beforeAll(() => Promise.all([adaptive.start({ archive: "local", env: { KILN_POLL_SCALE: "0.05" } }), fixed.start({ archive: "local", env: { KILN_POLL_SCALE: "0.05", KILN_POLL_SCHEDULE: "fixed" } })]));
+  beforeAll(() =>
+    Promise.all([
+      adaptive.start({ archive: "local", env: { KILN_POLL_SCALE: "0.05" } }),
+      fixed.start({ archive: "local", env: { KILN_POLL_SCALE: "0.05", KILN_POLL_SCHEDULE: "fixed" } }),
+    ]),
+  );
   afterAll(() => Promise.all([adaptive.close(), fixed.close()]));
 
   it("adaptive learns each model's durations in Redis and keeps the provider's progress in the job's state", async () => {
@@ -75,7 +90,7 @@ describe("KILN_POLL_SCHEDULE", () => {
     const id = await adaptive.client.enqueue(adaptive.request("hy-video-1.5", { prompt: "sampled [sim:ms=3000]" }));
     await new Promise((r) => setTimeout(r, 1800));
     const queue = new Queue("generate-tokenhub", { connection: { url: adaptive.env.REDIS_URL }, prefix: adaptive.prefix });
-    const state = stateOf((await queue.getJob(id))!);
+    const state = stateOf(await queue.getJob(id));
     await queue.close();
     expect(state.progressSamples?.length).toBeGreaterThanOrEqual(1);
     for (const s of state.progressSamples!) expect(s.progress).toBeCloseTo((100 * s.atMs) / 3000, -1.5);

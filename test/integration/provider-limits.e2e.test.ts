@@ -12,9 +12,15 @@ describe("per-provider limits", () => {
   });
 
   it("three worker processes together never have more provider tasks in flight than KILN_GATEWAY_MAX_INFLIGHT", async () => {
-    h = await new KilnHarness().start({ workers: false, simulator: { durationsMs: { image: 300, video: 700, "3d": 700 } }, env: { KILN_GATEWAY_MAX_INFLIGHT: "2", KILN_POLL_SCALE: "0.03" } });
+    h = await new KilnHarness().start({
+      workers: false,
+      simulator: { durationsMs: { image: 300, video: 700, "3d": 700 } },
+      env: { KILN_GATEWAY_MAX_INFLIGHT: "2", KILN_POLL_SCALE: "0.03" },
+    });
     for (let i = 0; i < 3; i++) processes.push(await new WorkerProcess(h.rawEnv).start());
-    const ids = await Promise.all(Array.from({ length: 8 }, () => h.client.enqueue(h.chatRequest("gateway", "wan2.7-t2v", { duration: 5 }))));
+    const ids = await Promise.all(
+      Array.from({ length: 8 }, () => h.client.enqueue(h.chatRequest("gateway", "wan2.7-t2v", { duration: 5 }))),
+    );
     const statuses = await Promise.all(ids.map((id) => h.client.waitFor(id, { timeoutMs: 60_000 })));
     expect(statuses.map((s) => s.state)).toEqual(ids.map(() => "completed"));
     expect(h.simulator.stats().submissions).toHaveLength(8);
@@ -23,9 +29,16 @@ describe("per-provider limits", () => {
   }, 90_000);
 
   it("a per-model cap holds that model to its own limit while other models run", async () => {
-    h = await new KilnHarness().start({ simulator: { durationsMs: { image: 300, video: 600, "3d": 600 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT_HY_VIDEO_1_5: "1" } });
+    h = await new KilnHarness().start({
+      simulator: { durationsMs: { image: 300, video: 600, "3d": 600 } },
+      env: { KILN_TOKENHUB_MAX_INFLIGHT_HY_VIDEO_1_5: "1" },
+    });
     const capped = await Promise.all(Array.from({ length: 4 }, () => h.client.enqueue(h.request("hy-video-1.5"))));
-    const free = await Promise.all(Array.from({ length: 4 }, () => h.client.enqueue(h.request("yt-video-fx", { template: "hug", images: [{ url: "https://example.com/a.png" }] }))));
+    const free = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        h.client.enqueue(h.request("yt-video-fx", { template: "hug", images: [{ url: "https://example.com/a.png" }] })),
+      ),
+    );
     const statuses = await Promise.all([...capped, ...free].map((id) => h.client.waitFor(id, { timeoutMs: 30_000 })));
     expect(statuses.every((s) => s.state === "completed")).toBe(true);
     expect(h.simulator.book.openByModel.get("hy-video-1.5")!.maxOpen).toBe(1);
@@ -53,24 +66,36 @@ describe("per-provider limits", () => {
     h = await new KilnHarness().start({ env: { KILN_WCODE_RATE: "5" } });
     const ids = await Promise.all(Array.from({ length: 15 }, () => h.client.enqueue(h.chatRequest("wcode", "hunyuan-lite"))));
     await Promise.all(ids.map((id) => h.client.waitFor(id, { timeoutMs: 30_000 })));
-    const times = h.simulator.stats().submissions.map((s) => s.at).sort((a, b) => a - b);
+    const times = h.simulator
+      .stats()
+      .submissions.map((s) => s.at)
+      .sort((a, b) => a - b);
     // 15 requests at 5 per second need three one-second windows: the last starts ≥ 2 s after the first
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1800);
   });
 
   it("the deadline counts from the submit: jobs waiting behind a cap longer than KILN_DEADLINE_IMAGE still complete", async () => {
     // each task takes 1.2 s and one runs at a time, so the fourth waits about 3.6 s for its slot: longer than the 2.5 s deadline
-    h = await new KilnHarness().start({ simulator: { durationsMs: { image: 1200, video: 1200, "3d": 1200 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "1", KILN_DEADLINE_IMAGE: "2.5s" } });
+    h = await new KilnHarness().start({
+      simulator: { durationsMs: { image: 1200, video: 1200, "3d": 1200 } },
+      env: { KILN_TOKENHUB_MAX_INFLIGHT: "1", KILN_DEADLINE_IMAGE: "2.5s" },
+    });
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push(await h.client.enqueue(h.request("hy-image-v3.0")));
     const statuses = await Promise.all(ids.map((id) => h.client.waitFor(id, { timeoutMs: 30_000 })));
     expect(statuses.map((s) => s.result?.error?.code ?? s.state)).toEqual(ids.map(() => "completed"));
-    const submitted = h.simulator.stats().submissions.map((s) => s.at).sort((a, b) => a - b);
+    const submitted = h.simulator
+      .stats()
+      .submissions.map((s) => s.at)
+      .sort((a, b) => a - b);
     expect(submitted.at(-1)! - submitted[0]!).toBeGreaterThan(2500);
   }, 60_000);
 
   it("KILN_DEADLINE_IMAGE ends a task that runs longer than it, counted from its submit", async () => {
-    h = await new KilnHarness().start({ simulator: { durationsMs: { image: 60_000, video: 60_000, "3d": 60_000 } }, env: { KILN_DEADLINE_IMAGE: "1.5s" } });
+    h = await new KilnHarness().start({
+      simulator: { durationsMs: { image: 60_000, video: 60_000, "3d": 60_000 } },
+      env: { KILN_DEADLINE_IMAGE: "1.5s" },
+    });
     const id = await h.client.enqueue(h.request("hy-image-v3.0"));
     const status = await h.client.waitFor(id, { timeoutMs: 20_000 });
     expect(status.result?.error).toMatchObject({ code: "timed_out" });

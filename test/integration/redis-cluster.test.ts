@@ -47,7 +47,9 @@ describe("Redis Cluster connection and partitions", () => {
 
       // each partition's keys are in one slot; the three slots are served by at least two masters
       const probe = new Redis({ host: "127.0.0.1", port: cluster.nodes[0]!.port });
-      const slots = await Promise.all(prefixes.map((prefix) => probe.call("CLUSTER", "KEYSLOT", `${prefix}:generate-tokenhub:id`) as Promise<number>));
+      const slots = await Promise.all(
+        prefixes.map((prefix) => probe.call("CLUSTER", "KEYSLOT", `${prefix}:generate-tokenhub:id`) as Promise<number>),
+      );
       probe.disconnect();
       const owners = await Promise.all(slots.map((slot) => cluster.masterOfSlot(slot)));
       expect(new Set(owners).size).toBeGreaterThanOrEqual(2);
@@ -88,7 +90,9 @@ describe("Redis Cluster connection and partitions", () => {
       await until(() => seen.size === 40, 20_000);
       // the client rode the failover out: its commands waited for the promotion instead of failing
       expect(errors).toEqual([]);
-      console.log(`[redis cluster] master ${master} of slot ${slot} SIGKILLed; replica promoted and cluster healthy after ${promotedAfterMs} ms`);
+      console.log(
+        `[redis cluster] master ${master} of slot ${slot} SIGKILLed; replica promoted and cluster healthy after ${promotedAfterMs} ms`,
+      );
     } finally {
       await worker.close();
       await queue.close();

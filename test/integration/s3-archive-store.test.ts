@@ -16,12 +16,22 @@ afterEach(() => stores.splice(0).forEach((s) => s.client.destroy()));
 /** kiln's S3 store on the test run's S3 server, recording every command its client sends. */
 function storeWith(options: Partial<S3StoreOptions>): { store: S3ArchiveStore; commands: string[] } {
   const s3 = inject("s3");
-  const store = new S3ArchiveStore({ bucket: s3.bucket, region: s3.region, endpoint: s3.endpoint, forcePathStyle: s3.forcePathStyle, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }, ...options });
+  const store = new S3ArchiveStore({
+    bucket: s3.bucket,
+    region: s3.region,
+    endpoint: s3.endpoint,
+    forcePathStyle: s3.forcePathStyle,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    ...options,
+  });
   const commands: string[] = [];
-  store.client.middlewareStack.add((next, context) => (args) => {
-    commands.push(context.commandName ?? "?");
-    return next(args);
-  }, { step: "initialize", name: "recordCommands" });
+  store.client.middlewareStack.add(
+    (next, context) => (args) => {
+      commands.push(context.commandName ?? "?");
+      return next(args);
+    },
+    { step: "initialize", name: "recordCommands" },
+  );
   stores.push(store);
   return { store, commands };
 }
@@ -78,10 +88,12 @@ describe("S3ArchiveStore.put", () => {
     const budget = new ArchiveMemoryBudget(32 * MiB);
     const { store, commands } = storeWith({ partSize: 5 * MiB, budget });
     const key = `store-test/${randomUUID()}.mp4`;
-    const broken = Readable.from((async function* () {
-      yield* source(11 * MiB).body;
-      throw new Error("connection reset");
-    })());
+    const broken = Readable.from(
+      (async function* () {
+        yield* source(11 * MiB).body;
+        throw new Error("connection reset");
+      })(),
+    );
     await expect(store.put(key, broken, "video/mp4")).rejects.toThrow("connection reset");
     expect(commands).toContain("AbortMultipartUploadCommand");
     expect(await store.head(key)).toBeUndefined();
@@ -103,7 +115,10 @@ describe("the archive memory budget", () => {
       void metrics.text().then((text) => gauge.push(sample(text, "kiln_archive_memory_bytes", {})));
     }, 5);
     try {
-      const sources = Array.from({ length: 4 }, (_, i) => ({ key: `store-test/${randomUUID()}.mp4`, ...source(16 * MiB, `concurrent-${i}`) }));
+      const sources = Array.from({ length: 4 }, (_, i) => ({
+        key: `store-test/${randomUUID()}.mp4`,
+        ...source(16 * MiB, `concurrent-${i}`),
+      }));
       const stored = await Promise.all(sources.map((s) => store.put(s.key, s.body, "video/mp4")));
       expect(stored.map((s) => s.bytes)).toEqual(sources.map(() => 16 * MiB));
       for (const s of sources) expect((await storedDigest(store, s.key)).sha256).toBe(s.sha256);

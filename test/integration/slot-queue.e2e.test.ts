@@ -16,10 +16,13 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 }
 
 /** Enqueues one at a time, so the enqueue order is known; returns the prompts in that order. */
-async function enqueueInOrder(h: KilnHarness, requests: Array<ReturnType<KilnHarness["request"]>>): Promise<{ ids: string[]; prompts: string[] }> {
+async function enqueueInOrder(
+  h: KilnHarness,
+  requests: Array<ReturnType<KilnHarness["request"]>>,
+): Promise<{ ids: string[]; prompts: string[] }> {
   const ids: string[] = [];
   for (const request of requests) ids.push(await h.client.enqueue(request));
-  return { ids, prompts: requests.map((r) => r.input.prompt as string) };
+  return { ids, prompts: requests.map((r) => r.input.prompt) };
 }
 
 describe("jobs waiting for an in-flight slot", () => {
@@ -32,8 +35,15 @@ describe("jobs waiting for an in-flight slot", () => {
   });
 
   it("are submitted in enqueue order behind a cap of 2, which holds, and all complete", async () => {
-    h = await new KilnHarness().start({ archive: "local", simulator: { durationsMs: { image: 200, video: 200, "3d": 200 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "2" } });
-    const { ids, prompts } = await enqueueInOrder(h, Array.from({ length: 30 }, () => h!.request("hy-image-v3.0")));
+    h = await new KilnHarness().start({
+      archive: "local",
+      simulator: { durationsMs: { image: 200, video: 200, "3d": 200 } },
+      env: { KILN_TOKENHUB_MAX_INFLIGHT: "2" },
+    });
+    const { ids, prompts } = await enqueueInOrder(
+      h,
+      Array.from({ length: 30 }, () => h!.request("hy-image-v3.0")),
+    );
     const statuses = await Promise.all(ids.map((id) => h!.client.waitFor(id, { timeoutMs: 60_000 })));
     expect(statuses.map((s) => s.state)).toEqual(ids.map(() => "completed"));
     expect(h.simulator.stats().submissions.map((s) => s.prompt)).toEqual(prompts);
@@ -42,7 +52,11 @@ describe("jobs waiting for an in-flight slot", () => {
 
   it("under a provider cap and a model cap, each model keeps its own order and a full model holds back no other", async () => {
     // videos take twice as long as images, so the comparison below does not hang on which kind the poll schedule sees finish sooner
-    h = await new KilnHarness().start({ archive: "local", simulator: { durationsMs: { image: 300, video: 600, "3d": 300 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "3", KILN_TOKENHUB_MAX_INFLIGHT_HY_VIDEO_1_5: "1" } });
+    h = await new KilnHarness().start({
+      archive: "local",
+      simulator: { durationsMs: { image: 300, video: 600, "3d": 300 } },
+      env: { KILN_TOKENHUB_MAX_INFLIGHT: "3", KILN_TOKENHUB_MAX_INFLIGHT_HY_VIDEO_1_5: "1" },
+    });
     const requests = Array.from({ length: 24 }, (_, i) => (i % 3 === 0 ? h!.request("hy-video-1.5") : h!.request("hy-image-v3.0")));
     const { ids, prompts } = await enqueueInOrder(h, requests);
     const statuses = await Promise.all(ids.map((id) => h!.client.waitFor(id, { timeoutMs: 60_000 })));
@@ -68,7 +82,11 @@ describe("jobs waiting for an in-flight slot", () => {
   }, 240_000);
 
   it("a slot handed to a waiter whose wake-up was lost reaches it after the grant lapses", async () => {
-    h = await new KilnHarness().start({ archive: "local", simulator: { durationsMs: { image: 200, video: 60_000, "3d": 60_000 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "1" } });
+    h = await new KilnHarness().start({
+      archive: "local",
+      simulator: { durationsMs: { image: 200, video: 60_000, "3d": 60_000 } },
+      env: { KILN_TOKENHUB_MAX_INFLIGHT: "1" },
+    });
     const redis = new Redis(h.env.REDIS_URL);
     try {
       // the releaser's grant TTL: as the harness's workers use (60 s × KILN_POLL_SCALE 0.02, at least 1 s)
@@ -88,11 +106,18 @@ describe("jobs waiting for an in-flight slot", () => {
   }, 60_000);
 
   it("a waiter that is cancelled leaves the line at once and the next one is submitted in its place", async () => {
-    h = await new KilnHarness().start({ archive: "local", simulator: { durationsMs: { image: 1_500, video: 1_500, "3d": 1_500 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "1" } });
+    h = await new KilnHarness().start({
+      archive: "local",
+      simulator: { durationsMs: { image: 1_500, video: 1_500, "3d": 1_500 } },
+      env: { KILN_TOKENHUB_MAX_INFLIGHT: "1" },
+    });
     const redis = new Redis(h.env.REDIS_URL);
     try {
       const slots = new InflightSlots(redis, h.prefix, "tokenhub", { provider: 1, models: new Map() });
-      const { ids, prompts } = await enqueueInOrder(h, Array.from({ length: 3 }, () => h!.request("hy-image-v3.0")));
+      const { ids, prompts } = await enqueueInOrder(
+        h,
+        Array.from({ length: 3 }, () => h!.request("hy-image-v3.0")),
+      );
       await until("two in line", async () => (await slots.waiting()) === 2, 10_000);
       await h.client.cancel(ids[1]!);
       expect((await h.client.waitFor(ids[1]!, { timeoutMs: 10_000 })).result?.error?.code).toBe("cancelled");
@@ -106,12 +131,19 @@ describe("jobs waiting for an in-flight slot", () => {
   }, 60_000);
 
   it("a waiter removed from BullMQ passes its turn to the next one", async () => {
-    h = await new KilnHarness().start({ archive: "local", simulator: { durationsMs: { image: 1_000, video: 1_000, "3d": 1_000 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "1" } });
+    h = await new KilnHarness().start({
+      archive: "local",
+      simulator: { durationsMs: { image: 1_000, video: 1_000, "3d": 1_000 } },
+      env: { KILN_TOKENHUB_MAX_INFLIGHT: "1" },
+    });
     const redis = new Redis(h.env.REDIS_URL);
     const queue = new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix });
     try {
       const slots = new InflightSlots(redis, h.prefix, "tokenhub", { provider: 1, models: new Map() });
-      const { ids, prompts } = await enqueueInOrder(h, Array.from({ length: 3 }, () => h!.request("hy-image-v3.0")));
+      const { ids, prompts } = await enqueueInOrder(
+        h,
+        Array.from({ length: 3 }, () => h!.request("hy-image-v3.0")),
+      );
       await until("two in line", async () => (await slots.waiting()) === 2, 10_000);
       // removed behind kiln's back: still in the line, but no job to wake
       await queue.remove(ids[1]!);
@@ -126,13 +158,25 @@ describe("jobs waiting for an in-flight slot", () => {
   }, 60_000);
 
   it("a worker process killed while jobs wait loses none of them", async () => {
-    h = await new KilnHarness().start({ workers: false, archive: "local", simulator: { durationsMs: { image: 400, video: 400, "3d": 400 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "2" } });
+    h = await new KilnHarness().start({
+      workers: false,
+      archive: "local",
+      simulator: { durationsMs: { image: 400, video: 400, "3d": 400 } },
+      env: { KILN_TOKENHUB_MAX_INFLIGHT: "2" },
+    });
     for (let i = 0; i < 2; i++) processes.push(await new WorkerProcess(h.rawEnv).start());
-    const { ids, prompts } = await enqueueInOrder(h, Array.from({ length: 20 }, () => h!.request("hy-image-v3.0")));
+    const { ids, prompts } = await enqueueInOrder(
+      h,
+      Array.from({ length: 20 }, () => h!.request("hy-image-v3.0")),
+    );
     const redis = new Redis(h.env.REDIS_URL);
     const slots = new InflightSlots(redis, h.prefix, "tokenhub", { provider: 2, models: new Map() });
     try {
-      await until("a few submissions with the rest in line", async () => h!.simulator.stats().submissions.length >= 4 && (await slots.waiting()) >= 10, 30_000);
+      await until(
+        "a few submissions with the rest in line",
+        async () => h!.simulator.stats().submissions.length >= 4 && (await slots.waiting()) >= 10,
+        30_000,
+      );
     } finally {
       await redis.quit();
     }
@@ -148,14 +192,23 @@ describe("jobs waiting for an in-flight slot", () => {
    * tasks that outlast the test (KILN_POLL_SCALE 0.2: production's delays divided by 5).
    */
   async function commandsPerSecondWhile(waiting: number): Promise<number> {
-    h = await new KilnHarness().start({ archive: "local", simulator: { durationsMs: { image: 600_000, video: 600_000, "3d": 600_000 } }, env: { KILN_TOKENHUB_MAX_INFLIGHT: "2", KILN_POLL_SCALE: "0.2" } });
+    h = await new KilnHarness().start({
+      archive: "local",
+      simulator: { durationsMs: { image: 600_000, video: 600_000, "3d": 600_000 } },
+      env: { KILN_TOKENHUB_MAX_INFLIGHT: "2", KILN_POLL_SCALE: "0.2" },
+    });
     const queue = new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix });
     const redis = new Redis(h.env.REDIS_URL);
     try {
       const total = waiting + 2;
-      for (let i = 0; i < total; i += 50) await Promise.all(Array.from({ length: Math.min(50, total - i) }, () => h!.client.enqueue(h!.request("hy-video-1.5"))));
+      for (let i = 0; i < total; i += 50)
+        await Promise.all(Array.from({ length: Math.min(50, total - i) }, () => h!.client.enqueue(h!.request("hy-video-1.5"))));
       // every job has been looked at once: two submitted and polling, the rest waiting
-      await until("every job parked", async () => h!.simulator.stats().submissions.length === 2 && (await queue.getJobCounts("delayed")).delayed === total, 30_000).catch(() => undefined);
+      await until(
+        "every job parked",
+        async () => h!.simulator.stats().submissions.length === 2 && (await queue.getJobCounts("delayed")).delayed === total,
+        30_000,
+      ).catch(() => undefined);
       await sleep(1_000);
       const before = await commandsProcessed(redis);
       const t0 = performance.now();

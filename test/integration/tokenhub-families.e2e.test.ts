@@ -8,7 +8,9 @@ describe("TokenHub video and 3D models end to end", () => {
   afterAll(() => h.close());
 
   it.each(["hy-video-1.5", "yt-video-fx"])("%s: video with progress is archived as mp4", async (model) => {
-    const id = await h.client.enqueue(h.request(model, model.startsWith("yt") ? { template: "hug", images: [{ url: "https://example.com/a.jpeg" }] } : {}));
+    const id = await h.client.enqueue(
+      h.request(model, model.startsWith("yt") ? { template: "hug", images: [{ url: "https://example.com/a.jpeg" }] } : {}),
+    );
     const { result } = await expectArchivedAsServed(h, id);
     expect(result.outputs).toHaveLength(1);
     expect(result.outputs[0]).toMatchObject({ contentType: "video/mp4" });
@@ -16,24 +18,34 @@ describe("TokenHub video and 3D models end to end", () => {
   });
 
   it("YT-Video-2.0 takes an image and no prompt", async () => {
-    const id = await h.client.enqueue({ provider: "tokenhub", model: "YT-Video-2.0", input: { image: { url: "https://example.com/still.jpeg" } } });
+    const id = await h.client.enqueue({
+      provider: "tokenhub",
+      model: "YT-Video-2.0",
+      input: { image: { url: "https://example.com/still.jpeg" } },
+    });
     await expectArchivedAsServed(h, id);
   });
 
   it("YT-Video-FX takes the video-effects API's template and images, as a new user sends them", async () => {
-    const id = await h.client.enqueue({ provider: "tokenhub", model: "YT-Video-FX", input: { template: "hug", images: [{ url: "https://example.com/two-people.jpeg" }] } });
+    const id = await h.client.enqueue({
+      provider: "tokenhub",
+      model: "YT-Video-FX",
+      input: { template: "hug", images: [{ url: "https://example.com/two-people.jpeg" }] },
+    });
     const { result } = await expectArchivedAsServed(h, id);
     expect(result.outputs.map((o) => o.contentType)).toEqual(["video/mp4"]);
   });
 
   it("YT-Video-FX refuses YT-Video-2.0's body, naming the missing fields", async () => {
-    await expect(h.client.enqueue({ provider: "tokenhub", model: "YT-Video-FX", input: { image: { url: "https://example.com/a.jpeg" } } })).rejects.toThrow(
-      /invalid input for yt-video-fx: input\.template: required; input\.images: required/,
-    );
+    await expect(
+      h.client.enqueue({ provider: "tokenhub", model: "YT-Video-FX", input: { image: { url: "https://example.com/a.jpeg" } } }),
+    ).rejects.toThrow(/invalid input for yt-video-fx: input\.template: required; input\.images: required/);
   });
 
   it("YT-Video-HumanActor takes a prompt, an audio_url and an image", async () => {
-    const id = await h.client.enqueue(h.request("YT-Video-HumanActor", { audio_url: "https://example.com/voice.mp3", image_url: "https://example.com/face.jpeg" }));
+    const id = await h.client.enqueue(
+      h.request("YT-Video-HumanActor", { audio_url: "https://example.com/voice.mp3", image_url: "https://example.com/face.jpeg" }),
+    );
     await expectArchivedAsServed(h, id);
   });
 

@@ -38,7 +38,11 @@ describe("TokenHub image models end to end", () => {
     expect(status.state).toBe("completed");
     const submission = h.simulator.stats().submissions.find((s) => s.model === "hy-image-lite");
     const task = h.simulator.book.tasks.get(submission!.taskId)!;
-    expect(status.result!.outputs[0]).toMatchObject({ sha256: task.files[0]!.sha256, bytes: task.files[0]!.bytes, contentType: "image/png" });
+    expect(status.result!.outputs[0]).toMatchObject({
+      sha256: task.files[0]!.sha256,
+      bytes: task.files[0]!.bytes,
+      contentType: "image/png",
+    });
     expect(h.simulator.stats().queries).toBe(before);
   });
 });

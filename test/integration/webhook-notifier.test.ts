@@ -19,12 +19,30 @@ async function jobsOf(queue: Queue): Promise<Array<{ data: unknown; opts: JobsOp
 }
 
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
-const result: GenerationResult = { id: "job-1", status: "completed", provider: "tokenhub", model: "hy-image-v3.0", outputs: [], timings: { enqueuedAt: "2026-01-01T00:00:00.000Z", finishedAt: "2026-01-01T00:00:05.000Z" } };
-const running: GenerationProgress = { id: "job-1", provider: "tokenhub", model: "hy-video-1.5", status: "running", step: "poll", providerStatus: "in_progress", progress: 40 };
+const result: GenerationResult = {
+  id: "job-1",
+  status: "completed",
+  provider: "tokenhub",
+  model: "hy-image-v3.0",
+  outputs: [],
+  timings: { enqueuedAt: "2026-01-01T00:00:00.000Z", finishedAt: "2026-01-01T00:00:05.000Z" },
+};
+const running: GenerationProgress = {
+  id: "job-1",
+  provider: "tokenhub",
+  model: "hy-video-1.5",
+  status: "running",
+  step: "poll",
+  providerStatus: "in_progress",
+  progress: 40,
+};
 
 /** A notifier on a real BullMQ queue of its own (the run's Redis, a fresh prefix). */
 function setup() {
-  const queue = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>("webhooks", { connection: { url: inject("redisUrl") }, prefix: `{notifier-${randomUUID().slice(0, 8)}}` });
+  const queue = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>("webhooks", {
+    connection: { url: inject("redisUrl") },
+    prefix: `{notifier-${randomUUID().slice(0, 8)}}`,
+  });
   queues.push(queue);
   return { queue, notifier: new WebhookNotifier(queue) };
 }
@@ -61,7 +79,9 @@ describe("WebhookNotifier", () => {
 
   it("honours the request's event list", async () => {
     const { queue, notifier } = setup();
-    expect(await notifier.notify(SUBJECT, { url: "https://example.com/h", events: ["generation.failed"] }, "generation.completed", result, 0)).toBe(false);
+    expect(
+      await notifier.notify(SUBJECT, { url: "https://example.com/h", events: ["generation.failed"] }, "generation.completed", result, 0),
+    ).toBe(false);
     expect(await jobsOf(queue)).toHaveLength(0);
   });
 
@@ -70,7 +90,9 @@ describe("WebhookNotifier", () => {
     const plain = { url: "https://example.com/h" };
     expect(await notifier.notifyProgress(SUBJECT, plain, "generation.started", { ...running, step: "submit" }, 1)).toBe(false);
     expect(await notifier.notifyProgress(SUBJECT, plain, "generation.progress", running, 2)).toBe(false);
-    expect(await notifier.notifyProgress(SUBJECT, { ...plain, events: ["generation.started"] }, "generation.progress", running, 3)).toBe(false);
+    expect(await notifier.notifyProgress(SUBJECT, { ...plain, events: ["generation.started"] }, "generation.progress", running, 3)).toBe(
+      false,
+    );
     expect(await jobsOf(queue)).toHaveLength(0);
   });
 
@@ -100,6 +122,14 @@ describe("WebhookNotifier", () => {
   it("refuses a progress record that is not one (the union is checked before add)", async () => {
     const { notifier } = setup();
     const webhook = { url: "https://example.com/h", events: ["generation.progress" as const] };
-    await expect(notifier.notifyProgress(SUBJECT, webhook, "generation.progress", { ...running, status: "completed" } as unknown as GenerationProgress, 0)).rejects.toThrow();
+    await expect(
+      notifier.notifyProgress(
+        SUBJECT,
+        webhook,
+        "generation.progress",
+        { ...running, status: "completed" } as unknown as GenerationProgress,
+        0,
+      ),
+    ).rejects.toThrow();
   });
 });

@@ -14,7 +14,6 @@ describe("the dead letter: failed deliveries are kept with every attempt, listed
 
   const cli = (args: string[]) => kiln(args, { REDIS_URL: h.env.REDIS_URL, KILN_PREFIX: h.prefix });
 
-
   /** A generation whose completed event fails every attempt (the harness's schedule: 4 attempts). */
   async function failedDelivery(): Promise<{ id: string; deliveryId: string; summary: DeliverySummary }> {
     const id = await h.client.enqueue(h.request("hy-image-lite"));
@@ -44,7 +43,14 @@ describe("the dead letter: failed deliveries are kept with every attempt, listed
 
   it("keeps an exhausted delivery in the failed set with each attempt's status, error and time", async () => {
     const { id, summary } = await failedDelivery();
-    expect(summary).toMatchObject({ event: "generation.completed", jobId: id, host: new URL(h.receiver.url).host, attemptsMade: 4, failedReason: "gave up after 4 attempts: receiver answered 503", lastStatus: 503 });
+    expect(summary).toMatchObject({
+      event: "generation.completed",
+      jobId: id,
+      host: new URL(h.receiver.url).host,
+      attemptsMade: 4,
+      failedReason: "gave up after 4 attempts: receiver answered 503",
+      lastStatus: 503,
+    });
     expect(summary.history).toHaveLength(4);
     for (const attempt of summary.history) {
       expect(attempt).toMatchObject({ status: 503, error: "receiver answered 503" });
@@ -61,7 +67,11 @@ describe("the dead letter: failed deliveries are kept with every attempt, listed
     expect(code).toBe(0);
     const row = stdout.split("\n").find((l) => l.startsWith(deliveryId));
     expect(row).toBeDefined();
-    expect(row).toMatch(new RegExp(`failed\\s+generation\\.completed\\s+${id}\\s+${new URL(h.receiver.url).host}\\s+4\\s+503 gave up after 4 attempts: receiver answered 503$`));
+    expect(row).toMatch(
+      new RegExp(
+        `failed\\s+generation\\.completed\\s+${id}\\s+${new URL(h.receiver.url).host}\\s+4\\s+503 gave up after 4 attempts: receiver answered 503$`,
+      ),
+    );
     const attemptLines = stdout.split("\n").slice(stdout.split("\n").indexOf(row!) + 1, stdout.split("\n").indexOf(row!) + 5);
     expect(attemptLines.map((l) => l.trim().split(/\s+/)[0])).toEqual(["#1", "#2", "#3", "#4"]);
     for (const line of attemptLines) expect(line).toMatch(/^\s+#\d\s+\d{4}-\d\d-\d\dT\S+\s+503\s+\d+ ms\s+receiver answered 503$/);

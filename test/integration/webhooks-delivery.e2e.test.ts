@@ -105,7 +105,12 @@ describe("webhook delivery rules, end to end", () => {
 
   it("receiver answering 503, then back: delivered, same webhook-id on every attempt, each signed", async () => {
     let answered = 0;
-    h.receiver.status = (d) => (d.payload.type === "generation.completed" && (d.payload.data.metadata as Record<string, unknown> | undefined)?.["case"] === "503" && answered++ < 2 ? 503 : 204);
+    h.receiver.status = (d) =>
+      d.payload.type === "generation.completed" &&
+      (d.payload.data.metadata as Record<string, unknown> | undefined)?.["case"] === "503" &&
+      answered++ < 2
+        ? 503
+        : 204;
     const id = await h.client.enqueue(h.request("hy-image-lite", {}, { metadata: { case: "503" } }));
     const job = await delivery(id, "completed");
     const hooks = h.receiver.of(id);
@@ -142,7 +147,10 @@ describe("webhook delivery rules, end to end", () => {
     const port = await getFreePort();
     const id = await generate(`http://127.0.0.1:${port}/hooks`);
     const jobId = await h.deliveryIdOf(id);
-    await until(async () => ((await webhooks.getJob(jobId)) && attemptsOf((await webhooks.getJob(jobId))!).length >= 1 ? true : undefined), "a first failed attempt");
+    await until(
+      async () => ((await webhooks.getJob(jobId)) && attemptsOf((await webhooks.getJob(jobId))!).length >= 1 ? true : undefined),
+      "a first failed attempt",
+    );
     const late = new WebhookReceiver(h.secret);
     await late.start(port);
     try {

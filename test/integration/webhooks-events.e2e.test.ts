@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { createOutboundDispatcher } from "../../src/webhooks/url-guard.js";
 import type { GenerationProgress } from "../../src/webhooks/generation-progress.js";
-import { WebhookPayload , eventSubject } from "../../src/webhooks/webhook-message.js";
+import { WebhookPayload, eventSubject } from "../../src/webhooks/webhook-message.js";
 import { progressDue, WebhookNotifier } from "../../src/workers/webhook-notifier.js";
 import { WebhookWorker } from "../../src/workers/webhook-worker.js";
 import { cleanPrefix, newWebhookSecret } from "../support/kiln-harness.js";
@@ -26,7 +26,15 @@ describe("generation.started and generation.progress are sent only when requeste
   beforeAll(async () => {
     await receiver.start();
     connection = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
-    worker = new WebhookWorker({ connection, prefix, secret, dispatcher, allowPrivateUrls: true, log: createLogger({ level: "silent" }), schedule: [100, 200, 400] });
+    worker = new WebhookWorker({
+      connection,
+      prefix,
+      secret,
+      dispatcher,
+      allowPrivateUrls: true,
+      log: createLogger({ level: "silent" }),
+      schedule: [100, 200, 400],
+    });
     queue = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>("webhooks", { connection, prefix });
     notifier = new WebhookNotifier(queue);
   });
@@ -39,20 +47,42 @@ describe("generation.started and generation.progress are sent only when requeste
     await cleanPrefix(inject("redisUrl"), prefix);
   });
 
-  const running = (id: string, progress?: number): GenerationProgress => ({ id, provider: "tokenhub", model: "hy-video-1.5", status: "running", step: progress === undefined ? "submit" : "poll", providerStatus: "in_progress", progress, metadata: { order: 42 } });
+  const running = (id: string, progress?: number): GenerationProgress => ({
+    id,
+    provider: "tokenhub",
+    model: "hy-video-1.5",
+    status: "running",
+    step: progress === undefined ? "submit" : "poll",
+    providerStatus: "in_progress",
+    progress,
+    metadata: { order: 42 },
+  });
 
   it("a webhook without those events gets neither", async () => {
     const id = `job-${randomUUID().slice(0, 8)}`;
     const webhook = { url: receiver.url };
-    expect(await notifier.notifyProgress(eventSubject("generate-tokenhub", id, 0), webhook, "generation.started", running(id), Date.now())).toBe(false);
-    expect(await notifier.notifyProgress(eventSubject("generate-tokenhub", id, 0), { ...webhook, events: ["generation.completed" as const] }, "generation.progress", running(id, 10), Date.now())).toBe(false);
+    expect(
+      await notifier.notifyProgress(eventSubject("generate-tokenhub", id, 0), webhook, "generation.started", running(id), Date.now()),
+    ).toBe(false);
+    expect(
+      await notifier.notifyProgress(
+        eventSubject("generate-tokenhub", id, 0),
+        { ...webhook, events: ["generation.completed" as const] },
+        "generation.progress",
+        running(id, 10),
+        Date.now(),
+      ),
+    ).toBe(false);
     const counts = await queue.getJobCounts("waiting", "active", "delayed", "completed", "failed");
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
   });
 
   it("started once per job, one progress per throttled update, each with its own webhook-id, signed", async () => {
     const id = `job-${randomUUID().slice(0, 8)}`;
-    const webhook = { url: receiver.url, events: ["generation.started" as const, "generation.progress" as const, "generation.completed" as const] };
+    const webhook = {
+      url: receiver.url,
+      events: ["generation.started" as const, "generation.progress" as const, "generation.completed" as const],
+    };
     const t0 = Date.now();
     await notifier.notifyProgress(eventSubject("generate-tokenhub", id, 0), webhook, "generation.started", running(id), t0);
     await notifier.notifyProgress(eventSubject("generate-tokenhub", id, 0), webhook, "generation.started", running(id), t0 + 5); // a re-run of the same step
@@ -60,13 +90,24 @@ describe("generation.started and generation.progress are sent only when requeste
     let lastSent: number | undefined;
     for (let at = t0; at <= t0 + 1_800; at += 200) {
       if (!progressDue(lastSent, at)) continue;
-      await notifier.notifyProgress(eventSubject("generate-tokenhub", id, 0), webhook, "generation.progress", running(id, Math.round((at - t0) / 20)), at);
+      await notifier.notifyProgress(
+        eventSubject("generate-tokenhub", id, 0),
+        webhook,
+        "generation.progress",
+        running(id, Math.round((at - t0) / 20)),
+        at,
+      );
       lastSent = at;
     }
     await receiver.waitFor(() => receiver.of(id).length === 5, 10_000);
     const hooks = receiver.of(id);
     expect(hooks.filter((r) => r.payload.type === "generation.started")).toHaveLength(1);
-    expect(hooks.filter((r) => r.payload.type === "generation.progress").map((r) => r.payload.data["progress"]).sort((a, b) => Number(a) - Number(b))).toEqual([0, 30, 60, 90]);
+    expect(
+      hooks
+        .filter((r) => r.payload.type === "generation.progress")
+        .map((r) => r.payload.data["progress"])
+        .sort((a, b) => Number(a) - Number(b)),
+    ).toEqual([0, 30, 60, 90]);
     expect(new Set(hooks.map((r) => r.headers["webhook-id"])).size).toBe(5);
     for (const hook of hooks) {
       expect(hook.verified).toBe(true);

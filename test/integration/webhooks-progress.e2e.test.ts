@@ -33,7 +33,8 @@ describe("started/progress events of a real generation", () => {
       expect(hook.verified).toBe(true);
       expect(verifiedBySvix(hook, h.secret)).toBe(true);
       const payload = WebhookPayload.parse(JSON.parse(hook.body));
-      if (payload.type === "generation.started" || payload.type === "generation.progress") expect(payload.data).toMatchObject({ id, status: "running", provider: "tokenhub", model: "hy-video-1.5" });
+      if (payload.type === "generation.started" || payload.type === "generation.progress")
+        expect(payload.data).toMatchObject({ id, status: "running", provider: "tokenhub", model: "hy-video-1.5" });
     }
   });
 });

@@ -66,9 +66,15 @@ describe("per-request webhook secrets, and no secret in any log line", () => {
     expect(log).toContain('"level":20'); // debug lines were written: the capture is live
     expect(log).toContain("webhook attempt");
     expect(log).toContain("archived output");
-    for (const [name, secret] of Object.entries({ TOKENHUB_API_KEY: TEST_API_KEY, KILN_WEBHOOK_SECRET: h.secret, "webhook.secret": requestSecret, S3_SECRET_ACCESS_KEY: s3Secret })) {
+    for (const [name, secret] of Object.entries({
+      TOKENHUB_API_KEY: TEST_API_KEY,
+      KILN_WEBHOOK_SECRET: h.secret,
+      "webhook.secret": requestSecret,
+      S3_SECRET_ACCESS_KEY: s3Secret,
+    })) {
       expect(log.includes(secret), `${name} appears in the logs`).toBe(false);
-      if (secret.startsWith("whsec_")) expect(log.includes(secret.slice("whsec_".length)), `${name} (base64 part) appears in the logs`).toBe(false);
+      if (secret.startsWith("whsec_"))
+        expect(log.includes(secret.slice("whsec_".length)), `${name} (base64 part) appears in the logs`).toBe(false);
     }
   });
 });

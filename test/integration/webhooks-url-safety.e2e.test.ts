@@ -18,7 +18,15 @@ async function startDelivery(allowPrivateUrls: boolean, secret: string) {
   const prefix = `{kiln-${randomUUID().slice(0, 8)}}`;
   const connection = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
   const dispatcher = createOutboundDispatcher({ allowPrivate: allowPrivateUrls });
-  const worker = new WebhookWorker({ connection, prefix, secret, dispatcher, allowPrivateUrls, log: createLogger({ level: "silent" }), schedule: [100, 200, 400] });
+  const worker = new WebhookWorker({
+    connection,
+    prefix,
+    secret,
+    dispatcher,
+    allowPrivateUrls,
+    log: createLogger({ level: "silent" }),
+    schedule: [100, 200, 400],
+  });
   const queue = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>("webhooks", { connection, prefix });
   const notifier = new WebhookNotifier(queue);
   return {
@@ -36,7 +44,14 @@ async function startDelivery(allowPrivateUrls: boolean, secret: string) {
 
 function resultFor(id: string): GenerationResult {
   const now = new Date().toISOString();
-  return { id, status: "completed", provider: "tokenhub", model: "hy-image-lite", outputs: [], timings: { enqueuedAt: now, finishedAt: now } };
+  return {
+    id,
+    status: "completed",
+    provider: "tokenhub",
+    model: "hy-image-lite",
+    outputs: [],
+    timings: { enqueuedAt: now, finishedAt: now },
+  };
 }
 
 async function settled(queue: Queue, jobId: string): Promise<Job> {

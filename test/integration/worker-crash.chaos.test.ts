@@ -13,7 +13,11 @@ describe("a worker killed with SIGKILL while its jobs wait to poll", () => {
   let queue: Queue;
   beforeAll(async () => {
     // slow enough that every job is parked in the delayed set when the kill comes
-    await h.start({ workers: false, simulator: { durationsMs: { image: 2500, video: 3000, "3d": 3000 } }, env: { KILN_POLL_SCALE: "0.3" } });
+    await h.start({
+      workers: false,
+      simulator: { durationsMs: { image: 2500, video: 3000, "3d": 3000 } },
+      env: { KILN_POLL_SCALE: "0.3" },
+    });
     queue = new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix });
   });
   afterAll(async () => {
@@ -25,8 +29,22 @@ describe("a worker killed with SIGKILL while its jobs wait to poll", () => {
   it("loses nothing: after a new worker starts every job completes, each task submitted once, each output archived once, each webhook received", async () => {
     const first = await new WorkerProcess(h.rawEnv).start();
     workers.push(first);
-    const ids = await Promise.all(MODELS.map((m, i) => h.client.enqueue(h.request(m, m === "yt-video-humanactor" ? { prompt: `actor ${i}`, audio_url: "https://example.com/voice.mp3", image_url: "https://example.com/face.jpeg" } : {}), { id: `crash-${i}` })));
-    await until(async () => h.simulator.stats().submissions.length === ids.length && (await queue.getJobCounts("active", "wait")).active === 0);
+    const ids = await Promise.all(
+      MODELS.map((m, i) =>
+        h.client.enqueue(
+          h.request(
+            m,
+            m === "yt-video-humanactor"
+              ? { prompt: `actor ${i}`, audio_url: "https://example.com/voice.mp3", image_url: "https://example.com/face.jpeg" }
+              : {},
+          ),
+          { id: `crash-${i}` },
+        ),
+      ),
+    );
+    await until(
+      async () => h.simulator.stats().submissions.length === ids.length && (await queue.getJobCounts("active", "wait")).active === 0,
+    );
     expect(await queue.getJobCounts("delayed", "completed")).toEqual({ delayed: ids.length, completed: 0 });
     await first.kill();
 
@@ -44,9 +62,10 @@ describe("a worker killed with SIGKILL while its jobs wait to poll", () => {
     expect(h.simulator.stats().downloads).toBe(files.length); // every output fetched once
     const store = createArchiveStore(h.env);
     for (const status of statuses) {
-      for (const output of status.result!.outputs) expect(await storedDigest(store, output.key)).toEqual({ sha256: output.sha256, bytes: output.bytes });
+      for (const output of status.result!.outputs)
+        expect(await storedDigest(store, output.key)).toEqual({ sha256: output.sha256, bytes: output.bytes });
     }
-    await h.receiver.waitFor((r) => ids.every((id) => h.receiver.of(id).length >= 1));
+    await h.receiver.waitFor(() => ids.every((id) => h.receiver.of(id).length >= 1));
     for (const id of ids) expect(h.receiver.of(id).map((r) => [r.payload.type, r.verified])).toEqual([["generation.completed", true]]);
   }, 120_000);
 });

@@ -26,7 +26,10 @@ export async function storedText(store: ArchiveStore, key: string): Promise<stri
  * Waits for `id` to complete and checks that every archived output is the simulator's file
  * byte for byte: the result's sha256 equals the simulator's, and so does what the store holds.
  */
-export async function expectArchivedAsServed(h: KilnHarness, id: string): Promise<GenerationStatus & { result: NonNullable<GenerationStatus["result"]> }> {
+export async function expectArchivedAsServed(
+  h: KilnHarness,
+  id: string,
+): Promise<GenerationStatus & { result: NonNullable<GenerationStatus["result"]> }> {
   const status = await h.client.waitFor(id, { timeoutMs: 30_000 });
   expect(status.state, status.failedReason).toBe("completed");
   const result = status.result!;

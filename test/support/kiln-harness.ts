@@ -47,11 +47,31 @@ export class KilnHarness {
   private archiveDir?: string;
 
   async start(options: HarnessOptions = {}): Promise<this> {
-    this.simulator = new ProviderSimulator({ apiKey: TEST_API_KEY, durationsMs: { image: 300, video: 600, "3d": 600 }, outputBytes: { image: 20_000, video: 60_000, model: 30_000, preview: 5_000 }, ...options.simulator });
+    this.simulator = new ProviderSimulator({
+      apiKey: TEST_API_KEY,
+      durationsMs: { image: 300, video: 600, "3d": 600 },
+      outputBytes: { image: 20_000, video: 60_000, model: 30_000, preview: 5_000 },
+      ...options.simulator,
+    });
     const simUrl = await this.simulator.start();
     this.receiver = new WebhookReceiver(this.secret);
     await this.receiver.start();
-    this.rawEnv = { ...(await this.archiveEnv(options.archive ?? "s3")), REDIS_URL: inject("redisUrl"), KILN_PREFIX: this.prefix, TOKENHUB_API_KEY: TEST_API_KEY, TOKENHUB_BASE_URL: simUrl, GATEWAY_API_KEY: TEST_API_KEY, GATEWAY_BASE_URL: `${simUrl}/gateway`, WCODE_API_KEY: TEST_API_KEY, WCODE_BASE_URL: `${simUrl}/wcode/api/gpt/v1`, KILN_WEBHOOK_SECRET: this.secret, KILN_ALLOW_PRIVATE_URLS: "true", KILN_POLL_SCALE: "0.02", LOG_LEVEL: "silent", ...options.env };
+    this.rawEnv = {
+      ...(await this.archiveEnv(options.archive ?? "s3")),
+      REDIS_URL: inject("redisUrl"),
+      KILN_PREFIX: this.prefix,
+      TOKENHUB_API_KEY: TEST_API_KEY,
+      TOKENHUB_BASE_URL: simUrl,
+      GATEWAY_API_KEY: TEST_API_KEY,
+      GATEWAY_BASE_URL: `${simUrl}/gateway`,
+      WCODE_API_KEY: TEST_API_KEY,
+      WCODE_BASE_URL: `${simUrl}/wcode/api/gpt/v1`,
+      KILN_WEBHOOK_SECRET: this.secret,
+      KILN_ALLOW_PRIVATE_URLS: "true",
+      KILN_POLL_SCALE: "0.02",
+      LOG_LEVEL: "silent",
+      ...options.env,
+    };
     this.env = loadEnvironment(this.rawEnv);
     this.client = new GenerationClient({ redisUrl: this.env.REDIS_URL, prefix: this.prefix });
     if (options.workers ?? true) await this.startWorkers();
@@ -59,20 +79,42 @@ export class KilnHarness {
   }
 
   async startWorkers(): Promise<KilnWorkers> {
-    this.workers = await startKilnWorkers(this.env, createLogger({ level: "silent" }), { webhookSchedule: [100, 200, 400], rawEnv: this.rawEnv });
+    this.workers = await startKilnWorkers(this.env, createLogger({ level: "silent" }), {
+      webhookSchedule: [100, 200, 400],
+      rawEnv: this.rawEnv,
+    });
     return this.workers;
   }
 
   /** A request for `model` with a prompt unique to this call, so submissions can be counted per job. */
   request(model: string, input: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
     const prompt = typeof input.prompt === "string" ? input.prompt : `test ${randomUUID()}`;
-    return { provider: "tokenhub", model, input: { prompt, ...input }, webhook: { url: this.receiver.url }, metadata: { prompt }, ...extra };
+    return {
+      provider: "tokenhub",
+      model,
+      input: { prompt, ...input },
+      webhook: { url: this.receiver.url },
+      metadata: { prompt },
+      ...extra,
+    };
   }
 
   /** A unified-body request (gateway, wcode, TokenHub text): the prompt is the last user message. */
-  chatRequest(provider: "gateway" | "wcode" | "tokenhub", model: string, input: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+  chatRequest(
+    provider: "gateway" | "wcode" | "tokenhub",
+    model: string,
+    input: Record<string, unknown> = {},
+    extra: Record<string, unknown> = {},
+  ) {
     const prompt = `test ${randomUUID()}`;
-    return { provider, model, input: { messages: [{ role: "user", content: prompt }], ...input }, webhook: { url: this.receiver.url }, metadata: { prompt }, ...extra };
+    return {
+      provider,
+      model,
+      input: { messages: [{ role: "user", content: prompt }], ...input },
+      webhook: { url: this.receiver.url },
+      metadata: { prompt },
+      ...extra,
+    };
   }
 
   /** The webhook delivery's BullMQ job id for `type` of the generation job `jobId`. */
@@ -102,7 +144,14 @@ export class KilnHarness {
       return { ARCHIVE_DIR: this.archiveDir };
     }
     const s3 = inject("s3");
-    return { S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_BUCKET: s3.bucket, S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey, S3_FORCE_PATH_STYLE: String(s3.forcePathStyle) };
+    return {
+      S3_ENDPOINT: s3.endpoint,
+      S3_REGION: s3.region,
+      S3_BUCKET: s3.bucket,
+      S3_ACCESS_KEY_ID: s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      S3_FORCE_PATH_STYLE: String(s3.forcePathStyle),
+    };
   }
 }
 

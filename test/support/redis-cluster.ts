@@ -42,10 +42,28 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
   const killed = new Set<number>();
   try {
     for (let i = 0; i < masters * (1 + replicas); i++) {
-      const handle = await startRedisProcess({ extraArgs: ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0"] });
+      const handle = await startRedisProcess({
+        extraArgs: [
+          "--cluster-enabled",
+          "yes",
+          "--cluster-config-file",
+          "nodes.conf",
+          "--cluster-node-timeout",
+          "1000",
+          "--cluster-replica-validity-factor",
+          "0",
+        ],
+      });
       nodes.push({ port: handle.port, handle });
     }
-    await run(cli, ["--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-replicas", String(replicas), "--cluster-yes"]);
+    await run(cli, [
+      "--cluster",
+      "create",
+      ...nodes.map((n) => `127.0.0.1:${n.port}`),
+      "--cluster-replicas",
+      String(replicas),
+      "--cluster-yes",
+    ]);
   } catch (err) {
     await Promise.all(nodes.map((n) => n.handle.kill()));
     throw err;
@@ -64,7 +82,9 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
   const masterSlots = async () => {
     const first = live()[0];
     if (!first) throw new Error("no live cluster node");
-    const slots = (await withNode(first.port, (r) => r.call("CLUSTER", "SLOTS"))) as Array<[number, number, [string, number, ...unknown[]], ...unknown[]]>;
+    const slots = (await withNode(first.port, (r) => r.call("CLUSTER", "SLOTS"))) as Array<
+      [number, number, [string, number, ...unknown[]], ...unknown[]]
+    >;
     return slots.map(([from, to, [, port]]) => ({ from, to, port: Number(port) }));
   };
 
@@ -108,7 +128,7 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
           const covered = served.reduce((sum, r) => sum + (r.to - r.from + 1), 0);
           const onLive = served.every((r) => !killed.has(r.port));
           if (states.every((s) => s.includes("cluster_state:ok")) && covered === 16384 && onLive) return;
-         
+
           last = `states ${states.map((s) => /cluster_state:(\w+)/.exec(s)?.[1]).join(",")}, ${covered} slots served, on live masters: ${onLive}`;
         } catch (err) {
           last = String(err);

@@ -72,9 +72,7 @@ export async function startRedis(): Promise<RedisHandle> {
       };
     } catch (err) {
       // Docker answered but the container did not come up (offline pull, ...): fall back.
-      process.stderr.write(
-        `[kiln tests] Docker Redis container failed (${errorMessage(err)}), falling back to redis-server\n`,
-      );
+      process.stderr.write(`[kiln tests] Docker Redis container failed (${errorMessage(err)}), falling back to redis-server\n`);
     }
   }
 

@@ -90,9 +90,7 @@ async function waitForHttp(proc: ManagedProcess, url: string): Promise<void> {
   const deadline = Date.now() + MOTO_READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (proc.hasExited) {
-      throw new Error(
-        `moto_server ${proc.describeExit()} before answering ${url}.\n--- moto_server output ---\n${proc.outputTail}`,
-      );
+      throw new Error(`moto_server ${proc.describeExit()} before answering ${url}.\n--- moto_server output ---\n${proc.outputTail}`);
     }
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
@@ -104,8 +102,7 @@ async function waitForHttp(proc: ManagedProcess, url: string): Promise<void> {
     await sleep(MOTO_POLL_INTERVAL_MS);
   }
   throw new Error(
-    `moto_server did not answer ${url} within ${MOTO_READY_TIMEOUT_MS / 1000} s.\n` +
-      `--- moto_server output ---\n${proc.outputTail}`,
+    `moto_server did not answer ${url} within ${MOTO_READY_TIMEOUT_MS / 1000} s.\n` + `--- moto_server output ---\n${proc.outputTail}`,
   );
 }
 
@@ -186,6 +183,6 @@ export async function startS3(): Promise<S3Handle> {
       "(1) set S3_ENDPOINT (and S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, optionally S3_REGION, S3_BUCKET, S3_FORCE_PATH_STYLE); " +
       "(2) run a Docker engine so testcontainers can start MinIO" +
       (dockerError ? ` (Docker was reachable but MinIO failed: ${dockerError})` : "") +
-      "; (3) install moto_server on PATH (pip install \"moto[server]\").",
+      '; (3) install moto_server on PATH (pip install "moto[server]").',
   );
 }

@@ -7,7 +7,11 @@ export { WebhookReceiver, type ReceivedWebhook } from "../../src/simulator/webho
 export function verifiedBySvix(delivery: ReceivedWebhook, secret: string): boolean {
   const h = delivery.headers;
   try {
-    new SvixWebhook(secret).verify(delivery.body, { "svix-id": h["webhook-id"] ?? "", "svix-timestamp": h["webhook-timestamp"] ?? "", "svix-signature": h["webhook-signature"] ?? "" });
+    new SvixWebhook(secret).verify(delivery.body, {
+      "svix-id": h["webhook-id"] ?? "",
+      "svix-timestamp": h["webhook-timestamp"] ?? "",
+      "svix-signature": h["webhook-signature"] ?? "",
+    });
     return true;
   } catch {
     return false;

@@ -12,7 +12,10 @@ export class WorkerProcess {
   constructor(private readonly env: Record<string, string>) {}
 
   async start(): Promise<this> {
-    this.child = spawn(process.execPath, [BIN, "worker"], { env: { PATH: process.env.PATH ?? "", ...this.env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(process.execPath, [BIN, "worker"], {
+      env: { PATH: process.env.PATH ?? "", ...this.env, LOG_LEVEL: "info" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     this.exited = new Promise((resolve) => this.child!.once("exit", (code) => resolve(code)));
     this.child.stdout!.on("data", (d: Buffer) => this.output.push(d.toString()));
     this.child.stderr!.on("data", (d: Buffer) => this.output.push(d.toString()));

@@ -82,9 +82,16 @@ describe("loadEnvironment", () => {
   });
 
   it("checks the Redis Cluster seeds and partitions, and refuses them until workers and producers use them", () => {
-    expect(configError({ REDIS_CLUSTER_NODES: "10.0.0.1:7000, redis-2.internal:7001,[::1]:7002" }).message).toMatch(/REDIS_CLUSTER_NODES: Redis Cluster support is not complete/);
-    expect(configError({ KILN_PARTITIONS: "3", KILN_WORKER_PARTITIONS: "0,2" }).message).toMatch(/KILN_PARTITIONS: partitions are not complete/);
+    expect(configError({ REDIS_CLUSTER_NODES: "10.0.0.1:7000, redis-2.internal:7001,[::1]:7002" }).message).toMatch(
+      /REDIS_CLUSTER_NODES: Redis Cluster support is not complete/,
+    );
+    expect(configError({ KILN_PARTITIONS: "3", KILN_WORKER_PARTITIONS: "0,2" }).message).toMatch(
+      /KILN_PARTITIONS: partitions are not complete/,
+    );
     expect(configError({ KILN_PREFIX: "kiln" }).message).toMatch(/KILN_PREFIX: must contain a non-empty \{\.\.\.\} hash tag/);
-    expect(loadEnvironment({ KILN_PARTITIONS: "1", KILN_WORKER_PARTITIONS: "0" })).toMatchObject({ KILN_PARTITIONS: 1, KILN_WORKER_PARTITIONS: "0" });
+    expect(loadEnvironment({ KILN_PARTITIONS: "1", KILN_WORKER_PARTITIONS: "0" })).toMatchObject({
+      KILN_PARTITIONS: 1,
+      KILN_WORKER_PARTITIONS: "0",
+    });
   });
 });

@@ -43,7 +43,10 @@ describe("durations and the new settings", () => {
     expect(env.KILN_SHUTDOWN_TIMEOUT).toBe(20_000);
     expect(env.KILN_TOKENHUB_ON_UNKNOWN_SUBMIT).toBe("retry");
     expect(env.KILN_LOCK_DURATION).toBeUndefined();
-    expect(loadEnvironment({ KILN_LOCK_DURATION: "30s", KILN_STALLED_INTERVAL: "2s" })).toMatchObject({ KILN_LOCK_DURATION: 30_000, KILN_STALLED_INTERVAL: 2000 });
+    expect(loadEnvironment({ KILN_LOCK_DURATION: "30s", KILN_STALLED_INTERVAL: "2s" })).toMatchObject({
+      KILN_LOCK_DURATION: 30_000,
+      KILN_STALLED_INTERVAL: 2000,
+    });
     expect(() => loadEnvironment({ KILN_LOCK_DURATION: "10ms" })).toThrow(/KILN_LOCK_DURATION: expected at least 1s/);
     expect(() => loadEnvironment({ KILN_GATEWAY_ON_UNKNOWN_SUBMIT: "maybe" })).toThrow(/KILN_GATEWAY_ON_UNKNOWN_SUBMIT/);
   });

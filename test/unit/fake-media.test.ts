@@ -237,10 +237,17 @@ describe("streamedMp4", () => {
 
 describe("the simulator's large videos", () => {
   it("are served as a stream, never held, and match the sha256 the simulator reports", async () => {
-    const sim = new ProviderSimulator({ outputBytes: { image: 1000, video: 40 * 1024 * 1024, model: 1000, preview: 1000 }, durationsMs: { image: 0, video: 0, "3d": 0 } });
+    const sim = new ProviderSimulator({
+      outputBytes: { image: 1000, video: 40 * 1024 * 1024, model: 1000, preview: 1000 },
+      durationsMs: { image: 0, video: 0, "3d": 0 },
+    });
     const base = await sim.start();
     try {
-      const task = sim.book.create({ provider: "tokenhub", model: "hy-video-1.5", prompt: "big", durationMs: 0, files: [{ format: "mp4", size: 40 * 1024 * 1024 }] }, sim.options, Math.random);
+      const task = sim.book.create(
+        { provider: "tokenhub", model: "hy-video-1.5", prompt: "big", durationMs: 0, files: [{ format: "mp4", size: 40 * 1024 * 1024 }] },
+        sim.options,
+        Math.random,
+      );
       expect(sim.book.contentOf(task.id, 0)).toBeUndefined();
       const response = await fetch(`${base}/files/${task.id}/0.mp4`);
       expect(Number(response.headers.get("content-length"))).toBe(task.files[0]!.bytes);

@@ -30,10 +30,12 @@ describe("LocalArchiveStore", () => {
 
   it("a failed stream leaves no file and no partial file", async () => {
     const store = new LocalArchiveStore(dir);
-    const broken = Readable.from((async function* () {
-      yield Buffer.alloc(1000);
-      throw new Error("connection reset");
-    })());
+    const broken = Readable.from(
+      (async function* () {
+        yield Buffer.alloc(1000);
+        throw new Error("connection reset");
+      })(),
+    );
     await expect(store.put("kiln/b/job/0.mp4", broken, "video/mp4")).rejects.toThrow("connection reset");
     expect(await readdir(join(dir, "kiln/b/job"))).toEqual([]);
     await expect(store.get("kiln/b/job/0.mp4")).rejects.toMatchObject({ code: "ENOENT" });

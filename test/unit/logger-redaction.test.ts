@@ -16,7 +16,13 @@ describe("createLogger redaction", () => {
     log.debug(
       {
         apiKey: "SECRET-1",
-        env: { TOKENHUB_API_KEY: "SECRET-2", KILN_WEBHOOK_SECRET: "SECRET-3", S3_SECRET_ACCESS_KEY: "SECRET-4", GATEWAY_API_KEY: "SECRET-5", WCODE_API_KEY: "SECRET-6" },
+        env: {
+          TOKENHUB_API_KEY: "SECRET-2",
+          KILN_WEBHOOK_SECRET: "SECRET-3",
+          S3_SECRET_ACCESS_KEY: "SECRET-4",
+          GATEWAY_API_KEY: "SECRET-5",
+          WCODE_API_KEY: "SECRET-6",
+        },
         request: { headers: { authorization: "Bearer SECRET-7", "x-api-key": "SECRET-8" } },
         job: { data: { webhook: { url: "https://example.com/h", secret: "SECRET-9" } } },
         delivery: { secret: "SECRET-10" },
@@ -37,7 +43,11 @@ describe("createLogger redaction", () => {
     const log = createLogger({ level: "warn", destination: out.stream, name: "probe" });
     log.info("quiet");
     log.warn("loud");
-    const lines = out.text().trim().split("\n").map((l) => JSON.parse(l) as { msg: string; name: string });
+    const lines = out
+      .text()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { msg: string; name: string });
     expect(lines).toEqual([expect.objectContaining({ msg: "loud", name: "probe" })]);
   });
 });

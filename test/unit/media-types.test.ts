@@ -28,6 +28,9 @@ describe("mediaTypeOf", () => {
 
   it("is bin / application/octet-stream when nothing tells", () => {
     expect(mediaTypeOf(undefined, undefined, undefined)).toEqual({ ext: "bin", contentType: "application/octet-stream" });
-    expect(mediaTypeOf(undefined, "binary/octet-stream", "https://r.example.com/download")).toEqual({ ext: "bin", contentType: "application/octet-stream" });
+    expect(mediaTypeOf(undefined, "binary/octet-stream", "https://r.example.com/download")).toEqual({
+      ext: "bin",
+      contentType: "application/octet-stream",
+    });
   });
 });

@@ -16,7 +16,10 @@ const log = createLogger({ level: "silent" });
 
 function result(timings: Partial<GenerationResult["timings"]>, status: "completed" | "failed" = "completed"): GenerationResult {
   return {
-    id: "job-1", status, provider: "tokenhub", model: "hy-image-v3.0",
+    id: "job-1",
+    status,
+    provider: "tokenhub",
+    model: "hy-image-v3.0",
     outputs: [
       { index: 0, key: "k/0.png", url: "file:///k/0.png", contentType: "image/png", bytes: 1000, sha256: "a".repeat(64) },
       { index: 1, key: "k/1.png", url: "file:///k/1.png", contentType: "image/png", bytes: 234, sha256: "b".repeat(64) },
@@ -28,14 +31,25 @@ function result(timings: Partial<GenerationResult["timings"]>, status: "complete
 describe("KilnMetrics.recordResult", () => {
   it("observes provider, archive and total latencies from the result's timings, and counts archived bytes", async () => {
     const metrics = new KilnMetrics({ log, processMetrics: false });
-    metrics.recordResult("tokenhub", result({ submittedAt: "2026-01-01T00:00:02.000Z", providerCompletedAt: "2026-01-01T00:00:32.000Z", archivedAt: "2026-01-01T00:00:39.500Z" }));
+    metrics.recordResult(
+      "tokenhub",
+      result({
+        submittedAt: "2026-01-01T00:00:02.000Z",
+        providerCompletedAt: "2026-01-01T00:00:32.000Z",
+        archivedAt: "2026-01-01T00:00:39.500Z",
+      }),
+    );
     const text = await metrics.text();
     expect(sample(text, "kiln_generation_step_seconds_sum", { provider: "tokenhub", step: "provider", status: "completed" })).toBe(30);
     expect(sample(text, "kiln_generation_step_seconds_sum", { provider: "tokenhub", step: "archive", status: "completed" })).toBe(7.5);
     expect(sample(text, "kiln_generation_step_seconds_sum", { provider: "tokenhub", step: "total", status: "completed" })).toBe(40);
     // 30 s falls in the 30 s bucket, not the 10 s one
-    expect(sample(text, "kiln_generation_step_seconds_bucket", { provider: "tokenhub", step: "provider", status: "completed", le: "10" })).toBe(0);
-    expect(sample(text, "kiln_generation_step_seconds_bucket", { provider: "tokenhub", step: "provider", status: "completed", le: "30" })).toBe(1);
+    expect(
+      sample(text, "kiln_generation_step_seconds_bucket", { provider: "tokenhub", step: "provider", status: "completed", le: "10" }),
+    ).toBe(0);
+    expect(
+      sample(text, "kiln_generation_step_seconds_bucket", { provider: "tokenhub", step: "provider", status: "completed", le: "30" }),
+    ).toBe(1);
     expect(sample(text, "kiln_archived_bytes_total", { provider: "tokenhub" })).toBe(1234);
     expect(sample(text, "kiln_archived_outputs_total", { provider: "tokenhub" })).toBe(2);
   });
@@ -67,7 +81,12 @@ describe("KilnMetrics job gauges", () => {
   it("answer a scrape without job series when the counts fail or hang, instead of failing it", async () => {
     const failing = new KilnMetrics({ log, processMetrics: false, counts: () => Promise.reject(new Error("redis down")) });
     expect(sample(await failing.text(), "kiln_jobs", { provider: "tokenhub", state: "waiting" })).toBeUndefined();
-    const hanging = new KilnMetrics({ log, processMetrics: false, countsTimeoutMs: 100, counts: () => new Promise<QueueCounts>(() => undefined) });
+    const hanging = new KilnMetrics({
+      log,
+      processMetrics: false,
+      countsTimeoutMs: 100,
+      counts: () => new Promise<QueueCounts>(() => undefined),
+    });
     const started = Date.now();
     expect(await hanging.text()).toContain("# TYPE kiln_jobs gauge");
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -92,7 +111,11 @@ describe("provider responses through the http-json observer", () => {
 
   it("counts each answer by provider (from the base URL) and status, and refused connections as network", async () => {
     const refused = `http://127.0.0.1:${await getFreePort()}`;
-    const metrics = new KilnMetrics({ log, processMetrics: false, providers: new ProviderLabels({ GATEWAY_BASE_URL: [`${base}/`], WCODE_BASE_URL: [refused] }) });
+    const metrics = new KilnMetrics({
+      log,
+      processMetrics: false,
+      providers: new ProviderLabels({ GATEWAY_BASE_URL: [`${base}/`], WCODE_BASE_URL: [refused] }),
+    });
     await callJson({ baseUrls: [base], path: "ok", apiKey: "k" });
     await expect(callJson({ baseUrls: [base], path: "busy", apiKey: "k" })).rejects.toThrow();
     await expect(callJson({ baseUrls: [refused], path: "x", apiKey: "k" })).rejects.toThrow();

@@ -24,7 +24,14 @@ function memoryStats(stats?: { n: number; mean: number; variance: number }) {
   return { store, recorded };
 }
 
-const polling = (over: Partial<JobState> = {}): JobState => ({ ...initialState(0, 3_600_000), step: "poll", taskId: "t-1", submitCalls: 1, submittedAt: 10_000, ...over });
+const polling = (over: Partial<JobState> = {}): JobState => ({
+  ...initialState(0, 3_600_000),
+  step: "poll",
+  taskId: "t-1",
+  submitCalls: 1,
+  submittedAt: 10_000,
+  ...over,
+});
 
 describe("requestSize", () => {
   it("scales videos by their seconds against 5 s and images by their count", () => {
@@ -45,7 +52,13 @@ describe("PollPlanner", () => {
 
   it("adaptive: polls a video at 96% progress within seconds, where the fixed schedule waits a minute", async () => {
     const planner = new PollPlanner({ mode: "adaptive", random: half, log });
-    const state = polling({ polls: 8, progressSamples: [{ atMs: 200_000, progress: 80 }, { atMs: 240_000, progress: 96 }] });
+    const state = polling({
+      polls: 8,
+      progressSamples: [
+        { atMs: 200_000, progress: 80 },
+        { atMs: 240_000, progress: 96 },
+      ],
+    });
     const adaptive = await planner.delayMs(state, { model: video, input: {}, now: () => 250_000 });
     expect(adaptive).toBeLessThan(20_000);
     expect(pollDelayMs(8, video.poll, { random: half })).toBe(60_000);
@@ -62,12 +75,19 @@ describe("PollPlanner", () => {
   it("learns the midpoint between the last pending answer and the finished one, per unit of size", async () => {
     const { store, recorded } = memoryStats();
     const planner = new PollPlanner({ stats: store, log });
-    await planner.learn(polling({ submittedAt: 10_000, lastPendingAt: 70_000 }), { model: video, input: { duration: 10 }, now: () => 80_000 });
+    await planner.learn(polling({ submittedAt: 10_000, lastPendingAt: 70_000 }), {
+      model: video,
+      input: { duration: 10 },
+      now: () => 80_000,
+    });
     expect(recorded).toEqual([{ model: "hy-video-1.5", durationMs: 65_000, size: 2 }]);
   });
 
   it("goes on without statistics when Redis cannot give them", async () => {
-    const failing = { get: () => Promise.reject(new Error("down")), record: () => Promise.reject(new Error("down")) } as unknown as DurationStatsStore;
+    const failing = {
+      get: () => Promise.reject(new Error("down")),
+      record: () => Promise.reject(new Error("down")),
+    } as unknown as DurationStatsStore;
     const planner = new PollPlanner({ stats: failing, random: half, log });
     const job = { model: video, input: {}, now: () => 20_000 };
     expect(await planner.delayMs(polling(), job)).toBeGreaterThan(0);
@@ -93,12 +113,23 @@ describe("pollStep with the planner", () => {
 
   it("keeps the last four progress reports, as ms since the submit", async () => {
     let state = polling();
-    for (const [at, progress] of [[20_000, 5], [30_000, 10], [40_000, 15], [50_000, 20], [60_000, 25]] as const) {
+    for (const [at, progress] of [
+      [20_000, 5],
+      [30_000, 10],
+      [40_000, 15],
+      [50_000, 20],
+      [60_000, 25],
+    ] as const) {
       const outcome = await pollStep(state, context({ state: "pending", providerStatus: "in_progress", progress }, at).ctx);
       expect(outcome.type).toBe("wait");
       state = outcome.state;
     }
-    expect(state.progressSamples).toEqual([{ atMs: 20_000, progress: 10 }, { atMs: 30_000, progress: 15 }, { atMs: 40_000, progress: 20 }, { atMs: 50_000, progress: 25 }]);
+    expect(state.progressSamples).toEqual([
+      { atMs: 20_000, progress: 10 },
+      { atMs: 30_000, progress: 15 },
+      { atMs: 40_000, progress: 20 },
+      { atMs: 50_000, progress: 25 },
+    ]);
     expect(state.lastPendingAt).toBe(60_000);
   });
 

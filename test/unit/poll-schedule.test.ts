@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { ADAPTIVE_BOUNDS, adaptivePollDelayMs, durationBelief, progressBelief, type PollScheduleInput, type ProgressSample } from "../../src/providers/poll-schedule.js";
+import {
+  ADAPTIVE_BOUNDS,
+  adaptivePollDelayMs,
+  durationBelief,
+  progressBelief,
+  type PollScheduleInput,
+  type ProgressSample,
+} from "../../src/providers/poll-schedule.js";
 import { normal } from "../../src/util/normal-distribution.js";
 
 const video = ADAPTIVE_BOUNDS.video;
@@ -52,7 +59,10 @@ describe("durationBelief", () => {
     expect(Math.exp(one.mu)).toBeGreaterThan(30_000);
     expect(Math.exp(one.mu)).toBeLessThan(60_000);
     // learned per unit of size: a request twice as long is expected to take twice as long
-    expect(Math.exp(durationBelief({ size: 2, progress: [], bounds: video, stats: learned(30_000, 0.2, 100_000) }).mu)).toBeCloseTo(60_000, -2);
+    expect(Math.exp(durationBelief({ size: 2, progress: [], bounds: video, stats: learned(30_000, 0.2, 100_000) }).mu)).toBeCloseTo(
+      60_000,
+      -2,
+    );
   });
 
   it("narrows around the finish the progress points to", () => {
@@ -70,7 +80,14 @@ describe("progressBelief", () => {
 
   it("uses the rate between reports, so time spent queued before progress started does not count", () => {
     // 10% at 60 s, 30% at 80 s: 1%/s, 70% left -> 150 s, not 267 s from the submit
-    expect(Math.exp(progressBelief([{ atMs: 60_000, progress: 10 }, { atMs: 80_000, progress: 30 }])!.mu)).toBeCloseTo(150_000, -1);
+    expect(
+      Math.exp(
+        progressBelief([
+          { atMs: 60_000, progress: 10 },
+          { atMs: 80_000, progress: 30 },
+        ])!.mu,
+      ),
+    ).toBeCloseTo(150_000, -1);
   });
 
   it("knows nothing from 0%, 100% or progress that has not moved", () => {

@@ -1,5 +1,11 @@
 import { describe, it, expect } from "vitest";
-import { ProviderError, isProviderError, kindFromStatus, parseRetryAfter, type ProviderErrorKind } from "../../src/providers/provider-error.js";
+import {
+  ProviderError,
+  isProviderError,
+  kindFromStatus,
+  parseRetryAfter,
+  type ProviderErrorKind,
+} from "../../src/providers/provider-error.js";
 
 describe("parseRetryAfter", () => {
   const now = Date.UTC(2026, 0, 1, 0, 0, 0);
@@ -80,9 +86,21 @@ describe("ProviderError", () => {
 
   it("carries the details it was given", () => {
     const cause = new Error("socket hang up");
-    const err = new ProviderError("rate_limited", "slow down", { status: 429, providerCode: "rate_limit_exceeded", retryAfterMs: 2000, cause });
+    const err = new ProviderError("rate_limited", "slow down", {
+      status: 429,
+      providerCode: "rate_limit_exceeded",
+      retryAfterMs: 2000,
+      cause,
+    });
     expect(err).toBeInstanceOf(Error);
-    expect(err).toMatchObject({ name: "ProviderError", kind: "rate_limited", message: "slow down", status: 429, providerCode: "rate_limit_exceeded", retryAfterMs: 2000 });
+    expect(err).toMatchObject({
+      name: "ProviderError",
+      kind: "rate_limited",
+      message: "slow down",
+      status: 429,
+      providerCode: "rate_limit_exceeded",
+      retryAfterMs: 2000,
+    });
     expect(err.cause).toBe(cause);
   });
 });

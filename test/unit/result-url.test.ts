@@ -6,7 +6,8 @@ const END_ISO = "2026-03-29T19:02:24.000Z";
 
 describe("urlExpiresAt", () => {
   it("reads the end of a Tencent COS q-sign-time", () => {
-    const url = "https://b-1250000000.cos.ap-guangzhou.myqcloud.com/out/a.png?q-sign-algorithm=sha1&q-ak=AKID&q-sign-time=1774807344;1774810944&q-key-time=1774807344;1774810944&q-signature=abc";
+    const url =
+      "https://b-1250000000.cos.ap-guangzhou.myqcloud.com/out/a.png?q-sign-algorithm=sha1&q-ak=AKID&q-sign-time=1774807344;1774810944&q-key-time=1774807344;1774810944&q-signature=abc";
     expect(urlExpiresAt(url)).toBe(END_ISO);
   });
 
@@ -15,7 +16,8 @@ describe("urlExpiresAt", () => {
   });
 
   it("adds X-Amz-Expires to X-Amz-Date for AWS SigV4", () => {
-    const url = "https://bucket.s3.amazonaws.com/k.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20260101T000000Z&X-Amz-Expires=3600&X-Amz-Signature=abc";
+    const url =
+      "https://bucket.s3.amazonaws.com/k.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20260101T000000Z&X-Amz-Expires=3600&X-Amz-Signature=abc";
     expect(urlExpiresAt(url)).toBe("2026-01-01T01:00:00.000Z");
   });
 

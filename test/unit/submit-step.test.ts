@@ -41,7 +41,10 @@ describe("submitStep", () => {
   it("stores the call before making it and the task id right after, then waits to poll", async () => {
     const { ctx, written } = context(async () => ({ type: "task", taskId: "t-1", status: { state: "pending", providerStatus: "queued" } }));
     const outcome = await submitStep(initialState(0, 1), ctx);
-    expect(written.map((s) => [s.submitCalls, s.taskId])).toEqual([[1, undefined], [1, "t-1"]]);
+    expect(written.map((s) => [s.submitCalls, s.taskId])).toEqual([
+      [1, undefined],
+      [1, "t-1"],
+    ]);
     expect(outcome).toMatchObject({ type: "wait", state: { step: "poll", taskId: "t-1" } });
     // the deadline counts from this submit, not from the job's first visit
     expect(written[0]!.deadlineAt).toBe(61_000);
@@ -49,19 +52,29 @@ describe("submitStep", () => {
 
   it("a job that already has a task id never submits again", async () => {
     const { ctx } = context(() => Promise.reject(new Error("must not be called")));
-    expect(await submitStep({ ...initialState(0, 1), submitCalls: 1, taskId: "t-1" }, ctx)).toMatchObject({ type: "next", state: { step: "poll" } });
+    expect(await submitStep({ ...initialState(0, 1), submitCalls: 1, taskId: "t-1" }, ctx)).toMatchObject({
+      type: "next",
+      state: { step: "poll" },
+    });
   });
 
   it("an unreadable 2xx is an unknown outcome: retried by default, with the task id it held kept for the log", async () => {
-    const { ctx } = context(() => Promise.reject(new ProviderError("bad_response", 'answered 200 with a body that is not JSON: {"id":"t-9","obj', { status: 200 })));
+    const { ctx } = context(() =>
+      Promise.reject(new ProviderError("bad_response", 'answered 200 with a body that is not JSON: {"id":"t-9","obj', { status: 200 })),
+    );
     const outcome = await submitStep(initialState(0, 1), ctx);
     expect(outcome).toMatchObject({ type: "wait", state: { submitCalls: 1, unknownTaskIds: ["t-9"] } });
   });
 
   it("with onUnknownSubmit=fail a 5xx or a crashed earlier call ends the job as submit_unknown", async () => {
-    const { ctx } = context(() => Promise.reject(new ProviderError("server", "engine error", { status: 500 })), { onUnknownSubmit: "fail" });
+    const { ctx } = context(() => Promise.reject(new ProviderError("server", "engine error", { status: 500 })), {
+      onUnknownSubmit: "fail",
+    });
     expect(await submitStep(initialState(0, 1), ctx)).toMatchObject({ type: "fail", error: { code: "submit_unknown" } });
-    expect(await submitStep({ ...initialState(0, 1), submitCalls: 1 }, ctx)).toMatchObject({ type: "fail", error: { code: "submit_unknown", message: expect.stringContaining("worker stopped mid-call") } });
+    expect(await submitStep({ ...initialState(0, 1), submitCalls: 1 }, ctx)).toMatchObject({
+      type: "fail",
+      error: { code: "submit_unknown", message: expect.stringContaining("worker stopped mid-call") },
+    });
   });
 
   it("a 4xx created no task: the call does not count towards the submit window", async () => {
@@ -82,9 +95,18 @@ describe("outcomeOfError and deadlineOf", () => {
   const { ctx } = context(() => Promise.reject(new Error("unused")));
   it("fatal kinds fail at once with their code; transient ones wait; past the deadline they fail as timed_out", () => {
     const state: JobState = { ...initialState(0, 1), step: "poll", deadlineAt: 100_000 };
-    expect(outcomeOfError(new ProviderError("authentication", "bad key", { status: 401 }), state, ctx)).toMatchObject({ type: "fail", error: { code: "authentication" } });
-    expect(outcomeOfError(new ProviderError("server", "oops", { status: 503 }), state, ctx)).toMatchObject({ type: "wait", state: { errors: 1 } });
-    expect(outcomeOfError(new ProviderError("server", "oops", { status: 503 }), { ...state, deadlineAt: 1_001 }, ctx)).toMatchObject({ type: "fail", error: { code: "timed_out" } });
+    expect(outcomeOfError(new ProviderError("authentication", "bad key", { status: 401 }), state, ctx)).toMatchObject({
+      type: "fail",
+      error: { code: "authentication" },
+    });
+    expect(outcomeOfError(new ProviderError("server", "oops", { status: 503 }), state, ctx)).toMatchObject({
+      type: "wait",
+      state: { errors: 1 },
+    });
+    expect(outcomeOfError(new ProviderError("server", "oops", { status: 503 }), { ...state, deadlineAt: 1_001 }, ctx)).toMatchObject({
+      type: "fail",
+      error: { code: "timed_out" },
+    });
   });
 
   it("archiving gets at least an hour after the provider finished, whatever the task's deadline", () => {

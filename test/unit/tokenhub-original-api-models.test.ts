@@ -40,11 +40,34 @@ const ACCEPTED: Array<[string, Record<string, unknown>]> = [
   ["yt-video-2.0", { image: { base64: "iVBORw0KGgo=" }, prompt: "一只猫在草原上奔跑", resolution: "720p", fps: 24 }],
   // the request, as a new user would send it
   ["yt-video-fx", { template: "hug", images: [{ url: URL_A }] }],
-  ["yt-video-fx", { template: "hug", images: [{ url: URL_A }, { base64: "iVBORw0KGgo=" }], resolution: "720p", bgm: true, logo_add: 0, extra_param: { callback_url: "https://example.com/cb" } }],
+  [
+    "yt-video-fx",
+    {
+      template: "hug",
+      images: [{ url: URL_A }, { base64: "iVBORw0KGgo=" }],
+      resolution: "720p",
+      bgm: true,
+      logo_add: 0,
+      extra_param: { callback_url: "https://example.com/cb" },
+    },
+  ],
   ["yt-video-humanactor", { prompt: "画面中的人物正在对着镜头讲话", audio_url: AUDIO, image_url: URL_A }],
-  ["yt-video-humanactor", { prompt: "talking", audio_url: AUDIO, image_base64: "/9j/4QlQ", resolution: "720p", frame_rate: 25, logo_param: { logo_url: URL_B } }],
+  [
+    "yt-video-humanactor",
+    { prompt: "talking", audio_url: AUDIO, image_base64: "/9j/4QlQ", resolution: "720p", frame_rate: 25, logo_param: { logo_url: URL_B } },
+  ],
   ["hy-3d-3.0", { prompt: "一只小狗" }],
-  ["hy-3d-3.0", { image_url: URL_A, multi_view_images: [{ view_type: "left", view_image_url: URL_B }], enable_pbr: true, face_count: 40000, generate_type: "LowPoly", polygon_type: "triangle" }],
+  [
+    "hy-3d-3.0",
+    {
+      image_url: URL_A,
+      multi_view_images: [{ view_type: "left", view_image_url: URL_B }],
+      enable_pbr: true,
+      face_count: 40000,
+      generate_type: "LowPoly",
+      polygon_type: "triangle",
+    },
+  ],
   ["hy-3d-3.0", { prompt: "a chair, line art", image_url: URL_A, generate_type: "Sketch" }],
   ["hy-3d-3.1", { image_base64: "/9j/4QlQ", result_format: "FBX" }],
   ["hy-3d-express", { prompt: "a wooden chair", result_format: "glb", enable_pbr: false, enable_geometry: true }],
@@ -68,7 +91,12 @@ const REFUSED: Array<[string, string, string, Record<string, unknown>]> = [
   ["hy-3d-3.0", "a prompt and an image outside Sketch", "prompt", { prompt: "a dog", image_url: URL_A }],
   ["hy-3d-3.1", "nothing to build from", "prompt", {}],
   ["hy-3d-express", "nothing to build from", "prompt", { enable_pbr: true }],
-  ["hy-3d-express", "a prompt and an image (no Sketch mode)", "prompt", { prompt: "a dog", image_base64: "/9j/4QlQ", generate_type: "Sketch" }],
+  [
+    "hy-3d-express",
+    "a prompt and an image (no Sketch mode)",
+    "prompt",
+    { prompt: "a dog", image_base64: "/9j/4QlQ", generate_type: "Sketch" },
+  ],
 ];
 
 describe("TokenHub original-API models: valid requests", () => {
@@ -101,9 +129,13 @@ describe("TokenHub original-API models: missing required fields", () => {
   });
 
   it("names the one-of groups", () => {
-    expect(kilnProblem("yt-video-humanactor", { prompt: "talking", audio_url: AUDIO })).toBe("input.image_url: one of image_url, image_base64 is required");
+    expect(kilnProblem("yt-video-humanactor", { prompt: "talking", audio_url: AUDIO })).toBe(
+      "input.image_url: one of image_url, image_base64 is required",
+    );
     expect(kilnProblem("hy-3d-express", {})).toBe("input.prompt: one of prompt, image_url, image_base64 is required");
-    expect(kilnProblem("hy-3d-3.0", { prompt: "dog", image_url: URL_A })).toBe("input.prompt: send prompt or image_url/image_base64, not both (only generate_type Sketch takes both)");
+    expect(kilnProblem("hy-3d-3.0", { prompt: "dog", image_url: URL_A })).toBe(
+      "input.prompt: send prompt or image_url/image_base64, not both (only generate_type Sketch takes both)",
+    );
   });
 });
 
@@ -124,7 +156,9 @@ describe("TokenHub original-API models: documented optional fields are typed", (
   });
 
   it("still refuses camelCase and PascalCase keys with the snake_case spelling", () => {
-    expect(kilnProblem("yt-video-fx", { template: "hug", images: [{ url: URL_A }], LogoAdd: 0 })).toContain("input.LogoAdd: parameters are lower snake_case in this API (e.g. logo_add)");
+    expect(kilnProblem("yt-video-fx", { template: "hug", images: [{ url: URL_A }], LogoAdd: 0 })).toContain(
+      "input.LogoAdd: parameters are lower snake_case in this API (e.g. logo_add)",
+    );
     expect(kilnProblem("hy-3d-3.0", { prompt: "dog", FaceCount: 40000 })).toContain("(e.g. face_count)");
   });
 });

@@ -9,7 +9,10 @@ const MP4 = "https://th-results.example.com/out/1.mp4";
 
 describe("readTaskStatus", () => {
   it("reads a completed image answer (data is an array)", () => {
-    const status = read({ id: "1429890795996585984", status: "completed", data: [{ url: PNG, revised_prompt: "a red fox, watercolor" }] }, "image");
+    const status = read(
+      { id: "1429890795996585984", status: "completed", data: [{ url: PNG, revised_prompt: "a red fox, watercolor" }] },
+      "image",
+    );
     expect(status).toEqual({ state: "succeeded", outputs: [{ url: PNG }] });
   });
 
@@ -71,7 +74,11 @@ describe("readTaskStatus", () => {
 
   it("reports queued and in_progress as pending, with progress", () => {
     expect(read({ status: "queued" }, "video")).toEqual({ state: "pending", providerStatus: "queued", progress: undefined });
-    expect(read({ status: "in_progress", progress: 40 }, "video")).toEqual({ state: "pending", providerStatus: "in_progress", progress: 40 });
+    expect(read({ status: "in_progress", progress: 40 }, "video")).toEqual({
+      state: "pending",
+      providerStatus: "in_progress",
+      progress: 40,
+    });
   });
 
   it("reads a failure's error code and message", () => {
@@ -83,7 +90,11 @@ describe("readTaskStatus", () => {
   });
 
   it("reads a failure with only fail_reason", () => {
-    expect(read({ status: "failed", fail_reason: "render crashed" }, "video")).toEqual({ state: "failed", code: "task_failed", message: "render crashed" });
+    expect(read({ status: "failed", fail_reason: "render crashed" }, "video")).toEqual({
+      state: "failed",
+      code: "task_failed",
+      message: "render crashed",
+    });
   });
 
   it("reports an unknown status word as unknown", () => {
@@ -105,15 +116,26 @@ describe("readTokenHubError", () => {
     ["engine_server_error", "server"],
     ["service_unavailable", "server"],
   ] as const)("code %s → %s", (code, kind) => {
-    expect(readTokenHubError(400, { error: { message: `about ${code}`, type: "error", code } })).toEqual({ kind, code, message: `about ${code}` });
+    expect(readTokenHubError(400, { error: { message: `about ${code}`, type: "error", code } })).toEqual({
+      kind,
+      code,
+      message: `about ${code}`,
+    });
   });
 
   it("recognises the code in `type` too", () => {
-    expect(readTokenHubError(429, { error: { message: "slow down", type: "rate_limit_exceeded" } })).toMatchObject({ kind: "rate_limited", message: "slow down" });
+    expect(readTokenHubError(429, { error: { message: "slow down", type: "rate_limit_exceeded" } })).toMatchObject({
+      kind: "rate_limited",
+      message: "slow down",
+    });
   });
 
   it("leaves kind undefined for an unknown code but keeps code and message", () => {
-    expect(readTokenHubError(400, { error: { message: "odd", code: "something_new" } })).toEqual({ kind: undefined, code: "something_new", message: "odd" });
+    expect(readTokenHubError(400, { error: { message: "odd", code: "something_new" } })).toEqual({
+      kind: undefined,
+      code: "something_new",
+      message: "odd",
+    });
   });
 
   it("returns {} for a body that is not the OpenAI error shape", () => {

@@ -3,7 +3,15 @@ import type { AddressInfo } from "node:net";
 import type { LookupAddress } from "node:dns";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertSafeUrl, createGuardedLookup, createOutboundDispatcher, isPublicAddress, isUnsafeUrlError, redactUrl, type Resolver } from "../../src/webhooks/url-guard.js";
+import {
+  assertSafeUrl,
+  createGuardedLookup,
+  createOutboundDispatcher,
+  isPublicAddress,
+  isUnsafeUrlError,
+  redactUrl,
+  type Resolver,
+} from "../../src/webhooks/url-guard.js";
 
 /** A resolver that answers each lookup with the next entry, like a DNS server rebinding a name. */
 function rebindingResolver(answers: string[][]): Resolver & { calls: number } {
@@ -17,7 +25,11 @@ function rebindingResolver(answers: string[][]): Resolver & { calls: number } {
   return resolver;
 }
 
-function lookupOnce(lookup: ReturnType<typeof createGuardedLookup>, host: string, all = true): Promise<{ err: NodeJS.ErrnoException | null; address: unknown }> {
+function lookupOnce(
+  lookup: ReturnType<typeof createGuardedLookup>,
+  host: string,
+  all = true,
+): Promise<{ err: NodeJS.ErrnoException | null; address: unknown }> {
   return new Promise((resolve) => lookup(host, { all }, (err, address) => resolve({ err, address })));
 }
 
@@ -117,7 +129,11 @@ describe("the outbound dispatcher checks every connection's address", () => {
   it("a name rebound to the metadata address after a first good connection is refused before connecting", async () => {
     // 127.0.0.1 stands in for a public address: the tests may connect nowhere else
     const resolve = rebindingResolver([["127.0.0.1"], ["169.254.169.254"]]);
-    const dispatcher = createOutboundDispatcher({ allowPrivate: false, resolve, isAllowed: (a) => a === "127.0.0.1" || isPublicAddress(a) });
+    const dispatcher = createOutboundDispatcher({
+      allowPrivate: false,
+      resolve,
+      isAllowed: (a) => a === "127.0.0.1" || isPublicAddress(a),
+    });
     try {
       const before = hits;
       const first = await request(`http://rebind.test:${port}/`, { dispatcher });
@@ -137,7 +153,10 @@ describe("the outbound dispatcher checks every connection's address", () => {
     try {
       const url = assertSafeUrl(`http://localhost:${port}/`, false);
       const before = hits;
-      await expect(request(url, { dispatcher })).rejects.toMatchObject({ code: "EUNSAFEURL", message: expect.stringMatching(/refusing localhost: it resolves to non-public address (127\.0\.0\.1|::1)/) });
+      await expect(request(url, { dispatcher })).rejects.toMatchObject({
+        code: "EUNSAFEURL",
+        message: expect.stringMatching(/refusing localhost: it resolves to non-public address (127\.0\.0\.1|::1)/),
+      });
       expect(hits).toBe(before);
     } finally {
       await dispatcher.close();

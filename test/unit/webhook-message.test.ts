@@ -5,14 +5,23 @@ import { generationProgress } from "../../src/webhooks/generation-progress.js";
 import { deliveryJobId, messageIdFor, WebhookPayload } from "../../src/webhooks/webhook-message.js";
 import { WebhookSecret } from "../../src/webhooks/webhook-secret.js";
 
-const result = { id: "j", status: "completed", provider: "tokenhub", model: "m", outputs: [], timings: { enqueuedAt: "t", finishedAt: "t" } };
+const result = {
+  id: "j",
+  status: "completed",
+  provider: "tokenhub",
+  model: "m",
+  outputs: [],
+  timings: { enqueuedAt: "t", finishedAt: "t" },
+};
 const progress = { id: "j", provider: "tokenhub", model: "m", status: "running", step: "poll", progress: 10 };
 
 describe("WebhookPayload is discriminated on type", () => {
   it("results for completed/failed, the small progress record for started/progress", () => {
     expect(WebhookPayload.safeParse({ type: "generation.completed", timestamp: "t", data: result }).success).toBe(true);
     expect(WebhookPayload.safeParse({ type: "generation.progress", timestamp: "t", data: progress }).success).toBe(true);
-    expect(WebhookPayload.safeParse({ type: "generation.started", timestamp: "t", data: { ...progress, step: "submit" } }).success).toBe(true);
+    expect(WebhookPayload.safeParse({ type: "generation.started", timestamp: "t", data: { ...progress, step: "submit" } }).success).toBe(
+      true,
+    );
   });
 
   it("refuses a data shape that does not match its type", () => {
@@ -54,7 +63,12 @@ describe("webhook.secret", () => {
   });
 
   it("is part of the request's webhook, and its error names the field without echoing the value", () => {
-    const request = { provider: "tokenhub", model: "m", input: {}, webhook: { url: "https://example.com/h", secret: "whsec_short-and-secret" } };
+    const request = {
+      provider: "tokenhub",
+      model: "m",
+      input: {},
+      webhook: { url: "https://example.com/h", secret: "whsec_short-and-secret" },
+    };
     const parsed = GenerationRequest.safeParse(request);
     expect(parsed.success).toBe(false);
     expect(parsed.error!.issues[0]!.path).toEqual(["webhook", "secret"]);
@@ -65,7 +79,27 @@ describe("webhook.secret", () => {
 
 describe("generationProgress", () => {
   it("builds the small record, leaving absent fields out", () => {
-    expect(generationProgress({ id: "j", provider: "tokenhub", model: "m" }, { step: "submit" })).toEqual({ id: "j", provider: "tokenhub", model: "m", status: "running", step: "submit" });
-    expect(generationProgress({ id: "j", provider: "p", model: "m", metadata: { a: 1 } }, { step: "poll", providerStatus: "in_progress", progress: 17 })).toEqual({ id: "j", provider: "p", model: "m", status: "running", step: "poll", providerStatus: "in_progress", progress: 17, metadata: { a: 1 } });
+    expect(generationProgress({ id: "j", provider: "tokenhub", model: "m" }, { step: "submit" })).toEqual({
+      id: "j",
+      provider: "tokenhub",
+      model: "m",
+      status: "running",
+      step: "submit",
+    });
+    expect(
+      generationProgress(
+        { id: "j", provider: "p", model: "m", metadata: { a: 1 } },
+        { step: "poll", providerStatus: "in_progress", progress: 17 },
+      ),
+    ).toEqual({
+      id: "j",
+      provider: "p",
+      model: "m",
+      status: "running",
+      step: "poll",
+      providerStatus: "in_progress",
+      progress: 17,
+      metadata: { a: 1 },
+    });
   });
 });

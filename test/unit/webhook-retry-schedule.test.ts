@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { loadEnvironment } from "../../src/config.js";
-import { checkSchedule, DEFAULT_WEBHOOK_SCHEDULE_MS, MAX_WEBHOOK_DELAY_MS, parseRetrySchedule, webhookRetryDelayMs } from "../../src/webhooks/retry-schedule.js";
+import {
+  checkSchedule,
+  DEFAULT_WEBHOOK_SCHEDULE_MS,
+  MAX_WEBHOOK_DELAY_MS,
+  parseRetrySchedule,
+  webhookRetryDelayMs,
+} from "../../src/webhooks/retry-schedule.js";
 
 const fixed = (value: number) => () => value;
 
@@ -56,7 +62,9 @@ describe("webhook variables in the environment", () => {
   });
 
   it("a malformed value stops start-up with an error naming the variable", () => {
-    expect(() => loadEnvironment({ KILN_WEBHOOK_RETRY_SCHEDULE: "5s,soon" })).toThrow(/KILN_WEBHOOK_RETRY_SCHEDULE: "soon" is not a delay like 500ms, 5s, 5m or 2h \(expected e\.g\. 5s,5m/);
+    expect(() => loadEnvironment({ KILN_WEBHOOK_RETRY_SCHEDULE: "5s,soon" })).toThrow(
+      /KILN_WEBHOOK_RETRY_SCHEDULE: "soon" is not a delay like 500ms, 5s, 5m or 2h \(expected e\.g\. 5s,5m/,
+    );
     expect(() => loadEnvironment({ KILN_WEBHOOK_TIMEOUT_MS: "50" })).toThrow(/KILN_WEBHOOK_TIMEOUT_MS: expected 100 to 300000 ms/);
     expect(() => loadEnvironment({ KILN_WEBHOOK_TIMEOUT_MS: "fast" })).toThrow(/KILN_WEBHOOK_TIMEOUT_MS/);
   });

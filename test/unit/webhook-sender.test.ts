@@ -46,7 +46,13 @@ describe("WebhookSender", () => {
     expect(h["content-type"]).toBe("application/json");
     expect(h["webhook-id"]).toBe("msg_1");
     expect(() => new Webhook(SECRET).verify(seen!.body, h)).not.toThrow();
-    expect(() => new SvixWebhook(SECRET).verify(seen!.body, { "svix-id": h["webhook-id"]!, "svix-timestamp": h["webhook-timestamp"]!, "svix-signature": h["webhook-signature"]! })).not.toThrow();
+    expect(() =>
+      new SvixWebhook(SECRET).verify(seen!.body, {
+        "svix-id": h["webhook-id"]!,
+        "svix-timestamp": h["webhook-timestamp"]!,
+        "svix-signature": h["webhook-signature"]!,
+      }),
+    ).not.toThrow();
   });
 
   it("a 3xx is a failure and its Location is not followed", async () => {
@@ -56,7 +62,11 @@ describe("WebhookSender", () => {
       if (req.url === "/hooks") res.writeHead(307, { location: `${base}/elsewhere` }).end();
       else res.writeHead(204).end();
     };
-    expect(await sender.send(message(), signer)).toMatchObject({ result: "retry", status: 307, error: "receiver answered 307 (redirects are not followed)" });
+    expect(await sender.send(message(), signer)).toMatchObject({
+      result: "retry",
+      status: 307,
+      error: "receiver answered 307 (redirects are not followed)",
+    });
     expect(paths).toEqual(["/hooks"]);
   });
 
@@ -87,7 +97,10 @@ describe("WebhookSender", () => {
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    expect(await sender.send({ ...message(), url: `http://127.0.0.1:${port}/hooks` }, signer)).toMatchObject({ result: "retry", error: expect.stringContaining("ECONNREFUSED") });
+    expect(await sender.send({ ...message(), url: `http://127.0.0.1:${port}/hooks` }, signer)).toMatchObject({
+      result: "retry",
+      error: expect.stringContaining("ECONNREFUSED"),
+    });
   });
 
   it("a refused target is `refused`, not retried, and nothing is sent", async () => {
@@ -96,8 +109,14 @@ describe("WebhookSender", () => {
       hits++;
       res.writeHead(204).end();
     };
-    expect(await strictSender.send({ ...message(), url: "http://169.254.169.254/latest/meta-data/" }, signer)).toEqual({ result: "refused", error: "refusing non-public address 169.254.169.254" });
-    expect(await strictSender.send({ ...message(), url: message().url.replace("127.0.0.1", "localhost") }, signer)).toMatchObject({ result: "refused", error: expect.stringMatching(/^refusing localhost: it resolves to non-public address/) });
+    expect(await strictSender.send({ ...message(), url: "http://169.254.169.254/latest/meta-data/" }, signer)).toEqual({
+      result: "refused",
+      error: "refusing non-public address 169.254.169.254",
+    });
+    expect(await strictSender.send({ ...message(), url: message().url.replace("127.0.0.1", "localhost") }, signer)).toMatchObject({
+      result: "refused",
+      error: expect.stringMatching(/^refusing localhost: it resolves to non-public address/),
+    });
     expect(hits).toBe(0);
   });
 });

@@ -6,7 +6,11 @@ import { WebhookSigner } from "../../src/webhooks/webhook-signer.js";
 
 const secret = `whsec_${randomBytes(24).toString("base64")}`;
 const body = JSON.stringify({ type: "generation.completed", timestamp: "2026-01-01T00:00:00.000Z", data: { jobId: "job-1" } });
-const svixHeaders = (h: ReturnType<WebhookSigner["sign"]>) => ({ "svix-id": h["webhook-id"], "svix-timestamp": h["webhook-timestamp"], "svix-signature": h["webhook-signature"] });
+const svixHeaders = (h: ReturnType<WebhookSigner["sign"]>) => ({
+  "svix-id": h["webhook-id"],
+  "svix-timestamp": h["webhook-timestamp"],
+  "svix-signature": h["webhook-signature"],
+});
 
 describe("WebhookSigner", () => {
   it("signs headers that standardwebhooks verifies", () => {

@@ -4,7 +4,11 @@ import type { ReceivedWebhook } from "../../simulator/webhook-receiver.js";
 /** Renders rows as a plain-text table with padded columns. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
@@ -25,6 +29,12 @@ export function archiveTable(statuses: Array<{ label: string; status: Generation
 }
 
 export function webhookTable(received: ReceivedWebhook[], labels: Map<string, string>): string {
-  const rows = received.map((r) => [labels.get(r.payload.data.id) ?? r.payload.data.id, r.payload.type, r.headers["webhook-id"] ?? "", r.verified ? "yes" : "NO", String(r.answeredWith)]);
+  const rows = received.map((r) => [
+    labels.get(r.payload.data.id) ?? r.payload.data.id,
+    r.payload.type,
+    r.headers["webhook-id"] ?? "",
+    r.verified ? "yes" : "NO",
+    String(r.answeredWith),
+  ]);
   return table(["request", "event", "webhook-id", "signature ok", "answered"], rows);
 }

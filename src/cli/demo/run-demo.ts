@@ -29,15 +29,40 @@ export async function runDemo(options: { timeoutMs: number; archiveDir: string }
     const receiver = new WebhookReceiver(secret);
     await receiver.start();
     cleanups.push(() => receiver.stop());
-    const env = loadEnvironment({ ...process.env, REDIS_URL: redisUrl, KILN_PREFIX: process.env.KILN_PREFIX ?? "{kiln-demo}", TOKENHUB_API_KEY: SIM_KEY, TOKENHUB_BASE_URL: simUrl, GATEWAY_API_KEY: SIM_KEY, GATEWAY_BASE_URL: `${simUrl}/gateway`, WCODE_API_KEY: SIM_KEY, WCODE_BASE_URL: `${simUrl}/wcode/api/gpt/v1`, KILN_WEBHOOK_SECRET: secret, KILN_ALLOW_PRIVATE_URLS: "true", KILN_POLL_SCALE: "0.1", ARCHIVE_DIR: options.archiveDir, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" });
+    const env = loadEnvironment({
+      ...process.env,
+      REDIS_URL: redisUrl,
+      KILN_PREFIX: process.env.KILN_PREFIX ?? "{kiln-demo}",
+      TOKENHUB_API_KEY: SIM_KEY,
+      TOKENHUB_BASE_URL: simUrl,
+      GATEWAY_API_KEY: SIM_KEY,
+      GATEWAY_BASE_URL: `${simUrl}/gateway`,
+      WCODE_API_KEY: SIM_KEY,
+      WCODE_BASE_URL: `${simUrl}/wcode/api/gpt/v1`,
+      KILN_WEBHOOK_SECRET: secret,
+      KILN_ALLOW_PRIVATE_URLS: "true",
+      KILN_POLL_SCALE: "0.1",
+      ARCHIVE_DIR: options.archiveDir,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    });
     const workers = await startKilnWorkers(env, createLogger({ level: env.LOG_LEVEL }));
     cleanups.push(() => workers.close());
-    console.log(`redis ${redisUrl} | simulator ${simUrl} | webhooks ${receiver.url} | archive ${workers.store.location} | prefix ${env.KILN_PREFIX}\n`);
+    console.log(
+      `redis ${redisUrl} | simulator ${simUrl} | webhooks ${receiver.url} | archive ${workers.store.location} | prefix ${env.KILN_PREFIX}\n`,
+    );
 
     const client = new GenerationClient({ redisUrl, prefix: env.KILN_PREFIX });
     cleanups.push(() => client.close());
     const run = Date.now().toString(36);
-    const jobs = await Promise.all(DEMO_REQUESTS.map(async (r, i) => ({ label: r.label, id: await client.enqueue({ provider: r.provider, model: r.model, input: r.input, webhook: { url: receiver.url }, metadata: { demo: run } }, { id: `demo-${run}-${i}` }) })));
+    const jobs = await Promise.all(
+      DEMO_REQUESTS.map(async (r, i) => ({
+        label: r.label,
+        id: await client.enqueue(
+          { provider: r.provider, model: r.model, input: r.input, webhook: { url: receiver.url }, metadata: { demo: run } },
+          { id: `demo-${run}-${i}` },
+        ),
+      })),
+    );
     console.log(`enqueued ${jobs.length} requests; progress:`);
     const finals = await watch(client, jobs, options.timeoutMs);
     await receiver.waitFor((r) => r.length >= jobs.length, 15_000).catch(() => undefined);
@@ -46,8 +71,12 @@ export async function runDemo(options: { timeoutMs: number; archiveDir: string }
     console.log(`\narchived files (${workers.store.location}):\n${archiveTable(finals)}`);
     console.log(`\nwebhooks received at ${receiver.url}:\n${webhookTable(receiver.received, labels)}`);
     const stats = simulator.stats();
-    console.log(`\nsimulator: ${stats.submissions.length} submissions for ${jobs.length} jobs, ${stats.queries} status queries, ${stats.downloads} downloads`);
-    return finals.every((f) => f.status.state === "completed" || f.label === "provider failure") && receiver.received.every((r) => r.verified);
+    console.log(
+      `\nsimulator: ${stats.submissions.length} submissions for ${jobs.length} jobs, ${stats.queries} status queries, ${stats.downloads} downloads`,
+    );
+    return (
+      finals.every((f) => f.status.state === "completed" || f.label === "provider failure") && receiver.received.every((r) => r.verified)
+    );
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   }
@@ -60,7 +89,11 @@ async function startOwnRedis(cleanups: Array<() => Promise<unknown>>): Promise<s
 }
 
 /** Prints a line whenever a job's state or step changes, until all have ended. */
-async function watch(client: GenerationClient, jobs: Array<{ label: string; id: string }>, timeoutMs: number): Promise<Array<{ label: string; status: GenerationStatus }>> {
+async function watch(
+  client: GenerationClient,
+  jobs: Array<{ label: string; id: string }>,
+  timeoutMs: number,
+): Promise<Array<{ label: string; status: GenerationStatus }>> {
   const seen = new Map<string, string>();
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -42,12 +42,17 @@ export type Completion = z.infer<typeof Completion>;
  * Reads a chat answer into its completion and two outputs: the whole response JSON and the
  * answer text. `answerText` lets a provider unwrap its own markup (e.g. `<answer>` tags).
  */
-export function readChatAnswer(body: unknown, answerText: (content: string) => string = (c) => c): { completion: Completion; outputs: OutputSource[] } {
+export function readChatAnswer(
+  body: unknown,
+  answerText: (content: string) => string = (c) => c,
+): { completion: Completion; outputs: OutputSource[] } {
   const parsed = ChatAnswer.safeParse(body);
   if (!parsed.success) throw new ProviderError("bad_response", `chat answer did not have the documented shape: ${parsed.error.message}`);
   const answer = parsed.data;
   if (answer.base_resp && answer.base_resp.status_code !== 0) {
-    throw new ProviderError("invalid_request", answer.base_resp.status_msg || `base_resp.status_code ${answer.base_resp.status_code}`, { providerCode: String(answer.base_resp.status_code) });
+    throw new ProviderError("invalid_request", answer.base_resp.status_msg || `base_resp.status_code ${answer.base_resp.status_code}`, {
+      providerCode: String(answer.base_resp.status_code),
+    });
   }
   const choice = answer.choices[0]!;
   const content = choice.message.content ?? null;
@@ -60,7 +65,12 @@ export function readChatAnswer(body: unknown, answerText: (content: string) => s
   };
   const outputs: OutputSource[] = [
     { inline: { encoding: "utf8", data: JSON.stringify(body, null, 2) }, ext: "json", contentType: "application/json", role: "response" },
-    { inline: { encoding: "utf8", data: content === null ? "" : answerText(content) }, ext: "txt", contentType: "text/plain; charset=utf-8", role: "answer" },
+    {
+      inline: { encoding: "utf8", data: content === null ? "" : answerText(content) },
+      ext: "txt",
+      contentType: "text/plain; charset=utf-8",
+      role: "answer",
+    },
   ];
   return { completion, outputs };
 }

@@ -17,11 +17,17 @@ export function readSubmitAnswer(family: GatewayFamily, body: unknown, input: Re
     case "chat":
       return { type: "completed", ...readChatAnswer(body) };
     case "qwen-image":
-      return completed(parseAnswer(QwenImage, body, `${family} answer`).output.choices.flatMap((c) => c.message.content.map((part) => urlOutput(part.image))));
+      return completed(
+        parseAnswer(QwenImage, body, `${family} answer`).output.choices.flatMap((c) =>
+          c.message.content.map((part) => urlOutput(part.image)),
+        ),
+      );
     case "minimax-image":
       return completed(minimaxImages(parseAnswer(MinimaxImage, body, `${family} answer`).data));
     case "glm-image":
-      return input.async === true ? task(body, family) : completed(parseAnswer(GlmImage, body, `${family} answer`).data.map((d) => urlOutput(d.url)));
+      return input.async === true
+        ? task(body, family)
+        : completed(parseAnswer(GlmImage, body, `${family} answer`).data.map((d) => urlOutput(d.url)));
     case "qwen-tts":
       return completed([urlOutput(parseAnswer(QwenTts, body, `${family} answer`).output.audio.url)]);
     case "minimax-tts":
@@ -35,15 +41,30 @@ export function readSubmitAnswer(family: GatewayFamily, body: unknown, input: Re
   }
 }
 
-const QwenImage = z.looseObject({ output: z.looseObject({ choices: z.array(z.looseObject({ message: z.looseObject({ content: z.array(z.looseObject({ image: z.string().min(1) })).min(1) }) })).min(1) }) });
-const MinimaxImage = z.looseObject({ data: z.looseObject({ image_url: z.array(z.string().min(1)).optional(), image_base64: z.array(z.string().min(1)).optional() }) });
+const QwenImage = z.looseObject({
+  output: z.looseObject({
+    choices: z
+      .array(z.looseObject({ message: z.looseObject({ content: z.array(z.looseObject({ image: z.string().min(1) })).min(1) }) }))
+      .min(1),
+  }),
+});
+const MinimaxImage = z.looseObject({
+  data: z.looseObject({ image_url: z.array(z.string().min(1)).optional(), image_base64: z.array(z.string().min(1)).optional() }),
+});
 const GlmImage = z.looseObject({ data: z.array(z.looseObject({ url: z.string().min(1) })).min(1) });
 const QwenTts = z.looseObject({ output: z.looseObject({ audio: z.looseObject({ url: z.string().min(1) }) }) });
-const MinimaxTts = z.looseObject({ data: z.looseObject({ audio: z.string().regex(/^[0-9a-fA-F]+$/, { message: "expected hex-encoded audio" }), status: z.number().optional() }), extra_info: z.looseObject({ audio_format: z.string().optional() }).optional() });
+const MinimaxTts = z.looseObject({
+  data: z.looseObject({
+    audio: z.string().regex(/^[0-9a-fA-F]+$/, { message: "expected hex-encoded audio" }),
+    status: z.number().optional(),
+  }),
+  extra_info: z.looseObject({ audio_format: z.string().optional() }).optional(),
+});
 
 /** image-01 answers URLs, or base64 bytes when `response_format: "base64"`. */
 function minimaxImages(data: z.infer<typeof MinimaxImage>["data"]): OutputSource[] {
-  if (data.image_base64?.length) return data.image_base64.map((b64) => ({ inline: { encoding: "base64" as const, data: b64 }, ext: "png" }));
+  if (data.image_base64?.length)
+    return data.image_base64.map((b64) => ({ inline: { encoding: "base64" as const, data: b64 }, ext: "png" }));
   if (data.image_url?.length) return data.image_url.map(urlOutput);
   throw new ProviderError("bad_response", "image-01 answer has neither data.image_url nor data.image_base64");
 }
@@ -68,7 +89,9 @@ export function lenient<T extends z.ZodType>(schema: T) {
 const Id = z.union([z.string(), z.number()]).transform(String);
 
 /** Where submit answers put a task id. */
-const TaskIdPlaces = z.looseObject({ task_id: lenient(Id), output: lenient(z.looseObject({ task_id: lenient(Id) })), id: lenient(Id) }).catch({});
+const TaskIdPlaces = z
+  .looseObject({ task_id: lenient(Id), output: lenient(z.looseObject({ task_id: lenient(Id) })), id: lenient(Id) })
+  .catch({});
 
 /**
  * The task id sits in different places per model: wan at top level and in `output` (the
@@ -82,7 +105,11 @@ export function taskIdOf(body: unknown): string | undefined {
 
 function task(body: unknown, family: string): SubmitResult {
   const taskId = taskIdOf(body);
-  if (!taskId) throw new ProviderError("bad_response", `${family} answer has no task id (task_id, output.task_id or id): ${JSON.stringify(body).slice(0, 300)}`);
+  if (!taskId)
+    throw new ProviderError(
+      "bad_response",
+      `${family} answer has no task id (task_id, output.task_id or id): ${JSON.stringify(body).slice(0, 300)}`,
+    );
   return { type: "task", taskId, status: { state: "pending", providerStatus: "submitted" } };
 }
 
@@ -95,7 +122,11 @@ function readGeneric(body: unknown): SubmitResult {
   if (taskId) return { type: "task", taskId, status: { state: "pending", providerStatus: "submitted" } };
   if (ChatLike.safeParse(body).success) return { type: "completed", ...readChatAnswer(body) };
   const found = findUrls(body);
-  if (found.length === 0) throw new ProviderError("bad_response", `pass-through answer has no task id, chat choices or result URL: ${JSON.stringify(body).slice(0, 300)}`);
+  if (found.length === 0)
+    throw new ProviderError(
+      "bad_response",
+      `pass-through answer has no task id, chat choices or result URL: ${JSON.stringify(body).slice(0, 300)}`,
+    );
   return completed(found.map(urlOutput));
 }
 
@@ -111,10 +142,18 @@ const ResultPlaces = z
         video_url: Place,
         audio: lenient(z.looseObject({ url: Place })),
         results: UrlItems,
-        choices: lenient(z.array(lenient(z.looseObject({ message: lenient(z.looseObject({ content: lenient(z.array(lenient(z.looseObject({ image: Place })))) })) })))),
+        choices: lenient(
+          z.array(
+            lenient(
+              z.looseObject({ message: lenient(z.looseObject({ content: lenient(z.array(lenient(z.looseObject({ image: Place })))) })) }),
+            ),
+          ),
+        ),
       }),
     ),
-    data: lenient(z.union([z.array(lenient(z.looseObject({ url: Place }))), z.looseObject({ image_url: lenient(z.array(Place)), video_url: Place })])),
+    data: lenient(
+      z.union([z.array(lenient(z.looseObject({ url: Place }))), z.looseObject({ image_url: lenient(z.array(Place)), video_url: Place })]),
+    ),
     video_result: UrlItems,
     file: lenient(z.looseObject({ download_url: Place })),
     download_url: Place,
@@ -145,7 +184,6 @@ export function findUrls(body: unknown): string[] {
 const completed = (outputs: OutputSource[]): SubmitResult => ({ type: "completed", outputs });
 const urlOutput = (url: string): OutputSource => ({ url, expiresAt: urlExpiresAt(url) });
 
-
 const BaseResp = z.looseObject({ base_resp: z.looseObject({ status_code: z.number(), status_msg: z.unknown() }) });
 
 /**
@@ -159,6 +197,17 @@ export function checkBaseResp(body: unknown): void {
   if (!parsed.success || parsed.data.base_resp.status_code === 0) return;
   const resp = parsed.data.base_resp;
   const code = resp.status_code;
-  const kind: ProviderErrorKind = code === 1002 ? "rate_limited" : [1000, 1001, 1013, 1024, 1033].includes(code) ? "server" : [1004, 2049].includes(code) ? "authentication" : "invalid_request";
-  throw new ProviderError(kind, typeof resp.status_msg === "string" && resp.status_msg ? resp.status_msg : `base_resp.status_code ${code}`, { providerCode: String(code) });
+  const kind: ProviderErrorKind =
+    code === 1002
+      ? "rate_limited"
+      : [1000, 1001, 1013, 1024, 1033].includes(code)
+        ? "server"
+        : [1004, 2049].includes(code)
+          ? "authentication"
+          : "invalid_request";
+  throw new ProviderError(
+    kind,
+    typeof resp.status_msg === "string" && resp.status_msg ? resp.status_msg : `base_resp.status_code ${code}`,
+    { providerCode: String(code) },
+  );
 }

@@ -32,28 +32,105 @@ const base = { messages: chatMessages, stream: noStreaming };
 /** Text models take no media, except the multimodal ones (the document's field table). */
 function textOnly(extra: z.ZodRawShape = {}) {
   return requestBody({ ...base, ...extra }, { snakeCase: true }).superRefine((body, ctx) => {
-    for (const field of MEDIA) if (body[field] !== undefined) ctx.addIssue({ code: "custom", path: [field], message: "not supported by this text model (only glm-5v-turbo and kimi-k2.6 take media)" });
+    for (const field of MEDIA)
+      if (body[field] !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: [field],
+          message: "not supported by this text model (only glm-5v-turbo and kimi-k2.6 take media)",
+        });
   });
 }
 
 const refused = (why: string) => z.undefined({ message: why }).optional();
 
-const multimodal = requestBody({ ...base, images: urls.optional(), videos: urls.optional(), file_urls: urls.optional() }, { snakeCase: true });
-const minimaxText = textOnly({ enable_thinking: refused("MiniMax-M2.7 does not support enable_thinking"), enable_search: refused("MiniMax-M2.7 does not support enable_search") });
+const multimodal = requestBody(
+  { ...base, images: urls.optional(), videos: urls.optional(), file_urls: urls.optional() },
+  { snakeCase: true },
+);
+const minimaxText = textOnly({
+  enable_thinking: refused("MiniMax-M2.7 does not support enable_thinking"),
+  enable_search: refused("MiniMax-M2.7 does not support enable_search"),
+});
 
-const qwenImage = requestBody({ ...base, images: urls.optional(), size: z.string().regex(/^\d+\*\d+$/, { message: "format W*H, e.g. 1664*928" }).optional(), n: z.number().int().min(1).optional(), watermark: z.boolean().optional() }, { snakeCase: true });
-const minimaxImage = requestBody({ ...base, images: urls.optional(), n: z.number().int().min(1).optional(), response_format: z.enum(["url", "base64"]).optional() }, { snakeCase: true });
-const glmImage = requestBody({ ...base, images: refused("glm-image does not take reference images"), size: z.string().optional(), style: z.string().optional(), async: z.boolean().optional() }, { snakeCase: true });
+const qwenImage = requestBody(
+  {
+    ...base,
+    images: urls.optional(),
+    size: z
+      .string()
+      .regex(/^\d+\*\d+$/, { message: "format W*H, e.g. 1664*928" })
+      .optional(),
+    n: z.number().int().min(1).optional(),
+    watermark: z.boolean().optional(),
+  },
+  { snakeCase: true },
+);
+const minimaxImage = requestBody(
+  { ...base, images: urls.optional(), n: z.number().int().min(1).optional(), response_format: z.enum(["url", "base64"]).optional() },
+  { snakeCase: true },
+);
+const glmImage = requestBody(
+  {
+    ...base,
+    images: refused("glm-image does not take reference images"),
+    size: z.string().optional(),
+    style: z.string().optional(),
+    async: z.boolean().optional(),
+  },
+  { snakeCase: true },
+);
 
-const video = { duration: z.number().int().positive().optional(), resolution: z.string().optional(), negative_prompt: z.string().optional(), media_roles: z.record(z.string(), z.array(z.string())).optional() };
-const wanI2v = requestBody({ ...base, ...video, images: urls.optional(), videos: urls.optional(), voices: urls.optional() }, { snakeCase: true }).superRefine(requireOneOf(["images", "videos"]));
-const wanR2v = requestBody({ ...base, ...video, images: urls.optional(), videos: urls.optional(), voices: urls.optional() }, { snakeCase: true }).superRefine(requireOneOf(["images", "videos", "voices"]));
-const wanT2v = requestBody({ ...base, ...video, images: refused("wan2.7-t2v is text-to-video; use wan2.7-i2v for images"), voices: urls.optional() }, { snakeCase: true });
-const hailuo = requestBody({ ...base, images: urls.max(2, { message: "0 to 2 images: first frame, then last frame" }).optional(), duration: z.union([z.literal(5), z.literal(6)], { message: "5 or 6 seconds" }).optional(), resolution: z.string().optional() }, { snakeCase: true });
-const cogvideo = requestBody({ ...base, images: urls.min(1).optional(), fps: z.number().int().positive().optional(), duration: z.number().int().positive().optional() }, { snakeCase: true });
+const video = {
+  duration: z.number().int().positive().optional(),
+  resolution: z.string().optional(),
+  negative_prompt: z.string().optional(),
+  media_roles: z.record(z.string(), z.array(z.string())).optional(),
+};
+const wanI2v = requestBody(
+  { ...base, ...video, images: urls.optional(), videos: urls.optional(), voices: urls.optional() },
+  { snakeCase: true },
+).superRefine(requireOneOf(["images", "videos"]));
+const wanR2v = requestBody(
+  { ...base, ...video, images: urls.optional(), videos: urls.optional(), voices: urls.optional() },
+  { snakeCase: true },
+).superRefine(requireOneOf(["images", "videos", "voices"]));
+const wanT2v = requestBody(
+  { ...base, ...video, images: refused("wan2.7-t2v is text-to-video; use wan2.7-i2v for images"), voices: urls.optional() },
+  { snakeCase: true },
+);
+const hailuo = requestBody(
+  {
+    ...base,
+    images: urls.max(2, { message: "0 to 2 images: first frame, then last frame" }).optional(),
+    duration: z.union([z.literal(5), z.literal(6)], { message: "5 or 6 seconds" }).optional(),
+    resolution: z.string().optional(),
+  },
+  { snakeCase: true },
+);
+const cogvideo = requestBody(
+  {
+    ...base,
+    images: urls.min(1).optional(),
+    fps: z.number().int().positive().optional(),
+    duration: z.number().int().positive().optional(),
+  },
+  { snakeCase: true },
+);
 
-const qwenTts = requestBody({ ...base, voice: z.string().optional(), language_type: z.enum(["Chinese", "English", "Auto"]).optional() }, { snakeCase: true });
-const minimaxTts = requestBody({ ...base, voice_id: z.string().optional(), voice_setting: z.record(z.string(), z.unknown()).optional(), audio_setting: z.looseObject({ format: z.enum(["mp3", "pcm", "flac", "wav"]).optional() }).optional() }, { snakeCase: true });
+const qwenTts = requestBody(
+  { ...base, voice: z.string().optional(), language_type: z.enum(["Chinese", "English", "Auto"]).optional() },
+  { snakeCase: true },
+);
+const minimaxTts = requestBody(
+  {
+    ...base,
+    voice_id: z.string().optional(),
+    voice_setting: z.record(z.string(), z.unknown()).optional(),
+    audio_setting: z.looseObject({ format: z.enum(["mp3", "pcm", "flac", "wav"]).optional() }).optional(),
+  },
+  { snakeCase: true },
+);
 
 function model(id: string, kind: ModelKind, family: GatewayFamily, input: ModelSpec["input"]): ModelSpec {
   const async = family === "wan-video" || family === "minimax-video" || family === "cogvideo";
@@ -61,7 +138,9 @@ function model(id: string, kind: ModelKind, family: GatewayFamily, input: ModelS
 }
 
 export const GATEWAY_MODELS: readonly ModelSpec[] = [
-  ...["qwen3.6-plus", "qwen3.6-flash", "qwen3-max", "qwen3-coder-next", "qwen3-coder-plus"].map((id) => model(id, "text", "chat", textOnly())),
+  ...["qwen3.6-plus", "qwen3.6-flash", "qwen3-max", "qwen3-coder-next", "qwen3-coder-plus"].map((id) =>
+    model(id, "text", "chat", textOnly()),
+  ),
   model("MiniMax-M2.7", "text", "chat", minimaxText),
   model("MiniMax-M2.7-highspeed", "text", "chat", minimaxText),
   model("glm-5.1", "text", "chat", textOnly()),

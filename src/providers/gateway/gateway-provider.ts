@@ -34,7 +34,12 @@ export class GatewayProvider implements Provider {
   }
 
   async submit(model: ModelSpec, input: Record<string, unknown>): Promise<SubmitResult> {
-    const body = await this.call("POST", this.options.submitPath, { model: model.id, ...input, stream: false }, model.mode === "sync" ? 300_000 : 60_000);
+    const body = await this.call(
+      "POST",
+      this.options.submitPath,
+      { model: model.id, ...input, stream: false },
+      model.mode === "sync" ? 300_000 : 60_000,
+    );
     return readSubmitAnswer(model.endpoint as GatewayFamily, body, input);
   }
 
@@ -55,7 +60,16 @@ export class GatewayProvider implements Provider {
   }
 
   private async call(method: "GET" | "POST", path: string, body: unknown, timeoutMs: number): Promise<unknown> {
-    const answer = await callJson({ baseUrls: this.options.baseUrls, path: path.replace(/^\//, ""), method, body, apiKey: this.options.apiKey, dispatcher: this.options.dispatcher, readError: readGatewayError, timeoutMs });
+    const answer = await callJson({
+      baseUrls: this.options.baseUrls,
+      path: path.replace(/^\//, ""),
+      method,
+      body,
+      apiKey: this.options.apiKey,
+      dispatcher: this.options.dispatcher,
+      readError: readGatewayError,
+      timeoutMs,
+    });
     return answer.body;
   }
 }
@@ -73,7 +87,11 @@ export function readGatewayError(status: number, body: unknown): { kind?: Provid
   const vendor = VendorError.safeParse(body);
   if (vendor.success) {
     const code = String(vendor.data.code);
-    const kind: ProviderErrorKind | undefined = /throttl|ratelimit|rate_limit/i.test(code) ? "rate_limited" : /invalidapikey|unauthori/i.test(code) ? "authentication" : undefined;
+    const kind: ProviderErrorKind | undefined = /throttl|ratelimit|rate_limit/i.test(code)
+      ? "rate_limited"
+      : /invalidapikey|unauthori/i.test(code)
+        ? "authentication"
+        : undefined;
     return { kind: status === 400 ? kind : undefined, code, message: vendor.data.message };
   }
   return {};

@@ -44,7 +44,9 @@ const CogTask = z.looseObject({
  */
 const GenericTask = z
   .looseObject({
-    output: lenient(z.looseObject({ task_status: lenient(Word), progress: lenient(z.number()), code: lenient(Word), message: lenient(z.string()) })),
+    output: lenient(
+      z.looseObject({ task_status: lenient(Word), progress: lenient(z.number()), code: lenient(Word), message: lenient(z.string()) }),
+    ),
     task_status: lenient(Word),
     status: lenient(Word),
     data: lenient(z.looseObject({ status: lenient(Word), task_status: lenient(Word) })),
@@ -81,7 +83,11 @@ export function readGatewayTask(family: GatewayFamily, body: unknown): TaskStatu
     case "succeeded":
       return { state: "succeeded", outputs: withExpiry(family, answer.outputs(), body) };
     case "failed":
-      return { state: "failed", code: answer.failure.code ?? "task_failed", message: answer.failure.message ?? "the provider reported the task as failed without a reason" };
+      return {
+        state: "failed",
+        code: answer.failure.code ?? "task_failed",
+        message: answer.failure.message ?? "the provider reported the task as failed without a reason",
+      };
     case "unknown":
       return { state: "unknown", providerStatus: answer.word || "(none)" };
   }
@@ -94,7 +100,12 @@ function readAnswer(family: GatewayFamily, body: unknown): TaskAnswer {
     case "glm-image": {
       const { output } = parseAnswer(WanTask, body, what);
       const urls = [...(output.video_url ? [output.video_url] : []), ...(output.results ?? []).map((r) => r.url)];
-      return { word: output.task_status, progress: output.progress, outputs: () => urls.map((url) => ({ url })), failure: { code: output.code, message: output.message } };
+      return {
+        word: output.task_status,
+        progress: output.progress,
+        outputs: () => urls.map((url) => ({ url })),
+        failure: { code: output.code, message: output.message },
+      };
     }
     case "minimax-video": {
       const answer = parseAnswer(MinimaxTask, body, what);
@@ -103,7 +114,10 @@ function readAnswer(family: GatewayFamily, body: unknown): TaskAnswer {
     }
     case "cogvideo": {
       const answer = parseAnswer(CogTask, body, what);
-      const outputs = (answer.video_result ?? []).flatMap((v) => [...(v.url ? [{ url: v.url, role: "video" }] : []), ...(v.cover_image_url ? [{ url: v.cover_image_url, role: "cover" }] : [])]);
+      const outputs = (answer.video_result ?? []).flatMap((v) => [
+        ...(v.url ? [{ url: v.url, role: "video" }] : []),
+        ...(v.cover_image_url ? [{ url: v.cover_image_url, role: "cover" }] : []),
+      ]);
       return { word: answer.task_status, outputs: () => outputs, failure: { code: answer.error?.code, message: answer.error?.message } };
     }
     default:
@@ -134,6 +148,7 @@ function classify(word: string): "pending" | "succeeded" | "failed" | "unknown" 
 }
 
 function withExpiry(family: GatewayFamily, sources: OutputSource[], body: unknown): OutputSource[] {
-  if (sources.length === 0) throw new Error(`succeeded task has no result URL in the places ${family} uses: ${JSON.stringify(body).slice(0, 300)}`);
+  if (sources.length === 0)
+    throw new Error(`succeeded task has no result URL in the places ${family} uses: ${JSON.stringify(body).slice(0, 300)}`);
   return sources.map((s) => ({ ...s, expiresAt: s.url ? urlExpiresAt(s.url) : undefined }));
 }

@@ -29,7 +29,9 @@ const image = z.looseObject({ url: url.optional(), base64: base64.optional() }, 
 const logoParam = z.looseObject({
   logo_url: z.string().optional(),
   logo_image: z.string().optional(),
-  logo_rect: z.looseObject({ x: z.number().optional(), y: z.number().optional(), width: z.number().optional(), height: z.number().optional() }).optional(),
+  logo_rect: z
+    .looseObject({ x: z.number().optional(), y: z.number().optional(), width: z.number().optional(), height: z.number().optional() })
+    .optional(),
 });
 
 /** The AI-mark switch every vclm action takes: `LogoAdd` (Integer) and `LogoParam`. */
@@ -55,7 +57,9 @@ export const ytVideoFx = requestBody(
     images: z.array(image, REQUIRED).min(1, { message: "at least one image is required" }),
     resolution: z.string().optional(),
     bgm: z.boolean().optional(),
-    extra_param: z.looseObject({ user_designated_url: z.string().optional(), callback_url: z.string().optional(), bgm_text: z.string().optional() }).optional(),
+    extra_param: z
+      .looseObject({ user_designated_url: z.string().optional(), callback_url: z.string().optional(), bgm_text: z.string().optional() })
+      .optional(),
     ...logo,
   },
   { snakeCase: true },
@@ -67,7 +71,15 @@ export const ytVideoFx = requestBody(
  * Resolution (720p/1080p), FrameRate (25/50), LogoAdd, LogoParam.
  */
 export const ytVideoHumanActor = requestBody(
-  { prompt: text, audio_url: url, image_url: url.optional(), image_base64: base64.optional(), resolution: z.string().optional(), frame_rate: integer.optional(), ...logo },
+  {
+    prompt: text,
+    audio_url: url,
+    image_url: url.optional(),
+    image_base64: base64.optional(),
+    resolution: z.string().optional(),
+    frame_rate: integer.optional(),
+    ...logo,
+  },
   { snakeCase: true },
 ).superRefine(requireOneOf(["image_url", "image_base64"]));
 
@@ -88,7 +100,11 @@ function promptOrImage(options: { sketchAllowsBoth: boolean }) {
 }
 
 /** `ViewImage` of ai3d: one view (`left`, `right`, `back`; 3.1 adds top, bottom, left_front, right_front). */
-const viewImage = z.looseObject({ view_type: z.string().optional(), view_image_url: z.string().optional(), view_image_base64: z.string().optional() });
+const viewImage = z.looseObject({
+  view_type: z.string().optional(),
+  view_image_url: z.string().optional(),
+  view_image_base64: z.string().optional(),
+});
 
 /**
  * HY-3D-3.0 / HY-3D-3.1 = ai3d SubmitHunyuanTo3DProJob (混元生3D 专业版): Prompt, ImageBase64,

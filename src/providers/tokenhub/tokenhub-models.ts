@@ -27,7 +27,9 @@ const imageLite = requestBody(
   { snakeCase: true },
 );
 
-const hyVideo = requestBody({ prompt: prompt.optional(), image: imageRef.optional() }, { snakeCase: true }).superRefine(requireOneOf(["prompt", "image"]));
+const hyVideo = requestBody({ prompt: prompt.optional(), image: imageRef.optional() }, { snakeCase: true }).superRefine(
+  requireOneOf(["prompt", "image"]),
+);
 /** OpenAI Chat Completions body (the guide's text section), non-streaming. */
 const chat = requestBody({ messages: chatMessages, stream: noStreaming }, { snakeCase: true });
 

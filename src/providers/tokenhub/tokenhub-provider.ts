@@ -40,7 +40,11 @@ export class TokenHubProvider implements Provider {
     const endpoint = model.endpoint as TokenHubEndpoint;
     const body = endpoint === "image-lite" ? { model: model.id, rsp_img_type: "url", ...input } : { model: model.id, ...input };
     // a synchronous answer (chat, HY-Image-Lite) arrives only when the work is done
-    const answer = await this.call(PATHS[endpoint].submit, endpoint === "chat" ? { ...body, stream: false } : body, model.mode === "sync" ? 300_000 : 60_000);
+    const answer = await this.call(
+      PATHS[endpoint].submit,
+      endpoint === "chat" ? { ...body, stream: false } : body,
+      model.mode === "sync" ? 300_000 : 60_000,
+    );
     if (endpoint === "chat") return { type: "completed", ...readChatAnswer(answer) };
     if (endpoint === "image-lite") {
       const lite = parseAnswer(TokenHubLiteAnswer, answer, "TokenHub HY-Image-Lite answer");
@@ -78,5 +82,4 @@ export class TokenHubProvider implements Provider {
     });
     return answer.body;
   }
-
 }

@@ -24,7 +24,9 @@ export const TokenHubQueried = z.looseObject({
   progress: z.number().optional(),
   expires_at: z.union([z.number(), z.string()]).optional(),
   data: z.unknown().optional(),
-  error: z.union([z.string(), z.looseObject({ message: z.string().optional(), code: z.union([z.string(), z.number()]).optional() })]).optional(),
+  error: z
+    .union([z.string(), z.looseObject({ message: z.string().optional(), code: z.union([z.string(), z.number()]).optional() })])
+    .optional(),
   message: z.string().optional(),
   fail_reason: z.string().optional(),
 });
@@ -34,7 +36,10 @@ export type TokenHubQueried = z.infer<typeof TokenHubQueried>;
 export const TokenHubLiteAnswer = z.looseObject({ data: z.array(UrlItem).min(1) });
 
 /** Maps TokenHub's status words; anything unknown is still running (the caller logs it once). */
-export function readTaskStatus(answer: TokenHubQueried, family: "image" | "video" | "3d"): TaskStatus | { state: "unknown"; providerStatus: string } {
+export function readTaskStatus(
+  answer: TokenHubQueried,
+  family: "image" | "video" | "3d",
+): TaskStatus | { state: "unknown"; providerStatus: string } {
   switch (answer.status) {
     case "queued":
     case "in_progress":
@@ -65,7 +70,11 @@ function modelOutputs(item: unknown): Array<OutputSource & { url: string }> {
 
 function failureOf(answer: TokenHubQueried): { code: string; message: string } {
   const err = answer.error;
-  const message = (typeof err === "string" ? err : err?.message) ?? answer.fail_reason ?? answer.message ?? "the provider reported the task as failed without a reason";
+  const message =
+    (typeof err === "string" ? err : err?.message) ??
+    answer.fail_reason ??
+    answer.message ??
+    "the provider reported the task as failed without a reason";
   const code = typeof err === "object" && err?.code !== undefined ? String(err.code) : "task_failed";
   return { code, message };
 }
@@ -93,6 +102,12 @@ export function readTokenHubError(_status: number, body: unknown): { kind?: Prov
   const parsed = OpenAiErrorBody.safeParse(body);
   if (!parsed.success) return {};
   const { type, code, message } = parsed.data.error;
-  const known = [type, code].map((c) => (c === undefined || c === null ? undefined : String(c))).find((c) => c !== undefined && Object.hasOwn(ERROR_CODES, c));
-  return { kind: known ? ERROR_CODES[known] : undefined, code: known ?? (code === undefined || code === null ? (type ?? undefined) : String(code)), message };
+  const known = [type, code]
+    .map((c) => (c === undefined || c === null ? undefined : String(c)))
+    .find((c) => c !== undefined && Object.hasOwn(ERROR_CODES, c));
+  return {
+    kind: known ? ERROR_CODES[known] : undefined,
+    code: known ?? (code === undefined || code === null ? (type ?? undefined) : String(code)),
+    message,
+  };
 }

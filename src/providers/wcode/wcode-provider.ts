@@ -37,7 +37,8 @@ export class WcodeProvider implements Provider {
     });
     const balance = answer.headers["x-account-balance"];
     // the seed documents this header: the key's remaining balance, worth watching before it runs out
-    if (typeof balance === "string") this.options.log.info({ provider: this.name, model: model.id, accountBalance: balance }, "wcode account balance");
+    if (typeof balance === "string")
+      this.options.log.info({ provider: this.name, model: model.id, accountBalance: balance }, "wcode account balance");
     return { type: "completed", ...readChatAnswer(answer.body, unwrapAnswer) };
   }
 
@@ -62,5 +63,9 @@ export function readWcodeError(status: number, body: unknown): { kind?: Provider
   if (!parsed.success) return {};
   const { message, type, code } = parsed.data.error;
   const invalidKey = /invalid api-?key/i.test(message ?? "");
-  return { kind: invalidKey ? "authentication" : undefined, code: code === null || code === undefined ? (type ?? undefined) : String(code), message };
+  return {
+    kind: invalidKey ? "authentication" : undefined,
+    code: code === null || code === undefined ? (type ?? undefined) : String(code),
+    message,
+  };
 }
