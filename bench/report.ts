@@ -23,7 +23,8 @@ export function renderReport(results: BenchResults): { markdown: string; charts:
     `# kiln bench, ${results.date}`,
     "",
     `\`${results.command}\` at commit ${m.commit} on ${m.cpus} CPUs (${m.cpuModel}), ${m.platform}, node ${m.node}, ` +
-      `redis-server ${m.redis}. Each row runs kiln and its baseline one after the other on the same redis-server; ratios matter, absolute figures depend on the machine.`,
+      `redis-server ${m.redis}. Each row runs kiln and its baseline one after the other on the same redis-server; ` +
+      `ratios matter, absolute figures depend on the machine.`,
     "",
     "| row | kiln | baseline | ratio | goal | met |",
     "|---|---|---|---|---|---|",
@@ -79,7 +80,10 @@ function barChart(title: string, rows: RowResult[]): string {
 
 function bar(y: number, width: number, colour: string, label: string): string {
   const w = Math.max(1, width);
-  return `<rect x="${LABEL_W}" y="${y}" width="${w.toFixed(1)}" height="18" fill="${colour}"/><text x="${(LABEL_W + w + 6).toFixed(1)}" y="${y + 13}" font-size="12">${xml(label)}</text>`;
+  return (
+    `<rect x="${LABEL_W}" y="${y}" width="${w.toFixed(1)}" height="18" fill="${colour}"/>` +
+    `<text x="${(LABEL_W + w + 6).toFixed(1)}" y="${y + 13}" font-size="12">${xml(label)}</text>`
+  );
 }
 
 const PALETTE = ["#d9480f", "#1971c2", "#2f9e44", "#868e96", "#9c36b5", "#e67700"];
@@ -95,7 +99,8 @@ function lineChart(title: string, series: Record<string, Array<[number, number]>
   const py = (y: number) => top + plotH - (y / yMax) * plotH;
   const parts = [header(WIDTH, height), `<text x="10" y="22" font-size="15" font-weight="bold">${xml(truncate(title, 90))}</text>`];
   parts.push(
-    `<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="#333"/><line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333"/>`,
+    `<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="#333"/>` +
+      `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333"/>`,
   );
   for (const f of [0, 0.5, 1]) {
     parts.push(`<text x="${px(f * xMax).toFixed(1)}" y="${top + plotH + 16}" font-size="11" text-anchor="middle">${fmt(f * xMax)}</text>`);
@@ -113,12 +118,14 @@ function lineChart(title: string, series: Record<string, Array<[number, number]>
       .join(" ");
     parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${path}"/>`);
     parts.push(
-      `<rect x="${left + plotW + 16}" y="${top + i * 20}" width="12" height="12" fill="${colour}"/><text x="${left + plotW + 34}" y="${top + i * 20 + 11}" font-size="12">${xml(truncate(name, 22))}</text>`,
+      `<rect x="${left + plotW + 16}" y="${top + i * 20}" width="12" height="12" fill="${colour}"/>` +
+        `<text x="${left + plotW + 34}" y="${top + i * 20 + 11}" font-size="12">${xml(truncate(name, 22))}</text>`,
     );
   });
   return `${parts.join("\n")}\n</svg>\n`;
 }
 
 const header = (w: number, h: number) =>
-  `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>`;
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif">\n` +
+  `<rect width="100%" height="100%" fill="white"/>`;
 const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);

@@ -120,7 +120,8 @@ export const killCase: Case = async (world, { full }) => {
         `${n} jobs, ${kills} SIGKILLs: ${c.completed}/${n} completed, ${c.outputs} outputs sha256-verified, ` +
         `${c.duplicates} duplicate submissions (${split.answered} answered before a kill but not stored, ` +
         `${split.inFlight} still in flight at the provider), each within ${split.maxGapMs} ms of a kill; ` +
-        `jobs of a killed worker back in ${(recovered.at(-1)! / 1000).toFixed(1)} s after the last kill (${(percentile(recovered, 50) / 1000).toFixed(1)} s median, ${(Math.max(...recovered) / 1000).toFixed(1)} s max over kills in quick succession)`,
+        `jobs of a killed worker back in ${(recovered.at(-1)! / 1000).toFixed(1)} s after the last kill ` +
+        `(${(percentile(recovered, 50) / 1000).toFixed(1)} s median, ${(Math.max(...recovered) / 1000).toFixed(1)} s max over kills in quick succession)`,
       problems,
       details: { n, kills, ...c, ...split, recoveryMs: recovered },
     };
@@ -243,7 +244,9 @@ export const redisCase: Case = async (world, { full }) => {
     return {
       name: "redis",
       passed: problems.length === 0,
-      figure: `${n} jobs + 20 enqueued after the restart: ${c.completed}/${all.length} completed (0 lost), ${c.duplicates} duplicate submissions, worker not restarted`,
+      figure:
+        `${n} jobs + 20 enqueued after the restart: ${c.completed}/${all.length} completed (0 lost), ` +
+        `${c.duplicates} duplicate submissions, worker not restarted`,
       problems,
       details: { n, ...c },
     };

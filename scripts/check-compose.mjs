@@ -67,7 +67,7 @@ for (const [name, worker] of workers) {
     JSON.stringify(worker.healthcheck?.test ?? "").includes(`:${env.KILN_HTTP_PORT}/readyz`),
     `${name}: the healthcheck must ask /readyz on KILN_HTTP_PORT`,
   );
-  for (const key of [...providerKeys, "KILN_API_TOKEN", "KILN_READ_TOKEN", "KILN_WEBHOOK_SECRET"]) {
+  for (const key of [...providerKeys, "KILN_API_TOKEN", "KILN_READ_TOKEN", "KILN_ADMIN_TOKEN", "KILN_WEBHOOK_SECRET"]) {
     check(
       typeof env[key] === "string" && env[key].includes(`\${${key}`),
       `${name}: pass ${key} through from the environment (${key}: \${${key}:-})`,

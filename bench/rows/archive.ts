@@ -80,7 +80,8 @@ async function measured(job: CopyJob, context: BenchContext): Promise<Measured> 
   const answer = JSON.parse(out.trim().split("\n").at(-1)!) as CopyResult;
   const measuredCopy = { ...answer, mibPerSecond: answer.bytes / MB / answer.seconds, growthMib: answer.rssGrowthBytes / MB };
   context.log(
-    `archive: ${job.mode} ×${job.copies}: ${measuredCopy.mibPerSecond.toFixed(1)} MiB/s, RSS +${measuredCopy.growthMib.toFixed(1)} MiB, ${answer.cpuSeconds.toFixed(1)} s CPU`,
+    `archive: ${job.mode} ×${job.copies}: ${measuredCopy.mibPerSecond.toFixed(1)} MiB/s, ` +
+      `RSS +${measuredCopy.growthMib.toFixed(1)} MiB, ${answer.cpuSeconds.toFixed(1)} s CPU`,
   );
   return measuredCopy;
 }
@@ -99,7 +100,9 @@ function result(
     kiln: { value: round(m.kiln.mibPerSecond), unit: "MiB/s" },
     baseline: { name: "plain lib-storage copy (default settings)", value: round(m.plain.mibPerSecond), unit: "MiB/s" },
     ratio,
-    goal: `≥ ${RATE_GOAL * 100}% of the plain copy's rate with ≤ ${GROWTH_GOAL_MIB} MiB RSS growth; ${CONCURRENT} archives at once ≤ ${CONCURRENT_GOAL_MIB} MiB`,
+    goal:
+      `≥ ${RATE_GOAL * 100}% of the plain copy's rate with ≤ ${GROWTH_GOAL_MIB} MiB RSS growth; ` +
+      `${CONCURRENT} archives at once ≤ ${CONCURRENT_GOAL_MIB} MiB`,
     met,
     context: {
       videoMiB: videoBytes / MB,

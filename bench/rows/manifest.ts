@@ -69,7 +69,9 @@ export const row: BenchRow = {
         `JSON.stringify(require("fs").readFileSync(${JSON.stringify(capped)}, "utf8").split("\\n").filter(Boolean).map((l) => JSON.parse(l)).length)`,
       ]);
       ctx.log(
-        `under a ${HEAP_CAP_MB} MB heap cap, ${lines * 3} lines: kiln bulk ${streamedExit === 0 ? "finished" : `failed (exit ${streamedExit})`}; parsing whole ${wholeExit === 0 ? "finished" : `ran out of memory (exit ${wholeExit})`}`,
+        `under a ${HEAP_CAP_MB} MB heap cap, ${lines * 3} lines: ` +
+          `kiln bulk ${streamedExit === 0 ? "finished" : `failed (exit ${streamedExit})`}; ` +
+          `parsing whole ${wholeExit === 0 ? "finished" : `ran out of memory (exit ${wholeExit})`}`,
       );
       return {
         id: "manifest",

@@ -46,7 +46,8 @@ export const row: BenchRow = {
       await worker.stop();
       const kilnRate = visits / (windowMs / 1000);
       ctx.log(
-        `visits: kiln ${round(kilnRate)} visits/s, ${round(total(kilnSent.byCommand) / kilnSent.simQueries, 2)} Redis calls sent and ${round(total(kilnCommands) / visits, 2)} commands run (scripts included) per visit`,
+        `visits: kiln ${round(kilnRate)} visits/s, ${round(total(kilnSent.byCommand) / kilnSent.simQueries, 2)} Redis calls sent ` +
+          `and ${round(total(kilnCommands) / visits, 2)} commands run (scripts included) per visit`,
       );
 
       await enqueueBare(stack.redisUrl, "bare-repoll", tasks);

@@ -1,13 +1,11 @@
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { FastifyAdapter } from "@bull-board/fastify";
-import { Queue } from "bullmq";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { BATCHES_QUEUE, WEBHOOKS_QUEUE, generateQueueName } from "../contract/queue-names.js";
+import { KilnQueues } from "../producers/kiln-queues.js";
 import { PROVIDERS } from "../providers/model-registry.js";
-import { safe } from "../util/safe.js";
 import { apiError } from "./api-error.js";
 import { tokensEqual } from "./bearer-auth.js";
 
@@ -31,17 +29,9 @@ export interface AdminDashboardOptions {
  * on production work. Returns what closes its queue handles.
  */
 export function registerAdminDashboard(app: FastifyInstance, options: AdminDashboardOptions): { close(): Promise<void> } {
-  const names = [...PROVIDERS.map(generateQueueName), WEBHOOKS_QUEUE, BATCHES_QUEUE];
-  const queues = names.map((name) => {
-    const queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
-    queue.on(
-      "error",
-      safe(options.log, "dashboard queue error", (err: Error) =>
-        options.log.warn({ queue: name, err: err.message }, "dashboard queue error"),
-      ),
-    );
-    return queue;
-  });
+  // the typed handles every other part of kiln uses, on the server's connection
+  const kilnQueues = new KilnQueues(options.connection, options.prefix, options.log);
+  const queues = [...PROVIDERS.map((provider) => kilnQueues.generation(provider)), kilnQueues.webhooks(), kilnQueues.batches()];
   const write = options.write ?? false;
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(ADMIN_BASE_PATH);
@@ -55,7 +45,7 @@ export function registerAdminDashboard(app: FastifyInstance, options: AdminDashb
     scope.addHook("onRequest", adminAuth(options.token));
     await scope.register(serverAdapter.registerPlugin(), { prefix: ADMIN_BASE_PATH });
   });
-  return { close: async () => void (await Promise.all(queues.map((q) => q.close()))) };
+  return { close: () => kilnQueues.close() };
 }
 
 const CHALLENGE = 'Basic realm="kiln admin", charset="UTF-8"';

@@ -77,8 +77,8 @@ export function createMetricFamilies(registry: Registry, collect: GaugeCollector
     submitWindow: new Counter({
       name: "kiln_submit_window_total",
       help:
-        "S" +
-        "ubmit calls made again while an earlier call's outcome was unknown (a crash between the provider's answer and storing it, a 5xx, a network error): the provider may run such a task twice",
+        "Submit calls made again while an earlier call's outcome was unknown " +
+        "(a crash between the provider's answer and storing it, a 5xx, a network error): the provider may run such a task twice",
       labelNames: ["provider"],
       registers,
     }),

@@ -109,7 +109,16 @@ export class TaskBook {
     const end = Math.ceil((task.doneAt + task.urlTtlMs) / 1000);
     const path = `/files/${task.id}/${file.index}.${file.format}`;
     const signature = createHmac("sha1", "kiln-simulator").update(`${path}\n${start};${end}`).digest("hex");
-    return `${base}${path}?q-sign-algorithm=sha1&q-ak=AKIDsimulator&q-sign-time=${start};${end}&q-key-time=${start};${end}&q-header-list=&q-url-param-list=&q-signature=${signature}`;
+    const query = [
+      `q-sign-algorithm=sha1`,
+      `q-ak=AKIDsimulator`,
+      `q-sign-time=${start};${end}`,
+      `q-key-time=${start};${end}`,
+      `q-header-list=`,
+      `q-url-param-list=`,
+      `q-signature=${signature}`,
+    ];
+    return `${base}${path}?${query.join("&")}`;
   }
 
   isExpired(task: SimTask, now = Date.now()): boolean {

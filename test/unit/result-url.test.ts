@@ -7,7 +7,8 @@ const END_ISO = "2026-03-29T19:02:24.000Z";
 describe("urlExpiresAt", () => {
   it("reads the end of a Tencent COS q-sign-time", () => {
     const url =
-      "https://b-1250000000.cos.ap-guangzhou.myqcloud.com/out/a.png?q-sign-algorithm=sha1&q-ak=AKID&q-sign-time=1774807344;1774810944&q-key-time=1774807344;1774810944&q-signature=abc";
+      "https://b-1250000000.cos.ap-guangzhou.myqcloud.com/out/a.png?" +
+      "q-sign-algorithm=sha1&q-ak=AKID&q-sign-time=1774807344;1774810944&q-key-time=1774807344;1774810944&q-signature=abc";
     expect(urlExpiresAt(url)).toBe(END_ISO);
   });
 
