@@ -1,6 +1,3 @@
-import { createBullBoard } from "@bull-board/api";
-import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
-import { FastifyAdapter } from "@bull-board/fastify";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -33,15 +30,21 @@ export function registerAdminDashboard(app: FastifyInstance, options: AdminDashb
   const kilnQueues = new KilnQueues(options.connection, options.prefix, options.log);
   const queues = [...PROVIDERS.map((provider) => kilnQueues.generation(provider)), kilnQueues.webhooks(), kilnQueues.batches()];
   const write = options.write ?? false;
-  const serverAdapter = new FastifyAdapter();
-  serverAdapter.setBasePath(ADMIN_BASE_PATH);
-  createBullBoard({
-    queues: queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: !write, allowRetries: write })),
-    serverAdapter,
-    options: { uiConfig: { boardTitle: write ? "kiln" : "kiln (read-only)" } },
-  });
   // an encapsulated scope: the auth hook guards the dashboard's routes and nothing else
   void app.register(async (scope) => {
+    // bull-board (about 5 MB of heap) loads only where a dashboard is configured
+    const [{ createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([
+      import("@bull-board/api"),
+      import("@bull-board/api/bullMQAdapter"),
+      import("@bull-board/fastify"),
+    ]);
+    const serverAdapter = new FastifyAdapter();
+    serverAdapter.setBasePath(ADMIN_BASE_PATH);
+    createBullBoard({
+      queues: queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: !write, allowRetries: write })),
+      serverAdapter,
+      options: { uiConfig: { boardTitle: write ? "kiln" : "kiln (read-only)" } },
+    });
     scope.addHook("onRequest", adminAuth(options.token));
     await scope.register(serverAdapter.registerPlugin(), { prefix: ADMIN_BASE_PATH });
   });
