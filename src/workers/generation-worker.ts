@@ -166,8 +166,11 @@ export class GenerationWorker {
       safe(this.log, "state connection error", (err: Error) => this.log.error({ err: err.message }, "state connection error")),
     );
     this.states = new JobStateStore(this.stateConnection, options.prefix, this.queueName);
-    // a read is reused for 10 s of (scaled) poll time: learning need not cost a round trip per visit
-    const stats = new DurationStatsStore(this.stateConnection, options.prefix, { cacheMs: 10_000 * (options.pollScale ?? 1) });
+    // a read is reused for 10 s of (scaled) poll time, and at least 1 s: learning costs no round trip per visit
+    // even where KILN_POLL_SCALE makes visits milliseconds apart (tests, benches)
+    const stats = new DurationStatsStore(this.stateConnection, options.prefix, {
+      cacheMs: Math.max(1_000, 10_000 * (options.pollScale ?? 1)),
+    });
     this.planner = new PollPlanner({
       mode: options.pollSchedule,
       stats,
