@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { shutdownTracing } from "../telemetry/tracing.js";
 
 export interface GracefulShutdownOptions {
   log: Logger;
@@ -43,17 +44,21 @@ export function installGracefulShutdown(options: GracefulShutdownOptions): void 
       exit(1);
     }, timeoutMs);
     timer.unref();
-    options.close().then(
-      () => {
-        clearTimeout(timer);
-        exit(0);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        log.error({ err }, "close failed");
-        exit(1);
-      },
-    );
+    options
+      .close()
+      // the spans of the last visits go out before the process does; a collector that is down delays, never fails, the exit
+      .then(() => shutdownTracing().catch((err: unknown) => log.warn({ err }, "tracing shutdown failed: spans lost")))
+      .then(
+        () => {
+          clearTimeout(timer);
+          exit(0);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          log.error({ err }, "close failed");
+          exit(1);
+        },
+      );
   };
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));

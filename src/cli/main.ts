@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { isConfigError } from "../config.js";
 import { isInvalidRequestError } from "../producers/invalid-request-error.js";
+import { flushTracing, startTracing } from "../telemetry/tracing.js";
 
 /**
  * Each command's module, loaded only when that command runs: `kiln bulk` under a small heap
@@ -26,6 +27,8 @@ async function commandsFor(argv: string[]): Promise<Command[]> {
 }
 
 async function main(): Promise<void> {
+  // tracing first: queues and workers take BullMQ's telemetry option when they are made
+  await startTracing();
   const program = new Command("kiln")
     .description(
       "Durable orchestration of asynchronous AI generation jobs: BullMQ queues, provider polling, S3 archiving, signed webhooks.",
@@ -33,9 +36,12 @@ async function main(): Promise<void> {
     .showHelpAfterError();
   for (const command of await commandsFor(process.argv)) program.addCommand(command);
   await program.parseAsync(process.argv);
+  // a command that ends here sends its spans before the process exits; long-running ones send theirs at shutdown
+  await flushTracing();
 }
 
-main().catch((err: unknown) => {
+main().catch(async (err: unknown) => {
+  await flushTracing().catch(() => undefined);
   // configuration and input errors are the user's to fix: say what, without a stack trace
   const known = isConfigError(err) || isInvalidRequestError(err);
   console.error(known ? `kiln: ${(err as Error).message}` : err);

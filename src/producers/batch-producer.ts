@@ -16,6 +16,7 @@ import { createLogger } from "../logger.js";
 import { isRecord } from "../util/describe-value.js";
 import { safe } from "../util/safe.js";
 import { BATCHES_QUEUE, GENERATE_JOB, generateQueueName } from "../contract/queue-names.js";
+import { bullmqTelemetry } from "../telemetry/tracing.js";
 
 /** A manifest line: a generation request plus its `custom_id` (as in OpenAI's Batch API). */
 export const BatchLine = GenerationRequest.omit({ batch: true }).extend({ custom_id: z.string().min(1).max(200) });
@@ -73,7 +74,7 @@ export class BatchProducer {
   ) {
     this.queues = new KilnQueues(connection, prefix, log);
     this.batches = this.queues.batches();
-    this.flows = new FlowProducer({ connection, prefix });
+    this.flows = new FlowProducer({ connection, prefix, telemetry: bullmqTelemetry() });
     // the calls that fail reject too; the log keeps the connection's story
     this.flows.on(
       "error",

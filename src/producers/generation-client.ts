@@ -17,6 +17,7 @@ import { readBatchStatus, type BatchStatus } from "./batch-status.js";
 import type { Logger } from "pino";
 import { createLogger } from "../logger.js";
 import type { ManifestLine } from "./manifest-reader.js";
+import { KilnAttribute, inSpan } from "../telemetry/kiln-spans.js";
 
 export interface GenerationClientOptions {
   /** @defaultValue "redis://127.0.0.1:6379" */
@@ -67,13 +68,18 @@ export class GenerationClient {
     const checked = validateRequest(request);
     if (options.id !== undefined && !JOB_ID.test(options.id))
       throw new InvalidRequestError(`id: must be 1-256 characters, no ':', not only digits`);
-    const job = await this.queue(checked.provider).add(GENERATE_JOB, checked, {
-      ...generationJobOptions(),
-      ...options.jobOptions,
-      // BullMQ's own ids count per queue and so repeat across providers: mint a unique one
-      jobId: options.id ?? randomUUID(),
+    // BullMQ's own ids count per queue and so repeat across providers: mint a unique one
+    const jobId = options.id ?? randomUUID();
+    const attributes = { [KilnAttribute.provider]: checked.provider, [KilnAttribute.model]: checked.model, [KilnAttribute.jobId]: jobId };
+    // the trace of the request starts here (or joins the caller's): BullMQ's add span under it carries it into the job
+    return inSpan("kiln.enqueue", attributes, async () => {
+      const job = await this.queue(checked.provider).add(GENERATE_JOB, checked, {
+        ...generationJobOptions(),
+        ...options.jobOptions,
+        jobId,
+      });
+      return String(job.id);
     });
-    return String(job.id);
   }
 
   /**

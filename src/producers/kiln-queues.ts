@@ -6,6 +6,7 @@ import type { GenerationResult } from "../contract/generation-result.js";
 import { BATCHES_QUEUE, WEBHOOKS_QUEUE, generateQueueName, type GENERATE_JOB } from "../contract/queue-names.js";
 import { PROVIDERS } from "../providers/model-registry.js";
 import { safe } from "../util/safe.js";
+import { bullmqTelemetry } from "../telemetry/tracing.js";
 import type { WebhookDelivery } from "../webhooks/webhook-message.js";
 import type { DELIVER_JOB, DeliveryResult, WebhookQueue } from "../webhooks/webhook-queue.js";
 import type { BatchJobResult, BatchQueue, SealJobData } from "./batch-queue.js";
@@ -83,7 +84,7 @@ export class KilnQueues {
   }
 
   private open<Data, Result, Name extends string>(name: string): Queue<Data, Result, Name> {
-    const queue = new Queue<Data, Result, Name>(name, { connection: this.connection, prefix: this.prefix });
+    const queue = new Queue<Data, Result, Name>(name, { connection: this.connection, prefix: this.prefix, telemetry: bullmqTelemetry() });
     queue.on(
       "error",
       safe(this.log, "queue error listener", (err: Error) => this.log.warn({ queue: name, err: err.message }, "queue error")),

@@ -8,6 +8,7 @@ import { bearerAuth, readAuth, type ReadAuthOptions } from "./bearer-auth.js";
 import { enqueueGeneration } from "./enqueue-generation.js";
 import { toGenerationView, type GenerationView } from "./generation-view.js";
 import type { KilnQueues } from "../producers/kiln-queues.js";
+import { inServerSpan } from "../telemetry/kiln-spans.js";
 
 export interface GenerationRoutesOptions {
   client: GenerationClient;
@@ -39,13 +40,17 @@ export function registerGenerationRoutes(app: FastifyInstance, options: Generati
     },
   );
 
-  app.post("/v1/generations", { onRequest: bearerAuth(options.apiToken) }, async (request, reply) => {
-    const outcome = await enqueueGeneration(request.body, client, queues);
-    const status = await readStatus(client, outcome.id, outcome.provider);
-    // 201 for a new job; 200 when the same request was already under this id (an idempotent retry)
-    void reply.code(outcome.created ? 201 : 200).header("location", generationPath(outcome.id));
-    return status ? toGenerationView(status) : justEnqueued(outcome.id, outcome.provider);
-  });
+  // a caller's traceparent makes the job part of the caller's trace, down to the webhook it receives
+  app.post("/v1/generations", { onRequest: bearerAuth(options.apiToken) }, (request, reply) =>
+    inServerSpan("POST /v1/generations", request.headers, async (span) => {
+      const outcome = await enqueueGeneration(request.body, client, queues);
+      const status = await readStatus(client, outcome.id, outcome.provider);
+      // 201 for a new job; 200 when the same request was already under this id (an idempotent retry)
+      void reply.code(outcome.created ? 201 : 200).header("location", generationPath(outcome.id));
+      span.setAttribute("http.response.status_code", reply.statusCode);
+      return status ? toGenerationView(status) : justEnqueued(outcome.id, outcome.provider);
+    }),
+  );
 
   // 202: the cancel is recorded; the job ends as failed/cancelled when a worker next sees it
   app.post<{ Params: { id: string }; Querystring: { provider?: unknown } }>(

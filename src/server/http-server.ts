@@ -10,7 +10,8 @@ import { errorReply } from "./error-reply.js";
 import { registerGenerationRoutes } from "./generation-routes.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import type { KilnMetrics } from "./kiln-metrics.js";
-import { kilnVersion, openApiDocument, schemaErrorMessage, type RegisteredRoute } from "./openapi.js";
+import { openApiDocument, schemaErrorMessage, type RegisteredRoute } from "./openapi.js";
+import { kilnVersion } from "../util/kiln-version.js";
 import type { KilnQueues } from "../producers/kiln-queues.js";
 import { attachRouteSchema } from "./route-schemas.js";
 

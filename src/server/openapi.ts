@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { FastifySchemaValidationError } from "fastify";
 import { routeDoc, type JsonSchema, type RouteAuth } from "./route-schemas.js";
 
@@ -100,14 +99,4 @@ export function schemaErrorMessage(errors: FastifySchemaValidationError[], dataV
 
 function decodePointer(segment: string): string {
   return segment.replace(/~1/g, "/").replace(/~0/g, "~");
-}
-
-/** kiln's package version (src/server and dist/server both sit two levels under package.json). */
-export function kilnVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: unknown };
-    return typeof pkg.version === "string" ? pkg.version : "unknown";
-  } catch {
-    return "unknown";
-  }
 }

@@ -7,6 +7,7 @@ import { safe } from "../util/safe.js";
 import { z } from "zod";
 import { DeliveryAttempt, type WebhookDelivery } from "./webhook-message.js";
 import type { DELIVER_JOB, DeliveryResult, WebhookJob, WebhookQueue } from "./webhook-queue.js";
+import { bullmqTelemetry } from "../telemetry/tracing.js";
 
 /** States a delivery can be listed in: still retrying, or given up on (the dead letter). */
 export const DELIVERY_STATES = ["waiting", "active", "delayed", "failed"] as const satisfies readonly JobType[];
@@ -59,6 +60,7 @@ export class DeadLetter {
     this.queue = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, {
       connection: options.connection,
       prefix: options.prefix,
+      telemetry: bullmqTelemetry(),
     });
     // surfaced to callers through the rejected calls, and logged
     const log = options.log ?? createLogger({ level: "warn" });

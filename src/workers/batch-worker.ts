@@ -11,6 +11,7 @@ import type { ArchiveStore } from "../storage/archive-store.js";
 import { safe } from "../util/safe.js";
 import { batchResultLines, type ResultCounts } from "./batch-results.js";
 import type { WebhookNotifier } from "./webhook-notifier.js";
+import { bullmqTelemetry } from "../telemetry/tracing.js";
 
 export interface BatchWorkerOptions {
   connection: Redis;
@@ -35,6 +36,7 @@ export class BatchWorker {
       connection: options.connection,
       prefix,
       concurrency: 2,
+      telemetry: bullmqTelemetry(),
     });
     this.worker.on(
       "error",

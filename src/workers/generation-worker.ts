@@ -34,6 +34,9 @@ import { generationProgress } from "../webhooks/generation-progress.js";
 import { PollPlanner, type PollScheduleMode } from "./poll-planner.js";
 import { DurationStatsStore } from "./duration-stats-store.js";
 import { eventSubject } from "../webhooks/webhook-message.js";
+import { bullmqTelemetry } from "../telemetry/tracing.js";
+import { KilnAttribute, inSpan } from "../telemetry/kiln-spans.js";
+import type { Attributes } from "@opentelemetry/api";
 
 export interface GenerationWorkerOptions {
   provider: Provider;
@@ -133,6 +136,7 @@ export class GenerationWorker {
     this.webhooks = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, {
       connection: options.connection,
       prefix: options.prefix,
+      telemetry: bullmqTelemetry(),
     });
     this.webhooks.on(
       "error",
@@ -142,6 +146,7 @@ export class GenerationWorker {
     this.own = new Queue<StoredJobData, GenerationResult, typeof GENERATE_JOB>(this.queueName, {
       connection: options.connection,
       prefix: options.prefix,
+      telemetry: bullmqTelemetry(),
     });
     this.own.on(
       "error",
@@ -192,6 +197,8 @@ export class GenerationWorker {
         stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
         // each visit is about one provider request, so limiting visits limits requests
         limiter: limiterFor(options.ratePerSecond ?? UNLIMITED_PER_SECOND),
+        // each visit's process span joins the producer's trace through the context bullmq-otel stored in the job
+        telemetry: bullmqTelemetry(),
       },
     );
     this.worker.on(
@@ -241,8 +248,8 @@ export class GenerationWorker {
     if (state.step === "submit" && state.submitCalls === 0)
       await this.notifier.notifyProgress(ctx.subject, ctx.request.webhook, "generation.started", this.progressOf(ctx, state), Date.now());
     for (;;) {
-      if (state.step === "notify") return this.finish(job, ctx, state);
-      const outcome = await this.releaseSlotIfDone(await this.runStep(state, ctx, visit), ctx);
+      if (state.step === "notify") return this.tracedFinish(job, ctx, state);
+      const outcome = await this.releaseSlotIfDone(await this.tracedStep(job, state, ctx, visit), ctx);
       switch (outcome.type) {
         case "next":
           state = outcome.state;
@@ -368,6 +375,27 @@ export class GenerationWorker {
       default:
         return assertNever(state.step, "step");
     }
+  }
+
+  /** One step of the visit in a span of its own (`kiln.submit`, `kiln.poll`, `kiln.archive`), under BullMQ's process span. */
+  private tracedStep(job: GenerationJob, state: JobState, ctx: StepContext, visit: VisitCancel): Promise<StepOutcome> {
+    return inSpan(`kiln.${state.step}`, spanAttributes(job, ctx, state), async (span) => {
+      const outcome = await this.runStep(state, ctx, visit);
+      span.setAttributes({
+        [KilnAttribute.outcome]: outcome.type,
+        [KilnAttribute.polls]: outcome.state.polls,
+        ...(outcome.state.taskId === undefined ? {} : { [KilnAttribute.taskId]: outcome.state.taskId }),
+      });
+      return outcome;
+    });
+  }
+
+  /** The notify step in a span (`kiln.notify`) whose outcome is the result's status; the webhook job is enqueued under it. */
+  private tracedFinish(job: GenerationJob, ctx: StepContext, state: JobState): Promise<GenerationResult> {
+    const outcome = state.result?.status ?? "completed";
+    return inSpan("kiln.notify", { ...spanAttributes(job, ctx, state), [KilnAttribute.outcome]: outcome }, () =>
+      this.finish(job, ctx, state),
+    );
   }
 
   /** Sends the result and ends the job: completed returns it, failed throws it. */
@@ -508,6 +536,18 @@ export class GenerationWorker {
     const result = this.resultOf(job, accepted.job, state ?? initialState(job.timestamp, 0), error);
     await this.notifier.notify(this.subjectOf(job), accepted.job.request.webhook, "generation.failed", result, Date.now());
   }
+}
+
+/** What every span of a visit says about its job. */
+function spanAttributes(job: GenerationJob, ctx: StepContext, state: JobState): Attributes {
+  return {
+    [KilnAttribute.provider]: ctx.request.provider,
+    [KilnAttribute.model]: ctx.model.id,
+    [KilnAttribute.jobId]: ctx.jobId,
+    [KilnAttribute.attempt]: job.attemptsStarted,
+    [KilnAttribute.step]: state.step,
+    ...(state.taskId === undefined ? {} : { [KilnAttribute.taskId]: state.taskId }),
+  };
 }
 
 /**

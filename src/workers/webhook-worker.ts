@@ -13,6 +13,10 @@ import { WebhookSender, type AttemptOutcome } from "../webhooks/webhook-sender.j
 import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "../webhooks/webhook-queue.js";
 import { WebhookSigner } from "../webhooks/webhook-signer.js";
 import { isUnrecoverableError } from "./final-failure.js";
+import { bullmqTelemetry } from "../telemetry/tracing.js";
+import { KilnAttribute, inSpan } from "../telemetry/kiln-spans.js";
+import { isRecord } from "../util/describe-value.js";
+import type { Attributes } from "@opentelemetry/api";
 
 export interface WebhookWorkerOptions {
   connection: Redis;
@@ -86,6 +90,7 @@ export class WebhookWorker {
       connection: options.connection,
       prefix: options.prefix,
       concurrency: this.settings.concurrency,
+      telemetry: bullmqTelemetry(),
       settings: {
         backoffStrategy: (attemptsMade, _type, err) =>
           webhookRetryDelayMs(attemptsMade, {
@@ -117,10 +122,14 @@ export class WebhookWorker {
     // the stored payload, not the parsed one: the signed bytes stay the same on every attempt and replay
     const body = JSON.stringify(job.data.payload);
     const signer = delivery.secret ? new WebhookSigner(delivery.secret) : this.defaultSigner;
-    const outcome = await this.sender.send({ messageId: delivery.messageId, url: delivery.url, body }, signer, started);
-    // recorded before settling: once the job moves to failed, this history is all the dead letter has
-    await this.record(job, delivery, attemptOf(outcome, started));
-    return this.settle(job, outcome);
+    // the POST's client span (undici) sits under this one, and its traceparent joins the receiver to the request's trace
+    return inSpan("kiln.webhook.deliver", deliveryAttributes(job, delivery), async (span) => {
+      const outcome = await this.sender.send({ messageId: delivery.messageId, url: delivery.url, body }, signer, started);
+      span.setAttribute(KilnAttribute.outcome, outcome.result);
+      // recorded before settling: once the job moves to failed, this history is all the dead letter has
+      await this.record(job, delivery, attemptOf(outcome, started));
+      return this.settle(job, outcome);
+    });
   }
 
   /** Appends the attempt to the job's history; updateData replaces all data, so the rest is written back as stored. */
@@ -163,6 +172,19 @@ export class WebhookWorker {
     if (final) this.log.warn(fields, "webhook delivery failed for good: kept in the failed set for replay");
     else this.log.info(fields, "webhook attempt failed; will retry");
   }
+}
+
+/** A delivery's span attributes: its event, its attempt, and the generation it tells of (when it is one). */
+function deliveryAttributes(job: WebhookJob, delivery: WebhookDelivery): Attributes {
+  const attributes: Attributes = {
+    [KilnAttribute.event]: delivery.payload.type,
+    [KilnAttribute.deliveryId]: String(job.id),
+    [KilnAttribute.attempt]: job.attemptsMade + 1,
+  };
+  const data: Record<string, unknown> = isRecord(delivery.payload.data) ? delivery.payload.data : {};
+  const about = { [KilnAttribute.jobId]: data.id, [KilnAttribute.provider]: data.provider, [KilnAttribute.model]: data.model };
+  for (const [key, value] of Object.entries(about)) if (typeof value === "string") attributes[key] = value;
+  return attributes;
 }
 
 function attemptOf(outcome: AttemptOutcome, started: Date): DeliveryAttempt {
