@@ -7,7 +7,12 @@ export const OtlpProtocol = z.enum(["http/protobuf", "http/json"], {
 });
 export type OtlpProtocol = z.infer<typeof OtlpProtocol>;
 
-const Url = z.string().trim().url({ message: "expected a URL" });
+/** OTLP/HTTP goes to an http:// or https:// URL (a bare `host:port` would parse as a URL of scheme `host:`). */
+const Url = z
+  .string()
+  .trim()
+  .regex(/^https?:\/\/[^/]/i, { message: "expected an http:// or https:// URL" })
+  .pipe(z.url({ message: "expected an http:// or https:// URL" }));
 
 /**
  * The standard `OTEL_*` variables that decide whether kiln traces and where to. The rest

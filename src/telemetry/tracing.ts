@@ -1,6 +1,7 @@
 import type { Telemetry } from "bullmq";
 import { kilnVersion } from "../util/kiln-version.js";
 import { tracingConfig, type TracingConfig } from "./tracing-config.js";
+import { HousekeepingSpanFilter } from "./housekeeping-span-filter.js";
 
 /** Tracing as started in this process. */
 export interface Tracing {
@@ -49,7 +50,9 @@ export async function startTracing(env: NodeJS.ProcessEnv = process.env, options
     .merge(resources.detectResources({ detectors: [resources.envDetector, resources.processDetector, resources.hostDetector] }));
   const provider = new sdk.NodeTracerProvider({
     resource,
-    spanProcessors: [new sdk.BatchSpanProcessor(exporter, { scheduledDelayMillis: options.scheduledDelayMillis })],
+    spanProcessors: [
+      new HousekeepingSpanFilter(new sdk.BatchSpanProcessor(exporter, { scheduledDelayMillis: options.scheduledDelayMillis })),
+    ],
   });
   // W3C trace context and baggage: what bullmq-otel writes into jobs and undici into requests
   provider.register();

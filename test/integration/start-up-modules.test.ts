@@ -35,10 +35,10 @@ export async function resolve(specifier, context, next) {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   /** The module URLs a node process resolved while running `args`. */
-  async function modulesLoadedBy(args: string[]): Promise<string[]> {
+  async function modulesLoadedBy(args: string[], env: Record<string, string> = {}): Promise<string[]> {
     const log = join(dir, `modules-${Math.random().toString(36).slice(2)}.log`);
     await run(process.execPath, ["--import", pathToFileURL(hook).href, ...args], {
-      env: { PATH: process.env.PATH ?? "", KILN_TEST_MODULE_LOG: log },
+      env: { PATH: process.env.PATH ?? "", ...env, KILN_TEST_MODULE_LOG: log },
     });
     return (await readFile(log, "utf8")).split("\n").filter(Boolean);
   }
@@ -54,6 +54,18 @@ export async function resolve(specifier, context, next) {
     expect(heavy(modules, "@bull-board")).toEqual([]);
     expect(heavy(modules, "@aws-sdk")).toEqual([]);
     expect(modules.filter((url) => url.endsWith("/cli/worker-command.js") || url.endsWith("/server/http-server.js"))).toEqual([]);
+  });
+
+  it("tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT): no OpenTelemetry SDK, exporter, instrumentation or bullmq-otel is loaded", async () => {
+    const tracing = (modules: string[]) =>
+      modules.filter((url) => /\/node_modules\/(@opentelemetry\/(sdk-|exporter-|instrumentation|resources)|bullmq-otel\/)/.test(url));
+    const off = await modulesLoadedBy([BIN, "bulk", "--help"]);
+    expect(off.some((url) => url.endsWith("/telemetry/tracing.js"))).toBe(true);
+    expect(tracing(off)).toEqual([]);
+    // the same command with an endpoint loads them: the check above can see them
+    const on = await modulesLoadedBy([BIN, "bulk", "--help"], { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9/" });
+    expect(tracing(on).some((url) => url.includes("/@opentelemetry/sdk-trace-node/"))).toBe(true);
+    expect(tracing(on).some((url) => url.includes("/bullmq-otel/"))).toBe(true);
   });
 
   it("`kiln --help` still lists every command", async () => {

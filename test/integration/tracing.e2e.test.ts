@@ -61,6 +61,7 @@ describe("traces from the producer to the webhook receiver (OTLP/HTTP)", () => {
   let worker: WorkerProcess;
   let http: RunningHttpServer;
   let otelEnv: Record<string, string>;
+  let workerStartedAt: number;
 
   beforeAll(async () => {
     await otlp.start();
@@ -68,7 +69,9 @@ describe("traces from the producer to the webhook receiver (OTLP/HTTP)", () => {
     // this process is the producer (the TypeScript client, the HTTP API); the worker is a child process
     await startTracing({ ...otelEnv, OTEL_SERVICE_NAME: "producer" }, { scheduledDelayMillis: 100 });
     await h.start({ workers: false, env: { KILN_API_TOKEN: API_TOKEN } });
-    worker = await new WorkerProcess({ ...h.rawEnv, ...otelEnv, OTEL_SERVICE_NAME: "kiln-worker" }).start();
+    // a short stalled interval: BullMQ's housekeeping runs often, and none of it may be exported
+    worker = await new WorkerProcess({ ...h.rawEnv, ...otelEnv, OTEL_SERVICE_NAME: "kiln-worker", KILN_STALLED_INTERVAL: "500ms" }).start();
+    workerStartedAt = Date.now();
     http = await startHttpServer(h.env, createLogger({ level: "silent" }), { port: 0, host: "127.0.0.1" });
   });
   afterAll(async () => {
@@ -204,6 +207,14 @@ describe("traces from the producer to the webhook receiver (OTLP/HTTP)", () => {
     expect(enqueue.attributes["kiln.job_id"]).toBe(id);
     assertOneTree(spans, enqueue);
     expect(spans.filter((s) => s.name === "kiln.submit")).toHaveLength(1);
+  });
+
+  it("BullMQ's housekeeping (the stalled check, every 500 ms here) is not exported: it belongs to no request", async () => {
+    await new Promise((r) => setTimeout(r, Math.max(0, workerStartedAt + 2_000 - Date.now())));
+    // the worker has exported spans by now (the tests above), so anything it sent would be here
+    await otlp.waitFor((spans) => spans.some((s) => s.service === "kiln-worker" && s.name === "process webhooks"));
+    await worker.stop();
+    expect(otlp.spans.filter((s) => /^(moveStalledJobsToWait|startStalledCheckTimer) /.test(s.name))).toEqual([]);
   });
 });
 
