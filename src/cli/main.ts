@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { isConfigError } from "../config.js";
+import { isConfigError, tracingConfig } from "../config.js";
 import { isInvalidRequestError } from "../producers/invalid-request-error.js";
 import { flushTracing, startTracing } from "../telemetry/tracing.js";
 
@@ -28,7 +28,7 @@ async function commandsFor(argv: string[]): Promise<Command[]> {
 
 async function main(): Promise<void> {
   // tracing first: queues and workers take BullMQ's telemetry option when they are made
-  await startTracing();
+  await startTracing(tracingConfig());
   const program = new Command("kiln")
     .description(
       "Durable orchestration of asynchronous AI generation jobs: BullMQ queues, provider polling, S3 archiving, signed webhooks.",

@@ -1,7 +1,16 @@
 import type { Telemetry } from "bullmq";
 import { kilnVersion } from "../util/kiln-version.js";
-import { tracingConfig, type TracingConfig } from "./tracing-config.js";
+import { redactUrl } from "../util/redact-url.js";
 import { HousekeepingSpanFilter } from "./housekeeping-span-filter.js";
+
+/** What `startTracing` needs once tracing is on. */
+export interface TracingConfig {
+  /** Where spans are POSTed: the traces endpoint as given, or the base endpoint + `/v1/traces`. */
+  url: string;
+  protocol: "http/protobuf" | "http/json";
+  /** `service.name` of the spans. @defaultValue "kiln" (OTEL_SERVICE_NAME overrides) */
+  serviceName: string;
+}
 
 /** Tracing as started in this process. */
 export interface Tracing {
@@ -26,15 +35,15 @@ export interface StartTracingOptions {
 let current: Tracing | undefined;
 
 /**
- * Starts OpenTelemetry tracing when `env` asks for it (see `tracingConfig`) and returns it;
- * undefined when tracing is off. The SDK, the exporter, the undici instrumentation and
- * bullmq-otel are imported only here, so a process that does not trace never loads them.
+ * Starts OpenTelemetry tracing with `config` and returns it; with undefined (`tracingConfig`
+ * of an environment that leaves tracing off) it does nothing. The SDK, the exporter, the undici
+ * instrumentation and bullmq-otel are imported only here, so a process that does not trace
+ * never loads them.
  * Call it before making queues or workers: they read `bullmqTelemetry()` when constructed.
  * Starting twice returns the first.
  */
-export async function startTracing(env: NodeJS.ProcessEnv = process.env, options: StartTracingOptions = {}): Promise<Tracing | undefined> {
+export async function startTracing(config: TracingConfig | undefined, options: StartTracingOptions = {}): Promise<Tracing | undefined> {
   if (current) return current;
-  const config = tracingConfig(env);
   if (!config) return undefined;
   const [sdk, resources, semconv, undici, bullmqOtel] = await Promise.all([
     import("@opentelemetry/sdk-trace-node"),
@@ -58,7 +67,6 @@ export async function startTracing(env: NodeJS.ProcessEnv = process.env, options
   provider.register();
   // subscribes to undici's diagnostics channels: every provider call, download and webhook POST gets a
   // client span, and its request a `traceparent` header
-  const { redactUrl } = await import("../webhooks/url-guard.js");
   new undici.UndiciInstrumentation({
     // result URLs are presigned and webhook URLs may hold tokens: a trace keeps no query string, as the logs keep none
     startSpanHook: (request) => {

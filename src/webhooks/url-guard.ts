@@ -2,6 +2,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "nod
 import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
 import { Agent, type Dispatcher } from "undici";
+import { redactUrl } from "../util/redact-url.js";
 
 /** Thrown when a URL points at an address kiln refuses to reach (see `isPublicAddress`). */
 export class UnsafeUrlError extends Error {
@@ -114,10 +115,4 @@ export function createOutboundDispatcher(options: OutboundDispatcherOptions): Di
   const connect = options.allowPrivate ? { timeout } : { timeout, lookup: createGuardedLookup(options) };
   // undici passes `connect` through to net/tls.connect, which accept `lookup`; its own type omits it
   return new Agent({ connect: connect as Agent.Options["connect"] });
-}
-
-/** The URL without its query string (which often carries a signature) or user info. */
-export function redactUrl(url: URL | string): string {
-  const u = new URL(String(url));
-  return `${u.origin}${u.pathname}${u.search ? "?…" : ""}`;
 }

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { ArchivedOutput } from "../contract/generation-result.js";
 import type { OutputSource } from "../providers/output-source.js";
 import { HashingStream } from "../storage/hashing-stream.js";
-import { redactUrl } from "../webhooks/url-guard.js";
+import { redactUrl } from "../util/redact-url.js";
 import { mediaTypeOf } from "./media-types.js";
 import { outcomeOfError } from "./error-outcome.js";
 import type { JobState } from "../contract/job-state.js";

@@ -2,7 +2,8 @@ import { Readable } from "node:stream";
 import { request, type Dispatcher } from "undici";
 import type { OutputSource } from "../providers/output-source.js";
 import { ProviderError, kindFromStatus, parseRetryAfter } from "../providers/provider-error.js";
-import { assertSafeUrl, redactUrl } from "../webhooks/url-guard.js";
+import { assertSafeUrl } from "../webhooks/url-guard.js";
+import { redactUrl } from "../util/redact-url.js";
 
 /** An output's bytes as a stream, with what the source said about them. */
 export interface OpenedOutput {

@@ -7,7 +7,7 @@ import { WEBHOOKS_QUEUE } from "../contract/queue-names.js";
 import { assertNever } from "../util/assert-never.js";
 import { safe } from "../util/safe.js";
 import { checkSchedule, webhookRetryDelayMs, DEFAULT_WEBHOOK_SCHEDULE_MS } from "../webhooks/retry-schedule.js";
-import { redactUrl } from "../webhooks/url-guard.js";
+import { redactUrl } from "../util/redact-url.js";
 import { MAX_ATTEMPT_RECORDS, WebhookDelivery, type DeliveryAttempt } from "../webhooks/webhook-message.js";
 import { WebhookSender, type AttemptOutcome } from "../webhooks/webhook-sender.js";
 import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "../webhooks/webhook-queue.js";

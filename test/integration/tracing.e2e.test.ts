@@ -6,6 +6,7 @@ import { kiln } from "../support/kiln-cli.js";
 import { OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.js";
 import { WorkerProcess } from "../support/worker-process.js";
 import { API_TOKEN } from "../fixtures/http-api-client.js";
+import { tracingConfig } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
 import { shutdownTracing, startTracing } from "../../src/telemetry/tracing.js";
@@ -67,7 +68,7 @@ describe("traces from the producer to the webhook receiver (OTLP/HTTP)", () => {
     await otlp.start();
     otelEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_BSP_SCHEDULE_DELAY: "100" };
     // this process is the producer (the TypeScript client, the HTTP API); the worker is a child process
-    await startTracing({ ...otelEnv, OTEL_SERVICE_NAME: "producer" }, { scheduledDelayMillis: 100 });
+    await startTracing(tracingConfig({ ...otelEnv, OTEL_SERVICE_NAME: "producer" }), { scheduledDelayMillis: 100 });
     await h.start({ workers: false, env: { KILN_API_TOKEN: API_TOKEN } });
     // a short stalled interval: BullMQ's housekeeping runs often, and none of it may be exported
     worker = await new WorkerProcess({ ...h.rawEnv, ...otelEnv, OTEL_SERVICE_NAME: "kiln-worker", KILN_STALLED_INTERVAL: "500ms" }).start();

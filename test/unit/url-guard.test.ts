@@ -9,9 +9,9 @@ import {
   createOutboundDispatcher,
   isPublicAddress,
   isUnsafeUrlError,
-  redactUrl,
   type Resolver,
 } from "../../src/webhooks/url-guard.js";
+import { redactUrl } from "../../src/util/redact-url.js";
 
 /** A resolver that answers each lookup with the next entry, like a DNS server rebinding a name. */
 function rebindingResolver(answers: string[][]): Resolver & { calls: number } {
