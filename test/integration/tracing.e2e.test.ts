@@ -210,6 +210,21 @@ describe("traces from the producer to the webhook receiver (OTLP/HTTP)", () => {
     expect(spans.filter((s) => s.name === "kiln.submit")).toHaveLength(1);
   });
 
+  it("without OTEL_EXPORTER_OTLP_PROTOCOL, spans go out as protobuf (the specification's default)", async () => {
+    const { OTEL_EXPORTER_OTLP_PROTOCOL: _json, ...protobufEnv } = otelEnv;
+    const before = otlp.requests.length;
+    const cli = await kiln(["enqueue", "--model", "hy-image-v3.0", "--input", '{"prompt":"a kiln at dawn"}'], {
+      REDIS_URL: h.env.REDIS_URL,
+      KILN_PREFIX: h.prefix,
+      ...protobufEnv,
+    });
+    expect(cli.code).toBe(0);
+    // the CLI exits only after its spans were sent
+    const sent = otlp.requests.slice(before).filter((r) => r.contentType === "application/x-protobuf");
+    expect(sent.length).toBeGreaterThanOrEqual(1);
+    expect(sent.every((r) => r.path === "/v1/traces" && r.bytes > 0)).toBe(true);
+  });
+
   it("BullMQ's housekeeping (the stalled check, every 500 ms here) is not exported: it belongs to no request", async () => {
     await new Promise((r) => setTimeout(r, Math.max(0, workerStartedAt + 2_000 - Date.now())));
     // the worker has exported spans by now (the tests above), so anything it sent would be here

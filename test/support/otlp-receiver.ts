@@ -54,8 +54,8 @@ interface ExportRequest {
  */
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
-  /** Every export request, whatever its encoding: content types in arrival order. */
-  readonly requests: string[] = [];
+  /** Every export request, whatever its encoding, in arrival order. */
+  readonly requests: { path: string; contentType: string; bytes: number }[] = [];
   url = "";
   private server?: Server;
 
@@ -65,9 +65,10 @@ export class OtlpReceiver {
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         const type = req.headers["content-type"] ?? "";
-        this.requests.push(type);
+        const body = Buffer.concat(chunks);
+        this.requests.push({ path: req.url ?? "", contentType: type, bytes: body.length });
         if (req.url === "/v1/traces" && type.startsWith("application/json"))
-          this.spans.push(...decode(JSON.parse(Buffer.concat(chunks).toString("utf8")) as ExportRequest));
+          this.spans.push(...decode(JSON.parse(body.toString("utf8")) as ExportRequest));
         res.writeHead(200, { "content-type": "application/json" }).end("{}");
       });
     });
