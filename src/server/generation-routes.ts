@@ -42,7 +42,7 @@ export function registerGenerationRoutes(app: FastifyInstance, options: Generati
 
   // a caller's traceparent makes the job part of the caller's trace, down to the webhook it receives
   app.post("/v1/generations", { onRequest: bearerAuth(options.apiToken) }, (request, reply) =>
-    inServerSpan("POST /v1/generations", request.headers, async (span) => {
+    inServerSpan({ method: "POST", route: "/v1/generations", headers: request.headers }, async (span) => {
       const outcome = await enqueueGeneration(request.body, client, queues);
       const status = await readStatus(client, outcome.id, outcome.provider);
       // 201 for a new job; 200 when the same request was already under this id (an idempotent retry)

@@ -50,18 +50,17 @@ export function inSpan<T>(name: string, attributes: Attributes, fn: (span: Span)
 }
 
 /**
- * `inSpan` for a request kiln serves: a server span named `route`, whose parent is the
- * caller's span when the request carries a W3C `traceparent` header, so the caller's trace
+ * `inSpan` for a request kiln serves: a server span named `<method> <route>`, whose parent is
+ * the caller's span when the request carries a W3C `traceparent` header, so the caller's trace
  * goes on through kiln; without one, a new trace starts.
  */
 export function inServerSpan<T>(
-  route: string,
-  headers: Record<string, string | string[] | undefined>,
+  request: { method: string; route: string; headers: Record<string, string | string[] | undefined> },
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
-  const [method = "", path = route] = route.split(" ");
-  const caller = propagation.extract(ROOT_CONTEXT, headers);
-  return context.with(caller, () => inSpan(route, { "http.request.method": method, "http.route": path }, fn, SpanKind.SERVER));
+  const caller = propagation.extract(ROOT_CONTEXT, request.headers);
+  const attributes = { "http.request.method": request.method, "http.route": request.route };
+  return context.with(caller, () => inSpan(`${request.method} ${request.route}`, attributes, fn, SpanKind.SERVER));
 }
 
 /**
