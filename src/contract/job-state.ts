@@ -55,6 +55,11 @@ export const JobState = z.object({
   lastProgressAt: z.number().optional(),
   /** The final result, set when the job reaches `notify`. */
   result: GenerationResult.optional(),
+  /**
+   * W3C `traceparent` of the job's first visit, kept when the job came without a trace context
+   * (an untraced producer) and kiln traces: later visits' spans join that trace.
+   */
+  trace: z.string().max(100).optional(),
 });
 export type JobState = z.infer<typeof JobState>;
 

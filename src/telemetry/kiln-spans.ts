@@ -32,12 +32,24 @@ export const KilnAttribute = {
 const tracer = trace.getTracer("kiln");
 
 /**
- * Runs `fn` inside a new active span named `name` (child of the active one), ends the span when
- * `fn` settles, and marks it as an error when `fn` throws. `fn` may add attributes (the outcome)
+ * Runs `fn` inside a new active span named `name` (child of the active one, or of `parent`, a
+ * W3C `traceparent`, which the active span is then linked from), ends the span when `fn`
+ * settles, and marks it as an error when `fn` throws. `fn` may add attributes (the outcome)
  * through the span it is given.
  */
-export function inSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>, kind = SpanKind.INTERNAL): Promise<T> {
-  return tracer.startActiveSpan(name, { kind, attributes }, async (span) => {
+export function inSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+  kind = SpanKind.INTERNAL,
+  parent?: string,
+): Promise<T> {
+  const active = context.active();
+  const parentContext = parent === undefined ? active : propagation.extract(active, { traceparent: parent });
+  const activeSpan = trace.getSpanContext(active);
+  const linked = activeSpan !== undefined && trace.getSpanContext(parentContext)?.spanId !== activeSpan.spanId;
+  const links = linked ? [{ context: activeSpan }] : [];
+  return tracer.startActiveSpan(name, { kind, attributes, links }, parentContext, async (span) => {
     try {
       return await fn(span);
     } catch (err) {
@@ -47,6 +59,13 @@ export function inSpan<T>(name: string, attributes: Attributes, fn: (span: Span)
       span.end();
     }
   });
+}
+
+/** The active span as a W3C `traceparent`; undefined when there is none (tracing off, or no span). */
+export function activeTraceparent(): string | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent;
 }
 
 /**

@@ -35,8 +35,8 @@ import { PollPlanner, type PollScheduleMode } from "./poll-planner.js";
 import { DurationStatsStore } from "./duration-stats-store.js";
 import { eventSubject } from "../webhooks/webhook-message.js";
 import { bullmqTelemetry } from "../telemetry/tracing.js";
-import { KilnAttribute, inSpan } from "../telemetry/kiln-spans.js";
-import type { Attributes } from "@opentelemetry/api";
+import { KilnAttribute, activeTraceparent, inSpan } from "../telemetry/kiln-spans.js";
+import { SpanKind, type Attributes, type Span } from "@opentelemetry/api";
 
 export interface GenerationWorkerOptions {
   provider: Provider;
@@ -379,7 +379,7 @@ export class GenerationWorker {
 
   /** One step of the visit in a span of its own (`kiln.submit`, `kiln.poll`, `kiln.archive`), under BullMQ's process span. */
   private tracedStep(job: GenerationJob, state: JobState, ctx: StepContext, visit: VisitCancel): Promise<StepOutcome> {
-    return inSpan(`kiln.${state.step}`, spanAttributes(job, ctx, state), async (span) => {
+    const step = async (span: Span) => {
       const outcome = await this.runStep(state, ctx, visit);
       span.setAttributes({
         [KilnAttribute.outcome]: outcome.type,
@@ -387,15 +387,15 @@ export class GenerationWorker {
         ...(outcome.state.taskId === undefined ? {} : { [KilnAttribute.taskId]: outcome.state.taskId }),
       });
       return outcome;
-    });
+    };
+    return inSpan(`kiln.${state.step}`, spanAttributes(job, ctx, state), step, SpanKind.INTERNAL, visitParent(job, state));
   }
 
   /** The notify step in a span (`kiln.notify`) whose outcome is the result's status; the webhook job is enqueued under it. */
   private tracedFinish(job: GenerationJob, ctx: StepContext, state: JobState): Promise<GenerationResult> {
     const outcome = state.result?.status ?? "completed";
-    return inSpan("kiln.notify", { ...spanAttributes(job, ctx, state), [KilnAttribute.outcome]: outcome }, () =>
-      this.finish(job, ctx, state),
-    );
+    const attributes = { ...spanAttributes(job, ctx, state), [KilnAttribute.outcome]: outcome };
+    return inSpan("kiln.notify", attributes, () => this.finish(job, ctx, state), SpanKind.INTERNAL, visitParent(job, state));
   }
 
   /** Sends the result and ends the job: completed returns it, failed throws it. */
@@ -468,7 +468,7 @@ export class GenerationWorker {
 
   private resumeState(job: GenerationJob, accepted: AcceptedJob): JobState {
     const stored = readState(job);
-    if (stored.kind === "none") return initialState(Date.now(), this.deadlineFor(accepted.model));
+    if (stored.kind === "none") return withTrace(job, initialState(Date.now(), this.deadlineFor(accepted.model)));
     if (stored.kind === "state") return stored.state;
     // starting over would submit the task again: an unreadable state ends the job instead
     throw new UnrecoverableError(`internal: stored job state is unreadable (${stored.reason}); not resubmitting`);
@@ -536,6 +536,22 @@ export class GenerationWorker {
     const result = this.resultOf(job, accepted.job, state ?? initialState(job.timestamp, 0), error);
     await this.notifier.notify(this.subjectOf(job), accepted.job.request.webhook, "generation.failed", result, Date.now());
   }
+}
+
+/**
+ * A job whose producer did not trace carries no trace context, so BullMQ starts a trace per
+ * visit. Its first visit's span is kept in the state, and the spans of later visits hang under
+ * it (linked from their own visit's span): one trace per request all the same.
+ */
+function withTrace(job: GenerationJob, state: JobState): JobState {
+  if (job.opts.telemetry?.metadata !== undefined) return state;
+  const trace = activeTraceparent();
+  return trace === undefined ? state : { ...state, trace };
+}
+
+/** Where a visit's spans hang: under the first visit's span for a job that came untraced, else under this visit's. */
+function visitParent(job: GenerationJob, state: JobState): string | undefined {
+  return job.opts.telemetry?.metadata === undefined ? state.trace : undefined;
 }
 
 /** What every span of a visit says about its job. */

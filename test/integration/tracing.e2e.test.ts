@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
+import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { kiln } from "../support/kiln-cli.js";
@@ -208,6 +209,31 @@ describe("traces from the producer to the webhook receiver (OTLP/HTTP)", () => {
     expect(enqueue.attributes["kiln.job_id"]).toBe(id);
     assertOneTree(spans, enqueue);
     expect(spans.filter((s) => s.name === "kiln.submit")).toHaveLength(1);
+  });
+
+  it("a job from an untraced producer (raw BullMQ): every visit's spans join the trace of its first visit", async () => {
+    const id = `trace-raw-${randomBytes(4).toString("hex")}`;
+    const queue = new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix });
+    try {
+      await queue.add("generate", h.request("hy-image-v3.0"), { jobId: id });
+    } finally {
+      await queue.close();
+    }
+    await h.receiver.waitFor(() => h.receiver.of(id).length === 1);
+    const { traceId, parentId } = parseTraceparent(h.receiver.of(id)[0]!.headers.traceparent);
+    const isFirstVisit = (s: ReceivedSpan) => s.name === "process generate-tokenhub" && s.parentSpanId === "";
+    const spans = await wholeTrace(otlp, traceId, parentId, isFirstVisit);
+    const first = spans.find(isFirstVisit)!;
+    assertOneTree(spans, first);
+    const submit = spans.find((s) => s.name === "kiln.submit")!;
+    expect(submit).toMatchObject({ parentSpanId: first.spanId });
+    expect(submit.attributes["kiln.job_id"]).toBe(id);
+    // the later visits are BullMQ traces of their own; kiln's spans of them hang under the first visit
+    const polls = spans.filter((s) => s.name === "kiln.poll");
+    expect(polls.length).toBeGreaterThanOrEqual(1);
+    expect(polls.every((p) => p.parentSpanId === first.spanId && Number(p.attributes["kiln.attempt"]) > 1)).toBe(true);
+    expect(spans.filter((s) => s.name === "process generate-tokenhub")).toEqual([first]);
+    expect(spans.find((s) => s.name === "kiln.webhook.deliver")!.attributes["kiln.job_id"]).toBe(id);
   });
 
   it("without OTEL_EXPORTER_OTLP_PROTOCOL, spans go out as protobuf (the specification's default)", async () => {
