@@ -165,6 +165,8 @@ export const Environment = z.object({
   // the dashboard (issue 11): off without a token; read-only unless KILN_ADMIN_WRITE
   KILN_ADMIN_TOKEN: z.string().min(16, { message: "expected at least 16 characters (it guards every job's data)" }).optional(),
   KILN_ADMIN_WRITE: Flag.default(false),
+  // usage and cost (issue 11): the operator's price table, a JSON or YAML file (docs/configuration.md)
+  KILN_PRICES: z.string().trim().min(1).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // webhooks (issue 4): unset means the webhook worker's defaults (Svix's schedule, 15 s)
   KILN_WEBHOOK_RETRY_SCHEDULE: RetryScheduleText.optional(),

@@ -8,6 +8,7 @@ import { BatchProducer } from "../producers/batch-producer.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import { readManifest } from "../producers/manifest-reader.js";
 import { createRedis } from "../redis.js";
+import { pricesOf } from "../billing/index.js";
 
 /** `kiln bulk <manifest.jsonl>`: a JSONL manifest (one request per line, with custom_id) as one batch. */
 export function bulkCommand(): Command {
@@ -18,8 +19,10 @@ export function bulkCommand(): Command {
     .option("--webhook <url>", "receives batch.completed with the counts and the results file")
     .option("--archive-prefix <prefix>", "key prefix of results.jsonl in the archive store", "kiln")
     .option("--wait", "show completed / failed / in flight until the batch ends")
-    .action(async (path: string, o: { batchId?: string; webhook?: string; archivePrefix: string; wait?: boolean }) => {
+    .option("--budget <amount>", "stop submitting once the batch's cost reaches this amount (KILN_PRICES' currency; needs KILN_PRICES)")
+    .action(async (path: string, o: { batchId?: string; webhook?: string; archivePrefix: string; wait?: boolean; budget?: string }) => {
       const env = loadEnvironment();
+      const prices = o.budget === undefined ? undefined : pricesOf(env);
       const batchId = o.batchId ?? (await defaultBatchId(path));
       const size = (await stat(path)).size;
       const bars = new cliProgress.MultiBar(
@@ -42,6 +45,8 @@ export function bulkCommand(): Command {
             batchId,
             webhook: o.webhook ? { url: o.webhook } : undefined,
             archivePrefix: o.archivePrefix,
+            budget: o.budget,
+            prices,
             // on a terminal the bars redraw around logged lines; elsewhere (CI, pipes) they are plain lines
             onInvalid: (line, message) =>
               process.stderr.isTTY ? bars.log(`line ${line}: ${message}\n`) : process.stderr.write(`line ${line}: ${message}\n`),
@@ -97,11 +102,14 @@ async function watch(env: ReturnType<typeof loadEnvironment>, batchId: string): 
     }
     bars.stop();
     const summary = status?.summary;
-    if (summary)
+    if (summary) {
+      const cost = summary.totals?.cost ? `; cost ${summary.totals.cost.amount} ${summary.totals.cost.currency}` : "";
+      const stopped = summary.reason === "budget_exhausted" ? " (stopped by its budget)" : "";
       console.log(
-        `batch ${batchId} completed: ${summary.counts.completed} completed, ${summary.counts.failed} failed, ` +
-          `${summary.counts.invalid} invalid lines; results at ${summary.results.url}`,
+        `batch ${batchId} completed${stopped}: ${summary.counts.completed} completed, ${summary.counts.failed} failed, ` +
+          `${summary.counts.invalid} invalid lines${cost}; results at ${summary.results.url}`,
       );
+    }
   } finally {
     bars.stop();
     await client.close();

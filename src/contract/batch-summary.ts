@@ -1,4 +1,9 @@
 import { z } from "zod";
+import { BatchTotals, Money, Usage } from "./usage.js";
+
+/** A batch's budget (`--budget`, `budget` of the batch options): a decimal amount in the price table's currency. */
+export const BatchBudget = z.object({ amount: z.string(), currency: z.string() });
+export type BatchBudget = z.infer<typeof BatchBudget>;
 
 /** What a finished batch reports: the `data` of `batch.completed` and the batch job's return value. */
 export const BatchSummary = z.object({
@@ -14,6 +19,12 @@ export const BatchSummary = z.object({
   }),
   /** `<prefix>/batches/<id>/results.jsonl` in the archive store: one line per job. */
   results: z.object({ key: z.string(), url: z.string() }),
+  /** The jobs' usage and cost, summed exactly over results.jsonl. */
+  totals: BatchTotals.optional(),
+  /** Present when the batch's budget stopped it: some jobs ended `budget_exhausted` without being submitted. */
+  reason: z.literal("budget_exhausted").optional(),
+  /** The budget, and what the ledger charged against it (actual costs of every job that ran). */
+  budget: z.object({ limit: z.string(), currency: z.string(), spent: z.string() }).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   finishedAt: z.string(),
 });
@@ -26,6 +37,8 @@ export const BatchResultLine = z.object({
   status: z.enum(["completed", "failed"]),
   outputs: z.array(z.unknown()),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  usage: Usage.optional(),
+  cost: Money.optional(),
 });
 export type BatchResultLine = z.infer<typeof BatchResultLine>;
 
@@ -38,6 +51,8 @@ export const BatchJobData = z.object({
   invalid: z.number().int().min(0),
   archivePrefix: z.string(),
   webhook: z.object({ url: z.string().url(), secret: z.string().optional() }).optional(),
+  /** Set when the batch has a budget; the ledger (`<prefix>:batches:<id>:budget`) is what the workers charge. */
+  budget: BatchBudget.optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 export type BatchJobData = z.infer<typeof BatchJobData>;

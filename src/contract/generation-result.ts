@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Completion } from "../providers/chat/chat-completion.js";
+import { Money, Usage } from "./usage.js";
 
 /** Why a generation failed. `code` is stable and machine-readable; `message` is for people. */
 export const GenerationError = z.object({
@@ -13,6 +14,7 @@ export const GenerationError = z.object({
     "archive_failed",
     "cancelled",
     "submit_unknown",
+    "budget_exhausted",
     "internal",
   ]),
   message: z.string(),
@@ -48,6 +50,10 @@ export const GenerationResult = z.object({
   error: GenerationError.optional(),
   /** Text models: the answer, its reasoning and token usage, beside the archived files. */
   completion: Completion.optional(),
+  /** What the provider's task used, once it finished (see `Usage` for where the figures come from). */
+  usage: Usage.optional(),
+  /** `usage` at the operator's prices (KILN_PRICES), when the price table covers the model and every priced figure is known. */
+  cost: Money.optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   /** The batch this job belongs to, and its manifest line's custom_id. */
   batch: z.object({ id: z.string(), custom_id: z.string() }).optional(),

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ArchivedOutput, GenerationResult } from "./generation-result.js";
 import { Completion } from "../providers/chat/chat-completion.js";
+import { Usage } from "./usage.js";
 
 /** Steps of a generation job, in order. `notify` sends the result (completed or failed) and ends the job. */
 export const Step = z.enum(["submit", "poll", "archive", "notify"]);
@@ -48,6 +49,10 @@ export const JobState = z.object({
   /** The provider's outputs, once the task succeeded. */
   sources: z.array(OutputSource).optional(),
   completion: Completion.optional(),
+  /** The task's usage, read from the provider's final answer. */
+  usage: Usage.optional(),
+  /** The job holds a reservation in its batch's budget: the end of the job settles it. */
+  budgetHold: z.boolean().optional(),
   /** Outputs already archived, by index: a re-run skips them. */
   archived: z.array(ArchivedOutput).default([]),
   archivedAt: z.number().optional(),

@@ -17,6 +17,11 @@ import { isRecord } from "../util/describe-value.js";
 import { safe } from "../util/safe.js";
 import { BATCHES_QUEUE, GENERATE_JOB, generateQueueName } from "../contract/queue-names.js";
 import { bullmqTelemetry } from "../telemetry/tracing.js";
+import type { PriceTable } from "../billing/price-table.js";
+import { BudgetLedger, MAX_BUDGET } from "../billing/budget-ledger.js";
+import { estimateCost } from "../billing/cost-estimate.js";
+import { formatDecimal, parseDecimal, type DecimalAmount } from "../billing/decimal-amount.js";
+import { resolveModel } from "../providers/model-registry.js";
 
 /** A manifest line: a generation request plus its `custom_id` (as in OpenAI's Batch API). */
 export const BatchLine = GenerationRequest.omit({ batch: true }).extend({ custom_id: z.string().min(1).max(200) });
@@ -35,6 +40,15 @@ export interface BatchOptions {
   onInvalid?: (lineNumber: number, message: string) => void;
   /** Called after each chunk is enqueued. */
   onProgress?: (progress: { lines: number; accepted: number; invalid: number }) => void;
+  /**
+   * A cap on what the batch may cost, in the price table's currency (`"25.00"`): once spent plus
+   * reserved reaches it, the jobs not yet submitted end `budget_exhausted`. Needs `prices`;
+   * lines whose model has no price, or whose cost cannot be estimated, are refused.
+   * @defaultValue none: the batch runs whatever it costs
+   */
+  budget?: string | number;
+  /** The operator's price table (KILN_PRICES), required with `budget`. */
+  prices?: PriceTable;
 }
 
 export interface BatchEnqueued {
@@ -91,6 +105,7 @@ export class BatchProducer {
     const sealed = BatchJobData.safeParse(existing?.data);
     if (sealed.success && sealed.data.sealed)
       return { batchId, total: sealed.data.total, invalid: sealed.data.invalid, added: 0, alreadyCompleted: false, alreadySealed: true };
+    const budget = budgetOf(options);
     const release = await this.lock(batchId);
     try {
       const data: BatchJobData = {
@@ -100,10 +115,13 @@ export class BatchProducer {
         invalid: 0,
         archivePrefix: options.archivePrefix ?? "kiln",
         webhook: options.webhook,
+        budget: budget && { amount: formatDecimal(budget.limit), currency: budget.prices.currency },
         metadata: options.metadata,
       };
+      // before any child exists: a child that runs at once must find its batch's budget
+      if (budget) await new BudgetLedger(this.connection, this.prefix).open(batchId, budget.limit, budget.prices.currency);
       if (!existing) await this.createParent(data);
-      const counts = await this.addLines(lines, batchId, options, release.refresh);
+      const counts = await this.addLines(lines, batchId, { ...options, prices: budget?.prices }, release.refresh);
       await this.seal(batchId, { ...data, sealed: true, total: counts.total, invalid: counts.invalid });
       return { batchId, ...counts, alreadyCompleted: false, alreadySealed: false };
     } finally {
@@ -166,7 +184,7 @@ export class BatchProducer {
     };
     for await (const line of lines) {
       lastLine = line.lineNumber;
-      const request = "error" in line ? { error: line.error } : this.check(line.value, batchId);
+      const request = "error" in line ? { error: line.error } : this.check(line.value, batchId, options.prices);
       if ("error" in request) {
         refuse(line.lineNumber, request.error);
         continue;
@@ -189,13 +207,19 @@ export class BatchProducer {
     return { total: seen.size, invalid, added };
   }
 
-  /** The line as a child job, or why not. */
-  private check(value: unknown, batchId: string): { queue: string; id: string; data: GenerationRequest } | { error: string } {
+  /** The line as a child job, or why not. With `prices` (a budgeted batch), its cost must be estimable. */
+  private check(
+    value: unknown,
+    batchId: string,
+    prices: PriceTable | undefined,
+  ): { queue: string; id: string; data: GenerationRequest } | { error: string } {
     if (!isRecord(value)) return { error: "(root): expected a JSON object" };
     const { custom_id, ...request } = value;
     if (!BatchLine.shape.custom_id.safeParse(custom_id).success) return { error: "custom_id: required, a string of 1 to 200 characters" };
     try {
       const data = validateRequest({ ...request, batch: { id: batchId, custom_id } });
+      const unpriced = prices ? budgetProblem(data, prices) : undefined;
+      if (unpriced) return { error: unpriced };
       return { queue: generateQueueName(data.provider), id: childJobId(batchId, String(custom_id)), data };
     } catch (err) {
       if (err instanceof InvalidRequestError) return { error: err.message };
@@ -245,4 +269,30 @@ export class BatchProducer {
     const seal = await this.batches.getJob(sealJobId(batchId));
     if (seal && (await seal.isDelayed())) await seal.promote();
   }
+}
+
+/** The batch's budget, checked: a decimal up to MAX_BUDGET, with the price table that prices its jobs. */
+function budgetOf(options: BatchOptions): { limit: DecimalAmount; prices: PriceTable } | undefined {
+  if (options.budget === undefined) return undefined;
+  const limit = parseDecimal(options.budget, 9);
+  if (limit === undefined || limit > parseDecimal(MAX_BUDGET)!)
+    throw new InvalidRequestError(
+      `budget: expected a decimal amount from 0 to ${MAX_BUDGET}, such as 25.00 (got ${String(options.budget)})`,
+    );
+  if (!options.prices)
+    throw new InvalidRequestError("budget: needs the operator's price table (KILN_PRICES) to estimate what each job costs");
+  return { limit, prices: options.prices };
+}
+
+/**
+ * Why a request cannot run in a budgeted batch: its model has no price, or its cost cannot be
+ * estimated before it runs. Refused at enqueue: the budget could not stop it otherwise.
+ */
+function budgetProblem(request: GenerationRequest, prices: PriceTable): string | undefined {
+  const model = resolveModel(request.provider, request.model, request.passthrough);
+  if (!model) return undefined; // validateRequest already refused it
+  const price = prices.priceOf(model.provider, model.id);
+  if (!price) return `budget: ${model.provider} ${model.id} has no price in KILN_PRICES, and a budgeted batch runs only priced models`;
+  const estimate = estimateCost(model, model.input.parse(request.input), price);
+  return estimate.ok ? undefined : `budget: ${model.provider} ${model.id}: ${estimate.reason}`;
 }

@@ -1,6 +1,7 @@
 import { sealJobId } from "./batch-ids.js";
 import { BatchJobData, BatchSummary } from "../contract/batch-summary.js";
 import type { BatchQueue } from "./batch-queue.js";
+import type { BudgetLedger, BudgetState } from "../billing/budget-ledger.js";
 
 /** Where a batch stands. */
 export interface BatchStatus {
@@ -12,19 +13,22 @@ export interface BatchStatus {
   total: number;
   invalid: number;
   counts: { completed: number; failed: number; pending: number };
-  /** Present once the batch has ended: the counts and where results.jsonl is. */
+  /** A budgeted batch's budget as it stands: what its finished jobs cost and what the running ones reserved. */
+  budget?: BudgetState;
+  /** Present once the batch has ended: the counts, usage and cost totals, and where results.jsonl is. */
   summary?: BatchSummary;
 }
 
 /** Reads a batch's parent job and its children's counts. Undefined when there is no such batch. */
-export async function readBatchStatus(batches: BatchQueue, id: string): Promise<BatchStatus | undefined> {
+export async function readBatchStatus(batches: BatchQueue, id: string, ledger?: BudgetLedger): Promise<BatchStatus | undefined> {
   const parent = await batches.getJob(id);
   if (!parent) return undefined;
   const data = BatchJobData.safeParse(parent.data);
-  const [state, deps, sealState] = await Promise.all([
+  const [state, deps, sealState, budget] = await Promise.all([
     parent.getState(),
     parent.getDependenciesCount(),
     batches.getJobState(sealJobId(id)),
+    data.success && data.data.budget ? ledger?.read(id) : undefined,
   ]);
   // the seal child counts among the dependencies; it is bookkeeping, not one of the jobs
   const sealDone = sealState === "completed" || sealState === "unknown";
@@ -40,6 +44,7 @@ export async function readBatchStatus(batches: BatchQueue, id: string): Promise<
       failed: deps.ignored ?? 0,
       pending: Math.max(0, (deps.unprocessed ?? 0) - (sealDone ? 0 : 1)),
     },
+    budget,
     summary: summary.success ? summary.data : undefined,
   };
 }

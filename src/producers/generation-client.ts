@@ -18,6 +18,8 @@ import type { Logger } from "pino";
 import { createLogger } from "../logger.js";
 import type { ManifestLine } from "./manifest-reader.js";
 import { KilnAttribute, inSpan } from "../telemetry/kiln-spans.js";
+import { BudgetLedger } from "../billing/budget-ledger.js";
+import type { PriceTable } from "../billing/price-table.js";
 
 export interface GenerationClientOptions {
   /** @defaultValue "redis://127.0.0.1:6379" */
@@ -28,6 +30,8 @@ export interface GenerationClientOptions {
   prefix?: string;
   /** Where connection errors are logged (calls that fail also reject). @defaultValue a kiln logger at warn */
   log?: Logger;
+  /** The operator's price table (KILN_PRICES), used by `enqueueBatch` when it is given a `budget`. @defaultValue none */
+  prices?: PriceTable;
 }
 
 /** Where a job stands, as `get` reports it. */
@@ -51,8 +55,10 @@ export class GenerationClient {
   private readonly ownsConnection: boolean;
   private readonly log: Logger;
   readonly prefix: string;
+  private readonly prices?: PriceTable;
 
   constructor(options: GenerationClientOptions = {}) {
+    this.prices = options.prices;
     this.connection = options.connection ?? createRedis(options.redisUrl ?? "redis://127.0.0.1:6379", "producer");
     this.ownsConnection = !options.connection;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -142,7 +148,7 @@ export class GenerationClient {
   async enqueueBatch(requests: Iterable<unknown> | AsyncIterable<unknown>, options: BatchOptions): Promise<BatchEnqueued> {
     const producer = new BatchProducer(this.connection, this.prefix, this.log);
     try {
-      return await producer.enqueue(numbered(requests), options);
+      return await producer.enqueue(numbered(requests), { prices: this.prices, ...options });
     } finally {
       await producer.close();
     }
@@ -150,7 +156,7 @@ export class GenerationClient {
 
   /** A batch's state and counts; undefined when there is no such batch. */
   async getBatch(id: string): Promise<BatchStatus | undefined> {
-    return readBatchStatus(this.queues.batches(), id);
+    return readBatchStatus(this.queues.batches(), id, new BudgetLedger(this.connection, this.prefix));
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import { Registry, collectDefaultMetrics } from "prom-client";
 import type { Logger } from "pino";
 import type { GenerationResult } from "../contract/generation-result.js";
+import { USAGE_UNITS, type UsageUnit } from "../contract/usage.js";
 import { observeProviderResponses, type ProviderResponseEvent } from "../providers/http-json.js";
 import { createMetricFamilies, type MetricFamilies } from "./metric-families.js";
 import type { ProviderLabels } from "./provider-labels.js";
@@ -67,6 +68,16 @@ export class KilnMetrics implements WorkerEventRecorder {
       { provider },
       result.outputs.reduce((sum, o) => sum + o.bytes, 0),
     );
+    this.recordUsage(provider, result);
+  }
+
+  /** A result's usage per unit and its cost (a float here: Prometheus counters are; the exact figure is in the result). */
+  private recordUsage(provider: string, { model, usage, cost }: GenerationResult): void {
+    for (const unit of USAGE_UNITS) {
+      const value = usage?.[unit];
+      if (value !== undefined) this.families.usage.inc({ provider, model, unit: METRIC_UNITS[unit] }, value);
+    }
+    if (cost) this.families.cost.inc({ provider, model, currency: cost.currency }, Number(cost.amount));
   }
 
   recordPoll(provider: string): void {
@@ -122,6 +133,18 @@ export class KilnMetrics implements WorkerEventRecorder {
     for (const [state, n] of Object.entries(counts?.webhooks ?? {})) this.families.webhookJobs.set({ state }, n);
   }
 }
+
+/** Usage fields as metric label values, in Prometheus' snake_case. */
+const METRIC_UNITS: Record<UsageUnit, string> = {
+  promptTokens: "prompt_tokens",
+  completionTokens: "completion_tokens",
+  totalTokens: "total_tokens",
+  images: "images",
+  videos: "videos",
+  models: "models",
+  seconds: "seconds",
+  characters: "characters",
+};
 
 function archiveMemoryNow(): { held: number; limit: number } {
   const budget = ArchiveMemoryBudget.current();

@@ -16,6 +16,8 @@ export interface MetricFamilies {
   submitStoreSeconds: Summary<"provider">;
   archivedBytes: Counter<"provider">;
   archivedOutputs: Counter<"provider">;
+  usage: Counter<"provider" | "model" | "unit">;
+  cost: Counter<"provider" | "model" | "currency">;
   webhookDeliveries: Counter<"outcome">;
   archiveMemory: Gauge;
   archiveMemoryLimit: Gauge;
@@ -101,6 +103,20 @@ export function createMetricFamilies(registry: Registry, collect: GaugeCollector
       name: "kiln_archived_outputs_total",
       help: "Outputs archived, by provider, counted when a generation finishes",
       labelNames: ["provider"],
+      registers,
+    }),
+    usage: new Counter({
+      name: "kiln_usage_total",
+      help:
+        "What finished generations used, by provider, model and unit (prompt_tokens, completion_tokens, total_tokens, images, " +
+        "videos, models, seconds, characters), from their results' usage",
+      labelNames: ["provider", "model", "unit"],
+      registers,
+    }),
+    cost: new Counter({
+      name: "kiln_cost_total",
+      help: "What finished generations cost at the operator's prices (KILN_PRICES), by provider, model and currency",
+      labelNames: ["provider", "model", "currency"],
       registers,
     }),
     archiveMemory: new Gauge({

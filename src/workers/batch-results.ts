@@ -3,13 +3,17 @@ import { storedResultOf, type GenerationQueue } from "../producers/kiln-job.js";
 import type { BatchJob } from "../producers/batch-queue.js";
 import type { BatchResultLine } from "../contract/batch-summary.js";
 import { GenerationRequest } from "../producers/generation-request.js";
+import type { UsageTotals } from "../billing/usage-totals.js";
 
 const PAGE = 500;
 
-/** Counts of the lines written so far. */
+/** Counts of the lines written so far, and their usage and cost. */
 export interface ResultCounts {
   completed: number;
   failed: number;
+  /** Failed lines whose code is `budget_exhausted`: the budget stopped the batch. */
+  budgetExhausted: number;
+  totals: UsageTotals;
 }
 
 /**
@@ -28,17 +32,24 @@ export async function* batchResultLines(
     // the seal child and anything else that is not a generation result has no line
     if (!result.success || !result.data.batch) continue;
     counts.completed++;
+    counts.totals.add(result.data.usage, result.data.cost);
     yield line({
       custom_id: result.data.batch.custom_id,
       id: result.data.id,
       status: "completed",
       outputs: result.data.outputs,
       error: null,
+      usage: result.data.usage,
+      cost: result.data.cost,
     });
   }
   for await (const [key, reason] of pages(parent, "ignored")) {
+    const failed = await failedLine(key.slice(prefix.length + 1), String(reason), queueOf);
     counts.failed++;
-    yield line(await failedLine(key.slice(prefix.length + 1), String(reason), queueOf));
+    if (failed.error?.code === "budget_exhausted") counts.budgetExhausted++;
+    // a failed job may still have run (an archive failure): what it used counts
+    counts.totals.add(failed.usage, failed.cost);
+    yield line(failed);
   }
 }
 
@@ -59,6 +70,8 @@ async function failedLine(queueAndId: string, reason: string, queueOf: (name: st
     status: "failed",
     outputs: result?.outputs ?? [],
     error,
+    usage: result?.usage,
+    cost: result?.cost,
   };
 }
 

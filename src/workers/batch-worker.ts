@@ -9,6 +9,8 @@ import type { KilnQueues } from "../producers/kiln-queues.js";
 import { eventSubject } from "../webhooks/webhook-message.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { safe } from "../util/safe.js";
+import { BudgetLedger } from "../billing/budget-ledger.js";
+import { UsageTotals } from "../billing/usage-totals.js";
 import { batchResultLines, type ResultCounts } from "./batch-results.js";
 import type { WebhookNotifier } from "./webhook-notifier.js";
 import { bullmqTelemetry } from "../telemetry/tracing.js";
@@ -29,9 +31,11 @@ export interface BatchWorkerOptions {
  */
 export class BatchWorker {
   readonly worker: Worker<BatchJobData | SealJobData, BatchJobResult, "batch" | "seal">;
+  private readonly ledger: BudgetLedger;
 
   constructor(private readonly options: BatchWorkerOptions) {
     const prefix = options.queues.prefix;
+    this.ledger = new BudgetLedger(options.connection, prefix);
     this.worker = new Worker<BatchJobData | SealJobData, BatchJobResult, "batch" | "seal">(BATCHES_QUEUE, (job) => this.process(job), {
       connection: options.connection,
       prefix,
@@ -51,7 +55,7 @@ export class BatchWorker {
   private async process(job: BatchJob): Promise<BatchJobResult> {
     if (job.name === "seal") return { sealed: true };
     const data = BatchJobData.parse(job.data);
-    const counts: ResultCounts = { completed: 0, failed: 0 };
+    const counts: ResultCounts = { completed: 0, failed: 0, budgetExhausted: 0, totals: new UsageTotals() };
     const key = `${data.archivePrefix}/batches/${data.batchId}/results.jsonl`;
     // re-running after a crash rewrites the same key from the same dependencies: same file
     const stored = await this.options.store.put(
@@ -66,11 +70,21 @@ export class BatchWorker {
       status: "completed",
       counts: { total: data.total, completed: counts.completed, failed: counts.failed, invalid: data.invalid },
       results: { key, url: stored.url },
+      totals: counts.totals.total(),
+      reason: counts.budgetExhausted > 0 ? "budget_exhausted" : undefined,
+      budget: await this.budgetOf(data),
       metadata: data.metadata,
       finishedAt: new Date().toISOString(),
     };
     await this.options.notifier.notifyBatch(eventSubject(BATCHES_QUEUE, String(job.id), job.timestamp), data.webhook, summary, Date.now());
-    this.options.log.info({ batchId: data.batchId, ...summary.counts, key }, "batch completed");
+    this.options.log.info({ batchId: data.batchId, ...summary.counts, key, reason: summary.reason }, "batch completed");
     return summary;
+  }
+
+  /** The ledger's limit and what was charged against it, for a budgeted batch. */
+  private async budgetOf(data: BatchJobData): Promise<BatchSummary["budget"]> {
+    if (!data.budget) return undefined;
+    const state = await this.ledger.read(data.batchId);
+    return state ? { limit: state.limit, currency: state.currency, spent: state.spent } : undefined;
   }
 }

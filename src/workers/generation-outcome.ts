@@ -1,6 +1,7 @@
 import type { GenerationRequest } from "../producers/generation-request.js";
 import type { GenerationError, GenerationResult } from "../contract/generation-result.js";
 import type { JobState } from "../contract/job-state.js";
+import type { Money } from "../contract/usage.js";
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
@@ -13,6 +14,8 @@ export function buildResult(
     model: string;
     metadata?: GenerationRequest["metadata"];
     batch?: GenerationRequest["batch"];
+    /** The usage at the operator's prices, when they cover it. */
+    cost?: Money;
   },
   state: Partial<JobState>,
   finishedAt: number,
@@ -27,6 +30,8 @@ export function buildResult(
     outputs: [...(state.archived ?? [])].sort((a, b) => a.index - b.index),
     error,
     completion: state.completion,
+    usage: state.usage,
+    cost: job.cost,
     metadata: job.metadata,
     batch: job.batch,
     timings: {

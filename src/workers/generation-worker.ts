@@ -37,6 +37,10 @@ import { eventSubject } from "../webhooks/webhook-message.js";
 import { bullmqTelemetry } from "../telemetry/tracing.js";
 import { KilnAttribute, activeTraceparent, inSpan } from "../telemetry/kiln-spans.js";
 import { SpanKind, type Attributes, type Span } from "@opentelemetry/api";
+import type { PriceTable } from "../billing/price-table.js";
+import { costOf } from "../billing/cost-of.js";
+import { formatDecimal, parseDecimal } from "../billing/decimal-amount.js";
+import { BatchBudget } from "./batch-budget.js";
 
 export interface GenerationWorkerOptions {
   provider: Provider;
@@ -81,6 +85,12 @@ export interface GenerationWorkerOptions {
    * @defaultValue 3600000 (1 h)
    */
   slotWaitSafetyNetMs?: number;
+  /**
+   * The operator's prices (KILN_PRICES): results carry a `cost` when they cover the model, and
+   * budgeted batch children are charged against their batch's budget. @defaultValue none: no
+   * costs, and a child of a budgeted batch fails as unpriced
+   */
+  prices?: PriceTable;
 }
 
 /** See `slotWaitSafetyNetMs`: long, since each waiting job's own timer is load that grows with the backlog. */
@@ -127,6 +137,7 @@ export class GenerationWorker {
   private readonly states: JobStateStore;
   private readonly planner: PollPlanner;
   private readonly stateConnection: Redis;
+  private readonly budget: BatchBudget;
   private readonly windowObservers = new Set<(ms: number) => void>();
 
   constructor(private readonly options: GenerationWorkerOptions) {
@@ -171,6 +182,7 @@ export class GenerationWorker {
       safe(this.log, "state connection error", (err: Error) => this.log.error({ err: err.message }, "state connection error")),
     );
     this.states = new JobStateStore(this.stateConnection, options.prefix, this.queueName);
+    this.budget = new BatchBudget(this.stateConnection, options.prefix, options.prices);
     // a read is reused for 10 s of (scaled) poll time, and at least 1 s: learning costs no round trip per visit
     // even where KILN_POLL_SCALE makes visits milliseconds apart (tests, benches)
     const stats = new DurationStatsStore(this.stateConnection, options.prefix, {
@@ -401,6 +413,7 @@ export class GenerationWorker {
   /** Sends the result and ends the job: completed returns it, failed throws it. */
   private async finish(job: GenerationJob, ctx: StepContext, state: JobState): Promise<GenerationResult> {
     const result = state.result ?? this.resultOf(job, ctx, state);
+    await this.settleBudget(ctx.request.batch, ctx.jobId, state, result);
     await this.notifier.notify(
       ctx.subject,
       ctx.request.webhook,
@@ -411,6 +424,21 @@ export class GenerationWorker {
     if (result.status === "failed") throw new UnrecoverableError(`${result.error?.code}: ${result.error?.message}`);
     this.log.info({ jobId: job.id, outputs: result.outputs.length }, "completed");
     return result;
+  }
+
+  /**
+   * Replaces the job's reservation in its batch's budget with its cost (nothing billable, 0),
+   * before its webhook and its end: the next child's reservation then sees what this one spent.
+   * Settling twice changes nothing, so a re-run of this visit is harmless.
+   */
+  private async settleBudget(
+    batch: GenerationRequest["batch"],
+    jobId: string,
+    state: Pick<JobState, "budgetHold">,
+    result: GenerationResult,
+  ): Promise<void> {
+    if (!batch || !state.budgetHold) return;
+    await this.budget.settle(batch.id, jobId, result.cost ? (parseDecimal(result.cost.amount) ?? 0n) : 0n);
   }
 
   /**
@@ -451,6 +479,9 @@ export class GenerationWorker {
     error?: GenerationError,
   ): GenerationResult {
     const { request, model } = accepted;
+    // a task that ran costs what it used, whatever happened after it (an archive failure, a cancel)
+    const price = this.options.prices?.priceOf(model.provider, model.id);
+    const amount = price && state.usage ? costOf(price, state.usage) : undefined;
     return buildResult(
       {
         id: String(job.id),
@@ -459,6 +490,7 @@ export class GenerationWorker {
         model: model.id,
         metadata: request.metadata,
         batch: request.batch,
+        cost: amount === undefined ? undefined : { amount: formatDecimal(amount), currency: this.options.prices!.currency },
       },
       state,
       Date.now(),
@@ -504,6 +536,7 @@ export class GenerationWorker {
       store: this.options.store,
       fetcher: this.fetcher,
       slots: this.slots,
+      budget: this.budget,
       log: this.log,
       persist,
       deadlineMs: this.deadlineFor(accepted.model),
@@ -534,6 +567,7 @@ export class GenerationWorker {
     if (state?.slot || !this.slots.uncapped(accepted.job.model.id)) await this.slots.release(String(job.id));
     const error: GenerationError = { code: "internal", message: err.message, retryable: true };
     const result = this.resultOf(job, accepted.job, state ?? initialState(job.timestamp, 0), error);
+    if (state) await this.settleBudget(accepted.job.request.batch, String(job.id), state, result);
     await this.notifier.notify(this.subjectOf(job), accepted.job.request.webhook, "generation.failed", result, Date.now());
   }
 }

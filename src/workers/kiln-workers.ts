@@ -14,6 +14,7 @@ import { WebhookWorker } from "./webhook-worker.js";
 import { BatchWorker } from "./batch-worker.js";
 import { WebhookNotifier } from "./webhook-notifier.js";
 import { KilnQueues } from "../producers/kiln-queues.js";
+import { pricesOf } from "../billing/index.js";
 
 /** Everything `kiln worker` runs in one process. */
 export interface KilnWorkers {
@@ -44,6 +45,8 @@ export async function startKilnWorkers(
   // provider APIs are configured by the operator, so they may be private; result and webhook URLs are not
   const apiAgent = new Agent({ connect: { timeout: 10_000 } });
   const providers = configuredProviders(env, log, apiAgent);
+  // checked before anything connects: a bad price file stops start-up with the entry named
+  const prices = pricesOf(env);
   if (providers.length === 0)
     throw configError("TOKENHUB_API_KEY, GATEWAY_API_KEY, WCODE_API_KEY: no provider has credentials, so there is nothing to run");
   const connection = createRedis(env.REDIS_URL, "worker");
@@ -63,6 +66,7 @@ export async function startKilnWorkers(
         concurrency: env.KILN_CONCURRENCY,
         pollScale: env.KILN_POLL_SCALE,
         pollSchedule: env.KILN_POLL_SCHEDULE,
+        prices,
         ...limitsOf(env, provider.name, overrides.rawEnv ?? process.env),
       }),
   );

@@ -3,6 +3,7 @@ import type { StepContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { outcomeOfError } from "./error-outcome.js";
 import { assertNever } from "../util/assert-never.js";
+import { usageOf } from "../billing/usage-of.js";
 
 /** Progress reports kept in the state for the poll schedule: enough for a rate, a few bytes. */
 const PROGRESS_SAMPLES = 4;
@@ -40,6 +41,7 @@ export async function pollStep(state: JobState, ctx: StepContext): Promise<StepO
           progress: 100,
           providerCompletedAt: ctx.now(),
           sources: status.outputs,
+          usage: usageOf(ctx.model, ctx.input, status.usage, status.outputs),
         },
       };
     case "failed":

@@ -6,6 +6,7 @@ import type { ArchiveStore } from "../storage/archive-store.js";
 import type { JobState } from "../contract/job-state.js";
 import type { OutputFetcher } from "./output-fetcher.js";
 import type { PollPlanner } from "./poll-planner.js";
+import type { BudgetGate } from "./batch-budget.js";
 
 /** In-flight slots as the submit step sees them (`SlotHandoff`). */
 export interface SlotGate {
@@ -30,6 +31,8 @@ export interface StepContext {
   store: ArchiveStore;
   fetcher: OutputFetcher;
   slots: SlotGate;
+  /** The budget of the job's batch: reserved before the submit. */
+  budget: Pick<BudgetGate, "reserve">;
   log: Logger;
   /** Writes the job's state to Redis; resolves when it is stored. */
   persist: (state: JobState) => Promise<void>;

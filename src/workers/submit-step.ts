@@ -5,6 +5,7 @@ import { outcomeOfError } from "./error-outcome.js";
 import { isProviderError } from "../providers/provider-error.js";
 import { isNotDelivered } from "../providers/http-json.js";
 import type { SubmitResult } from "../providers/provider.js";
+import { usageOf } from "../billing/usage-of.js";
 
 /**
  * Submits the request to the provider, at most once per job but for one documented window: the
@@ -32,7 +33,11 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
     // the provider (or model) has as many tasks in flight as allowed: wait in line, holding no worker slot
     return { type: "park", state, reason: "waiting for an in-flight slot" };
   }
-  const calling = { ...state, deadlineAt, slot: !ctx.slots.uncapped(ctx.model.id), submitCalls: state.submitCalls + 1 };
+  const holding = { ...state, deadlineAt, slot: !ctx.slots.uncapped(ctx.model.id) };
+  const budget = await reserveBudget(holding, ctx);
+  // a job the budget stops ends here, before the provider hears of it (its slot is given back with the failure)
+  if (!budget.ok) return { type: "fail", state: holding, error: budget.error };
+  const calling = { ...holding, budgetHold: budget.held || undefined, submitCalls: state.submitCalls + 1 };
   await ctx.persist(calling);
   let answer: SubmitResult;
   try {
@@ -42,7 +47,7 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
   }
   // the window is timed from the parsed answer in hand: reading and parsing it took well under a millisecond in the chaos runs
   const answeredAt = performance.now();
-  const next = answered(answer, calling, ctx.now());
+  const next = answered(answer, calling, ctx);
   // the smallest write, first: every millisecond before it is a window for a duplicate task
   await ctx.persist(next);
   ctx.observeSubmitWindow(performance.now() - answeredAt);
@@ -55,7 +60,18 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
   return { type: "wait", state: next, delayMs: await ctx.planner.delayMs(next, ctx), reason: "submitted" };
 }
 
-function answered(answer: SubmitResult, calling: JobState, now: number): JobState {
+/**
+ * A batch child reserves its estimated cost in the batch's budget before its first submit; a
+ * re-run (after a crash between reserve and submit) finds its reservation and keeps it.
+ */
+async function reserveBudget(state: JobState, ctx: StepContext): ReturnType<StepContext["budget"]["reserve"]> {
+  const batch = ctx.request.batch;
+  if (!batch) return { ok: true, held: false };
+  return ctx.budget.reserve({ batchId: batch.id, jobId: ctx.jobId, model: ctx.model, input: ctx.input }, state.deadlineAt);
+}
+
+function answered(answer: SubmitResult, calling: JobState, ctx: StepContext): JobState {
+  const now = ctx.now();
   if (answer.type === "completed") {
     return {
       ...calling,
@@ -66,6 +82,7 @@ function answered(answer: SubmitResult, calling: JobState, now: number): JobStat
       taskId: answer.providerTaskId,
       sources: answer.outputs,
       completion: answer.completion,
+      usage: usageOf(ctx.model, ctx.input, answer.usage, answer.outputs),
     };
   }
   return {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { OutputSource } from "../output-source.js";
 import { ProviderError } from "../provider-error.js";
+import type { Usage } from "../../contract/usage.js";
 
 /**
  * An OpenAI-compatible chat completion answer (TokenHub text, the gateway's text models,
@@ -45,7 +46,7 @@ export type Completion = z.infer<typeof Completion>;
 export function readChatAnswer(
   body: unknown,
   answerText: (content: string) => string = (c) => c,
-): { completion: Completion; outputs: OutputSource[] } {
+): { completion: Completion; outputs: OutputSource[]; usage?: Usage } {
   const parsed = ChatAnswer.safeParse(body);
   if (!parsed.success) throw new ProviderError("bad_response", `chat answer did not have the documented shape: ${parsed.error.message}`);
   const answer = parsed.data;
@@ -72,7 +73,22 @@ export function readChatAnswer(
       role: "answer",
     },
   ];
-  return { completion, outputs };
+  return { completion, outputs, usage: tokenUsage(answer.usage) };
+}
+
+const Tokens = z.number().int().min(0).optional().catch(undefined);
+const TokenCounts = z.looseObject({ prompt_tokens: Tokens, completion_tokens: Tokens, total_tokens: Tokens });
+
+/**
+ * `usage.prompt_tokens` / `completion_tokens` / `total_tokens`, which every chat document shows
+ * (TokenHub, the gateway's vendors, wcode); undefined when the answer has none of them.
+ */
+export function tokenUsage(usage: ChatAnswer["usage"]): Usage | undefined {
+  const parsed = TokenCounts.safeParse(usage ?? {});
+  if (!parsed.success) return undefined;
+  const { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: totalTokens } = parsed.data;
+  if (promptTokens === undefined && completionTokens === undefined && totalTokens === undefined) return undefined;
+  return { source: "provider", promptTokens, completionTokens, totalTokens };
 }
 
 /** A chat request body: `messages` required, non-streaming (kiln archives whole answers). */

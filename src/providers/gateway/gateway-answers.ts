@@ -6,6 +6,7 @@ import { readChatAnswer } from "../chat/chat-completion.js";
 import { urlExpiresAt } from "../result-url.js";
 import { parseAnswer } from "../answer-shape.js";
 import type { GatewayFamily } from "./gateway-models.js";
+import type { Usage } from "../../contract/usage.js";
 
 /**
  * Reads the gateway's answer to a submit, per answer family (seed 004 §7). Each family's
@@ -16,22 +17,27 @@ export function readSubmitAnswer(family: GatewayFamily, body: unknown, input: Re
   switch (family) {
     case "chat":
       return { type: "completed", ...readChatAnswer(body) };
-    case "qwen-image":
-      return completed(
-        parseAnswer(QwenImage, body, `${family} answer`).output.choices.flatMap((c) =>
-          c.message.content.map((part) => urlOutput(part.image)),
-        ),
-      );
+    case "qwen-image": {
+      const answer = parseAnswer(QwenImage, body, `${family} answer`);
+      const outputs = answer.output.choices.flatMap((c) => c.message.content.map((part) => urlOutput(part.image)));
+      return completed(outputs, reported({ images: answer.usage?.image_count }));
+    }
     case "minimax-image":
       return completed(minimaxImages(parseAnswer(MinimaxImage, body, `${family} answer`).data));
     case "glm-image":
       return input.async === true
         ? task(body, family)
         : completed(parseAnswer(GlmImage, body, `${family} answer`).data.map((d) => urlOutput(d.url)));
-    case "qwen-tts":
-      return completed([urlOutput(parseAnswer(QwenTts, body, `${family} answer`).output.audio.url)]);
-    case "minimax-tts":
-      return completed([minimaxAudio(parseAnswer(MinimaxTts, body, `${family} answer`), input)]);
+    case "qwen-tts": {
+      const answer = parseAnswer(QwenTts, body, `${family} answer`);
+      return completed([urlOutput(answer.output.audio.url)], reported({ characters: answer.usage?.characters }));
+    }
+    case "minimax-tts": {
+      const answer = parseAnswer(MinimaxTts, body, `${family} answer`);
+      // the document shows both; `extra_info.audio_length` is left out: it names no unit, and its example disagrees with the size and bitrate beside it
+      const characters = answer.usage?.characters ?? answer.extra_info?.usage_characters;
+      return completed([minimaxAudio(answer, input)], reported({ characters }));
+    }
     case "wan-video":
     case "minimax-video":
     case "cogvideo":
@@ -41,24 +47,32 @@ export function readSubmitAnswer(family: GatewayFamily, body: unknown, input: Re
   }
 }
 
+/** A usage figure: absent (never an error) when missing or of another type. */
+const Figure = lenient(z.number().int().min(0));
+
 const QwenImage = z.looseObject({
   output: z.looseObject({
     choices: z
       .array(z.looseObject({ message: z.looseObject({ content: z.array(z.looseObject({ image: z.string().min(1) })).min(1) }) }))
       .min(1),
   }),
+  usage: lenient(z.looseObject({ image_count: Figure })),
 });
 const MinimaxImage = z.looseObject({
   data: z.looseObject({ image_url: z.array(z.string().min(1)).optional(), image_base64: z.array(z.string().min(1)).optional() }),
 });
 const GlmImage = z.looseObject({ data: z.array(z.looseObject({ url: z.string().min(1) })).min(1) });
-const QwenTts = z.looseObject({ output: z.looseObject({ audio: z.looseObject({ url: z.string().min(1) }) }) });
+const QwenTts = z.looseObject({
+  output: z.looseObject({ audio: z.looseObject({ url: z.string().min(1) }) }),
+  usage: lenient(z.looseObject({ characters: Figure })),
+});
 const MinimaxTts = z.looseObject({
   data: z.looseObject({
     audio: z.string().regex(/^[0-9a-fA-F]+$/, { message: "expected hex-encoded audio" }),
     status: z.number().optional(),
   }),
-  extra_info: z.looseObject({ audio_format: z.string().optional() }).optional(),
+  extra_info: z.looseObject({ audio_format: z.string().optional(), usage_characters: Figure }).optional(),
+  usage: lenient(z.looseObject({ characters: Figure })),
 });
 
 /** image-01 answers URLs, or base64 bytes when `response_format: "base64"`. */
@@ -181,7 +195,13 @@ export function findUrls(body: unknown): string[] {
   return candidates.filter((u): u is string => typeof u === "string" && /^https?:\/\//.test(u));
 }
 
-const completed = (outputs: OutputSource[]): SubmitResult => ({ type: "completed", outputs });
+const completed = (outputs: OutputSource[], usage?: Usage): SubmitResult => ({ type: "completed", outputs, usage });
+
+/** The figures an answer reported, as the provider's usage; undefined when it reported none. */
+function reported(figures: Omit<Usage, "source">): Usage | undefined {
+  const present = Object.entries(figures).filter(([, value]) => value !== undefined);
+  return present.length > 0 ? { source: "provider", ...Object.fromEntries(present) } : undefined;
+}
 const urlOutput = (url: string): OutputSource => ({ url, expiresAt: urlExpiresAt(url) });
 
 const BaseResp = z.looseObject({ base_resp: z.looseObject({ status_code: z.number(), status_msg: z.unknown() }) });
