@@ -13,7 +13,7 @@ export const MAX_BUDGET = 1_000_000;
 /** Ledger keys outlive the batch's parent job (kept 30 days after it completes). */
 const LEDGER_TTL_SECONDS = 60 * 24 * 3600;
 /** Expired holds are looked for at most this often, so a reservation does not read every hold each time. */
-const REAP_EVERY_MS = 60_000;
+export const DEFAULT_REAP_EVERY_MS = 60_000;
 
 /**
  * Opens a batch's budget once: a re-run of the same manifest keeps the first limit and what
@@ -34,7 +34,7 @@ return redis.call("HGET", KEYS[1], "limit")`;
  * submit). Holds carry an expiry; expired ones are released here, so a child that never comes
  * back (its job removed) does not hold budget for ever.
  * KEYS: budget hash, holds hash. ARGV: child id, estimate ("" when the child has none: refused
- * on a budgeted batch), now ms, hold expiry ms.
+ * on a budgeted batch), now ms, hold expiry ms, how often to look for expired holds (ms).
  */
 const RESERVE = `
 local limit = redis.call("HGET", KEYS[1], "limit")
@@ -53,7 +53,7 @@ if now >= tonumber(redis.call("HGET", KEYS[1], "reapAt") or "0") then
       redis.call("HSET", KEYS[2], holds[i], "x")
     end
   end
-  redis.call("HSET", KEYS[1], "reapAt", tostring(now + ${REAP_EVERY_MS}))
+  redis.call("HSET", KEYS[1], "reapAt", tostring(now + tonumber(ARGV[5])))
 end
 if redis.call("HGET", KEYS[1], "exhausted") == "1" then return "exhausted" end
 local spent = tonumber(redis.call("HGET", KEYS[1], "spent"))
@@ -108,9 +108,13 @@ type Script = (...args: string[]) => Promise<unknown>;
 export class BudgetLedger {
   private readonly scripts: { open: Script; reserve: Script; settle: Script };
 
+  /**
+   * @param reapEveryMs how often a reservation looks for expired holds to release. @defaultValue 60000
+   */
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly reapEveryMs = DEFAULT_REAP_EVERY_MS,
   ) {
     const define = (name: string, lua: string, keys: number): Script => {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: keys, lua });
@@ -138,6 +142,7 @@ export class BudgetLedger {
       estimate === undefined ? "" : nano(estimate),
       String(Date.now()),
       String(Math.ceil(expiresAt)),
+      String(this.reapEveryMs),
     );
     return answer as Reservation;
   }

@@ -75,7 +75,9 @@ export class PriceTable {
     }
     const parsed = PriceFile.safeParse(raw);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${source}: ${i.path.map(String).join(".") || "(root)"}: ${i.message}`);
+      // entries are named as an operator reads them: provider.model.unit, without the `prices.` above them
+      const where = (path: PropertyKey[]) => (path[0] === "prices" && path.length > 1 ? path.slice(1) : path).map(String).join(".");
+      const problems = parsed.error.issues.map((i) => `${source}: ${where(i.path) || "(root)"}: ${i.message}`);
       throw new PriceTableError(problems.join("\n"));
     }
     const prices = new Map<string, ModelPrice>();
