@@ -1,0 +1,122 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { PriceTable } from "../../src/billing/price-table.js";
+import { BatchResultLine } from "../../src/contract/batch-summary.js";
+import { KilnHarness } from "../support/kiln-harness.js";
+import { storedText } from "../support/archive-check.js";
+import { kiln } from "../support/kiln-cli.js";
+
+/** Test prices, not real ones. */
+const PRICES = `
+currency: CNY
+prices:
+  tokenhub:
+    hy-image-v3.0: { per_image: 0.1 }
+  wcode:
+    hunyuan-lite: { per_1k_prompt_tokens: 0.001, per_1k_completion_tokens: 0.002 }
+`;
+
+describe("a batch's budget", () => {
+  let dir: string;
+  let prices: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "kiln-budget-"));
+    prices = join(dir, "prices.yaml");
+    await writeFile(prices, PRICES);
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  let h: KilnHarness;
+  afterEach(() => h.close());
+
+  it("kiln bulk --budget: the jobs that fit run and cost; the rest end budget_exhausted without reaching the provider", async () => {
+    h = await new KilnHarness().start({ env: { KILN_PRICES: prices } });
+    // ten images at 0.10 against 0.35: three fit (0.30), a fourth would pass the cap
+    const lines = Array.from({ length: 10 }, (_, i) =>
+      JSON.stringify({ custom_id: `img-${i}`, provider: "tokenhub", model: "hy-image-v3.0", input: { prompt: `budget image ${i}` } }),
+    );
+    // a model without a price cannot run in a budgeted batch: refused at enqueue
+    lines.push(JSON.stringify({ custom_id: "lite", provider: "tokenhub", model: "hy-image-lite", input: { prompt: "unpriced" } }));
+    const manifest = join(dir, "budget.jsonl");
+    await writeFile(manifest, lines.join("\n") + "\n");
+
+    const out = await kiln(["bulk", manifest, "--batch-id", "capped", "--budget", "0.35", "--webhook", h.receiver.url, "--wait"], h.rawEnv);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toContain("line 11: budget: tokenhub hy-image-lite has no price in KILN_PRICES");
+    expect(out.stdout).toContain("batch capped: 10 jobs (10 new), 1 invalid lines");
+    expect(out.stdout).toMatch(/batch capped completed \(stopped by its budget\): 3 completed, 7 failed, 1 invalid lines; cost 0\.30 CNY;/);
+
+    const status = (await h.client.getBatch("capped"))!;
+    const summary = status.summary!;
+    expect(summary).toMatchObject({
+      counts: { total: 10, completed: 3, failed: 7, invalid: 1 },
+      reason: "budget_exhausted",
+      totals: { usage: { images: 3 }, cost: { amount: "0.30", currency: "CNY" }, uncosted: 0 },
+      budget: { limit: "0.35", currency: "CNY", spent: "0.30" },
+    });
+    // every reservation was settled: nothing is left reserved
+    expect(status.budget).toEqual({ limit: "0.35", currency: "CNY", spent: "0.30", reserved: "0.00", exhausted: true });
+
+    const results = (await storedText(h.workers!.store, summary.results.key))
+      .trim()
+      .split("\n")
+      .map((l) => BatchResultLine.parse(JSON.parse(l)));
+    const completed = results.filter((r) => r.status === "completed");
+    const stopped = results.filter((r) => r.status === "failed");
+    expect(completed).toHaveLength(3);
+    for (const line of completed) {
+      expect(line.cost).toEqual({ amount: "0.10", currency: "CNY" });
+      expect(line.usage).toEqual({ source: "outputs", images: 1 });
+      expect(line.outputs).toHaveLength(1);
+    }
+    expect(stopped.map((r) => r.error?.code)).toEqual(Array(7).fill("budget_exhausted"));
+    expect(stopped[0]!.error!.message).toMatch(/budget is spent or reserved \(limit 0\.35 CNY.*\): this job was not submitted/);
+
+    // the provider saw exactly the three that ran, and none of the stopped ones
+    const submitted = h.simulator
+      .stats()
+      .submissions.map((s) => s.prompt)
+      .sort();
+    expect(submitted).toEqual(completed.map((r) => `budget image ${r.custom_id.slice(4)}`).sort());
+
+    await h.receiver.waitFor((r) => r.some((d) => d.payload.type === "batch.completed"));
+    const hook = h.receiver.received.find((d) => d.payload.type === "batch.completed")!;
+    expect(hook.payload.data).toEqual(JSON.parse(JSON.stringify(summary)));
+  }, 60_000);
+
+  it("a text job's reservation is its max_tokens, settled down to the tokens it used", async () => {
+    h = await new KilnHarness().start({ env: { KILN_PRICES: prices } });
+    const client = h.client;
+    const table = PriceTable.load(prices);
+    const requests = ["a", "b"].map((id) => ({
+      custom_id: id,
+      provider: "wcode",
+      model: "hunyuan-lite",
+      input: { messages: [{ role: "user", content: `budget text ${id}` }], max_tokens: 1000 },
+    }));
+    // each reserves at most 2.0 of completion tokens plus its prompt's bytes: both fit under 5
+    const enqueued = await client.enqueueBatch(requests, { batchId: "text-budget", budget: "5", prices: table });
+    expect(enqueued).toMatchObject({ total: 2, invalid: 0 });
+    let status = await client.getBatch("text-budget");
+    for (; status?.state !== "completed"; status = await client.getBatch("text-budget")) await new Promise((r) => setTimeout(r, 50));
+    const summary = status.summary!;
+    expect(summary.reason).toBeUndefined();
+    expect(summary.counts).toMatchObject({ completed: 2, failed: 0 });
+    // what was spent is the sum of the two answers' token costs, far below what was reserved
+    expect(status.budget).toMatchObject({ spent: summary.totals!.cost!.amount, reserved: "0.00", exhausted: false });
+    expect(Number(summary.totals!.cost!.amount)).toBeLessThan(0.01);
+  });
+
+  it("refuses a budget without a price table, and a budget that is not an amount", async () => {
+    h = await new KilnHarness().start({ workers: false });
+    const line = { custom_id: "x", provider: "tokenhub", model: "hy-image-v3.0", input: { prompt: "x" } };
+    await expect(h.client.enqueueBatch([line], { batchId: "no-prices", budget: "1" })).rejects.toThrow(
+      /budget: needs the operator's price table/,
+    );
+    await expect(
+      h.client.enqueueBatch([line], { batchId: "bad-budget", budget: "twenty", prices: PriceTable.load(prices) }),
+    ).rejects.toThrow(/budget: expected a decimal amount/);
+  });
+});
