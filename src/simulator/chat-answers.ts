@@ -40,6 +40,7 @@ export function chatAnswer(provider: ChatProvider, model: string, body: Record<s
       prompt_tokens_details: { cached_token: 0 },
       completion_tokens_details: { reasoning_tokens: reasoning?.length ?? 0 },
     };
+  if (provider === "gateway") answer.usage = gatewayUsage(model, usage, reasoning);
   if (/^MiniMax/i.test(model) && provider === "gateway")
     Object.assign(answer, {
       input_sensitive: false,
@@ -49,6 +50,22 @@ export function chatAnswer(provider: ChatProvider, model: string, body: Record<s
       base_resp: { status_code: 0, status_msg: "" },
     });
   return { status: 200, body: answer };
+}
+
+/**
+ * The gateway's usage per vendor (seed 004 §7): Qwen adds cached and reasoning token details,
+ * MiniMax `total_characters` and reasoning tokens; GLM, Kimi and DeepSeek the three counts.
+ */
+function gatewayUsage(model: string, usage: Record<string, number>, reasoning: string | undefined): Record<string, unknown> {
+  if (/^qwen/i.test(model))
+    return {
+      ...usage,
+      prompt_tokens_details: { cached_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: reasoning?.length ?? 0 },
+    };
+  if (/^MiniMax/i.test(model))
+    return { ...usage, total_characters: 0, completion_tokens_details: { reasoning_tokens: reasoning?.length ?? 0 } };
+  return usage;
 }
 
 /** wcode (seeds 000–002): hunyuan-a13b answers `reasoning` and `<answer>`-wrapped content; every answer carries the key's balance. */
@@ -62,6 +79,8 @@ function wcode(model: string, id: string, content: string, reasoning: string | u
         reasoning: reasoning ?? "The user greets me; introduce myself.",
       }
     : { role: "assistant", content };
+  // seed 002 shows hunyuan-a13b's usage with a null prompt_tokens_details; seeds 000 and 001 the three counts alone
+  const reported = a13b ? { ...usage, prompt_tokens_details: null } : usage;
   const choice = a13b
     ? { logprobs: null, finish_reason: "stop", native_finish_reason: "stop", index: 0, message }
     : { index: 0, message, finish_reason: "stop" };
@@ -72,7 +91,7 @@ function wcode(model: string, id: string, content: string, reasoning: string | u
     model,
     system_fingerprint: "",
     choices: [choice],
-    usage,
+    usage: reported,
   };
   return { status: 200, body, headers: { "x-account-balance": "123.0165" } };
 }

@@ -126,6 +126,23 @@ describe("usage and cost in results, webhooks and metrics", () => {
     expect(unpriced.result.cost).toBeUndefined();
   });
 
+  it.each([
+    ["gateway", "qwen3.6-flash"],
+    ["gateway", "MiniMax-M2.7"],
+    ["wcode", "tencent/hunyuan-a13b-instruct"],
+  ] as const)("%s %s text: the three token counts, whatever details the vendor adds", async (provider, model) => {
+    const { result, hook } = await run(h.chatRequest(provider, model));
+    const raw = result.completion!.usage as { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+    expect(result.usage).toEqual({
+      source: "provider",
+      promptTokens: raw.prompt_tokens,
+      completionTokens: raw.completion_tokens,
+      totalTokens: raw.total_tokens,
+    });
+    expect(result.cost).toBeUndefined();
+    expect(hook).toMatchObject({ usage: result.usage });
+  });
+
   it("counts usage and cost by provider and model in Prometheus", async () => {
     const before = await metrics.text();
     const { result } = await run(h.chatRequest("gateway", "qwen-image-2.0", { n: 3 }));
