@@ -1,15 +1,57 @@
 import type { FastifyInstance } from "fastify";
+import type { PriceTable } from "../billing/price-table.js";
+import type { BatchOptions, BatchEnqueued } from "../producers/batch-producer.js";
 import { HttpError } from "./api-error.js";
-import { readAuth, type ReadAuthOptions } from "./bearer-auth.js";
+import { bearerAuth, readAuth, type ReadAuthOptions } from "./bearer-auth.js";
 import type { BatchReader } from "./batch-reader.js";
+import { CreateBatchBody } from "./create-batch-body.js";
 
-/** `GET /v1/batches/{id}`, served by the batch producer's reader; 404 without one. */
-export function registerBatchRoutes(app: FastifyInstance, batches: BatchReader | undefined, reads: ReadAuthOptions): void {
-  app.get<{ Params: { id: string } }>("/v1/batches/:id", { onRequest: readAuth(reads) }, async (request) => {
+/** Enqueues a batch: the TypeScript client's `enqueueBatch`. */
+export interface BatchWriter {
+  enqueueBatch(requests: Iterable<unknown>, options: BatchOptions): Promise<BatchEnqueued>;
+}
+
+export interface BatchRoutesOptions {
+  /** Serves `GET /v1/batches/{id}`; undefined: every batch is 404. */
+  reader: BatchReader | undefined;
+  /** Serves `POST /v1/batches`; undefined: no such route. */
+  writer?: BatchWriter;
+  /** The operator's prices (KILN_PRICES), needed by a batch with a `budget`. */
+  prices?: PriceTable;
+  /** Bearer token required by `POST`; undefined refuses every write (503). */
+  apiToken: string | undefined;
+  reads: ReadAuthOptions;
+}
+
+/** `GET /v1/batches/{id}`, served by the batch producer's reader (404 without one), and `POST /v1/batches`. */
+export function registerBatchRoutes(app: FastifyInstance, options: BatchRoutesOptions): void {
+  const batches = options.reader;
+  app.get<{ Params: { id: string } }>("/v1/batches/:id", { onRequest: readAuth(options.reads) }, async (request) => {
     const { id } = request.params;
     const batch = batches ? await batches.get(id) : undefined;
     if (batch === undefined)
       throw new HttpError(404, "not_found", batches ? `no batch ${id}` : `no batch ${id}: this server has no batch reader`);
     return batch;
+  });
+  const writer = options.writer;
+  if (!writer) return;
+  // 201 with what was enqueued; lines that do not validate are listed by index, as `kiln bulk` reports them by line
+  app.post("/v1/batches", { onRequest: bearerAuth(options.apiToken) }, async (request, reply) => {
+    // fastify checked the body against the same schema as JSON Schema: this only types it
+    const parsed = CreateBatchBody.safeParse(request.body);
+    if (!parsed.success) throw new HttpError(400, "invalid_request", parsed.error.issues[0]?.message ?? "invalid body");
+    const body = parsed.data;
+    const invalid: Array<{ index: number; message: string }> = [];
+    const enqueued = await writer.enqueueBatch(body.requests, {
+      batchId: body.id,
+      webhook: body.webhook,
+      budget: body.budget,
+      prices: options.prices,
+      archivePrefix: body.archive_prefix,
+      metadata: body.metadata,
+      onInvalid: (line, message) => invalid.push({ index: line - 1, message }),
+    });
+    void reply.code(enqueued.added > 0 ? 201 : 200).header("location", `/v1/batches/${encodeURIComponent(body.id)}`);
+    return { ...enqueued, invalidRequests: invalid };
   });
 }

@@ -4,6 +4,8 @@ import type { Logger } from "pino";
 import type { GenerationClient } from "../producers/generation-client.js";
 import { HttpError, apiError } from "./api-error.js";
 import type { BatchReader } from "./batch-reader.js";
+import type { BatchWriter } from "./batch-routes.js";
+import type { PriceTable } from "../billing/price-table.js";
 import { registerBatchRoutes } from "./batch-routes.js";
 import { ADMIN_BASE_PATH, registerAdminDashboard, type AdminDashboardOptions } from "./admin-dashboard.js";
 import { errorReply } from "./error-reply.js";
@@ -33,6 +35,10 @@ export interface KilnHttpServerOptions {
   publicReads?: boolean;
   /** Serves `GET /v1/batches/{id}`. @defaultValue undefined: every batch is 404 */
   batches?: BatchReader;
+  /** Serves `POST /v1/batches`. @defaultValue undefined: no such route */
+  batchWriter?: BatchWriter;
+  /** The operator's prices (KILN_PRICES), for `POST /v1/batches` with a `budget`. @defaultValue none: budgets are refused */
+  prices?: PriceTable;
   /** Inside `kiln worker`: readiness also needs this to return true. @defaultValue undefined: readiness is Redis only */
   workersRunning?: () => boolean;
   /** How long readiness waits for Redis to answer PING, ms (100 to 60000). @defaultValue 2000 */
@@ -100,7 +106,13 @@ export class KilnHttpServer {
     registerHealthRoutes(this.app, { redis: options.redis, workersRunning: options.workersRunning, readinessTimeoutMs });
     const reads = { readToken: options.readToken, apiToken: options.apiToken, publicReads: options.publicReads ?? false };
     registerGenerationRoutes(this.app, { client: options.client, queues: options.queues, apiToken: options.apiToken, reads });
-    registerBatchRoutes(this.app, options.batches, reads);
+    registerBatchRoutes(this.app, {
+      reader: options.batches,
+      writer: options.batchWriter,
+      prices: options.prices,
+      apiToken: options.apiToken,
+      reads,
+    });
     this.app.get("/metrics", async (_request, reply) => {
       void reply.type(options.metrics.registry.contentType);
       return options.metrics.text();

@@ -4,6 +4,7 @@ import { GenerationRequest } from "../producers/generation-request.js";
 import { PROVIDERS } from "../providers/model-registry.js";
 import { ApiError } from "./api-error.js";
 import { EnqueueBody } from "./enqueue-body.js";
+import { CreateBatchBody } from "./create-batch-body.js";
 import { GenerationView } from "./generation-view.js";
 
 /** A JSON Schema object, as fastify and OpenAPI take it. */
@@ -137,13 +138,28 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
       ...WRITE_ERRORS,
     },
   },
+  "POST /v1/batches": {
+    summary: "Enqueue a batch: its requests (each with a custom_id), a webhook for batch.completed, an optional budget",
+    auth: "write",
+    schema: { body: jsonSchemaOf(CreateBatchBody) },
+    responses: {
+      "201": {
+        description:
+          "`{batchId, total, invalid, added, alreadyCompleted, alreadySealed, invalidRequests: [{index, message}]}`; Location names the batch",
+        schema: { type: "object" },
+      },
+      "200": { description: "the same, when the batch existed already and nothing was added", schema: { type: "object" } },
+      "413": error("payload_too_large: body over the limit (1 MiB)"),
+      ...WRITE_ERRORS,
+    },
+  },
   "GET /v1/batches/:id": {
     summary: "A bulk batch's state and counts; its summary once it ended",
     auth: "read",
     schema: { params: idParams("batch") },
     responses: {
       "200": {
-        description: "`{id, state, sealed, total, invalid, counts: {completed, failed, pending}, summary?}`",
+        description: "`{id, state, sealed, total, invalid, counts: {completed, failed, pending}, budget?, summary?}`",
         schema: { type: "object" },
       },
       "404": error("not_found: no such batch"),

@@ -7,6 +7,7 @@ import { KilnHttpServer } from "./http-server.js";
 import { KilnMetrics } from "./kiln-metrics.js";
 import { ProviderLabels } from "./provider-labels.js";
 import { KilnQueues } from "../producers/kiln-queues.js";
+import { pricesOf } from "../billing/index.js";
 
 export interface StartHttpServerOptions {
   /** TCP port; 0 picks a free one. @defaultValue `KILN_HTTP_PORT`, else 8080 */
@@ -34,6 +35,8 @@ export interface RunningHttpServer {
  * down answers 503 at once instead of hanging). Used by `kiln server` and `kiln worker`.
  */
 export async function startHttpServer(env: Environment, log: Logger, options: StartHttpServerOptions = {}): Promise<RunningHttpServer> {
+  // a bad price file stops start-up, naming the entry, before anything connects
+  const prices = pricesOf(env);
   const redis = createRedis(env.REDIS_URL, "producer");
   redis.on("error", (err: Error) => log.warn({ err: err.message }, "http server: redis connection error"));
   const client = new GenerationClient({ connection: redis, prefix: env.KILN_PREFIX });
@@ -51,6 +54,8 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
     readToken: env.KILN_READ_TOKEN,
     publicReads: env.KILN_PUBLIC_READS,
     batches: options.batches ?? { get: (id) => client.getBatch(id) },
+    batchWriter: client,
+    prices,
     workersRunning: options.workersRunning,
     admin: env.KILN_ADMIN_TOKEN
       ? { token: env.KILN_ADMIN_TOKEN, write: env.KILN_ADMIN_WRITE, connection: redis, prefix: env.KILN_PREFIX }

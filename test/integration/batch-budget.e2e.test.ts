@@ -7,6 +7,9 @@ import { BatchResultLine } from "../../src/contract/batch-summary.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { storedText } from "../support/archive-check.js";
 import { kiln } from "../support/kiln-cli.js";
+import { createLogger } from "../../src/logger.js";
+import { startHttpServer } from "../../src/server/index.js";
+import { untilRedisConnected } from "../fixtures/http-api-client.js";
 
 /** Test prices, not real ones. */
 const PRICES = `
@@ -107,6 +110,52 @@ describe("a batch's budget", () => {
     // what was spent is the sum of the two answers' token costs, far below what was reserved
     expect(status.budget).toMatchObject({ spent: summary.totals!.cost!.amount, reserved: "0.00", exhausted: false });
     expect(Number(summary.totals!.cost!.amount)).toBeLessThan(0.01);
+  });
+
+  it("POST /v1/batches with a budget, and GET /v1/batches/{id} with the ledger and the totals", async () => {
+    const token = "http-budget-token-0123456789";
+    h = await new KilnHarness().start({ env: { KILN_PRICES: prices, KILN_API_TOKEN: token } });
+    const http = await startHttpServer(h.env, createLogger({ level: "silent" }), { port: 0, host: "127.0.0.1" });
+    try {
+      await untilRedisConnected(http.url);
+      const call = (method: string, path: string, body?: unknown) =>
+        fetch(`${http.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+          body: body ? JSON.stringify(body) : undefined,
+        });
+      const requests = [0, 1, 2, 3].map((i) => ({
+        custom_id: `h${i}`,
+        provider: "tokenhub",
+        model: "hy-image-v3.0",
+        input: { prompt: `http budget ${i}` },
+      }));
+      requests.splice(1, 0, { custom_id: "lite", provider: "tokenhub", model: "hy-image-lite", input: { prompt: "unpriced" } });
+      // four images at 0.10 against 0.25: two run
+      const created = await call("POST", "/v1/batches", { id: "http-capped", requests, budget: "0.25" });
+      expect(created.status).toBe(201);
+      expect(created.headers.get("location")).toBe("/v1/batches/http-capped");
+      expect(await created.json()).toMatchObject({
+        batchId: "http-capped",
+        total: 4,
+        invalid: 1,
+        invalidRequests: [{ index: 1, message: expect.stringContaining("budget: tokenhub hy-image-lite has no price") }],
+      });
+      let status: { state: string; budget?: unknown; summary?: Record<string, unknown> };
+      do {
+        await new Promise((r) => setTimeout(r, 100));
+        status = (await (await call("GET", "/v1/batches/http-capped")).json()) as typeof status;
+      } while (status.state !== "completed");
+      expect(status.budget).toEqual({ limit: "0.25", currency: "CNY", spent: "0.20", reserved: "0.00", exhausted: true });
+      expect(status.summary).toMatchObject({
+        counts: { total: 4, completed: 2, failed: 2, invalid: 1 },
+        reason: "budget_exhausted",
+        totals: { usage: { images: 2 }, cost: { amount: "0.20", currency: "CNY" }, uncosted: 0 },
+      });
+      expect(h.simulator.stats().submissions).toHaveLength(2);
+    } finally {
+      await http.close();
+    }
   });
 
   it("refuses a budget without a price table, and a budget that is not an amount", async () => {

@@ -102,6 +102,7 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
         "POST /v1/generations",
         "POST /v1/generations/{id}/cancel",
         "GET /v1/batches/{id}",
+        "POST /v1/batches",
       ].sort(),
     );
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { summary: string }>>)) {
