@@ -1,10 +1,6 @@
 import { z } from "zod";
 import { BatchTotals, Money, Usage } from "./usage.js";
 
-/** A batch's budget (`--budget`, `budget` of the batch options): a decimal amount in the price table's currency. */
-export const BatchBudget = z.object({ amount: z.string(), currency: z.string() });
-export type BatchBudget = z.infer<typeof BatchBudget>;
-
 /** What a finished batch reports: the `data` of `batch.completed` and the batch job's return value. */
 export const BatchSummary = z.object({
   id: z.string(),
@@ -51,8 +47,11 @@ export const BatchJobData = z.object({
   invalid: z.number().int().min(0),
   archivePrefix: z.string(),
   webhook: z.object({ url: z.string().url(), secret: z.string().optional() }).optional(),
-  /** Set when the batch has a budget; the ledger (`<prefix>:batches:<id>:budget`) is what the workers charge. */
-  budget: BatchBudget.optional(),
+  /**
+   * The batch's budget (`--budget`, the `budget` batch option) in the price table's currency, when
+   * it has one; the ledger (`<prefix>:batches:<id>:budget`) is what the workers charge.
+   */
+  budget: z.object({ amount: z.string(), currency: z.string() }).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 export type BatchJobData = z.infer<typeof BatchJobData>;
