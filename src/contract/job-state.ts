@@ -51,8 +51,6 @@ export const JobState = z.object({
   completion: Completion.optional(),
   /** The task's usage, read from the provider's final answer. */
   usage: Usage.optional(),
-  /** The job holds a reservation in its batch's budget: the end of the job settles it. */
-  budgetHold: z.boolean().optional(),
   /** Outputs already archived, by index: a re-run skips them. */
   archived: z.array(ArchivedOutput).default([]),
   archivedAt: z.number().optional(),

@@ -9,8 +9,8 @@ import type { Redis } from "ioredis";
 /** How long a reservation outlives its job's deadline before it is released for good (a job that never came back). */
 export const HOLD_GRACE_MS = 10 * 60_000;
 
-/** What the submit step needs to know before it calls the provider for a batch child. */
-export type BudgetDecision = { ok: true; held: boolean } | { ok: false; error: GenerationError };
+/** What the submit step needs to know before it calls the provider for a batch child: go on, or end with `error`. */
+export type BudgetDecision = { ok: true } | { ok: false; error: GenerationError };
 
 /** A batch child's budget, as the submit step and the end of a job see it. */
 export interface BudgetGate {
@@ -62,10 +62,9 @@ export class BatchBudget implements BudgetGate {
   private async decide(answer: Reservation, child: BudgetChild, unpricedWhy: string): Promise<BudgetDecision> {
     switch (answer) {
       case "none":
-        return { ok: true, held: false };
       case "reserved":
       case "settled":
-        return { ok: true, held: true };
+        return { ok: true };
       case "unpriced":
         // the producer refuses such lines; a worker whose price table differs from the producer's ends up here
         return {

@@ -413,7 +413,7 @@ export class GenerationWorker {
   /** Sends the result and ends the job: completed returns it, failed throws it. */
   private async finish(job: GenerationJob, ctx: StepContext, state: JobState): Promise<GenerationResult> {
     const result = state.result ?? this.resultOf(job, ctx, state);
-    await this.settleBudget(ctx.request.batch, ctx.jobId, state, result);
+    await this.settleBudget(ctx.request.batch, ctx.jobId, result);
     await this.notifier.notify(
       ctx.subject,
       ctx.request.webhook,
@@ -429,15 +429,12 @@ export class GenerationWorker {
   /**
    * Replaces the job's reservation in its batch's budget with its cost (nothing billable, 0),
    * before its webhook and its end: the next child's reservation then sees what this one spent.
-   * Settling twice changes nothing, so a re-run of this visit is harmless.
+   * Every batch child asks, even one whose state does not show a reservation (a crash can come
+   * between the reservation and the state write): the ledger knows, and a child without a hold,
+   * or one settled already, changes nothing.
    */
-  private async settleBudget(
-    batch: GenerationRequest["batch"],
-    jobId: string,
-    state: Pick<JobState, "budgetHold">,
-    result: GenerationResult,
-  ): Promise<void> {
-    if (!batch || !state.budgetHold) return;
+  private async settleBudget(batch: GenerationRequest["batch"], jobId: string, result: GenerationResult): Promise<void> {
+    if (!batch) return;
     await this.budget.settle(batch.id, jobId, result.cost ? (parseDecimal(result.cost.amount) ?? 0n) : 0n);
   }
 
@@ -567,7 +564,7 @@ export class GenerationWorker {
     if (state?.slot || !this.slots.uncapped(accepted.job.model.id)) await this.slots.release(String(job.id));
     const error: GenerationError = { code: "internal", message: err.message, retryable: true };
     const result = this.resultOf(job, accepted.job, state ?? initialState(job.timestamp, 0), error);
-    if (state) await this.settleBudget(accepted.job.request.batch, String(job.id), state, result);
+    await this.settleBudget(accepted.job.request.batch, String(job.id), result);
     await this.notifier.notify(this.subjectOf(job), accepted.job.request.webhook, "generation.failed", result, Date.now());
   }
 }

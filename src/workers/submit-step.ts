@@ -37,7 +37,7 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
   const budget = await reserveBudget(holding, ctx);
   // a job the budget stops ends here, before the provider hears of it (its slot is given back with the failure)
   if (!budget.ok) return { type: "fail", state: holding, error: budget.error };
-  const calling = { ...holding, budgetHold: budget.held || undefined, submitCalls: state.submitCalls + 1 };
+  const calling = { ...holding, submitCalls: state.submitCalls + 1 };
   await ctx.persist(calling);
   let answer: SubmitResult;
   try {
@@ -66,7 +66,7 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
  */
 async function reserveBudget(state: JobState, ctx: StepContext): ReturnType<StepContext["budget"]["reserve"]> {
   const batch = ctx.request.batch;
-  if (!batch) return { ok: true, held: false };
+  if (!batch) return { ok: true };
   return ctx.budget.reserve({ batchId: batch.id, jobId: ctx.jobId, model: ctx.model, input: ctx.input }, state.deadlineAt);
 }
 
