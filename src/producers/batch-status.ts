@@ -21,11 +21,13 @@ export interface BatchStatus {
 
 /** Reads a batch's parent job and its children's counts. Undefined when there is no such batch. */
 export async function readBatchStatus(batches: BatchQueue, id: string, ledger?: BudgetLedger): Promise<BatchStatus | undefined> {
-  const parent = await batches.getJob(id);
+  // state first: once it reads completed, the job read after it carries the summary (read the
+  // other way round, a batch finishing in between reads completed without one)
+  const state = await batches.getJobState(id);
+  const parent = state === "unknown" ? undefined : await batches.getJob(id);
   if (!parent) return undefined;
   const data = BatchJobData.safeParse(parent.data);
-  const [state, deps, sealState, budget] = await Promise.all([
-    parent.getState(),
+  const [deps, sealState, budget] = await Promise.all([
     parent.getDependenciesCount(),
     batches.getJobState(sealJobId(id)),
     data.success && data.data.budget ? ledger?.read(id) : undefined,
