@@ -2,7 +2,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
 import { PriceTable } from "../../src/billing/price-table.js";
+import { BudgetLedger } from "../../src/billing/budget-ledger.js";
+import { parseDecimal } from "../../src/billing/decimal-amount.js";
+import { childJobId } from "../../src/producers/batch-ids.js";
 import { BatchResultLine } from "../../src/contract/batch-summary.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { storedText } from "../support/archive-check.js";
@@ -155,6 +159,40 @@ describe("a batch's budget", () => {
       expect(h.simulator.stats().submissions).toHaveLength(2);
     } finally {
       await http.close();
+    }
+  });
+
+  it("a worker that died between reserving and submitting: the re-run keeps that reservation, and the end settles it", async () => {
+    h = await new KilnHarness().start({ workers: false, env: { KILN_PRICES: prices } });
+    const redis = new Redis(h.env.REDIS_URL);
+    try {
+      // what the dead worker left: the batch's ledger with a hold for child c0, and no state saying so
+      const ledger = new BudgetLedger(redis, h.prefix);
+      await ledger.open("crashed", parseDecimal("0.15")!, "CNY");
+      expect(await ledger.reserve("crashed", childJobId("crashed", "c0"), parseDecimal("0.1"), Date.now() + 3_600_000)).toBe("reserved");
+      const requests = ["c0", "c1"].map((id) => ({
+        custom_id: id,
+        provider: "tokenhub",
+        model: "hy-image-v3.0",
+        input: { prompt: `crash ${id}` },
+      }));
+      await h.client.enqueueBatch(requests, { batchId: "crashed", budget: "0.15", prices: PriceTable.load(prices) });
+      await h.startWorkers();
+      let status = await h.client.getBatch("crashed");
+      for (; status?.state !== "completed"; status = await h.client.getBatch("crashed")) await new Promise((r) => setTimeout(r, 50));
+      // counted twice, c0 would not fit beside its own old hold; counted once, c0 runs and c1 does not
+      const results = (await storedText(h.workers!.store, status.summary!.results.key))
+        .trim()
+        .split("\n")
+        .map((l) => BatchResultLine.parse(JSON.parse(l)));
+      expect(Object.fromEntries(results.map((r) => [r.custom_id, r.error?.code ?? r.status]))).toEqual({
+        c0: "completed",
+        c1: "budget_exhausted",
+      });
+      expect(status.budget).toEqual({ limit: "0.15", currency: "CNY", spent: "0.10", reserved: "0.00", exhausted: true });
+      expect(h.simulator.stats().submissions.map((s) => s.prompt)).toEqual(["crash c0"]);
+    } finally {
+      await redis.quit();
     }
   });
 
