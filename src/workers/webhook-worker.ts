@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
 import { describeIssues } from "../producers/generation-request.js";
@@ -15,7 +15,7 @@ import { WebhookSigner } from "../webhooks/webhook-signer.js";
 import { isUnrecoverableError } from "./final-failure.js";
 
 export interface WebhookWorkerOptions {
-  connection: Redis;
+  connection: RedisConnection;
   /** Key prefix of every queue. */
   prefix: string;
   /** `whsec_…` secret that signs every delivery whose request brought no secret of its own. */
