@@ -12,11 +12,11 @@ export function renderReport(results: BenchResults): { markdown: string; charts:
   const throughput = results.rows.filter((r) => r.baseline && isRate(r.kiln.unit));
   const memory = results.rows.filter((r) => isMemory(r.kiln.unit));
   if (throughput.length)
-    charts[`${results.date}-throughput.svg`] = barChart("Throughput: kiln against its baseline (same run, same Redis)", throughput);
-  if (memory.length) charts[`${results.date}-memory.svg`] = barChart("Memory: kiln against its baseline or goal", memory);
+    charts[`${results.name}-throughput.svg`] = barChart("Throughput: kiln against its baseline (same run, same Redis)", throughput);
+  if (memory.length) charts[`${results.name}-memory.svg`] = barChart("Memory: kiln against its baseline or goal", memory);
   for (const r of results.rows)
     if (r.series && Object.keys(r.series).length)
-      charts[`${results.date}-${r.id}.svg`] = lineChart(r.title, r.series, r.seriesAxes?.x ?? "x", r.seriesAxes?.y ?? "y");
+      charts[`${results.name}-${r.id}.svg`] = lineChart(r.title, r.series, r.seriesAxes?.x ?? "x", r.seriesAxes?.y ?? "y");
 
   const m = results.machine;
   const lines = [

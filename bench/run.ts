@@ -18,6 +18,8 @@ const ORDER = ["parked", "visits", "lifecycle-local", "lifecycle-s3", "archive",
 
 export interface BenchResults {
   date: string;
+  /** The files' name: the date, then the rows when only some ran (a one-row run keeps a full run's files). */
+  name: string;
   /** The command as run, e.g. `npm run bench -- --full`. */
   command: string;
   full: boolean;
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
   const results: BenchResults = {
     date,
+    name: only ? `${date}-${chosen.map((r) => r.id).join("-")}` : date,
     command: ["npm run bench", ...(args.length ? ["--", ...args] : [])].join(" "),
     full,
     machine: machineInfo(),
@@ -77,13 +80,13 @@ async function main(): Promise<void> {
 async function writeResults(results: BenchResults, announce: boolean): Promise<void> {
   const dir = process.env.BENCH_RESULTS_DIR ?? join(ROOT, "bench/results");
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, `${results.date}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(join(dir, `${results.name}.json`), `${JSON.stringify(results, null, 2)}\n`);
   const report = renderReport(results);
-  await writeFile(join(dir, `${results.date}.md`), report.markdown);
+  await writeFile(join(dir, `${results.name}.md`), report.markdown);
   for (const [name, svg] of Object.entries(report.charts)) await writeFile(join(dir, name), svg);
   if (announce)
     console.log(
-      `wrote ${dir}/${results.date}.json, ${results.date}.md${Object.keys(report.charts).length ? ` and ${Object.keys(report.charts).join(", ")}` : ""}`,
+      `wrote ${dir}/${results.name}.json, ${results.name}.md${Object.keys(report.charts).length ? ` and ${Object.keys(report.charts).join(", ")}` : ""}`,
     );
 }
 

@@ -1,31 +1,41 @@
 import { Command } from "commander";
 import { isConfigError } from "../config.js";
 import { isInvalidRequestError } from "../producers/invalid-request-error.js";
-import { bulkCommand } from "./bulk-command.js";
-import { cancelCommand } from "./cancel-command.js";
-import { demoCommand } from "./demo-command.js";
-import { enqueueCommand } from "./enqueue-command.js";
-import { simulateCommand } from "./simulate-command.js";
-import { serverCommand } from "./server-command.js";
-import { statusCommand } from "./status-command.js";
-import { webhooksCommand } from "./webhooks-command.js";
-import { workerCommand } from "./worker-command.js";
 
-const program = new Command("kiln")
-  .description("Durable orchestration of asynchronous AI generation jobs: BullMQ queues, provider polling, S3 archiving, signed webhooks.")
-  .showHelpAfterError();
+/**
+ * Each command's module, loaded only when that command runs: `kiln bulk` under a small heap
+ * must not carry the worker's and the HTTP server's modules (about 15 MB of heap together).
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  worker: async () => (await import("./worker-command.js")).workerCommand(),
+  server: async () => (await import("./server-command.js")).serverCommand(),
+  simulate: async () => (await import("./simulate-command.js")).simulateCommand(),
+  enqueue: async () => (await import("./enqueue-command.js")).enqueueCommand(),
+  status: async () => (await import("./status-command.js")).statusCommand(),
+  cancel: async () => (await import("./cancel-command.js")).cancelCommand(),
+  bulk: async () => (await import("./bulk-command.js")).bulkCommand(),
+  webhooks: async () => (await import("./webhooks-command.js")).webhooksCommand(),
+  demo: async () => (await import("./demo-command.js")).demoCommand(),
+};
 
-program.addCommand(workerCommand());
-program.addCommand(serverCommand());
-program.addCommand(simulateCommand());
-program.addCommand(enqueueCommand());
-program.addCommand(statusCommand());
-program.addCommand(cancelCommand());
-program.addCommand(bulkCommand());
-program.addCommand(webhooksCommand());
-program.addCommand(demoCommand());
+/** The named command alone; every command for help, a typo or no command at all. */
+async function commandsFor(argv: string[]): Promise<Command[]> {
+  const name = argv[2];
+  const only = name === undefined ? undefined : COMMANDS[name];
+  return Promise.all(only ? [only()] : Object.values(COMMANDS).map((load) => load()));
+}
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+async function main(): Promise<void> {
+  const program = new Command("kiln")
+    .description(
+      "Durable orchestration of asynchronous AI generation jobs: BullMQ queues, provider polling, S3 archiving, signed webhooks.",
+    )
+    .showHelpAfterError();
+  for (const command of await commandsFor(process.argv)) program.addCommand(command);
+  await program.parseAsync(process.argv);
+}
+
+main().catch((err: unknown) => {
   // configuration and input errors are the user's to fix: say what, without a stack trace
   const known = isConfigError(err) || isInvalidRequestError(err);
   console.error(known ? `kiln: ${(err as Error).message}` : err);

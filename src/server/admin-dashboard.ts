@@ -1,6 +1,3 @@
-import { createBullBoard } from "@bull-board/api";
-import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
-import { FastifyAdapter } from "@bull-board/fastify";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { PartitionedQueues } from "../producers/partitioned-queues.js";
 import { PROVIDERS } from "../providers/model-registry.js";
@@ -29,22 +26,28 @@ export function registerAdminDashboard(app: FastifyInstance, options: AdminDashb
   const write = options.write ?? false;
   const partitioned = options.queues.count > 1;
   // the typed handles every other part of kiln uses, on the server's connection
-  const adapters = options.queues
+  const queues = options.queues
     .all()
-    .flatMap((kilnQueues, i) =>
-      [...PROVIDERS.map((provider) => kilnQueues.generation(provider)), kilnQueues.webhooks(), kilnQueues.batches()].map(
-        (queue) => new BullMQAdapter(queue, { readOnlyMode: !write, allowRetries: write, ...(partitioned ? { prefix: `p${i}/` } : {}) }),
-      ),
-    );
-  const serverAdapter = new FastifyAdapter();
-  serverAdapter.setBasePath(ADMIN_BASE_PATH);
-  createBullBoard({
-    queues: adapters,
-    serverAdapter,
-    options: { uiConfig: { boardTitle: write ? "kiln" : "kiln (read-only)" } },
-  });
+    .map((kilnQueues) => [...PROVIDERS.map((provider) => kilnQueues.generation(provider)), kilnQueues.webhooks(), kilnQueues.batches()]);
   // an encapsulated scope: the auth hook guards the dashboard's routes and nothing else
   void app.register(async (scope) => {
+    // bull-board (about 5 MB of heap) loads only where a dashboard is configured
+    const [{ createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([
+      import("@bull-board/api"),
+      import("@bull-board/api/bullMQAdapter"),
+      import("@bull-board/fastify"),
+    ]);
+    const serverAdapter = new FastifyAdapter();
+    serverAdapter.setBasePath(ADMIN_BASE_PATH);
+    createBullBoard({
+      queues: queues.flatMap((partition, i) =>
+        partition.map(
+          (queue) => new BullMQAdapter(queue, { readOnlyMode: !write, allowRetries: write, ...(partitioned ? { prefix: `p${i}/` } : {}) }),
+        ),
+      ),
+      serverAdapter,
+      options: { uiConfig: { boardTitle: write ? "kiln" : "kiln (read-only)" } },
+    });
     scope.addHook("onRequest", adminAuth(options.token));
     await scope.register(serverAdapter.registerPlugin(), { prefix: ADMIN_BASE_PATH });
   });

@@ -150,8 +150,11 @@ export class GenerationWorker {
     );
     this.states = new JobStateStore(this.stateConnection, queues.prefix, this.queueName);
     // learned per provider and model across partitions, under the un-partitioned prefix; a read is
-    // reused for 10 s of (scaled) poll time: learning need not cost a round trip per visit
-    const stats = new DurationStatsStore(this.stateConnection, options.queues.prefix, { cacheMs: 10_000 * (options.pollScale ?? 1) });
+    // reused for 10 s of (scaled) poll time, and at least 1 s: learning costs no round trip per visit
+    // even where KILN_POLL_SCALE makes visits milliseconds apart (tests, benches)
+    const stats = new DurationStatsStore(this.stateConnection, options.queues.prefix, {
+      cacheMs: Math.max(1_000, 10_000 * (options.pollScale ?? 1)),
+    });
     this.planner = new PollPlanner({
       mode: options.pollSchedule,
       stats,

@@ -1,17 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DurationStatsStore } from "../../src/workers/duration-stats-store.js";
-import { cleanPrefix } from "../support/kiln-harness.js";
+import { useTestRedis } from "../support/test-redis.js";
 
-const prefix = `{kiln-${randomUUID().slice(0, 8)}}`;
+const { prefix, redis: testRedis } = useTestRedis();
 let redis: Redis;
 beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
-});
-afterAll(async () => {
-  await redis.quit();
-  await cleanPrefix(inject("redisUrl"), prefix);
+  redis = testRedis();
 });
 
 /** The same update in JavaScript, to check the Lua against. */

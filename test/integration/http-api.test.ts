@@ -1,9 +1,9 @@
-import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import { API_TOKEN, call, eventually, sample, untilRedisConnected } from "../fixtures/http-api-client.js";
+import { sameMintedIdInTwoQueues } from "../support/same-minted-id.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 
 const silent = createLogger({ level: "silent" });
@@ -233,23 +233,7 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
   });
 
   it("an id BullMQ minted in two queues is a 409 until ?provider= names one", async () => {
-    // BullMQ counts per queue (every add, with an id or not): add to the queue behind until both mint the same id
-    const queues = {
-      tokenhub: new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix }),
-      wcode: new Queue("generate-wcode", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix }),
-    };
-    const add = async (provider: "tokenhub" | "wcode") =>
-      Number(
-        (
-          await queues[provider].add(
-            "generate",
-            provider === "tokenhub" ? h.request("hy-image-lite") : h.chatRequest("wcode", "hunyuan-lite"),
-          )
-        ).id,
-      );
-    let [t, w] = [await add("tokenhub"), await add("wcode")];
-    while (t !== w) [t, w] = t < w ? [await add("tokenhub"), w] : [t, await add("wcode")];
-    await Promise.all([queues.tokenhub.close(), queues.wcode.close()]);
+    const t = await sameMintedIdInTwoQueues(h);
     const ambiguous = await get(`/v1/generations/${t}`);
     expect(ambiguous.status).toBe(409);
     expect(ambiguous.body.error.message).toMatch(/generate-tokenhub and generate-wcode/);

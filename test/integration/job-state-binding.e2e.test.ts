@@ -2,6 +2,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STATE_FIELD } from "../../src/producers/kiln-job.js";
+import { sameMintedIdInTwoQueues } from "../support/same-minted-id.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 
 describe("kiln's state is only ever state kiln wrote for that very job", () => {
@@ -140,32 +141,12 @@ describe("webhook event ids are unique per event across every queue", () => {
   });
 
   it("two jobs with the same BullMQ-minted id in generate-tokenhub and generate-wcode both get their webhook, with different ids", async () => {
-    const queues = {
-      tokenhub: new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix }),
-      wcode: new Queue("generate-wcode", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix }),
-    };
-    try {
-      // BullMQ counts per queue: add to the queue behind until both have minted the same id
-      const add = async (provider: "tokenhub" | "wcode") =>
-        Number(
-          (
-            await queues[provider].add(
-              "generate",
-              provider === "tokenhub" ? h.request("hy-image-lite") : h.chatRequest("wcode", "hunyuan-lite"),
-            )
-          ).id,
-        );
-      let [t, w] = [await add("tokenhub"), await add("wcode")];
-      while (t !== w) [t, w] = t < w ? [await add("tokenhub"), w] : [t, await add("wcode")];
-      const id = String(t);
-      expect((await h.client.waitFor(id, { timeoutMs: 20_000, provider: "tokenhub" })).state).toBe("completed");
-      expect((await h.client.waitFor(id, { timeoutMs: 20_000, provider: "wcode" })).state).toBe("completed");
-      await h.receiver.waitFor(() => h.receiver.of(id).length === 2);
-      const hooks = h.receiver.of(id);
-      expect(hooks.map((r) => r.payload.data.provider).sort()).toEqual(["tokenhub", "wcode"]);
-      expect(new Set(hooks.map((r) => r.headers["webhook-id"])).size).toBe(2);
-    } finally {
-      await Promise.all([queues.tokenhub.close(), queues.wcode.close()]);
-    }
+    const id = await sameMintedIdInTwoQueues(h);
+    expect((await h.client.waitFor(id, { timeoutMs: 20_000, provider: "tokenhub" })).state).toBe("completed");
+    expect((await h.client.waitFor(id, { timeoutMs: 20_000, provider: "wcode" })).state).toBe("completed");
+    await h.receiver.waitFor(() => h.receiver.of(id).length === 2);
+    const hooks = h.receiver.of(id);
+    expect(hooks.map((r) => r.payload.data.provider).sort()).toEqual(["tokenhub", "wcode"]);
+    expect(new Set(hooks.map((r) => r.headers["webhook-id"])).size).toBe(2);
   });
 });

@@ -1,22 +1,18 @@
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { CancelRequests } from "../../src/producers/cancellation.js";
 import { STATE_FIELD, readState } from "../../src/producers/kiln-job.js";
 import { LockLostError, OwnedLock } from "../../src/producers/owned-lock.js";
 import { initialState } from "../../src/contract/job-state.js";
 import { JobStateStore, LostJobError } from "../../src/workers/job-state-store.js";
-import { cleanPrefix } from "../support/kiln-harness.js";
+import { useTestRedis } from "../support/test-redis.js";
 
-const prefix = `{kiln-${randomUUID().slice(0, 8)}}`;
+const { prefix, redis: testRedis } = useTestRedis();
 let redis: Redis;
 beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
-});
-afterAll(async () => {
-  await redis.quit();
-  await cleanPrefix(inject("redisUrl"), prefix);
+  redis = testRedis();
 });
 
 describe("OwnedLock", () => {
