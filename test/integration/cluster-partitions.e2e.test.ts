@@ -4,12 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { Redis } from "ioredis";
+import { Queue } from "bullmq";
+import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { partitionOf, partitionPrefixes } from "../../src/partitions.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
-import { API_TOKEN, call, eventually } from "../fixtures/http-api-client.js";
+import { API_TOKEN, call, eventually, sample } from "../fixtures/http-api-client.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { kiln } from "../support/kiln-cli.js";
 import { startRedisCluster, type RedisClusterHandle } from "../support/redis-cluster.js";
@@ -166,7 +167,7 @@ describe("kiln on a Redis Cluster with three partitions", () => {
       }
     });
 
-    it("the HTTP API enqueues and reads jobs in every partition; the dashboard shows every partition's queues", async () => {
+    it("the HTTP API enqueues and reads jobs in every partition; /metrics counts them all; the dashboard shows every partition's queues", async () => {
       const ids = idsCovering("http", 1);
       for (const id of ids) {
         const created = await call(http.url, "POST", "/v1/generations", { json: { ...h.request("hy-image-lite"), id }, token: API_TOKEN });
@@ -180,6 +181,22 @@ describe("kiln on a Redis Cluster with three partitions", () => {
         expect(done.body).toMatchObject({ id, state: "completed" });
       }
       expect((await call(http.url, "GET", "/readyz")).status).toBe(200);
+      // /metrics counts the jobs of every partition: the sum of the three queues' counts
+      const connection = new Cluster([{ host: "127.0.0.1", port: cluster.nodes[0]!.port }]);
+      const counts = await Promise.all(
+        partitionPrefixes(prefix, PARTITIONS).map(async (p) => {
+          const queue = new Queue("generate-tokenhub", { connection, prefix: p });
+          try {
+            return await queue.getCompletedCount();
+          } finally {
+            await queue.close();
+          }
+        }),
+      );
+      await connection.quit();
+      expect(counts.filter((n) => n > 0)).toHaveLength(PARTITIONS);
+      const metrics = (await call(http.url, "GET", "/metrics", { token: API_TOKEN })).text;
+      expect(sample(metrics, "kiln_jobs", { provider: "tokenhub", state: "completed" })).toBe(counts.reduce((a, b) => a + b, 0));
       const board = await fetch(`${http.url}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       const names = ((await board.json()) as { queues: Array<{ name: string }> }).queues.map((q) => q.name);
       for (const i of [0, 1, 2])
