@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { partitionOf } from "../../src/partitions.js";
+import { eventually } from "../fixtures/http-api-client.js";
 import { KilnHarness } from "../support/kiln-harness.js";
+import { kiln } from "../support/kiln-cli.js";
 
 /** Ids `<stem>-<n>`, `each` of them in every one of `count` partitions. */
 function idsCovering(stem: string, count: number, each: number): string[] {
@@ -43,6 +45,24 @@ describe("workers over partitions", () => {
       await narrowed.close();
       h.workers = rest;
     }
+  });
+
+  it("kiln webhooks list and replay find failed deliveries in every partition", async () => {
+    const down = new Set<string>();
+    h = await new KilnHarness().start({ env: { KILN_PARTITIONS: "3" } });
+    h.receiver.status = (d) => (down.has(d.payload.data.id) ? 503 : 204);
+    const ids = idsCovering("dl", 3, 1).filter((id) => partitionOf(id, 3) !== 0);
+    for (const id of ids) down.add(id);
+    for (const id of ids) await h.client.enqueue(h.request("hy-image-lite"), { id });
+    for (const id of ids) expect((await h.client.waitFor(id, { timeoutMs: 20_000 })).state).toBe("completed");
+    const deliveries = await Promise.all(ids.map((id) => h!.deliveryIdOf(id)));
+    const cli = (args: string[]) => kiln(args, h!.rawEnv);
+    const failedIds = async () =>
+      (JSON.parse((await cli(["webhooks", "list", "--failed", "--json"])).stdout) as Array<{ id: string }>).map((d) => d.id);
+    await eventually(failedIds, (listed) => deliveries.every((d) => listed.includes(d)));
+    down.clear();
+    for (const delivery of deliveries) expect((await cli(["webhooks", "replay", delivery])).code).toBe(0);
+    await h.receiver.waitFor(() => ids.every((id) => h!.receiver.of(id).some((d) => d.answeredWith === 204)));
   });
 
   it("KILN_WCODE_RATE holds across three partitions: each partition's queue gets a third of it", async () => {
