@@ -9,6 +9,7 @@ import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { partitionOf, partitionPrefixes } from "../../src/partitions.js";
+import { connectRedis, parseClusterNodes } from "../../src/redis.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
 import { API_TOKEN, call, eventually, sample } from "../fixtures/http-api-client.js";
 import { KilnHarness } from "../support/kiln-harness.js";
@@ -72,6 +73,24 @@ describe("kiln on a Redis Cluster with three partitions", () => {
 
   afterAll(async () => {
     await cluster?.stop();
+  });
+
+  it("a producer's first command, sent as soon as its cluster client connects, is not refused", async () => {
+    // BullMQ counts a cluster client's "connect" as connected; a producer has no offline queue, so
+    // its commands must not meet the window between "connect" and "ready" (the ready check)
+    for (let i = 0; i < 3; i++) {
+      const connection = connectRedis({ clusterNodes: parseClusterNodes(cluster.seeds) }, "producer");
+      // the queue is opened (BullMQ checks the status) at the moment the client says "connect"
+      const queue = await new Promise<Queue>((resolve) =>
+        connection.once("connect", () => resolve(new Queue("generate-tokenhub", { connection, prefix: `{kc-first-${i}}` }))),
+      );
+      try {
+        expect(await queue.add("generate", {}, { jobId: "first" })).toMatchObject({ id: "first" });
+      } finally {
+        await queue.close();
+        await connection.quit();
+      }
+    }
   });
 
   describe("flows", () => {
