@@ -3,7 +3,7 @@
 //   1. the compose-spec JSON schema and dclint's safety rules (dclint vendors the schema);
 //   2. kiln's own rules, which no schema knows: the grace period covers the shutdown bound, the
 //      worker serves /readyz with a healthcheck, every provider's key and the API tokens are
-//      passed through, Redis has maxmemory + noeviction + a password, MinIO's credentials are
+//      passed through, every Redis server has maxmemory + noeviction + a password, MinIO's credentials are
 //      not its defaults;
 //   3. `docker compose config`, only where the compose plugin exists.
 // It prints what it did not run. Usage: node scripts/check-compose.mjs [file]
@@ -30,7 +30,8 @@ else console.log("compose: compose-spec schema and dclint rules pass");
 // 2. kiln's rules
 let compose;
 try {
-  compose = parse(readFileSync(file, "utf8"));
+  // merge keys (`<<: *anchor`) as compose reads them: the cluster profile shares the worker's environment
+  compose = parse(readFileSync(file, "utf8"), { merge: true });
 } catch (err) {
   console.error(`compose: ${file} is not valid YAML: ${err.message}`);
   process.exit(1);
@@ -74,10 +75,12 @@ for (const [name, worker] of workers) {
     );
   }
 }
-const redis = Object.entries(services).find(([, s]) => String(s.image ?? "").startsWith("redis"));
-check(redis !== undefined, "no redis service");
-if (redis) {
-  const [name, service] = redis;
+// every Redis server: the single one and each node of the cluster profile
+const redisServers = Object.entries(services).filter(
+  ([, s]) => String(s.image ?? "").startsWith("redis") && argsOf(s).startsWith("redis-server"),
+);
+check(redisServers.length > 0, "no redis service");
+for (const [name, service] of redisServers) {
   const args = argsOf(service);
   check(/--maxmemory \S+/.test(args) && !/--maxmemory 0\b/.test(args), `${name}: set --maxmemory, or noeviction never applies`);
   check(/--maxmemory-policy noeviction\b/.test(args), `${name}: --maxmemory-policy noeviction (BullMQ's keys must never be evicted)`);

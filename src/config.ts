@@ -2,7 +2,7 @@ import { z } from "zod";
 import { DEFAULT_ARCHIVE_MEMORY } from "./storage/archive-memory-budget.js";
 import { RetryScheduleText } from "./webhooks/retry-schedule.js";
 import { prefixProblem, workerPartitions } from "./partitions.js";
-import { parseClusterNodes } from "./redis.js";
+import { parseClusterNodes, redisTargetOf, type RedisTarget } from "./redis.js";
 import type { TracingConfig } from "./telemetry/tracing.js";
 
 /** "true"/"false"/"1"/"0" (any case) as a boolean; anything else is an error naming the variable. */
@@ -211,15 +211,15 @@ function checkPartitions(env: Environment): Environment {
   } catch (err) {
     throw configError(`${(err as Error).message} (KILN_PARTITIONS=${env.KILN_PARTITIONS})`);
   }
-  // parsed and checked already, but not yet wired through producers and workers: refuse rather than
-  // let a deployment believe it runs on a cluster or spreads its keys when it does not
-  if (env.REDIS_CLUSTER_NODES)
-    throw configError(
-      "REDIS_CLUSTER_NODES: Redis Cluster support is not complete in this version (workers and producers still connect to REDIS_URL)",
-    );
-  if (env.KILN_PARTITIONS > 1)
-    throw configError("KILN_PARTITIONS: partitions are not complete in this version (workers and producers still use one prefix)");
   return env;
+}
+
+/**
+ * Where a producer finds kiln's queues: the Redis (or Redis Cluster) the environment names, the
+ * prefix and the partitions (what `GenerationClient` takes; the CLI and HTTP server use it).
+ */
+export function queueLocationOf(env: Environment): { target: RedisTarget; prefix: string; partitions: number } {
+  return { target: redisTargetOf(env), prefix: env.KILN_PREFIX, partitions: env.KILN_PARTITIONS };
 }
 
 /** Providers whose variables need each other. */

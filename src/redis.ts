@@ -65,10 +65,15 @@ export function connectRedis(target: RedisTarget, role: "worker" | "producer", e
     ...(target.password ? { password: target.password } : {}),
     ...(target.tls ? { tls: {} } : {}),
   };
+  const failFast = enableOfflineQueue === false;
   const options: ClusterOptions = {
     redisOptions,
-    enableReadyCheck: true,
-    ...(enableOfflineQueue === false ? { enableOfflineQueue: false } : {}),
+    // BullMQ counts a cluster client's "connect" status as connected, but the client refuses every
+    // command until its ready check (CLUSTER INFO) ends unless it has an offline queue: a producer,
+    // which has none, skips the check and is ready the moment it knows the slots (a command that
+    // meets a cluster still forming is retried on CLUSTERDOWN as during a failover)
+    enableReadyCheck: !failFast,
+    ...(failFast ? { enableOfflineQueue: false } : {}),
     // a failover moves slots and answers CLUSTERDOWN/MOVED until a replica is promoted (node
     // timeout + election, a few seconds): keep redirecting for ~30 s rather than failing the command
     slotsRefreshTimeout: 2000,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 import { BATCHES_QUEUE } from "../contract/queue-names.js";
 import { formatDecimal, fromScaled, toScaledCeil, type DecimalAmount } from "./decimal-amount.js";
 
@@ -112,7 +112,7 @@ export class BudgetLedger {
    * @param reapEveryMs how often a reservation looks for expired holds to release. @defaultValue 60000
    */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
     private readonly reapEveryMs = DEFAULT_REAP_EVERY_MS,
   ) {

@@ -3,11 +3,11 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { Command } from "commander";
 import cliProgress from "cli-progress";
-import { loadEnvironment } from "../config.js";
+import { loadEnvironment, queueLocationOf } from "../config.js";
 import { BatchProducer } from "../producers/batch-producer.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import { readManifest } from "../producers/manifest-reader.js";
-import { createRedis } from "../redis.js";
+import { connectRedis, redisTargetOf } from "../redis.js";
 import { pricesOf } from "../billing/index.js";
 
 /** `kiln bulk <manifest.jsonl>`: a JSONL manifest (one request per line, with custom_id) as one batch. */
@@ -36,8 +36,8 @@ export function bulkCommand(): Command {
         cliProgress.Presets.shades_classic,
       );
       const reading = bars.create(Math.max(1, size), 0, { task: "enqueue", detail: "" });
-      const connection = createRedis(env.REDIS_URL, "producer");
-      const producer = new BatchProducer(connection, env.KILN_PREFIX);
+      const connection = connectRedis(redisTargetOf(env), "producer");
+      const producer = new BatchProducer(connection, env.KILN_PREFIX, undefined, env.KILN_PARTITIONS);
       try {
         const enqueued = await producer.enqueue(
           readManifest(path, (bytes) => reading.update(bytes)),
@@ -80,7 +80,7 @@ async function defaultBatchId(path: string): Promise<string> {
 
 /** Live completed / failed / in flight, until the batch's parent job completes. */
 async function watch(env: ReturnType<typeof loadEnvironment>, batchId: string): Promise<void> {
-  const client = new GenerationClient({ redisUrl: env.REDIS_URL, prefix: env.KILN_PREFIX });
+  const client = new GenerationClient(queueLocationOf(env));
   const bars = new cliProgress.MultiBar(
     {
       format: "jobs    [{bar}] {value}/{total} | {completed} completed, {failed} failed, {pending} in flight",

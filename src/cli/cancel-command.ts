@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { loadEnvironment } from "../config.js";
+import { loadEnvironment, queueLocationOf } from "../config.js";
 import { GenerationClient } from "../producers/generation-client.js";
 
 /** `kiln cancel <id>`: ends a job that has not finished as failed with code `cancelled`. */
@@ -11,7 +11,7 @@ export function cancelCommand(): Command {
     .option("--reason <text>", "why, as the failure message", "cancelled by request")
     .action(async (id: string, o: { provider?: string; reason: string }) => {
       const env = loadEnvironment();
-      const client = new GenerationClient({ redisUrl: env.REDIS_URL, prefix: env.KILN_PREFIX });
+      const client = new GenerationClient(queueLocationOf(env));
       try {
         const outcome = await client.cancel(id, { provider: o.provider, reason: o.reason });
         console.log(

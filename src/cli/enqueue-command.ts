@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { Command } from "commander";
-import { loadEnvironment } from "../config.js";
+import { loadEnvironment, queueLocationOf } from "../config.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import type { GenerationRequest } from "../producers/generation-request.js";
 
@@ -26,7 +26,7 @@ export function enqueueCommand(): Command {
               input: parseJson(o.input, "--input"),
               ...(o.webhook ? { webhook: { url: o.webhook } } : {}),
             };
-        const client = new GenerationClient({ redisUrl: env.REDIS_URL, prefix: env.KILN_PREFIX });
+        const client = new GenerationClient(queueLocationOf(env));
         try {
           // enqueue checks the request against the schema and names the field that is wrong
           const id = await client.enqueue(request as GenerationRequest, { id: o.id });

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { loadEnvironment } from "../config.js";
+import { loadEnvironment, queueLocationOf } from "../config.js";
 import { GenerationClient } from "../producers/generation-client.js";
 
 /** `kiln status <id>`: the job's state, step, progress and result as JSON. */
@@ -10,11 +10,13 @@ export function statusCommand(): Command {
     .option("--provider <name>", "look only in this provider's queue (needed for ids BullMQ minted, which repeat across queues)")
     .action(async (id: string, o: { provider?: string }) => {
       const env = loadEnvironment();
-      const client = new GenerationClient({ redisUrl: env.REDIS_URL, prefix: env.KILN_PREFIX });
+      const client = new GenerationClient(queueLocationOf(env));
       try {
         const status = await client.get(id, o.provider);
         if (!status) {
-          console.error(`kiln: no job ${id} under prefix ${env.KILN_PREFIX}`);
+          console.error(
+            `kiln: no job ${id} under prefix ${env.KILN_PREFIX}${env.KILN_PARTITIONS > 1 ? ` (${env.KILN_PARTITIONS} partitions)` : ""}`,
+          );
           process.exitCode = 3;
           return;
         }

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { loadEnvironment } from "../config.js";
-import { createRedis } from "../redis.js";
+import { connectRedis, redisTargetOf } from "../redis.js";
 import { DeadLetter, DELIVERY_STATES, type DeliverySummary, type DeliveryState, type ReplayResult } from "../webhooks/dead-letter.js";
 
 /** `kiln webhooks`: inspect webhook deliveries and replay the dead letter. */
@@ -47,8 +47,8 @@ function replayCommand(): Command {
 async function withDeadLetter<T>(fn: (dl: DeadLetter) => Promise<T>): Promise<T> {
   const env = loadEnvironment();
   // a producer connection fails fast: an operator at a terminal should hear about a Redis outage
-  const connection = createRedis(env.REDIS_URL, "producer");
-  const deadLetter = new DeadLetter({ connection, prefix: env.KILN_PREFIX });
+  const connection = connectRedis(redisTargetOf(env), "producer");
+  const deadLetter = new DeadLetter({ connection, prefix: env.KILN_PREFIX, partitions: env.KILN_PARTITIONS });
   try {
     return await fn(deadLetter);
   } finally {

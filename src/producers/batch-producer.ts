@@ -1,7 +1,7 @@
 import { FlowProducer, type JobsOptions } from "bullmq";
-import { KilnQueues } from "./kiln-queues.js";
-import type { BatchQueue } from "./batch-queue.js";
-import type { Redis } from "ioredis";
+import type { KilnQueues } from "./kiln-queues.js";
+import { PartitionedQueues } from "./partitioned-queues.js";
+import type { RedisConnection } from "../redis.js";
 import { z } from "zod";
 import { childJobId, checkBatchId, sealJobId } from "./batch-ids.js";
 import { BatchJobData } from "../contract/batch-summary.js";
@@ -71,23 +71,28 @@ const SEAL_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
 
 /**
  * Enqueues a manifest as a BullMQ flow: a parent job on `batches` whose children are the
- * generation jobs. Lines are streamed and added in chunks, so a manifest of any size runs in
- * constant memory (but for the set of custom_ids, which detects duplicates). The parent also
+ * generation jobs, all in the partition of the batch id (a flow's keys must share a slot).
+ * Lines are streamed and added in chunks, so a manifest of any size runs in constant memory
+ * (but for the set of custom_ids, which detects duplicates). The parent also
  * waits for a delayed "seal" child that is released only after the last line, so a batch
  * whose first jobs finish fast cannot end before it has all its jobs.
  */
 export class BatchProducer {
-  private readonly batches: BatchQueue;
   private readonly flows: FlowProducer;
-  private readonly queues: KilnQueues;
+  private readonly partitions: PartitionedQueues;
 
+  /**
+   * @param prefix `KILN_PREFIX`
+   * @param partitions `KILN_PARTITIONS` @defaultValue 1
+   */
   constructor(
-    private readonly connection: Redis,
-    private readonly prefix: string,
+    private readonly connection: RedisConnection,
+    prefix: string,
     log: Logger = createLogger({ level: "warn" }),
+    partitions = 1,
   ) {
-    this.queues = new KilnQueues(connection, prefix, log);
-    this.batches = this.queues.batches();
+    this.partitions = new PartitionedQueues(connection, prefix, partitions, log);
+    // every node of a flow names its partition's prefix
     this.flows = new FlowProducer({ connection, prefix, telemetry: bullmqTelemetry() });
     // the calls that fail reject too; the log keeps the connection's story
     this.flows.on(
@@ -98,7 +103,8 @@ export class BatchProducer {
 
   async enqueue(lines: AsyncIterable<ManifestLine>, options: BatchOptions): Promise<BatchEnqueued> {
     const batchId = checkBatchId(options.batchId);
-    const existing = await this.batches.getJob(batchId);
+    const queues = this.partitions.of(batchId);
+    const existing = await queues.batches().getJob(batchId);
     if (existing && (await existing.isCompleted()))
       return { batchId, total: 0, invalid: 0, added: 0, alreadyCompleted: true, alreadySealed: true };
     // once sealed, the parent may already be running: a job added now would be missed by its results
@@ -106,7 +112,7 @@ export class BatchProducer {
     if (sealed.success && sealed.data.sealed)
       return { batchId, total: sealed.data.total, invalid: sealed.data.invalid, added: 0, alreadyCompleted: false, alreadySealed: true };
     const budget = budgetOf(options);
-    const release = await this.lock(batchId);
+    const release = await this.lock(queues, batchId);
     try {
       const data: BatchJobData = {
         batchId,
@@ -119,10 +125,10 @@ export class BatchProducer {
         metadata: options.metadata,
       };
       // before any child exists: a child that runs at once must find its batch's budget
-      if (budget) await new BudgetLedger(this.connection, this.prefix).open(batchId, budget.limit, budget.prices.currency);
-      if (!existing) await this.createParent(data);
-      const counts = await this.addLines(lines, batchId, { ...options, prices: budget?.prices }, release.refresh);
-      await this.seal(batchId, { ...data, sealed: true, total: counts.total, invalid: counts.invalid });
+      if (budget) await new BudgetLedger(this.connection, queues.prefix).open(batchId, budget.limit, budget.prices.currency);
+      if (!existing) await this.createParent(queues.prefix, data);
+      const counts = await this.addLines(lines, queues, batchId, { ...options, prices: budget?.prices }, release.refresh);
+      await this.seal(queues, batchId, { ...data, sealed: true, total: counts.total, invalid: counts.invalid });
       return { batchId, ...counts, alreadyCompleted: false, alreadySealed: false };
     } finally {
       await release();
@@ -133,21 +139,22 @@ export class BatchProducer {
    * One producer at a time per batch: two enqueueing the same batch at once could seal it while
    * the other still adds jobs. The lock lapses a minute after its holder stops refreshing it.
    */
-  private async lock(batchId: string): Promise<(() => Promise<void>) & { refresh: () => Promise<void> }> {
-    const lock = await OwnedLock.acquire(this.connection, `${this.prefix}:${BATCHES_QUEUE}:lock:${batchId}`, LOCK_MS);
+  private async lock(queues: KilnQueues, batchId: string): Promise<(() => Promise<void>) & { refresh: () => Promise<void> }> {
+    const lock = await OwnedLock.acquire(this.connection, `${queues.prefix}:${BATCHES_QUEUE}:lock:${batchId}`, LOCK_MS);
     if (!lock) throw new Error(`batch ${batchId} is being enqueued by another producer right now`);
     // a refresh that finds the lock lost throws: another producer may be adding to this batch now
     return Object.assign(async () => void (await lock.release()), { refresh: () => lock.refresh() });
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.queues.close(), this.flows.close()]);
+    await Promise.all([this.partitions.close(), this.flows.close()]);
   }
 
-  private async createParent(data: BatchJobData): Promise<void> {
+  private async createParent(prefix: string, data: BatchJobData): Promise<void> {
     await this.flows.add({
       name: "batch",
       queueName: BATCHES_QUEUE,
+      prefix,
       data,
       // writing results.jsonl can meet an S3 outage: retry for a while rather than lose the batch
       opts: {
@@ -160,6 +167,7 @@ export class BatchProducer {
         {
           name: "seal",
           queueName: BATCHES_QUEUE,
+          prefix,
           data: { batchId: data.batchId },
           opts: { jobId: sealJobId(data.batchId), delay: SEAL_DELAY_MS },
         },
@@ -169,6 +177,7 @@ export class BatchProducer {
 
   private async addLines(
     lines: AsyncIterable<ManifestLine>,
+    queues: KilnQueues,
     batchId: string,
     options: BatchOptions,
     keepLock: () => Promise<void>,
@@ -197,12 +206,12 @@ export class BatchProducer {
       seen.set(request.data.batch!.custom_id, line.lineNumber);
       chunk.push(request);
       if (chunk.length >= (options.chunkSize ?? 500)) {
-        added += await this.flush(chunk.splice(0), batchId);
+        added += await this.flush(chunk.splice(0), queues, batchId);
         await keepLock();
         options.onProgress?.({ lines: lastLine, accepted: seen.size, invalid });
       }
     }
-    added += await this.flush(chunk, batchId);
+    added += await this.flush(chunk, queues, batchId);
     options.onProgress?.({ lines: lastLine, accepted: seen.size, invalid });
     return { total: seen.size, invalid, added };
   }
@@ -231,12 +240,17 @@ export class BatchProducer {
    * Adds the jobs that do not exist yet; a re-run of the same manifest adds nothing twice. A
    * child the batch already counted (its job since removed by retention) is not added again.
    */
-  private async flush(jobs: Array<{ queue: string; id: string; data: GenerationRequest }>, batchId: string): Promise<number> {
+  private async flush(
+    jobs: Array<{ queue: string; id: string; data: GenerationRequest }>,
+    queues: KilnQueues,
+    batchId: string,
+  ): Promise<number> {
     if (jobs.length === 0) return 0;
-    const parentKey = `${this.prefix}:${BATCHES_QUEUE}:${batchId}`;
+    const parentKey = `${queues.prefix}:${BATCHES_QUEUE}:${batchId}`;
+    // one pipeline, one slot: every key is under the batch's partition prefix
     const known = this.connection.pipeline();
     for (const job of jobs) {
-      const key = `${this.prefix}:${job.queue}:${job.id}`;
+      const key = `${queues.prefix}:${job.queue}:${job.id}`;
       known.exists(key).hexists(`${parentKey}:processed`, key).hexists(`${parentKey}:failed`, key);
     }
     const answers = (await known.exec()) ?? [];
@@ -244,17 +258,17 @@ export class BatchProducer {
     const byProvider = new Map<string, typeof fresh>();
     for (const job of fresh) byProvider.set(job.data.provider, (byProvider.get(job.data.provider) ?? []).concat(job));
     for (const [provider, group] of byProvider) {
-      await this.queues
+      await queues
         .generation(provider)
-        .addBulk(group.map((job) => ({ name: GENERATE_JOB, data: job.data, opts: this.childOptions(job.id, batchId) })));
+        .addBulk(group.map((job) => ({ name: GENERATE_JOB, data: job.data, opts: this.childOptions(queues.prefix, job.id, batchId) })));
     }
     return fresh.length;
   }
 
-  private childOptions(jobId: string, batchId: string): JobsOptions {
+  private childOptions(prefix: string, jobId: string, batchId: string): JobsOptions {
     return {
       jobId,
-      parent: { id: batchId, queue: `${this.prefix}:${BATCHES_QUEUE}` },
+      parent: { id: batchId, queue: `${prefix}:${BATCHES_QUEUE}` },
       // a failed child must not block the batch: its failure is recorded and the parent goes on
       ignoreDependencyOnFailure: true,
       ...generationJobOptions(),
@@ -262,11 +276,11 @@ export class BatchProducer {
   }
 
   /** Records the final counts, then releases the seal: from now on the batch ends when its jobs do. */
-  private async seal(batchId: string, data: BatchJobData): Promise<void> {
-    const parent = await this.batches.getJob(batchId);
+  private async seal(queues: KilnQueues, batchId: string, data: BatchJobData): Promise<void> {
+    const parent = await queues.batches().getJob(batchId);
     if (!parent) throw new Error(`batch ${batchId} disappeared while it was being enqueued`);
     await parent.updateData(data);
-    const seal = await this.batches.getJob(sealJobId(batchId));
+    const seal = await queues.batches().getJob(sealJobId(batchId));
     if (seal && (await seal.isDelayed())) await seal.promote();
   }
 }

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 
 /** How long a cancel request waits for a worker to act on it. */
 const CANCEL_TTL_S = 30 * 24 * 3600;
@@ -6,12 +6,12 @@ const CANCEL_TTL_S = 30 * 24 * 3600;
 /**
  * Cancel requests, kept in Redis beside the queues: a producer marks a job, and the worker
  * ends it as failed (`cancelled`) at its next visit, through its usual failure path (slot
- * released, `generation.failed` sent). The key is under the queue prefix, so it shares the
- * hash-tag slot with the job in a Redis Cluster.
+ * released, `generation.failed` sent). The key is under the prefix of the job's partition, so it
+ * shares the hash-tag slot with the job in a Redis Cluster (the worker's state write reads both).
  */
 export class CancelRequests {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
   ) {}
 

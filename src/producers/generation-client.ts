@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { JobsOptions } from "bullmq";
-import { KilnQueues } from "./kiln-queues.js";
-import type { Redis } from "ioredis";
+import type { KilnQueues } from "./kiln-queues.js";
+import { PartitionedQueues } from "./partitioned-queues.js";
 import { PROVIDERS } from "../providers/model-registry.js";
-import { createRedis } from "../redis.js";
+import { connectRedis, type RedisConnection, type RedisTarget } from "../redis.js";
 import type { GenerationRequest } from "./generation-request.js";
 import { InvalidRequestError } from "./invalid-request-error.js";
 import { validateRequest } from "./validate-request.js";
-import { reportedProgressOf, storedResultOf, type GenerationJob, type GenerationQueue, type ReportedProgress } from "./kiln-job.js";
+import { reportedProgressOf, storedResultOf, type GenerationJob, type ReportedProgress } from "./kiln-job.js";
 import { generationJobOptions } from "./job-options.js";
 import { GenerationResult } from "../contract/generation-result.js";
 import { CancelRequests } from "./cancellation.js";
@@ -24,10 +24,14 @@ import type { PriceTable } from "../billing/price-table.js";
 export interface GenerationClientOptions {
   /** @defaultValue "redis://127.0.0.1:6379" */
   redisUrl?: string;
-  /** An existing connection instead of `redisUrl` (not closed by `close()`). */
-  connection?: Redis;
-  /** @defaultValue "{kiln}" */
+  /** Where Redis is (a URL, or a Redis Cluster's seed nodes: `redisTargetOf(env)`), instead of `redisUrl`. */
+  target?: RedisTarget;
+  /** An existing connection instead of `target` or `redisUrl` (not closed by `close()`). */
+  connection?: RedisConnection;
+  /** `KILN_PREFIX`. @defaultValue "{kiln}" */
   prefix?: string;
+  /** `KILN_PARTITIONS`: a job goes to partition `crc32(id) mod partitions` (src/partitions.ts). @defaultValue 1 */
+  partitions?: number;
   /** Where connection errors are logged (calls that fail also reject). @defaultValue a kiln logger at warn */
   log?: Logger;
   /** The operator's price table (KILN_PRICES), used by `enqueueBatch` when it is given a `budget`. @defaultValue none */
@@ -50,8 +54,8 @@ const JOB_ID = /^(?!\d+$)[^:]{1,256}$/;
 
 /** Enqueues generation requests (TypeScript producers) and reads their state. */
 export class GenerationClient {
-  private readonly queues: KilnQueues;
-  private readonly connection: Redis;
+  private readonly queues: PartitionedQueues;
+  private readonly connection: RedisConnection;
   private readonly ownsConnection: boolean;
   private readonly log: Logger;
   readonly prefix: string;
@@ -59,11 +63,12 @@ export class GenerationClient {
 
   constructor(options: GenerationClientOptions = {}) {
     this.prices = options.prices;
-    this.connection = options.connection ?? createRedis(options.redisUrl ?? "redis://127.0.0.1:6379", "producer");
+    this.connection =
+      options.connection ?? connectRedis(options.target ?? { url: options.redisUrl ?? "redis://127.0.0.1:6379" }, "producer");
     this.ownsConnection = !options.connection;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.log = options.log ?? createLogger({ level: "warn" });
-    this.queues = new KilnQueues(this.connection, this.prefix, this.log);
+    this.queues = new PartitionedQueues(this.connection, this.prefix, options.partitions ?? 1, this.log);
   }
 
   /**
@@ -79,32 +84,26 @@ export class GenerationClient {
     const attributes = { [KilnAttribute.provider]: checked.provider, [KilnAttribute.model]: checked.model, [KilnAttribute.jobId]: jobId };
     // the trace of the request starts here (or joins the caller's): BullMQ's add span under it carries it into the job
     return inSpan("kiln.enqueue", attributes, async () => {
-      const job = await this.queue(checked.provider).add(GENERATE_JOB, checked, {
-        ...generationJobOptions(),
-        ...options.jobOptions,
-        jobId,
-      });
+      const job = await this.queues
+        .of(jobId)
+        .generation(checked.provider)
+        .add(GENERATE_JOB, checked, {
+          ...generationJobOptions(),
+          ...options.jobOptions,
+          jobId,
+        });
       return String(job.id);
     });
   }
 
   /**
    * The job's state, progress and result, looked up in `provider`'s queue or, without it, in
-   * every provider queue. Undefined if unknown. Ids minted by BullMQ itself (raw producers that
-   * set none) count per queue, so the same id can exist in two queues: that is an error here.
+   * every provider queue of the job's partition. Undefined if unknown. Ids minted by BullMQ itself
+   * (raw producers that set none) count per queue, so the same id can exist in two queues: that
+   * is an error here.
    */
   async get(id: string, provider?: string): Promise<GenerationStatus | undefined> {
-    const found: GenerationStatus[] = [];
-    for (const name of provider ? [provider] : PROVIDERS) {
-      const queue = this.queue(name);
-      // state first: once it reads completed or failed, the job read after it carries the result
-      const state = await queue.getJobState(id);
-      if (state === "unknown") continue;
-      const job = await queue.getJob(id);
-      if (job) found.push(describe(job, queue.name, state));
-    }
-    if (found.length > 1) throw new InvalidRequestError(`id ${id} exists in ${found.map((f) => f.queue).join(" and ")}: name the provider`);
-    return found[0];
+    return (await this.locate(id, provider))?.status;
   }
 
   /** Resolves with the final status once the job completes or fails, polling every `intervalMs`. */
@@ -127,13 +126,15 @@ export class GenerationClient {
     id: string,
     options: { provider?: string; reason?: string } = {},
   ): Promise<{ id: string; state: string; cancelled: boolean }> {
-    const status = await this.get(id, options.provider);
-    if (!status) throw new InvalidRequestError(`no job ${id}`);
+    const found = await this.locate(id, options.provider);
+    if (!found) throw new InvalidRequestError(`no job ${id}`);
+    const { status, queues } = found;
     if (status.state === "completed" || status.state === "failed") return { id, state: status.state, cancelled: false };
-    await new CancelRequests(this.connection, this.prefix).request(status.queue, id, options.reason ?? "cancelled by request");
+    await new CancelRequests(this.connection, queues.prefix).request(status.queue, id, options.reason ?? "cancelled by request");
     // a delayed job would only notice at its next poll: move it to waiting so a worker ends it now
     if (status.state === "delayed")
-      await this.queue(providerOfQueue(status.queue) ?? "")
+      await queues
+        .generation(providerOfQueue(status.queue) ?? "")
         .getJob(id)
         .then((job) => job?.promote())
         .catch(() => undefined);
@@ -146,7 +147,7 @@ export class GenerationClient {
    * the archive store and `batch.completed` is sent to `options.webhook`.
    */
   async enqueueBatch(requests: Iterable<unknown> | AsyncIterable<unknown>, options: BatchOptions): Promise<BatchEnqueued> {
-    const producer = new BatchProducer(this.connection, this.prefix, this.log);
+    const producer = new BatchProducer(this.connection, this.prefix, this.log, this.queues.count);
     try {
       return await producer.enqueue(numbered(requests), { prices: this.prices, ...options });
     } finally {
@@ -156,7 +157,8 @@ export class GenerationClient {
 
   /** A batch's state and counts; undefined when there is no such batch. */
   async getBatch(id: string): Promise<BatchStatus | undefined> {
-    return readBatchStatus(this.queues.batches(), id, new BudgetLedger(this.connection, this.prefix));
+    const queues = this.queues.of(id);
+    return readBatchStatus(queues.batches(), id, new BudgetLedger(this.connection, queues.prefix));
   }
 
   async close(): Promise<void> {
@@ -164,9 +166,26 @@ export class GenerationClient {
     if (this.ownsConnection) await this.connection.quit().catch(() => undefined);
   }
 
-  /** `provider`'s generation queue (errors surface to callers through the rejected calls). */
-  private queue(provider: string): GenerationQueue {
-    return this.queues.generation(provider);
+  /**
+   * The job and the partition it is in: the partition of its id or, for a batch's child, that of
+   * its batch (see `PartitionedQueues.candidatesFor`).
+   */
+  private async locate(id: string, provider?: string): Promise<{ status: GenerationStatus; queues: KilnQueues } | undefined> {
+    for (const queues of this.queues.candidatesFor(id)) {
+      const found: GenerationStatus[] = [];
+      for (const name of provider ? [provider] : PROVIDERS) {
+        const queue = queues.generation(name);
+        // state first: once it reads completed or failed, the job read after it carries the result
+        const state = await queue.getJobState(id);
+        if (state === "unknown") continue;
+        const job = await queue.getJob(id);
+        if (job) found.push(describe(job, queue.name, state));
+      }
+      if (found.length > 1)
+        throw new InvalidRequestError(`id ${id} exists in ${found.map((f) => f.queue).join(" and ")}: name the provider`);
+      if (found[0]) return { status: found[0], queues };
+    }
+    return undefined;
   }
 }
 

@@ -1,6 +1,6 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import type { RedisConnection } from "../redis.js";
 import type { BatchJobData } from "../contract/batch-summary.js";
 import type { GenerationResult } from "../contract/generation-result.js";
 import { BATCHES_QUEUE, WEBHOOKS_QUEUE, generateQueueName, type GENERATE_JOB } from "../contract/queue-names.js";
@@ -23,7 +23,8 @@ export interface QueueCounts {
 }
 
 /**
- * kiln's queues, typed, opened on demand and kept for reuse, all on one connection and prefix.
+ * kiln's queues of one partition, typed, opened on demand and kept for reuse, all on one connection
+ * and prefix (see `PartitionedQueues` for all of them).
  * Queue errors reach the calls that fail (they reject) and the log, at warn.
  */
 export class KilnQueues {
@@ -32,7 +33,7 @@ export class KilnQueues {
   private batchQueue: BatchQueue | undefined;
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisConnection,
     readonly prefix: string,
     private readonly log: Logger,
   ) {}

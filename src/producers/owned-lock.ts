@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 
 /** Deletes the lock only while this owner holds it (a GET then a DEL could delete another's lock). */
 const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
@@ -21,13 +21,13 @@ export class OwnedLock {
   private readonly owner = randomUUID();
 
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     readonly key: string,
     private readonly ttlMs: number,
   ) {}
 
   /** Takes the lock, or resolves undefined when someone else holds it. */
-  static async acquire(redis: Redis, key: string, ttlMs: number): Promise<OwnedLock | undefined> {
+  static async acquire(redis: RedisConnection, key: string, ttlMs: number): Promise<OwnedLock | undefined> {
     defineCommands(redis);
     const lock = new OwnedLock(redis, key, ttlMs);
     return (await redis.set(key, lock.owner, "PX", ttlMs, "NX")) === "OK" ? lock : undefined;
@@ -45,7 +45,7 @@ export class OwnedLock {
   }
 }
 
-function defineCommands(redis: Redis): void {
+function defineCommands(redis: RedisConnection): void {
   if (!("kilnLockRelease" in redis)) redis.defineCommand("kilnLockRelease", { numberOfKeys: 1, lua: RELEASE });
   if (!("kilnLockRefresh" in redis)) redis.defineCommand("kilnLockRefresh", { numberOfKeys: 1, lua: REFRESH });
 }

@@ -1,7 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Redis } from "ioredis";
-import type { Logger } from "pino";
-import { KilnQueues } from "../producers/kiln-queues.js";
+import type { PartitionedQueues } from "../producers/partitioned-queues.js";
 import { PROVIDERS } from "../providers/model-registry.js";
 import { apiError } from "./api-error.js";
 import { tokensEqual } from "./bearer-auth.js";
@@ -14,22 +12,23 @@ export interface AdminDashboardOptions {
   token: string;
   /** `KILN_ADMIN_WRITE`: retry, clean, promote, remove and add are allowed. @defaultValue false: read-only */
   write?: boolean;
-  /** The connection the dashboard's queue handles share. */
-  connection: Redis;
-  prefix: string;
-  log: Logger;
+  /** kiln's queues in every partition, on the server's connection (not closed by the dashboard). */
+  queues: PartitionedQueues;
 }
 
 /**
  * bull-board on kiln's HTTP server: every kiln queue (each provider's generation queue, webhooks,
- * batches), behind the admin token. Read-only unless `write` is set: retry, clean and promote act
- * on production work. Returns what closes its queue handles.
+ * batches) of every partition, behind the admin token. With partitions, each queue's name is
+ * shown after its partition (`p2/generate-tokenhub`). Read-only unless `write` is set: retry,
+ * clean and promote act on production work.
  */
-export function registerAdminDashboard(app: FastifyInstance, options: AdminDashboardOptions): { close(): Promise<void> } {
-  // the typed handles every other part of kiln uses, on the server's connection
-  const kilnQueues = new KilnQueues(options.connection, options.prefix, options.log);
-  const queues = [...PROVIDERS.map((provider) => kilnQueues.generation(provider)), kilnQueues.webhooks(), kilnQueues.batches()];
+export function registerAdminDashboard(app: FastifyInstance, options: AdminDashboardOptions): void {
   const write = options.write ?? false;
+  const partitioned = options.queues.count > 1;
+  // the typed handles every other part of kiln uses, on the server's connection
+  const queues = options.queues
+    .all()
+    .map((kilnQueues) => [...PROVIDERS.map((provider) => kilnQueues.generation(provider)), kilnQueues.webhooks(), kilnQueues.batches()]);
   // an encapsulated scope: the auth hook guards the dashboard's routes and nothing else
   void app.register(async (scope) => {
     // bull-board (about 5 MB of heap) loads only where a dashboard is configured
@@ -41,14 +40,17 @@ export function registerAdminDashboard(app: FastifyInstance, options: AdminDashb
     const serverAdapter = new FastifyAdapter();
     serverAdapter.setBasePath(ADMIN_BASE_PATH);
     createBullBoard({
-      queues: queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: !write, allowRetries: write })),
+      queues: queues.flatMap((partition, i) =>
+        partition.map(
+          (queue) => new BullMQAdapter(queue, { readOnlyMode: !write, allowRetries: write, ...(partitioned ? { prefix: `p${i}/` } : {}) }),
+        ),
+      ),
       serverAdapter,
       options: { uiConfig: { boardTitle: write ? "kiln" : "kiln (read-only)" } },
     });
     scope.addHook("onRequest", adminAuth(options.token));
     await scope.register(serverAdapter.registerPlugin(), { prefix: ADMIN_BASE_PATH });
   });
-  return { close: () => kilnQueues.close() };
 }
 
 const CHALLENGE = 'Basic realm="kiln admin", charset="UTF-8"';

@@ -6,7 +6,7 @@ import { GenerationRequest, describeIssues } from "../producers/generation-reque
 import { isRecord } from "../util/describe-value.js";
 import { HttpError } from "./api-error.js";
 import { EnqueueBody } from "./enqueue-body.js";
-import type { KilnQueues } from "../producers/kiln-queues.js";
+import type { PartitionedQueues } from "../producers/partitioned-queues.js";
 
 /** What `POST /v1/generations` did: added a job, or found the same request already under that id. */
 export interface EnqueueOutcome {
@@ -20,7 +20,7 @@ export interface EnqueueOutcome {
  * again finds the existing job (created: false); a different request under a used id is a 409,
  * since silently returning someone else's job would hide a producer bug.
  */
-export async function enqueueGeneration(body: unknown, client: GenerationClient, queues: KilnQueues): Promise<EnqueueOutcome> {
+export async function enqueueGeneration(body: unknown, client: GenerationClient, queues: PartitionedQueues): Promise<EnqueueOutcome> {
   const { id, request } = splitBody(body);
   const checked = validateRequest(request);
   if (id !== undefined && (await sameRequestUnder(id, checked, queues))) return { created: false, id, provider: checked.provider };
@@ -38,11 +38,13 @@ function splitBody(body: unknown): { id?: string; request: unknown } {
 }
 
 /** True when `id` holds this very request, false when no job has that id; a 409 when it holds another. */
-async function sameRequestUnder(id: string, request: GenerationRequest, queues: KilnQueues): Promise<boolean> {
-  const holders = await queues.providersHolding(id);
+async function sameRequestUnder(id: string, request: GenerationRequest, queues: PartitionedQueues): Promise<boolean> {
+  // the job's partition is the one the id names: the client enqueues it there
+  const partition = queues.of(id);
+  const holders = await partition.providersHolding(id);
   if (holders.length === 0) return false;
   if (holders.some((p) => p !== request.provider)) throw conflict(id, holders);
-  const job = await queues.job(request.provider, id);
+  const job = await partition.job(request.provider, id);
   // the job may be removed between the two reads (retention): then it no longer conflicts
   if (!job) return false;
   if (!isDeepStrictEqual(normalised(job.data), normalised(request))) throw conflict(id, [request.provider]);

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 import { isInvalidRequestError } from "../producers/invalid-request-error.js";
 import { HttpError, apiError, type ApiError, type ApiErrorCode } from "./api-error.js";
 
@@ -17,7 +17,7 @@ const FRAMEWORK_CODES: Record<number, ApiErrorCode> = { 413: "payload_too_large"
  * not connected is a 503 (the caller may retry), not a 500; other unexpected errors keep their
  * message out of the answer, since it may hold internals.
  */
-export function errorReply(err: unknown, redis: Redis): ErrorReply {
+export function errorReply(err: unknown, redis: RedisConnection): ErrorReply {
   if (err instanceof HttpError) return { status: err.status, body: apiError(err.code, err.message), headers: err.headers };
   if (isInvalidRequestError(err)) return reply(400, "invalid_request", err.message);
   const e = err as { message?: string; statusCode?: number };

@@ -7,12 +7,12 @@ import { HttpError } from "./api-error.js";
 import { bearerAuth, readAuth, type ReadAuthOptions } from "./bearer-auth.js";
 import { enqueueGeneration } from "./enqueue-generation.js";
 import { toGenerationView, type GenerationView } from "./generation-view.js";
-import type { KilnQueues } from "../producers/kiln-queues.js";
+import type { PartitionedQueues } from "../producers/partitioned-queues.js";
 import { inServerSpan } from "../telemetry/kiln-spans.js";
 
 export interface GenerationRoutesOptions {
   client: GenerationClient;
-  queues: KilnQueues;
+  queues: PartitionedQueues;
   /** Bearer token required by `POST`; undefined refuses every write (503). */
   apiToken: string | undefined;
   /** Who may read: see `readAuth`. */

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from "fastify";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 import { apiError } from "./api-error.js";
 import { checkRedis, checkWorkers, type ReadinessCheck } from "./readiness.js";
 
 export interface HealthRoutesOptions {
-  redis: Redis;
+  redis: RedisConnection;
   /** Set inside `kiln worker`: readiness then also needs the workers running. */
   workersRunning: (() => boolean) | undefined;
   readinessTimeoutMs: number;

@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 import type { Logger } from "pino";
 import type { GenerationClient } from "../producers/generation-client.js";
 import { HttpError, apiError } from "./api-error.js";
@@ -14,16 +14,16 @@ import { registerHealthRoutes } from "./health-routes.js";
 import type { KilnMetrics } from "./kiln-metrics.js";
 import { openApiDocument, schemaErrorMessage, type RegisteredRoute } from "./openapi.js";
 import { kilnVersion } from "../util/kiln-version.js";
-import type { KilnQueues } from "../producers/kiln-queues.js";
+import type { PartitionedQueues } from "../producers/partitioned-queues.js";
 import { attachRouteSchema } from "./route-schemas.js";
 
 export interface KilnHttpServerOptions {
   /** Reads and enqueues generations (`/v1/generations`). */
   client: GenerationClient;
   /** Job data for the idempotency check of `POST /v1/generations`. */
-  queues: KilnQueues;
+  queues: PartitionedQueues;
   /** The connection readiness pings, and by whose state errors become 503s (the client's). */
-  redis: Redis;
+  redis: RedisConnection;
   /** Served at `/metrics`. */
   metrics: KilnMetrics;
   log: Logger;
@@ -50,7 +50,7 @@ export interface KilnHttpServerOptions {
   /** `info.version` of `/openapi.json`. @defaultValue kiln's package version */
   version?: string;
   /** bull-board at `/admin/queues` (`KILN_ADMIN_TOKEN`). @defaultValue undefined: no dashboard (404) */
-  admin?: Omit<AdminDashboardOptions, "log">;
+  admin?: AdminDashboardOptions;
 }
 
 /** Paths scraped or probed every few seconds: request logs for them would drown the rest. */
@@ -59,7 +59,6 @@ const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 /** kiln's HTTP API (fastify): job status and enqueue, batches, health, readiness and metrics. */
 export class KilnHttpServer {
   readonly app: FastifyInstance;
-  private readonly dashboard?: { close(): Promise<void> };
 
   constructor(options: KilnHttpServerOptions) {
     const readinessTimeoutMs = inRange(options.readinessTimeoutMs ?? 2000, 100, 60_000, "readinessTimeoutMs");
@@ -117,7 +116,7 @@ export class KilnHttpServer {
       void reply.type(options.metrics.registry.contentType);
       return options.metrics.text();
     });
-    if (options.admin) this.dashboard = registerAdminDashboard(this.app, { ...options.admin, log: options.log });
+    if (options.admin) registerAdminDashboard(this.app, options.admin);
     let openApi: unknown;
     this.app.get("/openapi.json", async () => (openApi ??= openApiDocument(routes, options.version ?? kilnVersion())));
   }
@@ -134,11 +133,10 @@ export class KilnHttpServer {
   /** Stops accepting connections and waits for the requests in progress. */
   async close(): Promise<void> {
     await this.app.close();
-    await this.dashboard?.close();
   }
 }
 
-function requireRedis(redis: Redis): void {
+function requireRedis(redis: RedisConnection): void {
   if (redis.status !== "ready")
     throw new HttpError(503, "unavailable", `Redis is not reachable (connection ${redis.status}); try again later`);
 }

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 import { z } from "zod";
 import { withTimeout } from "./with-timeout.js";
 
@@ -7,7 +7,7 @@ export const ReadinessCheck = z.object({ ok: z.boolean(), error: z.string().opti
 export type ReadinessCheck = z.infer<typeof ReadinessCheck>;
 
 /** Redis answers PING within `timeoutMs`. */
-export async function checkRedis(redis: Redis, timeoutMs: number): Promise<ReadinessCheck> {
+export async function checkRedis(redis: RedisConnection, timeoutMs: number): Promise<ReadinessCheck> {
   try {
     await withTimeout(redis.ping(), timeoutMs, "PING");
     return { ok: true };

@@ -1,12 +1,12 @@
 import type { Logger } from "pino";
 import type { Environment } from "../config.js";
 import { GenerationClient } from "../producers/generation-client.js";
-import { createRedis } from "../redis.js";
+import { connectRedis, redisTargetOf } from "../redis.js";
 import type { BatchReader } from "./batch-reader.js";
 import { KilnHttpServer } from "./http-server.js";
 import { KilnMetrics } from "./kiln-metrics.js";
 import { ProviderLabels } from "./provider-labels.js";
-import { KilnQueues } from "../producers/kiln-queues.js";
+import { PartitionedQueues } from "../producers/partitioned-queues.js";
 import { pricesOf } from "../billing/index.js";
 
 export interface StartHttpServerOptions {
@@ -16,7 +16,7 @@ export interface StartHttpServerOptions {
   host?: string;
   /** Inside `kiln worker`: readiness also needs the workers running. @defaultValue undefined */
   workersRunning?: () => boolean;
-  /** Serves `GET /v1/batches/{id}`. @defaultValue the batches under `KILN_PREFIX` (GenerationClient.getBatch) */
+  /** Serves `GET /v1/batches/{id}`. @defaultValue the batches under `KILN_PREFIX`, in the batch's partition (GenerationClient.getBatch) */
   batches?: BatchReader;
 }
 
@@ -37,10 +37,10 @@ export interface RunningHttpServer {
 export async function startHttpServer(env: Environment, log: Logger, options: StartHttpServerOptions = {}): Promise<RunningHttpServer> {
   // a bad price file stops start-up, naming the entry, before anything connects
   const prices = pricesOf(env);
-  const redis = createRedis(env.REDIS_URL, "producer");
+  const redis = connectRedis(redisTargetOf(env), "producer");
   redis.on("error", (err: Error) => log.warn({ err: err.message }, "http server: redis connection error"));
-  const client = new GenerationClient({ connection: redis, prefix: env.KILN_PREFIX });
-  const queues = new KilnQueues(redis, env.KILN_PREFIX, log);
+  const client = new GenerationClient({ connection: redis, prefix: env.KILN_PREFIX, partitions: env.KILN_PARTITIONS });
+  const queues = new PartitionedQueues(redis, env.KILN_PREFIX, env.KILN_PARTITIONS, log);
   // BullMQ's calls wait for a connection: while there is none, a scrape skips the counts at once
   const counts = () => (redis.status === "ready" ? queues.counts() : Promise.reject(new Error(`redis connection ${redis.status}`)));
   const metrics = new KilnMetrics({ log, counts, providers: new ProviderLabels(env) });
@@ -57,9 +57,7 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
     batchWriter: client,
     prices,
     workersRunning: options.workersRunning,
-    admin: env.KILN_ADMIN_TOKEN
-      ? { token: env.KILN_ADMIN_TOKEN, write: env.KILN_ADMIN_WRITE, connection: redis, prefix: env.KILN_PREFIX }
-      : undefined,
+    admin: env.KILN_ADMIN_TOKEN ? { token: env.KILN_ADMIN_TOKEN, write: env.KILN_ADMIN_WRITE, queues } : undefined,
   });
   const close = async () => {
     await server.close();

@@ -19,7 +19,7 @@ export interface WorkerSet {
     stateOf(job: GenerationJob): SubmitState | undefined;
     onSubmitWindow(observer: (ms: number) => void): void;
   }[];
-  webhooks: { worker: Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB> };
+  webhooks: readonly { worker: Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB> }[];
 }
 
 /** What the workers' events are recorded into (`KilnMetrics`). */
@@ -61,7 +61,14 @@ export function attachWorkerMetrics(metrics: WorkerEventRecorder, workers: Worke
       }),
     );
   }
-  const webhooks = workers.webhooks.worker;
+  for (const { worker } of workers.webhooks) attachWebhookMetrics(metrics, worker, log);
+}
+
+function attachWebhookMetrics(
+  metrics: WorkerEventRecorder,
+  webhooks: Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>,
+  log: Logger,
+): void {
   webhooks.on(
     "completed",
     safe(log, "metrics webhook completed listener", () => metrics.recordWebhookDelivery("delivered")),

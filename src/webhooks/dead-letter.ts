@@ -1,6 +1,7 @@
 import { Queue, type JobType } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 import { WEBHOOKS_QUEUE } from "../contract/queue-names.js";
+import { partitionPrefixes } from "../partitions.js";
 import type { Logger } from "pino";
 import { createLogger } from "../logger.js";
 import { safe } from "../util/safe.js";
@@ -39,9 +40,11 @@ export type ReplayResult = { id: string; replayed: true } | { id: string; replay
 
 export interface DeadLetterOptions {
   /** A Redis connection (not closed by `close()`). */
-  connection: Redis;
-  /** Key prefix of every queue. */
+  connection: RedisConnection;
+  /** `KILN_PREFIX`. */
   prefix: string;
+  /** `KILN_PARTITIONS`: the `webhooks` queue of every partition is looked at. @defaultValue 1 */
+  partitions?: number;
   /** Jobs read from Redis per request while listing. @defaultValue 500 */
   pageSize?: number;
   /** Where queue errors are logged. @defaultValue a kiln logger at warn */
@@ -49,25 +52,29 @@ export interface DeadLetterOptions {
 }
 
 /**
- * The failed set of the `webhooks` queue seen as a dead letter: list what failed and why, and
- * replay deliveries with the same `webhook-id` and body and a fresh attempt budget.
+ * The failed set of the `webhooks` queue (of every partition) seen as a dead letter: list what
+ * failed and why, and replay deliveries with the same `webhook-id` and body and a fresh attempt
+ * budget.
  */
 export class DeadLetter {
-  private readonly queue: WebhookQueue;
+  private readonly queues: WebhookQueue[];
   private readonly pageSize: number;
 
   constructor(options: DeadLetterOptions) {
-    this.queue = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, {
-      connection: options.connection,
-      prefix: options.prefix,
-      telemetry: bullmqTelemetry(),
-    });
     // surfaced to callers through the rejected calls, and logged
     const log = options.log ?? createLogger({ level: "warn" });
-    this.queue.on(
-      "error",
-      safe(log, "dead letter queue error listener", (err: Error) => log.warn({ err: err.message }, "webhooks queue error")),
-    );
+    this.queues = partitionPrefixes(options.prefix, options.partitions ?? 1).map((prefix) => {
+      const queue = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, {
+        connection: options.connection,
+        prefix,
+        telemetry: bullmqTelemetry(),
+      });
+      queue.on(
+        "error",
+        safe(log, "dead letter queue error listener", (err: Error) => log.warn({ err: err.message }, "webhooks queue error")),
+      );
+      return queue;
+    });
     this.pageSize = options.pageSize ?? 500;
   }
 
@@ -75,16 +82,22 @@ export class DeadLetter {
   async list(options: { states?: readonly DeliveryState[]; limit?: number } = {}): Promise<DeliverySummary[]> {
     const states = [...(options.states ?? ["failed"])];
     const limit = options.limit ?? 100;
-    const jobs = await this.queue.getJobs(states, 0, limit - 1, false);
-    return Promise.all(jobs.filter((j): j is WebhookJob => j !== undefined).map(async (job) => summarize(job, await job.getState())));
+    const pages = await Promise.all(this.queues.map((queue) => queue.getJobs(states, 0, limit - 1, false)));
+    const jobs = pages.flat().filter((j): j is WebhookJob => j !== undefined);
+    // each partition's page is newest first already; merged, they are ordered again
+    if (this.queues.length > 1) jobs.sort((a, b) => lastMoved(b) - lastMoved(a));
+    return Promise.all(jobs.slice(0, limit).map(async (job) => summarize(job, await job.getState())));
   }
 
   /** One delivery by job id, in whatever state, or undefined when unknown. */
   async get(id: string): Promise<DeliverySummary | undefined> {
-    // state first, then the job: a job read before its state could be an attempt older than the state says
-    const state = await this.queue.getJobState(id);
-    const job = await this.queue.getJob(id);
-    return job ? summarize(job, state) : undefined;
+    for (const queue of this.queues) {
+      // state first, then the job: a job read before its state could be an attempt older than the state says
+      const state = await queue.getJobState(id);
+      const job = await queue.getJob(id);
+      if (job) return summarize(job, state);
+    }
+    return undefined;
   }
 
   /**
@@ -92,7 +105,7 @@ export class DeadLetter {
    * whole schedule again. Its data is untouched: same `webhook-id`, same body, history kept.
    */
   async replay(id: string): Promise<ReplayResult> {
-    const job = await this.queue.getJob(id);
+    const job = await this.find(id);
     if (!job) return { id, replayed: false, reason: "no such delivery" };
     const state = await job.getState();
     if (state !== "failed") return { id, replayed: false, reason: `it is ${state}, not failed` };
@@ -116,17 +129,34 @@ export class DeadLetter {
   }
 
   async close(): Promise<void> {
-    await this.queue.close();
+    await Promise.all(this.queues.map((queue) => queue.close()));
+  }
+
+  /** Delivery ids are a hash of their event, in the partition of its job: it is found by looking in each. */
+  private async find(id: string): Promise<WebhookJob | undefined> {
+    for (const queue of this.queues) {
+      const job = await queue.getJob(id);
+      if (job) return job;
+    }
+    return undefined;
   }
 
   private async failedIds(): Promise<string[]> {
     const ids: string[] = [];
-    for (let start = 0; ; start += this.pageSize) {
-      const page = await this.queue.getFailed(start, start + this.pageSize - 1);
-      for (const job of page) if (job?.id) ids.push(job.id);
-      if (page.length < this.pageSize) return ids;
+    for (const queue of this.queues) {
+      for (let start = 0; ; start += this.pageSize) {
+        const page = await queue.getFailed(start, start + this.pageSize - 1);
+        for (const job of page) if (job?.id) ids.push(job.id);
+        if (page.length < this.pageSize) break;
+      }
     }
+    return ids;
   }
+}
+
+/** When a delivery last changed state: the order of a listing. */
+function lastMoved(job: WebhookJob): number {
+  return job.finishedOn ?? job.processedOn ?? job.timestamp;
 }
 
 /**

@@ -4,7 +4,7 @@ import { estimateCost } from "../billing/cost-estimate.js";
 import type { DecimalAmount } from "../billing/decimal-amount.js";
 import type { PriceTable } from "../billing/price-table.js";
 import type { ModelSpec } from "../providers/model-spec.js";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 
 /** How long a reservation outlives its job's deadline before it is released for good (a job that never came back). */
 export const HOLD_GRACE_MS = 10 * 60_000;
@@ -36,7 +36,7 @@ export class BatchBudget implements BudgetGate {
   private readonly ledger: BudgetLedger;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     prefix: string,
     private readonly prices: PriceTable | undefined,
   ) {

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 import type { Logger } from "pino";
 import { BatchJobData, type BatchSummary } from "../contract/batch-summary.js";
 import { BATCHES_QUEUE, providerOfQueue } from "../contract/queue-names.js";
@@ -16,7 +16,7 @@ import type { WebhookNotifier } from "./webhook-notifier.js";
 import { bullmqTelemetry } from "../telemetry/tracing.js";
 
 export interface BatchWorkerOptions {
-  connection: Redis;
+  connection: RedisConnection;
   /** kiln's queues on the same prefix (failed children are read from theirs); not closed by `close()`. */
   queues: KilnQueues;
   store: ArchiveStore;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 import type { DurationStats } from "../providers/poll-schedule.js";
 
 /**
@@ -50,7 +50,7 @@ export class DurationStatsStore {
   private readonly ttlMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
     options: DurationStatsStoreOptions = {},
   ) {

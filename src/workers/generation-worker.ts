@@ -1,13 +1,11 @@
-import { DelayedError, Queue, UnrecoverableError, Worker } from "bullmq";
+import { DelayedError, UnrecoverableError, Worker } from "bullmq";
 import { JobStateStore } from "./job-state-store.js";
 import { isFinalFailure } from "./final-failure.js";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
-import { GENERATE_JOB, WEBHOOKS_QUEUE, generateQueueName } from "../contract/queue-names.js";
+import { GENERATE_JOB, generateQueueName } from "../contract/queue-names.js";
 import { readState, type GenerationJob, type GenerationQueue, type StoredJobData } from "../producers/kiln-job.js";
-import type { WebhookDelivery } from "../webhooks/webhook-message.js";
-import type { DELIVER_JOB, DeliveryResult, WebhookQueue } from "../webhooks/webhook-queue.js";
+import type { WebhookQueue } from "../webhooks/webhook-queue.js";
 import type { GenerationError, GenerationResult } from "../contract/generation-result.js";
 import { GenerationRequest } from "../producers/generation-request.js";
 import { describeValue, isRecord } from "../util/describe-value.js";
@@ -27,8 +25,9 @@ import type { StepContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { submitStep } from "./submit-step.js";
 import { WebhookNotifier, progressDue } from "./webhook-notifier.js";
-import { InflightSlots, DEFAULT_GRANT_TTL_MS, type InflightCaps } from "./inflight-slots.js";
-import { SlotHandoff, DEFAULT_SWEEP_EVERY_MS } from "./slot-handoff.js";
+import type { SlotHandoff } from "./slot-handoff.js";
+import type { PartitionedQueues } from "../producers/partitioned-queues.js";
+import type { RedisConnection } from "../redis.js";
 import { CancelRequests } from "../producers/cancellation.js";
 import { generationProgress } from "../webhooks/generation-progress.js";
 import { PollPlanner, type PollScheduleMode } from "./poll-planner.js";
@@ -44,10 +43,14 @@ import { BatchBudget } from "./batch-budget.js";
 
 export interface GenerationWorkerOptions {
   provider: Provider;
-  /** A connection made with `createRedis(url, "worker")`; the worker duplicates it as needed. */
-  connection: Redis;
-  /** Key prefix of every queue. @defaultValue "{kiln}" */
-  prefix: string;
+  /** A connection made with `connectRedis(target, "worker")`; the worker duplicates it as needed. */
+  connection: RedisConnection;
+  /** kiln's queues in every partition, under `KILN_PREFIX` (not closed by `close()`). */
+  queues: PartitionedQueues;
+  /** The partition whose queue this worker consumes, 0 ≤ partition < `queues.count`. @defaultValue 0 */
+  partition?: number;
+  /** The provider's in-flight slots, shared by the workers of all its partitions (`SlotHandoff.forProvider`); not stopped by `close()`. */
+  slots: SlotHandoff;
   store: ArchiveStore;
   /** Outbound HTTP agent for result downloads (refuses private addresses unless allowed). */
   dispatcher: Dispatcher;
@@ -61,10 +64,11 @@ export interface GenerationWorkerOptions {
   pollSchedule?: PollScheduleMode;
   /** Source of randomness for jitter. @defaultValue Math.random */
   random?: () => number;
-  /** Provider requests per second across every process (`KILN_<PROVIDER>_RATE`). @defaultValue unlimited */
+  /**
+   * Provider requests per second across every process and partition (`KILN_<PROVIDER>_RATE`):
+   * each of the `queues.count` partitions' queues gets an even share. @defaultValue unlimited
+   */
   ratePerSecond?: number;
-  /** In-flight caps (`KILN_<PROVIDER>_MAX_INFLIGHT[_<MODEL>]`). @defaultValue none */
-  inflight?: InflightCaps;
   /**
    * What a submit whose outcome is unknown leads to (`KILN_<PROVIDER>_ON_UNKNOWN_SUBMIT`):
    * `retry` submits again (the rare double is counted), `fail` ends the job. @defaultValue "retry"
@@ -136,56 +140,34 @@ export class GenerationWorker {
   private readonly log: Logger;
   private readonly states: JobStateStore;
   private readonly planner: PollPlanner;
-  private readonly stateConnection: Redis;
+  private readonly stateConnection: RedisConnection;
   private readonly budget: BatchBudget;
   private readonly windowObservers = new Set<(ms: number) => void>();
 
   constructor(private readonly options: GenerationWorkerOptions) {
     this.queueName = generateQueueName(options.provider.name);
-    this.log = options.log.child({ queue: this.queueName });
+    const partition = options.partition ?? 0;
+    const queues = options.queues.partition(partition);
+    this.log = options.log.child(options.queues.count > 1 ? { queue: this.queueName, partition } : { queue: this.queueName });
     this.fetcher = new OutputFetcher({ dispatcher: options.dispatcher, allowPrivate: options.allowPrivateUrls });
-    this.webhooks = new Queue<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, {
-      connection: options.connection,
-      prefix: options.prefix,
-      telemetry: bullmqTelemetry(),
-    });
-    this.webhooks.on(
-      "error",
-      safe(this.log, "webhooks queue error", (err) => this.log.error({ err }, "webhooks queue error")),
-    );
+    // a job's webhooks go to its own partition's queue: a re-run adds the same delivery id there
+    this.webhooks = queues.webhooks();
     this.notifier = new WebhookNotifier(this.webhooks);
-    this.own = new Queue<StoredJobData, GenerationResult, typeof GENERATE_JOB>(this.queueName, {
-      connection: options.connection,
-      prefix: options.prefix,
-      telemetry: bullmqTelemetry(),
-    });
-    this.own.on(
-      "error",
-      safe(this.log, "queue error", (err) => this.log.error({ err }, "queue error")),
-    );
-    this.cancels = new CancelRequests(options.connection, options.prefix);
-    // slot timings follow KILN_POLL_SCALE like every other delay, with floors that keep the sweep cheap
-    const scale = options.pollScale ?? 1;
-    const inflight = new InflightSlots(
-      options.connection,
-      options.prefix,
-      options.provider.name,
-      options.inflight ?? { models: new Map() },
-      Math.max(1_000, DEFAULT_GRANT_TTL_MS * scale),
-    );
-    this.slots = new SlotHandoff(inflight, this.own, this.log, Math.max(250, DEFAULT_SWEEP_EVERY_MS * scale));
-    this.slots.start();
+    this.own = queues.generation(options.provider.name);
+    this.cancels = new CancelRequests(options.connection, queues.prefix);
+    this.slots = options.slots;
     // a connection of its own: a state write never waits behind BullMQ's replies on the shared one
     this.stateConnection = options.connection.duplicate();
     this.stateConnection.on(
       "error",
       safe(this.log, "state connection error", (err: Error) => this.log.error({ err: err.message }, "state connection error")),
     );
-    this.states = new JobStateStore(this.stateConnection, options.prefix, this.queueName);
-    this.budget = new BatchBudget(this.stateConnection, options.prefix, options.prices);
-    // a read is reused for 10 s of (scaled) poll time, and at least 1 s: learning costs no round trip per visit
+    this.states = new JobStateStore(this.stateConnection, queues.prefix, this.queueName);
+    this.budget = new BatchBudget(this.stateConnection, queues.prefix, options.prices);
+    // learned per provider and model across partitions, under the un-partitioned prefix; a read is
+    // reused for 10 s of (scaled) poll time, and at least 1 s: learning costs no round trip per visit
     // even where KILN_POLL_SCALE makes visits milliseconds apart (tests, benches)
-    const stats = new DurationStatsStore(this.stateConnection, options.prefix, {
+    const stats = new DurationStatsStore(this.stateConnection, options.queues.prefix, {
       cacheMs: Math.max(1_000, 10_000 * (options.pollScale ?? 1)),
     });
     this.planner = new PollPlanner({
@@ -201,14 +183,15 @@ export class GenerationWorker {
       (job, token) => this.process(job, token),
       {
         connection: options.connection,
-        prefix: options.prefix,
+        prefix: queues.prefix,
         concurrency: options.concurrency ?? 50,
         // a crash mid-visit leaves the job active; allow a few such crashes before BullMQ gives up on it
         maxStalledCount: 5,
         lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
         stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
-        // each visit is about one provider request, so limiting visits limits requests
-        limiter: limiterFor(options.ratePerSecond ?? UNLIMITED_PER_SECOND),
+        // each visit is about one provider request, so limiting visits limits requests; BullMQ's
+        // limiter is per queue, so the partitions share the rate evenly and together never exceed it
+        limiter: limiterFor((options.ratePerSecond ?? UNLIMITED_PER_SECOND) / options.queues.count),
         // each visit's process span joins the producer's trace through the context bullmq-otel stored in the job
         telemetry: bullmqTelemetry(),
       },
@@ -228,9 +211,7 @@ export class GenerationWorker {
    * (their locks lapse and the stalled check gives them to another worker).
    */
   async close(force = false): Promise<void> {
-    this.slots.stop();
     await this.worker.close(force);
-    await Promise.all([this.webhooks.close(), this.own.close()]);
     await this.stateConnection.quit().catch(() => undefined);
   }
 
@@ -292,8 +273,9 @@ export class GenerationWorker {
         case "throttle":
           await ctx.persist(outcome.state);
           this.log.warn({ jobId: job.id, delayMs: outcome.delayMs }, `provider rate limit on submit; pausing the queue: ${outcome.reason}`);
-          // the job goes back to waiting with no attempt spent; every worker of the queue waits out the delay
-          await this.own.rateLimit(outcome.delayMs);
+          // the job goes back to waiting with no attempt spent; every worker of the provider's queues,
+          // in every partition, waits out the delay
+          await Promise.all(this.options.queues.all().map((p) => p.generation(this.options.provider.name).rateLimit(outcome.delayMs)));
           throw Worker.RateLimitError();
         case "fail":
           state = { ...outcome.state, step: "notify", result: this.resultOf(job, accepted.job, outcome.state, outcome.error) };

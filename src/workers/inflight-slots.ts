@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 import { envModelName } from "../config.js";
 
 /** Caps on provider tasks in flight at once, shared by every worker process. */
@@ -107,14 +107,15 @@ export const DEFAULT_GRANT_TTL_MS = 60_000;
  * In-flight slots of one provider, in Redis: taken before submit, given back at the task's
  * terminal status, failure or deadline. A job that finds its scope full waits in a lane, in
  * enqueue order, and is handed a slot when one frees: the caller wakes the jobs each call
- * returns in `granted`. Keys live under the queue prefix (a hash tag by default), so the
- * script's keys share a Redis Cluster slot; waking the BullMQ jobs is a separate call.
+ * returns in `granted`. Keys live under the un-partitioned `KILN_PREFIX` (`{kiln}:inflight:...`),
+ * a hash tag of their own: the script's keys share one Redis Cluster slot, and the caps hold
+ * across every partition. Waking the BullMQ jobs (in their partitions) is a separate call.
  */
 export class InflightSlots {
   private readonly modelNames: string[];
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
     private readonly provider: string,
     private readonly caps: InflightCaps,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 import type { JobState } from "../contract/job-state.js";
 import { cancelKey } from "../producers/cancellation.js";
 import { STATE_FIELD, type GenerationJob } from "../producers/kiln-job.js";
@@ -44,7 +44,7 @@ export class JobStateStore {
   private readonly writeState: WriteState;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly prefix: string,
     private readonly queueName: string,
   ) {

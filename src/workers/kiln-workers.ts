@@ -5,7 +5,10 @@ import { configError, modelInflightCaps } from "../config.js";
 import type { InflightCaps } from "./inflight-slots.js";
 import type { ModelKind } from "../providers/model-kind.js";
 import { configuredProviders } from "../providers/index.js";
-import { createRedis, waitReady } from "../redis.js";
+import { connectRedis, redisTargetOf, waitReady } from "../redis.js";
+import { workerPartitions } from "../partitions.js";
+import { generateQueueName } from "../contract/queue-names.js";
+import { SlotHandoff } from "./slot-handoff.js";
 import { createArchiveStore } from "../storage/index.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { createOutboundDispatcher } from "../webhooks/url-guard.js";
@@ -13,14 +16,17 @@ import { GenerationWorker } from "./generation-worker.js";
 import { WebhookWorker } from "./webhook-worker.js";
 import { BatchWorker } from "./batch-worker.js";
 import { WebhookNotifier } from "./webhook-notifier.js";
-import { KilnQueues } from "../producers/kiln-queues.js";
+import { PartitionedQueues } from "../producers/partitioned-queues.js";
 import { pricesOf } from "../billing/index.js";
 
-/** Everything `kiln worker` runs in one process. */
+/** Everything `kiln worker` runs in one process: per partition it consumes, a worker of each queue. */
 export interface KilnWorkers {
+  /** One per provider with credentials and partition consumed. */
   generation: GenerationWorker[];
-  webhooks: WebhookWorker;
-  batches: BatchWorker;
+  /** One per partition consumed. */
+  webhooks: WebhookWorker[];
+  /** One per partition consumed. */
+  batches: BatchWorker[];
   store: ArchiveStore;
   /** Every BullMQ worker is running (false while starting, closing or stopped): `/readyz` inside `kiln worker`. */
   isRunning(): boolean;
@@ -33,8 +39,9 @@ export interface WorkerMetricsSink {
 }
 
 /**
- * Starts a generation worker per provider with credentials, and the webhook worker. Fails
- * with a ConfigError naming the variable when something required is missing.
+ * Starts, in every partition this process consumes (`KILN_WORKER_PARTITIONS`, default all of
+ * `KILN_PARTITIONS`), a generation worker per provider with credentials, the webhook worker and
+ * the batch worker. Fails with a ConfigError naming the variable when something required is missing.
  */
 export async function startKilnWorkers(
   env: Environment,
@@ -49,45 +56,75 @@ export async function startKilnWorkers(
   const prices = pricesOf(env);
   if (providers.length === 0)
     throw configError("TOKENHUB_API_KEY, GATEWAY_API_KEY, WCODE_API_KEY: no provider has credentials, so there is nothing to run");
-  const connection = createRedis(env.REDIS_URL, "worker");
-  connection.on("error", (err) => log.error({ err: err.message }, "redis connection error"));
+  const partitions = workerPartitions(env.KILN_WORKER_PARTITIONS, env.KILN_PARTITIONS);
+  const connection = connectRedis(redisTargetOf(env), "worker");
+  connection.on("error", (err: Error) => log.error({ err: err.message }, "redis connection error"));
   await waitReady(connection, 30_000);
   const store = createArchiveStore(env);
   const outbound = createOutboundDispatcher({ allowPrivate: env.KILN_ALLOW_PRIVATE_URLS });
-  const common = { connection, prefix: env.KILN_PREFIX, dispatcher: outbound, allowPrivateUrls: env.KILN_ALLOW_PRIVATE_URLS, log };
+  const queues = new PartitionedQueues(connection, env.KILN_PREFIX, env.KILN_PARTITIONS, log);
+  const common = { connection, dispatcher: outbound, allowPrivateUrls: env.KILN_ALLOW_PRIVATE_URLS, log };
   const recovery = { lockDurationMs: env.KILN_LOCK_DURATION, stalledIntervalMs: env.KILN_STALLED_INTERVAL, deadlines: deadlinesOf(env) };
-  const generation = providers.map(
-    (provider) =>
-      new GenerationWorker({
+  const rawEnv = overrides.rawEnv ?? process.env;
+  const handoffs: SlotHandoff[] = [];
+  const generation = providers.flatMap((provider) => {
+    const { inflight, ...limits } = limitsOf(env, provider.name, rawEnv);
+    // one hand-off per provider and process: in-flight slots are global, whatever the partition
+    const slots = SlotHandoff.forProvider({ connection, queues, provider: provider.name, inflight, pollScale: env.KILN_POLL_SCALE, log });
+    handoffs.push(slots);
+    return partitions.map(
+      (partition) =>
+        new GenerationWorker({
+          ...common,
+          ...recovery,
+          ...limits,
+          queues,
+          partition,
+          slots,
+          provider,
+          store,
+          concurrency: env.KILN_CONCURRENCY,
+          pollScale: env.KILN_POLL_SCALE,
+          pollSchedule: env.KILN_POLL_SCHEDULE,
+          prices,
+        }),
+    );
+  });
+  for (const handoff of handoffs) handoff.start();
+  const webhooks = partitions.map(
+    (partition) =>
+      new WebhookWorker({
         ...common,
-        ...recovery,
-        provider,
-        store,
-        concurrency: env.KILN_CONCURRENCY,
-        pollScale: env.KILN_POLL_SCALE,
-        pollSchedule: env.KILN_POLL_SCHEDULE,
-        prices,
-        ...limitsOf(env, provider.name, overrides.rawEnv ?? process.env),
+        prefix: queues.partition(partition).prefix,
+        secret: env.KILN_WEBHOOK_SECRET!,
+        schedule: overrides.webhookSchedule ?? env.KILN_WEBHOOK_RETRY_SCHEDULE,
+        timeoutMs: env.KILN_WEBHOOK_TIMEOUT_MS,
       }),
   );
-  const webhooks = new WebhookWorker({
-    ...common,
-    secret: env.KILN_WEBHOOK_SECRET,
-    schedule: overrides.webhookSchedule ?? env.KILN_WEBHOOK_RETRY_SCHEDULE,
-    timeoutMs: env.KILN_WEBHOOK_TIMEOUT_MS,
+  const batches = partitions.map((partition) => {
+    const own = queues.partition(partition);
+    return new BatchWorker({ connection, queues: own, store, notifier: new WebhookNotifier(own.webhooks()), log });
   });
-  const queues = new KilnQueues(connection, env.KILN_PREFIX, log);
-  const batches = new BatchWorker({ connection, queues, store, notifier: new WebhookNotifier(queues.webhooks()), log });
   overrides.metrics?.attach({ generation, webhooks });
-  log.info({ queues: generation.map((g) => g.queueName), archive: store.location, prefix: env.KILN_PREFIX }, "kiln workers started");
+  log.info(
+    {
+      queues: providers.map((p) => generateQueueName(p.name)),
+      partitions,
+      of: env.KILN_PARTITIONS,
+      archive: store.location,
+      prefix: env.KILN_PREFIX,
+    },
+    "kiln workers started",
+  );
   return {
     generation,
     webhooks,
     batches,
     store,
-    isRunning: () => [...generation, webhooks, batches].every((w) => w.worker.isRunning()),
+    isRunning: () => [...generation, ...webhooks, ...batches].every((w) => w.worker.isRunning()),
     async close() {
-      await Promise.all([...generation.map((g) => g.close()), webhooks.close(), batches.close()]);
+      for (const handoff of handoffs) handoff.stop();
+      await Promise.all([...generation.map((g) => g.close()), ...webhooks.map((w) => w.close()), ...batches.map((b) => b.close())]);
       await queues.close();
       await connection.quit().catch(() => undefined);
       await Promise.all([apiAgent.close(), outbound.close()]);

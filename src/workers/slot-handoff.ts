@@ -1,6 +1,8 @@
-import type { GenerationQueue } from "../producers/kiln-job.js";
+import type { GenerationJob } from "../producers/kiln-job.js";
 import type { Logger } from "pino";
-import type { InflightSlots } from "./inflight-slots.js";
+import { InflightSlots, DEFAULT_GRANT_TTL_MS, type InflightCaps } from "./inflight-slots.js";
+import type { PartitionedQueues } from "../producers/partitioned-queues.js";
+import type { RedisConnection } from "../redis.js";
 import type { SlotGate } from "./step-context.js";
 
 /** How often each worker process sweeps its provider's slots (lapsed slots, lost wake-ups). @defaultValue 5 s */
@@ -22,10 +24,39 @@ export class SlotHandoff implements SlotGate {
 
   constructor(
     private readonly slots: InflightSlots,
-    private readonly queue: GenerationQueue,
+    /** Finds a job of the provider in whichever partition holds it (lanes are global, jobs are not). */
+    private readonly findJob: (jobId: string) => Promise<GenerationJob | undefined>,
     private readonly log: Logger,
     private readonly sweepEveryMs = DEFAULT_SWEEP_EVERY_MS,
   ) {}
+
+  /**
+   * The hand-off of `provider`'s slots, one per process, shared by its workers in every partition:
+   * slots and lanes are global per provider (keys under the un-partitioned prefix, a hash tag of
+   * their own), while a job is found in whichever partition holds it. Timings follow `pollScale`
+   * like every other delay, with floors that keep the sweep cheap.
+   */
+  static forProvider(options: {
+    connection: RedisConnection;
+    queues: PartitionedQueues;
+    provider: string;
+    /** `KILN_<PROVIDER>_MAX_INFLIGHT[_<MODEL>]`. @defaultValue none */
+    inflight?: InflightCaps;
+    /** @defaultValue 1 */
+    pollScale?: number;
+    log: Logger;
+  }): SlotHandoff {
+    const scale = options.pollScale ?? 1;
+    const { connection, queues, provider } = options;
+    const slots = new InflightSlots(
+      connection,
+      queues.prefix,
+      provider,
+      options.inflight ?? { models: new Map() },
+      Math.max(1_000, DEFAULT_GRANT_TTL_MS * scale),
+    );
+    return new SlotHandoff(slots, (jobId) => queues.findJob(provider, jobId), options.log, Math.max(250, DEFAULT_SWEEP_EVERY_MS * scale));
+  }
 
   /** Starts the periodic sweep (a no-op for a provider without caps). */
   start(): void {
@@ -85,10 +116,8 @@ export class SlotHandoff implements SlotGate {
     }
   }
 
-  // Once queues are partitioned (issue 10), lanes are global per provider while jobs live in
-  // partition queues: the job's queue must then be found from its id (`prefixOf` in src/partitions.ts).
   private async wakeOne(jobId: string): Promise<void> {
-    const job = await this.queue.getJob(jobId);
+    const job = await this.findJob(jobId);
     // removed while waiting: its slot goes to the next in line
     if (!job) return this.wake(await this.slots.release(jobId));
     try {

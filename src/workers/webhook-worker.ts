@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
 import { describeIssues } from "../producers/generation-request.js";
@@ -19,7 +19,7 @@ import { isRecord } from "../util/describe-value.js";
 import type { Attributes } from "@opentelemetry/api";
 
 export interface WebhookWorkerOptions {
-  connection: Redis;
+  connection: RedisConnection;
   /** Key prefix of every queue. */
   prefix: string;
   /** `whsec_…` secret that signs every delivery whose request brought no secret of its own. */

@@ -116,9 +116,10 @@ describe("a batch's budget", () => {
     expect(Number(summary.totals!.cost!.amount)).toBeLessThan(0.01);
   });
 
-  it("POST /v1/batches with a budget, and GET /v1/batches/{id} with the ledger and the totals", async () => {
+  it("POST /v1/batches with a budget, and GET /v1/batches/{id} with the ledger and the totals, over three partitions", async () => {
     const token = "http-budget-token-0123456789";
-    h = await new KilnHarness().start({ env: { KILN_PRICES: prices, KILN_API_TOKEN: token } });
+    // the batch's ledger lives in its partition ({…-1} for this id), where its children's workers must find it
+    h = await new KilnHarness().start({ env: { KILN_PRICES: prices, KILN_API_TOKEN: token, KILN_PARTITIONS: "3" } });
     const http = await startHttpServer(h.env, createLogger({ level: "silent" }), { port: 0, host: "127.0.0.1" });
     try {
       await untilRedisConnected(http.url);

@@ -7,7 +7,9 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { generateQueueName } from "../../src/contract/queue-names.js";
 import { deliveryJobId, eventSubject, type EventType } from "../../src/webhooks/webhook-message.js";
-import { loadEnvironment, type Environment } from "../../src/config.js";
+import { loadEnvironment, queueLocationOf, type Environment } from "../../src/config.js";
+import { prefixOf } from "../../src/partitions.js";
+import { connectRedis, redisTargetOf } from "../../src/redis.js";
 import { createLogger } from "../../src/logger.js";
 import { GenerationClient } from "../../src/producers/generation-client.js";
 import { ProviderSimulator } from "../../src/simulator/simulator.js";
@@ -29,6 +31,13 @@ export interface HarnessOptions {
   /** Start in-process workers. @defaultValue true */
   workers?: boolean;
   env?: Record<string, string>;
+  /** `KILN_PREFIX`. @defaultValue a fresh `{kiln-<random>}` */
+  prefix?: string;
+  /**
+   * Run on a Redis Cluster (`startRedisCluster`) instead of the run's Redis: kiln connects with
+   * `REDIS_CLUSTER_NODES` and spreads its queues over `partitions` (`KILN_PARTITIONS`).
+   */
+  cluster?: { seeds: string; partitions?: number };
 }
 
 /**
@@ -42,11 +51,12 @@ export class KilnHarness {
   workers?: KilnWorkers;
   env!: Environment;
   rawEnv!: Record<string, string>;
-  readonly prefix = `{kiln-${randomUUID().slice(0, 8)}}`;
+  prefix = `{kiln-${randomUUID().slice(0, 8)}}`;
   readonly secret = newWebhookSecret();
   private archiveDir?: string;
 
   async start(options: HarnessOptions = {}): Promise<this> {
+    this.prefix = options.prefix ?? this.prefix;
     this.simulator = new ProviderSimulator({
       apiKey: TEST_API_KEY,
       durationsMs: { image: 300, video: 600, "3d": 600 },
@@ -70,10 +80,11 @@ export class KilnHarness {
       KILN_ALLOW_PRIVATE_URLS: "true",
       KILN_POLL_SCALE: "0.02",
       LOG_LEVEL: "silent",
+      ...(options.cluster ? { REDIS_CLUSTER_NODES: options.cluster.seeds, KILN_PARTITIONS: String(options.cluster.partitions ?? 1) } : {}),
       ...options.env,
     };
     this.env = loadEnvironment(this.rawEnv);
-    this.client = new GenerationClient({ redisUrl: this.env.REDIS_URL, prefix: this.prefix });
+    this.client = new GenerationClient(queueLocationOf(this.env));
     if (options.workers ?? true) await this.startWorkers();
     return this;
   }
@@ -119,13 +130,16 @@ export class KilnHarness {
 
   /** The webhook delivery's BullMQ job id for `type` of the generation job `jobId`. */
   async deliveryIdOf(jobId: string, type: EventType = "generation.completed", provider = "tokenhub"): Promise<string> {
-    const queue = new Queue(generateQueueName(provider), { connection: { url: this.env.REDIS_URL }, prefix: this.prefix });
+    const connection = connectRedis(redisTargetOf(this.env), "producer");
+    const prefix = prefixOf(jobId, this.prefix, this.env.KILN_PARTITIONS);
+    const queue = new Queue(generateQueueName(provider), { connection, prefix });
     try {
       const job = await queue.getJob(jobId);
       if (!job) throw new Error(`no job ${jobId} on ${queue.name}`);
       return deliveryJobId(eventSubject(queue.name, jobId, job.timestamp), type);
     } finally {
       await queue.close();
+      await connection.quit();
     }
   }
 
@@ -134,7 +148,8 @@ export class KilnHarness {
     await this.client.close();
     await this.receiver.stop();
     await this.simulator.stop();
-    await cleanPrefix(this.env.REDIS_URL, this.prefix);
+    // a cluster is its test file's own and is stopped with it; the run's Redis is shared
+    if (!this.env.REDIS_CLUSTER_NODES) await cleanPrefix(this.env.REDIS_URL, this.prefix);
     if (this.archiveDir) await rm(this.archiveDir, { recursive: true, force: true });
   }
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { ConfigError, loadEnvironment } from "../../src/config.js";
+import { ConfigError, loadEnvironment, queueLocationOf } from "../../src/config.js";
 
 function configError(env: NodeJS.ProcessEnv): ConfigError {
   try {
@@ -81,13 +81,33 @@ describe("loadEnvironment", () => {
     expect(env).toMatchObject({ KILN_WEBHOOK_SECRET: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0", S3_BUCKET: "kiln" });
   });
 
-  it("checks the Redis Cluster seeds and partitions, and refuses them until workers and producers use them", () => {
-    expect(configError({ REDIS_CLUSTER_NODES: "10.0.0.1:7000, redis-2.internal:7001,[::1]:7002" }).message).toMatch(
-      /REDIS_CLUSTER_NODES: Redis Cluster support is not complete/,
-    );
-    expect(configError({ KILN_PARTITIONS: "3", KILN_WORKER_PARTITIONS: "0,2" }).message).toMatch(
-      /KILN_PARTITIONS: partitions are not complete/,
-    );
+  it("accepts Redis Cluster seeds and partitions, with their password and TLS, and names where producers find the queues", () => {
+    const env = loadEnvironment({
+      REDIS_CLUSTER_NODES: "10.0.0.1:7000, redis-2.internal:7001,[::1]:7002",
+      REDIS_PASSWORD: "s3cret",
+      REDIS_TLS: "true",
+      KILN_PARTITIONS: "3",
+      KILN_WORKER_PARTITIONS: "0,2",
+    });
+    expect(queueLocationOf(env)).toEqual({
+      target: {
+        clusterNodes: [
+          { host: "10.0.0.1", port: 7000 },
+          { host: "redis-2.internal", port: 7001 },
+          { host: "::1", port: 7002 },
+        ],
+        password: "s3cret",
+        tls: true,
+      },
+      prefix: "{kiln}",
+      partitions: 3,
+    });
+    // without seeds, REDIS_URL and one partition: what every deployment had before
+    expect(queueLocationOf(loadEnvironment({ REDIS_URL: "redis://10.0.0.9:6380" }))).toEqual({
+      target: { url: "redis://10.0.0.9:6380" },
+      prefix: "{kiln}",
+      partitions: 1,
+    });
     expect(configError({ KILN_PREFIX: "kiln" }).message).toMatch(/KILN_PREFIX: must contain a non-empty \{\.\.\.\} hash tag/);
     expect(loadEnvironment({ KILN_PARTITIONS: "1", KILN_WORKER_PARTITIONS: "0" })).toMatchObject({
       KILN_PARTITIONS: 1,

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
-import { loadEnvironment } from "../../config.js";
+import { loadEnvironment, queueLocationOf } from "../../config.js";
 import { createLogger } from "../../logger.js";
 import { GenerationClient, type GenerationStatus } from "../../producers/generation-client.js";
 import { ProviderSimulator } from "../../simulator/simulator.js";
@@ -21,7 +21,9 @@ const SIM_KEY = "sk-demo";
 export async function runDemo(options: { timeoutMs: number; archiveDir: string }): Promise<boolean> {
   const cleanups: Array<() => Promise<unknown>> = [];
   try {
-    const redisUrl = process.env.REDIS_URL || (await startOwnRedis(cleanups));
+    // a Redis Cluster named by REDIS_CLUSTER_NODES is used as it is; else REDIS_URL, else a redis-server of its own
+    const cluster = process.env.REDIS_CLUSTER_NODES || undefined;
+    const redisUrl = cluster ? undefined : process.env.REDIS_URL || (await startOwnRedis(cleanups));
     const simulator = new ProviderSimulator({ apiKey: SIM_KEY, durationsMs: { image: 1500, video: 5000, "3d": 4000 } });
     const simUrl = await simulator.start();
     cleanups.push(() => simulator.stop());
@@ -47,11 +49,12 @@ export async function runDemo(options: { timeoutMs: number; archiveDir: string }
     });
     const workers = await startKilnWorkers(env, createLogger({ level: env.LOG_LEVEL }));
     cleanups.push(() => workers.close());
+    const redis = cluster ? `cluster ${cluster}` : redisUrl;
     console.log(
-      `redis ${redisUrl} | simulator ${simUrl} | webhooks ${receiver.url} | archive ${workers.store.location} | prefix ${env.KILN_PREFIX}\n`,
+      `redis ${redis} | simulator ${simUrl} | webhooks ${receiver.url} | archive ${workers.store.location} | prefix ${env.KILN_PREFIX}\n`,
     );
 
-    const client = new GenerationClient({ redisUrl, prefix: env.KILN_PREFIX });
+    const client = new GenerationClient(queueLocationOf(env));
     cleanups.push(() => client.close());
     const run = Date.now().toString(36);
     const jobs = await Promise.all(
