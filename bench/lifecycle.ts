@@ -34,7 +34,12 @@ export async function lifecycleRow(
       : { ARCHIVE_DIR: `${ctx.scratchDir}/archive` };
     // the first poll 2 ms after the submit: the poll delay does not bound the rate
     const worker = stack.own(
-      new KilnWorkerProcess(stack.workerEnv({ KILN_POLL_SCALE: "0.001", KILN_CONCURRENCY: "50", ...archive }), ctx.scratchDir),
+      new KilnWorkerProcess(
+        stack.workerEnv({ KILN_POLL_SCALE: "0.001", KILN_CONCURRENCY: "50", ...archive }),
+        ctx.scratchDir,
+        // BENCH_CPU_PROF=<dir>: the worker runs under --cpu-prof into that directory
+        process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [],
+      ),
     );
     await worker.start();
     const cpu = new CpuMeter({
