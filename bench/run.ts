@@ -69,7 +69,7 @@ async function main(): Promise<void> {
       results.errors[row.id] = err instanceof Error ? err.message : String(err);
       console.log(`${row.id}: FAILED after ${((Date.now() - started) / 1000).toFixed(0)} s: ${results.errors[row.id]}`);
     } finally {
-      await rm(scratchDir, { recursive: true, force: true });
+      if (!process.env.BENCH_KEEP) await rm(scratchDir, { recursive: true, force: true });
     }
   }
   await writeResults(results, true);

@@ -69,7 +69,9 @@ export class TaskBook {
     task.files = spec.files.map((plan, index) => this.makeFile(task.id, index, plan));
     this.tasks.set(id, task);
     this.submissions.push({ taskId: id, provider: spec.provider, model: spec.model, prompt: spec.prompt, at: now });
+    // a task done at once never counts as in flight: its first query must not close it again
     if (spec.durationMs > 0) this.open(spec.model);
+    else task.closedAt = now;
     return task;
   }
 

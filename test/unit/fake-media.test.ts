@@ -263,3 +263,30 @@ describe("the simulator's large videos", () => {
     }
   });
 });
+
+describe("the simulator's task book", () => {
+  it("answers the status of a task done at once (duration 0) with its outputs, not a 500", async () => {
+    const sim = new ProviderSimulator({ durationsMs: { image: 0, video: 0, "3d": 0 } });
+    const base = await sim.start();
+    const call = async (path: string, body: unknown) => {
+      const response = await fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { authorization: "Bearer key", "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    try {
+      const submitted = await call("/v1/api/image/submit", { model: "hy-image-v3.0", prompt: "a kiln" });
+      expect(submitted.status).toBe(200);
+      for (let query = 0; query < 2; query++) {
+        const answer = await call("/v1/api/image/query", { model: "hy-image-v3.0", id: submitted.body.id });
+        expect(answer.status).toBe(200);
+        expect(answer.body.status).toBe("completed");
+      }
+      expect(sim.book.counters.open).toBe(0);
+    } finally {
+      await sim.stop();
+    }
+  });
+});
