@@ -2,7 +2,7 @@ import { WebhookReceiver } from "../src/simulator/webhook-receiver.js";
 import type { BenchContext, RowResult } from "./row.js";
 import { CpuMeter, round } from "./proc-stats.js";
 import { enqueueBare, enqueueKiln, imageRequest, sized } from "./sizes.js";
-import { BaselineProcess, BENCH_PREFIX, BenchStack, KilnWorkerProcess, waitUntil } from "./stack.js";
+import { BaselineProcess, BENCH_PREFIX, BenchStack, commandDelta, KilnWorkerProcess, waitUntil } from "./stack.js";
 import { startS3 } from "../test/support/s3-server.js";
 
 /**
@@ -42,6 +42,7 @@ export async function lifecycleRow(
       ),
     );
     await worker.start();
+    const c0 = await stack.commandCalls();
     const cpu = new CpuMeter({
       worker: worker.pid,
       "redis-server": stack.redisPid,
@@ -53,6 +54,7 @@ export async function lifecycleRow(
     await waitUntil(() => completed() >= jobs, 600_000, `${jobs} verified generation.completed webhooks`, 50);
     const kilnSeconds = (Math.max(...receiver.received.map((r) => r.at)) - started) / 1000;
     const kilnCpu = cpu.stop();
+    const kilnCommands = commandDelta(c0, await stack.commandCalls());
     await worker.stop();
     const kilnRate = jobs / kilnSeconds;
     ctx.log(`kiln: ${jobs} lifecycles in ${kilnSeconds.toFixed(1)} s`);
@@ -62,9 +64,11 @@ export async function lifecycleRow(
       new BaselineProcess("noop", { redisUrl: stack.redisUrl, prefix: BENCH_PREFIX, queue: "bare-noop", concurrency: 50, target: jobs }),
     );
     await bare.start();
+    const bc0 = await stack.commandCalls();
     const bareCpu = new CpuMeter({ baseline: bare.pid, "redis-server": stack.redisPid }).start();
     await bare.until(() => bare.report.doneAt !== undefined, 600_000, `${jobs} no-op jobs done`);
     const bareUsage = bareCpu.stop();
+    const bareCommands = commandDelta(bc0, await stack.commandCalls());
     await bare.stop();
     const bareRate = jobs / ((bare.report.doneAt! - bare.report.readyAt) / 1000);
     const ratio = kilnRate / bareRate;
@@ -81,6 +85,12 @@ export async function lifecycleRow(
         "kiln s": round(kilnSeconds, 2),
         "worker CPU ms per job": round(kilnCpu["worker CPU ms"]! / jobs, 2),
         "baseline CPU ms per job": round(bareUsage["baseline CPU ms"]! / jobs, 3),
+        // script calls are the round trips BullMQ and kiln send; the rest run inside the scripts
+        "kiln Redis script calls per job": round((kilnCommands.evalsha ?? 0) / jobs, 2),
+        "baseline Redis script calls per job": round((bareCommands.evalsha ?? 0) / jobs, 2),
+        "kiln Redis commands per job (scripts included)": round(sum(kilnCommands) / jobs, 1),
+        "baseline Redis commands per job (scripts included)": round(sum(bareCommands) / jobs, 1),
+        "kiln commands per job": perJob(kilnCommands, jobs),
         ...(s3 ? { "S3 server": s3.source } : {}),
         ...Object.fromEntries(Object.entries(kilnCpu).map(([k, v]) => [`kiln run: ${k}`, v])),
         ...Object.fromEntries(Object.entries(bareUsage).map(([k, v]) => [`baseline run: ${k}`, v])),
@@ -91,4 +101,14 @@ export async function lifecycleRow(
     await s3?.stop();
     await stack.stop();
   }
+}
+
+const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+/** The commands with the most calls, per job: `evalsha 6.00, xadd 12.0, …`. */
+function perJob(counts: Record<string, number>, jobs: number): string {
+  return Object.entries(counts)
+    .slice(0, 12)
+    .map(([name, calls]) => `${name} ${(calls / jobs).toFixed(2)}`)
+    .join(", ");
 }

@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../../src/logger.js";
+import { createLogger, redactSecrets } from "../../src/logger.js";
 
 /** A destination the test can read back. */
 function capture(): { stream: Writable; text: () => string } {
@@ -36,6 +36,29 @@ describe("createLogger redaction", () => {
     expect(text).toContain("https://example.com/h");
     expect(text.match(/SECRET-\d+/g)).toBeNull();
     expect(text.match(/\[redacted\]/g)?.length).toBeGreaterThanOrEqual(12);
+  });
+
+  it("blanks them at any depth, in arrays and in an error's own fields, and leaves the caller's objects alone", () => {
+    const out = capture();
+    const log = createLogger({ level: "info", destination: out.stream });
+    const deep = { a: { b: { c: { d: { e: { f: { apiKey: "SECRET-1", kept: "visible-1" } } } } } } };
+    const err = Object.assign(new Error("upload failed"), { request: { headers: { authorization: "Bearer SECRET-2" } }, status: 403 });
+    const list = [{ webhook: { secret: "SECRET-3" } }, "visible-2"];
+    log.info({ deep, err, list }, "nested");
+    const line = JSON.parse(out.text()) as { err: { message: string; status: number; stack: string; type: string } };
+    expect(out.text().match(/SECRET-\d+/g)).toBeNull();
+    expect(out.text()).toContain("visible-1");
+    expect(out.text()).toContain("visible-2");
+    expect(line.err).toMatchObject({ message: "upload failed", status: 403, type: "Error" });
+    expect(line.err.stack).toContain("upload failed");
+    // the logged objects themselves are not changed
+    expect(deep.a.b.c.d.e.f.apiKey).toBe("SECRET-1");
+    expect(err.request.headers.authorization).toBe("Bearer SECRET-2");
+  });
+
+  it("returns a record without credentials as it is (no copy on the usual log line)", () => {
+    const record = { jobId: "j1", keys: ["a/b.png"], took: { ms: 12 } };
+    expect(redactSecrets(record)).toBe(record);
   });
 
   it("writes to the injected destination at the given level", () => {
