@@ -1,8 +1,9 @@
+import { mkdir } from "node:fs/promises";
 import { WebhookReceiver } from "../src/simulator/webhook-receiver.js";
 import type { BenchContext, RowResult } from "./row.js";
 import { CpuMeter, round } from "./proc-stats.js";
 import { enqueueBare, enqueueKiln, imageRequest, sized } from "./sizes.js";
-import { BaselineProcess, BENCH_PREFIX, BenchStack, commandDelta, KilnWorkerProcess, waitUntil } from "./stack.js";
+import { BaselineProcess, BENCH_API_KEY, BENCH_PREFIX, BenchStack, commandDelta, KilnWorkerProcess, waitUntil } from "./stack.js";
 import { startS3 } from "../test/support/s3-server.js";
 
 /**
@@ -72,6 +73,7 @@ export async function lifecycleRow(
     await bare.stop();
     const bareRate = jobs / ((bare.report.doneAt! - bare.report.readyAt) / 1000);
     const ratio = kilnRate / bareRate;
+    const handmade = s3 ? undefined : await handmadePipeline(stack, ctx, jobs, hooks);
     return {
       id: options.id,
       title: options.title,
@@ -86,6 +88,14 @@ export async function lifecycleRow(
         "worker CPU ms per job": round(kilnCpu["worker CPU ms"]! / jobs, 2),
         "baseline CPU ms per job": round(bareUsage["baseline CPU ms"]! / jobs, 3),
         // script calls are the round trips BullMQ and kiln send; the rest run inside the scripts
+        ...(handmade
+          ? {
+              "handmade pipeline jobs/s (same work, no state kept)": round(handmade.rate),
+              "handmade pipeline CPU ms per job": round(handmade.cpuMs / jobs, 2),
+              "kiln / handmade pipeline": round(kilnRate / handmade.rate, 3),
+              "handmade pipeline / no-op": round(handmade.rate / bareRate, 3),
+            }
+          : {}),
         "kiln Redis script calls per job": round((kilnCommands.evalsha ?? 0) / jobs, 2),
         "baseline Redis script calls per job": round((bareCommands.evalsha ?? 0) / jobs, 2),
         "kiln Redis commands per job (scripts included)": round(sum(kilnCommands) / jobs, 1),
@@ -101,6 +111,39 @@ export async function lifecycleRow(
     await s3?.stop();
     await stack.stop();
   }
+}
+
+/**
+ * The same lifecycle done by hand in a bare BullMQ processor (submit, one status request, the
+ * output to a file, a signed webhook POSTed to the same receiver), no state kept between steps: what
+ * the work itself costs, so the note can say how much of the gap to the no-op rate is kiln's.
+ */
+async function handmadePipeline(stack: BenchStack, ctx: BenchContext, jobs: number, webhookUrl: string) {
+  const archiveDir = `${ctx.scratchDir}/handmade`;
+  await mkdir(archiveDir, { recursive: true });
+  await enqueueBare(stack.redisUrl, "bare-pipeline", jobs, (i) => ({ prompt: `handmade image ${i}` }));
+  const handmade = stack.own(
+    new BaselineProcess("pipeline", {
+      redisUrl: stack.redisUrl,
+      prefix: BENCH_PREFIX,
+      queue: "bare-pipeline",
+      concurrency: 50,
+      target: jobs,
+      simUrl: stack.simUrl,
+      apiKey: BENCH_API_KEY,
+      archiveDir,
+      webhookUrl,
+      webhookSecret: stack.webhookSecret,
+    }),
+  );
+  await handmade.start();
+  const cpu = new CpuMeter({ baseline: handmade.pid }).start();
+  await handmade.until(() => handmade.report.doneAt !== undefined, 600_000, `${jobs} handmade lifecycles done`);
+  const usage = cpu.stop();
+  await handmade.stop();
+  const rate = jobs / ((handmade.report.doneAt! - handmade.report.readyAt) / 1000);
+  ctx.log(`handmade pipeline: ${jobs} lifecycles at ${rate.toFixed(0)}/s`);
+  return { rate, cpuMs: usage["baseline CPU ms"]! };
 }
 
 const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);

@@ -1,3 +1,6 @@
+import { createHmac, randomUUID } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { pipeline } from "node:stream/promises";
 import { DelayedError, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { request } from "undici";
@@ -11,6 +14,9 @@ import { request } from "undici";
  * - `noop`: a processor that returns at once: the cheapest job BullMQ allows.
  * - `naive`: how a poller is written without kiln: submit, then sleep between status requests
  *   while holding the worker slot, then download the output.
+ * - `pipeline`: the lifecycle's own work done by hand in one visit, with no state kept: submit,
+ *   one status request, the output streamed to a file, a signed webhook POSTed. What the work
+ *   costs without kiln's durability, for the lifecycle row.
  *
  * It writes JSON lines on stdout: `{readyAt}` once the worker runs, `{count, countAt}` every
  * 250 ms, and `{doneAt}` when `target` jobs are done.
@@ -28,6 +34,10 @@ interface Config {
   simUrl?: string;
   apiKey?: string;
   pollMs?: number;
+  /** pipeline: where outputs go, and the webhook to sign and POST. */
+  archiveDir?: string;
+  webhookUrl?: string;
+  webhookSecret?: string;
 }
 
 const [mode, json] = process.argv.slice(2);
@@ -55,6 +65,11 @@ const processors: Record<string, (job: Job, token?: string) => Promise<unknown>>
     counted();
     return undefined;
   },
+  async pipeline(job) {
+    await handmadeLifecycle(job.id!, String((job.data as { prompt?: string }).prompt ?? ""));
+    counted();
+    return undefined;
+  },
   async naive(job) {
     await naivePoll(String((job.data as { prompt?: string }).prompt ?? ""));
     counted();
@@ -62,15 +77,42 @@ const processors: Record<string, (job: Job, token?: string) => Promise<unknown>>
   },
 };
 
+/** One call of the simulator's TokenHub image API. */
+async function api(path: string, body: Record<string, unknown>) {
+  const answer = await request(`${config.simUrl}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${config.apiKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "hy-image-v3.0", ...body }),
+  });
+  return (await answer.body.json()) as { id?: string; status?: string; data?: Array<{ url: string }> };
+}
+
+async function handmadeLifecycle(jobId: string, prompt: string): Promise<void> {
+  const { id } = await api("/v1/api/image/submit", { prompt });
+  const status = await api("/v1/api/image/query", { id });
+  if (status.status !== "completed") throw new Error(`task ${id} is ${status.status} (the row's tasks finish at once)`);
+  const download = await request(status.data![0]!.url);
+  await pipeline(download.body, createWriteStream(`${config.archiveDir}/${jobId}.png`));
+  const body = JSON.stringify({ type: "generation.completed", timestamp: new Date().toISOString(), data: { id: jobId, taskId: id } });
+  const messageId = `msg_${randomUUID()}`;
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const key = Buffer.from(config.webhookSecret!.slice("whsec_".length), "base64");
+  const signature = createHmac("sha256", key).update(`${messageId}.${timestamp}.${body}`).digest("base64");
+  const answer = await request(config.webhookUrl!, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "webhook-id": messageId,
+      "webhook-timestamp": timestamp,
+      "webhook-signature": `v1,${signature}`,
+    },
+    body,
+  });
+  await answer.body.dump();
+  if (answer.statusCode >= 300) throw new Error(`webhook answered ${answer.statusCode}`);
+}
+
 async function naivePoll(prompt: string): Promise<void> {
-  const api = async (path: string, body: Record<string, unknown>) => {
-    const answer = await request(`${config.simUrl}${path}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${config.apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: "hy-image-v3.0", ...body }),
-    });
-    return (await answer.body.json()) as { id?: string; status?: string; data?: Array<{ url: string }> };
-  };
   const { id } = await api("/v1/api/image/submit", { prompt });
   for (;;) {
     // the slot stays taken while it sleeps: that is what makes this poller naive

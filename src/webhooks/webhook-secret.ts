@@ -7,6 +7,9 @@ const MAX_KEY_BYTES = 64;
 /** Canonical base64 (padded to a multiple of 4), which is what `standardwebhooks` can decode. */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/** Whether `encoded` is base64 as `standardwebhooks` decodes it (canonical, padded). */
+export const isCanonicalBase64 = (encoded: string): boolean => BASE64.test(encoded);
+
 /** Byte length of a key in `whsec_<base64>` form, or undefined when it is not in that form. */
 export function secretKeyBytes(secret: string): number | undefined {
   if (!secret.startsWith("whsec_")) return undefined;

@@ -40,3 +40,16 @@ describe("WebhookSigner", () => {
     expect(headers["webhook-signature"]).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
   });
 });
+
+describe("WebhookSigner's secrets", () => {
+  it("refuses a secret that is not base64, as standardwebhooks does", () => {
+    expect(() => new WebhookSigner("whsec_not*base64")).toThrow(/not whsec_ followed by base64/);
+    expect(() => new WebhookSigner("whsec_")).toThrow(/not whsec_ followed by base64/);
+  });
+
+  it("signs with a secret given without its whsec_ prefix like with it", () => {
+    const at = new Date("2026-01-01T00:00:00Z");
+    const bare = secret.slice("whsec_".length);
+    expect(new WebhookSigner(bare).sign("msg_abc", body, at)).toEqual(new WebhookSigner(secret).sign("msg_abc", body, at));
+  });
+});
