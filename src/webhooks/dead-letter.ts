@@ -174,9 +174,21 @@ const ListedDelivery = z
   })
   .catch({ messageId: "", url: "", payload: { type: "", data: { id: "" } }, attempts: [] });
 
+/**
+ * Every attempt of a delivery, oldest first: those that failed are in its data (`attempts`), the
+ * one that delivered it in its return value.
+ */
+export function historyOf(
+  job: Pick<WebhookJob, "data" | "returnvalue">,
+  failed = ListedDelivery.parse(job.data).attempts,
+): DeliveryAttempt[] {
+  const delivered = DeliveryAttempt.safeParse((job.returnvalue as { attempt?: unknown } | null | undefined)?.attempt);
+  return delivered.success ? [...failed, delivered.data] : failed;
+}
+
 function summarize(job: WebhookJob, state: string): DeliverySummary {
   const data = ListedDelivery.parse(job.data);
-  const attempts = data.attempts;
+  const attempts = historyOf(job, data.attempts);
   const last = attempts.at(-1);
   return {
     id: String(job.id),

@@ -11,8 +11,9 @@ import type { StepOutcome } from "./step-outcome.js";
 
 /**
  * Streams each output into the archive store, hashing on the way, and records each one as
- * soon as it is stored: a re-run skips recorded outputs, and an unrecorded one is written
- * again under the same key with the same bytes.
+ * soon as it is stored (the last one in the `notify` state the worker writes next, before the
+ * webhook): a re-run skips recorded outputs, and an unrecorded one is written again under the
+ * same key with the same bytes.
  */
 export async function archiveStep(state: JobState, ctx: StepContext): Promise<StepOutcome> {
   const sources = state.sources ?? [];
@@ -22,7 +23,8 @@ export async function archiveStep(state: JobState, ctx: StepContext): Promise<St
     try {
       const output = await archiveOne(index, source, ctx);
       current = { ...current, errors: 0, archived: [...current.archived, output] };
-      await ctx.persist(current);
+      // the last one is recorded by the write of the notify step that follows at once (one write less per job)
+      if (index < sources.length - 1) await ctx.persist(current);
     } catch (err) {
       return outcomeOfError(err, current, ctx);
     }
@@ -49,7 +51,8 @@ async function archiveOne(index: number, source: OutputSource, ctx: StepContext)
   if (opened.length !== undefined && hasher.bytes !== opened.length) {
     throw new Error(`output ${index}: received ${hasher.bytes} bytes of ${opened.length} announced`);
   }
-  ctx.log.info({ jobId: ctx.jobId, index, key, bytes: hasher.bytes }, "archived output");
+  // debug: the job's one info line is "completed", with every key
+  ctx.log.debug({ jobId: ctx.jobId, index, key, bytes: hasher.bytes }, "archived output");
   return {
     index,
     key,

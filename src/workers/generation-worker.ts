@@ -404,7 +404,7 @@ export class GenerationWorker {
       Date.now(),
     );
     if (result.status === "failed") throw new UnrecoverableError(`${result.error?.code}: ${result.error?.message}`);
-    this.log.info({ jobId: job.id, outputs: result.outputs.length }, "completed");
+    this.log.info({ jobId: job.id, keys: result.outputs.map((o) => o.key) }, "completed");
     return result;
   }
 

@@ -126,9 +126,15 @@ export class WebhookWorker {
     return inSpan("kiln.webhook.deliver", deliveryAttributes(job, delivery), async (span) => {
       const outcome = await this.sender.send({ messageId: delivery.messageId, url: delivery.url, body }, signer, started);
       span.setAttribute(KilnAttribute.outcome, outcome.result);
-      // recorded before settling: once the job moves to failed, this history is all the dead letter has
-      await this.record(job, delivery, attemptOf(outcome, started));
-      return this.settle(job, outcome);
+      const attempt = attemptOf(outcome, started);
+      this.log.debug(
+        { jobId: job.id, messageId: delivery.messageId, event: delivery.payload.type, target: redactUrl(delivery.url), ...attempt },
+        "webhook attempt",
+      );
+      // recorded before settling: once the job moves to failed, this history is all the dead letter has;
+      // a delivered attempt goes in the return value instead, which BullMQ writes as it completes the job
+      if (outcome.result !== "delivered") await this.record(job, delivery, attempt);
+      return this.settle(job, outcome, attempt);
     });
   }
 
@@ -136,17 +142,13 @@ export class WebhookWorker {
   private async record(job: WebhookJob, delivery: WebhookDelivery, attempt: DeliveryAttempt): Promise<void> {
     const attempts = [...delivery.attempts, attempt].slice(-MAX_ATTEMPT_RECORDS);
     await job.updateData({ ...job.data, attempts });
-    this.log.debug(
-      { jobId: job.id, messageId: delivery.messageId, event: delivery.payload.type, target: redactUrl(delivery.url), ...attempt },
-      "webhook attempt",
-    );
   }
 
   /** The one place where an attempt's outcome becomes BullMQ control flow. */
-  private settle(job: WebhookJob, outcome: AttemptOutcome): DeliveryResult {
+  private settle(job: WebhookJob, outcome: AttemptOutcome, attempt: DeliveryAttempt): DeliveryResult {
     switch (outcome.result) {
       case "delivered":
-        return { status: outcome.status };
+        return { status: outcome.status, attempt };
       case "gone":
         throw new UnrecoverableError("receiver answered 410 Gone: not retrying");
       case "refused":

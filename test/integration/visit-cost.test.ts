@@ -1,19 +1,40 @@
+import { once } from "node:events";
+import { connect } from "node:net";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { startRedisProcess, type RedisProcessHandle } from "../../src/util/redis-process.js";
 import { KilnHarness } from "../support/kiln-harness.js";
+import { STATE_FIELD } from "../../src/producers/kiln-job.js";
+import { Queue } from "bullmq";
+import { historyOf } from "../../src/webhooks/dead-letter.js";
+import type { WebhookJob } from "../../src/webhooks/webhook-queue.js";
+import { WEBHOOKS_QUEUE } from "../../src/contract/queue-names.js";
 
-/** Every command the server runs from now until `stop`, as Redis's MONITOR reports it. */
+/**
+ * Every command the server runs from now until `stop`, as Redis's MONITOR reports it (scripts'
+ * own commands included). A raw socket: ioredis's monitor mode trips over the lines of Lua scripts.
+ */
 async function monitor(url: string): Promise<{ commands: string[][]; stop(): Promise<void> }> {
-  const redis = new Redis(url);
-  const feed = await redis.monitor();
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
   const commands: string[][] = [];
-  feed.on("monitor", (_time: string, args: string[]) => commands.push(args));
+  let pending = "";
+  socket.on("data", (chunk: Buffer) => {
+    const lines = (pending + chunk.toString("latin1")).split("\r\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) {
+      // +<time> [<db> <client address or "lua">] "<command>" "<arg>" ...
+      const args = line.startsWith("+") ? [...line.slice(line.indexOf("]") + 1).matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!) : [];
+      if (args.length > 0) commands.push(args);
+    }
+  });
+  socket.write("MONITOR\r\n");
+  await once(socket, "data");
   return {
     commands,
     stop: async () => {
-      feed.disconnect();
-      await redis.quit();
+      socket.end();
+      await once(socket, "close");
     },
   };
 }
@@ -54,5 +75,34 @@ describe("a pending poll visit", () => {
     // many visits, or the figure below says nothing
     expect(polls).toBeGreaterThan(20);
     expect(statsReads).toBeLessThanOrEqual(Math.ceil(seconds) + 2);
+  }, 60_000);
+
+  it("a whole image lifecycle writes its state four times and its delivered webhook's data never", async () => {
+    redis = await startRedisProcess();
+    h = await new KilnHarness().start({
+      archive: "local",
+      simulator: { durationsMs: { image: 0, video: 4_000, "3d": 300 } },
+      env: { REDIS_URL: redis.url, KILN_POLL_SCALE: "0.001" },
+    });
+    const watch = await monitor(redis.url);
+    const id = await h.client.enqueue({ ...h.request("hy-image-v3.0"), webhook: { url: h.receiver.url } });
+    expect((await h.client.waitFor(id, { timeoutMs: 20_000 })).state).toBe("completed");
+    await h.receiver.waitFor((received) => received.some((r) => r.payload.type === "generation.completed"));
+    await new Promise((r) => setTimeout(r, 300));
+    await watch.stop();
+    const hsets = watch.commands.filter(([name]) => name?.toLowerCase() === "hset");
+    const stateWrites = hsets.filter(([, key, field]) => key?.endsWith(`:${id}`) && field === STATE_FIELD).length;
+    const deliveryDataWrites = hsets.filter(([, key, field]) => key?.includes(":webhooks:") && field === "data").length;
+    console.log(`[visit-cost] one image lifecycle: ${stateWrites} state writes, ${deliveryDataWrites} rewrites of its delivery's data`);
+    // the submit call counted, the task id, the poll's answer (outputs to archive), the archived output with the notify step
+    expect(stateWrites).toBe(4);
+    expect(deliveryDataWrites).toBe(0);
+    // the attempt that delivered it is still in the delivery's history
+    const connection = new Redis(redis.url);
+    const webhooks = new Queue(WEBHOOKS_QUEUE, { connection, prefix: h.prefix });
+    const delivered = (await webhooks.getCompleted()) as WebhookJob[];
+    await webhooks.close();
+    await connection.quit();
+    expect(delivered.map((job) => historyOf(job))).toEqual([[expect.objectContaining({ status: 204 })]]);
   }, 60_000);
 });

@@ -5,7 +5,8 @@ import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { getFreePort } from "../../src/util/redis-process.js";
-import { type DeliveryAttempt } from "../../src/webhooks/webhook-message.js";
+import { historyOf } from "../../src/webhooks/dead-letter.js";
+import type { WebhookJob } from "../../src/webhooks/webhook-queue.js";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { verifiedBySvix, WebhookReceiver } from "../support/webhook-receiver.js";
@@ -77,7 +78,7 @@ describe("webhook delivery rules, end to end", () => {
   const h = new KilnHarness();
   let webhooks: Queue;
   const front = () => new ReceiverFront(h.receiver);
-  const attemptsOf = (job: Job) => (job.data as { attempts: DeliveryAttempt[] }).attempts;
+  const attemptsOf = (job: Job) => historyOf(job as WebhookJob);
 
   beforeAll(async () => {
     // the schedule and the timeout come through the environment, as an operator would set them
