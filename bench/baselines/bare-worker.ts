@@ -11,6 +11,8 @@ import { request } from "undici";
  *
  * - `repoll`: a processor that does no work and moves its job back to the delayed set
  *   (`moveToDelayed` + `DelayedError`): the cheapest poll visit BullMQ allows.
+ * - `repollStatus`: the same with one status request for a pending task (`taskId` in the data)
+ *   before the move: a poll visit's own work, with no state kept.
  * - `noop`: a processor that returns at once: the cheapest job BullMQ allows.
  * - `naive`: how a poller is written without kiln: submit, then sleep between status requests
  *   while holding the worker slot, then download the output.
@@ -57,6 +59,13 @@ function counted(): void {
 
 const processors: Record<string, (job: Job, token?: string) => Promise<unknown>> = {
   async repoll(job, token) {
+    count++;
+    await job.moveToDelayed(Date.now() + (config.delayMs ?? 0), token);
+    throw new DelayedError();
+  },
+  async repollStatus(job, token) {
+    const status = await api("/v1/api/image/query", { id: (job.data as { taskId?: string }).taskId });
+    if (status.status === "completed" || status.status === "failed") throw new Error(`task is ${status.status}; the row's tasks never end`);
     count++;
     await job.moveToDelayed(Date.now() + (config.delayMs ?? 0), token);
     throw new DelayedError();

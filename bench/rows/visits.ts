@@ -3,7 +3,7 @@ import { CpuMeter, round } from "../proc-stats.js";
 import { enqueueBare, enqueueKiln, imageRequest, sized, sleep } from "../sizes.js";
 import { Queue } from "bullmq";
 import { generateQueueName } from "../../src/contract/queue-names.js";
-import { BaselineProcess, BENCH_PREFIX, BenchStack, commandDelta, KilnWorkerProcess, waitUntil } from "../stack.js";
+import { BaselineProcess, BENCH_API_KEY, BENCH_PREFIX, BenchStack, commandDelta, KilnWorkerProcess, waitUntil } from "../stack.js";
 
 /**
  * Poll visits per second of one worker process, every task still pending at the provider and
@@ -77,6 +77,8 @@ export const row: BenchRow = {
       const bareVisits = b1.count - b0.count;
       const bareRate = bareVisits / ((b1.countAt - b0.countAt) / 1000);
       const ratio = kilnRate / bareRate;
+      const withStatus = await repollsWithStatus(stack, tasks, windowMs);
+      ctx.log(`bare re-polls with the status request: ${round(withStatus.rate)} visits/s`);
       return {
         id: "visits",
         title: row.title,
@@ -98,6 +100,10 @@ export const row: BenchRow = {
           "baseline commands": describe(bareCommands, bareVisits),
           "worker CPU ms per visit": round(kilnCpu["worker CPU ms"]! / visits, 3),
           "baseline CPU ms per visit": round(bareCpu["baseline CPU ms"]! / bareVisits, 3),
+          "bare re-polls with the status request (visits/s)": round(withStatus.rate),
+          "bare re-polls with the status request: CPU ms per visit": round(withStatus.cpuMsPerVisit, 3),
+          "kiln / bare re-polls with the status request": round(kilnRate / withStatus.rate, 3),
+          "bare re-polls with the status request / bare re-polls": round(withStatus.rate / bareRate, 3),
           ...prefixed("kiln run: ", kilnCpu),
           ...prefixed("baseline run: ", bareCpu),
         },
@@ -119,6 +125,45 @@ async function submitAll(stack: BenchStack, ctx: BenchContext, tasks: number): P
   const queue = new Queue(generateQueueName("tokenhub"), { connection: stack.redis, prefix: BENCH_PREFIX });
   await queue.promoteJobs();
   await queue.close();
+}
+
+/**
+ * The same re-poll with the visit's own work added: one status request to the simulator for a
+ * pending task (the ids kiln's jobs hold), no state kept. What a poll visit costs at the least,
+ * so the note can say how much of the gap to the bare re-poll is kiln's.
+ */
+async function repollsWithStatus(stack: BenchStack, tasks: number, windowMs: number): Promise<{ rate: number; cpuMsPerVisit: number }> {
+  const queue = new Queue(generateQueueName("tokenhub"), { connection: stack.redis, prefix: BENCH_PREFIX });
+  const taskIds: string[] = [];
+  for (const job of await queue.getJobs(["delayed", "wait", "prioritized"], 0, tasks - 1)) {
+    const taskId = (job.progress as { taskId?: unknown } | undefined)?.taskId;
+    if (typeof taskId === "string") taskIds.push(taskId);
+  }
+  await queue.close();
+  if (taskIds.length === 0) throw new Error("no task ids in kiln's jobs to poll");
+  await enqueueBare(stack.redisUrl, "bare-repoll-status", tasks, (i) => ({ taskId: taskIds[i % taskIds.length] }));
+  const bare = await stack
+    .own(
+      new BaselineProcess("repollStatus", {
+        redisUrl: stack.redisUrl,
+        prefix: BENCH_PREFIX,
+        queue: "bare-repoll-status",
+        concurrency: 50,
+        delayMs: 0,
+        simUrl: stack.simUrl,
+        apiKey: BENCH_API_KEY,
+      }),
+    )
+    .start();
+  await sleep(2000);
+  const b0 = { ...bare.report };
+  const cpu = new CpuMeter({ baseline: bare.pid }).start();
+  await sleep(windowMs);
+  const b1 = { ...bare.report };
+  const usage = cpu.stop();
+  await bare.stop();
+  const visits = b1.count - b0.count;
+  return { rate: visits / ((b1.countAt - b0.countAt) / 1000), cpuMsPerVisit: usage["baseline CPU ms"]! / visits };
 }
 
 const total = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
