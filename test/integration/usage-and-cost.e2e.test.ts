@@ -80,13 +80,7 @@ describe("usage and cost in results, webhooks and metrics", () => {
 
   it("TokenHub text: the provider's prompt and completion tokens, priced per 1k exactly", async () => {
     const { result, hook } = await run(h.chatRequest("tokenhub", "hunyuan-2.0-instruct-20251111"));
-    const raw = result.completion!.usage as { prompt_tokens: number; completion_tokens: number; total_tokens: number };
-    expect(result.usage).toEqual({
-      source: "provider",
-      promptTokens: raw.prompt_tokens,
-      completionTokens: raw.completion_tokens,
-      totalTokens: raw.total_tokens,
-    });
+    const raw = expectProviderTokens(result);
     // 0.0008 and 0.002 per 1k tokens are 800,000 and 2,000,000 pico-units per token
     const pico = BigInt(raw.prompt_tokens) * 800_000n + BigInt(raw.completion_tokens) * 2_000_000n;
     expect(result.cost).toEqual({ amount: decimal(pico), currency: "CNY" });
@@ -132,13 +126,7 @@ describe("usage and cost in results, webhooks and metrics", () => {
     ["wcode", "tencent/hunyuan-a13b-instruct"],
   ] as const)("%s %s text: the three token counts, whatever details the vendor adds", async (provider, model) => {
     const { result, hook } = await run(h.chatRequest(provider, model));
-    const raw = result.completion!.usage as { prompt_tokens: number; completion_tokens: number; total_tokens: number };
-    expect(result.usage).toEqual({
-      source: "provider",
-      promptTokens: raw.prompt_tokens,
-      completionTokens: raw.completion_tokens,
-      totalTokens: raw.total_tokens,
-    });
+    expectProviderTokens(result);
     expect(result.cost).toBeUndefined();
     expect(hook).toMatchObject({ usage: result.usage });
   });
@@ -156,3 +144,15 @@ describe("usage and cost in results, webhooks and metrics", () => {
     expect(sample(text, "kiln_usage_total", { provider: "tokenhub", model: "hy-3d-3.0", unit: "models" })).toBe(2);
   });
 });
+
+/** The result's usage is the provider's three token counts, as its answer gave them; returns the answer's usage. */
+function expectProviderTokens(result: GenerationResult): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
+  const raw = result.completion!.usage as { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  expect(result.usage).toEqual({
+    source: "provider",
+    promptTokens: raw.prompt_tokens,
+    completionTokens: raw.completion_tokens,
+    totalTokens: raw.total_tokens,
+  });
+  return raw;
+}
