@@ -36,6 +36,7 @@ export const row: BenchRow = {
           new KilnWorkerProcess(
             stack.workerEnv({ KILN_POLL_SCALE: String(scale), KILN_CONCURRENCY: "50", KILN_POLL_SCHEDULE: "fixed" }),
             ctx.scratchDir,
+            process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [],
           ),
         )
         .start();
