@@ -52,8 +52,10 @@ function scrub(value: unknown, depth: number): unknown {
     }
     return copy ?? value;
   }
-  // what JSON.stringify writes for them is not a field walk (Date, URL, Buffer)
-  if (typeof (value as { toJSON?: unknown }).toJSON === "function" || ArrayBuffer.isView(value)) return value;
+  // plain records and errors only: class instances (a socket, a stream, a response) are large graphs
+  // no credential of kiln's lives in, and what JSON.stringify writes for Date, URL or Buffer is not a field walk
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null && !(value instanceof Error)) return value;
   const record = value as Record<string, unknown>;
   let copy: Record<string, unknown> | undefined;
   // for…in like pino's error serializer, so an error's own enumerable fields are walked too

@@ -56,6 +56,16 @@ describe("createLogger redaction", () => {
     expect(err.request.headers.authorization).toBe("Bearer SECRET-2");
   });
 
+  it("does not walk into class instances (sockets, streams, responses): only plain records and errors", () => {
+    class Connection {
+      readonly socket = { peers: Array.from({ length: 3 }, () => ({ apiKey: "not a log field" })) };
+    }
+    const connection = new Connection();
+    const record = { connection };
+    expect(redactSecrets(record)).toBe(record);
+    expect(redactSecrets({ nested: { apiKey: "SECRET" }, connection })).toEqual({ nested: { apiKey: "[redacted]" }, connection });
+  });
+
   it("returns a record without credentials as it is (no copy on the usual log line)", () => {
     const record = { jobId: "j1", keys: ["a/b.png"], took: { ms: 12 } };
     expect(redactSecrets(record)).toBe(record);
