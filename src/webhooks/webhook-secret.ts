@@ -7,15 +7,18 @@ const MAX_KEY_BYTES = 64;
 /** Canonical base64 (padded to a multiple of 4), which is what `standardwebhooks` can decode. */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** Whether `encoded` is base64 as `standardwebhooks` decodes it (canonical, padded). */
-export const isCanonicalBase64 = (encoded: string): boolean => BASE64.test(encoded);
+/**
+ * The signing key of a secret, `whsec_<base64>` or the base64 alone (as `standardwebhooks`
+ * accepts both), or undefined when the base64 is empty or not canonical.
+ */
+export function secretKey(secret: string): Buffer | undefined {
+  const encoded = secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret;
+  return encoded !== "" && BASE64.test(encoded) ? Buffer.from(encoded, "base64") : undefined;
+}
 
 /** Byte length of a key in `whsec_<base64>` form, or undefined when it is not in that form. */
 export function secretKeyBytes(secret: string): number | undefined {
-  if (!secret.startsWith("whsec_")) return undefined;
-  const encoded = secret.slice("whsec_".length);
-  if (encoded === "" || !BASE64.test(encoded)) return undefined;
-  return Buffer.from(encoded, "base64").length;
+  return secret.startsWith("whsec_") ? secretKey(secret)?.length : undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { isCanonicalBase64 } from "./webhook-secret.js";
+import { secretKey } from "./webhook-secret.js";
 
 /** Standard Webhooks headers for one delivery attempt. */
 export interface SignedHeaders {
@@ -17,9 +17,9 @@ export class WebhookSigner {
   private readonly key: Buffer;
 
   constructor(secret: string) {
-    const encoded = secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret;
-    if (encoded === "" || !isCanonicalBase64(encoded)) throw new Error("the webhook secret is not whsec_ followed by base64");
-    this.key = Buffer.from(encoded, "base64");
+    const key = secretKey(secret);
+    if (!key) throw new Error("the webhook secret is not whsec_ followed by base64");
+    this.key = key;
   }
 
   /** Headers for `body` sent now as message `messageId`; the timestamp is per attempt. */
