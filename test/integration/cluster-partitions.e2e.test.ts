@@ -15,6 +15,7 @@ import { API_TOKEN, call, eventually, sample } from "../fixtures/http-api-client
 import { KilnHarness } from "../support/kiln-harness.js";
 import { kiln } from "../support/kiln-cli.js";
 import { startRedisCluster, type RedisClusterHandle } from "../support/redis-cluster.js";
+import { idsCovering } from "../support/partition-ids.js";
 
 const run = promisify(execFile);
 const RAW_PRODUCER = fileURLToPath(new URL("../fixtures/raw-bullmq-cluster-enqueue.mjs", import.meta.url));
@@ -43,20 +44,6 @@ describe("kiln on a Redis Cluster with three partitions", () => {
   const slotOf = (key: string) => onNode(cluster.nodes[0]!.port, (r) => r.call("CLUSTER", "KEYSLOT", key) as Promise<number>);
   const ownerOf = async (key: string) => cluster.masterOfSlot(await slotOf(key));
   const exists = async (key: string) => onNode(await ownerOf(key), (r) => r.exists(key));
-
-  /** Ids `<stem>-<n>`, `perPartition` of them in each partition. */
-  function idsCovering(stem: string, perPartition: number): string[] {
-    const ids: string[] = [];
-    const counts = new Array<number>(PARTITIONS).fill(0);
-    for (let n = 0; counts.some((c) => c < perPartition); n++) {
-      const id = `${stem}-${n}`;
-      const p = partitionOf(id, PARTITIONS);
-      if (counts[p]! >= perPartition) continue;
-      counts[p]!++;
-      ids.push(id);
-    }
-    return ids;
-  }
 
   /** `{<stem><k>}` for the first k whose partitions' slots are served by three different masters. */
   async function spreadPrefix(stem: string): Promise<string> {
@@ -115,8 +102,8 @@ describe("kiln on a Redis Cluster with three partitions", () => {
     });
 
     it("runs TokenHub and gateway jobs to completion, each in the partition crc32 of its id names", async () => {
-      const tokenhub = idsCovering("th", 2);
-      const gateway = idsCovering("gw", 1);
+      const tokenhub = idsCovering("th", PARTITIONS, 2);
+      const gateway = idsCovering("gw", PARTITIONS, 1);
       await Promise.all([
         ...tokenhub.map((id) => h.client.enqueue(h.request("hy-image-lite"), { id })),
         ...gateway.map((id, i) => h.client.enqueue(h.chatRequest("gateway", i % 2 ? "qwen3-max" : "wan2.7-t2v"), { id })),
@@ -171,7 +158,7 @@ describe("kiln on a Redis Cluster with three partitions", () => {
     it("kiln cancel ends a delayed job in another partition than 0", async () => {
       h.simulator.configure({ durationsMs: { image: 300, video: 60_000, "3d": 600 } });
       try {
-        const id = idsCovering("cancel", 1).find((i) => partitionOf(i, PARTITIONS) !== 0)!;
+        const id = idsCovering("cancel", PARTITIONS, 1).find((i) => partitionOf(i, PARTITIONS) !== 0)!;
         await h.client.enqueue(h.chatRequest("gateway", "wan2.7-t2v"), { id });
         await eventually(
           () => h.client.get(id),
@@ -187,7 +174,7 @@ describe("kiln on a Redis Cluster with three partitions", () => {
     });
 
     it("the HTTP API enqueues and reads jobs in every partition; /metrics counts them all; the dashboard shows every partition's queues", async () => {
-      const ids = idsCovering("http", 1);
+      const ids = idsCovering("http", PARTITIONS, 1);
       for (const id of ids) {
         const created = await call(http.url, "POST", "/v1/generations", { json: { ...h.request("hy-image-lite"), id }, token: API_TOKEN });
         expect(created.status, JSON.stringify(created.body)).toBe(201);
@@ -242,7 +229,7 @@ describe("kiln on a Redis Cluster with three partitions", () => {
       env: { KILN_TOKENHUB_MAX_INFLIGHT: "2" },
     });
     try {
-      const ids = idsCovering("cap", 4);
+      const ids = idsCovering("cap", PARTITIONS, 4);
       await Promise.all(ids.map((id) => h.client.enqueue(h.request("hy-image-v3.0"), { id })));
       for (const id of ids) expect((await h.client.waitFor(id, { timeoutMs: 30_000, intervalMs: 50 })).state, id).toBe("completed");
       const stats = h.simulator.stats();
@@ -270,7 +257,7 @@ describe("kiln on a Redis Cluster with three partitions", () => {
           await h.client.enqueue(request, { id });
         }
       };
-      const before = idsCovering("fo", 10);
+      const before = idsCovering("fo", PARTITIONS, 10);
       await enqueue(before);
       await eventually(
         () => Promise.all(before.map((id) => h.client.get(id))),
@@ -282,7 +269,7 @@ describe("kiln on a Redis Cluster with three partitions", () => {
       await cluster.kill(master);
       await cluster.waitHealthy(30_000);
       const promotedAt = Date.now();
-      const after = idsCovering("fo-after", 1);
+      const after = idsCovering("fo-after", PARTITIONS, 1);
       await enqueue(after);
       for (const id of [...before, ...after])
         expect((await h.client.waitFor(id, { timeoutMs: 60_000, intervalMs: 100 })).state, id).toBe("completed");

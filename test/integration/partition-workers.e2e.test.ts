@@ -3,20 +3,7 @@ import { partitionOf } from "../../src/partitions.js";
 import { eventually } from "../fixtures/http-api-client.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { kiln } from "../support/kiln-cli.js";
-
-/** Ids `<stem>-<n>`, `each` of them in every one of `count` partitions. */
-function idsCovering(stem: string, count: number, each: number): string[] {
-  const ids: string[] = [];
-  const per = new Array<number>(count).fill(0);
-  for (let n = 0; per.some((c) => c < each); n++) {
-    const id = `${stem}-${n}`;
-    const p = partitionOf(id, count);
-    if (per[p]! >= each) continue;
-    per[p]!++;
-    ids.push(id);
-  }
-  return ids;
-}
+import { idsCovering } from "../support/partition-ids.js";
 
 // Partitions on the run's single Redis (no cluster needed for these): which partitions a worker
 // consumes, and a provider's rate shared by all of them.
