@@ -3,7 +3,18 @@ import { WebhookReceiver } from "../src/simulator/webhook-receiver.js";
 import type { BenchContext, RowResult } from "./row.js";
 import { CpuMeter, round } from "./proc-stats.js";
 import { enqueueBare, enqueueKiln, imageRequest, sized } from "./sizes.js";
-import { BaselineProcess, BENCH_API_KEY, BENCH_PREFIX, BenchStack, commandDelta, KilnWorkerProcess, waitUntil } from "./stack.js";
+import {
+  BaselineProcess,
+  type BaselineMode,
+  BENCH_API_KEY,
+  BENCH_PREFIX,
+  BenchStack,
+  callsPer,
+  callTotal,
+  commandDelta,
+  KilnWorkerProcess,
+  waitUntil,
+} from "./stack.js";
 import { startS3 } from "../test/support/s3-server.js";
 
 /**
@@ -61,17 +72,11 @@ export async function lifecycleRow(
     ctx.log(`kiln: ${jobs} lifecycles in ${kilnSeconds.toFixed(1)} s`);
 
     await enqueueBare(stack.redisUrl, "bare-noop", jobs);
-    const bare = stack.own(
-      new BaselineProcess("noop", { redisUrl: stack.redisUrl, prefix: BENCH_PREFIX, queue: "bare-noop", concurrency: 50, target: jobs }),
-    );
-    await bare.start();
-    const bc0 = await stack.commandCalls();
-    const bareCpu = new CpuMeter({ baseline: bare.pid, "redis-server": stack.redisPid }).start();
-    await bare.until(() => bare.report.doneAt !== undefined, 600_000, `${jobs} no-op jobs done`);
-    const bareUsage = bareCpu.stop();
-    const bareCommands = commandDelta(bc0, await stack.commandCalls());
-    await bare.stop();
-    const bareRate = jobs / ((bare.report.doneAt! - bare.report.readyAt) / 1000);
+    const {
+      rate: bareRate,
+      usage: bareUsage,
+      commands: bareCommands,
+    } = await untilTarget(stack, "noop", { queue: "bare-noop" }, jobs, `${jobs} no-op jobs done`);
     const ratio = kilnRate / bareRate;
     const handmade = s3 ? undefined : await handmadePipeline(stack, ctx, jobs, hooks);
     return {
@@ -87,7 +92,6 @@ export async function lifecycleRow(
         "kiln s": round(kilnSeconds, 2),
         "worker CPU ms per job": round(kilnCpu["worker CPU ms"]! / jobs, 2),
         "baseline CPU ms per job": round(bareUsage["baseline CPU ms"]! / jobs, 3),
-        // script calls are the round trips BullMQ and kiln send; the rest run inside the scripts
         ...(handmade
           ? {
               "handmade pipeline jobs/s (same work, no state kept)": round(handmade.rate),
@@ -96,11 +100,12 @@ export async function lifecycleRow(
               "handmade pipeline / no-op": round(handmade.rate / bareRate, 3),
             }
           : {}),
+        // script calls are the round trips BullMQ and kiln send; the rest run inside the scripts
         "kiln Redis script calls per job": round((kilnCommands.evalsha ?? 0) / jobs, 2),
         "baseline Redis script calls per job": round((bareCommands.evalsha ?? 0) / jobs, 2),
-        "kiln Redis commands per job (scripts included)": round(sum(kilnCommands) / jobs, 1),
-        "baseline Redis commands per job (scripts included)": round(sum(bareCommands) / jobs, 1),
-        "kiln commands per job": perJob(kilnCommands, jobs),
+        "kiln Redis commands per job (scripts included)": round(callTotal(kilnCommands) / jobs, 1),
+        "baseline Redis commands per job (scripts included)": round(callTotal(bareCommands) / jobs, 1),
+        "kiln commands per job": callsPer(kilnCommands, jobs),
         ...(s3 ? { "S3 server": s3.source } : {}),
         ...Object.fromEntries(Object.entries(kilnCpu).map(([k, v]) => [`kiln run: ${k}`, v])),
         ...Object.fromEntries(Object.entries(bareUsage).map(([k, v]) => [`baseline run: ${k}`, v])),
@@ -122,36 +127,33 @@ async function handmadePipeline(stack: BenchStack, ctx: BenchContext, jobs: numb
   const archiveDir = `${ctx.scratchDir}/handmade`;
   await mkdir(archiveDir, { recursive: true });
   await enqueueBare(stack.redisUrl, "bare-pipeline", jobs, (i) => ({ prompt: `handmade image ${i}` }));
-  const handmade = stack.own(
-    new BaselineProcess("pipeline", {
-      redisUrl: stack.redisUrl,
-      prefix: BENCH_PREFIX,
-      queue: "bare-pipeline",
-      concurrency: 50,
-      target: jobs,
-      simUrl: stack.simUrl,
-      apiKey: BENCH_API_KEY,
-      archiveDir,
-      webhookUrl,
-      webhookSecret: stack.webhookSecret,
-    }),
-  );
-  await handmade.start();
-  const cpu = new CpuMeter({ baseline: handmade.pid }).start();
-  await handmade.until(() => handmade.report.doneAt !== undefined, 600_000, `${jobs} handmade lifecycles done`);
-  const usage = cpu.stop();
-  await handmade.stop();
-  const rate = jobs / ((handmade.report.doneAt! - handmade.report.readyAt) / 1000);
+  const config = {
+    queue: "bare-pipeline",
+    simUrl: stack.simUrl,
+    apiKey: BENCH_API_KEY,
+    archiveDir,
+    webhookUrl,
+    webhookSecret: stack.webhookSecret,
+  };
+  const { rate, usage } = await untilTarget(stack, "pipeline", config, jobs, `${jobs} handmade lifecycles done`);
   ctx.log(`handmade pipeline: ${jobs} lifecycles at ${rate.toFixed(0)}/s`);
   return { rate, cpuMs: usage["baseline CPU ms"]! };
 }
 
-const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
-
-/** The commands with the most calls, per job: `evalsha 6.00, xadd 12.0, …`. */
-function perJob(counts: Record<string, number>, jobs: number): string {
-  return Object.entries(counts)
-    .slice(0, 12)
-    .map(([name, calls]) => `${name} ${(calls / jobs).toFixed(2)}`)
-    .join(", ");
+/**
+ * Runs a baseline (50 slots, on the stack's Redis) until it has done `jobs` jobs: its rate from
+ * ready to done, its and redis-server's CPU, and the Redis commands meanwhile.
+ */
+async function untilTarget(stack: BenchStack, mode: BaselineMode, config: Record<string, unknown>, jobs: number, what: string) {
+  const bare = stack.own(
+    new BaselineProcess(mode, { redisUrl: stack.redisUrl, prefix: BENCH_PREFIX, concurrency: 50, target: jobs, ...config }),
+  );
+  await bare.start();
+  const c0 = await stack.commandCalls();
+  const cpu = new CpuMeter({ baseline: bare.pid, "redis-server": stack.redisPid }).start();
+  await bare.until(() => bare.report.doneAt !== undefined, 600_000, what);
+  const usage = cpu.stop();
+  const commands = commandDelta(c0, await stack.commandCalls());
+  await bare.stop();
+  return { rate: jobs / ((bare.report.doneAt! - bare.report.readyAt) / 1000), usage, commands };
 }

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, closeSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect } from "node:net";
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { request } from "undici";
+import { monitorRedis } from "../test/support/redis-monitor.js";
 import { getFreePort, startRedisProcess, type RedisProcessHandle } from "../src/util/redis-process.js";
 
 /** The repository root: `npm run bench` runs there, and `bin/kiln.js` and `dist-bench/` are found from it. */
@@ -95,26 +95,16 @@ export class BenchStack {
    * apart from the measurement. Returns the counts and the simulator's status requests meanwhile.
    */
   async clientCommands(ms: number): Promise<{ byCommand: Record<string, number>; simQueries: number }> {
-    // a raw socket: ioredis's monitor mode trips over lines of Lua scripts
-    const socket = connect(this.redisProcess!.port, "127.0.0.1");
-    const byCommand: Record<string, number> = {};
-    let pending = "";
-    socket.on("data", (chunk: Buffer) => {
-      const lines = (pending + chunk.toString("latin1")).split("\r\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) {
-        // +<time> [<db> <client address or "lua">] "<command>" ...
-        const match = /^\+\d+\.\d+ \[\d+ (\S+)\] "([^"]+)"/.exec(line);
-        if (!match || match[1] === "lua") continue;
-        const name = match[2]!.toLowerCase();
-        if (name !== "info") byCommand[name] = (byCommand[name] ?? 0) + 1;
-      }
-    });
-    socket.write("MONITOR\r\n");
+    const watch = await monitorRedis(this.redisUrl);
     const q0 = await this.simQueries();
     await new Promise((r) => setTimeout(r, ms));
     const simQueries = (await this.simQueries()) - q0;
-    socket.destroy();
+    await watch.stop();
+    const byCommand: Record<string, number> = {};
+    for (const { client, args } of watch.commands) {
+      const name = args[0]!.toLowerCase();
+      if (client !== "lua" && name !== "info") byCommand[name] = (byCommand[name] ?? 0) + 1;
+    }
     return { byCommand, simQueries };
   }
 
@@ -155,6 +145,17 @@ export function commandDelta(
     if (d > 0 && name !== "info") delta[name] = d;
   }
   return Object.fromEntries(Object.entries(delta).sort((a, b) => b[1] - a[1]));
+}
+
+/** All the calls of a `commandCalls()` reading or of a delta. */
+export const callTotal = (calls: Record<string, number>): number => Object.values(calls).reduce((a, b) => a + b, 0);
+
+/** "evalsha 2.00, get 1.00, ..." per unit (visit, job, poll), the commands of at least 0.01 each. */
+export function callsPer(calls: Record<string, number>, units: number): string {
+  return Object.entries(calls)
+    .filter(([, n]) => n / units >= 0.01)
+    .map(([name, n]) => `${name} ${(n / units).toFixed(2)}`)
+    .join(", ");
 }
 
 /**

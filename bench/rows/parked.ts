@@ -1,7 +1,7 @@
 import type { BenchContext, BenchRow, RowResult } from "../row.js";
 import { CpuMeter, ProcessRssSampler, round } from "../proc-stats.js";
 import { enqueueKiln, sized, sleep } from "../sizes.js";
-import { BenchStack, commandDelta, KilnWorkerProcess, waitUntil } from "../stack.js";
+import { BenchStack, callsPer, callTotal, commandDelta, KilnWorkerProcess, waitUntil } from "../stack.js";
 
 /** The video poll policy: 10 s first, ×1.5, capped at 60 s (src/providers/poll-policy.ts). */
 const DELAYS_TO_CAP_S = [10, 15, 22.5, 33.75, 50.625];
@@ -82,11 +82,11 @@ export const row: BenchRow = {
           "enqueue s": round(enqueueS),
           "enqueue + submit s": round(submittedS),
           "window s": round(seconds),
-          "Redis commands per poll (scripts included)": round(Object.values(commands).reduce((a, b) => a + b, 0) / polls, 1),
-          "Redis calls per poll": Object.entries(commands)
-            .filter(([name]) => ["evalsha", "bzpopmin", "get", "hmget"].includes(name))
-            .map(([name, calls]) => `${name} ${(calls / polls).toFixed(2)}`)
-            .join(", "),
+          "Redis commands per poll (scripts included)": round(callTotal(commands) / polls, 1),
+          "Redis calls per poll": callsPer(
+            Object.fromEntries(Object.entries(commands).filter(([name]) => ["evalsha", "bzpopmin", "get", "hmget"].includes(name))),
+            polls,
+          ),
           ...usage,
         },
       };

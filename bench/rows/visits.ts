@@ -3,7 +3,17 @@ import { CpuMeter, round } from "../proc-stats.js";
 import { enqueueBare, enqueueKiln, imageRequest, sized, sleep } from "../sizes.js";
 import { Queue } from "bullmq";
 import { generateQueueName } from "../../src/contract/queue-names.js";
-import { BaselineProcess, BENCH_API_KEY, BENCH_PREFIX, BenchStack, commandDelta, KilnWorkerProcess, waitUntil } from "../stack.js";
+import {
+  BaselineProcess,
+  BENCH_API_KEY,
+  BENCH_PREFIX,
+  BenchStack,
+  callsPer,
+  callTotal,
+  commandDelta,
+  KilnWorkerProcess,
+  waitUntil,
+} from "../stack.js";
 
 /**
  * Poll visits per second of one worker process, every task still pending at the provider and
@@ -46,8 +56,8 @@ export const row: BenchRow = {
       await worker.stop();
       const kilnRate = visits / (windowMs / 1000);
       ctx.log(
-        `visits: kiln ${round(kilnRate)} visits/s, ${round(total(kilnSent.byCommand) / kilnSent.simQueries, 2)} Redis calls sent ` +
-          `and ${round(total(kilnCommands) / visits, 2)} commands run (scripts included) per visit`,
+        `visits: kiln ${round(kilnRate)} visits/s, ${round(callTotal(kilnSent.byCommand) / kilnSent.simQueries, 2)} Redis calls sent ` +
+          `and ${round(callTotal(kilnCommands) / visits, 2)} commands run (scripts included) per visit`,
       );
 
       await enqueueBare(stack.redisUrl, "bare-repoll", tasks);
@@ -90,14 +100,14 @@ export const row: BenchRow = {
         context: {
           "pending tasks": tasks,
           "window s": windowMs / 1000,
-          "kiln Redis calls sent per visit": round(total(kilnSent.byCommand) / kilnSent.simQueries, 2),
-          "baseline Redis calls sent per visit": round(total(bareSent.byCommand) / bareSentVisits, 2),
-          "kiln calls sent": describe(kilnSent.byCommand, kilnSent.simQueries),
-          "baseline calls sent": describe(bareSent.byCommand, bareSentVisits),
-          "kiln Redis commands per visit": round(total(kilnCommands) / visits, 2),
-          "baseline Redis commands per visit": round(total(bareCommands) / bareVisits, 2),
-          "kiln commands": describe(kilnCommands, visits),
-          "baseline commands": describe(bareCommands, bareVisits),
+          "kiln Redis calls sent per visit": round(callTotal(kilnSent.byCommand) / kilnSent.simQueries, 2),
+          "baseline Redis calls sent per visit": round(callTotal(bareSent.byCommand) / bareSentVisits, 2),
+          "kiln calls sent": callsPer(kilnSent.byCommand, kilnSent.simQueries),
+          "baseline calls sent": callsPer(bareSent.byCommand, bareSentVisits),
+          "kiln Redis commands per visit": round(callTotal(kilnCommands) / visits, 2),
+          "baseline Redis commands per visit": round(callTotal(bareCommands) / bareVisits, 2),
+          "kiln commands": callsPer(kilnCommands, visits),
+          "baseline commands": callsPer(bareCommands, bareVisits),
           "worker CPU ms per visit": round(kilnCpu["worker CPU ms"]! / visits, 3),
           "baseline CPU ms per visit": round(bareCpu["baseline CPU ms"]! / bareVisits, 3),
           "bare re-polls with the status request (visits/s)": round(withStatus.rate),
@@ -164,16 +174,6 @@ async function repollsWithStatus(stack: BenchStack, tasks: number, windowMs: num
   await bare.stop();
   const visits = b1.count - b0.count;
   return { rate: visits / ((b1.countAt - b0.countAt) / 1000), cpuMsPerVisit: usage["baseline CPU ms"]! / visits };
-}
-
-const total = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
-
-/** "evalsha 2.00, get 1.00, ..." per visit. */
-function describe(calls: Record<string, number>, visits: number): string {
-  return Object.entries(calls)
-    .filter(([, n]) => n / visits >= 0.01)
-    .map(([name, n]) => `${name} ${(n / visits).toFixed(2)}`)
-    .join(", ");
 }
 
 function prefixed(prefix: string, values: Record<string, number>): Record<string, number> {

@@ -1,43 +1,13 @@
-import { once } from "node:events";
-import { connect } from "node:net";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { startRedisProcess, type RedisProcessHandle } from "../../src/util/redis-process.js";
 import { KilnHarness } from "../support/kiln-harness.js";
+import { monitorRedis } from "../support/redis-monitor.js";
 import { STATE_FIELD } from "../../src/producers/kiln-job.js";
 import { Queue } from "bullmq";
 import { historyOf } from "../../src/webhooks/dead-letter.js";
 import type { WebhookJob } from "../../src/webhooks/webhook-queue.js";
 import { WEBHOOKS_QUEUE } from "../../src/contract/queue-names.js";
-
-/**
- * Every command the server runs from now until `stop`, as Redis's MONITOR reports it (scripts'
- * own commands included). A raw socket: ioredis's monitor mode trips over the lines of Lua scripts.
- */
-async function monitor(url: string): Promise<{ commands: string[][]; stop(): Promise<void> }> {
-  const { hostname, port } = new URL(url);
-  const socket = connect(Number(port), hostname);
-  const commands: string[][] = [];
-  let pending = "";
-  socket.on("data", (chunk: Buffer) => {
-    const lines = (pending + chunk.toString("latin1")).split("\r\n");
-    pending = lines.pop() ?? "";
-    for (const line of lines) {
-      // +<time> [<db> <client address or "lua">] "<command>" "<arg>" ...
-      const args = line.startsWith("+") ? [...line.slice(line.indexOf("]") + 1).matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!) : [];
-      if (args.length > 0) commands.push(args);
-    }
-  });
-  socket.write("MONITOR\r\n");
-  await once(socket, "data");
-  return {
-    commands,
-    stop: async () => {
-      socket.end();
-      await once(socket, "close");
-    },
-  };
-}
 
 /**
  * What a poll visit that finds the task still pending costs Redis, counted by Redis itself on a
@@ -62,7 +32,7 @@ describe("a pending poll visit", () => {
     });
     // one image first, so the statistics exist and are read from Redis rather than found empty
     expect((await h.client.waitFor(await h.client.enqueue(h.request("hy-image-v3.0")), { timeoutMs: 20_000 })).state).toBe("completed");
-    const watch = await monitor(redis.url);
+    const watch = await monitorRedis(redis.url);
     const queriesBefore = h.simulator.stats().queries;
     const started = Date.now();
     const id = await h.client.enqueue(h.request("hy-video-1.5"));
@@ -70,7 +40,9 @@ describe("a pending poll visit", () => {
     const seconds = (Date.now() - started) / 1000;
     await watch.stop();
     const polls = h.simulator.stats().queries - queriesBefore;
-    const statsReads = watch.commands.filter(([name, key]) => name?.toLowerCase() === "hmget" && key?.includes(":duration-stats:")).length;
+    const statsReads = watch.commands.filter(
+      ({ args: [name, key] }) => name?.toLowerCase() === "hmget" && key?.includes(":duration-stats:"),
+    ).length;
     console.log(`[visit-cost] ${polls} polls in ${seconds.toFixed(1)} s: ${statsReads} reads of the learned durations`);
     // many visits, or the figure below says nothing
     expect(polls).toBeGreaterThan(20);
@@ -84,13 +56,13 @@ describe("a pending poll visit", () => {
       simulator: { durationsMs: { image: 0, video: 4_000, "3d": 300 } },
       env: { REDIS_URL: redis.url, KILN_POLL_SCALE: "0.001" },
     });
-    const watch = await monitor(redis.url);
+    const watch = await monitorRedis(redis.url);
     const id = await h.client.enqueue({ ...h.request("hy-image-v3.0"), webhook: { url: h.receiver.url } });
     expect((await h.client.waitFor(id, { timeoutMs: 20_000 })).state).toBe("completed");
     await h.receiver.waitFor((received) => received.some((r) => r.payload.type === "generation.completed"));
     await new Promise((r) => setTimeout(r, 300));
     await watch.stop();
-    const hsets = watch.commands.filter(([name]) => name?.toLowerCase() === "hset");
+    const hsets = watch.commands.map((c) => c.args).filter(([name]) => name?.toLowerCase() === "hset");
     const stateWrites = hsets.filter(([, key, field]) => key?.endsWith(`:${id}`) && field === STATE_FIELD).length;
     const deliveryDataWrites = hsets.filter(([, key, field]) => key?.includes(":webhooks:") && field === "data").length;
     console.log(`[visit-cost] one image lifecycle: ${stateWrites} state writes, ${deliveryDataWrites} rewrites of its delivery's data`);
