@@ -5,6 +5,7 @@ import { Queue } from "bullmq";
 import { generateQueueName } from "../../src/contract/queue-names.js";
 import {
   BaselineProcess,
+  type BaselineMode,
   BENCH_API_KEY,
   BENCH_PREFIX,
   BenchStack,
@@ -61,31 +62,12 @@ export const row: BenchRow = {
       );
 
       await enqueueBare(stack.redisUrl, "bare-repoll", tasks);
-      const bare = await stack
-        .own(
-          new BaselineProcess("repoll", {
-            redisUrl: stack.redisUrl,
-            prefix: BENCH_PREFIX,
-            queue: "bare-repoll",
-            concurrency: 50,
-            delayMs: 0,
-          }),
-        )
-        .start();
-      await sleep(2000);
-      const b0 = { ...bare.report };
-      const bc0 = await stack.commandCalls();
-      const bareCpuMeter = new CpuMeter({ baseline: bare.pid, "redis-server": stack.redisPid }).start();
-      await sleep(windowMs);
-      const b1 = { ...bare.report };
-      const bareCpu = bareCpuMeter.stop();
-      const bareCommands = commandDelta(bc0, await stack.commandCalls());
-      const bareSentFrom = { ...bare.report };
+      const repolls = await measuredRepolls(stack, "repoll", { queue: "bare-repoll" }, windowMs);
+      const { rate: bareRate, visits: bareVisits, usage: bareCpu, commands: bareCommands } = repolls;
+      const bareSentFrom = { ...repolls.baseline.report };
       const bareSent = await stack.clientCommands(3000);
-      const bareSentVisits = bare.report.count - bareSentFrom.count;
-      await bare.stop();
-      const bareVisits = b1.count - b0.count;
-      const bareRate = bareVisits / ((b1.countAt - b0.countAt) / 1000);
+      const bareSentVisits = repolls.baseline.report.count - bareSentFrom.count;
+      await repolls.baseline.stop();
       const ratio = kilnRate / bareRate;
       const withStatus = await repollsWithStatus(stack, tasks, windowMs);
       ctx.log(`bare re-polls with the status request: ${round(withStatus.rate)} visits/s`);
@@ -152,28 +134,31 @@ async function repollsWithStatus(stack: BenchStack, tasks: number, windowMs: num
   await queue.close();
   if (taskIds.length === 0) throw new Error("no task ids in kiln's jobs to poll");
   await enqueueBare(stack.redisUrl, "bare-repoll-status", tasks, (i) => ({ taskId: taskIds[i % taskIds.length] }));
-  const bare = await stack
-    .own(
-      new BaselineProcess("repollStatus", {
-        redisUrl: stack.redisUrl,
-        prefix: BENCH_PREFIX,
-        queue: "bare-repoll-status",
-        concurrency: 50,
-        delayMs: 0,
-        simUrl: stack.simUrl,
-        apiKey: BENCH_API_KEY,
-      }),
-    )
+  const config = { queue: "bare-repoll-status", simUrl: stack.simUrl, apiKey: BENCH_API_KEY };
+  const { baseline, rate, visits, usage } = await measuredRepolls(stack, "repollStatus", config, windowMs);
+  await baseline.stop();
+  return { rate, cpuMsPerVisit: usage["baseline CPU ms"]! / visits };
+}
+
+/**
+ * Starts a re-poll baseline (50 slots, every job due again at once) and measures it over
+ * `windowMs` after 2 s of warm-up: visits/s, its and redis-server's CPU, the Redis commands run.
+ * The baseline keeps running: the caller stops it.
+ */
+async function measuredRepolls(stack: BenchStack, mode: BaselineMode, config: Record<string, unknown>, windowMs: number) {
+  const baseline = await stack
+    .own(new BaselineProcess(mode, { redisUrl: stack.redisUrl, prefix: BENCH_PREFIX, concurrency: 50, delayMs: 0, ...config }))
     .start();
   await sleep(2000);
-  const b0 = { ...bare.report };
-  const cpu = new CpuMeter({ baseline: bare.pid }).start();
+  const b0 = { ...baseline.report };
+  const c0 = await stack.commandCalls();
+  const cpu = new CpuMeter({ baseline: baseline.pid, "redis-server": stack.redisPid }).start();
   await sleep(windowMs);
-  const b1 = { ...bare.report };
+  const b1 = { ...baseline.report };
   const usage = cpu.stop();
-  await bare.stop();
+  const commands = commandDelta(c0, await stack.commandCalls());
   const visits = b1.count - b0.count;
-  return { rate: visits / ((b1.countAt - b0.countAt) / 1000), cpuMsPerVisit: usage["baseline CPU ms"]! / visits };
+  return { baseline, visits, rate: visits / ((b1.countAt - b0.countAt) / 1000), usage, commands };
 }
 
 function prefixed(prefix: string, values: Record<string, number>): Record<string, number> {
