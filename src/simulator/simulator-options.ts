@@ -72,6 +72,11 @@ export const DIRECTIVES = {
    * moves with it (the benchmarks draw each task's duration from a distribution this way).
    */
   duration: "[sim:ms=",
+  /**
+   * `[sim:download=<kind>]`: the task's result URLs misbehave: `endless`, `trickle`, `html`,
+   * `loop` (redirects to itself) or `huge` (announces 300 GB); see `hostile-downloads.ts`.
+   */
+  download: "[sim:download=",
 } as const;
 
 /** The duration a prompt asks for with `[sim:ms=<n>]`, ms; undefined when it asks for none. */
