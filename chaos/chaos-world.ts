@@ -166,11 +166,19 @@ export class ChaosWorld {
     await rm(this.redisDir, { recursive: true, force: true });
   }
 
-  async scene(name: string, options: { simulator?: Partial<SimulatorOptions>; env?: Record<string, string> } = {}): Promise<Scene> {
+  async scene(name: string, options: SceneOptions = {}): Promise<Scene> {
     const scene = new Scene(this, name);
     await scene.start(options);
     return scene;
   }
+}
+
+export interface SceneOptions {
+  simulator?: Partial<SimulatorOptions>;
+  /** Variables over the scene's defaults. */
+  env?: Record<string, string>;
+  /** Archive into this directory (the local store) instead of the world's S3 server. */
+  archiveDir?: string;
 }
 
 /** One case's own simulator, receiver, prefix and workers. */
@@ -191,7 +199,7 @@ export class Scene {
     this.prefix = `{chaos-${name}-${randomUUID().slice(0, 6)}}`;
   }
 
-  async start(options: { simulator?: Partial<SimulatorOptions>; env?: Record<string, string> }): Promise<void> {
+  async start(options: SceneOptions): Promise<void> {
     const simUrl = await this.simulator.start({
       durationsMs: { image: 1500, video: 2500, "3d": 2500 },
       outputBytes: { image: 24_000, video: 60_000, model: 30_000, preview: 6_000 },
@@ -207,12 +215,18 @@ export class Scene {
       TOKENHUB_BASE_URL: simUrl,
       WCODE_API_KEY: API_KEY,
       WCODE_BASE_URL: `${simUrl}/wcode/api/gpt/v1`,
-      S3_ENDPOINT: `http://127.0.0.1:${this.world.s3Proxy.port}`,
-      S3_REGION: s3.region,
-      S3_BUCKET: s3.bucket,
-      S3_ACCESS_KEY_ID: s3.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      S3_FORCE_PATH_STYLE: String(s3.forcePathStyle),
+      GATEWAY_API_KEY: API_KEY,
+      GATEWAY_BASE_URL: `${simUrl}/gateway`,
+      ...(options.archiveDir
+        ? { ARCHIVE_DIR: options.archiveDir }
+        : {
+            S3_ENDPOINT: `http://127.0.0.1:${this.world.s3Proxy.port}`,
+            S3_REGION: s3.region,
+            S3_BUCKET: s3.bucket,
+            S3_ACCESS_KEY_ID: s3.accessKeyId,
+            S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+            S3_FORCE_PATH_STYLE: String(s3.forcePathStyle),
+          }),
       KILN_WEBHOOK_SECRET: this.secret,
       KILN_WEBHOOK_RETRY_SCHEDULE: "0.2s,0.4s,0.8s,1.6s,3s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s",
       KILN_ALLOW_PRIVATE_URLS: "true",
