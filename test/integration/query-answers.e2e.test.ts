@@ -1,4 +1,8 @@
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GatewayProvider } from "../../src/providers/gateway/gateway-provider.js";
+import { resolveModel } from "../../src/providers/model-registry.js";
+import { ProviderSimulator } from "../../src/simulator/simulator.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { storedDigest } from "../support/archive-check.js";
 
@@ -66,4 +70,29 @@ describe("task query answers in every shape the documents allow", () => {
       expect(h.receiver.of(id)[0]!.payload).toMatchObject({ type: "generation.failed", data: { error: { code: "bad_response" } } });
     },
   );
+});
+
+describe("the gateway provider logs which reading understood a task answer", () => {
+  it("native for MiniMax's own shape, documented for the shape seed 004 shows, at debug", async () => {
+    const simulator = new ProviderSimulator({ durationsMs: { image: 0, video: 0, "3d": 0 } });
+    const url = await simulator.start();
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: "debug" }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const gateway = new GatewayProvider({ apiKey: "k", baseUrls: [`${url}/gateway`], submitPath: "/v1/chat/completions", log });
+    try {
+      const readerOf = async (model: string, style: "native" | "documented") => {
+        simulator.configure({ queryAnswers: { [model]: style } });
+        const spec = resolveModel("gateway", model)!;
+        const submitted = await gateway.submit(spec, { messages: [{ role: "user", content: "a lighthouse" }] });
+        if (submitted.type !== "task") throw new Error(`${model} answered without a task`);
+        expect(await gateway.poll(spec, submitted.taskId)).toMatchObject({ state: "succeeded" });
+        return lines.filter((l) => l.msg === "task answer read" && l.taskId === submitted.taskId).map((l) => [l.level, l.reader]);
+      };
+      expect(await readerOf("MiniMax-Hailuo-2.3", "native")).toEqual([[20, "native"]]);
+      expect(await readerOf("MiniMax-Hailuo-2.3", "documented")).toEqual([[20, "documented"]]);
+      expect(await readerOf("cogvideox-3", "documented")).toEqual([[20, "documented"]]);
+    } finally {
+      await simulator.stop();
+    }
+  });
 });
