@@ -134,6 +134,13 @@ export const Environment = z.object({
   KILN_STALLED_INTERVAL: Duration.pipe(
     z.number().min(500, { message: "expected at least 500ms" }).max(600_000, { message: "expected at most 10m" }),
   ).optional(),
+  // status answers in a row no reading understands before the job fails bad_response
+  KILN_MAX_BAD_ANSWERS: z.coerce
+    .number()
+    .int({ message: "expected a whole number" })
+    .min(1, { message: "expected 1 to 1000" })
+    .max(1000, { message: "expected 1 to 1000" })
+    .default(5),
   // how long a provider task may take, per model kind, counted from its first submit
   KILN_DEADLINE_IMAGE: Deadline.optional(),
   KILN_DEADLINE_VIDEO: Deadline.optional(),

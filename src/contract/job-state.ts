@@ -39,6 +39,11 @@ export const JobState = z.object({
   /** Consecutive transient errors; drives the retry backoff, reset by any success. */
   errors: z.number().int().default(0),
   lastError: z.string().optional(),
+  /**
+   * Status answers in a row that no reading understood; reset by a readable one, untouched by
+   * errors that are no answer (a 5xx, a reset). At the worker's limit the job fails `bad_response`.
+   */
+  badAnswers: z.number().int().optional(),
   providerStatus: z.string().optional(),
   progress: z.number().optional(),
   /** The provider's last few progress reports (ms since the submit, percent): the poll schedule extrapolates them. */

@@ -104,7 +104,7 @@ async function callOnce(baseUrl: string, call: JsonCall): Promise<JsonAnswer> {
       throw new ProviderError(
         "bad_response",
         `${url.host} answered ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`,
-        { status: response.statusCode },
+        { status: response.statusCode, answer: text },
       );
     return { status: response.statusCode, body, baseUrl, headers: response.headers };
   }

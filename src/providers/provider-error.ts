@@ -37,6 +37,11 @@ export interface ProviderErrorDetails {
   providerCode?: string;
   /** From the Retry-After header, in milliseconds. */
   retryAfterMs?: number;
+  /**
+   * The answer kiln could not read (a `bad_response`): logged, redacted and cut, when the job
+   * gives up on it; never put into a result, where a provider's echo of a credential would leak.
+   */
+  answer?: unknown;
   cause?: unknown;
 }
 
@@ -49,6 +54,7 @@ export class ProviderError extends Error {
   readonly status?: number;
   readonly providerCode?: string;
   readonly retryAfterMs?: number;
+  declare readonly answer?: unknown;
 
   constructor(
     readonly kind: ProviderErrorKind,
@@ -60,6 +66,8 @@ export class ProviderError extends Error {
     this.status = details.status;
     this.providerCode = details.providerCode;
     this.retryAfterMs = details.retryAfterMs;
+    // not enumerable: a logged error must not carry a provider's whole answer, unredacted
+    Object.defineProperty(this, "answer", { value: details.answer, enumerable: false });
   }
 }
 

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { chatAnswer } from "./chat-answers.js";
-import type { FilePlan, SimTask } from "./task-book.js";
+import type { FilePlan, SimTask, TaskBook } from "./task-book.js";
 import type { RouteContext, SimAnswer } from "./sim-route.js";
-import { durationDirective } from "./simulator-options.js";
+import { durationDirective, queryAnswerStyle, unreadableQueryAnswer } from "./simulator-options.js";
 
 /** The gateway's models (seed 004 §7) by answer family. */
 const FAMILIES: Record<string, string> = {
@@ -145,7 +145,10 @@ function submitAnswer(family: string, task: SimTask, body: Record<string, unknow
   }
 }
 
-/** `GET /v1/{videos,images}/generations/{task_id}`: each model answers in its own structure (§7.6). */
+/**
+ * `GET /v1/{videos,images}/generations/{task_id}`: each model answers in its own structure
+ * (§7.6), or in the one structure §7.6 shows, or unreadably, as `queryAnswers` says per model.
+ */
 function queryTask(id: string, kind: "videos" | "images", ctx: RouteContext): SimAnswer {
   const task = ctx.book.tasks.get(id);
   const family = task ? FAMILIES[task.model] : undefined;
@@ -154,46 +157,50 @@ function queryTask(id: string, kind: "videos" | "images", ctx: RouteContext): Si
   ctx.book.queried(task);
   const { status } = ctx.book.statusOf(task);
   const urls = task.files.map((f) => ctx.book.signedUrl(ctx.base, task, f));
-  const reason = "内容安全审核未通过 (content moderation)";
-  if (family === "minimax-video") {
-    const word = { queued: "Queueing", in_progress: "Processing", completed: "Success", failed: "Fail" }[status];
-    return {
-      status: 200,
-      body: {
-        task_id: task.id,
-        status: word,
-        ...(status === "completed" ? { file_id: `file-${task.id}`, file: { download_url: urls[0] } } : {}),
-        ...(status === "failed" ? { fail_reason: reason } : {}),
-        base_resp: { status_code: 0, status_msg: "success" },
-      },
-    };
-  }
-  if (family === "cogvideo") {
-    const word = { queued: "PROCESSING", in_progress: "PROCESSING", completed: "SUCCESS", failed: "FAIL" }[status];
-    return {
-      status: 200,
-      body: {
-        id: task.id,
-        model: task.model,
-        request_id: randomUUID(),
-        task_status: word,
-        ...(status === "completed" ? { video_result: [{ url: urls[0], cover_image_url: urls[1] }] } : {}),
-        ...(status === "failed" ? { error: { code: "1301", message: reason } } : {}),
-      },
-    };
-  }
+  const style = queryAnswerStyle(ctx.options, task.model);
+  if (style === "unreadable") return { status: 200, body: unreadableQueryAnswer(randomUUID()) };
+  if (style === "native" && family === "minimax-video") return { status: 200, body: minimaxQuery(task, status, urls) };
+  if (style === "native" && family === "cogvideo") return { status: 200, body: cogQuery(task, status, urls) };
+  return { status: 200, body: documentedQuery(task, family, status, urls) };
+}
+
+type SimStatus = ReturnType<TaskBook["statusOf"]>["status"];
+const REASON = "内容安全审核未通过 (content moderation)";
+
+function minimaxQuery(task: SimTask, status: SimStatus, urls: string[]): unknown {
+  const word = { queued: "Queueing", in_progress: "Processing", completed: "Success", failed: "Fail" }[status];
+  return {
+    task_id: task.id,
+    status: word,
+    ...(status === "completed" ? { file_id: `file-${task.id}`, file: { download_url: urls[0] } } : {}),
+    ...(status === "failed" ? { fail_reason: REASON } : {}),
+    base_resp: { status_code: 0, status_msg: "success" },
+  };
+}
+
+function cogQuery(task: SimTask, status: SimStatus, urls: string[]): unknown {
+  const word = { queued: "PROCESSING", in_progress: "PROCESSING", completed: "SUCCESS", failed: "FAIL" }[status];
+  return {
+    id: task.id,
+    model: task.model,
+    request_id: randomUUID(),
+    task_status: word,
+    ...(status === "completed" ? { video_result: [{ url: urls[0], cover_image_url: urls[1] }] } : {}),
+    ...(status === "failed" ? { error: { code: "1301", message: REASON } } : {}),
+  };
+}
+
+/** §7.6's structure: images as `output.results[]`, anything else as the one `output.video_url`. */
+function documentedQuery(task: SimTask, family: string | undefined, status: SimStatus, urls: string[]): unknown {
   const word = { queued: "PENDING", in_progress: "RUNNING", completed: "SUCCEEDED", failed: "FAILED" }[status];
   const result = family === "glm-image" ? { results: urls.map((url) => ({ url, orig_prompt: task.prompt })) } : { video_url: urls[0] };
   return {
-    status: 200,
-    body: {
-      output: {
-        task_id: task.id,
-        task_status: word,
-        ...(status === "completed" ? result : {}),
-        ...(status === "failed" ? { code: "DataInspectionFailed", message: reason } : {}),
-      },
-      request_id: randomUUID(),
+    output: {
+      task_id: task.id,
+      task_status: word,
+      ...(status === "completed" ? result : {}),
+      ...(status === "failed" ? { code: "DataInspectionFailed", message: REASON } : {}),
     },
+    request_id: randomUUID(),
   };
 }

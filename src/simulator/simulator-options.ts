@@ -1,5 +1,9 @@
 import { z } from "zod";
 
+/** See `SimulatorOptions.queryAnswers`. */
+export const QueryAnswerStyle = z.enum(["native", "documented", "unreadable"]);
+export type QueryAnswerStyle = z.infer<typeof QueryAnswerStyle>;
+
 /**
  * How the provider simulator behaves. Every field can be changed at run time with
  * `POST /__simulator/config`, so a test can start a 429 storm and end it.
@@ -37,6 +41,14 @@ export const SimulatorOptions = z.object({
   }),
   /** Result URLs answer 403 (expired signature) this long after the task completes, ms. */
   urlTtlMs: z.number().min(0),
+  /**
+   * How a model answers its task query, by model id: `native`, its own structure (the default);
+   * `documented`, the one structure seed 004 §7.6 shows for the gateway (`output.task_status`,
+   * `output.video_url` or `output.results[]`; TokenHub documents one structure, so the same as
+   * native there); `unreadable`, a 200 whose JSON has no status where any provider puts one (a
+   * broken proxy, a provider that changed its answers).
+   */
+  queryAnswers: z.record(z.string(), QueryAnswerStyle).default({}),
   /** Seeds the simulator's random decisions, so a run can be repeated. */
   seed: z.string(),
 });
@@ -54,7 +66,25 @@ export const DEFAULT_SIMULATOR_OPTIONS: SimulatorOptions = {
   truncateRate: 0,
   resetRate: 0,
   latencyMs: 0,
+  queryAnswers: {},
 };
+
+/** How `model` answers its task query (`queryAnswers`, by id as the caller named it or lower-cased). */
+export function queryAnswerStyle(options: SimulatorOptions, model: string): QueryAnswerStyle {
+  return options.queryAnswers[model] ?? options.queryAnswers[model.toLowerCase()] ?? "native";
+}
+
+/**
+ * A query answer no reader can use: a 200 with JSON, but no status in any place a provider
+ * puts one, as a proxy in front of a provider answers when it is misconfigured.
+ */
+export function unreadableQueryAnswer(requestId: string): Record<string, unknown> {
+  return {
+    request_id: requestId,
+    notice: "upstream answered in a format this proxy does not pass on",
+    payload: `<html><body><h1>502</h1><p>${"upstream ".repeat(400)}</p></body></html>`,
+  };
+}
 
 /** Prompt markers a request can carry to choose its own fate (like a payment sandbox's test cards). */
 export const DIRECTIVES = {

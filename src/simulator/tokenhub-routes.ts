@@ -2,7 +2,7 @@ import type { SimulatorOptions } from "./simulator-options.js";
 import type { FilePlan, SimTask } from "./task-book.js";
 import type { RouteContext, SimAnswer } from "./sim-route.js";
 import { chatAnswer } from "./chat-answers.js";
-import { DIRECTIVES, durationDirective } from "./simulator-options.js";
+import { DIRECTIVES, durationDirective, queryAnswerStyle, unreadableQueryAnswer } from "./simulator-options.js";
 import { tokenHubInputProblem } from "./tokenhub-checks.js";
 
 type Family = "image" | "video" | "3d";
@@ -124,6 +124,9 @@ function query(body: Record<string, unknown>, family: Family, ctx: RouteContext)
   if (!task || task.provider !== "tokenhub" || MODELS[task.model] !== family)
     return tokenHubError(400, "invalid_request_error", `task ${String(body.id)} not found`);
   ctx.book.queried(task);
+  // TokenHub's guide shows one query structure: `documented` is `native` here
+  if (queryAnswerStyle(ctx.options, task.model) === "unreadable")
+    return { status: 200, body: unreadableQueryAnswer(requestIdOf(ctx.random)) };
   const { status, progress } = ctx.book.statusOf(task);
   const answer: Record<string, unknown> = {
     request_id: requestIdOf(ctx.random),

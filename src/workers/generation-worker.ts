@@ -74,6 +74,13 @@ export interface GenerationWorkerOptions {
    * `retry` submits again (the rare double is counted), `fail` ends the job. @defaultValue "retry"
    */
   onUnknownSubmit?: "retry" | "fail";
+  /**
+   * Status answers in a row that no reading understands before the job fails `bad_response`
+   * (`KILN_MAX_BAD_ANSWERS`), at least 1. @defaultValue 5
+   */
+  maxBadAnswers?: number;
+  /** Configured credentials, replaced wherever provider text reaches a log or a result. @defaultValue none */
+  secrets?: readonly string[];
   /** Deadlines per model kind, ms, counted from the first submit (`KILN_DEADLINE_<KIND>`). @defaultValue the kind's poll policy */
   deadlines?: Partial<Record<ModelKind, number>>;
   /**
@@ -96,6 +103,9 @@ export interface GenerationWorkerOptions {
    */
   prices?: PriceTable;
 }
+
+/** See `maxBadAnswers`: a few backed-off polls (about 15 s) tell a broken reader from a glitch. */
+export const DEFAULT_MAX_BAD_ANSWERS = 5;
 
 /** See `slotWaitSafetyNetMs`: long, since each waiting job's own timer is load that grows with the backlog. */
 export const DEFAULT_SLOT_WAIT_SAFETY_NET_MS = 3_600_000;
@@ -145,6 +155,9 @@ export class GenerationWorker {
   private readonly windowObservers = new Set<(ms: number) => void>();
 
   constructor(private readonly options: GenerationWorkerOptions) {
+    const { maxBadAnswers } = options;
+    if (maxBadAnswers !== undefined && !(Number.isInteger(maxBadAnswers) && maxBadAnswers >= 1))
+      throw new RangeError(`maxBadAnswers: expected a whole number of at least 1, got ${maxBadAnswers}`);
     this.queueName = generateQueueName(options.provider.name);
     const partition = options.partition ?? 0;
     const queues = options.queues.partition(partition);
@@ -524,6 +537,8 @@ export class GenerationWorker {
         for (const observer of this.windowObservers) observer(ms);
       },
       planner: this.planner,
+      maxBadAnswers: this.options.maxBadAnswers ?? DEFAULT_MAX_BAD_ANSWERS,
+      secrets: this.options.secrets ?? [],
       pollScale: this.options.pollScale ?? 1,
       random: this.options.random ?? Math.random,
       now: Date.now,

@@ -66,6 +66,7 @@ export async function startKilnWorkers(
   const common = { connection, dispatcher: outbound, allowPrivateUrls: env.KILN_ALLOW_PRIVATE_URLS, log };
   const recovery = { lockDurationMs: env.KILN_LOCK_DURATION, stalledIntervalMs: env.KILN_STALLED_INTERVAL, deadlines: deadlinesOf(env) };
   const rawEnv = overrides.rawEnv ?? process.env;
+  const secrets = configuredSecrets(env);
   const handoffs: SlotHandoff[] = [];
   const generation = providers.flatMap((provider) => {
     const { inflight, ...limits } = limitsOf(env, provider.name, rawEnv);
@@ -86,6 +87,8 @@ export async function startKilnWorkers(
           concurrency: env.KILN_CONCURRENCY,
           pollScale: env.KILN_POLL_SCALE,
           pollSchedule: env.KILN_POLL_SCHEDULE,
+          maxBadAnswers: env.KILN_MAX_BAD_ANSWERS,
+          secrets,
           prices,
         }),
     );
@@ -130,6 +133,23 @@ export async function startKilnWorkers(
       await Promise.all([apiAgent.close(), outbound.close()]);
     },
   };
+}
+
+/** Every credential the environment configures: provider text that echoes one must not pass it on. */
+function configuredSecrets(env: Environment): string[] {
+  const values = [
+    env.TOKENHUB_API_KEY,
+    env.GATEWAY_API_KEY,
+    env.WCODE_API_KEY,
+    env.S3_ACCESS_KEY_ID,
+    env.S3_SECRET_ACCESS_KEY,
+    env.KILN_WEBHOOK_SECRET,
+    env.REDIS_PASSWORD,
+    env.KILN_API_TOKEN,
+    env.KILN_READ_TOKEN,
+    env.KILN_ADMIN_TOKEN,
+  ];
+  return values.filter((v): v is string => typeof v === "string" && v.length > 0);
 }
 
 /** `KILN_DEADLINE_<KIND>`: the kinds the operator set. */

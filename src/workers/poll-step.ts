@@ -2,6 +2,8 @@ import type { JobState } from "../contract/job-state.js";
 import type { StepContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { outcomeOfError } from "./error-outcome.js";
+import { unreadableAnswerOutcome } from "./unreadable-answers.js";
+import { isProviderError } from "../providers/provider-error.js";
 import { assertNever } from "../util/assert-never.js";
 import { usageOf } from "../billing/usage-of.js";
 
@@ -15,9 +17,11 @@ export async function pollStep(state: JobState, ctx: StepContext): Promise<StepO
   try {
     status = await ctx.provider.poll(ctx.model, state.taskId);
   } catch (err) {
+    if (isProviderError(err) && err.kind === "bad_response") return unreadableAnswerOutcome(err, state, ctx);
     return outcomeOfError(err, state, ctx);
   }
-  const polled = { ...state, polls: state.polls + 1, errors: 0 };
+  // a readable answer: the run of unreadable ones, if any, is over
+  const polled = { ...state, polls: state.polls + 1, errors: 0, badAnswers: undefined };
   switch (status.state) {
     case "pending": {
       const now = ctx.now();

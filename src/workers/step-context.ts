@@ -44,6 +44,10 @@ export interface StepContext {
   deadlineMs: number;
   /** When to poll a pending task next (KILN_POLL_SCHEDULE), and learning from finished ones. */
   planner: Pick<PollPlanner, "delayMs" | "learn">;
+  /** Status answers in a row no reading understands before the job fails `bad_response` (KILN_MAX_BAD_ANSWERS). */
+  maxBadAnswers: number;
+  /** Configured credentials: replaced wherever provider text reaches a log or a result. */
+  secrets: readonly string[];
   /** Multiplies poll delays (KILN_POLL_SCALE). */
   pollScale: number;
   random: () => number;

@@ -31,6 +31,13 @@ describe("loadEnvironment", () => {
     expect(configError({ KILN_ARCHIVE_MEMORY: "lots" }).message).toMatch(/KILN_ARCHIVE_MEMORY.*expected a size/);
   });
 
+  it("reads KILN_MAX_BAD_ANSWERS, 5 by default, and refuses anything but 1 to 1000", () => {
+    expect(loadEnvironment({}).KILN_MAX_BAD_ANSWERS).toBe(5);
+    expect(loadEnvironment({ KILN_MAX_BAD_ANSWERS: "12" }).KILN_MAX_BAD_ANSWERS).toBe(12);
+    expect(configError({ KILN_MAX_BAD_ANSWERS: "0" }).message).toMatch(/KILN_MAX_BAD_ANSWERS.*expected 1 to 1000/);
+    expect(configError({ KILN_MAX_BAD_ANSWERS: "2.5" }).message).toMatch(/KILN_MAX_BAD_ANSWERS.*expected a whole number/);
+  });
+
   it("parses a comma-separated TOKENHUB_BASE_URL in order", () => {
     expect(loadEnvironment({ TOKENHUB_BASE_URL: "http://b.example , http://a.example,http://c.example" }).TOKENHUB_BASE_URL).toEqual([
       "http://b.example",

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { checkBaseResp, readSubmitAnswer, taskIdOf } from "../../src/providers/gateway/gateway-answers.js";
 import { readGatewayTask } from "../../src/providers/gateway/gateway-tasks.js";
+import { GATEWAY_MODELS, GATEWAY_PASSTHROUGH, type GatewayFamily } from "../../src/providers/gateway/gateway-models.js";
 import { readGatewayError } from "../../src/providers/gateway/gateway-provider.js";
 import { readWcodeError, unwrapAnswer } from "../../src/providers/wcode/wcode-provider.js";
 import { isProviderError } from "../../src/providers/provider-error.js";
@@ -15,40 +16,24 @@ describe("gateway answer readers (seed 004)", () => {
   });
 
   it("maps each family's status words, case-insensitively; an unknown word stays unknown", () => {
-    expect(readGatewayTask("wan-video", { output: { task_status: "RUNNING" } })).toMatchObject({
-      state: "pending",
-      providerStatus: "RUNNING",
-    });
-    expect(readGatewayTask("minimax-video", { status: "Preparing" })).toMatchObject({ state: "pending" });
-    expect(readGatewayTask("cogvideo", { task_status: "PROCESSING" })).toMatchObject({ state: "pending" });
-    expect(readGatewayTask("wan-video", { output: { task_status: "SUCCEEDED", video_url: "https://x/v.mp4" } })).toMatchObject({
+    const statusOf = (family: GatewayFamily, body: unknown) => readGatewayTask(family, body).status;
+    expect(statusOf("wan-video", { output: { task_status: "RUNNING" } })).toMatchObject({ state: "pending", providerStatus: "RUNNING" });
+    expect(statusOf("minimax-video", { status: "Preparing" })).toMatchObject({ state: "pending" });
+    expect(statusOf("cogvideo", { task_status: "PROCESSING" })).toMatchObject({ state: "pending" });
+    expect(statusOf("wan-video", { output: { task_status: "Succeeded", video_url: "https://x/v.mp4" } })).toMatchObject({
       state: "succeeded",
       outputs: [{ url: "https://x/v.mp4" }],
     });
-    expect(readGatewayTask("minimax-video", { status: "Success", file: { download_url: "https://x/m.mp4" } })).toMatchObject({
-      state: "succeeded",
-      outputs: [{ url: "https://x/m.mp4" }],
-    });
-    expect(
-      readGatewayTask("glm-image", {
-        output: { task_status: "SUCCEEDED", results: [{ url: "https://x/1.png" }, { url: "https://x/2.png" }] },
-      }),
-    ).toMatchObject({ state: "succeeded", outputs: [{ url: "https://x/1.png" }, { url: "https://x/2.png" }] });
-    expect(readGatewayTask("wan-video", { output: { task_status: "FAILED", code: "DataInspectionFailed", message: "bad" } })).toEqual({
-      state: "failed",
-      code: "DataInspectionFailed",
-      message: "bad",
-    });
-    expect(readGatewayTask("cogvideo", { task_status: "FAIL", error: { code: "1301", message: "no" } })).toEqual({
+    expect(statusOf("cogvideo", { task_status: "FAIL", error: { code: "1301", message: "no" } })).toEqual({
       state: "failed",
       code: "1301",
       message: "no",
     });
-    expect(readGatewayTask("wan-video", { output: { task_status: "UNKNOWN" } })).toEqual({ state: "unknown", providerStatus: "UNKNOWN" });
+    expect(statusOf("wan-video", { output: { task_status: "UNKNOWN" } })).toEqual({ state: "unknown", providerStatus: "UNKNOWN" });
   });
 
   it("cogvideo's cover image is archived beside its video", () => {
-    const status = readGatewayTask("cogvideo", {
+    const { status } = readGatewayTask("cogvideo", {
       task_status: "SUCCESS",
       video_result: [{ url: "https://x/v.mp4", cover_image_url: "https://x/c.png" }],
     });
@@ -130,28 +115,32 @@ describe("gateway answers that do not match their family", () => {
     return undefined;
   };
 
-  it("a task answer in another family's shape is a bad_response naming the missing field", () => {
-    // cogvideo's shape answered for a wan task: wan's status is under output
-    expect(errorOf(() => readGatewayTask("wan-video", { task_status: "RUNNING" }))).toEqual({
-      kind: "bad_response",
-      message: expect.stringMatching(/^wan-video task answer did not have the documented shape: output: /),
-    });
-    expect(errorOf(() => readGatewayTask("cogvideo", { output: { task_status: "RUNNING" } }))?.message).toMatch(/task_status: /);
-    expect(errorOf(() => readGatewayTask("minimax-video", { status: { word: "Success" } }))?.message).toMatch(
-      /minimax-video task answer .*status: /,
+  it("an answer no reading understands is a bad_response naming why each reading failed, carrying the answer", () => {
+    const answer = { request_id: "r-1", notice: "upstream answered in a format this proxy does not pass on" };
+    let thrown: unknown;
+    try {
+      readGatewayTask("minimax-video", answer);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(isProviderError(thrown) && thrown.kind).toBe("bad_response");
+    expect((thrown as Error).message).toMatch(
+      /^minimax-video task answer matched no reading \(native: status: .*; documented: output: .*; generic: no status word in /,
     );
+    expect((thrown as { answer?: unknown }).answer).toBe(answer);
+    expect(errorOf(() => readGatewayTask("cogvideo", { status: { word: "Success" } }))?.message).toMatch(/native: task_status: /);
   });
 
-  it("a malformed result in a family's answer names the field instead of passing as no output", () => {
+  it("a malformed result in every reading names the field instead of passing as no output", () => {
     expect(
       errorOf(() => readGatewayTask("wan-video", { output: { task_status: "SUCCEEDED", video_url: "ftp://x/v.mp4" } }))?.message,
-    ).toMatch(/output\.video_url: expected an http\(s\) URL/);
+    ).toMatch(/documented: output\.video_url: expected an http\(s\) URL; generic: succeeded task has no result URL/);
     expect(errorOf(() => readGatewayTask("glm-image", { output: { task_status: "SUCCEEDED", results: [{ url: 7 }] } }))?.message).toMatch(
       /output\.results\.0\.url: /,
     );
     expect(
       errorOf(() => readGatewayTask("cogvideo", { task_status: "SUCCESS", video_result: { url: "https://x/v.mp4" } }))?.message,
-    ).toMatch(/video_result: /);
+    ).toMatch(/native: video_result: /);
   });
 
   it("a submit answer that does not match its family names the field", () => {
@@ -168,7 +157,7 @@ describe("gateway answers that do not match their family", () => {
   });
 
   it('a failed MiniMax task reports its fail_reason, not base_resp\'s "success"', () => {
-    const failed = readGatewayTask("minimax-video", {
+    const { status: failed } = readGatewayTask("minimax-video", {
       task_id: "m-1",
       status: "Fail",
       fail_reason: "moderation",
@@ -179,14 +168,103 @@ describe("gateway answers that do not match their family", () => {
 
   it("pass-through answers: a field of an unexpected type counts as absent, the other places are still read", () => {
     expect(readGatewayTask("generic", { status: { odd: true }, data: { status: "RUNNING" } })).toMatchObject({
-      state: "pending",
-      providerStatus: "RUNNING",
+      reader: "generic",
+      status: { state: "pending", providerStatus: "RUNNING" },
     });
     expect(
-      readGatewayTask("generic", { status: "SUCCESS", output: { results: "not a list" }, file: { download_url: "https://x/f.mp4" } }),
+      readGatewayTask("generic", { status: "SUCCESS", output: { results: "not a list" }, file: { download_url: "https://x/f.mp4" } })
+        .status,
     ).toMatchObject({ state: "succeeded", outputs: [{ url: "https://x/f.mp4" }] });
     expect(taskIdOf({ task_id: { nested: 1 }, id: "t-2" })).toBe("t-2");
     expect(taskIdOf(null)).toBeUndefined();
+  });
+
+  it("a pass-through answer without a status word anywhere is a bad_response, not a task still running", () => {
+    expect(errorOf(() => readGatewayTask("generic", { id: "t-3", data: { url: "https://x/f.mp4" } }))?.kind).toBe("bad_response");
+  });
+});
+
+describe("every polled gateway model's query answer, in its own shape and in the documented one", () => {
+  type State = "pending" | "succeeded" | "failed";
+  const VIDEO = "https://x/v.mp4?sig=1";
+  const COVER = "https://x/c.png";
+  const IMAGES = ["https://x/1.png", "https://x/2.png"];
+
+  /** seed 004 §7.6's structure, with wan's failure fields; images as `results[]`, anything else `video_url`. */
+  const documented = (family: GatewayFamily, state: State) => ({
+    output: {
+      task_id: "t-1",
+      task_status: { pending: "RUNNING", succeeded: "SUCCEEDED", failed: "FAILED" }[state],
+      ...(state === "succeeded" ? (family === "glm-image" ? { results: IMAGES.map((url) => ({ url })) } : { video_url: VIDEO }) : {}),
+      ...(state === "failed" ? { code: "DataInspectionFailed", message: "moderation" } : {}),
+    },
+    request_id: "r-1",
+  });
+
+  /** The family's own structure where it has one (MiniMax Hailuo, cogvideo). */
+  const native: Partial<Record<GatewayFamily, (state: State) => unknown>> = {
+    "minimax-video": (state) => ({
+      task_id: "t-1",
+      status: { pending: "Processing", succeeded: "Success", failed: "Fail" }[state],
+      ...(state === "succeeded" ? { file: { download_url: VIDEO } } : {}),
+      ...(state === "failed" ? { fail_reason: "moderation" } : {}),
+      base_resp: { status_code: 0, status_msg: "success" },
+    }),
+    cogvideo: (state) => ({
+      id: "t-1",
+      task_status: { pending: "PROCESSING", succeeded: "SUCCESS", failed: "FAIL" }[state],
+      ...(state === "succeeded" ? { video_result: [{ url: VIDEO, cover_image_url: COVER }] } : {}),
+      ...(state === "failed" ? { error: { code: "1301", message: "moderation" } } : {}),
+    }),
+  };
+
+  const polled = [...GATEWAY_MODELS.filter((m) => m.mode === "async" || m.endpoint === "glm-image"), GATEWAY_PASSTHROUGH("vendor-video-9")];
+  const cases = polled.flatMap((model) => {
+    const family = model.endpoint as GatewayFamily;
+    const shapes: Array<[string, (state: State) => unknown, string]> = [["documented", (state) => documented(family, state), "documented"]];
+    const own = native[family];
+    if (own) shapes.unshift(["native", own, "native"]);
+    // a pass-through model has no shape of its own: a MiniMax-style answer is read by the generic reading
+    if (family === "generic") shapes.push(["MiniMax", native["minimax-video"]!, "generic"]);
+    return shapes.flatMap(([shape, body, reader]) =>
+      (["pending", "succeeded", "failed"] as const).map((state) => ({ model: model.id, family, shape, body: body(state), reader, state })),
+    );
+  });
+
+  it("covers every polled model of the catalogue", () => {
+    expect(new Set(cases.map((c) => c.model))).toEqual(
+      new Set([
+        "glm-image",
+        "wan2.7-i2v",
+        "wan2.7-r2v",
+        "wan2.7-t2v",
+        "MiniMax-Hailuo-2.3",
+        "MiniMax-Hailuo-2.3-Fast",
+        "cogvideox-3",
+        "vendor-video-9",
+      ]),
+    );
+  });
+
+  it.each(cases)("$model: a $state answer in the $shape shape is read by the $reader reading", ({ family, body, reader, state }) => {
+    const reading = readGatewayTask(family, body);
+    expect(reading.reader).toBe(reader);
+    expect(reading.status.state).toBe(state);
+    if (reading.status.state === "failed") expect(reading.status.message).toBe("moderation");
+    if (reading.status.state !== "succeeded") return;
+    const urls = reading.status.outputs.map((o) => o.url);
+    if (family === "glm-image") expect(urls).toEqual(IMAGES);
+    else if (family === "cogvideo" && reader === "native") expect(urls).toEqual([VIDEO, COVER]);
+    else expect(urls).toEqual([VIDEO]);
+  });
+
+  it("the first reading that finds a known status wins over one that finds an unknown word", () => {
+    const body = { status: "ok", output: { task_status: "SUCCEEDED", video_url: VIDEO } };
+    expect(readGatewayTask("minimax-video", body)).toMatchObject({ reader: "documented", status: { state: "succeeded" } });
+    expect(readGatewayTask("minimax-video", { status: "Rendering" })).toEqual({
+      reader: "native",
+      status: { state: "unknown", providerStatus: "Rendering" },
+    });
   });
 });
 

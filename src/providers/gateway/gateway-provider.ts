@@ -48,12 +48,14 @@ export class GatewayProvider implements Provider {
     const path = `/v1/${family === "glm-image" ? "images" : "videos"}/generations/${encodeURIComponent(taskId)}`;
     const body = await this.call("GET", path, undefined, 60_000);
     checkBaseResp(body);
-    let status;
+    let reading;
     try {
-      status = readGatewayTask(family, body);
+      reading = readGatewayTask(family, body);
     } catch (err) {
-      throw new ProviderError("bad_response", `task ${taskId}: ${(err as Error).message}`, { cause: err });
+      throw new ProviderError("bad_response", `task ${taskId}: ${(err as Error).message}`, { cause: err, answer: body });
     }
+    const { reader, status } = reading;
+    this.options.log.debug({ provider: this.name, model: model.id, taskId, reader, status: status.state }, "task answer read");
     if (status.state !== "unknown") return status;
     this.unknown.note(status.providerStatus, model.id);
     return { state: "pending", providerStatus: status.providerStatus };

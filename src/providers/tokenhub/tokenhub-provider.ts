@@ -63,7 +63,7 @@ export class TokenHubProvider implements Provider {
     try {
       status = readTaskStatus(answer, endpoint === "image-lite" || endpoint === "chat" ? "image" : endpoint);
     } catch (err) {
-      throw new ProviderError("bad_response", `query answer for task ${taskId}: ${(err as Error).message}`, { cause: err });
+      throw new ProviderError("bad_response", `query answer for task ${taskId}: ${(err as Error).message}`, { cause: err, answer });
     }
     if (status.state !== "unknown") return status;
     this.unknown.note(status.providerStatus, model.id);
