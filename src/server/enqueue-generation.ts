@@ -22,7 +22,7 @@ export interface EnqueueOutcome {
  */
 export async function enqueueGeneration(body: unknown, client: GenerationClient, queues: PartitionedQueues): Promise<EnqueueOutcome> {
   const { id, request } = splitBody(body);
-  const checked = validateRequest(request);
+  const checked = validateRequest(request, { maxJobBytes: client.maxJobBytes });
   if (id !== undefined && (await sameRequestUnder(id, checked, queues))) return { created: false, id, provider: checked.provider };
   const jobId = await client.enqueue(checked, { id });
   // two producers can race past the check above with different requests: the loser hears of it here

@@ -87,6 +87,7 @@ export async function startKilnWorkers(
           pollScale: env.KILN_POLL_SCALE,
           pollSchedule: env.KILN_POLL_SCHEDULE,
           prices,
+          maxJobBytes: env.KILN_MAX_JOB_BYTES,
         }),
     );
   });
