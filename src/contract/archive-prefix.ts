@@ -12,7 +12,8 @@ const SEGMENT_CHARS = /^[A-Za-z0-9_.-]+$/;
  */
 export const ARCHIVE_PREFIX_PATTERN = "^(?!\\.\\.?(?:/|$))(?!.*/\\.\\.?(?:/|$))[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*$";
 
-const RULE = "letters, digits and -_. in segments joined by single '/', none '.' or '..', at most 512 characters";
+const RULE =
+  "segments of letters, digits and -_. joined by single '/' (no leading, trailing or double '/', no '.' or '..' segment), at most 512 characters";
 
 /**
  * Why `prefix` cannot prefix archive keys, or undefined when it can. Every key kiln writes

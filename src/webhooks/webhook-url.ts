@@ -8,4 +8,6 @@ import { z } from "zod";
 export const WebhookUrl = z
   .string()
   .url()
-  .regex(/^https?:\/\//i, { message: "expected an http:// or https:// URL" });
+  .regex(/^https?:\/\//i, { message: "expected an http:// or https:// URL" })
+  // the HTTP API's schema check words a pattern failure with the description
+  .describe("an http:// or https:// URL");

@@ -226,11 +226,11 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
         token: API_TOKEN,
       });
       expect(batch.status, url).toBe(400);
-      expect(batch.body.error.message, url).toMatch(/^webhook\.url: /);
+      expect(batch.body.error.message, url).toMatch(/^webhook\.url: (must be|expected) an http:\/\/ or https:\/\/ URL/);
       expect(await h.client.getBatch(batchId)).toBeUndefined();
       const job = await post({ ...h.request("hy-image-lite"), webhook: { url } });
       expect(job.status, url).toBe(400);
-      expect(job.body.error.message, url).toMatch(/^webhook\.url: /);
+      expect(job.body.error.message, url).toMatch(/^webhook\.url: (must be|expected) an http:\/\/ or https:\/\/ URL/);
     }
   });
 
