@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Queue } from "bullmq";
+import { generateQueueName } from "../../src/contract/queue-names.js";
 import { createLogger } from "../../src/logger.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
@@ -207,6 +209,18 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
     expect(batch.status).toBe(400);
     expect(batch.body.error.message).toBe("metadata: nested more than 64 levels deep");
     expect((await post({ ...h.request("hy-image-lite"), metadata: nested(64), id: "http-deep-64" })).status).toBe(201);
+  });
+
+  it("an id a raw producer used for a job nested too deep is a 409 for another request, not a 500", async () => {
+    const raw = new Queue(generateQueueName("tokenhub"), { connection: { url: h.env.REDIS_URL }, prefix: h.prefix });
+    try {
+      await raw.add("generate", { ...h.request("hy-image-lite"), metadata: { deep: nested(2000) } }, { jobId: "http-raw-deep" });
+    } finally {
+      await raw.close();
+    }
+    const answer = await post({ ...h.request("hy-image-lite"), id: "http-raw-deep" });
+    expect(answer.status).toBe(409);
+    expect(answer.body.error.code).toBe("conflict");
   });
 
   it("refuses a request bigger than KILN_MAX_JOB_BYTES with 400 naming its largest field", async () => {
