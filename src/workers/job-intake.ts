@@ -4,7 +4,7 @@ import { resolveModel, unknownModelMessage } from "../providers/model-registry.j
 import type { ModelSpec } from "../providers/model-spec.js";
 import { isRecord } from "../util/describe-value.js";
 import { DEFAULT_MAX_JOB_BYTES, jobSizeProblem } from "../producers/job-size.js";
-import { JOB_ID_RULE, isDotSegment } from "../producers/job-id.js";
+import { isDotSegment } from "../producers/job-id.js";
 
 /** A job's data, checked: the request, its model and the model-checked input. */
 export interface AcceptedJob {
@@ -13,8 +13,8 @@ export interface AcceptedJob {
   input: Record<string, unknown>;
 }
 
-/** What intake knows of a job besides its data. */
-export interface IntakeLimits {
+/** What intake checks of a job besides its data. */
+export interface IntakeOptions {
   /** The job's id, refused when no URL can name it (`.` and `..`). */
   jobId?: string;
   /** Largest job data, bytes of JSON (`KILN_MAX_JOB_BYTES`). @defaultValue 1048576 (1 MiB) */
@@ -28,10 +28,10 @@ export interface IntakeLimits {
 export function acceptJob(
   data: unknown,
   queueProvider: string,
-  limits: IntakeLimits = {},
+  options: IntakeOptions = {},
 ): { ok: true; job: AcceptedJob } | { ok: false; error: GenerationError } {
-  if (limits.jobId !== undefined && isDotSegment(limits.jobId))
-    return refuse(`id: "${limits.jobId}" cannot be a job id, since no URL can name it (job ids are ${JOB_ID_RULE})`);
+  if (options.jobId !== undefined && isDotSegment(options.jobId))
+    return refuse(`id: "${options.jobId}" cannot be a job id, since no URL can name it; choose another jobId`);
   if (isRecord(data) && Object.hasOwn(data, "kiln")) {
     // kiln keeps its state in the job's own hash: a `kiln` field is a forged or copied state, never ours
     return refuse(
@@ -42,7 +42,7 @@ export function acceptJob(
   if (!parsed.success) return refuse(`invalid job data: ${describeIssues(parsed.error)}`);
   const request = parsed.data;
   // after the schema, which bounded the depth JSON.stringify walks; before the provider is sent it whole
-  const tooBig = jobSizeProblem(request, limits.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES);
+  const tooBig = jobSizeProblem(request, options.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES);
   if (tooBig) return refuse(tooBig);
   if (request.provider !== queueProvider) {
     return refuse(`provider: "${request.provider}" does not match this queue (generate-${queueProvider})`);
