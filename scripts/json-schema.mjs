@@ -27,7 +27,8 @@ function generate() {
     description:
       "Job data of a `generate` job on the BullMQ queue `generate-<provider>` under kiln's key prefix. " +
       `Generated from ${SOURCE} by \`npm run schema\`; do not edit. The worker also checks what JSON Schema ` +
-      "cannot say: the model exists for the provider, `input` per model, and the size of `webhook.secret`.",
+      "cannot say: the model exists for the provider, `input` per model, the size of `webhook.secret`, " +
+      "that `input` and `metadata` nest at most 64 levels, and that the job is at most KILN_MAX_JOB_BYTES of JSON (default 1 MiB).",
     ...rest,
   };
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEFAULT_ARCHIVE_MEMORY } from "./storage/archive-memory-budget.js";
+import { DEFAULT_MAX_JOB_BYTES } from "./producers/job-size.js";
 import { RetryScheduleText } from "./webhooks/retry-schedule.js";
 import { prefixProblem, workerPartitions } from "./partitions.js";
 import { parseClusterNodes, redisTargetOf, type RedisTarget } from "./redis.js";
@@ -105,6 +106,13 @@ export const Environment = z.object({
   S3_CHECKSUMS: z.enum(["when_supported", "when_required"]).default("when_supported"),
   ARCHIVE_DIR: z.string().min(1).default("./kiln-archive"),
   // part buffers of all S3 archive uploads in this process together (docs/operations.md, "Archive memory")
+  // a job's data as JSON: producers refuse a bigger request, workers fail a bigger job invalid_request
+  KILN_MAX_JOB_BYTES: ByteSize.pipe(
+    z
+      .number()
+      .min(1024, { message: "expected at least 1KiB" })
+      .max(512 * 1024 ** 2, { message: "expected at most 512MiB" }),
+  ).default(DEFAULT_MAX_JOB_BYTES),
   KILN_ARCHIVE_MEMORY: ByteSize.pipe(z.number().min(8 * 1024 ** 2, { message: "expected at least 8MiB" })).default(DEFAULT_ARCHIVE_MEMORY),
   TOKENHUB_API_KEY: z.string().min(1).optional(),
   TOKENHUB_BASE_URL: UrlList.default(["https://tokenhub.tencentmaas.com", "https://tokenhub.tencentmaas.cn"]),

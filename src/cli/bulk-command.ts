@@ -47,6 +47,7 @@ export function bulkCommand(): Command {
             archivePrefix: o.archivePrefix,
             budget: o.budget,
             prices,
+            maxJobBytes: env.KILN_MAX_JOB_BYTES,
             // on a terminal the bars redraw around logged lines; elsewhere (CI, pipes) they are plain lines
             onInvalid: (line, message) =>
               process.stderr.isTTY ? bars.log(`line ${line}: ${message}\n`) : process.stderr.write(`line ${line}: ${message}\n`),

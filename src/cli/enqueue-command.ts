@@ -26,7 +26,7 @@ export function enqueueCommand(): Command {
               input: parseJson(o.input, "--input"),
               ...(o.webhook ? { webhook: { url: o.webhook } } : {}),
             };
-        const client = new GenerationClient(queueLocationOf(env));
+        const client = new GenerationClient({ ...queueLocationOf(env), maxJobBytes: env.KILN_MAX_JOB_BYTES });
         try {
           // enqueue checks the request against the schema and names the field that is wrong
           const id = await client.enqueue(request as GenerationRequest, { id: o.id });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { BatchTotals, Money, Usage } from "./usage.js";
+import { ArchivePrefix } from "./archive-prefix.js";
 
 /** What a finished batch reports: the `data` of `batch.completed` and the batch job's return value. */
 export const BatchSummary = z.object({
@@ -45,7 +46,8 @@ export const BatchJobData = z.object({
   sealed: z.boolean(),
   total: z.number().int().min(0),
   invalid: z.number().int().min(0),
-  archivePrefix: z.string(),
+  /** Checked again on receipt: the batch worker writes results.jsonl under it. */
+  archivePrefix: ArchivePrefix,
   webhook: z.object({ url: z.string().url(), secret: z.string().optional() }).optional(),
   /**
    * The batch's budget (`--budget`, the `budget` batch option) in the price table's currency, when

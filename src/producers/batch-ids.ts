@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { InvalidRequestError } from "./invalid-request-error.js";
 
 const SAFE = /^[A-Za-z0-9_.-]{1,100}$/;
 
@@ -13,10 +14,13 @@ export function childJobId(batchId: string, customId: string): string {
   return `${batchId}.${cleaned}-${createHash("sha256").update(customId).digest("hex").slice(0, 12)}`;
 }
 
-/** Batch ids become job ids and key parts: the same rules, plus no leading digit-only form. */
+/**
+ * Batch ids become job ids, key parts and URL path segments: starting with a letter, one is
+ * never all digits (BullMQ's own ids) nor `.` or `..` (which no URL can name).
+ */
 export function checkBatchId(batchId: string): string {
   if (!/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/.test(batchId))
-    throw new Error(`batch id "${batchId}": letters, digits and -_. only, starting with a letter, at most 100 characters`);
+    throw new InvalidRequestError(`batch id "${batchId}": letters, digits and -_. only, starting with a letter, at most 100 characters`);
   return batchId;
 }
 

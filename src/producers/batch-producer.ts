@@ -7,7 +7,9 @@ import { childJobId, checkBatchId, sealJobId } from "./batch-ids.js";
 import { BatchJobData } from "../contract/batch-summary.js";
 import { InvalidRequestError } from "./invalid-request-error.js";
 import { validateRequest } from "./validate-request.js";
-import { GenerationRequest } from "./generation-request.js";
+import { GenerationRequest, ShallowJsonObject, describeIssues } from "./generation-request.js";
+import { ArchivePrefix } from "../contract/archive-prefix.js";
+import { WebhookUrl } from "../webhooks/webhook-url.js";
 import type { ManifestLine } from "./manifest-reader.js";
 import { OwnedLock } from "./owned-lock.js";
 import { generationJobOptions } from "./job-options.js";
@@ -49,7 +51,20 @@ export interface BatchOptions {
   budget?: string | number;
   /** The operator's price table (KILN_PRICES), required with `budget`. */
   prices?: PriceTable;
+  /** `KILN_MAX_JOB_BYTES`: a line bigger than this as JSON is refused. @defaultValue 1048576 (1 MiB) */
+  maxJobBytes?: number;
 }
+
+/**
+ * The batch's own options, checked by the rules of a generation request's fields (`archive.prefix`,
+ * `webhook.url`, `metadata`): whoever calls (HTTP, `kiln bulk`, a TypeScript producer), a bad one
+ * refuses the batch before anything is enqueued. A batch's webhook signs with KILN_WEBHOOK_SECRET.
+ */
+const BatchSettings = z.object({
+  archivePrefix: ArchivePrefix.optional(),
+  webhook: z.object({ url: WebhookUrl }).optional(),
+  metadata: ShallowJsonObject.optional(),
+});
 
 export interface BatchEnqueued {
   batchId: string;
@@ -103,6 +118,12 @@ export class BatchProducer {
 
   async enqueue(lines: AsyncIterable<ManifestLine>, options: BatchOptions): Promise<BatchEnqueued> {
     const batchId = checkBatchId(options.batchId);
+    const settings = BatchSettings.safeParse({
+      archivePrefix: options.archivePrefix,
+      webhook: options.webhook,
+      metadata: options.metadata,
+    });
+    if (!settings.success) throw new InvalidRequestError(describeIssues(settings.error));
     const queues = this.partitions.of(batchId);
     const existing = await queues.batches().getJob(batchId);
     if (existing && (await existing.isCompleted()))
@@ -193,7 +214,7 @@ export class BatchProducer {
     };
     for await (const line of lines) {
       lastLine = line.lineNumber;
-      const request = "error" in line ? { error: line.error } : this.check(line.value, batchId, options.prices);
+      const request = "error" in line ? { error: line.error } : this.check(line.value, batchId, options);
       if ("error" in request) {
         refuse(line.lineNumber, request.error);
         continue;
@@ -220,13 +241,13 @@ export class BatchProducer {
   private check(
     value: unknown,
     batchId: string,
-    prices: PriceTable | undefined,
+    { prices, maxJobBytes }: Pick<BatchOptions, "prices" | "maxJobBytes">,
   ): { queue: string; id: string; data: GenerationRequest } | { error: string } {
     if (!isRecord(value)) return { error: "(root): expected a JSON object" };
     const { custom_id, ...request } = value;
     if (!BatchLine.shape.custom_id.safeParse(custom_id).success) return { error: "custom_id: required, a string of 1 to 200 characters" };
     try {
-      const data = validateRequest({ ...request, batch: { id: batchId, custom_id } });
+      const data = validateRequest({ ...request, batch: { id: batchId, custom_id } }, { maxJobBytes });
       const unpriced = prices ? budgetProblem(data, prices) : undefined;
       if (unpriced) return { error: unpriced };
       return { queue: generateQueueName(data.provider), id: childJobId(batchId, String(custom_id)), data };

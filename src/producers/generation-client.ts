@@ -7,6 +7,8 @@ import { connectRedis, type RedisConnection, type RedisTarget } from "../redis.j
 import type { GenerationRequest } from "./generation-request.js";
 import { InvalidRequestError } from "./invalid-request-error.js";
 import { validateRequest } from "./validate-request.js";
+import { JOB_ID_RULE, JobId } from "./job-id.js";
+import { DEFAULT_MAX_JOB_BYTES } from "./job-size.js";
 import { reportedProgressOf, storedResultOf, type GenerationJob, type ReportedProgress } from "./kiln-job.js";
 import { generationJobOptions } from "./job-options.js";
 import { GenerationResult } from "../contract/generation-result.js";
@@ -36,6 +38,8 @@ export interface GenerationClientOptions {
   log?: Logger;
   /** The operator's price table (KILN_PRICES), used by `enqueueBatch` when it is given a `budget`. @defaultValue none */
   prices?: PriceTable;
+  /** `KILN_MAX_JOB_BYTES`: a request bigger than this as JSON is refused before it reaches Redis. @defaultValue 1048576 (1 MiB) */
+  maxJobBytes?: number;
 }
 
 /** Where a job stands, as `get` reports it. */
@@ -49,9 +53,6 @@ export interface GenerationStatus {
   failedReason?: string;
 }
 
-/** BullMQ refuses ids containing ':' and ids that look like integers (it mints those itself). */
-const JOB_ID = /^(?!\d+$)[^:]{1,256}$/;
-
 /** Enqueues generation requests (TypeScript producers) and reads their state. */
 export class GenerationClient {
   private readonly queues: PartitionedQueues;
@@ -60,9 +61,12 @@ export class GenerationClient {
   private readonly log: Logger;
   readonly prefix: string;
   private readonly prices?: PriceTable;
+  /** `KILN_MAX_JOB_BYTES`, as given to the constructor. */
+  readonly maxJobBytes: number;
 
   constructor(options: GenerationClientOptions = {}) {
     this.prices = options.prices;
+    this.maxJobBytes = options.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES;
     this.connection =
       options.connection ?? connectRedis(options.target ?? { url: options.redisUrl ?? "redis://127.0.0.1:6379" }, "producer");
     this.ownsConnection = !options.connection;
@@ -76,9 +80,8 @@ export class GenerationClient {
    * the same id again returns the existing job and adds nothing.
    */
   async enqueue(request: GenerationRequest, options: { id?: string; jobOptions?: JobsOptions } = {}): Promise<string> {
-    const checked = validateRequest(request);
-    if (options.id !== undefined && !JOB_ID.test(options.id))
-      throw new InvalidRequestError(`id: must be 1-256 characters, no ':', not only digits`);
+    const checked = validateRequest(request, { maxJobBytes: this.maxJobBytes });
+    if (options.id !== undefined && !JobId.safeParse(options.id).success) throw new InvalidRequestError(`id: must be ${JOB_ID_RULE}`);
     // BullMQ's own ids count per queue and so repeat across providers: mint a unique one
     const jobId = options.id ?? randomUUID();
     const attributes = { [KilnAttribute.provider]: checked.provider, [KilnAttribute.model]: checked.model, [KilnAttribute.jobId]: jobId };
@@ -149,7 +152,7 @@ export class GenerationClient {
   async enqueueBatch(requests: Iterable<unknown> | AsyncIterable<unknown>, options: BatchOptions): Promise<BatchEnqueued> {
     const producer = new BatchProducer(this.connection, this.prefix, this.log, this.queues.count);
     try {
-      return await producer.enqueue(numbered(requests), { prices: this.prices, ...options });
+      return await producer.enqueue(numbered(requests), { prices: this.prices, maxJobBytes: this.maxJobBytes, ...options });
     } finally {
       await producer.close();
     }

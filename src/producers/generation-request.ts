@@ -1,9 +1,20 @@
 import { z } from "zod";
 import { WebhookSecret } from "../webhooks/webhook-secret.js";
+import { WebhookUrl } from "../webhooks/webhook-url.js";
+import { ArchivePrefix } from "../contract/archive-prefix.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../util/json-depth.js";
 
 /** Events a caller can subscribe to. `generation.completed` and `generation.failed` are the default. */
 export const WebhookEvent = z.enum(["generation.completed", "generation.failed", "generation.started", "generation.progress"]);
 export type WebhookEvent = z.infer<typeof WebhookEvent>;
+
+/**
+ * A JSON object nesting at most MAX_JSON_DEPTH levels: deeper values would overflow the
+ * recursive walks that meet a request later (comparing it, serialising it), after it is stored.
+ */
+export const ShallowJsonObject = z.record(z.string(), z.unknown()).refine((value) => !nestsDeeperThan(value, MAX_JSON_DEPTH), {
+  message: `nested more than ${MAX_JSON_DEPTH} levels deep`,
+});
 
 /**
  * A generation request: the job data of a `generate` job on `generate-<provider>`. This schema
@@ -15,13 +26,10 @@ export const GenerationRequest = z.strictObject({
   /** Model id as the provider documents it (case-insensitive). */
   model: z.string().min(1),
   /** The provider's documented request body, without `model`. Checked per model by the worker. */
-  input: z.record(z.string(), z.unknown()),
+  input: ShallowJsonObject,
   webhook: z
     .object({
-      url: z
-        .string()
-        .url()
-        .regex(/^https?:\/\//i, { message: "expected an http:// or https:// URL" }),
+      url: WebhookUrl,
       /** Default `generation.completed` and `generation.failed`; list `generation.started` / `generation.progress` to get them too. */
       events: z.array(WebhookEvent).min(1).optional(),
       /** Signs this request's deliveries instead of `KILN_WEBHOOK_SECRET` (`whsec_` + base64 of 24-64 bytes). */
@@ -30,12 +38,8 @@ export const GenerationRequest = z.strictObject({
     .optional(),
   archive: z
     .object({
-      /** Key prefix in the archive store. Letters, digits and `-_./`, no `..`. */
-      prefix: z
-        .string()
-        .regex(/^[A-Za-z0-9_\-./]{1,200}$/, { message: "letters, digits and -_./ only" })
-        .refine((p) => !p.split("/").includes(".."), { message: "must not contain '..'" })
-        .optional(),
+      /** Key prefix in the archive store: see `ArchivePrefix`. */
+      prefix: ArchivePrefix.optional(),
     })
     .optional(),
   /**
@@ -46,7 +50,7 @@ export const GenerationRequest = z.strictObject({
   /** Set by the batch producer (`kiln bulk`, `enqueueBatch`): the batch and the manifest line's custom_id. */
   batch: z.object({ id: z.string().min(1), custom_id: z.string().min(1) }).optional(),
   /** Opaque to kiln; returned in the result and the webhook. */
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  metadata: ShallowJsonObject.optional(),
 });
 export type GenerationRequest = z.infer<typeof GenerationRequest>;
 

@@ -5,6 +5,7 @@ import { HttpError } from "./api-error.js";
 import { bearerAuth, readAuth, type ReadAuthOptions } from "./bearer-auth.js";
 import type { BatchReader } from "./batch-reader.js";
 import { CreateBatchBody } from "./create-batch-body.js";
+import { describeIssues } from "../producers/generation-request.js";
 
 /** Enqueues a batch: the TypeScript client's `enqueueBatch`. */
 export interface BatchWriter {
@@ -37,9 +38,9 @@ export function registerBatchRoutes(app: FastifyInstance, options: BatchRoutesOp
   if (!writer) return;
   // 201 with what was enqueued; lines that do not validate are listed by index, as `kiln bulk` reports them by line
   app.post("/v1/batches", { onRequest: bearerAuth(options.apiToken) }, async (request, reply) => {
-    // fastify checked the body against the same schema as JSON Schema: this only types it
+    // fastify checked the body against the same schema as JSON Schema; this adds what JSON Schema cannot say (depth)
     const parsed = CreateBatchBody.safeParse(request.body);
-    if (!parsed.success) throw new HttpError(400, "invalid_request", parsed.error.issues[0]?.message ?? "invalid body");
+    if (!parsed.success) throw new HttpError(400, "invalid_request", describeIssues(parsed.error));
     const body = parsed.data;
     const invalid: Array<{ index: number; message: string }> = [];
     const enqueued = await writer.enqueueBatch(body.requests, {

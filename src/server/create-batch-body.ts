@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { ArchivePrefix } from "../contract/archive-prefix.js";
+import { ShallowJsonObject } from "../producers/generation-request.js";
+import { WebhookUrl } from "../webhooks/webhook-url.js";
 
 /** Lines one request may carry: a bigger batch is a manifest for `kiln bulk` (the body limit is 1 MiB anyway). */
 export const MAX_BATCH_REQUESTS = 10_000;
@@ -13,10 +16,10 @@ export const CreateBatchBody = z.strictObject({
     .string()
     .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/, { message: "letters, digits and -_. only, starting with a letter, at most 100 characters" }),
   requests: z.array(z.unknown()).min(1).max(MAX_BATCH_REQUESTS),
-  webhook: z.strictObject({ url: z.string().url() }).optional(),
+  webhook: z.strictObject({ url: WebhookUrl }).optional(),
   /** A cap on the batch's cost in the price table's currency, e.g. "25.00" (see docs/batches.md#budget). */
   budget: z.union([z.string(), z.number()]).optional(),
-  archive_prefix: z.string().min(1).max(200).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  archive_prefix: ArchivePrefix.optional(),
+  metadata: ShallowJsonObject.optional(),
 });
 export type CreateBatchBody = z.infer<typeof CreateBatchBody>;

@@ -1,17 +1,14 @@
 import { z } from "zod";
+import { JobId } from "../producers/job-id.js";
 
 /**
  * The body of `POST /v1/generations`: a generation request (the queue contract's job data) plus
- * an optional `id`, the idempotency key that becomes the job id. The id rule mirrors
- * GenerationClient's (BullMQ refuses `:` and mints all-digit ids itself); the client checks it
- * again, so the two cannot drift into accepting a bad id.
+ * an optional `id`, the idempotency key that becomes the job id (`JobId`, which the client
+ * checks again).
  */
 export const EnqueueBody = z
   .object({
-    id: z
-      .string()
-      .regex(/^(?!\d+$)[^:]{1,256}$/, { message: "must be 1-256 characters, no ':', not only digits" })
-      .optional(),
+    id: JobId.optional(),
   })
   .catchall(z.unknown());
 export type EnqueueBody = z.infer<typeof EnqueueBody>;

@@ -22,7 +22,7 @@ export interface EnqueueOutcome {
  */
 export async function enqueueGeneration(body: unknown, client: GenerationClient, queues: PartitionedQueues): Promise<EnqueueOutcome> {
   const { id, request } = splitBody(body);
-  const checked = validateRequest(request);
+  const checked = validateRequest(request, { maxJobBytes: client.maxJobBytes });
   if (id !== undefined && (await sameRequestUnder(id, checked, queues))) return { created: false, id, provider: checked.provider };
   const jobId = await client.enqueue(checked, { id });
   // two producers can race past the check above with different requests: the loser hears of it here
@@ -51,12 +51,17 @@ async function sameRequestUnder(id: string, request: GenerationRequest, queues: 
   return true;
 }
 
-/** The request as the schema reads it, without kiln's state and as JSON: key order and undefined fields do not matter. */
+/**
+ * The request as the schema reads it, without kiln's state and as JSON: key order and undefined
+ * fields do not matter. Stored data the schema refuses (a raw producer's) stands for itself
+ * without its content, which may nest deeper than isDeepStrictEqual can walk: it equals no
+ * checked request.
+ */
 function normalised(data: unknown): unknown {
-  if (!isRecord(data)) return { unreadable: data };
+  if (!isRecord(data)) return { unreadable: true };
   const { kiln: _state, ...request } = data;
   const parsed = GenerationRequest.safeParse(request);
-  return parsed.success ? JSON.parse(JSON.stringify(parsed.data)) : { unreadable: request };
+  return parsed.success ? JSON.parse(JSON.stringify(parsed.data)) : { unreadable: true };
 }
 
 function conflict(id: string, providers: readonly string[]): HttpError {

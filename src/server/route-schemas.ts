@@ -4,6 +4,7 @@ import { GenerationRequest } from "../producers/generation-request.js";
 import { PROVIDERS } from "../providers/model-registry.js";
 import { ApiError } from "./api-error.js";
 import { EnqueueBody } from "./enqueue-body.js";
+import { JOB_ID_RULE } from "../producers/job-id.js";
 import { CreateBatchBody } from "./create-batch-body.js";
 import { GenerationView } from "./generation-view.js";
 
@@ -32,7 +33,7 @@ export function jsonSchemaOf(schema: z.ZodType, io: "input" | "output" = "input"
 /** The body of `POST /v1/generations`: the queue contract's job data plus the optional idempotency key. */
 const enqueueBodySchema = jsonSchemaOf(
   // the description doubles as the 400's wording when the pattern refuses an id
-  GenerationRequest.extend({ id: EnqueueBody.shape.id.describe("1-256 characters, no ':', not only digits") }),
+  GenerationRequest.extend({ id: EnqueueBody.shape.id.describe(JOB_ID_RULE) }),
 );
 
 const idParams = (what: string): JsonSchema => ({

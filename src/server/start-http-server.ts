@@ -39,7 +39,12 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
   const prices = pricesOf(env);
   const redis = connectRedis(redisTargetOf(env), "producer");
   redis.on("error", (err: Error) => log.warn({ err: err.message }, "http server: redis connection error"));
-  const client = new GenerationClient({ connection: redis, prefix: env.KILN_PREFIX, partitions: env.KILN_PARTITIONS });
+  const client = new GenerationClient({
+    connection: redis,
+    prefix: env.KILN_PREFIX,
+    partitions: env.KILN_PARTITIONS,
+    maxJobBytes: env.KILN_MAX_JOB_BYTES,
+  });
   const queues = new PartitionedQueues(redis, env.KILN_PREFIX, env.KILN_PARTITIONS, log);
   // BullMQ's calls wait for a connection: while there is none, a scrape skips the counts at once
   const counts = () => (redis.status === "ready" ? queues.counts() : Promise.reject(new Error(`redis connection ${redis.status}`)));

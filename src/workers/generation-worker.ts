@@ -102,6 +102,8 @@ export interface GenerationWorkerOptions {
    * costs, and a child of a budgeted batch fails as unpriced
    */
   prices?: PriceTable;
+  /** Largest job data, bytes of JSON (`KILN_MAX_JOB_BYTES`): a bigger job fails `invalid_request` at intake. @defaultValue 1048576 (1 MiB) */
+  maxJobBytes?: number;
 }
 
 /** See `maxBadAnswers`: a few backed-off polls (about 15 s) tell a broken reader from a glitch. */
@@ -246,7 +248,7 @@ export class GenerationWorker {
         message: `unknown job name ${describeValue(job.name)} (expected "${String(GENERATE_JOB)}")`,
         retryable: false,
       });
-    const accepted = acceptJob(job.data, this.options.provider.name);
+    const accepted = acceptJob(job.data, this.options.provider.name, { jobId: String(job.id), maxJobBytes: this.options.maxJobBytes });
     if (!accepted.ok) return this.refuse(job, accepted.error);
     const visit: VisitCancel = { known: false };
     const ctx = this.contextFor(job, token, accepted.job, visit);
@@ -553,7 +555,7 @@ export class GenerationWorker {
     if (!job) return;
     // BullMQ itself fails a job that stalled too often with an UnrecoverableError: final too
     if (!isFinalFailure(job, err)) return;
-    const accepted = acceptJob(job.data, this.options.provider.name);
+    const accepted = acceptJob(job.data, this.options.provider.name, { jobId: String(job.id), maxJobBytes: this.options.maxJobBytes });
     if (!accepted.ok) return;
     const state = this.stateOf(job);
     // a result means the state machine ended the job and already notified

@@ -90,6 +90,7 @@ export async function startKilnWorkers(
           maxBadAnswers: env.KILN_MAX_BAD_ANSWERS,
           secrets,
           prices,
+          maxJobBytes: env.KILN_MAX_JOB_BYTES,
         }),
     );
   });

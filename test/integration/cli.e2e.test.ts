@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { kiln } from "../support/kiln-cli.js";
@@ -36,6 +39,40 @@ describe("the kiln CLI", () => {
     });
     expect(code).toBe(2);
     expect(stderr).toContain("input.prompt");
+  });
+
+  it("enqueue and bulk refuse a bad archive prefix, id, webhook or depth before Redis, naming the field (exit 2)", async () => {
+    const env = { REDIS_URL: h.env.REDIS_URL, KILN_PREFIX: h.prefix };
+    const dir = await mkdtemp(join(tmpdir(), "kiln-cli-"));
+    try {
+      const request = join(dir, "request.json");
+      await writeFile(request, JSON.stringify({ ...h.request("hy-image-lite"), archive: { prefix: "/" } }));
+      const prefix = await kiln(["enqueue", "--file", request, "--id", "cli-prefix-root"], env);
+      expect(prefix.code, prefix.stderr).toBe(2);
+      expect(prefix.stderr).toContain("archive.prefix: must not start with '/'");
+      let deep: unknown = 1;
+      for (let i = 0; i < 2000; i++) deep = [deep];
+      const tooDeep = await kiln(["enqueue", "--model", "hy-image-lite", "--input", JSON.stringify({ prompt: "deep", extra: deep })], env);
+      expect(tooDeep.code, tooDeep.stderr).toBe(2);
+      expect(tooDeep.stderr).toContain("input: nested more than 64 levels deep");
+      const dots = await kiln(["enqueue", "--model", "hy-image-lite", "--input", '{"prompt":"dots"}', "--id", ".."], env);
+      expect(dots.code, dots.stderr).toBe(2);
+      expect(dots.stderr).toContain("id: must be");
+      expect(await h.client.get("cli-prefix-root")).toBeUndefined();
+
+      const manifest = join(dir, "manifest.jsonl");
+      await writeFile(manifest, `${JSON.stringify({ custom_id: "one", ...h.chatRequest("wcode", "hunyuan-lite") })}\n`);
+      const bulkPrefix = await kiln(["bulk", manifest, "--batch-id", "cli-bad-prefix", "--archive-prefix", "../../x"], env);
+      expect(bulkPrefix.code, bulkPrefix.stderr).toBe(2);
+      expect(bulkPrefix.stderr).toContain("archivePrefix: must not contain '.' or '..' segments");
+      const bulkHook = await kiln(["bulk", manifest, "--batch-id", "cli-bad-hook", "--webhook", "file:///etc/passwd"], env);
+      expect(bulkHook.code, bulkHook.stderr).toBe(2);
+      expect(bulkHook.stderr).toContain("webhook.url: expected an http:// or https:// URL");
+      expect(await h.client.getBatch("cli-bad-prefix")).toBeUndefined();
+      expect(await h.client.getBatch("cli-bad-hook")).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("status of an unknown job exits 3", async () => {

@@ -53,6 +53,9 @@ describe("producers in any language: BullMQ, the queue contract and the JSON Sch
     expect(validate(noInput)).toBe(false);
     expect(validate({ ...job("x"), webhook: { url: "not a url" } })).toBe(false);
     expect(validate({ ...job("x"), webhook: { url: "https://example.com", events: ["generation.finished"] } })).toBe(false);
+    for (const prefix of ["/", "a//b", "a/", "../x", "a/./b", "a\u0000b", "x".repeat(513)])
+      expect(validate({ ...job("x"), archive: { prefix } }), prefix).toBe(false);
+    expect(validate({ ...job("x"), archive: { prefix: "team-a/renders" } })).toBe(true);
   });
 
   it("a job added by a process that has only bullmq is processed to completion by kiln's workers", async () => {

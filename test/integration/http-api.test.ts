@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Queue } from "bullmq";
+import { generateQueueName } from "../../src/contract/queue-names.js";
 import { createLogger } from "../../src/logger.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
@@ -9,6 +11,13 @@ import { KilnHarness } from "../support/kiln-harness.js";
 const silent = createLogger({ level: "silent" });
 const READ_TOKEN = "test-read-token-0123456789abcdef";
 
+/** `{a: {a: ... 1}}`, `levels` objects deep. */
+function nested(levels: number): unknown {
+  let value: unknown = 1;
+  for (let i = 0; i < levels; i++) value = { a: value };
+  return value;
+}
+
 describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
   const h = new KilnHarness();
   let http: RunningHttpServer;
@@ -16,7 +25,8 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
   const post = (json: unknown, token: string | undefined = API_TOKEN) => call(http.url, "POST", "/v1/generations", { json, token });
 
   beforeAll(async () => {
-    await h.start({ workers: false, env: { KILN_API_TOKEN: API_TOKEN, KILN_READ_TOKEN: READ_TOKEN } });
+    // a job limit under the body limit, so that the job's own limit is what a big request meets
+    await h.start({ workers: false, env: { KILN_API_TOKEN: API_TOKEN, KILN_READ_TOKEN: READ_TOKEN, KILN_MAX_JOB_BYTES: "256KiB" } });
     // as `kiln worker` wires it: the server first, its metrics handed to the workers
     http = await startHttpServer(h.env, silent, { port: 0, host: "127.0.0.1", workersRunning: () => h.workers?.isRunning() ?? false });
     h.workers = await startKilnWorkers(h.env, silent, { webhookSchedule: [100, 200, 400], rawEnv: h.rawEnv, metrics: http.metrics });
@@ -142,7 +152,7 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
     expect(nested.status).toBe(400);
     expect(nested.body.error.message).toMatch(/^webhook\.events\.0: expected one of generation\.completed, /);
     const badId = await post({ ...h.request("hy-image-lite"), id: "a:b" });
-    expect(badId.body.error.message).toBe("id: must be 1-256 characters, no ':', not only digits (in the body)");
+    expect(badId.body.error.message).toBe("id: must be 1-256 characters, no ':', not only digits, not '.' or '..' (in the body)");
 
     // reads may need a token once KILN_READ_TOKEN exists: send one, so the schema is what answers
     const badQuery = await call(http.url, "GET", "/v1/generations/anything?provider=nope", { token: API_TOKEN });
@@ -154,6 +164,105 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
     const extraQuery = await call(http.url, "POST", "/v1/generations/anything/cancel?providr=tokenhub", { token: API_TOKEN });
     expect(extraQuery.status).toBe(400);
     expect(extraQuery.body.error.message).toBe('(root): Unrecognized key: "providr" (in the query string)');
+  });
+
+  it("refuses archive prefixes that leave the archive's root or split its folders, naming the field, for generations and batches", async () => {
+    const prefixes = ["/", "/abs", "a//b", "a/", ".", "a/./b", "../../x", "a/..", "a\u0000b", "a\nb", "x".repeat(513)];
+    for (const [i, prefix] of prefixes.entries()) {
+      const id = `http-prefix-${i}`;
+      const job = await post({ ...h.request("hy-image-lite", {}, { archive: { prefix } }), id });
+      expect(job.status, prefix).toBe(400);
+      expect(job.body.error.code).toBe("invalid_request");
+      expect(job.body.error.message, prefix).toMatch(/^archive\.prefix: /);
+      expect(await h.client.get(id)).toBeUndefined();
+
+      const batchId = `http-prefix-batch-${i}`;
+      const batch = await call(http.url, "POST", "/v1/batches", {
+        json: { id: batchId, requests: [{ custom_id: "one", ...h.chatRequest("wcode", "hunyuan-lite") }], archive_prefix: prefix },
+        token: API_TOKEN,
+      });
+      expect(batch.status, prefix).toBe(400);
+      expect(batch.body.error.message, prefix).toMatch(/^archive_prefix: /);
+      expect(await h.client.getBatch(batchId)).toBeUndefined();
+    }
+    const fine = await post({ ...h.request("hy-image-lite", {}, { archive: { prefix: "team-a/renders.v2" } }), id: "http-prefix-fine" });
+    expect(fine.status).toBe(201);
+  });
+
+  it("answers 400, never 500, for JSON nested deeper than 64 levels, before anything is stored, and again on a retry", async () => {
+    for (const [field, body] of [
+      ["input", { ...h.request("hy-image-lite", { extra: nested(2000) }), id: "http-deep-input" }],
+      ["metadata", { ...h.request("hy-image-lite"), metadata: { deep: nested(2000) }, id: "http-deep-metadata" }],
+      ["metadata", { ...h.request("hy-image-lite"), metadata: nested(65), id: "http-deep-65" }],
+    ] as const) {
+      for (const attempt of [1, 2]) {
+        const answer = await post(body);
+        expect(answer.status, `${body.id} attempt ${attempt}`).toBe(400);
+        expect(answer.body.error).toEqual({ code: "invalid_request", message: `${field}: nested more than 64 levels deep` });
+      }
+      expect(await h.client.get(body.id)).toBeUndefined();
+    }
+    const batch = await call(http.url, "POST", "/v1/batches", {
+      json: { id: "http-deep-batch", requests: [{ custom_id: "one", ...h.chatRequest("wcode", "hunyuan-lite") }], metadata: nested(2000) },
+      token: API_TOKEN,
+    });
+    expect(batch.status).toBe(400);
+    expect(batch.body.error.message).toBe("metadata: nested more than 64 levels deep");
+    expect((await post({ ...h.request("hy-image-lite"), metadata: nested(64), id: "http-deep-64" })).status).toBe(201);
+  });
+
+  it("an id a raw producer used for a job nested too deep is a 409 for another request, not a 500", async () => {
+    const raw = new Queue(generateQueueName("tokenhub"), { connection: { url: h.env.REDIS_URL }, prefix: h.prefix });
+    try {
+      await raw.add("generate", { ...h.request("hy-image-lite"), metadata: { deep: nested(2000) } }, { jobId: "http-raw-deep" });
+    } finally {
+      await raw.close();
+    }
+    const answer = await post({ ...h.request("hy-image-lite"), id: "http-raw-deep" });
+    expect(answer.status).toBe(409);
+    expect(answer.body.error.code).toBe("conflict");
+  });
+
+  it("refuses a request bigger than KILN_MAX_JOB_BYTES with 400 naming its largest field", async () => {
+    const answer = await post({ ...h.request("hy-image-lite", { extra: "x".repeat(300 * 1024) }), id: "http-too-big" });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.message).toMatch(
+      /^input: makes the job \d+ bytes of JSON, more than the limit of 262144 \(KILN_MAX_JOB_BYTES\)$/,
+    );
+    expect(await h.client.get("http-too-big")).toBeUndefined();
+  });
+
+  it("refuses a batch webhook that is not an http(s) URL, as it refuses a generation's", async () => {
+    for (const url of ["file:///etc/passwd", "javascript:alert(1)", "gopher://example.com/x"]) {
+      const batchId = `http-hook-${url.split(":")[0]}`;
+      const batch = await call(http.url, "POST", "/v1/batches", {
+        json: { id: batchId, requests: [{ custom_id: "one", ...h.chatRequest("wcode", "hunyuan-lite") }], webhook: { url } },
+        token: API_TOKEN,
+      });
+      expect(batch.status, url).toBe(400);
+      expect(batch.body.error.message, url).toMatch(/^webhook\.url: (must be|expected) an http:\/\/ or https:\/\/ URL/);
+      expect(await h.client.getBatch(batchId)).toBeUndefined();
+      const job = await post({ ...h.request("hy-image-lite"), webhook: { url } });
+      expect(job.status, url).toBe(400);
+      expect(job.body.error.message, url).toMatch(/^webhook\.url: (must be|expected) an http:\/\/ or https:\/\/ URL/);
+    }
+  });
+
+  it("refuses the ids '.' and '..', which no URL can name; any other id's Location leads back to its job", async () => {
+    for (const id of [".", ".."]) {
+      const answer = await post({ ...h.request("hy-image-lite"), id });
+      expect(answer.status, id).toBe(400);
+      expect(answer.body.error.message).toMatch(/^id: /);
+      expect(await h.client.get(id)).toBeUndefined();
+    }
+    for (const id of ["a/../b", "...", "q?x=1#frag", "100%", "spaced id", "ünï"]) {
+      const created = await post({ ...h.request("hy-image-lite"), id });
+      expect(created.status, id).toBe(201);
+      // resolved as a URL client resolves it: the Location names this job and no other
+      const followed = await get(new URL(created.headers.get("location")!, http.url).pathname);
+      expect(followed.status, id).toBe(200);
+      expect(followed.body.id).toBe(id);
+    }
   });
 
   it("enqueues with 201 and a Location that GET follows to completion, with outputs", async () => {

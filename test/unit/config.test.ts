@@ -38,6 +38,13 @@ describe("loadEnvironment", () => {
     expect(configError({ KILN_MAX_BAD_ANSWERS: "2.5" }).message).toMatch(/KILN_MAX_BAD_ANSWERS.*expected a whole number/);
   });
 
+  it("reads KILN_MAX_JOB_BYTES in binary units, 1 MiB by default, from 1 KiB to 512 MiB", () => {
+    expect(loadEnvironment({}).KILN_MAX_JOB_BYTES).toBe(1024 ** 2);
+    expect(loadEnvironment({ KILN_MAX_JOB_BYTES: "4MiB" }).KILN_MAX_JOB_BYTES).toBe(4 * 1024 ** 2);
+    expect(configError({ KILN_MAX_JOB_BYTES: "100" }).message).toMatch(/KILN_MAX_JOB_BYTES.*at least 1KiB/);
+    expect(configError({ KILN_MAX_JOB_BYTES: "1GiB" }).message).toMatch(/KILN_MAX_JOB_BYTES.*at most 512MiB/);
+  });
+
   it("parses a comma-separated TOKENHUB_BASE_URL in order", () => {
     expect(loadEnvironment({ TOKENHUB_BASE_URL: "http://b.example , http://a.example,http://c.example" }).TOKENHUB_BASE_URL).toEqual([
       "http://b.example",
