@@ -15,6 +15,7 @@ export const GenerationError = z.object({
     "cancelled",
     "submit_unknown",
     "budget_exhausted",
+    "bad_response",
     "internal",
   ]),
   message: z.string(),

@@ -72,6 +72,11 @@ export const DIRECTIVES = {
    * moves with it (the benchmarks draw each task's duration from a distribution this way).
    */
   duration: "[sim:ms=",
+  /**
+   * `[sim:download=<mode>]`: the task's result URLs misbehave (`hostile-downloads.ts`): `html`,
+   * `endless`, `huge` (announces 300 GB), `trickle` (a byte every 100 ms) or `redirect-loop`.
+   */
+  download: "[sim:download=",
 } as const;
 
 /** The duration a prompt asks for with `[sim:ms=<n>]`, ms; undefined when it asks for none. */
