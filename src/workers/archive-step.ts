@@ -117,7 +117,7 @@ function refuseContradiction(index: number, source: OutputSource, opened: Opened
   if (ctx.request.passthrough && !findModel(ctx.request.provider, ctx.request.model)) return;
   for (const declared of [source.contentType, opened.contentType]) {
     if (contradictsKind(ctx.model.kind, declared))
-      throw new ProviderError("bad_response", `output ${index} is ${declared}, not an output of a ${ctx.model.kind} model`, {
+      throw new ProviderError("bad_response", `output ${index} is ${declared}, which contradicts the model's kind (${ctx.model.kind})`, {
         retryable: false,
       });
   }
