@@ -51,3 +51,30 @@ describe("a store error at any moment of an archive fails its job alone, and the
     expect(worker.output.join("")).not.toMatch(/uncaught/i);
   }, 60_000);
 });
+
+describe("an S3 bucket that refuses every write fails each archive alone, before and mid-stream", () => {
+  const h = new KilnHarness();
+  beforeAll(async () => {
+    await h.start({
+      // a video output spans parts: refused at CreateMultipartUpload with most of the download unread
+      simulator: { outputBytes: { image: 300_000, video: 12_000_000, model: 30_000, preview: 5_000 } },
+      env: {
+        S3_BUCKET: `kiln-missing-${Date.now()}`,
+        KILN_ARCHIVE_DEADLINE: "2s",
+        KILN_DEADLINE_IMAGE: "3s",
+        KILN_DEADLINE_VIDEO: "3s",
+      },
+    });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("archive_failed after retries for a one-part and a multipart output, and the workers keep running", async () => {
+    const ids = await Promise.all([h.request("hy-image-v3.0"), h.request("hy-video-1.5")].map((r) => h.client.enqueue(r)));
+    const statuses = await Promise.all(ids.map((id) => h.client.waitFor(id, { timeoutMs: 30_000 })));
+    expect(statuses.map((s) => s.result?.error?.code)).toEqual(["archive_failed", "archive_failed"]);
+    for (const s of statuses) expect(s.result?.error?.message).toMatch(/bucket/i);
+    expect(h.workers!.isRunning()).toBe(true);
+  }, 60_000);
+});
