@@ -74,12 +74,16 @@ function clean(ext: string | undefined): string | undefined {
 const ACTIVE =
   /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|text\/javascript|application\/javascript|application\/ecmascript)$/;
 
-/** What each media kind's outputs may be labelled, besides a vague type (video covers and 3D previews are images). */
+/**
+ * What each media kind's outputs may be labelled, besides a vague type (video covers are
+ * images; audio may come in a video container). 3D files are served under many labels (OBJ as
+ * `text/plain` or `application/x-tgif`, FBX, STL, zips), so only active types are refused there.
+ */
 const ACCEPTED: Record<Exclude<ModelKind, "text">, RegExp> = {
   image: /^image\//,
-  video: /^(video|image)\//,
-  audio: /^(audio|video)\/|^application\/ogg$/,
-  "3d": /^(model|image)\/|^application\/(zip|x-zip-compressed|json|gltf-buffer)$|^text\/plain$/,
+  video: /^(video|image)\/|^application\/mp4$/,
+  audio: /^(audio|video)\/|^application\/(ogg|mp4)$/,
+  "3d": /./,
 };
 
 /**

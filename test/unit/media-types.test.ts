@@ -50,6 +50,7 @@ describe("contradictsKind", () => {
     expect(contradictsKind("video", "image/jpeg")).toBe(false);
     expect(contradictsKind("3d", "model/gltf-binary")).toBe(false);
     expect(contradictsKind("3d", "application/zip")).toBe(false);
+    expect(contradictsKind("3d", "application/x-tgif")).toBe(false);
     expect(contradictsKind("image", "application/octet-stream")).toBe(false);
     expect(contradictsKind("image", undefined)).toBe(false);
     expect(contradictsKind("text", "text/html")).toBe(false);
