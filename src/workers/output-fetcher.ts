@@ -83,8 +83,8 @@ export class OutputFetcher {
     }
     const { statusCode: status, headers } = response;
     if (status >= 300 && status < 400 && typeof headers.location === "string") {
-      // a redirect's body is not read: it could be endless
-      discard(response.body);
+      // dump reads at most 128 KiB (so the connection can be reused) and drops the rest
+      await response.body.dump().catch(() => undefined);
       // each hop goes through assertSafeUrl and the guarded agent again: no redirect into refused ranges.
       // A loop answers the same on every retry, so it is final at once.
       if (redirects >= MAX_REDIRECTS)
