@@ -10,6 +10,8 @@ import { HashingStream } from "../src/storage/hashing-stream.js";
 import { S3ArchiveStore } from "../src/storage/s3-archive-store.js";
 import { createOutboundDispatcher } from "../src/webhooks/url-guard.js";
 import { OutputFetcher } from "../src/workers/output-fetcher.js";
+import { outputLimitsFor } from "../src/workers/output-limits.js";
+import { streamToStore } from "../src/workers/archive-step.js";
 import { RssSampler, settle } from "./measure.js";
 
 /**
@@ -88,9 +90,9 @@ function copier(
     case "kiln":
       // what archiveStep does for one output, without the job around it
       return async (key) => {
-        const opened = await parts.fetcher.open({ url: job.url });
+        const opened = await parts.fetcher.open({ url: job.url }, outputLimitsFor("video"));
         const hasher = new HashingStream();
-        const stored = await parts.store.put(key, opened.body.pipe(hasher), "video/mp4", { length: opened.length });
+        const stored = await streamToStore(opened, hasher, (body) => parts.store.put(key, body, "video/mp4", { length: opened.length }));
         hasher.digest();
         return stored.bytes;
       };

@@ -57,6 +57,19 @@ export const ByteSize = z
 /** A task deadline per model kind: a duration of at least a second. */
 const Deadline = Duration.pipe(z.number().min(1000, { message: "expected at least 1s" }));
 
+/** The most bytes one output may have: at least 1 KiB, at most 5 TiB (S3's largest object). */
+const OutputSize = ByteSize.pipe(
+  z
+    .number()
+    .min(1024, { message: "expected at least 1KiB" })
+    .max(5 * 1024 ** 4, { message: "expected at most 5 TiB, S3's largest object" }),
+);
+
+/** The most time one download may take, redirects, headers and body together: 1 s to 24 h. */
+const DownloadTimeout = Duration.pipe(
+  z.number().min(1000, { message: "expected at least 1s" }).max(86_400_000, { message: "expected at most 24h" }),
+);
+
 /** What a submit whose outcome is unknown leads to: submit again (default) or fail the job. */
 const UnknownSubmitPolicy = z.enum(["retry", "fail"]);
 
@@ -155,6 +168,19 @@ export const Environment = z.object({
   KILN_DEADLINE_3D: Deadline.optional(),
   KILN_DEADLINE_AUDIO: Deadline.optional(),
   KILN_DEADLINE_TEXT: Deadline.optional(),
+  // downloads of outputs, per model kind: the most bytes one output may have and the most time its download may take
+  KILN_MAX_OUTPUT_BYTES_IMAGE: OutputSize.optional(),
+  KILN_MAX_OUTPUT_BYTES_VIDEO: OutputSize.optional(),
+  KILN_MAX_OUTPUT_BYTES_3D: OutputSize.optional(),
+  KILN_MAX_OUTPUT_BYTES_AUDIO: OutputSize.optional(),
+  KILN_MAX_OUTPUT_BYTES_TEXT: OutputSize.optional(),
+  KILN_DOWNLOAD_TIMEOUT_IMAGE: DownloadTimeout.optional(),
+  KILN_DOWNLOAD_TIMEOUT_VIDEO: DownloadTimeout.optional(),
+  KILN_DOWNLOAD_TIMEOUT_3D: DownloadTimeout.optional(),
+  KILN_DOWNLOAD_TIMEOUT_AUDIO: DownloadTimeout.optional(),
+  KILN_DOWNLOAD_TIMEOUT_TEXT: DownloadTimeout.optional(),
+  // how long archiving retries after the provider finished, before the job fails with archive_failed
+  KILN_ARCHIVE_DEADLINE: Deadline.optional(),
   // graceful close: visits in progress get this long, then they are abandoned to the stalled check
   KILN_SHUTDOWN_TIMEOUT: Duration.pipe(z.number().min(0).max(3_600_000, { message: "expected at most 1h" })).default(20_000),
   KILN_WEBHOOK_SECRET: z

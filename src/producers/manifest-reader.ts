@@ -13,13 +13,18 @@ export async function* readManifest(path: string, onBytes?: (bytesRead: number) 
   if (onBytes) stream.on("data", () => onBytes(stream.bytesRead));
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let lineNumber = 0;
-  for await (const text of lines) {
-    lineNumber++;
-    if (!text.trim()) continue;
-    try {
-      yield { lineNumber, value: JSON.parse(text) as unknown };
-    } catch (err) {
-      yield { lineNumber, error: `not valid JSON (${(err as Error).message})` };
+  try {
+    for await (const text of lines) {
+      lineNumber++;
+      if (!text.trim()) continue;
+      try {
+        yield { lineNumber, value: JSON.parse(text) as unknown };
+      } catch (err) {
+        yield { lineNumber, error: `not valid JSON (${(err as Error).message})` };
+      }
     }
+  } finally {
+    // a caller that stops early closes the lines, not the file: the descriptor is closed here
+    stream.destroy();
   }
 }

@@ -42,6 +42,11 @@ export interface ProviderErrorDetails {
    * gives up on it; never put into a result, where a provider's echo of a credential would leak.
    */
   answer?: unknown;
+  /**
+   * Overrides the kind's default: `false` for an answer known to come back the same on every
+   * retry (a redirect loop is a `bad_response` no retry mends). @defaultValue the kind's
+   */
+  retryable?: boolean;
   cause?: unknown;
 }
 
@@ -62,7 +67,7 @@ export class ProviderError extends Error {
     details: ProviderErrorDetails = {},
   ) {
     super(message, { cause: details.cause });
-    this.retryable = RETRYABLE[kind];
+    this.retryable = details.retryable ?? RETRYABLE[kind];
     this.status = details.status;
     this.providerCode = details.providerCode;
     this.retryAfterMs = details.retryAfterMs;

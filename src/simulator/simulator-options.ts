@@ -103,8 +103,8 @@ export const DIRECTIVES = {
    */
   duration: "[sim:ms=",
   /**
-   * `[sim:download=<kind>]`: the task's result URLs misbehave: `endless`, `trickle`, `html`,
-   * `loop` (redirects to itself) or `huge` (announces 300 GB); see `hostile-downloads.ts`.
+   * `[sim:download=<mode>]`: the task's result URLs misbehave (`hostile-downloads.ts`): `html`,
+   * `endless`, `huge` (announces 300 GB), `trickle` (a byte every 100 ms) or `redirect-loop`.
    */
   download: "[sim:download=",
 } as const;

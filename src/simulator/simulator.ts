@@ -8,7 +8,7 @@ import { tokenHubError, tokenHubRoute } from "./tokenhub-routes.js";
 import type { RouteContext, SimAnswer } from "./sim-route.js";
 import { gatewayError, gatewayRoute } from "./gateway-routes.js";
 import { wcodeError, wcodeRoute } from "./wcode-routes.js";
-import { HOSTILE_DOWNLOADS, hostileDownloadOf } from "./hostile-downloads.js";
+import { hostileDownloadOf, serveHostile } from "./hostile-downloads.js";
 
 /** Which provider a path belongs to: the gateway under /gateway, wcode under /wcode, TokenHub at the root. */
 type SimProvider = "tokenhub" | "gateway" | "wcode";
@@ -194,7 +194,7 @@ export class ProviderSimulator {
       return send(res, { status: 403, body: "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>" });
     this.book.counters.downloads++;
     const hostile = hostileDownloadOf(task.prompt);
-    if (hostile) return HOSTILE_DOWNLOADS[hostile](res, path);
+    if (hostile) return serveHostile(hostile, res, path, MEDIA_CONTENT_TYPES[file.format]);
     const length = Buffer.isBuffer(content) ? content.length : content.bytes;
     res.writeHead(200, { "content-type": MEDIA_CONTENT_TYPES[file.format], "content-length": String(length) });
     if (this.options.resetRate > 0 && this.random() < this.options.resetRate) {

@@ -15,6 +15,12 @@ export interface PutOptions {
    * small object. A store may refuse a source that sends more. @defaultValue unknown
    */
   length?: number;
+  /**
+   * The most bytes the source can send, a limit the caller enforces: lets a store size its
+   * buffers for the largest object it may get. Unlike `length`, it never comes from the source.
+   * @defaultValue unknown
+   */
+  maxBytes?: number;
 }
 
 /**
@@ -31,4 +37,18 @@ export interface ArchiveStore {
   putBytes(key: string, body: Buffer | string, contentType: string): Promise<StoredObject>;
   get(key: string): Promise<Readable>;
   head(key: string): Promise<StoredObject | undefined>;
+}
+
+/**
+ * A key the store cannot hold (one that would leave the local archive directory): the same key
+ * is refused on every try, so the caller need not retry it.
+ */
+export class ArchiveKeyError extends Error {
+  override name = "ArchiveKeyError";
+  /** Structural marker: `instanceof` breaks across duplicated copies of this package. */
+  readonly isArchiveKeyError = true;
+}
+
+export function isArchiveKeyError(err: unknown): err is ArchiveKeyError {
+  return typeof err === "object" && err !== null && (err as { isArchiveKeyError?: unknown }).isArchiveKeyError === true;
 }

@@ -5,6 +5,7 @@ import { S3ArchiveStore } from "./s3-archive-store.js";
 
 export { ArchiveMemoryBudget } from "./archive-memory-budget.js";
 export type { ArchiveStore, PutOptions, StoredObject } from "./archive-store.js";
+export { ArchiveKeyError, isArchiveKeyError } from "./archive-store.js";
 export { HashingStream } from "./hashing-stream.js";
 export { LocalArchiveStore } from "./local-archive-store.js";
 export { S3ArchiveStore, S3_STORE_DEFAULTS, type S3StoreOptions } from "./s3-archive-store.js";

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
-import type { ArchiveStore, StoredObject } from "./archive-store.js";
+import { ArchiveKeyError, type ArchiveStore, type StoredObject } from "./archive-store.js";
 
 /** Archive store in a local directory: the embedded default when no bucket is configured. */
 export class LocalArchiveStore implements ArchiveStore {
@@ -82,10 +82,15 @@ export class LocalArchiveStore implements ArchiveStore {
     return open(path, "w");
   }
 
-  /** Keys are relative paths; one that would escape the root is a bug upstream, so refuse it. */
+  /**
+   * Keys are relative paths under the root. One that would leave it, or that a file system
+   * cannot name (a NUL), is refused with an `ArchiveKeyError` (a rejection, never a throw
+   * past the caller): kiln validates prefixes where they enter, and this holds whatever got past.
+   */
   private pathOf(key: string): string {
+    if (key.includes("\0")) throw new ArchiveKeyError(`archive key holds a NUL character: ${JSON.stringify(key)}`);
     const path = resolve(this.root, key);
-    if (!path.startsWith(this.root + sep)) throw new Error(`archive key escapes the archive directory: ${key}`);
+    if (!path.startsWith(this.root + sep)) throw new ArchiveKeyError(`archive key escapes the archive directory: ${JSON.stringify(key)}`);
     return path;
   }
 }

@@ -23,7 +23,7 @@ export interface S3StoreOptions {
   /**
    * Multipart part size in bytes (5 MiB to 5 GiB): an upload holds at most
    * partSize × (queueSize + 1) of memory, the parts in flight and the one being filled. An
-   * output whose announced length needs more than S3's 10,000 parts gets larger parts.
+   * output whose `maxBytes` needs more than S3's 10,000 parts gets larger parts.
    * @defaultValue 5 MiB
    */
   partSize?: number;
@@ -84,6 +84,7 @@ export class S3ArchiveStore implements ArchiveStore {
       queueSize: this.queueSize,
       budget: this.budget,
       length: options.length,
+      maxBytes: options.maxBytes,
     });
     return { key, url: this.urlOf(key), bytes };
   }

@@ -24,6 +24,8 @@ export interface PartUploadPlan {
   budget: ArchiveMemoryBudget;
   /** The object's length when the source announced it: a small object reserves only that much. */
   length?: number;
+  /** The most bytes the source can send, enforced by the caller: sizes the parts. */
+  maxBytes?: number;
 }
 
 /**
@@ -39,6 +41,9 @@ export async function uploadInParts(body: Readable, given: PartUploadPlan): Prom
   const plan = { ...given, partSize: partSizeFor(given) };
   const reader = new PartReader(body);
   try {
+    // memory is taken for bytes that arrived, never on a source's word: nothing until the first
+    // byte is here, and no more than the announced length when that is less than a part
+    if (await reader.atEnd()) return await putWhole(plan, Buffer.alloc(0));
     const firstSize = plan.length !== undefined && plan.length < plan.partSize ? Math.max(plan.length, 1) : plan.partSize;
     const first = await plan.budget.take(firstSize);
     let filled: number;
@@ -46,16 +51,7 @@ export async function uploadInParts(body: Readable, given: PartUploadPlan): Prom
       filled = await reader.fill(first);
       if (filled < plan.partSize && !(await reader.atEnd()))
         throw new Error(`${plan.key}: the source sent more than the ${plan.length} bytes it announced`);
-      if (reader.ended)
-        await plan.client.send(
-          new PutObjectCommand({
-            Bucket: plan.bucket,
-            Key: plan.key,
-            Body: first.subarray(0, filled),
-            ContentLength: filled,
-            ContentType: plan.contentType,
-          }),
-        );
+      if (reader.ended) await putWhole(plan, first.subarray(0, filled));
     } catch (err) {
       plan.budget.give(first);
       throw err;
@@ -68,9 +64,20 @@ export async function uploadInParts(body: Readable, given: PartUploadPlan): Prom
   }
 }
 
-/** S3 allows 10,000 parts: a longer output announced up front gets parts large enough. */
+async function putWhole(plan: PartUploadPlan, bytes: Buffer): Promise<number> {
+  await plan.client.send(
+    new PutObjectCommand({ Bucket: plan.bucket, Key: plan.key, Body: bytes, ContentLength: bytes.length, ContentType: plan.contentType }),
+  );
+  return bytes.length;
+}
+
+/**
+ * S3 allows 10,000 parts: an object that may grow large gets parts large enough. Sized from
+ * the caller's own limit (`maxBytes`), never from the announced length, which a source may
+ * inflate to make kiln reserve memory it will never fill.
+ */
 function partSizeFor(plan: PartUploadPlan): number {
-  return plan.length === undefined ? plan.partSize : Math.max(plan.partSize, Math.ceil(plan.length / MAX_PARTS));
+  return plan.maxBytes === undefined ? plan.partSize : Math.max(plan.partSize, Math.ceil(plan.maxBytes / MAX_PARTS));
 }
 
 const MAX_PARTS = 10_000;
@@ -99,13 +106,13 @@ async function multipart(reader: PartReader, plan: PartUploadPlan, first: Buffer
     for (let partNumber = 1; buffer; partNumber++) {
       total += filled;
       await sender.send(partNumber, buffer, filled);
-      if (reader.ended) break;
+      // the next part's buffer only once its first byte is here: a source that stalls holds
+      // the parts in flight, not a new empty one
+      if (await reader.atEnd()) break;
       // waits holding only parts already sent, which end on their own: uploads waiting for
       // each other's buffers cannot deadlock
       buffer = await plan.budget.take(plan.partSize);
       filled = await reader.fill(buffer).catch((err: unknown) => sender.giveBack(buffer!, err));
-      // a source that ends exactly on a part boundary leaves an empty last part: not sent
-      if (filled === 0) buffer = sender.giveBack(buffer, undefined);
     }
     const parts = await sender.all();
     await plan.client.send(

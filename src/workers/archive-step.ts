@@ -1,9 +1,17 @@
 import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { ArchivedOutput } from "../contract/generation-result.js";
 import type { OutputSource } from "../providers/output-source.js";
 import { HashingStream } from "../storage/hashing-stream.js";
 import { redactUrl } from "../util/redact-url.js";
-import { mediaTypeOf } from "./media-types.js";
+import { contradictsKind, mediaTypeOf } from "./media-types.js";
+import { discard, tooLarge, type OpenedOutput } from "./output-fetcher.js";
+import { ArchiveError } from "./archive-error.js";
+import { isArchiveKeyError } from "../storage/archive-store.js";
+import type { StoredObject } from "../storage/archive-store.js";
+import { findModel } from "../providers/model-registry.js";
+import { ProviderError } from "../providers/provider-error.js";
 import { outcomeOfError } from "./error-outcome.js";
 import type { JobState } from "../contract/job-state.js";
 import type { StepContext } from "./step-context.js";
@@ -33,19 +41,21 @@ export async function archiveStep(state: JobState, ctx: StepContext): Promise<St
 }
 
 async function archiveOne(index: number, source: OutputSource, ctx: StepContext): Promise<ArchivedOutput> {
-  const opened = await ctx.fetcher.open(source);
-  const type = mediaTypeOf(source.ext, source.contentType ?? opened.contentType, source.url);
-  const key = archiveKey(ctx, index, type.ext);
-  const hasher = new HashingStream();
-  // the download's errors must reach the store's reader, or a broken download looks like a short file
-  opened.body.once("error", (err) => hasher.destroy(err));
-  let stored;
+  const limits = ctx.outputLimits;
+  const opened = await ctx.fetcher.open(source, limits);
+  let type, key;
   try {
-    stored = await ctx.store.put(key, opened.body.pipe(hasher), type.contentType, { length: opened.length });
-  } finally {
-    // a put that gave up early must not leave the download's connection open
-    if (!opened.body.readableEnded) opened.body.destroy();
+    refuseContradiction(index, source, opened, ctx);
+    type = mediaTypeOf(source.ext, source.contentType ?? opened.contentType, source.url);
+    key = archiveKey(ctx, index, type.ext);
+  } catch (err) {
+    discard(opened.body);
+    throw err;
   }
+  const hasher = new HashingStream(limits.maxBytes, (bytes) => tooLarge(limits, `${index} sent at least ${bytes} bytes`));
+  const stored = await streamToStore(opened, hasher, (body) =>
+    ctx.store.put(key, body, type.contentType, { length: opened.length, maxBytes: limits.maxBytes }),
+  );
   if (stored.bytes !== hasher.bytes)
     throw new Error(`output ${index}: the store holds ${stored.bytes} bytes of the ${hasher.bytes} hashed`);
   if (opened.length !== undefined && hasher.bytes !== opened.length) {
@@ -64,6 +74,53 @@ async function archiveOne(index: number, source: OutputSource, ctx: StepContext)
     sourceExpiresAt: source.expiresAt,
     role: source.role,
   };
+}
+
+/**
+ * Streams the download through `hasher` into the store. Every stream has an error listener
+ * for as long as it can fail (`pipeline`), whichever side gives up first and at whatever
+ * moment: a download that fails reaches the store as an error (never as a short file), and a
+ * store that fails, even before reading a byte, ends the download. Both sides have settled
+ * when this returns; the download's own failure is the one reported, being the cause.
+ */
+export async function streamToStore(opened: OpenedOutput, hasher: HashingStream, put: (body: Readable) => Promise<StoredObject>) {
+  const stop = new AbortController();
+  const download = pipeline(opened.body, hasher, { signal: stop.signal });
+  const upload = put(hasher);
+  // a store that gave up stops the download; one that succeeded has read it to its end
+  upload.catch(() => stop.abort());
+  const [read, stored] = await Promise.allSettled([download, upload]);
+  if (read.status === "rejected" && !endedByStore(read.reason)) throw read.reason;
+  if (stored.status === "rejected") throw storeError(stored.reason);
+  if (read.status === "rejected") throw read.reason;
+  return stored.value;
+}
+
+/** The download was ended from the store's side: stopped above, or its reader closed early. */
+function endedByStore(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === "ABORT_ERR" || code === "ERR_STREAM_PREMATURE_CLOSE";
+}
+
+/** A key the store refuses is refused on every retry: final. Other store errors are transient. */
+function storeError(err: unknown): unknown {
+  if (isArchiveKeyError(err)) return new ArchiveError(err.message, { cause: err });
+  return err;
+}
+
+/**
+ * An output whose type contradicts its model's kind (HTML or SVG from an image model) is not
+ * the output: refused as `bad_response`, final, before a byte is stored. A pass-through model's
+ * kind is kiln's guess, so its outputs are taken as they come.
+ */
+function refuseContradiction(index: number, source: OutputSource, opened: OpenedOutput, ctx: StepContext): void {
+  if (ctx.request.passthrough && !findModel(ctx.request.provider, ctx.request.model)) return;
+  for (const declared of [source.contentType, opened.contentType]) {
+    if (contradictsKind(ctx.model.kind, declared))
+      throw new ProviderError("bad_response", `output ${index} is ${declared}, which contradicts the model's kind (${ctx.model.kind})`, {
+        retryable: false,
+      });
+  }
 }
 
 /**

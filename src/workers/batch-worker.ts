@@ -58,13 +58,15 @@ export class BatchWorker {
     const counts: ResultCounts = { completed: 0, failed: 0, budgetExhausted: 0, totals: new UsageTotals() };
     const key = `${data.archivePrefix}/batches/${data.batchId}/results.jsonl`;
     // re-running after a crash rewrites the same key from the same dependencies: same file
-    const stored = await this.options.store.put(
-      key,
-      Readable.from(
-        batchResultLines(job, this.options.queues.prefix, (name) => this.options.queues.generation(providerOfQueue(name) ?? name), counts),
-      ),
-      "application/x-ndjson",
+    const lines = Readable.from(
+      batchResultLines(job, this.options.queues.prefix, (name) => this.options.queues.generation(providerOfQueue(name) ?? name), counts),
     );
+    // a store that failed before reading (or half-way) must not leave the lines' generator, and
+    // its Redis reads, suspended; the error it would raise has a listener
+    const stored = await this.options.store.put(key, lines, "application/x-ndjson").finally(() => {
+      lines.on("error", () => undefined);
+      lines.destroy();
+    });
     const summary: BatchSummary = {
       id: data.batchId,
       status: "completed",

@@ -5,6 +5,10 @@ import { assertNever } from "../util/assert-never.js";
 import type { JobState } from "../contract/job-state.js";
 import type { StepContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
+import { isArchiveError } from "./archive-error.js";
+
+/** How long archiving may go on retrying after the provider finished, by default (`KILN_ARCHIVE_DEADLINE`). */
+export const DEFAULT_ARCHIVE_WINDOW_MS = 60 * 60 * 1000;
 
 /**
  * Turns an error thrown during a step into what happens next: a final failure for errors no
@@ -13,12 +17,13 @@ import type { StepOutcome } from "./step-outcome.js";
  */
 export function outcomeOfError(err: unknown, state: JobState, ctx: StepContext): StepOutcome {
   const message = err instanceof Error ? err.message : String(err);
+  if (isArchiveError(err)) return { type: "fail", state, error: { code: "archive_failed", message, retryable: false } };
   if (!isProviderError(err)) {
     // not the provider's answer: our store, Redis, a bug. Log it loudly and retry like a 5xx.
     ctx.log.error({ err, jobId: ctx.jobId, step: state.step }, "step failed unexpectedly; retrying");
     return retry(state, ctx, message, undefined);
   }
-  const fatal = fatalCode(err.kind);
+  const fatal = err.retryable ? undefined : fatalCode(err.kind);
   if (fatal) return { type: "fail", state, error: { code: fatal, message, retryable: false, providerCode: err.providerCode } };
   if (err.kind === "rate_limited" && state.step === "submit") {
     // a 429 on submit says the account is over its rate: slow the whole queue, not just this job
@@ -33,22 +38,25 @@ export function outcomeOfError(err: unknown, state: JobState, ctx: StepContext):
 function retry(state: JobState, ctx: StepContext, message: string, retryAfterMs: number | undefined): StepOutcome {
   const delayMs = retryDelayMs(state.errors, { random: ctx.random, retryAfterMs, scale: ctx.pollScale });
   const next = { ...state, errors: state.errors + 1, lastError: message };
-  if (ctx.now() + delayMs > deadlineOf(state)) {
+  if (ctx.now() + delayMs > deadlineOf(state, ctx.archiveWindowMs)) {
+    // the provider's task succeeded: what failed is keeping its outputs
+    const code = state.step === "archive" ? "archive_failed" : "timed_out";
     return {
       type: "fail",
       state: next,
-      error: { code: "timed_out", message: `deadline passed during ${state.step}; last error: ${message}`, retryable: true },
+      error: { code, message: `deadline passed during ${state.step}; last error: ${message}`, retryable: true },
     };
   }
   return { type: "wait", state: next, delayMs, reason: message };
 }
 
-/** Archiving gets an hour of its own after the provider finishes, however long the task took. */
-export function deadlineOf(state: JobState): number {
-  if (state.step === "archive" && state.providerCompletedAt) return Math.max(state.deadlineAt, state.providerCompletedAt + 60 * 60 * 1000);
+/** Archiving gets `archiveWindowMs` of its own after the provider finishes, however long the task took. */
+export function deadlineOf(state: JobState, archiveWindowMs = DEFAULT_ARCHIVE_WINDOW_MS): number {
+  if (state.step === "archive" && state.providerCompletedAt) return Math.max(state.deadlineAt, state.providerCompletedAt + archiveWindowMs);
   return state.deadlineAt;
 }
 
+/** The code of a provider error that no retry mends (its kind's, or one marked not retryable). */
 function fatalCode(kind: ProviderErrorKind): GenerationError["code"] | undefined {
   switch (kind) {
     case "invalid_request":
@@ -56,11 +64,11 @@ function fatalCode(kind: ProviderErrorKind): GenerationError["code"] | undefined
     case "model_not_available":
     case "task_failed":
     case "result_expired":
+    case "bad_response":
       return kind;
     case "rate_limited":
     case "server":
     case "network":
-    case "bad_response":
       return undefined;
     default:
       return assertNever(kind, "provider error kind");

@@ -20,6 +20,8 @@ import { buildResult } from "./generation-outcome.js";
 import { acceptJob, type AcceptedJob } from "./job-intake.js";
 import { initialState, type JobState } from "../contract/job-state.js";
 import { OutputFetcher } from "./output-fetcher.js";
+import { outputLimitsFor, type OutputLimits } from "./output-limits.js";
+import { DEFAULT_ARCHIVE_WINDOW_MS } from "./error-outcome.js";
 import { pollStep } from "./poll-step.js";
 import type { StepContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
@@ -83,6 +85,16 @@ export interface GenerationWorkerOptions {
   secrets?: readonly string[];
   /** Deadlines per model kind, ms, counted from the first submit (`KILN_DEADLINE_<KIND>`). @defaultValue the kind's poll policy */
   deadlines?: Partial<Record<ModelKind, number>>;
+  /**
+   * Per model kind, the most bytes one output may have and the most time its download may take
+   * (`KILN_MAX_OUTPUT_BYTES_<KIND>`, `KILN_DOWNLOAD_TIMEOUT_<KIND>`). @defaultValue `DEFAULT_OUTPUT_LIMITS`
+   */
+  outputLimits?: Partial<Record<ModelKind, Partial<Omit<OutputLimits, "kind">>>>;
+  /**
+   * How long archiving retries after the provider finished before the job fails with
+   * `archive_failed`, ms (`KILN_ARCHIVE_DEADLINE`). @defaultValue 3600000 (1 h)
+   */
+  archiveWindowMs?: number;
   /**
    * BullMQ's lock on an active job, ms (`KILN_LOCK_DURATION`); renewed every half of it while a
    * visit runs. A killed worker's jobs are free again after it. @defaultValue 10000
@@ -534,6 +546,8 @@ export class GenerationWorker {
       log: this.log,
       persist,
       deadlineMs: this.deadlineFor(accepted.model),
+      outputLimits: outputLimitsFor(accepted.model.kind, this.options.outputLimits),
+      archiveWindowMs: this.options.archiveWindowMs ?? DEFAULT_ARCHIVE_WINDOW_MS,
       onUnknownSubmit: this.options.onUnknownSubmit ?? "retry",
       observeSubmitWindow: (ms) => {
         for (const observer of this.windowObservers) observer(ms);

@@ -64,7 +64,13 @@ export async function startKilnWorkers(
   const outbound = createOutboundDispatcher({ allowPrivate: env.KILN_ALLOW_PRIVATE_URLS });
   const queues = new PartitionedQueues(connection, env.KILN_PREFIX, env.KILN_PARTITIONS, log);
   const common = { connection, dispatcher: outbound, allowPrivateUrls: env.KILN_ALLOW_PRIVATE_URLS, log };
-  const recovery = { lockDurationMs: env.KILN_LOCK_DURATION, stalledIntervalMs: env.KILN_STALLED_INTERVAL, deadlines: deadlinesOf(env) };
+  const recovery = {
+    lockDurationMs: env.KILN_LOCK_DURATION,
+    stalledIntervalMs: env.KILN_STALLED_INTERVAL,
+    deadlines: deadlinesOf(env),
+    outputLimits: outputLimitsOf(env),
+    archiveWindowMs: env.KILN_ARCHIVE_DEADLINE,
+  };
   const rawEnv = overrides.rawEnv ?? process.env;
   const secrets = configuredSecrets(env);
   const handoffs: SlotHandoff[] = [];
@@ -163,6 +169,17 @@ export function deadlinesOf(env: Environment): Partial<Record<ModelKind, number>
     text: env.KILN_DEADLINE_TEXT,
   };
   return Object.fromEntries(Object.entries(set).filter(([, ms]) => ms !== undefined));
+}
+
+/** `KILN_MAX_OUTPUT_BYTES_<KIND>` and `KILN_DOWNLOAD_TIMEOUT_<KIND>`: the kinds and limits the operator set. */
+export function outputLimitsOf(env: Environment): Partial<Record<ModelKind, { maxBytes?: number; timeoutMs?: number }>> {
+  const kinds = { image: "IMAGE", video: "VIDEO", "3d": "3D", audio: "AUDIO", text: "TEXT" } as const;
+  return Object.fromEntries(
+    Object.entries(kinds).map(([kind, name]) => [
+      kind,
+      { maxBytes: env[`KILN_MAX_OUTPUT_BYTES_${name}`], timeoutMs: env[`KILN_DOWNLOAD_TIMEOUT_${name}`] },
+    ]),
+  );
 }
 
 /** `KILN_<PROVIDER>_RATE` and `KILN_<PROVIDER>_MAX_INFLIGHT[_<MODEL>]` for one provider. */

@@ -1,3 +1,5 @@
+import type { ModelKind } from "../providers/model-kind.js";
+
 /** Extensions kiln names archived files with, and the Content-Type stored for each. */
 const TYPES: Record<string, string> = {
   png: "image/png",
@@ -63,4 +65,34 @@ function clean(ext: string | undefined): string | undefined {
   const e = ext?.toLowerCase().replace(/^\./, "");
   if (!e || !/^[a-z0-9]{1,8}$/.test(e)) return undefined;
   return e === "jpeg" ? "jpg" : e;
+}
+
+/**
+ * Types a browser runs or renders as a page. Stored and served from the archive they could run
+ * script under the archive's origin, so no media model's output may be one.
+ */
+const ACTIVE =
+  /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|text\/javascript|application\/javascript|application\/ecmascript)$/;
+
+/**
+ * What each media kind's outputs may be labelled, besides a vague type (video covers are
+ * images; audio may come in a video container). 3D files are served under many labels (OBJ as
+ * `text/plain` or `application/x-tgif`, FBX, STL, zips), so only active types are refused there.
+ */
+const ACCEPTED: Record<Exclude<ModelKind, "text">, RegExp> = {
+  image: /^image\//,
+  video: /^(video|image)\/|^application\/mp4$/,
+  audio: /^(audio|video)\/|^application\/(ogg|mp4)$/,
+  "3d": /./,
+};
+
+/**
+ * True when `contentType` says the output is not what a model of `kind` makes: an image
+ * model's output labelled `text/html`, `image/svg+xml` or `audio/mpeg`. A vague or missing type
+ * says nothing, so it never contradicts; text models may answer in any type.
+ */
+export function contradictsKind(kind: ModelKind, contentType: string | undefined): boolean {
+  const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  if (kind === "text" || VAGUE.has(type)) return false;
+  return ACTIVE.test(type) || !ACCEPTED[kind].test(type);
 }

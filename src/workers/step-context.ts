@@ -5,6 +5,7 @@ import type { Provider } from "../providers/provider.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import type { JobState } from "../contract/job-state.js";
 import type { OutputFetcher } from "./output-fetcher.js";
+import type { OutputLimits } from "./output-limits.js";
 import type { PollPlanner } from "./poll-planner.js";
 import type { BudgetGate } from "./batch-budget.js";
 
@@ -40,6 +41,10 @@ export interface StepContext {
   onUnknownSubmit: "retry" | "fail";
   /** Reports the time from a submit answer's arrival to its task id being stored, ms. */
   observeSubmitWindow: (ms: number) => void;
+  /** What one output of the job's model kind may cost to download (`KILN_MAX_OUTPUT_BYTES_<KIND>`, `KILN_DOWNLOAD_TIMEOUT_<KIND>`). */
+  outputLimits: OutputLimits;
+  /** How long archiving may retry after the provider finished, ms (`KILN_ARCHIVE_DEADLINE`). */
+  archiveWindowMs: number;
   /** How long the provider's task may take, from the first submit (`KILN_DEADLINE_<KIND>`, else the model kind's default). */
   deadlineMs: number;
   /** When to poll a pending task next (KILN_POLL_SCHEDULE), and learning from finished ones. */

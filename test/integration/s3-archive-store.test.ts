@@ -1,5 +1,5 @@
 import { createCipheriv, createHash, randomUUID } from "node:crypto";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { KilnMetrics } from "../../src/server/kiln-metrics.js";
@@ -101,7 +101,41 @@ describe("S3ArchiveStore.put", () => {
   });
 });
 
+describe("S3 store errors at any moment of a put", () => {
+  it("a bucket that is gone fails a small put after its bytes and a large one mid-stream, with the source stopped and no memory held", async () => {
+    const budget = new ArchiveMemoryBudget(32 * MiB);
+    const { store, commands } = storeWith({ bucket: `kiln-missing-${randomUUID().slice(0, 8)}`, partSize: 5 * MiB, budget });
+    await expect(store.put(`store-test/${randomUUID()}.png`, source(40_000).body, "image/png")).rejects.toThrow(/bucket/i);
+    const large = source(64 * MiB).body;
+    await expect(store.put(`store-test/${randomUUID()}.mp4`, large, "video/mp4")).rejects.toThrow(/bucket/i);
+    // refused at CreateMultipartUpload: the rest of the source is never read
+    expect(commands).toEqual(["PutObjectCommand", "CreateMultipartUploadCommand"]);
+    expect(large.destroyed).toBe(true);
+    expect(budget.heldBytes).toBe(0);
+  });
+});
+
 describe("the archive memory budget", () => {
+  it("is taken for bytes that arrived, not for an announced length: a source announcing 300 GB holds none, an unrelated 8 MiB archive goes ahead", async () => {
+    const budget = new ArchiveMemoryBudget(32 * MiB);
+    const { store } = storeWith({ partSize: 5 * MiB, queueSize: 1, budget });
+    const silent = new PassThrough();
+    const announced = store.put(`store-test/${randomUUID()}.mp4`, silent, "video/mp4", { length: 300 * 1000 ** 3 });
+    announced.catch(() => undefined);
+    const { body, sha256 } = source(8 * MiB, "unrelated");
+    const key = `store-test/${randomUUID()}.mp4`;
+    expect((await store.put(key, body, "video/mp4")).bytes).toBe(8 * MiB);
+    expect((await storedDigest(store, key)).sha256).toBe(sha256);
+    expect(budget.heldBytes).toBe(0);
+    // bytes arriving take one part, whatever was announced
+    silent.write(Buffer.alloc(1000));
+    await until(() => budget.heldBytes > 0);
+    expect(budget.heldBytes).toBe(5 * MiB);
+    silent.destroy(new Error("connection reset"));
+    await expect(announced).rejects.toThrow("connection reset");
+    expect(budget.heldBytes).toBe(0);
+  });
+
   it("keeps concurrent large archives within the budget: later ones wait, the gauge never passes the limit", async () => {
     const limit = 15 * MiB;
     const budget = ArchiveMemoryBudget.forProcess(limit);
@@ -137,3 +171,11 @@ describe("the archive memory budget", () => {
     metrics.close();
   });
 });
+
+async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -9,10 +9,20 @@ export class WorkerProcess {
   private child?: ChildProcess;
   private exited?: Promise<number | null>;
 
-  constructor(private readonly env: Record<string, string>) {}
+  /** @param wrapper a command that runs the worker, e.g. `["prlimit", "--fsize=1000000", "--"]` to limit its files */
+  constructor(
+    private readonly env: Record<string, string>,
+    private readonly wrapper: string[] = [],
+  ) {}
+
+  /** True while the process runs. */
+  get alive(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
 
   async start(): Promise<this> {
-    this.child = spawn(process.execPath, [BIN, "worker"], {
+    const [command, ...args] = [...this.wrapper, process.execPath, BIN, "worker"];
+    this.child = spawn(command, args, {
       env: { PATH: process.env.PATH ?? "", ...this.env, LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -1,5 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { ConfigError, loadEnvironment, queueLocationOf } from "../../src/config.js";
+import { outputLimitsOf } from "../../src/workers/kiln-workers.js";
+import { outputLimitsFor } from "../../src/workers/output-limits.js";
 
 function configError(env: NodeJS.ProcessEnv): ConfigError {
   try {
@@ -43,6 +45,20 @@ describe("loadEnvironment", () => {
     expect(loadEnvironment({ KILN_MAX_JOB_BYTES: "4MiB" }).KILN_MAX_JOB_BYTES).toBe(4 * 1024 ** 2);
     expect(configError({ KILN_MAX_JOB_BYTES: "100" }).message).toMatch(/KILN_MAX_JOB_BYTES.*at least 1KiB/);
     expect(configError({ KILN_MAX_JOB_BYTES: "1GiB" }).message).toMatch(/KILN_MAX_JOB_BYTES.*at most 512MiB/);
+  });
+
+  it("reads the per-kind output limits and the archive deadline, naming the variable of a bad one", () => {
+    const env = loadEnvironment({ KILN_MAX_OUTPUT_BYTES_VIDEO: "8GiB", KILN_DOWNLOAD_TIMEOUT_3D: "90m", KILN_ARCHIVE_DEADLINE: "3h" });
+    expect(outputLimitsOf(env)).toMatchObject({ video: { maxBytes: 8 * 1024 ** 3 }, "3d": { timeoutMs: 90 * 60_000 } });
+    expect(env.KILN_ARCHIVE_DEADLINE).toBe(3 * 3_600_000);
+    expect(outputLimitsFor("image", outputLimitsOf(loadEnvironment({})))).toEqual({
+      kind: "image",
+      maxBytes: 64 * 1024 ** 2,
+      timeoutMs: 300_000,
+    });
+    expect(configError({ KILN_MAX_OUTPUT_BYTES_IMAGE: "12" }).message).toMatch(/KILN_MAX_OUTPUT_BYTES_IMAGE.*at least 1KiB/);
+    expect(configError({ KILN_DOWNLOAD_TIMEOUT_AUDIO: "soon" }).message).toMatch(/KILN_DOWNLOAD_TIMEOUT_AUDIO.*expected a duration/);
+    expect(configError({ KILN_ARCHIVE_DEADLINE: "10ms" }).message).toMatch(/KILN_ARCHIVE_DEADLINE.*at least 1s/);
   });
 
   it("parses a comma-separated TOKENHUB_BASE_URL in order", () => {

@@ -40,4 +40,16 @@ describe("LocalArchiveStore", () => {
     expect(await readdir(join(dir, "kiln/b/job"))).toEqual([]);
     await expect(store.get("kiln/b/job/0.mp4")).rejects.toMatchObject({ code: "ENOENT" });
   });
+
+  it("refuses a key that leaves the directory or holds a NUL with a rejection (never a throw), writing nothing", async () => {
+    const store = new LocalArchiveStore(join(dir, "root"));
+    for (const key of ["/kiln/a/0.png", "../x/0.png", "kiln/../../0.png", "a\u0000b/0.png"]) {
+      const body = Readable.from([Buffer.alloc(10)]);
+      const put = store.put(key, body, "image/png");
+      await expect(put).rejects.toMatchObject({ name: "ArchiveKeyError", isArchiveKeyError: true });
+      await expect(store.putBytes(key, "{}", "application/json")).rejects.toMatchObject({ name: "ArchiveKeyError" });
+      await expect(store.head(key)).rejects.toMatchObject({ name: "ArchiveKeyError" });
+    }
+    expect(await readdir(dir)).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { mediaTypeOf } from "../../src/workers/media-types.js";
+import { contradictsKind, mediaTypeOf } from "../../src/workers/media-types.js";
 
 describe("mediaTypeOf", () => {
   it("lets the declared extension win over Content-Type and URL", () => {
@@ -32,5 +32,27 @@ describe("mediaTypeOf", () => {
       ext: "bin",
       contentType: "application/octet-stream",
     });
+  });
+});
+
+describe("contradictsKind", () => {
+  it("refuses pages and scripts from every media kind, and another family's type", () => {
+    for (const kind of ["image", "video", "audio", "3d"] as const) {
+      for (const type of ["text/html; charset=utf-8", "image/svg+xml", "application/xhtml+xml", "text/javascript"])
+        expect(contradictsKind(kind, type), `${kind} ${type}`).toBe(true);
+    }
+    expect(contradictsKind("image", "audio/mpeg")).toBe(true);
+    expect(contradictsKind("audio", "image/png")).toBe(true);
+  });
+
+  it("accepts the kind's own types, covers and previews, vague or missing types, and anything from a text model", () => {
+    expect(contradictsKind("image", "image/png")).toBe(false);
+    expect(contradictsKind("video", "image/jpeg")).toBe(false);
+    expect(contradictsKind("3d", "model/gltf-binary")).toBe(false);
+    expect(contradictsKind("3d", "application/zip")).toBe(false);
+    expect(contradictsKind("3d", "application/x-tgif")).toBe(false);
+    expect(contradictsKind("image", "application/octet-stream")).toBe(false);
+    expect(contradictsKind("image", undefined)).toBe(false);
+    expect(contradictsKind("text", "text/html")).toBe(false);
   });
 });

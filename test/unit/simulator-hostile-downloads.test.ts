@@ -48,17 +48,17 @@ describe("the simulator's hostile downloads", () => {
     expect(got.bytes).toBeGreaterThan(1024 * 1024);
   });
 
-  it("trickle: a few bytes a second", async () => {
-    const got = await sample(fileOf("trickle"), 1_200);
+  it("trickle: a byte every 100 ms", async () => {
+    const got = await sample(fileOf("trickle"), 1_000);
     expect(got.status).toBe(200);
-    expect(got.bytes).toBeGreaterThanOrEqual(1);
-    expect(got.bytes).toBeLessThanOrEqual(3);
+    expect(got.bytes).toBeGreaterThanOrEqual(3);
+    expect(got.bytes).toBeLessThanOrEqual(11);
   });
 
-  it("huge: announces 300 GB and sends almost nothing", async () => {
+  it("huge: announces 300 GB and sends a kilobyte", async () => {
     const got = await sample(fileOf("huge"), 700);
-    expect(Number(got.headers["content-length"])).toBe(300 * 1024 ** 3);
-    expect(got.bytes).toBeLessThanOrEqual(2);
+    expect(Number(got.headers["content-length"])).toBe(300 * 1000 ** 3);
+    expect(got.bytes).toBeLessThanOrEqual(1024);
   });
 
   it("html: an HTML page where an image was promised", async () => {
@@ -67,8 +67,8 @@ describe("the simulator's hostile downloads", () => {
     expect(await response.text()).toContain("<script>");
   });
 
-  it("loop: redirects to itself", async () => {
-    const url = fileOf("loop");
+  it("redirect-loop: redirects to itself", async () => {
+    const url = fileOf("redirect-loop");
     const response = await fetch(url, { redirect: "manual" });
     expect(response.status).toBe(302);
     expect(new URL(response.headers.get("location")!, url).pathname).toBe(new URL(url).pathname);

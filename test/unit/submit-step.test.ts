@@ -4,6 +4,7 @@ import { resolveModel } from "../../src/providers/model-registry.js";
 import type { Provider, SubmitResult } from "../../src/providers/provider.js";
 import { ProviderError } from "../../src/providers/provider-error.js";
 import { deadlineOf, outcomeOfError } from "../../src/workers/error-outcome.js";
+import { ArchiveError } from "../../src/workers/archive-error.js";
 import { initialState, type JobState } from "../../src/contract/job-state.js";
 import type { StepContext } from "../../src/workers/step-context.js";
 import { submitStep } from "../../src/workers/submit-step.js";
@@ -106,6 +107,26 @@ describe("outcomeOfError and deadlineOf", () => {
     expect(outcomeOfError(new ProviderError("server", "oops", { status: 503 }), { ...state, deadlineAt: 1_001 }, ctx)).toMatchObject({
       type: "fail",
       error: { code: "timed_out" },
+    });
+  });
+
+  it("archive errors: an ArchiveError or a final provider error fails at once; past the archive deadline the job fails archive_failed", () => {
+    const state: JobState = { ...initialState(0, 1), step: "archive", deadlineAt: 500, providerCompletedAt: 900 };
+    const archiving = { ...ctx, archiveWindowMs: 100 };
+    expect(outcomeOfError(new ArchiveError("too large"), state, archiving)).toMatchObject({
+      type: "fail",
+      error: { code: "archive_failed", retryable: false },
+    });
+    expect(outcomeOfError(new ProviderError("bad_response", "loop", { retryable: false }), state, archiving)).toMatchObject({
+      type: "fail",
+      error: { code: "bad_response", retryable: false },
+    });
+    expect(outcomeOfError(new Error("ENOSPC"), state, archiving)).toMatchObject({
+      type: "fail",
+      error: { code: "archive_failed", retryable: true, message: expect.stringContaining("ENOSPC") },
+    });
+    expect(outcomeOfError(new Error("ENOSPC"), state, { ...archiving, archiveWindowMs: 3_600_000 })).toMatchObject({
+      type: "wait",
     });
   });
 
