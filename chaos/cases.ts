@@ -4,6 +4,7 @@ import { Queue } from "bullmq";
 import type { SimulatorStats } from "../src/simulator/simulator.js";
 import { getFreePort } from "../src/util/redis-process.js";
 import { hostileJobs } from "./hostile-jobs.js";
+import { hostileCase } from "./hostile-case.js";
 import { percentile, sleep, type ChaosWorld, type Scene } from "./chaos-world.js";
 
 /** What one case reports: its figure (one line), whether it held, and what it saw. */
@@ -460,4 +461,5 @@ export const CASES: Record<string, Case> = {
   fuzz: fuzzCase,
   term: termCase,
   "webhook-outage": webhookOutageCase,
+  hostile: hostileCase,
 };

@@ -42,6 +42,19 @@ export const REVERTS: Revert[] = [
       },
     ],
   },
+  {
+    name: "the archive's download forwarding its errors to a hasher nobody listens to once the store gave up",
+    caseName: "hostile",
+    edits: [
+      {
+        file: "dist/workers/archive-step.js",
+        from: `const download = pipeline(opened.body, hasher, { signal: stop.signal });\n    const upload = put(hasher);`,
+        to:
+          `opened.body.once("error", (err) => hasher.destroy(err));\n    const download = Promise.resolve();\n` +
+          `    const upload = put(opened.body.pipe(hasher)).finally(() => { if (!opened.body.readableEnded) opened.body.destroy(); });`,
+      },
+    ],
+  },
 ];
 
 /** A copy of the built kiln with `revert` applied; returns the path of its `bin/kiln.js`. */
