@@ -8,6 +8,7 @@ import { KilnMetrics } from "./kiln-metrics.js";
 import { ProviderLabels } from "./provider-labels.js";
 import { PartitionedQueues } from "../producers/partitioned-queues.js";
 import { pricesOf } from "../billing/index.js";
+import { secretScrubberOf } from "../configured-secrets.js";
 
 export interface StartHttpServerOptions {
   /** TCP port; 0 picks a free one. @defaultValue `KILN_HTTP_PORT`, else 8080 */
@@ -57,7 +58,9 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
     batchWriter: client,
     prices,
     workersRunning: options.workersRunning,
-    admin: env.KILN_ADMIN_TOKEN ? { token: env.KILN_ADMIN_TOKEN, write: env.KILN_ADMIN_WRITE, queues } : undefined,
+    admin: env.KILN_ADMIN_TOKEN
+      ? { token: env.KILN_ADMIN_TOKEN, write: env.KILN_ADMIN_WRITE, queues, secrets: secretScrubberOf(env) }
+      : undefined,
   });
   const close = async () => {
     await server.close();

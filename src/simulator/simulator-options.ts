@@ -7,6 +7,12 @@ import { z } from "zod";
 export const SimulatorOptions = z.object({
   /** Bearer token required on API calls; any non-empty token when unset. */
   apiKey: z.string().optional(),
+  /**
+   * Whether a 401 quotes the key it was sent, as OpenAI's `Incorrect API key provided: sk-...`
+   * does: `whole`, or `masked` (its first 8 and last 4 characters around asterisks). With
+   * `whole`, a TokenHub task that fails quotes it in its reason too.
+   */
+  echoKey: z.enum(["no", "whole", "masked"]).default("no"),
   /** Time from submit to a terminal status, ms, per family. */
   durationsMs: z.object({ image: z.number().min(0), video: z.number().min(0), "3d": z.number().min(0) }),
   /** Fraction of tasks that end `failed`. */
@@ -54,6 +60,7 @@ export const DEFAULT_SIMULATOR_OPTIONS: SimulatorOptions = {
   truncateRate: 0,
   resetRate: 0,
   latencyMs: 0,
+  echoKey: "no",
 };
 
 /** Prompt markers a request can carry to choose its own fate (like a payment sandbox's test cards). */

@@ -35,7 +35,16 @@ export class SecretScrubber {
   /** Every `MIN_SECRET_LENGTH`-character piece of a partial secret → where it occurs in which secret. */
   private readonly pieces = new Map<string, Array<{ secret: string; at: number }>>();
 
-  constructor(secrets: Iterable<string | undefined>, exact: Iterable<string> = []) {
+  /**
+   * @param secrets matched whole and piece by piece
+   * @param exact matched whole only
+   * @param base a scrubber whose secrets are matched too (what `with` extends, left as it is)
+   */
+  constructor(
+    secrets: Iterable<string | undefined>,
+    exact: Iterable<string> = [],
+    private readonly base?: SecretScrubber,
+  ) {
     this.partial = [...new Set([...secrets].filter((s): s is string => s !== undefined && s.length >= MIN_SECRET_LENGTH))];
     this.exact = [...new Set([...exact].filter((s) => s.length >= MIN_SECRET_LENGTH))];
     for (const secret of this.partial) {
@@ -50,13 +59,16 @@ export class SecretScrubber {
 
   /** True when there is nothing to scrub (no secret long enough). */
   get empty(): boolean {
-    return this.partial.length === 0 && this.exact.length === 0;
+    return this.partial.length === 0 && this.exact.length === 0 && (this.base?.empty ?? true);
   }
 
-  /** This scrubber plus `secrets` (a job's own webhook secret); itself when none is long enough. */
+  /**
+   * This scrubber plus `secrets` (a job's own webhook secret); itself when none is long enough.
+   * Only the added secrets are indexed, so it is cheap enough to make per job.
+   */
   with(secrets: Iterable<string | undefined>): SecretScrubber {
     const more = [...secrets].filter((s): s is string => s !== undefined && s.length >= MIN_SECRET_LENGTH);
-    return more.length === 0 ? this : new SecretScrubber([...this.partial, ...more], this.exact);
+    return more.length === 0 ? this : new SecretScrubber(more, [], this);
   }
 
   /** `text` with every secret and piece of one replaced by `REDACTED`. */
@@ -72,8 +84,9 @@ export class SecretScrubber {
    */
   forJson(): JsonLineScrubber {
     const escaped = (s: string) => JSON.stringify(s).slice(1, -1);
-    const plain = this.partial.filter((s) => escaped(s) === s);
-    const other = [...this.partial.filter((s) => escaped(s) !== s).map(escaped), ...this.exact];
+    const partial = this.allPartial();
+    const plain = partial.filter((s) => escaped(s) === s);
+    const other = [...partial.filter((s) => escaped(s) !== s).map(escaped), ...this.allExact()];
     const inner = new SecretScrubber(plain, other);
     return { scrub: (line) => (inner.empty ? line : replaced(line, merged(inner.rangesIn(line).map((r) => outsideEscape(line, r))))) };
   }
@@ -94,7 +107,16 @@ export class SecretScrubber {
   }
 
   private rangesIn(text: string): Range[] {
-    return [...this.pieceRanges(text), ...this.exactRanges(text), ...this.maskedRanges(text)];
+    const own = [...this.pieceRanges(text), ...this.exactRanges(text), ...this.maskedRanges(text)];
+    return this.base ? [...own, ...this.base.rangesIn(text)] : own;
+  }
+
+  private allPartial(): string[] {
+    return [...this.partial, ...(this.base?.allPartial() ?? [])];
+  }
+
+  private allExact(): string[] {
+    return [...this.exact, ...(this.base?.allExact() ?? [])];
   }
 
   /** Runs of `text` that are pieces of a secret, each as long as it goes on matching. */

@@ -40,6 +40,8 @@ import type { PriceTable } from "../billing/price-table.js";
 import { costOf } from "../billing/cost-of.js";
 import { formatDecimal, parseDecimal } from "../billing/decimal-amount.js";
 import { BatchBudget } from "./batch-budget.js";
+import { SecretScrubber } from "../util/secret-scrubber.js";
+import { scrubbedOutcome } from "./scrubbed-outcome.js";
 
 export interface GenerationWorkerOptions {
   provider: Provider;
@@ -95,7 +97,15 @@ export interface GenerationWorkerOptions {
    * costs, and a child of a budgeted batch fails as unpriced
    */
   prices?: PriceTable;
+  /**
+   * The configured secrets (`secretScrubberOf(env)`): scrubbed, with the job's own webhook
+   * secret, from every text of a step's outcome (a provider's error or failure message) before
+   * it is stored, sent or logged. @defaultValue none
+   */
+  secrets?: SecretScrubber;
 }
+
+const NO_SECRETS = new SecretScrubber([]);
 
 /** See `slotWaitSafetyNetMs`: long, since each waiting job's own timer is load that grows with the backlog. */
 export const DEFAULT_SLOT_WAIT_SAFETY_NET_MS = 3_600_000;
@@ -343,7 +353,16 @@ export class GenerationWorker {
     return this.cancels.reasonFor(this.queueName, ctx.jobId);
   }
 
+  /** A step's outcome, with provider text scrubbed of the configured secrets and the job's own. */
   private async runStep(state: JobState, ctx: StepContext, visit: VisitCancel): Promise<StepOutcome> {
+    return scrubbedOutcome(await this.runStepUnscrubbed(state, ctx, visit), this.secretsOf(ctx.request));
+  }
+
+  private secretsOf(request: Pick<GenerationRequest, "webhook">): SecretScrubber {
+    return (this.options.secrets ?? NO_SECRETS).with([request.webhook?.secret]);
+  }
+
+  private async runStepUnscrubbed(state: JobState, ctx: StepContext, visit: VisitCancel): Promise<StepOutcome> {
     const cancelled = await this.cancelReason(state, ctx, visit);
     if (cancelled !== undefined)
       return { type: "fail", state, error: { code: "cancelled", message: cancelled || "cancelled by request", retryable: false } };
@@ -544,7 +563,7 @@ export class GenerationWorker {
     // a result means the state machine ended the job and already notified
     if (state?.result) return;
     if (state?.slot || !this.slots.uncapped(accepted.job.model.id)) await this.slots.release(String(job.id));
-    const error: GenerationError = { code: "internal", message: err.message, retryable: true };
+    const error: GenerationError = { code: "internal", message: this.secretsOf(accepted.job.request).scrub(err.message), retryable: true };
     const result = this.resultOf(job, accepted.job, state ?? initialState(job.timestamp, 0), error);
     await this.settleBudget(accepted.job.request.batch, String(job.id), result);
     await this.notifier.notify(this.subjectOf(job), accepted.job.request.webhook, "generation.failed", result, Date.now());

@@ -18,6 +18,7 @@ import { BatchWorker } from "./batch-worker.js";
 import { WebhookNotifier } from "./webhook-notifier.js";
 import { PartitionedQueues } from "../producers/partitioned-queues.js";
 import { pricesOf } from "../billing/index.js";
+import { secretScrubberOf } from "../configured-secrets.js";
 
 /** Everything `kiln worker` runs in one process: per partition it consumes, a worker of each queue. */
 export interface KilnWorkers {
@@ -66,6 +67,7 @@ export async function startKilnWorkers(
   const common = { connection, dispatcher: outbound, allowPrivateUrls: env.KILN_ALLOW_PRIVATE_URLS, log };
   const recovery = { lockDurationMs: env.KILN_LOCK_DURATION, stalledIntervalMs: env.KILN_STALLED_INTERVAL, deadlines: deadlinesOf(env) };
   const rawEnv = overrides.rawEnv ?? process.env;
+  const secrets = secretScrubberOf(env, rawEnv);
   const handoffs: SlotHandoff[] = [];
   const generation = providers.flatMap((provider) => {
     const { inflight, ...limits } = limitsOf(env, provider.name, rawEnv);
@@ -87,6 +89,7 @@ export async function startKilnWorkers(
           pollScale: env.KILN_POLL_SCALE,
           pollSchedule: env.KILN_POLL_SCHEDULE,
           prices,
+          secrets,
         }),
     );
   });
