@@ -45,6 +45,7 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
   // BullMQ's calls wait for a connection: while there is none, a scrape skips the counts at once
   const counts = () => (redis.status === "ready" ? queues.counts() : Promise.reject(new Error(`redis connection ${redis.status}`)));
   const metrics = new KilnMetrics({ log, counts, providers: new ProviderLabels(env) });
+  const secrets = secretScrubberOf(env);
   const server = new KilnHttpServer({
     client,
     queues,
@@ -58,9 +59,8 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
     batchWriter: client,
     prices,
     workersRunning: options.workersRunning,
-    admin: env.KILN_ADMIN_TOKEN
-      ? { token: env.KILN_ADMIN_TOKEN, write: env.KILN_ADMIN_WRITE, queues, secrets: secretScrubberOf(env) }
-      : undefined,
+    admin: env.KILN_ADMIN_TOKEN ? { token: env.KILN_ADMIN_TOKEN, write: env.KILN_ADMIN_WRITE, queues, secrets } : undefined,
+    secrets,
   });
   const close = async () => {
     await server.close();

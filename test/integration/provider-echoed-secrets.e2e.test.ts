@@ -1,6 +1,9 @@
 import { Writable } from "node:stream";
+import { Queue, UnrecoverableError, Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
+import { queueLocationOf } from "../../src/config.js";
+import { generateQueueName } from "../../src/contract/queue-names.js";
 import { secretScrubberOf } from "../../src/configured-secrets.js";
 import { DIRECTIVES } from "../../src/simulator/simulator-options.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
@@ -127,5 +130,46 @@ describe("a provider's echo of kiln's credentials reaches no result, webhook, lo
     expect(deliveries.join("\n")).toContain(id);
     for (const [surface, text] of Object.entries({ ...shown, deliveries: deliveries.join("\n") }))
       expect(leaks(text, secret.slice("whsec_".length)), surface).toBe(false);
+  });
+});
+
+describe("a job that already holds a secret (stored before kiln scrubbed provider text) shows none", () => {
+  const h = new KilnHarness();
+  let http: RunningHttpServer;
+  let id: string;
+
+  beforeAll(async () => {
+    await h.start({ workers: false, env: { KILN_ADMIN_TOKEN: ADMIN_TOKEN, KILN_PUBLIC_READS: "true" } });
+    http = await startHttpServer(h.env, silent, { port: 0, host: "127.0.0.1" });
+    await untilRedisConnected(http.url);
+    // what an older kiln stored: the provider's echo of the key as the job's failed reason
+    const location = queueLocationOf(h.env);
+    const queue = new Queue(generateQueueName("tokenhub"), { connection: { url: h.env.REDIS_URL }, prefix: location.prefix });
+    const worker = new Worker(
+      queue.name,
+      () => Promise.reject(new UnrecoverableError(`authentication: Incorrect API key provided: ${TEST_API_KEY}`)),
+      { connection: { url: h.env.REDIS_URL }, prefix: location.prefix },
+    );
+    const job = await queue.add("generate", h.request("hy-image-v3.0"));
+    id = job.id!;
+    for (let i = 0; i < 200 && !(await job.isFailed()); i++) await new Promise((r) => setTimeout(r, 50));
+    await worker.close();
+    await queue.close();
+  });
+  afterAll(async () => {
+    await http?.close();
+    await h.close();
+  });
+
+  it("the HTTP API, its dashboard and `kiln status` replace it", async () => {
+    const api = await call(http.url, "GET", `/v1/generations/${id}`);
+    expect(api.body.error).toEqual({ code: "authentication", message: "Incorrect API key provided: [redacted]" });
+    const dashboard = await fetch(`${http.url}/admin/queues/api/queues/generate-tokenhub/${id}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const cli = await kiln(["status", id], h.rawEnv);
+    expect(cli.stdout).toContain("Incorrect API key provided: [redacted]");
+    for (const [surface, text] of Object.entries({ api: api.text, dashboard: await dashboard.text(), cli: cli.stdout }))
+      expect(leaks(text, TEST_API_KEY), surface).toBe(false);
   });
 });
