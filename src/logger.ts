@@ -30,12 +30,13 @@ const SECRET_FIELDS = [
 ];
 
 const SECRETS = new Set(SECRET_FIELDS);
+const CENSOR = REDACTED;
 
 /** True for a field name that holds a credential wherever it appears (`secret`, `apiKey`, `authorization`, ...). */
 export function isCredentialField(name: string): boolean {
   return SECRETS.has(name);
 }
-const CENSOR = REDACTED;
+
 /** Deeper than any object kiln logs; it also stops a walk around a cycle. */
 const MAX_DEPTH = 10;
 
