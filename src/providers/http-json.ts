@@ -114,14 +114,11 @@ async function callOnce(baseUrl: string, call: JsonCall): Promise<JsonAnswer> {
     throw new ProviderError("network", `${url.host}: reading the response failed: ${(err as Error).message}`, { cause: err });
   });
   if (text === undefined) {
-    const limit = call.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
-    throw new ProviderError(
-      "bad_response",
-      `${url.host} answered ${response.statusCode} with more than ${limit} bytes (KILN_MAX_ANSWER_BYTES)`,
-      {
-        status: response.statusCode,
-      },
-    );
+    const why = `${url.host} answered ${response.statusCode} with more than ${call.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES} bytes (KILN_MAX_ANSWER_BYTES)`;
+    // an error status still says what went wrong (a 401 stays an authentication failure); only a 2xx needed the body
+    if (response.statusCode >= 200 && response.statusCode < 300)
+      throw new ProviderError("bad_response", why, { status: response.statusCode });
+    throw errorFromResponse(response.statusCode, response.headers["retry-after"], why);
   }
   const body = parseJson(text);
   if (response.statusCode >= 200 && response.statusCode < 300) {

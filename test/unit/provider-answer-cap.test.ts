@@ -10,12 +10,12 @@ const PIECE = Buffer.from("x".repeat(64 * 1024));
 const TOTAL = 32 * MiB;
 
 /** Streams a 32 MiB JSON answer as fast as the reader takes it, counting what it sent before the reader hung up. */
-function streamBig(res: ServerResponse, sent: { bytes: number; closed: boolean }, announce: boolean): void {
+function streamBig(res: ServerResponse, sent: { bytes: number; closed: boolean }, announce: boolean, status = 200): void {
   const head = '{"pad":"';
   const tail = '"}';
   const pieces = Math.floor((TOTAL - head.length - tail.length) / PIECE.length);
   const length = head.length + pieces * PIECE.length + tail.length;
-  res.writeHead(200, { "content-type": "application/json", ...(announce ? { "content-length": String(length) } : {}) });
+  res.writeHead(status, { "content-type": "application/json", ...(announce ? { "content-length": String(length) } : {}) });
   res.on("close", () => (sent.closed = true));
   res.write(head);
   sent.bytes = head.length;
@@ -40,6 +40,7 @@ describe("a provider's API answer is capped while it is read", () => {
       Object.assign(sent, { bytes: 0, closed: false });
       if (req.url === "/big") return streamBig(res, sent, false);
       if (req.url === "/announced") return streamBig(res, sent, true);
+      if (req.url === "/big-401") return streamBig(res, sent, false, 401);
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, pad: "x".repeat(100_000) }));
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -64,6 +65,15 @@ describe("a provider's API answer is capped while it is read", () => {
     await expect(call).rejects.toMatchObject({ kind: "bad_response", message: expect.stringMatching(/KILN_MAX_ANSWER_BYTES/) });
     await expect.poll(() => sent.closed).toBe(true);
     expect(sent.bytes).toBeLessThan(TOTAL / 2);
+  });
+
+  it("an error answer over the cap keeps its status's meaning (a 401 is still an authentication failure)", async () => {
+    const call = callJson({ baseUrls: [base], path: "big-401", apiKey: "k", maxAnswerBytes: MiB });
+    await expect(call).rejects.toMatchObject({
+      kind: "authentication",
+      status: 401,
+      message: expect.stringMatching(/more than 1048576 bytes/),
+    });
   });
 
   it("an answer under the cap is read whole (control)", async () => {
