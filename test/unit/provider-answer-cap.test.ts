@@ -3,6 +3,9 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callJson } from "../../src/providers/http-json.js";
 import { loadEnvironment } from "../../src/config.js";
+import { configuredProviders } from "../../src/providers/configured-providers.js";
+import { findModel } from "../../src/providers/model-registry.js";
+import { createLogger } from "../../src/logger.js";
 
 const MiB = 1024 ** 2;
 /** A JSON string's content in 64 KiB pieces: valid JSON however long, so only a cap can refuse it. */
@@ -41,6 +44,7 @@ describe("a provider's API answer is capped while it is read", () => {
       if (req.url === "/big") return streamBig(res, sent, false);
       if (req.url === "/announced") return streamBig(res, sent, true);
       if (req.url === "/big-401") return streamBig(res, sent, false, 401);
+      if (req.url?.startsWith("/v1/api/")) return streamBig(res, sent, false);
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, pad: "x".repeat(100_000) }));
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -74,6 +78,13 @@ describe("a provider's API answer is capped while it is read", () => {
       status: 401,
       message: expect.stringMatching(/more than 1048576 bytes/),
     });
+  });
+
+  it("KILN_MAX_ANSWER_BYTES reaches a configured provider's calls (TokenHub's submit)", async () => {
+    const env = loadEnvironment({ TOKENHUB_API_KEY: "k", TOKENHUB_BASE_URL: base, KILN_MAX_ANSWER_BYTES: "1MiB" });
+    const [tokenhub] = configuredProviders(env, createLogger({ level: "silent" }));
+    const submit = tokenhub!.submit(findModel("tokenhub", "hy-image-v3.0")!, { prompt: "a cat" });
+    await expect(submit).rejects.toMatchObject({ kind: "bad_response", message: expect.stringMatching(/more than 1048576 bytes/) });
   });
 
   it("an answer under the cap is read whole (control)", async () => {
