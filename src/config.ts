@@ -211,6 +211,8 @@ export const Environment = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // webhooks (issue 4): unset means the webhook worker's defaults (Svix's schedule, 15 s)
   KILN_WEBHOOK_RETRY_SCHEDULE: RetryScheduleText.optional(),
+  // the largest provider API answer read (JSON); a longer one is a bad_response, refused while reading
+  KILN_MAX_ANSWER_BYTES: ByteSize.pipe(z.number().min(64 * 1024, { message: "expected at least 64KiB" })).optional(),
   KILN_WEBHOOK_TIMEOUT_MS: z.coerce
     .number()
     .int({ message: "expected whole milliseconds" })

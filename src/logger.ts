@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from "pino";
+import { REDACTED, type SecretScrubber } from "./util/secret-scrubber.js";
 
 /** Environment variables that hold credentials, in case a caller logs the environment or the config. */
 const SECRET_VARIABLES = [
@@ -8,6 +9,8 @@ const SECRET_VARIABLES = [
   "KILN_WEBHOOK_SECRET",
   "KILN_API_TOKEN",
   "KILN_READ_TOKEN",
+  "KILN_ADMIN_TOKEN",
+  "REDIS_PASSWORD",
   "S3_SECRET_ACCESS_KEY",
   "S3_ACCESS_KEY_ID",
 ];
@@ -27,7 +30,13 @@ const SECRET_FIELDS = [
 ];
 
 const SECRETS = new Set(SECRET_FIELDS);
-const CENSOR = "[redacted]";
+const CENSOR = REDACTED;
+
+/** True for a field name that holds a credential wherever it appears (`secret`, `apiKey`, `authorization`, ...). */
+export function isCredentialField(name: string): boolean {
+  return SECRETS.has(name);
+}
+
 /** Deeper than any object kiln logs; it also stops a walk around a cycle. */
 const MAX_DEPTH = 10;
 
@@ -83,14 +92,23 @@ export interface LoggerOptions {
   name?: string;
   /** Where JSON lines go; tests pass a stream they can read back. @defaultValue stdout */
   destination?: DestinationStream;
+  /**
+   * The configured secrets (`secretScrubberOf(env)`), replaced wherever they appear in a line:
+   * in the message, an error's message or stack, a provider's text quoted in any field.
+   * @defaultValue none: only the fields named like credentials are blanked
+   */
+  secrets?: SecretScrubber;
 }
 
 /** The process-wide logger: JSON lines, level from `LOG_LEVEL` (default info), secrets redacted. */
 export function createLogger(options: LoggerOptions = {}): Logger {
+  // the finished line is scrubbed, so no path into it (a child's bindings, an error's cause) is missed
+  const lines = options.secrets?.empty === false ? options.secrets.forJson() : undefined;
   const settings = {
     name: options.name ?? "kiln",
     level: options.level ?? process.env.LOG_LEVEL ?? "info",
     formatters: { log: redactSecrets },
+    ...(lines ? { hooks: { streamWrite: (line: string) => lines.scrub(line) } } : {}),
   };
   return options.destination ? pino(settings, options.destination) : pino(settings);
 }

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { loadEnvironment } from "../config.js";
 import { createLogger } from "../logger.js";
+import { secretScrubberOf } from "../configured-secrets.js";
 import { startHttpServer } from "../server/index.js";
 import { installGracefulShutdown } from "./graceful-shutdown.js";
 
@@ -12,7 +13,7 @@ export function serverCommand(): Command {
     .option("--host <host>", "interface to bind", "0.0.0.0")
     .action(async (o: { port?: number; host: string }) => {
       const env = loadEnvironment();
-      const log = createLogger({ level: env.LOG_LEVEL });
+      const log = createLogger({ level: env.LOG_LEVEL, secrets: secretScrubberOf(env) });
       const http = await startHttpServer(env, log, { port: o.port, host: o.host });
       installGracefulShutdown({
         log,

@@ -16,6 +16,9 @@ export function simulateCommand(): Command {
     .addOption(new Option("--port <n>", "port to listen on").argParser(num).default(8089))
     .addOption(new Option("--host <h>", "address to bind").default("127.0.0.1"))
     .option("--api-key <key>", "bearer token to require (any token when unset)")
+    .addOption(
+      new Option("--echo-key <how>", "a 401 quotes the key it was sent, as OpenAI does").choices(["no", "whole", "masked"]).default("no"),
+    )
     .addOption(new Option("--image-ms <ms>", "task duration of image models").argParser(num).default(d.durationsMs.image))
     .addOption(new Option("--video-ms <ms>", "task duration of video models").argParser(num).default(d.durationsMs.video))
     .addOption(new Option("--3d-ms <ms>", "task duration of 3D models").argParser(num).default(d.durationsMs["3d"]))
@@ -42,6 +45,7 @@ export function simulateCommand(): Command {
     .action(async (o: Record<string, number | string | undefined>) => {
       const simulator = new ProviderSimulator({
         apiKey: o.apiKey as string | undefined,
+        echoKey: o.echoKey as "no" | "whole" | "masked",
         durationsMs: { image: o.imageMs as number, video: o.videoMs as number, "3d": o["3dMs"] as number },
         failureRate: o.failureRate as number,
         rateLimitRate: o.rateLimitRate as number,

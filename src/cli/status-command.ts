@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { loadEnvironment, queueLocationOf } from "../config.js";
 import { GenerationClient } from "../producers/generation-client.js";
+import { secretScrubberOf } from "../configured-secrets.js";
 
 /** `kiln status <id>`: the job's state, step, progress and result as JSON. */
 export function statusCommand(): Command {
@@ -20,7 +21,12 @@ export function statusCommand(): Command {
           process.exitCode = 3;
           return;
         }
-        console.log(JSON.stringify(status, null, 2));
+        // a result stored before provider text was scrubbed must not show a secret either
+        console.log(
+          secretScrubberOf(env)
+            .forJson()
+            .scrub(JSON.stringify(status, null, 2)),
+        );
       } finally {
         await client.close();
       }

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { loadEnvironment } from "../config.js";
 import { createLogger } from "../logger.js";
+import { secretScrubberOf } from "../configured-secrets.js";
 import { startHttpServer, type RunningHttpServer } from "../server/index.js";
 import { startKilnWorkers, type KilnWorkers } from "../workers/kiln-workers.js";
 import { installGracefulShutdown } from "./graceful-shutdown.js";
@@ -13,7 +14,7 @@ export function workerCommand(): Command {
     )
     .action(async () => {
       const env = loadEnvironment();
-      const log = createLogger({ level: env.LOG_LEVEL });
+      const log = createLogger({ level: env.LOG_LEVEL, secrets: secretScrubberOf(env) });
       // HTTP first, so its metrics see the workers from their first job and /healthz answers while Redis is awaited
       let workers: KilnWorkers | undefined;
       const http =

@@ -18,13 +18,18 @@ export interface ProviderSettings {
   GATEWAY_SUBMIT_PATH: string;
   WCODE_API_KEY?: string;
   WCODE_BASE_URL: readonly string[];
+  /** The largest provider answer read, bytes. @defaultValue 16 MiB */
+  KILN_MAX_ANSWER_BYTES?: number;
 }
 
 /** The providers whose credentials are configured: `kiln worker` runs a queue for each. */
 export function configuredProviders(settings: ProviderSettings, log: Logger, dispatcher?: Dispatcher): Provider[] {
   const providers: Provider[] = [];
+  const maxAnswerBytes = settings.KILN_MAX_ANSWER_BYTES;
   if (settings.TOKENHUB_API_KEY)
-    providers.push(new TokenHubProvider({ apiKey: settings.TOKENHUB_API_KEY, baseUrls: settings.TOKENHUB_BASE_URL, log, dispatcher }));
+    providers.push(
+      new TokenHubProvider({ apiKey: settings.TOKENHUB_API_KEY, baseUrls: settings.TOKENHUB_BASE_URL, log, dispatcher, maxAnswerBytes }),
+    );
   if (settings.GATEWAY_API_KEY && settings.GATEWAY_BASE_URL) {
     providers.push(
       new GatewayProvider({
@@ -33,10 +38,13 @@ export function configuredProviders(settings: ProviderSettings, log: Logger, dis
         submitPath: settings.GATEWAY_SUBMIT_PATH,
         log,
         dispatcher,
+        maxAnswerBytes,
       }),
     );
   }
   if (settings.WCODE_API_KEY)
-    providers.push(new WcodeProvider({ apiKey: settings.WCODE_API_KEY, baseUrls: settings.WCODE_BASE_URL, log, dispatcher }));
+    providers.push(
+      new WcodeProvider({ apiKey: settings.WCODE_API_KEY, baseUrls: settings.WCODE_BASE_URL, log, dispatcher, maxAnswerBytes }),
+    );
   return providers;
 }

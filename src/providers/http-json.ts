@@ -1,5 +1,9 @@
 import { request, type Dispatcher } from "undici";
 import { ProviderError, kindFromStatus, parseRetryAfter, type ProviderErrorKind } from "./provider-error.js";
+import { SecretScrubber } from "../util/secret-scrubber.js";
+
+/** The largest provider answer read by default (`KILN_MAX_ANSWER_BYTES`): far above any documented answer, inline audio included. */
+export const DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 ** 2;
 
 /** Error codes meaning the request never reached the server, so another base URL may be tried safely. */
 const NOT_DELIVERED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
@@ -15,6 +19,12 @@ export interface JsonCall {
   /** Reads the provider's error body into a kind and message; falls back to the HTTP status. */
   readError?: (status: number, body: unknown) => { kind?: ProviderErrorKind; code?: string; message?: string };
   timeoutMs?: number;
+  /**
+   * The largest answer body read, in bytes (`KILN_MAX_ANSWER_BYTES`): a longer one is refused as
+   * `bad_response` as soon as it is announced or read that far, never buffered whole.
+   * @defaultValue DEFAULT_MAX_ANSWER_BYTES (16 MiB)
+   */
+  maxAnswerBytes?: number;
 }
 
 /** A JSON answer with a 2xx status. */
@@ -57,7 +67,12 @@ function notifyObservers(event: ProviderResponseEvent): void {
   }
 }
 
-/** Sends one JSON request, trying each base URL in order while they cannot be reached. */
+/**
+ * Sends one JSON request, trying each base URL in order while they cannot be reached. The call's
+ * API key is scrubbed from every error's text here, where the provider's words enter kiln: a
+ * provider that quotes the key it was sent (`Incorrect API key provided: sk-...`) must not put it
+ * into a result, a webhook or a log.
+ */
 export async function callJson(call: JsonCall): Promise<JsonAnswer> {
   let lastError: unknown;
   for (const baseUrl of call.baseUrls) {
@@ -68,7 +83,7 @@ export async function callJson(call: JsonCall): Promise<JsonAnswer> {
       if (!isNotDelivered(err)) break;
     }
   }
-  throw lastError;
+  throw withoutKey(lastError, call.apiKey);
 }
 
 async function callOnce(baseUrl: string, call: JsonCall): Promise<JsonAnswer> {
@@ -95,9 +110,16 @@ async function callOnce(baseUrl: string, call: JsonCall): Promise<JsonAnswer> {
     });
   }
   observe(response.statusCode);
-  const text = await response.body.text().catch((err: unknown) => {
+  const text = await readCapped(response, call.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES).catch((err: unknown) => {
     throw new ProviderError("network", `${url.host}: reading the response failed: ${(err as Error).message}`, { cause: err });
   });
+  if (text === undefined) {
+    const why = `${url.host} answered ${response.statusCode} with more than ${call.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES} bytes (KILN_MAX_ANSWER_BYTES)`;
+    // an error status still says what went wrong (a 401 stays an authentication failure); only a 2xx needed the body
+    if (response.statusCode >= 200 && response.statusCode < 300)
+      throw new ProviderError("bad_response", why, { status: response.statusCode });
+    throw errorFromResponse(response.statusCode, response.headers["retry-after"], why);
+  }
   const body = parseJson(text);
   if (response.statusCode >= 200 && response.statusCode < 300) {
     if (body === undefined)
@@ -109,6 +131,39 @@ async function callOnce(baseUrl: string, call: JsonCall): Promise<JsonAnswer> {
     return { status: response.statusCode, body, baseUrl, headers: response.headers };
   }
   throw errorFromResponse(response.statusCode, response.headers["retry-after"], body ?? text, call.readError);
+}
+
+/**
+ * The answer's text, or undefined when it is longer than `maxBytes`: refused on its announced
+ * length before a byte is read, else as soon as that many bytes arrived, the rest left unread
+ * (the connection is dropped). Only the bytes below the cap are ever held.
+ */
+async function readCapped(response: Dispatcher.ResponseData, maxBytes: number): Promise<string | undefined> {
+  const announced = Number(response.headers["content-length"]);
+  if (announced > maxBytes) {
+    response.body.destroy();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of response.body) {
+    bytes += (chunk as Buffer).length;
+    // leaving the loop destroys the body, so an endless answer stops here
+    if (bytes > maxBytes) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** `err` with the API key (whole or a piece of it) replaced in its message and stack. */
+function withoutKey(err: unknown, apiKey: string): unknown {
+  if (!(err instanceof Error)) return err;
+  const scrubber = new SecretScrubber([apiKey]);
+  const message = scrubber.scrub(err.message);
+  if (message === err.message) return err;
+  err.message = message;
+  if (err.stack) err.stack = scrubber.scrub(err.stack);
+  return err;
 }
 
 /** The one factory from an HTTP error answer to a ProviderError. */

@@ -3,6 +3,8 @@ import type { PartitionedQueues } from "../producers/partitioned-queues.js";
 import { PROVIDERS } from "../providers/model-registry.js";
 import { apiError } from "./api-error.js";
 import { tokensEqual } from "./bearer-auth.js";
+import { redactDashboard } from "./dashboard-redaction.js";
+import { SecretScrubber } from "../util/secret-scrubber.js";
 
 /** Where the dashboard is mounted on kiln's HTTP server. */
 export const ADMIN_BASE_PATH = "/admin/queues";
@@ -14,6 +16,12 @@ export interface AdminDashboardOptions {
   write?: boolean;
   /** kiln's queues in every partition, on the server's connection (not closed by the dashboard). */
   queues: PartitionedQueues;
+  /**
+   * The configured secrets (`secretScrubberOf(env)`): never shown, like every job's own
+   * `webhook.secret`, in job data, return values, progress or failed reasons.
+   * @defaultValue none: only fields named like credentials are blanked
+   */
+  secrets?: SecretScrubber;
 }
 
 /**
@@ -39,12 +47,14 @@ export function registerAdminDashboard(app: FastifyInstance, options: AdminDashb
     ]);
     const serverAdapter = new FastifyAdapter();
     serverAdapter.setBasePath(ADMIN_BASE_PATH);
+    const secrets = options.secrets ?? new SecretScrubber([]);
+    const adapterOf = (queue: (typeof queues)[number][number], i: number) => {
+      const adapter = new BullMQAdapter(queue, { readOnlyMode: !write, allowRetries: write, ...(partitioned ? { prefix: `p${i}/` } : {}) });
+      redactDashboard(adapter, secrets);
+      return adapter;
+    };
     createBullBoard({
-      queues: queues.flatMap((partition, i) =>
-        partition.map(
-          (queue) => new BullMQAdapter(queue, { readOnlyMode: !write, allowRetries: write, ...(partitioned ? { prefix: `p${i}/` } : {}) }),
-        ),
-      ),
+      queues: queues.flatMap((partition, i) => partition.map((queue) => adapterOf(queue, i))),
       serverAdapter,
       options: { uiConfig: { boardTitle: write ? "kiln" : "kiln (read-only)" } },
     });

@@ -8,6 +8,7 @@ import type { BatchWriter } from "./batch-routes.js";
 import type { PriceTable } from "../billing/price-table.js";
 import { registerBatchRoutes } from "./batch-routes.js";
 import { ADMIN_BASE_PATH, registerAdminDashboard, type AdminDashboardOptions } from "./admin-dashboard.js";
+import type { SecretScrubber } from "../util/secret-scrubber.js";
 import { errorReply } from "./error-reply.js";
 import { registerGenerationRoutes } from "./generation-routes.js";
 import { registerHealthRoutes } from "./health-routes.js";
@@ -51,6 +52,12 @@ export interface KilnHttpServerOptions {
   version?: string;
   /** bull-board at `/admin/queues` (`KILN_ADMIN_TOKEN`). @defaultValue undefined: no dashboard (404) */
   admin?: AdminDashboardOptions;
+  /**
+   * The configured secrets (`secretScrubberOf(env)`), replaced in every answer's body: a result
+   * stored before kiln scrubbed provider text, or any text that reached an answer another way,
+   * still shows none. @defaultValue none
+   */
+  secrets?: SecretScrubber;
 }
 
 /** Paths scraped or probed every few seconds: request logs for them would drown the rest. */
@@ -102,6 +109,7 @@ export class KilnHttpServer {
     this.app.setNotFoundHandler((request, reply) =>
       reply.code(404).send(apiError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`)),
     );
+    if (options.secrets && !options.secrets.empty) scrubAnswers(this.app, options.secrets);
     registerHealthRoutes(this.app, { redis: options.redis, workersRunning: options.workersRunning, readinessTimeoutMs });
     const reads = { readToken: options.readToken, apiToken: options.apiToken, publicReads: options.publicReads ?? false };
     registerGenerationRoutes(this.app, { client: options.client, queues: options.queues, apiToken: options.apiToken, reads });
@@ -134,6 +142,12 @@ export class KilnHttpServer {
   async close(): Promise<void> {
     await this.app.close();
   }
+}
+
+/** Every text body (JSON, the metrics text) has the secrets replaced; files and streams go as they are. */
+function scrubAnswers(app: FastifyInstance, secrets: SecretScrubber): void {
+  const bodies = secrets.forJson();
+  app.addHook("onSend", async (_request, _reply, payload) => (typeof payload === "string" ? bodies.scrub(payload) : payload));
 }
 
 function requireRedis(redis: RedisConnection): void {

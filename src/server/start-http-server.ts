@@ -8,6 +8,7 @@ import { KilnMetrics } from "./kiln-metrics.js";
 import { ProviderLabels } from "./provider-labels.js";
 import { PartitionedQueues } from "../producers/partitioned-queues.js";
 import { pricesOf } from "../billing/index.js";
+import { secretScrubberOf } from "../configured-secrets.js";
 
 export interface StartHttpServerOptions {
   /** TCP port; 0 picks a free one. @defaultValue `KILN_HTTP_PORT`, else 8080 */
@@ -49,6 +50,7 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
   // BullMQ's calls wait for a connection: while there is none, a scrape skips the counts at once
   const counts = () => (redis.status === "ready" ? queues.counts() : Promise.reject(new Error(`redis connection ${redis.status}`)));
   const metrics = new KilnMetrics({ log, counts, providers: new ProviderLabels(env) });
+  const secrets = secretScrubberOf(env);
   const server = new KilnHttpServer({
     client,
     queues,
@@ -62,7 +64,8 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
     batchWriter: client,
     prices,
     workersRunning: options.workersRunning,
-    admin: env.KILN_ADMIN_TOKEN ? { token: env.KILN_ADMIN_TOKEN, write: env.KILN_ADMIN_WRITE, queues } : undefined,
+    admin: env.KILN_ADMIN_TOKEN ? { token: env.KILN_ADMIN_TOKEN, write: env.KILN_ADMIN_WRITE, queues, secrets } : undefined,
+    secrets,
   });
   const close = async () => {
     await server.close();

@@ -15,4 +15,6 @@ export interface RouteContext {
   random: () => number;
   /** Base URL of the simulator, for result URLs. */
   base: string;
+  /** The API key the call was sent with. */
+  key?: string;
 }

@@ -11,6 +11,12 @@ export type QueryAnswerStyle = z.infer<typeof QueryAnswerStyle>;
 export const SimulatorOptions = z.object({
   /** Bearer token required on API calls; any non-empty token when unset. */
   apiKey: z.string().optional(),
+  /**
+   * Whether a 401 quotes the key it was sent, as OpenAI's `Incorrect API key provided: sk-...`
+   * does: `whole`, or `masked` (its first 8 and last 4 characters around asterisks). With
+   * `whole`, a TokenHub task that fails quotes it in its reason too.
+   */
+  echoKey: z.enum(["no", "whole", "masked"]).default("no"),
   /** Time from submit to a terminal status, ms, per family. */
   durationsMs: z.object({ image: z.number().min(0), video: z.number().min(0), "3d": z.number().min(0) }),
   /** Fraction of tasks that end `failed`. */
@@ -67,6 +73,7 @@ export const DEFAULT_SIMULATOR_OPTIONS: SimulatorOptions = {
   resetRate: 0,
   latencyMs: 0,
   queryAnswers: {},
+  echoKey: "no",
 };
 
 /** How `model` answers its task query (`queryAnswers`, by id as the caller named it or lower-cased). */

@@ -120,13 +120,13 @@ export class ProviderSimulator {
     const provider = providerOf(path);
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     if (!auth || (this.options.apiKey !== undefined && auth !== this.options.apiKey))
-      return errorFor(provider, 401, "authentication_error", provider === "wcode" ? "Invalid API-KEY" : "API Key 无效");
+      return errorFor(provider, 401, "authentication_error", this.refusedKeyMessage(provider, auth));
     const injected = this.injectedFailure(provider);
     if (injected) return injected;
     const method = req.method ?? "GET";
     const body = method === "GET" ? {} : await readJson(req);
     if (!body) return errorFor(provider, 400, "invalid_request_error", "请求参数有误: body is not a JSON object");
-    const ctx: RouteContext = { book: this.book, options: this.options, random: this.random, base: this.baseUrl };
+    const ctx: RouteContext = { book: this.book, options: this.options, random: this.random, base: this.baseUrl, key: auth };
     const before = this.book.submissions.length;
     const answer =
       provider === "gateway"
@@ -139,6 +139,14 @@ export class ProviderSimulator {
     // routes are synchronous: whatever was submitted since `before` is this call's
     created.push(...this.book.submissions.slice(before));
     return answer ?? errorFor(provider, 404, "invalid_request_error", `no route for ${method} ${path}`);
+  }
+
+  /** A 401's message: the provider's own words, or one quoting the key (`echoKey`). */
+  private refusedKeyMessage(provider: SimProvider, key: string | undefined): string {
+    const { echoKey } = this.options;
+    if (echoKey === "no" || !key) return provider === "wcode" ? "Invalid API-KEY" : "API Key 无效";
+    const shown = echoKey === "whole" ? key : `${key.slice(0, 8)}${"*".repeat(Math.max(3, key.length - 12))}${key.slice(-4)}`;
+    return `Incorrect API key provided: ${shown}. You can find your API key in your account settings.`;
   }
 
   /** A 429 or 5xx drawn at the configured rates; the call then has no effect at all. */

@@ -135,8 +135,11 @@ function query(body: Record<string, unknown>, family: Family, ctx: RouteContext)
     status,
   };
   if (family === "video") answer.progress = progress;
-  if (status === "failed")
-    answer.error = { code: "content_policy_violation", message: "生成内容未通过安全审核 (content policy violation)" };
+  if (status === "failed") {
+    // with echoKey, the reason quotes the key like a billing or quota reason of a real provider would
+    const echo = ctx.options.echoKey === "whole" && ctx.key ? ` for API key ${ctx.key}` : "";
+    answer.error = { code: "content_policy_violation", message: `生成内容未通过安全审核 (content policy violation)${echo}` };
+  }
   if (status === "completed") answer.data = dataOf(task, family, ctx);
   if (status === "failed" || status === "completed") answer.completed_at = Math.floor(task.doneAt / 1000);
   return { status: 200, body: answer };

@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
 import { Agent, type Dispatcher } from "undici";
 import { redactUrl } from "../util/redact-url.js";
+import { embeddedIPv4 } from "./embedded-ipv4.js";
 
 /** Thrown when a URL points at an address kiln refuses to reach (see `isPublicAddress`). */
 export class UnsafeUrlError extends Error {
@@ -22,12 +23,22 @@ export function isUnsafeUrlError(err: unknown): boolean {
 /**
  * True for globally routable unicast addresses only. Everything else is refused: loopback,
  * RFC 1918 private, link-local (169.254/16, where cloud metadata lives), unique-local,
- * carrier-grade NAT, multicast, reserved, and IPv4-mapped IPv6 (which would smuggle any IPv4
- * address past a v6-only check). Classification is ipaddr.js's, not hand-written ranges.
+ * carrier-grade NAT, multicast, reserved, and IPv4-mapped or -translated IPv6 (no DNS answer
+ * or webhook needs one, and it would smuggle any IPv4 address past a v6-only check). An IPv6
+ * address that carries an IPv4 address inside (IPv4-compatible, NAT64, 6to4, Teredo: see
+ * `embeddedIPv4`) is judged by that IPv4 address, every one it may stand for: `[::127.0.0.1]`
+ * is loopback, while a DNS64 answer for a public host (`64:ff9b::8.8.8.8`) passes.
+ * Classification is ipaddr.js's, not hand-written ranges.
  */
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
-  return ipaddr.parse(address).range() === "unicast";
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === "ipv4") return parsed.range() === "unicast";
+  const v6 = parsed as ipaddr.IPv6;
+  if (v6.range() === "ipv4Mapped" || v6.range() === "rfc6145") return false;
+  const embedded = embeddedIPv4(v6);
+  if (embedded) return embedded.every((v4) => v4.range() === "unicast");
+  return v6.range() === "unicast";
 }
 
 /**

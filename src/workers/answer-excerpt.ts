@@ -1,11 +1,8 @@
 import { redactSecrets } from "../logger.js";
+import { REDACTED, type SecretScrubber } from "../util/secret-scrubber.js";
 
 /** At most this many bytes of an unreadable answer reach the log. */
 export const ANSWER_EXCERPT_BYTES = 2048;
-
-const CENSOR = "[redacted]";
-/** Shorter values are not replaced: "true" or "1" would blank half an answer, and no credential is that short. */
-const MIN_SECRET_LENGTH = 8;
 
 /**
  * Provider text as a log or a result may keep it: every configured secret replaced, bearer
@@ -13,17 +10,18 @@ const MIN_SECRET_LENGTH = 8;
  * download). The whole text is scrubbed before any cut, so a secret across the cut cannot
  * leave its first half behind.
  */
-export function scrubText(text: string, secrets: readonly string[]): string {
-  let scrubbed = text;
-  for (const secret of secrets) if (secret.length >= MIN_SECRET_LENGTH) scrubbed = scrubbed.split(secret).join(CENSOR);
-  return scrubbed.replace(/\b(Bearer\s+)[\w.~+/=-]+/gi, `$1${CENSOR}`).replace(/(https?:\/\/[^\s"'<>?#]*)\?[^\s"'<>#]*/g, "$1?…");
+export function scrubText(text: string, secrets: SecretScrubber): string {
+  return secrets
+    .scrub(text)
+    .replace(/\b(Bearer\s+)[\w.~+/=-]+/gi, `$1${REDACTED}`)
+    .replace(/(https?:\/\/[^\s"'<>?#]*)\?[^\s"'<>#]*/g, "$1?…");
 }
 
 /**
  * An answer kiln could not read, for the log: fields named like credentials blanked (as the
  * logger does), then `scrubText`, then cut to `maxBytes` of UTF-8 with the full size noted.
  */
-export function answerExcerpt(answer: unknown, secrets: readonly string[], maxBytes = ANSWER_EXCERPT_BYTES): string {
+export function answerExcerpt(answer: unknown, secrets: SecretScrubber, maxBytes = ANSWER_EXCERPT_BYTES): string {
   const text = scrubText(typeof answer === "string" ? answer : jsonOf(redactSecrets(answer)), secrets);
   const bytes = Buffer.from(text, "utf8");
   if (bytes.length <= maxBytes) return text;

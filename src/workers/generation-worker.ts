@@ -42,6 +42,8 @@ import type { PriceTable } from "../billing/price-table.js";
 import { costOf } from "../billing/cost-of.js";
 import { formatDecimal, parseDecimal } from "../billing/decimal-amount.js";
 import { BatchBudget } from "./batch-budget.js";
+import { SecretScrubber } from "../util/secret-scrubber.js";
+import { scrubbedOutcome } from "./scrubbed-outcome.js";
 
 export interface GenerationWorkerOptions {
   provider: Provider;
@@ -81,8 +83,6 @@ export interface GenerationWorkerOptions {
    * (`KILN_MAX_BAD_ANSWERS`), at least 1. @defaultValue 5
    */
   maxBadAnswers?: number;
-  /** Configured credentials, replaced wherever provider text reaches a log or a result. @defaultValue none */
-  secrets?: readonly string[];
   /** Deadlines per model kind, ms, counted from the first submit (`KILN_DEADLINE_<KIND>`). @defaultValue the kind's poll policy */
   deadlines?: Partial<Record<ModelKind, number>>;
   /**
@@ -116,10 +116,18 @@ export interface GenerationWorkerOptions {
   prices?: PriceTable;
   /** Largest job data, bytes of JSON (`KILN_MAX_JOB_BYTES`): a bigger job fails `invalid_request` at intake. @defaultValue 1048576 (1 MiB) */
   maxJobBytes?: number;
+  /**
+   * The configured secrets (`secretScrubberOf(env)`): scrubbed, with the job's own webhook
+   * secret, from every text of a step's outcome (a provider's error or failure message) before
+   * it is stored, sent or logged. @defaultValue none
+   */
+  secrets?: SecretScrubber;
 }
 
 /** See `maxBadAnswers`: a few backed-off polls (about 15 s) tell a broken reader from a glitch. */
 export const DEFAULT_MAX_BAD_ANSWERS = 5;
+
+const NO_SECRETS = new SecretScrubber([]);
 
 /** See `slotWaitSafetyNetMs`: long, since each waiting job's own timer is load that grows with the backlog. */
 export const DEFAULT_SLOT_WAIT_SAFETY_NET_MS = 3_600_000;
@@ -370,7 +378,16 @@ export class GenerationWorker {
     return this.cancels.reasonFor(this.queueName, ctx.jobId);
   }
 
+  /** A step's outcome, with provider text scrubbed of the configured secrets and the job's own. */
   private async runStep(state: JobState, ctx: StepContext, visit: VisitCancel): Promise<StepOutcome> {
+    return scrubbedOutcome(await this.runStepUnscrubbed(state, ctx, visit), this.secretsOf(ctx.request));
+  }
+
+  private secretsOf(request: Pick<GenerationRequest, "webhook">): SecretScrubber {
+    return (this.options.secrets ?? NO_SECRETS).with([request.webhook?.secret]);
+  }
+
+  private async runStepUnscrubbed(state: JobState, ctx: StepContext, visit: VisitCancel): Promise<StepOutcome> {
     const cancelled = await this.cancelReason(state, ctx, visit);
     if (cancelled !== undefined)
       return { type: "fail", state, error: { code: "cancelled", message: cancelled || "cancelled by request", retryable: false } };
@@ -554,7 +571,7 @@ export class GenerationWorker {
       },
       planner: this.planner,
       maxBadAnswers: this.options.maxBadAnswers ?? DEFAULT_MAX_BAD_ANSWERS,
-      secrets: this.options.secrets ?? [],
+      secrets: this.secretsOf(request),
       pollScale: this.options.pollScale ?? 1,
       random: this.options.random ?? Math.random,
       now: Date.now,
@@ -575,7 +592,7 @@ export class GenerationWorker {
     // a result means the state machine ended the job and already notified
     if (state?.result) return;
     if (state?.slot || !this.slots.uncapped(accepted.job.model.id)) await this.slots.release(String(job.id));
-    const error: GenerationError = { code: "internal", message: err.message, retryable: true };
+    const error: GenerationError = { code: "internal", message: this.secretsOf(accepted.job.request).scrub(err.message), retryable: true };
     const result = this.resultOf(job, accepted.job, state ?? initialState(job.timestamp, 0), error);
     await this.settleBudget(accepted.job.request.batch, String(job.id), result);
     await this.notifier.notify(this.subjectOf(job), accepted.job.request.webhook, "generation.failed", result, Date.now());

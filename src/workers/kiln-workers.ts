@@ -18,6 +18,7 @@ import { BatchWorker } from "./batch-worker.js";
 import { WebhookNotifier } from "./webhook-notifier.js";
 import { PartitionedQueues } from "../producers/partitioned-queues.js";
 import { pricesOf } from "../billing/index.js";
+import { secretScrubberOf } from "../configured-secrets.js";
 
 /** Everything `kiln worker` runs in one process: per partition it consumes, a worker of each queue. */
 export interface KilnWorkers {
@@ -72,7 +73,7 @@ export async function startKilnWorkers(
     archiveWindowMs: env.KILN_ARCHIVE_DEADLINE,
   };
   const rawEnv = overrides.rawEnv ?? process.env;
-  const secrets = configuredSecrets(env);
+  const secrets = secretScrubberOf(env, rawEnv);
   const handoffs: SlotHandoff[] = [];
   const generation = providers.flatMap((provider) => {
     const { inflight, ...limits } = limitsOf(env, provider.name, rawEnv);
@@ -140,23 +141,6 @@ export async function startKilnWorkers(
       await Promise.all([apiAgent.close(), outbound.close()]);
     },
   };
-}
-
-/** Every credential the environment configures: provider text that echoes one must not pass it on. */
-function configuredSecrets(env: Environment): string[] {
-  const values = [
-    env.TOKENHUB_API_KEY,
-    env.GATEWAY_API_KEY,
-    env.WCODE_API_KEY,
-    env.S3_ACCESS_KEY_ID,
-    env.S3_SECRET_ACCESS_KEY,
-    env.KILN_WEBHOOK_SECRET,
-    env.REDIS_PASSWORD,
-    env.KILN_API_TOKEN,
-    env.KILN_READ_TOKEN,
-    env.KILN_ADMIN_TOKEN,
-  ];
-  return values.filter((v): v is string => typeof v === "string" && v.length > 0);
 }
 
 /** `KILN_DEADLINE_<KIND>`: the kinds the operator set. */

@@ -1,3 +1,4 @@
+import type { SecretScrubber } from "../util/secret-scrubber.js";
 import type { Logger } from "pino";
 import type { GenerationRequest } from "../producers/generation-request.js";
 import type { ModelSpec } from "../providers/model-spec.js";
@@ -51,8 +52,8 @@ export interface StepContext {
   planner: Pick<PollPlanner, "delayMs" | "learn">;
   /** Status answers in a row no reading understands before the job fails `bad_response` (KILN_MAX_BAD_ANSWERS). */
   maxBadAnswers: number;
-  /** Configured credentials: replaced wherever provider text reaches a log or a result. */
-  secrets: readonly string[];
+  /** The configured credentials and the job's own webhook secret: replaced wherever provider text reaches a log or a result. */
+  secrets: SecretScrubber;
   /** Multiplies poll delays (KILN_POLL_SCALE). */
   pollScale: number;
   random: () => number;

@@ -4,7 +4,7 @@ import { Redis } from "ioredis";
 import { STATE_FIELD } from "../../src/producers/kiln-job.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIRECTIVES } from "../../src/simulator/simulator-options.js";
-import { KilnHarness } from "../support/kiln-harness.js";
+import { KilnHarness, TEST_API_KEY } from "../support/kiln-harness.js";
 
 describe("generation failures end as failed, with a reason, and never stop the worker", () => {
   const h = new KilnHarness();
@@ -85,7 +85,7 @@ describe("generation failures end as failed, with a reason, and never stop the w
       const status = await h.client.waitFor(id, { timeoutMs: 10_000 });
       expect(status.result?.error).toMatchObject({ code: "authentication", providerCode: "authentication_error", message: "API Key 无效" });
     } finally {
-      h.simulator.configure({ apiKey: "sk-test-tokenhub-key" });
+      h.simulator.configure({ apiKey: TEST_API_KEY });
     }
   });
 

@@ -1,6 +1,8 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createLogger, redactSecrets } from "../../src/logger.js";
+import { SecretScrubber } from "../../src/util/secret-scrubber.js";
+import { ProviderError } from "../../src/providers/provider-error.js";
 
 /** A destination the test can read back. */
 function capture(): { stream: Writable; text: () => string } {
@@ -10,6 +12,22 @@ function capture(): { stream: Writable; text: () => string } {
 }
 
 describe("createLogger redaction", () => {
+  it("replaces the configured secrets wherever they appear in a line: message, error, child bindings, any field", () => {
+    const key = "sk-live-0123456789abcdefghij";
+    const out = capture();
+    const log = createLogger({ level: "debug", destination: out.stream, secrets: new SecretScrubber([key]) }).child({
+      note: `bound ${key}`,
+    });
+    const err = new ProviderError("authentication", `Incorrect API key provided: ${key}`, { status: 401 });
+    log.warn({ err, answer: { body: `{"error":"bad key ${key.slice(0, 12)}"}` } }, `transient provider error: ${err.message}`);
+    const text = out.text();
+    expect(text).not.toContain(key.slice(0, 8));
+    expect(text).toContain("Incorrect API key provided: [redacted]");
+    const record = JSON.parse(text) as { err: { message: string; stack: string }; note: string };
+    expect(record.err.message).toBe("Incorrect API key provided: [redacted]");
+    expect(record.note).toBe("bound [redacted]");
+  });
+
   it("blanks credentials wherever kiln's objects carry them", () => {
     const out = capture();
     const log = createLogger({ level: "debug", destination: out.stream });

@@ -1,3 +1,4 @@
+import { SecretScrubber } from "../../src/util/secret-scrubber.js";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { resolveModel } from "../../src/providers/model-registry.js";
@@ -32,7 +33,7 @@ function context(answers: Array<TaskStatus | Error>, maxBadAnswers = 3) {
     provider,
     log,
     maxBadAnswers,
-    secrets: [KEY],
+    secrets: new SecretScrubber([KEY]),
     planner: new PollPlanner({ mode: "fixed", random: () => 0.5, log: pino({ level: "silent" }) }),
     pollScale: 1,
     random: () => 0.5,
@@ -121,12 +122,12 @@ describe("unreadable status answers", () => {
 describe("answerExcerpt", () => {
   it("blanks configured secrets, bearer tokens and URL signatures before it cuts", () => {
     const text = `Bearer tok.en-1 ${KEY} https://cos.example/v.mp4?q-signature=abc&x=1 end`;
-    expect(answerExcerpt(text, [KEY])).toBe("Bearer [redacted] [redacted] https://cos.example/v.mp4?… end");
+    expect(answerExcerpt(text, new SecretScrubber([KEY]))).toBe("Bearer [redacted] [redacted] https://cos.example/v.mp4?… end");
     // a secret across the cut leaves none of itself behind
-    expect(answerExcerpt(`${"a".repeat(10)}${KEY}`, [KEY], 16)).toBe("aaaaaaaaaa[redac… (20 bytes in all)");
+    expect(answerExcerpt(`${"a".repeat(10)}${KEY}`, new SecretScrubber([KEY]), 16)).toBe("aaaaaaaaaa[redac… (20 bytes in all)");
   });
 
   it("cuts on a character boundary", () => {
-    expect(answerExcerpt("é".repeat(10), [], 5)).toBe("éé… (20 bytes in all)");
+    expect(answerExcerpt("é".repeat(10), new SecretScrubber([]), 5)).toBe("éé… (20 bytes in all)");
   });
 });

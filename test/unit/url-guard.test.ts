@@ -55,6 +55,55 @@ describe("isPublicAddress", () => {
   it.each(["8.8.8.8", "93.184.216.34", "2606:4700:4700::1111"])("allows %s", (address) => expect(isPublicAddress(address)).toBe(true));
 });
 
+describe("isPublicAddress judges IPv6 forms that carry an IPv4 address by that address", () => {
+  // Teredo's client address is stored inverted: 127.0.0.1 is 80ff:fffe, 8.8.8.8 is f7f7:f7f7
+  it.each([
+    ["::127.0.0.1", "IPv4-compatible loopback"],
+    ["::7f00:1", "IPv4-compatible loopback, hex"],
+    ["::169.254.169.254", "IPv4-compatible metadata address"],
+    ["::10.0.0.1", "IPv4-compatible private"],
+    ["::ffff:10.0.0.1", "IPv4-mapped private"],
+    ["::ffff:7f00:1", "IPv4-mapped loopback, hex"],
+    ["::ffff:0:7f00:1", "IPv4-translated loopback"],
+    ["64:ff9b::127.0.0.1", "NAT64 loopback"],
+    ["64:ff9b::a9fe:a9fe", "NAT64 metadata address"],
+    ["64:ff9b::192.168.0.1", "NAT64 private"],
+    ["64:ff9b:1::10.0.0.1", "local-use NAT64, /96 placement private"],
+    ["64:ff9b:1:7f00:1:808:808:0", "local-use NAT64: loopback at the /48 placement, public at /96"],
+    ["2002:7f00:1::1", "6to4 via loopback"],
+    ["2002:a9fe:a9fe::", "6to4 via the metadata address"],
+    ["2001:0:808:808:0:0:80ff:fffe", "Teredo, client 127.0.0.1"],
+    ["2001:0:7f00:1:0:0:f7f7:f7f7", "Teredo, server 127.0.0.1"],
+  ])("refuses %s (%s)", (address) => expect(isPublicAddress(address)).toBe(false));
+
+  it.each([
+    ["::808:808", "IPv4-compatible public (ipaddr.js reads the dotted form ::8.8.8.8 as IPv4-mapped)"],
+    ["64:ff9b::8.8.8.8", "NAT64 of a public host (what DNS64 answers)"],
+    ["64:ff9b:1:808:8:808:808:0", "local-use NAT64 public at every placement"],
+    ["2002:808:808::1", "6to4 via a public relay"],
+    ["2001:0:808:808:0:0:f7f7:f7f7", "Teredo, public server and client"],
+  ])("allows %s (%s)", (address) => expect(isPublicAddress(address)).toBe(true));
+
+  it.each(["http://[::127.0.0.1]:8080/", "http://[64:ff9b::7f00:1]/", "http://[2002:a9fe:a9fe::]/", "http://[2001:0:808:808::80ff:fffe]/"])(
+    "assertSafeUrl refuses the literal %s",
+    (url) => expect(() => assertSafeUrl(url, false)).toThrow(/refusing non-public address/),
+  );
+
+  it.each([["::7f00:1"], ["64:ff9b::a00:1"], ["2002:c0a8:1::1"], ["2001:0:808:808::80ff:fffe"]])(
+    "the guarded lookup refuses a name resolving to %s",
+    async (address) => {
+      const lookup = createGuardedLookup({ resolve: rebindingResolver([[address]]) });
+      const { err } = await lookupOnce(lookup, "embedded.example");
+      expect(isUnsafeUrlError(err)).toBe(true);
+    },
+  );
+
+  it("the guarded lookup lets a DNS64 answer for a public host through", async () => {
+    const lookup = createGuardedLookup({ resolve: rebindingResolver([["64:ff9b::808:808"]]) });
+    expect((await lookupOnce(lookup, "dns64.example")).err).toBeNull();
+  });
+});
+
 describe("assertSafeUrl (before any connection)", () => {
   it.each([
     "http://169.254.169.254/latest/meta-data/",

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { loadEnvironment, queueLocationOf } from "../../config.js";
 import { createLogger } from "../../logger.js";
+import { secretScrubberOf } from "../../configured-secrets.js";
 import { GenerationClient, type GenerationStatus } from "../../producers/generation-client.js";
 import { ProviderSimulator } from "../../simulator/simulator.js";
 import { WebhookReceiver } from "../../simulator/webhook-receiver.js";
@@ -47,7 +48,7 @@ export async function runDemo(options: { timeoutMs: number; archiveDir: string }
       ARCHIVE_DIR: options.archiveDir,
       LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
     });
-    const workers = await startKilnWorkers(env, createLogger({ level: env.LOG_LEVEL }));
+    const workers = await startKilnWorkers(env, createLogger({ level: env.LOG_LEVEL, secrets: secretScrubberOf(env) }));
     cleanups.push(() => workers.close());
     const redis = cluster ? `cluster ${cluster}` : redisUrl;
     console.log(

@@ -21,6 +21,8 @@ export interface GatewayOptions {
    */
   submitPath: string;
   dispatcher?: Dispatcher;
+  /** The largest answer read (`KILN_MAX_ANSWER_BYTES`); a longer one is a `bad_response`. @defaultValue 16 MiB */
+  maxAnswerBytes?: number;
   log: Logger;
 }
 
@@ -69,6 +71,7 @@ export class GatewayProvider implements Provider {
       body,
       apiKey: this.options.apiKey,
       dispatcher: this.options.dispatcher,
+      maxAnswerBytes: this.options.maxAnswerBytes,
       readError: readGatewayError,
       timeoutMs,
     });

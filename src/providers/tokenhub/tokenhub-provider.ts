@@ -16,6 +16,8 @@ export interface TokenHubOptions {
   /** Tried in order while unreachable. @defaultValue the guide's tokenhub.tencentmaas.com, then .cn */
   baseUrls: readonly string[];
   dispatcher?: Dispatcher;
+  /** The largest answer read (`KILN_MAX_ANSWER_BYTES`); a longer one is a `bad_response`. @defaultValue 16 MiB */
+  maxAnswerBytes?: number;
   log: Logger;
 }
 
@@ -77,6 +79,7 @@ export class TokenHubProvider implements Provider {
       body,
       apiKey: this.options.apiKey,
       dispatcher: this.options.dispatcher,
+      maxAnswerBytes: this.options.maxAnswerBytes,
       readError: readTokenHubError,
       timeoutMs,
     });

@@ -12,6 +12,8 @@ export interface WcodeOptions {
   /** @defaultValue ["https://wcode.net/api/gpt/v1"] */
   baseUrls: readonly string[];
   dispatcher?: Dispatcher;
+  /** The largest answer read (`KILN_MAX_ANSWER_BYTES`); a longer one is a `bad_response`. @defaultValue 16 MiB */
+  maxAnswerBytes?: number;
   log: Logger;
 }
 
@@ -32,6 +34,7 @@ export class WcodeProvider implements Provider {
       body: { model: model.id, ...input, stream: false },
       apiKey: this.options.apiKey,
       dispatcher: this.options.dispatcher,
+      maxAnswerBytes: this.options.maxAnswerBytes,
       readError: readWcodeError,
       timeoutMs: 300_000,
     });
