@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,13 +40,19 @@ const HOSTILE_DOWNLOADS: Array<[mode: string, outcome: string, message: RegExp]>
  */
 export async function hostileCase(world: ChaosWorld, { full }: CaseSizes): Promise<CaseResult> {
   const dir = await mkdtemp(join(tmpdir(), "kiln-chaos-hostile-"));
+  // wcode is configured with a key the provider refuses: its 401 quotes the key back
+  const wrongKey = `sk-wcode-${randomBytes(12).toString("hex")}`;
   // a file where a job's archive folder would go: mkdir fails before a byte is read
   await writeFile(join(dir, "blocked"), "not a directory");
   const scene = await world.scene("hostile", {
     archiveDir: dir,
     simulator: {
       durationsMs: { image: 300, video: 600, "3d": 600 },
+      // larger than the stream buffers between download and store: a store that fails first leaves the download unread
+      outputBytes: { image: 300_000, video: 600_000, model: 30_000, preview: 6_000 },
       queryAnswers: { "hy-video-1.5": "unreadable", "MiniMax-Hailuo-2.3": "documented", "cogvideox-3": "documented" },
+      // 401s and task failures quote the key they were sent, as some providers' do
+      echoKey: "whole",
     },
     env: {
       KILN_MAX_OUTPUT_BYTES_IMAGE: "4MiB",
@@ -53,6 +60,7 @@ export async function hostileCase(world: ChaosWorld, { full }: CaseSizes): Promi
       KILN_ARCHIVE_DEADLINE: "3s",
       KILN_DEADLINE_IMAGE: "8s",
       KILN_MAX_BAD_ANSWERS: "3",
+      WCODE_API_KEY: wrongKey,
     },
   });
   const problems: string[] = [];
@@ -93,6 +101,15 @@ export async function hostileCase(world: ChaosWorld, { full }: CaseSizes): Promi
         const id = await scene.client.enqueue(gatewayRequest(scene.receiver.url, model));
         expected.push({ label: `${model} in the documented shape`, id, provider: "gateway", outcome: "completed" });
       }
+      const echoedFailure = await scene.client.enqueue(scene.request("hy-image-v3.0", "hostile-echo [sim:fail]"));
+      expected.push({ label: "a task failure quoting the key", id: echoedFailure, provider: "tokenhub", outcome: "task_failed" });
+      const refused = await scene.client.enqueue({
+        provider: "wcode",
+        model: "hunyuan-lite",
+        input: { messages: [{ role: "user", content: "chaos hostile echo" }] },
+        webhook: { url: scene.receiver.url },
+      });
+      expected.push({ label: "a 401 quoting the key", id: refused, provider: "wcode", outcome: "authentication" });
       await good(5);
     }
     const statuses = new Map<string, Awaited<ReturnType<typeof scene.client.get>>>();
@@ -120,6 +137,7 @@ export async function hostileCase(world: ChaosWorld, { full }: CaseSizes): Promi
       if (crash) problems.push(`worker ${i}: ${crash.slice(0, 200)}`);
     }
     const leaks = leaksOf(
+      [API_KEY, wrongKey],
       [...statuses.values()].map((s) => JSON.stringify(s ?? {})),
       workers.flatMap((w) => w.output),
       scene.receiver.received.map((r) => JSON.stringify(r.payload)),
@@ -130,7 +148,7 @@ export async function hostileCase(world: ChaosWorld, { full }: CaseSizes): Promi
       passed: problems.length === 0,
       figure:
         `${expected.length} jobs (${expected.filter((e) => e.outcome !== "completed").length} hostile: prefixes, a store error, ` +
-        `endless/huge/trickling/HTML/looping downloads, unreadable and documented-shape answers) on 2 workers: ` +
+        `endless/huge/trickling/HTML/looping downloads, unreadable and documented-shape answers, providers echoing the key) on 2 workers: ` +
         `${held}/${expected.length} ended as expected, ${archives.outputs} outputs verified, ` +
         `${workers.filter((w) => w.child.exitCode === null && !w.child.signalCode).length}/2 workers up, ${leaks.length} credential leaks`,
       problems: problems.slice(0, 20),
@@ -154,16 +172,18 @@ function gatewayRequest(webhookUrl: string, model: string) {
   };
 }
 
-/** Every place kiln's provider key shows up in what others can read: results, worker logs, webhooks. */
-function leaksOf(results: string[], logLines: string[], webhooks: string[]): string[] {
+/** Every place one of kiln's provider keys shows up in what others can read: results, worker logs, webhooks. */
+function leaksOf(keys: string[], results: string[], logLines: string[], webhooks: string[]): string[] {
   const found: string[] = [];
   for (const [where, texts] of [
     ["a result", results],
     ["a worker log line", logLines],
     ["a webhook", webhooks],
   ] as const) {
-    const hit = texts.find((t) => t.includes(API_KEY));
-    if (hit) found.push(`the provider key in ${where}: ${hit.slice(0, 200)}`);
+    for (const key of keys) {
+      const hit = texts.find((t) => t.includes(key));
+      if (hit) found.push(`a provider key in ${where}: ${hit.slice(0, 200)}`);
+    }
   }
   return found;
 }

@@ -228,7 +228,9 @@ export class ProviderSimulator {
       this.configure((await readJson(req)) ?? {});
       return { status: 200, body: this.options };
     }
-    const task = this.book.tasks.get(/^\/__simulator\/tasks\/(\d+)$/.exec(path)?.[1] ?? "");
+    // TokenHub's ids are digits; the gateway's and wcode's are not
+    const id = /^\/__simulator\/tasks\/([^/]+)$/.exec(path)?.[1];
+    const task = id ? this.book.tasks.get(decodeURIComponent(id)) : undefined;
     if (task) return { status: 200, body: { ...task, status: this.book.statusOf(task).status } };
     return { status: 404, body: { error: `no such simulator resource ${path}` } };
   }
