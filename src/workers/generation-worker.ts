@@ -40,6 +40,8 @@ import type { PriceTable } from "../billing/price-table.js";
 import { costOf } from "../billing/cost-of.js";
 import { formatDecimal, parseDecimal } from "../billing/decimal-amount.js";
 import { BatchBudget } from "./batch-budget.js";
+import { FetchWatchdog } from "./fetch-watchdog.js";
+import { DEFAULT_SLOT_LEASE_MS } from "./inflight-slots.js";
 
 export interface GenerationWorkerOptions {
   provider: Provider;
@@ -84,11 +86,18 @@ export interface GenerationWorkerOptions {
   /** How often the stalled check runs, ms (`KILN_STALLED_INTERVAL`). @defaultValue 5000 */
   stalledIntervalMs?: number;
   /**
-   * How long a job waiting for an in-flight slot sleeps before it looks again by itself, ms.
-   * Only a safety net: a job is woken as soon as a slot is handed to it. Scaled by `pollScale`.
-   * @defaultValue 3600000 (1 h)
+   * How long a job waiting for an in-flight slot sleeps before it looks again by itself, ms
+   * (`KILN_SLOT_LEASE`). A job is woken as soon as a slot is handed to it; this bounds what a
+   * lost wake-up or a lost place in line costs. Scaled by `pollScale`, at least 1 s.
+   * @defaultValue 25000
    */
-  slotWaitSafetyNetMs?: number;
+  slotWaitRecheckMs?: number;
+  /**
+   * `KILN_FETCH_WATCHDOG`: the BullMQ worker is recreated when it picks up no job for this long
+   * while jobs are due in its queue and it has free concurrency, ms; 0 turns the check off.
+   * @defaultValue 20000
+   */
+  fetchWatchdogMs?: number;
   /**
    * The operator's prices (KILN_PRICES): results carry a `cost` when they cover the model, and
    * budgeted batch children are charged against their batch's budget. @defaultValue none: no
@@ -97,8 +106,8 @@ export interface GenerationWorkerOptions {
   prices?: PriceTable;
 }
 
-/** See `slotWaitSafetyNetMs`: long, since each waiting job's own timer is load that grows with the backlog. */
-export const DEFAULT_SLOT_WAIT_SAFETY_NET_MS = 3_600_000;
+/** See `fetchWatchdogMs`. */
+export const DEFAULT_FETCH_WATCHDOG_MS = 20_000;
 
 /** What one visit knows of its job's cancel request: `known` once a state write of the visit told it. */
 interface VisitCancel {
@@ -129,8 +138,13 @@ const DELAYED = new DelayedError();
  * where step outcomes become BullMQ control flow.
  */
 export class GenerationWorker {
-  readonly worker: Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>;
   readonly queueName: string;
+  private current: Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>;
+  /** Workers replaced by the watchdog: closed in the background, their stuck loop may never end. */
+  private readonly retired: Array<Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>> = [];
+  private readonly watchdog: FetchWatchdog;
+  private readonly recoveryObservers = new Set<() => void>();
+  private busy = 0;
   private readonly webhooks: WebhookQueue;
   private readonly own: GenerationQueue;
   private readonly slots: SlotHandoff;
@@ -178,12 +192,53 @@ export class GenerationWorker {
       random: options.random,
       log: this.log,
     });
-    this.worker = new Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>(
+    this.watchdog = new FetchWatchdog({
+      queue: this.own,
+      redis: this.stateConnection,
+      stallAfterMs: options.fetchWatchdogMs ?? DEFAULT_FETCH_WATCHDOG_MS,
+      busy: () => this.busy,
+      concurrency: options.concurrency ?? 50,
+      recover: async () => this.replaceWorker(queues.prefix),
+      log: this.log,
+    });
+    this.current = this.createWorker(queues.prefix);
+    this.current.on(
+      "error",
+      safe(this.log, "worker error", (err) => this.log.error({ err }, "worker error")),
+    );
+    this.current.on(
+      "failed",
+      safe(this.log, "failed listener", (job, err) => this.onFailed(job, err)),
+    );
+    this.watchdog.start();
+  }
+
+  /** The BullMQ worker running this queue now (the watchdog may have replaced an earlier one). */
+  get worker(): Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB> {
+    return this.current;
+  }
+
+  /** Calls `observer` each time the watchdog recreates the BullMQ worker (`kiln_worker_recoveries_total`). */
+  onRecovery(observer: () => void): void {
+    this.recoveryObservers.add(observer);
+  }
+
+  private createWorker(prefix: string): Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB> {
+    const options = this.options;
+    return new Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>(
       this.queueName,
-      (job, token) => this.process(job, token),
+      async (job, token) => {
+        this.watchdog.picked();
+        this.busy++;
+        try {
+          return await this.process(job, token);
+        } finally {
+          this.busy--;
+        }
+      },
       {
         connection: options.connection,
-        prefix: queues.prefix,
+        prefix,
         concurrency: options.concurrency ?? 50,
         // a crash mid-visit leaves the job active; allow a few such crashes before BullMQ gives up on it
         maxStalledCount: 5,
@@ -196,14 +251,22 @@ export class GenerationWorker {
         telemetry: bullmqTelemetry(),
       },
     );
-    this.worker.on(
-      "error",
-      safe(this.log, "worker error", (err) => this.log.error({ err }, "worker error")),
-    );
-    this.worker.on(
-      "failed",
-      safe(this.log, "failed listener", (job, err) => this.onFailed(job, err)),
-    );
+  }
+
+  /**
+   * A new BullMQ worker (with a blocking connection of its own) in place of one that stopped
+   * fetching. It takes over every listener of the old one (error and failure handlers, metrics),
+   * so nothing attached to `worker` is lost. The old one is closed without waiting: its visits in
+   * progress finish and keep their locks until then, but its fetch loop may never come back.
+   */
+  private replaceWorker(prefix: string): void {
+    const old = this.current;
+    this.current = this.createWorker(prefix);
+    for (const event of old.eventNames())
+      for (const listener of old.rawListeners(event)) this.current.on(event as "error", listener as (err: Error) => void);
+    this.retired.push(old);
+    old.close().catch((err: unknown) => this.log.warn({ err }, "closing a replaced worker failed"));
+    for (const observer of this.recoveryObservers) observer();
   }
 
   /**
@@ -211,7 +274,10 @@ export class GenerationWorker {
    * (their locks lapse and the stalled check gives them to another worker).
    */
   async close(force = false): Promise<void> {
-    await this.worker.close(force);
+    this.watchdog.stop();
+    await this.current.close(force);
+    // a replaced worker's fetch loop may be stuck for good: it gets a short while, not the shutdown's whole bound
+    await Promise.race([Promise.all(this.retired.map((w) => w.close(true))), new Promise((r) => setTimeout(r, 1_000).unref())]);
     await this.stateConnection.quit().catch(() => undefined);
   }
 
@@ -265,7 +331,7 @@ export class GenerationWorker {
           await this.states.write(job, token, outcome.state, true);
           // must be the last call that needs the job's lock
           await job.moveToDelayed(
-            Date.now() + (this.options.slotWaitSafetyNetMs ?? DEFAULT_SLOT_WAIT_SAFETY_NET_MS) * (this.options.pollScale ?? 1),
+            Date.now() + Math.max(1_000, (this.options.slotWaitRecheckMs ?? DEFAULT_SLOT_LEASE_MS) * (this.options.pollScale ?? 1)),
             token,
           );
           await this.slots.wakeIfHanded(ctx.jobId);

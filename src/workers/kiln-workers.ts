@@ -27,6 +27,8 @@ export interface KilnWorkers {
   webhooks: WebhookWorker[];
   /** One per partition consumed. */
   batches: BatchWorker[];
+  /** The in-flight slots' hand-off of each provider with credentials (shared by its partitions' workers). */
+  handoffs: Array<{ provider: string; handoff: SlotHandoff }>;
   store: ArchiveStore;
   /** Every BullMQ worker is running (false while starting, closing or stopped): `/readyz` inside `kiln worker`. */
   isRunning(): boolean;
@@ -35,7 +37,7 @@ export interface KilnWorkers {
 
 /** Receives the workers as soon as they exist, before any job can finish (the HTTP server's metrics). */
 export interface WorkerMetricsSink {
-  attach(workers: Pick<KilnWorkers, "generation" | "webhooks">): void;
+  attach(workers: Pick<KilnWorkers, "generation" | "webhooks" | "handoffs">): void;
 }
 
 /**
@@ -66,12 +68,20 @@ export async function startKilnWorkers(
   const common = { connection, dispatcher: outbound, allowPrivateUrls: env.KILN_ALLOW_PRIVATE_URLS, log };
   const recovery = { lockDurationMs: env.KILN_LOCK_DURATION, stalledIntervalMs: env.KILN_STALLED_INTERVAL, deadlines: deadlinesOf(env) };
   const rawEnv = overrides.rawEnv ?? process.env;
-  const handoffs: SlotHandoff[] = [];
+  const handoffs: Array<{ provider: string; handoff: SlotHandoff }> = [];
   const generation = providers.flatMap((provider) => {
     const { inflight, ...limits } = limitsOf(env, provider.name, rawEnv);
     // one hand-off per provider and process: in-flight slots are global, whatever the partition
-    const slots = SlotHandoff.forProvider({ connection, queues, provider: provider.name, inflight, pollScale: env.KILN_POLL_SCALE, log });
-    handoffs.push(slots);
+    const slots = SlotHandoff.forProvider({
+      connection,
+      queues,
+      provider: provider.name,
+      inflight,
+      pollScale: env.KILN_POLL_SCALE,
+      leaseMs: env.KILN_SLOT_LEASE,
+      log,
+    });
+    handoffs.push({ provider: provider.name, handoff: slots });
     return partitions.map(
       (partition) =>
         new GenerationWorker({
@@ -86,11 +96,13 @@ export async function startKilnWorkers(
           concurrency: env.KILN_CONCURRENCY,
           pollScale: env.KILN_POLL_SCALE,
           pollSchedule: env.KILN_POLL_SCHEDULE,
+          slotWaitRecheckMs: env.KILN_SLOT_LEASE,
+          fetchWatchdogMs: env.KILN_FETCH_WATCHDOG,
           prices,
         }),
     );
   });
-  for (const handoff of handoffs) handoff.start();
+  for (const { handoff } of handoffs) handoff.start();
   const webhooks = partitions.map(
     (partition) =>
       new WebhookWorker({
@@ -105,7 +117,7 @@ export async function startKilnWorkers(
     const own = queues.partition(partition);
     return new BatchWorker({ connection, queues: own, store, notifier: new WebhookNotifier(own.webhooks()), log });
   });
-  overrides.metrics?.attach({ generation, webhooks });
+  overrides.metrics?.attach({ generation, webhooks, handoffs });
   log.info(
     {
       queues: providers.map((p) => generateQueueName(p.name)),
@@ -120,10 +132,11 @@ export async function startKilnWorkers(
     generation,
     webhooks,
     batches,
+    handoffs,
     store,
     isRunning: () => [...generation, ...webhooks, ...batches].every((w) => w.worker.isRunning()),
     async close() {
-      for (const handoff of handoffs) handoff.stop();
+      for (const { handoff } of handoffs) handoff.stop();
       await Promise.all([...generation.map((g) => g.close()), ...webhooks.map((w) => w.close()), ...batches.map((b) => b.close())]);
       await queues.close();
       await connection.quit().catch(() => undefined);
