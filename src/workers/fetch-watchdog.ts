@@ -110,7 +110,7 @@ export class FetchWatchdog {
       this.dueSince = undefined;
       return true;
     } catch (err) {
-      this.options.log.warn({ err, queue: this.options.queue.name }, "fetch watchdog could not read the queue");
+      this.options.log.warn({ err }, "fetch watchdog could not read the queue");
       return false;
     } finally {
       this.checking = false;
