@@ -1,7 +1,7 @@
 import type { Worker } from "bullmq";
 import type { Logger } from "pino";
 import { GenerationResult } from "../contract/generation-result.js";
-import { providerOfQueue, type GENERATE_JOB } from "../contract/queue-names.js";
+import { WEBHOOKS_QUEUE, providerOfQueue, type GENERATE_JOB } from "../contract/queue-names.js";
 import type { GenerationJob, StoredJobData } from "../producers/kiln-job.js";
 import { safe } from "../util/safe.js";
 import type { WebhookDelivery } from "../webhooks/webhook-message.js";
@@ -20,7 +20,7 @@ export interface WorkerSet {
     onSubmitWindow(observer: (ms: number) => void): void;
     onRecovery(observer: () => void): void;
   }[];
-  webhooks: readonly { worker: Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB> }[];
+  webhooks: readonly { worker: Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>; onRecovery?(observer: () => void): void }[];
   /** Each provider's in-flight slot hand-off. */
   handoffs?: readonly { provider: string; handoff: { onReclaim(observer: (jobId: string) => void): void } }[];
 }
@@ -67,7 +67,10 @@ export function attachWorkerMetrics(metrics: WorkerEventRecorder, workers: Worke
       }),
     );
   }
-  for (const { worker } of workers.webhooks) attachWebhookMetrics(metrics, worker, log);
+  for (const webhooks of workers.webhooks) {
+    attachWebhookMetrics(metrics, webhooks.worker, log);
+    webhooks.onRecovery?.(() => metrics.recordWorkerRecovery(WEBHOOKS_QUEUE));
+  }
   for (const { provider, handoff } of workers.handoffs ?? []) handoff.onReclaim(() => metrics.recordSlotReclaimed(provider));
 }
 

@@ -2,6 +2,9 @@ import type { Queue } from "bullmq";
 import type { Logger } from "pino";
 import type { RedisConnection } from "../redis.js";
 
+/** `KILN_FETCH_WATCHDOG`'s default: a worker fetching nothing for 20 s while work is due is recreated. */
+export const DEFAULT_FETCH_WATCHDOG_MS = 20_000;
+
 /** What one look at a worker and its queue found. */
 export interface FetchLook {
   now: number;

@@ -1,4 +1,4 @@
-import { DelayedError, UnrecoverableError, Worker } from "bullmq";
+import { DelayedError, UnrecoverableError, Worker, type Processor } from "bullmq";
 import { JobStateStore } from "./job-state-store.js";
 import { isFinalFailure } from "./final-failure.js";
 import type { Logger } from "pino";
@@ -40,7 +40,8 @@ import type { PriceTable } from "../billing/price-table.js";
 import { costOf } from "../billing/cost-of.js";
 import { formatDecimal, parseDecimal } from "../billing/decimal-amount.js";
 import { BatchBudget } from "./batch-budget.js";
-import { FetchWatchdog } from "./fetch-watchdog.js";
+import { WatchedWorker } from "./watched-worker.js";
+import { DEFAULT_FETCH_WATCHDOG_MS } from "./fetch-watchdog.js";
 import { DEFAULT_SLOT_LEASE_MS } from "./inflight-slots.js";
 
 export interface GenerationWorkerOptions {
@@ -106,9 +107,6 @@ export interface GenerationWorkerOptions {
   prices?: PriceTable;
 }
 
-/** See `fetchWatchdogMs`. */
-export const DEFAULT_FETCH_WATCHDOG_MS = 20_000;
-
 /** What one visit knows of its job's cancel request: `known` once a state write of the visit told it. */
 interface VisitCancel {
   known: boolean;
@@ -139,12 +137,7 @@ const DELAYED = new DelayedError();
  */
 export class GenerationWorker {
   readonly queueName: string;
-  private current: Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>;
-  /** Workers replaced by the watchdog: closed in the background, their stuck loop may never end. */
-  private readonly retired: Array<Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>> = [];
-  private readonly watchdog: FetchWatchdog;
-  private readonly recoveryObservers = new Set<() => void>();
-  private busy = 0;
+  private readonly watched: WatchedWorker<StoredJobData, GenerationResult, typeof GENERATE_JOB>;
   private readonly webhooks: WebhookQueue;
   private readonly own: GenerationQueue;
   private readonly slots: SlotHandoff;
@@ -192,81 +185,57 @@ export class GenerationWorker {
       random: options.random,
       log: this.log,
     });
-    this.watchdog = new FetchWatchdog({
-      queue: this.own,
-      redis: this.stateConnection,
-      stallAfterMs: options.fetchWatchdogMs ?? DEFAULT_FETCH_WATCHDOG_MS,
-      busy: () => this.busy,
-      concurrency: options.concurrency ?? 50,
-      recover: async () => this.replaceWorker(queues.prefix),
-      log: this.log,
-    });
-    this.current = this.createWorker(queues.prefix);
-    this.current.on(
+    const prefix = queues.prefix;
+    this.watched = new WatchedWorker(
+      (processor) => this.createWorker(prefix, processor),
+      (job, token) => this.process(job, token),
+      {
+        queue: this.own,
+        redis: this.stateConnection,
+        stallAfterMs: options.fetchWatchdogMs ?? DEFAULT_FETCH_WATCHDOG_MS,
+        concurrency: options.concurrency ?? 50,
+        log: this.log,
+      },
+    );
+    this.worker.on(
       "error",
       safe(this.log, "worker error", (err) => this.log.error({ err }, "worker error")),
     );
-    this.current.on(
+    this.worker.on(
       "failed",
       safe(this.log, "failed listener", (job, err) => this.onFailed(job, err)),
     );
-    this.watchdog.start();
   }
 
-  /** The BullMQ worker running this queue now (the watchdog may have replaced an earlier one). */
+  /** The BullMQ worker running this queue now (the fetch watchdog may have replaced an earlier one). */
   get worker(): Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB> {
-    return this.current;
+    return this.watched.worker;
   }
 
   /** Calls `observer` each time the watchdog recreates the BullMQ worker (`kiln_worker_recoveries_total`). */
   onRecovery(observer: () => void): void {
-    this.recoveryObservers.add(observer);
+    this.watched.onRecovery(observer);
   }
 
-  private createWorker(prefix: string): Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB> {
+  private createWorker(
+    prefix: string,
+    processor: Processor<StoredJobData, GenerationResult, typeof GENERATE_JOB>,
+  ): Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB> {
     const options = this.options;
-    return new Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>(
-      this.queueName,
-      async (job, token) => {
-        this.watchdog.picked();
-        this.busy++;
-        try {
-          return await this.process(job, token);
-        } finally {
-          this.busy--;
-        }
-      },
-      {
-        connection: options.connection,
-        prefix,
-        concurrency: options.concurrency ?? 50,
-        // a crash mid-visit leaves the job active; allow a few such crashes before BullMQ gives up on it
-        maxStalledCount: 5,
-        lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
-        stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
-        // each visit is about one provider request, so limiting visits limits requests; BullMQ's
-        // limiter is per queue, so the partitions share the rate evenly and together never exceed it
-        limiter: limiterFor((options.ratePerSecond ?? UNLIMITED_PER_SECOND) / options.queues.count),
-        // each visit's process span joins the producer's trace through the context bullmq-otel stored in the job
-        telemetry: bullmqTelemetry(),
-      },
-    );
-  }
-
-  /**
-   * A new BullMQ worker (with a blocking connection of its own) in place of one that stopped
-   * fetching. It takes over every listener of the old one (error and failure handlers, metrics),
-   * so nothing attached to `worker` is lost. The old one is closed without waiting: its visits in
-   * progress finish and keep their locks until then, but its fetch loop may never come back.
-   */
-  private replaceWorker(prefix: string): void {
-    const old = this.current;
-    this.current = this.createWorker(prefix);
-    for (const event of old.eventNames())
-      for (const listener of old.rawListeners(event)) this.current.on(event as "error", listener as (err: Error) => void);
-    this.retired.push(old);
-    old.close().catch((err: unknown) => this.log.warn({ err }, "closing a replaced worker failed"));
-    for (const observer of this.recoveryObservers) observer();
+    return new Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>(this.queueName, processor, {
+      connection: options.connection,
+      prefix,
+      concurrency: options.concurrency ?? 50,
+      // a crash mid-visit leaves the job active; allow a few such crashes before BullMQ gives up on it
+      maxStalledCount: 5,
+      lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+      stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
+      // each visit is about one provider request, so limiting visits limits requests; BullMQ's
+      // limiter is per queue, so the partitions share the rate evenly and together never exceed it
+      limiter: limiterFor((options.ratePerSecond ?? UNLIMITED_PER_SECOND) / options.queues.count),
+      // each visit's process span joins the producer's trace through the context bullmq-otel stored in the job
+      telemetry: bullmqTelemetry(),
+    });
   }
 
   /**
@@ -274,10 +243,7 @@ export class GenerationWorker {
    * (their locks lapse and the stalled check gives them to another worker).
    */
   async close(force = false): Promise<void> {
-    this.watchdog.stop();
-    await this.current.close(force);
-    // a replaced worker's fetch loop may be stuck for good: it gets a short while, not the shutdown's whole bound
-    await Promise.race([Promise.all(this.retired.map((w) => w.close(true))), new Promise((r) => setTimeout(r, 1_000).unref())]);
+    await this.watched.close(force);
     await this.stateConnection.quit().catch(() => undefined);
   }
 

@@ -111,6 +111,7 @@ export async function startKilnWorkers(
         secret: env.KILN_WEBHOOK_SECRET!,
         schedule: overrides.webhookSchedule ?? env.KILN_WEBHOOK_RETRY_SCHEDULE,
         timeoutMs: env.KILN_WEBHOOK_TIMEOUT_MS,
+        fetchWatchdogMs: env.KILN_FETCH_WATCHDOG,
       }),
   );
   const batches = partitions.map((partition) => {

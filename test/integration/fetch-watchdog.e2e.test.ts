@@ -47,6 +47,33 @@ describe("the fetch watchdog", () => {
     }
   }, 60_000);
 
+  it("recreates a webhook worker whose fetch loop hangs while deliveries are due: they arrive", async () => {
+    const metrics = new KilnMetrics({ log: createLogger({ level: "silent" }), processMetrics: false });
+    h = await new KilnHarness().start({
+      workers: false,
+      archive: "local",
+      simulator: { durationsMs: { image: 200, video: 200, "3d": 200 } },
+      env: { KILN_FETCH_WATCHDOG: "2s" },
+    });
+    try {
+      h.workers = await startKilnWorkers(h.env, createLogger({ level: "silent" }), { webhookSchedule: [100], rawEnv: h.rawEnv, metrics });
+      const webhooks = h.workers.webhooks[0]!;
+      const stuck = webhooks.worker;
+      (stuck as unknown as { backend: { waitForJob: () => Promise<unknown> } }).backend.waitForJob = () => new Promise(() => undefined);
+      const delivered = (id: string) => h!.receiver.of(id).some((d) => d.payload.type === "generation.completed");
+      // the fetch in progress ends with this delivery; every later one hangs
+      const first = await h.client.enqueue(h.request("hy-image-v3.0"));
+      await h.receiver.waitFor(() => delivered(first));
+      const second = await h.client.enqueue(h.request("hy-image-v3.0"));
+      expect((await h.client.waitFor(second, { timeoutMs: 15_000 })).state).toBe("completed");
+      await h.receiver.waitFor(() => delivered(second), 15_000);
+      expect(webhooks.worker).not.toBe(stuck);
+      expect(sample(await metrics.text(), "kiln_worker_recoveries_total", { queue: "webhooks" })).toBe(1);
+    } finally {
+      metrics.close();
+    }
+  }, 60_000);
+
   it("leaves alone a worker that is idle, or whose queue is rate limited", async () => {
     h = await new KilnHarness().start({
       archive: "local",
