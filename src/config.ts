@@ -162,6 +162,14 @@ export const Environment = z.object({
     .min(1, { message: "expected 1 to 1000" })
     .max(1000, { message: "expected 1 to 1000" })
     .default(5),
+  // in-flight slots are leases: a holder is checked after this long, a waiting job looks again after it
+  KILN_SLOT_LEASE: Duration.pipe(
+    z.number().min(1000, { message: "expected at least 1s" }).max(3_600_000, { message: "expected at most 1h" }),
+  ).default(25_000),
+  // a worker that fetches nothing for this long while work is due is recreated; 0 turns the watchdog off
+  KILN_FETCH_WATCHDOG: Duration.pipe(
+    z.number().refine((ms) => ms === 0 || (ms >= 1000 && ms <= 3_600_000), { message: "expected 0 (off) or 1s to 1h" }),
+  ).default(20_000),
   // how long a provider task may take, per model kind, counted from its first submit
   KILN_DEADLINE_IMAGE: Deadline.optional(),
   KILN_DEADLINE_VIDEO: Deadline.optional(),

@@ -102,6 +102,14 @@ export class KilnMetrics implements WorkerEventRecorder {
     this.families.webhookDeliveries.inc({ outcome });
   }
 
+  recordSlotReclaimed(provider: string): void {
+    this.families.slotsReclaimed.inc({ provider });
+  }
+
+  recordWorkerRecovery(queue: string): void {
+    this.families.workerRecoveries.inc({ queue });
+  }
+
   /** Prometheus text exposition of every metric. */
   async text(): Promise<string> {
     return this.registry.metrics();

@@ -19,6 +19,8 @@ export interface MetricFamilies {
   usage: Counter<"provider" | "model" | "unit">;
   cost: Counter<"provider" | "model" | "currency">;
   webhookDeliveries: Counter<"outcome">;
+  slotsReclaimed: Counter<"provider">;
+  workerRecoveries: Counter<"queue">;
   archiveMemory: Gauge;
   archiveMemoryLimit: Gauge;
 }
@@ -117,6 +119,18 @@ export function createMetricFamilies(registry: Registry, collect: GaugeCollector
       name: "kiln_cost_total",
       help: "What finished generations cost at the operator's prices (KILN_PRICES), by provider, model and currency",
       labelNames: ["provider", "model", "currency"],
+      registers,
+    }),
+    slotsReclaimed: new Counter({
+      name: "kiln_slots_reclaimed_total",
+      help: "In-flight slots taken back by the sweep because their job no longer waited on its task (gone, finished, or its state held no slot)",
+      labelNames: ["provider"],
+      registers,
+    }),
+    workerRecoveries: new Counter({
+      name: "kiln_worker_recoveries_total",
+      help: "BullMQ workers recreated by the fetch watchdog: it picked up no job while jobs were due and it had room for them",
+      labelNames: ["queue"],
       registers,
     }),
     archiveMemory: new Gauge({

@@ -1,7 +1,7 @@
 import type { Worker } from "bullmq";
 import type { Logger } from "pino";
 import { GenerationResult } from "../contract/generation-result.js";
-import { providerOfQueue, type GENERATE_JOB } from "../contract/queue-names.js";
+import { WEBHOOKS_QUEUE, providerOfQueue, type GENERATE_JOB } from "../contract/queue-names.js";
 import type { GenerationJob, StoredJobData } from "../producers/kiln-job.js";
 import { safe } from "../util/safe.js";
 import type { WebhookDelivery } from "../webhooks/webhook-message.js";
@@ -18,8 +18,11 @@ export interface WorkerSet {
     worker: Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>;
     stateOf(job: GenerationJob): SubmitState | undefined;
     onSubmitWindow(observer: (ms: number) => void): void;
+    onRecovery(observer: () => void): void;
   }[];
-  webhooks: readonly { worker: Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB> }[];
+  webhooks: readonly { worker: Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>; onRecovery?(observer: () => void): void }[];
+  /** Each provider's in-flight slot hand-off. */
+  handoffs?: readonly { provider: string; handoff: { onReclaim(observer: (jobId: string) => void): void } }[];
 }
 
 /** What the workers' events are recorded into (`KilnMetrics`). */
@@ -29,6 +32,8 @@ export interface WorkerEventRecorder {
   recordSubmitStored(provider: string, ms: number): void;
   recordResult(provider: string, result: GenerationResult): void;
   recordWebhookDelivery(outcome: WebhookOutcome): void;
+  recordSlotReclaimed(provider: string): void;
+  recordWorkerRecovery(queue: string): void;
 }
 
 /**
@@ -41,6 +46,7 @@ export function attachWorkerMetrics(metrics: WorkerEventRecorder, workers: Worke
     const { queueName, worker } = generation;
     const provider = providerOfQueue(queueName) ?? queueName;
     generation.onSubmitWindow((ms) => metrics.recordSubmitStored(provider, ms));
+    generation.onRecovery(() => metrics.recordWorkerRecovery(queueName));
     worker.on(
       "active",
       safe(log, "metrics active listener", (job: GenerationJob) => {
@@ -61,7 +67,11 @@ export function attachWorkerMetrics(metrics: WorkerEventRecorder, workers: Worke
       }),
     );
   }
-  for (const { worker } of workers.webhooks) attachWebhookMetrics(metrics, worker, log);
+  for (const webhooks of workers.webhooks) {
+    attachWebhookMetrics(metrics, webhooks.worker, log);
+    webhooks.onRecovery?.(() => metrics.recordWorkerRecovery(WEBHOOKS_QUEUE));
+  }
+  for (const { provider, handoff } of workers.handoffs ?? []) handoff.onReclaim(() => metrics.recordSlotReclaimed(provider));
 }
 
 function attachWebhookMetrics(

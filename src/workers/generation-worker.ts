@@ -1,4 +1,4 @@
-import { DelayedError, UnrecoverableError, Worker } from "bullmq";
+import { DelayedError, UnrecoverableError, Worker, type Processor } from "bullmq";
 import { JobStateStore } from "./job-state-store.js";
 import { isFinalFailure } from "./final-failure.js";
 import type { Logger } from "pino";
@@ -44,6 +44,9 @@ import { formatDecimal, parseDecimal } from "../billing/decimal-amount.js";
 import { BatchBudget } from "./batch-budget.js";
 import { SecretScrubber } from "../util/secret-scrubber.js";
 import { scrubbedOutcome } from "./scrubbed-outcome.js";
+import { WatchedWorker } from "./watched-worker.js";
+import { DEFAULT_FETCH_WATCHDOG_MS } from "./fetch-watchdog.js";
+import { DEFAULT_SLOT_LEASE_MS } from "./inflight-slots.js";
 
 export interface GenerationWorkerOptions {
   provider: Provider;
@@ -103,11 +106,18 @@ export interface GenerationWorkerOptions {
   /** How often the stalled check runs, ms (`KILN_STALLED_INTERVAL`). @defaultValue 5000 */
   stalledIntervalMs?: number;
   /**
-   * How long a job waiting for an in-flight slot sleeps before it looks again by itself, ms.
-   * Only a safety net: a job is woken as soon as a slot is handed to it. Scaled by `pollScale`.
-   * @defaultValue 3600000 (1 h)
+   * How long a job waiting for an in-flight slot sleeps before it looks again by itself, ms
+   * (`KILN_SLOT_LEASE`). A job is woken as soon as a slot is handed to it; this bounds what a
+   * lost wake-up or a lost place in line costs. Scaled by `pollScale`, at least 1 s.
+   * @defaultValue 25000
    */
-  slotWaitSafetyNetMs?: number;
+  slotWaitRecheckMs?: number;
+  /**
+   * `KILN_FETCH_WATCHDOG`: the BullMQ worker is recreated when it picks up no job for this long
+   * while jobs are due in its queue and it has free concurrency, ms; 0 turns the check off.
+   * @defaultValue 20000
+   */
+  fetchWatchdogMs?: number;
   /**
    * The operator's prices (KILN_PRICES): results carry a `cost` when they cover the model, and
    * budgeted batch children are charged against their batch's budget. @defaultValue none: no
@@ -128,9 +138,6 @@ export interface GenerationWorkerOptions {
 export const DEFAULT_MAX_BAD_ANSWERS = 5;
 
 const NO_SECRETS = new SecretScrubber([]);
-
-/** See `slotWaitSafetyNetMs`: long, since each waiting job's own timer is load that grows with the backlog. */
-export const DEFAULT_SLOT_WAIT_SAFETY_NET_MS = 3_600_000;
 
 /** What one visit knows of its job's cancel request: `known` once a state write of the visit told it. */
 interface VisitCancel {
@@ -161,8 +168,8 @@ const DELAYED = new DelayedError();
  * where step outcomes become BullMQ control flow.
  */
 export class GenerationWorker {
-  readonly worker: Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>;
   readonly queueName: string;
+  private readonly watched: WatchedWorker<StoredJobData, GenerationResult, typeof GENERATE_JOB>;
   private readonly webhooks: WebhookQueue;
   private readonly own: GenerationQueue;
   private readonly slots: SlotHandoff;
@@ -213,22 +220,16 @@ export class GenerationWorker {
       random: options.random,
       log: this.log,
     });
-    this.worker = new Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>(
-      this.queueName,
+    const prefix = queues.prefix;
+    this.watched = new WatchedWorker(
+      (processor) => this.createWorker(prefix, processor),
       (job, token) => this.process(job, token),
       {
-        connection: options.connection,
-        prefix: queues.prefix,
+        queue: this.own,
+        redis: this.stateConnection,
+        stallAfterMs: options.fetchWatchdogMs ?? DEFAULT_FETCH_WATCHDOG_MS,
         concurrency: options.concurrency ?? 50,
-        // a crash mid-visit leaves the job active; allow a few such crashes before BullMQ gives up on it
-        maxStalledCount: 5,
-        lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
-        stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
-        // each visit is about one provider request, so limiting visits limits requests; BullMQ's
-        // limiter is per queue, so the partitions share the rate evenly and together never exceed it
-        limiter: limiterFor((options.ratePerSecond ?? UNLIMITED_PER_SECOND) / options.queues.count),
-        // each visit's process span joins the producer's trace through the context bullmq-otel stored in the job
-        telemetry: bullmqTelemetry(),
+        log: this.log,
       },
     );
     this.worker.on(
@@ -241,12 +242,43 @@ export class GenerationWorker {
     );
   }
 
+  /** The BullMQ worker running this queue now (the fetch watchdog may have replaced an earlier one). */
+  get worker(): Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB> {
+    return this.watched.worker;
+  }
+
+  /** Calls `observer` each time the watchdog recreates the BullMQ worker (`kiln_worker_recoveries_total`). */
+  onRecovery(observer: () => void): void {
+    this.watched.onRecovery(observer);
+  }
+
+  private createWorker(
+    prefix: string,
+    processor: Processor<StoredJobData, GenerationResult, typeof GENERATE_JOB>,
+  ): Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB> {
+    const options = this.options;
+    return new Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>(this.queueName, processor, {
+      connection: options.connection,
+      prefix,
+      concurrency: options.concurrency ?? 50,
+      // a crash mid-visit leaves the job active; allow a few such crashes before BullMQ gives up on it
+      maxStalledCount: 5,
+      lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+      stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
+      // each visit is about one provider request, so limiting visits limits requests; BullMQ's
+      // limiter is per queue, so the partitions share the rate evenly and together never exceed it
+      limiter: limiterFor((options.ratePerSecond ?? UNLIMITED_PER_SECOND) / options.queues.count),
+      // each visit's process span joins the producer's trace through the context bullmq-otel stored in the job
+      telemetry: bullmqTelemetry(),
+    });
+  }
+
   /**
    * Stops taking jobs and waits for the visits in progress; with `force`, abandons them at once
    * (their locks lapse and the stalled check gives them to another worker).
    */
   async close(force = false): Promise<void> {
-    await this.worker.close(force);
+    await this.watched.close(force);
     await this.stateConnection.quit().catch(() => undefined);
   }
 
@@ -300,7 +332,7 @@ export class GenerationWorker {
           await this.states.write(job, token, outcome.state, true);
           // must be the last call that needs the job's lock
           await job.moveToDelayed(
-            Date.now() + (this.options.slotWaitSafetyNetMs ?? DEFAULT_SLOT_WAIT_SAFETY_NET_MS) * (this.options.pollScale ?? 1),
+            Date.now() + Math.max(1_000, (this.options.slotWaitRecheckMs ?? DEFAULT_SLOT_LEASE_MS) * (this.options.pollScale ?? 1)),
             token,
           );
           await this.slots.wakeIfHanded(ctx.jobId);

@@ -19,19 +19,22 @@ export interface SlotAnswer {
 //
 // Keys (all under one hash tag): KEYS[1] grants hash, KEYS[2] arrival counter, KEYS[3] the
 // provider's holders, KEYS[4] the provider-wide waiting lane, then per capped model its holders
-// and its lane. Holders are sorted sets of job ids scored by when the slot lapses; a lane is a
+// and its lane. Holders are sorted sets of job ids scored by when their lease ends; a lane is a
 // sorted set of waiting job ids scored by enqueue time (ms, plus arrival order within the ms).
 // A job waits in one lane: its model's when the model is capped, else the provider-wide one.
 //
-// Every call first drops lapsed holders (a job lost with its slot) and then hands free slots to
-// the oldest lane heads that fit, so no head that could run is ever left waiting (the invariant
-// that makes "an arriving job takes a free slot only when its lane is empty" fair). A handed
-// slot (a grant) lapses after the grant TTL if its job never comes to claim it (the waker
-// crashed before promoting it); the job then goes back to the head of its lane and is handed
-// the slot again, and whoever runs the script wakes it.
+// A held slot is a lease: once it ends, the holder is a suspect that the sweep checks against
+// its BullMQ job (SlotHandoff) and either renews (`renew`) or takes back (`reclaim`, which only
+// acts while the lease is still over, so a job that claimed the slot again in the meantime
+// keeps it). Nothing here drops a holder on its own: Redis cannot see whether the job still
+// waits on its task. Every call hands free slots to the oldest lane heads that fit, so no head
+// that could run is ever left waiting (the invariant that makes "an arriving job takes a free
+// slot only when its lane is empty" fair). A handed slot (a grant) lapses after the grant TTL
+// if its job never comes to claim it (the waker crashed before promoting it); the job then goes
+// back to the head of its lane and is handed the slot again, and whoever runs the script wakes it.
 //
 // ARGV: now, provider cap (0: none), the model caps, grant TTL, op, job id, lane (0: provider-wide,
-// i: model i), enqueued at, lapses at. Returns {held (0/1), granted ids...}.
+// i: model i), enqueued at, lease end. Returns {held or reclaimed (0/1), granted ids...}.
 const SLOTS = `
 local now = tonumber(ARGV[1])
 local capP = tonumber(ARGV[2])
@@ -52,24 +55,40 @@ local function fits(i, id)
   end
   return true
 end
-if op == 'release' then
-  for k = 3, #KEYS do redis.call('ZREM', KEYS[k], jobId) end
-  redis.call('HDEL', G, jobId)
+local function leaveAll(id)
+  for k = 3, #KEYS do redis.call('ZREM', KEYS[k], id) end
+  redis.call('HDEL', G, id)
+end
+local granted = { 0 }
+if op == 'release' then leaveAll(jobId) end
+if op == 'reclaim' and redis.call('HEXISTS', G, jobId) == 0 then
+  local lapsed = false
+  for k = 3, #KEYS, 2 do
+    local score = redis.call('ZSCORE', KEYS[k], jobId)
+    if score then
+      if tonumber(score) > now then lapsed = false break end
+      lapsed = true
+    end
+  end
+  if lapsed then leaveAll(jobId) granted[1] = 1 end
+end
+if op == 'renew' and redis.call('HEXISTS', G, jobId) == 0 then
+  for k = 3, #KEYS, 2 do
+    if redis.call('ZSCORE', KEYS[k], jobId) then redis.call('ZADD', KEYS[k], ARGV[8 + n], jobId) end
+  end
 end
 for k = 3, #KEYS, 2 do
   if k > 3 or capP > 0 then
     for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[k], '-inf', now)) do
       local grant = redis.call('HGET', G, id)
       if grant then
-        redis.call('HDEL', G, id)
         local score, key = string.match(grant, '^([^|]+)|(.*)$')
+        leaveAll(id)
         redis.call('ZADD', key, score, id)
       end
     end
-    redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', now)
   end
 end
-local granted = { 0 }
 for _ = 1, 1000 do
   local best, bestId, bestScore
   for i = (capP > 0 and 0 or 1), n do
@@ -104,6 +123,12 @@ return granted`;
 export const DEFAULT_GRANT_TTL_MS = 60_000;
 
 /**
+ * How long a held slot goes unchecked (`KILN_SLOT_LEASE`): then the sweep asks whether its job
+ * still waits on its task, and takes the slot back when not. @defaultValue 25 s
+ */
+export const DEFAULT_SLOT_LEASE_MS = 25_000;
+
+/**
  * In-flight slots of one provider, in Redis: taken before submit, given back at the task's
  * terminal status, failure or deadline. A job that finds its scope full waits in a lane, in
  * enqueue order, and is handed a slot when one frees: the caller wakes the jobs each call
@@ -120,6 +145,7 @@ export class InflightSlots {
     private readonly provider: string,
     private readonly caps: InflightCaps,
     private readonly grantTtlMs = DEFAULT_GRANT_TTL_MS,
+    private readonly leaseMs = DEFAULT_SLOT_LEASE_MS,
   ) {
     // every process must number the lanes alike: sorted names, not the environment's order
     this.modelNames = [...caps.models.entries()]
@@ -129,13 +155,39 @@ export class InflightSlots {
   }
 
   /**
-   * `held` when `jobId` now holds a slot (or already did, or was handed one); otherwise the job
-   * waits in its lane, ordered by `enqueuedAt`, until a release hands it a slot.
+   * `held` when `jobId` now holds a slot (or already did, or was handed one), its lease renewed;
+   * otherwise the job waits in its lane, ordered by `enqueuedAt`, until a release hands it a slot.
    */
-  async acquire(jobId: string, modelId: string, lapsesAt: number, enqueuedAt: number): Promise<SlotAnswer> {
+  async acquire(jobId: string, modelId: string, enqueuedAt: number): Promise<SlotAnswer> {
     if (this.uncapped(modelId)) return { held: true, granted: [] };
-    const [held, ...granted] = await this.run("acquire", jobId, this.laneOf(modelId), enqueuedAt, lapsesAt);
+    const [held, ...granted] = await this.run("acquire", jobId, this.laneOf(modelId), enqueuedAt);
     return { held: held === 1, granted: granted as string[] };
+  }
+
+  /** Holders whose lease is over (grants excepted: they lapse by themselves): each to be checked, then renewed or reclaimed. */
+  async lapsed(): Promise<string[]> {
+    if (!this.capped()) return [];
+    const now = Date.now();
+    const keys = [...(this.caps.provider ? [this.providerKey()] : []), ...this.modelNames.map((name) => this.modelKey(name))];
+    const ids = [...new Set((await Promise.all(keys.map((key) => this.redis.zrangebyscore(key, "-inf", now)))).flat())];
+    if (ids.length === 0) return [];
+    const grants = await this.redis.hmget(`${this.providerKey()}:grants`, ...ids);
+    return ids.filter((_, i) => grants[i] === null);
+  }
+
+  /** Extends `jobId`'s lease (when it still holds a slot): its job was found still waiting on its task. */
+  async renew(jobId: string): Promise<void> {
+    if (this.capped()) await this.run("renew", jobId);
+  }
+
+  /**
+   * Takes back `jobId`'s slot if its lease is still over (a job that claimed it again since it
+   * was found lapsed keeps it). Returns whether it was taken back and the waiters handed a slot.
+   */
+  async reclaim(jobId: string): Promise<{ reclaimed: boolean; granted: string[] }> {
+    if (!this.capped()) return { reclaimed: false, granted: [] };
+    const [reclaimed, ...granted] = await this.run("reclaim", jobId);
+    return { reclaimed: reclaimed === 1, granted: granted as string[] };
   }
 
   /** Gives back the job's slot or its place in a lane; returns the waiters handed a slot, to wake. */
@@ -158,7 +210,7 @@ export class InflightSlots {
     return scores.some((s) => s !== null);
   }
 
-  /** How many slots are taken now (handed ones included; stale ones until the next call drops them). */
+  /** How many slots are taken now (handed ones included; lapsed ones until the sweep reclaims them). */
   async inUse(modelId?: string): Promise<number> {
     return this.redis.zcard(modelId ? this.modelKey(envModelName(modelId)) : this.providerKey());
   }
@@ -179,11 +231,17 @@ export class InflightSlots {
     return Boolean(this.caps.provider) || this.modelNames.length > 0;
   }
 
-  private run(op: "acquire" | "release" | "sweep", jobId: string, lane = 0, enqueuedAt = 0, lapsesAt = 0): Promise<Array<number | string>> {
+  private run(
+    op: "acquire" | "release" | "sweep" | "renew" | "reclaim",
+    jobId: string,
+    lane = 0,
+    enqueuedAt = 0,
+  ): Promise<Array<number | string>> {
     const keys = [`${this.providerKey()}:grants`, `${this.providerKey()}:seq`, this.providerKey(), this.laneKey()];
     for (const name of this.modelNames) keys.push(this.modelKey(name), this.laneKey(name));
     const caps = this.modelNames.map((name) => this.caps.models.get(name) ?? 0);
-    const args = [Date.now(), this.caps.provider ?? 0, ...caps, this.grantTtlMs, op, jobId, lane, enqueuedAt, lapsesAt];
+    const now = Date.now();
+    const args = [now, this.caps.provider ?? 0, ...caps, this.grantTtlMs, op, jobId, lane, enqueuedAt, now + this.leaseMs];
     return this.redis.eval(SLOTS, keys.length, ...keys, ...args) as Promise<Array<number | string>>;
   }
 

@@ -28,6 +28,8 @@ export interface KilnWorkers {
   webhooks: WebhookWorker[];
   /** One per partition consumed. */
   batches: BatchWorker[];
+  /** The in-flight slots' hand-off of each provider with credentials (shared by its partitions' workers). */
+  handoffs: Array<{ provider: string; handoff: SlotHandoff }>;
   store: ArchiveStore;
   /** Every BullMQ worker is running (false while starting, closing or stopped): `/readyz` inside `kiln worker`. */
   isRunning(): boolean;
@@ -36,7 +38,7 @@ export interface KilnWorkers {
 
 /** Receives the workers as soon as they exist, before any job can finish (the HTTP server's metrics). */
 export interface WorkerMetricsSink {
-  attach(workers: Pick<KilnWorkers, "generation" | "webhooks">): void;
+  attach(workers: Pick<KilnWorkers, "generation" | "webhooks" | "handoffs">): void;
 }
 
 /**
@@ -74,12 +76,20 @@ export async function startKilnWorkers(
   };
   const rawEnv = overrides.rawEnv ?? process.env;
   const secrets = secretScrubberOf(env, rawEnv);
-  const handoffs: SlotHandoff[] = [];
+  const handoffs: Array<{ provider: string; handoff: SlotHandoff }> = [];
   const generation = providers.flatMap((provider) => {
     const { inflight, ...limits } = limitsOf(env, provider.name, rawEnv);
     // one hand-off per provider and process: in-flight slots are global, whatever the partition
-    const slots = SlotHandoff.forProvider({ connection, queues, provider: provider.name, inflight, pollScale: env.KILN_POLL_SCALE, log });
-    handoffs.push(slots);
+    const slots = SlotHandoff.forProvider({
+      connection,
+      queues,
+      provider: provider.name,
+      inflight,
+      pollScale: env.KILN_POLL_SCALE,
+      leaseMs: env.KILN_SLOT_LEASE,
+      log,
+    });
+    handoffs.push({ provider: provider.name, handoff: slots });
     return partitions.map(
       (partition) =>
         new GenerationWorker({
@@ -96,12 +106,14 @@ export async function startKilnWorkers(
           pollSchedule: env.KILN_POLL_SCHEDULE,
           maxBadAnswers: env.KILN_MAX_BAD_ANSWERS,
           secrets,
+          slotWaitRecheckMs: env.KILN_SLOT_LEASE,
+          fetchWatchdogMs: env.KILN_FETCH_WATCHDOG,
           prices,
           maxJobBytes: env.KILN_MAX_JOB_BYTES,
         }),
     );
   });
-  for (const handoff of handoffs) handoff.start();
+  for (const { handoff } of handoffs) handoff.start();
   const webhooks = partitions.map(
     (partition) =>
       new WebhookWorker({
@@ -110,13 +122,14 @@ export async function startKilnWorkers(
         secret: env.KILN_WEBHOOK_SECRET!,
         schedule: overrides.webhookSchedule ?? env.KILN_WEBHOOK_RETRY_SCHEDULE,
         timeoutMs: env.KILN_WEBHOOK_TIMEOUT_MS,
+        fetchWatchdogMs: env.KILN_FETCH_WATCHDOG,
       }),
   );
   const batches = partitions.map((partition) => {
     const own = queues.partition(partition);
     return new BatchWorker({ connection, queues: own, store, notifier: new WebhookNotifier(own.webhooks()), log });
   });
-  overrides.metrics?.attach({ generation, webhooks });
+  overrides.metrics?.attach({ generation, webhooks, handoffs });
   log.info(
     {
       queues: providers.map((p) => generateQueueName(p.name)),
@@ -131,10 +144,11 @@ export async function startKilnWorkers(
     generation,
     webhooks,
     batches,
+    handoffs,
     store,
     isRunning: () => [...generation, ...webhooks, ...batches].every((w) => w.worker.isRunning()),
     async close() {
-      for (const handoff of handoffs) handoff.stop();
+      for (const { handoff } of handoffs) handoff.stop();
       await Promise.all([...generation.map((g) => g.close()), ...webhooks.map((w) => w.close()), ...batches.map((b) => b.close())]);
       await queues.close();
       await connection.quit().catch(() => undefined);

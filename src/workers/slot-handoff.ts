@@ -1,6 +1,7 @@
 import type { GenerationJob } from "../producers/kiln-job.js";
 import type { Logger } from "pino";
-import { InflightSlots, DEFAULT_GRANT_TTL_MS, type InflightCaps } from "./inflight-slots.js";
+import { InflightSlots, DEFAULT_GRANT_TTL_MS, DEFAULT_SLOT_LEASE_MS, type InflightCaps } from "./inflight-slots.js";
+import { readState } from "../producers/kiln-job.js";
 import type { PartitionedQueues } from "../producers/partitioned-queues.js";
 import type { RedisConnection } from "../redis.js";
 import type { SlotGate } from "./step-context.js";
@@ -18,9 +19,16 @@ export const DEFAULT_SWEEP_EVERY_MS = 5_000;
  * different hash slots once queues are partitioned). A crash between the two leaves a handed
  * slot unclaimed: it lapses after the grant TTL and a later sweep hands it to the same job
  * again and wakes it. Every process sweeps on a timer, so that bound holds with no traffic.
+ *
+ * A held slot cannot outlive its holder: the sweep checks each holder whose lease is over
+ * against its BullMQ job and takes the slot back when the job no longer waits on its task (gone,
+ * finished, or its stored state holds no slot: a release, or the state write that recorded the
+ * slot, lost with a Redis master that failed over before replicating it). So a leaked slot
+ * is free again within the lease plus one sweep.
  */
 export class SlotHandoff implements SlotGate {
   private timer?: NodeJS.Timeout;
+  private readonly reclaimObservers = new Set<(jobId: string) => void>();
 
   constructor(
     private readonly slots: InflightSlots,
@@ -44,6 +52,8 @@ export class SlotHandoff implements SlotGate {
     inflight?: InflightCaps;
     /** @defaultValue 1 */
     pollScale?: number;
+    /** `KILN_SLOT_LEASE`, before `pollScale`. @defaultValue 25 s */
+    leaseMs?: number;
     log: Logger;
   }): SlotHandoff {
     const scale = options.pollScale ?? 1;
@@ -54,6 +64,7 @@ export class SlotHandoff implements SlotGate {
       provider,
       options.inflight ?? { models: new Map() },
       Math.max(1_000, DEFAULT_GRANT_TTL_MS * scale),
+      Math.max(1_000, (options.leaseMs ?? DEFAULT_SLOT_LEASE_MS) * scale),
     );
     return new SlotHandoff(slots, (jobId) => queues.findJob(provider, jobId), options.log, Math.max(250, DEFAULT_SWEEP_EVERY_MS * scale));
   }
@@ -70,8 +81,13 @@ export class SlotHandoff implements SlotGate {
     this.timer = undefined;
   }
 
-  async acquire(jobId: string, modelId: string, lapsesAt: number, enqueuedAt: number): Promise<boolean> {
-    const answer = await this.slots.acquire(jobId, modelId, lapsesAt, enqueuedAt);
+  /** Calls `observer` with each job whose slot the sweep took back (`kiln_slots_reclaimed_total`). */
+  onReclaim(observer: (jobId: string) => void): void {
+    this.reclaimObservers.add(observer);
+  }
+
+  async acquire(jobId: string, modelId: string, enqueuedAt: number): Promise<boolean> {
+    const answer = await this.slots.acquire(jobId, modelId, enqueuedAt);
     await this.wake(answer.granted);
     return answer.held;
   }
@@ -100,9 +116,49 @@ export class SlotHandoff implements SlotGate {
   async sweep(): Promise<void> {
     try {
       await this.wake(await this.slots.sweep());
+      for (const jobId of await this.slots.lapsed()) await this.checkHolder(jobId);
     } catch (err) {
       this.log.warn({ err }, "in-flight slot sweep failed");
     }
+  }
+
+  /**
+   * Renews the lease of a holder whose job still waits on its task, else takes the slot back.
+   * A job that cannot be looked up now (its partition failing over) keeps its slot until the
+   * next sweep: only an answer that the job does not hold it frees the slot.
+   */
+  private async checkHolder(jobId: string): Promise<void> {
+    let holds: boolean;
+    try {
+      holds = await this.stillHolds(jobId);
+    } catch (err) {
+      this.log.warn({ err, jobId }, "could not check the holder of an in-flight slot; checking again at the next sweep");
+      return;
+    }
+    if (holds) return this.slots.renew(jobId);
+    const { reclaimed, granted } = await this.slots.reclaim(jobId);
+    if (reclaimed) {
+      this.log.warn({ jobId, event: "slot_reclaimed" }, "in-flight slot reclaimed: its job no longer waits on its task");
+      for (const observer of this.reclaimObservers) observer(jobId);
+    }
+    await this.wake(granted);
+  }
+
+  /**
+   * Whether the job still waits on the task its slot was taken for. An active job is running a
+   * visit that releases or keeps the slot itself; any other live job holds one only when its
+   * stored state says so (the submit writes `slot: true` before calling the provider).
+   */
+  private async stillHolds(jobId: string): Promise<boolean> {
+    const job = await this.findJob(jobId);
+    if (!job) return false;
+    const state = await job.getState();
+    if (state === "active") return true;
+    if (state === "completed" || state === "failed" || state === "unknown") return false;
+    const stored = readState(job);
+    // an unreadable state fails the job at its next visit, and that failure gives the slot back
+    if (stored.kind === "unreadable") return true;
+    return stored.kind === "state" && stored.state.slot && (stored.state.step === "submit" || stored.state.step === "poll");
   }
 
   /** Never throws: a job not woken now is woken when its grant lapses and is handed again. */

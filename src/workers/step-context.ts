@@ -13,7 +13,7 @@ import type { BudgetGate } from "./batch-budget.js";
 /** In-flight slots as the submit step sees them (`SlotHandoff`). */
 export interface SlotGate {
   /** True when the job holds a slot now; false when it has joined the wait for one, in enqueue order. */
-  acquire(jobId: string, modelId: string, lapsesAt: number, enqueuedAt: number): Promise<boolean>;
+  acquire(jobId: string, modelId: string, enqueuedAt: number): Promise<boolean>;
   /** True when no cap applies to this model. */
   uncapped(modelId: string): boolean;
 }

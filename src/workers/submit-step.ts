@@ -29,7 +29,7 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
   }
   // the deadline counts from the first submit, never from enqueue: waiting for a slot costs none of it
   const deadlineAt = state.submitCalls === 0 ? ctx.now() + ctx.deadlineMs : state.deadlineAt;
-  if (!state.slot && !(await ctx.slots.acquire(ctx.jobId, ctx.model.id, deadlineAt, ctx.enqueuedAt))) {
+  if (!state.slot && !(await ctx.slots.acquire(ctx.jobId, ctx.model.id, ctx.enqueuedAt))) {
     // the provider (or model) has as many tasks in flight as allowed: wait in line, holding no worker slot
     return { type: "park", state, reason: "waiting for an in-flight slot" };
   }

@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker } from "bullmq";
+import { Queue, UnrecoverableError, Worker, type Processor } from "bullmq";
 import type { RedisConnection } from "../redis.js";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
@@ -17,6 +17,8 @@ import { bullmqTelemetry } from "../telemetry/tracing.js";
 import { KilnAttribute, inSpan } from "../telemetry/kiln-spans.js";
 import { isRecord } from "../util/describe-value.js";
 import type { Attributes } from "@opentelemetry/api";
+import { WatchedWorker } from "./watched-worker.js";
+import { DEFAULT_FETCH_WATCHDOG_MS } from "./fetch-watchdog.js";
 
 export interface WebhookWorkerOptions {
   connection: RedisConnection;
@@ -37,6 +39,8 @@ export interface WebhookWorkerOptions {
   concurrency?: number;
   /** Uniform [0, 1) source for the schedule's jitter. @defaultValue Math.random */
   random?: () => number;
+  /** `KILN_FETCH_WATCHDOG`: recreate the BullMQ worker when it fetches nothing this long while deliveries are due, ms; 0: off. @defaultValue 20000 */
+  fetchWatchdogMs?: number;
 }
 
 /** The options with every default applied, checked once at construction. */
@@ -70,7 +74,9 @@ class DeliveryError extends Error {
  * that ends in the failed set (the dead letter) carries its whole history.
  */
 export class WebhookWorker {
-  readonly worker: Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>;
+  private readonly watched: WatchedWorker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>;
+  /** The queue the watchdog reads (the worker has its own connections). */
+  private readonly queue: Queue;
   private readonly sender: WebhookSender;
   private readonly defaultSigner: WebhookSigner;
   private readonly settings: Settings;
@@ -86,19 +92,29 @@ export class WebhookWorker {
       timeoutMs: this.settings.timeoutMs,
     });
     const { schedule, random } = this.settings;
-    this.worker = new Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, (job) => this.deliver(job), {
-      connection: options.connection,
-      prefix: options.prefix,
+    const make = (processor: Processor<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>) =>
+      new Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, processor, {
+        connection: options.connection,
+        prefix: options.prefix,
+        concurrency: this.settings.concurrency,
+        telemetry: bullmqTelemetry(),
+        settings: {
+          backoffStrategy: (attemptsMade, _type, err) =>
+            webhookRetryDelayMs(attemptsMade, {
+              schedule,
+              random,
+              retryAfterMs: err instanceof DeliveryError ? err.retryAfterMs : undefined,
+            }),
+        },
+      });
+    this.queue = new Queue(WEBHOOKS_QUEUE, { connection: options.connection, prefix: options.prefix });
+    this.queue.on("error", (err) => this.log.warn({ err }, "webhook queue error"));
+    this.watched = new WatchedWorker(make, (job) => this.deliver(job), {
+      queue: this.queue,
+      redis: options.connection,
+      stallAfterMs: options.fetchWatchdogMs ?? DEFAULT_FETCH_WATCHDOG_MS,
       concurrency: this.settings.concurrency,
-      telemetry: bullmqTelemetry(),
-      settings: {
-        backoffStrategy: (attemptsMade, _type, err) =>
-          webhookRetryDelayMs(attemptsMade, {
-            schedule,
-            random,
-            retryAfterMs: err instanceof DeliveryError ? err.retryAfterMs : undefined,
-          }),
-      },
+      log: this.log,
     });
     this.worker.on(
       "error",
@@ -110,8 +126,19 @@ export class WebhookWorker {
     );
   }
 
+  /** The BullMQ worker delivering now (the fetch watchdog may have replaced an earlier one). */
+  get worker(): Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB> {
+    return this.watched.worker;
+  }
+
+  /** Calls `observer` each time the watchdog recreates the BullMQ worker (`kiln_worker_recoveries_total`). */
+  onRecovery(observer: () => void): void {
+    this.watched.onRecovery(observer);
+  }
+
   async close(): Promise<void> {
-    await this.worker.close();
+    await this.watched.close();
+    await this.queue.close();
   }
 
   private async deliver(job: WebhookJob): Promise<DeliveryResult> {

@@ -109,7 +109,7 @@ describe("jobs waiting for an in-flight slot", () => {
     expect(lastImage).toBeLessThan(lastVideo);
   }, 90_000);
 
-  it("cost Redis no more with 500 waiting than with 50", async () => {
+  it("cost Redis no more with 500 waiting than with 50 between their re-checks", async () => {
     const rates: Record<number, number> = {};
     for (const waiting of [50, 500]) rates[waiting] = await commandsPerSecondWhile(waiting);
     console.log(`[slot-queue] Redis commands/s with jobs waiting behind a full cap of 2: ${JSON.stringify(rates)}`);
@@ -120,7 +120,8 @@ describe("jobs waiting for an in-flight slot", () => {
     h = await new KilnHarness().start({
       archive: "local",
       simulator: { durationsMs: { image: 200, video: 60_000, "3d": 60_000 } },
-      env: { KILN_TOKENHUB_MAX_INFLIGHT: "1" },
+      // the waiter's own re-check an hour away (72 s at this scale): only the grant's lapse can wake it in time
+      env: { KILN_TOKENHUB_MAX_INFLIGHT: "1", KILN_SLOT_LEASE: "1h" },
     });
     const redis = new Redis(h.env.REDIS_URL);
     try {
@@ -132,7 +133,6 @@ describe("jobs waiting for an in-flight slot", () => {
       await until("the waiter in its lane", async () => (await slots.waiting()) === 1, 10_000);
       // a releaser that dies before it wakes the job it handed the slot to
       expect(await slots.release(holder)).toEqual([waiter]);
-      // the waiter's own safety net is 72 s away (1 h at KILN_POLL_SCALE 0.02)
       const status = await h.client.waitFor(waiter, { timeoutMs: 15_000 });
       expect(status.state).toBe("completed");
     } finally {
@@ -230,7 +230,9 @@ describe("jobs waiting for an in-flight slot", () => {
     h = await new KilnHarness().start({
       archive: "local",
       simulator: { durationsMs: { image: 600_000, video: 600_000, "3d": 600_000 } },
-      env: { KILN_TOKENHUB_MAX_INFLIGHT: "2", KILN_POLL_SCALE: "0.2" },
+      // each waiting job looks again after the lease (here 10 min × 0.2, past the window): what is
+      // measured is the cost of the line itself; the re-checks add one visit per job per lease
+      env: { KILN_TOKENHUB_MAX_INFLIGHT: "2", KILN_POLL_SCALE: "0.2", KILN_SLOT_LEASE: "10m" },
     });
     const queue = new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix });
     const redis = new Redis(h.env.REDIS_URL);

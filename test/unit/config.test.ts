@@ -61,6 +61,17 @@ describe("loadEnvironment", () => {
     expect(configError({ KILN_ARCHIVE_DEADLINE: "10ms" }).message).toMatch(/KILN_ARCHIVE_DEADLINE.*at least 1s/);
   });
 
+  it("reads KILN_SLOT_LEASE (25 s) and KILN_FETCH_WATCHDOG (20 s, 0 turns it off) as durations, naming the variable when out of range", () => {
+    expect(loadEnvironment({})).toMatchObject({ KILN_SLOT_LEASE: 25_000, KILN_FETCH_WATCHDOG: 20_000 });
+    expect(loadEnvironment({ KILN_SLOT_LEASE: "2m", KILN_FETCH_WATCHDOG: "0" })).toMatchObject({
+      KILN_SLOT_LEASE: 120_000,
+      KILN_FETCH_WATCHDOG: 0,
+    });
+    expect(configError({ KILN_SLOT_LEASE: "500ms" }).message).toMatch(/KILN_SLOT_LEASE.*at least 1s/);
+    expect(configError({ KILN_FETCH_WATCHDOG: "200ms" }).message).toMatch(/KILN_FETCH_WATCHDOG.*0 \(off\) or 1s to 1h/);
+    expect(configError({ KILN_FETCH_WATCHDOG: "soon" }).message).toMatch(/KILN_FETCH_WATCHDOG.*expected a duration/);
+  });
+
   it("parses a comma-separated TOKENHUB_BASE_URL in order", () => {
     expect(loadEnvironment({ TOKENHUB_BASE_URL: "http://b.example , http://a.example,http://c.example" }).TOKENHUB_BASE_URL).toEqual([
       "http://b.example",
