@@ -327,16 +327,16 @@ export class GenerationWorker {
           // must be the last Redis call before DelayedError: after it we no longer hold the job's lock
           await job.moveToDelayed(Date.now() + outcome.delayMs, token);
           throw DELAYED;
-        case "park":
+        case "park": {
+          // the later in line, the rarer the job's own re-check (a wake-up hands it the slot first)
+          const recheckMs = await this.slots.recheckDelayMs(ctx.jobId, this.slotLeaseMs());
           // priority 0: once handed a slot and promoted, the job goes before new submissions
           await this.states.write(job, token, outcome.state, true);
           // must be the last call that needs the job's lock
-          await job.moveToDelayed(
-            Date.now() + Math.max(1_000, (this.options.slotWaitRecheckMs ?? DEFAULT_SLOT_LEASE_MS) * (this.options.pollScale ?? 1)),
-            token,
-          );
+          await job.moveToDelayed(Date.now() + recheckMs, token);
           await this.slots.wakeIfHanded(ctx.jobId);
           throw DELAYED;
+        }
         case "throttle":
           await ctx.persist(outcome.state);
           this.log.warn({ jobId: job.id, delayMs: outcome.delayMs }, `provider rate limit on submit; pausing the queue: ${outcome.reason}`);
@@ -408,6 +408,11 @@ export class GenerationWorker {
     if (visit.known) return visit.reason;
     if (state.step === "poll") return undefined;
     return this.cancels.reasonFor(this.queueName, ctx.jobId);
+  }
+
+  /** `KILN_SLOT_LEASE` at the poll scale, at least 1 s. */
+  private slotLeaseMs(): number {
+    return Math.max(1_000, (this.options.slotWaitRecheckMs ?? DEFAULT_SLOT_LEASE_MS) * (this.options.pollScale ?? 1));
   }
 
   /** A step's outcome, with provider text scrubbed of the configured secrets and the job's own. */

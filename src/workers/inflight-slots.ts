@@ -221,6 +221,12 @@ export class InflightSlots {
     return counts.reduce((a, b) => a + b, 0);
   }
 
+  /** How many jobs wait ahead of `jobId` in its lane; 0 when it waits in none (or heads one). */
+  async ahead(jobId: string): Promise<number> {
+    const ranks = await Promise.all(this.laneKeys().map((key) => this.redis.zrank(key, jobId)));
+    return ranks.find((r) => r !== null) ?? 0;
+  }
+
   /** True when no cap applies to this model, so slots need not be taken at all. */
   uncapped(modelId: string): boolean {
     return !this.caps.provider && this.laneOf(modelId) === 0;

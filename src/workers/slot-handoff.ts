@@ -1,3 +1,4 @@
+import { slotRecheckDelayMs } from "./slot-recheck.js";
 import type { GenerationJob } from "../producers/kiln-job.js";
 import type { Logger } from "pino";
 import { InflightSlots, DEFAULT_GRANT_TTL_MS, DEFAULT_SLOT_LEASE_MS, type InflightCaps } from "./inflight-slots.js";
@@ -111,6 +112,15 @@ export class SlotHandoff implements SlotGate {
     } catch (err) {
       this.log.warn({ err, jobId }, "could not check for a slot handed over while parking");
     }
+  }
+
+  /**
+   * When a parked job looks at its slot again by itself, should its wake-up be lost (see
+   * `slotRecheckDelayMs`): its place in line decides. A failed look-up takes the head's delay.
+   */
+  async recheckDelayMs(jobId: string, leaseMs: number): Promise<number> {
+    const ahead = await this.slots.ahead(jobId).catch(() => 0);
+    return slotRecheckDelayMs(ahead, leaseMs);
   }
 
   async sweep(): Promise<void> {

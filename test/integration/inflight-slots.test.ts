@@ -40,6 +40,8 @@ describe("InflightSlots: waiting lanes and hand-over", () => {
     ] as const)
       expect((await s.acquire(id, "hy-image-v3.0", at)).held).toBe(false);
     expect(await s.waiting()).toBe(3);
+    // places in line, for each waiter's own re-check
+    expect(await Promise.all(["b", "c", "d", "a"].map((id) => s.ahead(id)))).toEqual([0, 1, 2, 0]);
     const order: string[] = [];
     let holder = "a";
     for (let i = 0; i < 3; i++) {
