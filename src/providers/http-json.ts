@@ -115,9 +115,10 @@ async function callOnce(baseUrl: string, call: JsonCall): Promise<JsonAnswer> {
   });
   if (text === undefined) {
     const why = `${url.host} answered ${response.statusCode} with more than ${call.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES} bytes (KILN_MAX_ANSWER_BYTES)`;
-    // an error status still says what went wrong (a 401 stays an authentication failure); only a 2xx needed the body
+    // an error status still says what went wrong (a 401 stays an authentication failure); only a 2xx needed the body.
+    // Final: the same call answers as much again, and a submit made again would make (and bill) another task
     if (response.statusCode >= 200 && response.statusCode < 300)
-      throw new ProviderError("bad_response", why, { status: response.statusCode });
+      throw new ProviderError("bad_response", why, { status: response.statusCode, retryable: false });
     throw errorFromResponse(response.statusCode, response.headers["retry-after"], why);
   }
   const body = parseJson(text);

@@ -81,6 +81,19 @@ export class FetchWatchdog {
     this.lastPickupAt = Date.now();
   }
 
+  /**
+   * A job ended while the worker was full: it has room again, and its next fetch is only now
+   * starting, so a look in between must not take the wait while it was full for a stall.
+   */
+  roomFreed(): void {
+    this.lastPickupAt = Date.now();
+  }
+
+  /** Waits for a look in progress to end (after `stop`, none starts again). */
+  async settled(): Promise<void> {
+    while (this.checking) await new Promise((r) => setTimeout(r, 10));
+  }
+
   /** One look; never throws (a failing read is a Redis outage, which the worker rides out by itself). */
   async check(): Promise<boolean> {
     if (this.checking) return false;

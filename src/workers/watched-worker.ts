@@ -28,6 +28,7 @@ export class WatchedWorker<Data, Result, Name extends string> {
   private readonly watchdog: FetchWatchdog;
   private readonly recoveryObservers = new Set<() => void>();
   private busy = 0;
+  private closing = false;
 
   /** `make` builds the BullMQ worker around the processor it is given (the one below, counted). */
   constructor(
@@ -59,7 +60,10 @@ export class WatchedWorker<Data, Result, Name extends string> {
   }
 
   async close(force = false): Promise<void> {
+    this.closing = true;
     this.watchdog.stop();
+    // a look already under way could still replace the worker: let it end, then close what is current
+    await this.watchdog.settled();
     await this.current.close(force);
     // a replaced worker's fetch loop may be stuck for good: it gets a short while, not a shutdown's whole bound
     await Promise.race([Promise.all(this.retired.map((w) => w.close(true))), new Promise((r) => setTimeout(r, 1_000).unref())]);
@@ -72,12 +76,14 @@ export class WatchedWorker<Data, Result, Name extends string> {
       try {
         return await this.processor(job, token, signal);
       } finally {
-        this.busy--;
+        if (this.busy-- === this.options.concurrency) this.watchdog.roomFreed();
       }
     });
   }
 
   private replace(): void {
+    // a worker being closed is never replaced: the new one would outlive the shutdown
+    if (this.closing) return;
     const old = this.current;
     this.current = this.build();
     for (const event of old.eventNames())
