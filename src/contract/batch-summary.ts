@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { BatchTotals, Money, Usage } from "./usage.js";
 import { ArchivePrefix } from "./archive-prefix.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../util/json-depth.js";
 
 /** What a finished batch reports: the `data` of `batch.completed` and the batch job's return value. */
 export const BatchSummary = z.object({
@@ -41,19 +42,33 @@ export type BatchResultLine = z.infer<typeof BatchResultLine>;
 
 /** The batch parent job's data, written by the producer. */
 export const BatchJobData = z.object({
-  batchId: z.string(),
+  /** Part of the results' key and of job ids: the producer's batch id rule (`checkBatchId`), checked again on receipt. */
+  batchId: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/, { message: "letters, digits and -_. only, starting with a letter, at most 100 characters" }),
   /** Set when every line has been read and enqueued: the counts below are final. */
   sealed: z.boolean(),
   total: z.number().int().min(0),
   invalid: z.number().int().min(0),
   /** Checked again on receipt: the batch worker writes results.jsonl under it. */
   archivePrefix: ArchivePrefix,
-  webhook: z.object({ url: z.string().url(), secret: z.string().optional() }).optional(),
+  webhook: z
+    .object({
+      url: z
+        .string()
+        .url()
+        .regex(/^https?:\/\//i, { message: "expected an http:// or https:// URL" }),
+      secret: z.string().optional(),
+    })
+    .optional(),
   /**
    * The batch's budget (`--budget`, the `budget` batch option) in the price table's currency, when
    * it has one; the ledger (`<prefix>:batches:<id>:budget`) is what the workers charge.
    */
   budget: z.object({ amount: z.string(), currency: z.string() }).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  metadata: z
+    .record(z.string(), z.unknown())
+    .refine((value) => !nestsDeeperThan(value, MAX_JSON_DEPTH), { message: `nested more than ${MAX_JSON_DEPTH} levels deep` })
+    .optional(),
 });
 export type BatchJobData = z.infer<typeof BatchJobData>;

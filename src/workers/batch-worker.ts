@@ -1,11 +1,12 @@
 import { Readable } from "node:stream";
-import { Worker } from "bullmq";
+import { UnrecoverableError, Worker } from "bullmq";
 import type { RedisConnection } from "../redis.js";
 import type { Logger } from "pino";
 import { BatchJobData, type BatchSummary } from "../contract/batch-summary.js";
 import { BATCHES_QUEUE, providerOfQueue } from "../contract/queue-names.js";
 import type { BatchJob, BatchJobResult, SealJobData } from "../producers/batch-queue.js";
 import type { KilnQueues } from "../producers/kiln-queues.js";
+import { describeIssues } from "../producers/generation-request.js";
 import { eventSubject } from "../webhooks/webhook-message.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { safe } from "../util/safe.js";
@@ -54,7 +55,10 @@ export class BatchWorker {
 
   private async process(job: BatchJob): Promise<BatchJobResult> {
     if (job.name === "seal") return { sealed: true };
-    const data = BatchJobData.parse(job.data);
+    // any BullMQ client can write a batch parent: data that does not hold fails alone, once, naming the field
+    const parsed = BatchJobData.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid_request: ${describeIssues(parsed.error)}`);
+    const data = parsed.data;
     const counts: ResultCounts = { completed: 0, failed: 0, budgetExhausted: 0, totals: new UsageTotals() };
     const key = `${data.archivePrefix}/batches/${data.batchId}/results.jsonl`;
     // re-running after a crash rewrites the same key from the same dependencies: same file

@@ -1,6 +1,8 @@
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateQueueName } from "../../src/contract/queue-names.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { BATCHES_QUEUE, generateQueueName } from "../../src/contract/queue-names.js";
 import { isInvalidRequestError } from "../../src/producers/invalid-request-error.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 
@@ -90,5 +92,27 @@ describe("job intake: what any producer sends is checked where it enters", () =>
       expect(await h.client.getBatch(batchId)).toBeUndefined();
     }
     expect(await refusal(h.client.enqueueBatch(lines, { batchId: ".." }))).toMatch(/^batch id "\.\.": /);
+  });
+
+  it("a raw BullMQ batch parent with a key-escaping id, a non-http(s) webhook or deep metadata fails alone, once, naming the field", async () => {
+    const batches = new Queue(BATCHES_QUEUE, { connection: { url: h.env.REDIS_URL }, prefix: h.prefix });
+    try {
+      const base = { sealed: true, total: 0, invalid: 0, archivePrefix: "kiln", batchId: "raw-batch" };
+      const cases: Array<[Record<string, unknown>, RegExp]> = [
+        [{ batchId: "../../escaped" }, /^invalid_request: batchId: /],
+        [{ webhook: { url: "file:///etc/passwd" } }, /^invalid_request: webhook\.url: expected an http/],
+        [{ metadata: { deep: nested(100) } }, /^invalid_request: metadata: nested more than 64 levels deep/],
+      ];
+      for (const [data, reason] of cases) {
+        const job = await batches.add("batch", { ...base, ...data });
+        await expect.poll(async () => (await batches.getJob(job.id!))?.failedReason, { timeout: 15_000 }).toMatch(reason);
+        // failed at once: no retry spent on data that cannot change
+        expect((await batches.getJob(job.id!))?.attemptsMade).toBeLessThanOrEqual(1);
+      }
+      // the escaping id wrote no results beside the archive's prefix
+      expect(existsSync(join(h.env.ARCHIVE_DIR, "escaped"))).toBe(false);
+    } finally {
+      await batches.close();
+    }
   });
 });

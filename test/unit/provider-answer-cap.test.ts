@@ -52,10 +52,12 @@ describe("a provider's API answer is capped while it is read", () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  it("a 32 MiB answer is a bad_response once 1 MiB is read, and the rest is never read", async () => {
+  it("a 32 MiB answer is a final bad_response once 1 MiB is read, and the rest is never read", async () => {
     const call = callJson({ baseUrls: [base], path: "big", apiKey: "k", maxAnswerBytes: MiB });
+    // final: the same call answers as much again, and a submit made again would make another task
     await expect(call).rejects.toMatchObject({
       kind: "bad_response",
+      retryable: false,
       status: 200,
       message: expect.stringMatching(/more than 1048576 bytes/),
     });
@@ -66,7 +68,11 @@ describe("a provider's API answer is capped while it is read", () => {
 
   it("an answer announcing more than the cap is refused before its body is read", async () => {
     const call = callJson({ baseUrls: [base], path: "announced", apiKey: "k", maxAnswerBytes: MiB });
-    await expect(call).rejects.toMatchObject({ kind: "bad_response", message: expect.stringMatching(/KILN_MAX_ANSWER_BYTES/) });
+    await expect(call).rejects.toMatchObject({
+      kind: "bad_response",
+      retryable: false,
+      message: expect.stringMatching(/KILN_MAX_ANSWER_BYTES/),
+    });
     await expect.poll(() => sent.closed).toBe(true);
     expect(sent.bytes).toBeLessThan(TOTAL / 2);
   });
