@@ -48,7 +48,7 @@ export const REVERTS: Revert[] = [
     edits: [
       {
         file: "dist/workers/archive-step.js",
-        from: `const download = pipeline(opened.body, hasher, { signal: stop.signal });\n    const upload = put(hasher);`,
+        from: `const download = pipeline(opened.body, hasher, { signal: stop.signal });\n    // a put that threw instead of rejecting must still leave the download awaited below\n    const upload = Promise.resolve().then(() => put(hasher));`,
         to:
           `opened.body.once("error", (err) => hasher.destroy(err));\n    const download = Promise.resolve();\n` +
           `    const upload = put(opened.body.pipe(hasher)).finally(() => { if (!opened.body.readableEnded) opened.body.destroy(); });`,

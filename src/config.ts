@@ -313,7 +313,23 @@ function checkS3(env: Environment): Environment {
   if (env.S3_ENDPOINT && !env.S3_BUCKET) {
     throw configError("S3_BUCKET: required when S3_ENDPOINT is set");
   }
+  if (env.S3_BUCKET) checkPartsFit(env);
   return env;
+}
+
+/**
+ * S3 allows 10,000 parts, so an output limit sets the part size (limit ÷ 10,000), and each
+ * archive in flight holds up to five parts of the process's archive memory. A limit whose parts
+ * cannot fit would fail every archive of its kind, so it is refused at start-up.
+ */
+function checkPartsFit(env: Environment): void {
+  for (const kind of ["IMAGE", "VIDEO", "3D", "AUDIO", "TEXT"] as const) {
+    const limit = env[`KILN_MAX_OUTPUT_BYTES_${kind}`];
+    if (limit !== undefined && Math.ceil(limit / 10_000) * 5 > env.KILN_ARCHIVE_MEMORY)
+      throw configError(
+        `KILN_MAX_OUTPUT_BYTES_${kind}: its S3 parts (limit ÷ 10,000 parts, 5 in flight) do not fit KILN_ARCHIVE_MEMORY (${env.KILN_ARCHIVE_MEMORY} bytes); raise the memory or lower the limit (at most 2,000 × KILN_ARCHIVE_MEMORY)`,
+      );
+  }
 }
 
 // Tracing: the standard OTEL_* variables, read apart from the rest since the SDK reads most of them itself

@@ -86,7 +86,8 @@ async function archiveOne(index: number, source: OutputSource, ctx: StepContext)
 export async function streamToStore(opened: OpenedOutput, hasher: HashingStream, put: (body: Readable) => Promise<StoredObject>) {
   const stop = new AbortController();
   const download = pipeline(opened.body, hasher, { signal: stop.signal });
-  const upload = put(hasher);
+  // a put that threw instead of rejecting must still leave the download awaited below
+  const upload = Promise.resolve().then(() => put(hasher));
   // a store that gave up stops the download; one that succeeded has read it to its end
   upload.catch(() => stop.abort());
   const [read, stored] = await Promise.allSettled([download, upload]);

@@ -32,7 +32,7 @@ export function unreadableAnswerOutcome(err: ProviderError, state: JobState, ctx
   );
   return {
     type: "fail",
-    state: { ...counted, lastError: err.message },
+    state: { ...counted, lastError: scrubText(err.message, ctx.secrets) },
     error: {
       code: "bad_response",
       // the same answers would meet a resubmitted job: kiln cannot read this model's answers

@@ -47,6 +47,14 @@ describe("loadEnvironment", () => {
     expect(configError({ KILN_MAX_JOB_BYTES: "1GiB" }).message).toMatch(/KILN_MAX_JOB_BYTES.*at most 512MiB/);
   });
 
+  it("refuses an output limit whose S3 parts cannot fit the archive memory, naming the variable", () => {
+    const s3 = { S3_BUCKET: "kiln", KILN_ARCHIVE_MEMORY: "64MiB" };
+    expect(configError({ ...s3, KILN_MAX_OUTPUT_BYTES_VIDEO: "200GiB" }).message).toMatch(/KILN_MAX_OUTPUT_BYTES_VIDEO: its S3 parts/);
+    expect(loadEnvironment({ ...s3, KILN_MAX_OUTPUT_BYTES_VIDEO: "100GiB" }).KILN_MAX_OUTPUT_BYTES_VIDEO).toBe(100 * 1024 ** 3);
+    // the local store has no parts
+    expect(loadEnvironment({ KILN_MAX_OUTPUT_BYTES_VIDEO: "4000GiB" }).KILN_MAX_OUTPUT_BYTES_VIDEO).toBe(4000 * 1024 ** 3);
+  });
+
   it("reads the per-kind output limits and the archive deadline, naming the variable of a bad one", () => {
     const env = loadEnvironment({ KILN_MAX_OUTPUT_BYTES_VIDEO: "8GiB", KILN_DOWNLOAD_TIMEOUT_3D: "90m", KILN_ARCHIVE_DEADLINE: "3h" });
     expect(outputLimitsOf(env)).toMatchObject({ video: { maxBytes: 8 * 1024 ** 3 }, "3d": { timeoutMs: 90 * 60_000 } });
