@@ -59,6 +59,8 @@ export class FetchWatchdog {
   private timer?: NodeJS.Timeout;
   private lastPickupAt = Date.now();
   private dueSince: number | undefined;
+  /** When the queue was last seen paused or rate limited: due work waits rightly until then. */
+  private heldAt = 0;
   private checking = false;
 
   constructor(private readonly options: FetchWatchdogOptions) {}
@@ -103,10 +105,12 @@ export class FetchWatchdog {
       const now = Date.now();
       if (!due) this.dueSince = undefined;
       else this.dueSince = Math.min(this.dueSince ?? now, earliestDelayedAt ?? now);
+      // a hold that just ended (a 429's wait) leaves work due since before it: the fetch clock starts at its end
+      if (held) this.heldAt = now;
       const look = {
         now,
         dueSince: this.dueSince,
-        lastPickupAt: this.lastPickupAt,
+        lastPickupAt: Math.max(this.lastPickupAt, this.heldAt),
         busy: this.options.busy(),
         concurrency: this.options.concurrency,
         held,

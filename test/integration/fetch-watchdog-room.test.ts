@@ -56,4 +56,18 @@ describe("the fetch watchdog and a worker that was full", () => {
     expect(await dog.check()).toBe(true);
     expect(recovered).toEqual(["recovered"]);
   });
+
+  it("starts its clock when a rate limit ends: the time the queue was held is no stall", async () => {
+    const recovered: string[] = [];
+    const dog = watchdog(() => 0, recovered);
+    dog.picked();
+    expect(await dog.check()).toBe(false); // work is due from here on
+    await queue.rateLimit(1_300);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await dog.check()).toBe(false); // held: it rightly fetches nothing
+    await new Promise((r) => setTimeout(r, 600));
+    // the limit has ended; the worker's next fetch is on its way
+    expect(await dog.check()).toBe(false);
+    expect(recovered).toEqual([]);
+  });
 });

@@ -78,7 +78,8 @@ describe("the fetch watchdog", () => {
     h = await new KilnHarness().start({
       archive: "local",
       simulator: { durationsMs: { image: 200, video: 200, "3d": 200 } },
-      env: { KILN_FETCH_WATCHDOG: "1s" },
+      // shorter than the idle wait and the rate limit below, longer than a fetch after the limit ends
+      env: { KILN_FETCH_WATCHDOG: "2s" },
     });
     const generation = h.workers!.generation.find((g) => g.queueName === "generate-tokenhub")!;
     const worker = generation.worker;
