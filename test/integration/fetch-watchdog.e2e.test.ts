@@ -1,10 +1,8 @@
 import { Queue } from "bullmq";
 import { afterEach, describe, expect, it } from "vitest";
-import { createLogger } from "../../src/logger.js";
-import { KilnMetrics } from "../../src/server/kiln-metrics.js";
-import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import { sample } from "../fixtures/http-api-client.js";
 import { KilnHarness } from "../support/kiln-harness.js";
+import { startObservedWorkers, startQuickHarness } from "../support/observed-workers.js";
 
 describe("the fetch watchdog", () => {
   let h: KilnHarness | undefined;
@@ -14,18 +12,10 @@ describe("the fetch watchdog", () => {
   });
 
   it("recreates a generation worker whose fetch loop hangs while jobs are due: they run, it is logged and counted", async () => {
-    const lines: string[] = [];
-    const metrics = new KilnMetrics({ log: createLogger({ level: "silent" }), processMetrics: false });
-    h = await new KilnHarness().start({
-      workers: false,
-      archive: "local",
-      simulator: { durationsMs: { image: 200, video: 200, "3d": 200 } },
-      env: { KILN_FETCH_WATCHDOG: "2s" },
-    });
+    h = await startQuickHarness({ KILN_FETCH_WATCHDOG: "2s" });
+    const { workers, metrics, lines } = await startObservedWorkers(h);
     try {
-      const log = createLogger({ level: "warn", destination: { write: (line: string) => void lines.push(line) } });
-      h.workers = await startKilnWorkers(h.env, log, { webhookSchedule: [100], rawEnv: h.rawEnv, metrics });
-      const generation = h.workers.generation.find((g) => g.queueName === "generate-tokenhub")!;
+      const generation = workers.generation.find((g) => g.queueName === "generate-tokenhub")!;
       const stuck = generation.worker;
       // what a Redis Cluster failover did to BullMQ's blocking fetch: the call never returns, pings still succeed
       const backend = (stuck as unknown as { backend: { waitForJob: () => Promise<unknown> } }).backend;
@@ -48,16 +38,10 @@ describe("the fetch watchdog", () => {
   }, 60_000);
 
   it("recreates a webhook worker whose fetch loop hangs while deliveries are due: they arrive", async () => {
-    const metrics = new KilnMetrics({ log: createLogger({ level: "silent" }), processMetrics: false });
-    h = await new KilnHarness().start({
-      workers: false,
-      archive: "local",
-      simulator: { durationsMs: { image: 200, video: 200, "3d": 200 } },
-      env: { KILN_FETCH_WATCHDOG: "2s" },
-    });
+    h = await startQuickHarness({ KILN_FETCH_WATCHDOG: "2s" });
+    const { workers, metrics } = await startObservedWorkers(h);
     try {
-      h.workers = await startKilnWorkers(h.env, createLogger({ level: "silent" }), { webhookSchedule: [100], rawEnv: h.rawEnv, metrics });
-      const webhooks = h.workers.webhooks[0]!;
+      const webhooks = workers.webhooks[0]!;
       const stuck = webhooks.worker;
       (stuck as unknown as { backend: { waitForJob: () => Promise<unknown> } }).backend.waitForJob = () => new Promise(() => undefined);
       const delivered = (id: string) => h!.receiver.of(id).some((d) => d.payload.type === "generation.completed");

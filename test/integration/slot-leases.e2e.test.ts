@@ -1,11 +1,10 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { InflightSlots } from "../../src/workers/inflight-slots.js";
-import { createLogger } from "../../src/logger.js";
 import { KilnMetrics } from "../../src/server/kiln-metrics.js";
-import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import { sample } from "../fixtures/http-api-client.js";
 import { KilnHarness } from "../support/kiln-harness.js";
+import { startObservedWorkers, startQuickHarness } from "../support/observed-workers.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,21 +26,15 @@ describe("in-flight slots are leases", () => {
   });
 
   it("a slot whose holder job is gone is reclaimed within the lease, counted and logged, and the waiting job runs", async () => {
-    const lines: string[] = [];
-    const metrics = new KilnMetrics({ log: createLogger({ level: "silent" }), processMetrics: false });
-    h = await new KilnHarness().start({
-      workers: false,
-      archive: "local",
-      simulator: { durationsMs: { image: 200, video: 200, "3d": 200 } },
-      env: { KILN_TOKENHUB_MAX_INFLIGHT: "1" },
-    });
+    h = await startQuickHarness({ KILN_TOKENHUB_MAX_INFLIGHT: "1" });
     const redis = new Redis(h.env.REDIS_URL);
+    let metrics: KilnMetrics | undefined;
     try {
       // a holder that took the only slot and was lost (its job removed, or never stored after a failover)
       const slots = new InflightSlots(redis, h.prefix, "tokenhub", { provider: 1, models: new Map() }, 60_000, 1_000);
       expect((await slots.acquire("ghost", "hy-image-v3.0", 1)).held).toBe(true);
-      const log = createLogger({ level: "warn", destination: { write: (line: string) => void lines.push(line) } });
-      h.workers = await startKilnWorkers(h.env, log, { webhookSchedule: [100], rawEnv: h.rawEnv, metrics });
+      const observed = await startObservedWorkers(h);
+      metrics = observed.metrics;
       const startedAt = Date.now();
       const id = await h.client.enqueue(h.request("hy-image-v3.0"));
       expect((await h.client.waitFor(id, { timeoutMs: 15_000 })).state).toBe("completed");
@@ -49,9 +42,9 @@ describe("in-flight slots are leases", () => {
       expect(Date.now() - startedAt).toBeLessThan(6_000);
       expect(await slots.inUse()).toBe(0);
       expect(sample(await metrics.text(), "kiln_slots_reclaimed_total", { provider: "tokenhub" })).toBe(1);
-      expect(lines.some((l) => l.includes('"event":"slot_reclaimed"') && l.includes('"jobId":"ghost"'))).toBe(true);
+      expect(observed.lines.some((l) => l.includes('"event":"slot_reclaimed"') && l.includes('"jobId":"ghost"'))).toBe(true);
     } finally {
-      metrics.close();
+      metrics?.close();
       await redis.quit();
     }
   }, 60_000);
