@@ -46,7 +46,6 @@ import { SecretScrubber } from "../util/secret-scrubber.js";
 import { scrubbedOutcome } from "./scrubbed-outcome.js";
 import { WatchedWorker } from "./watched-worker.js";
 import { DEFAULT_FETCH_WATCHDOG_MS } from "./fetch-watchdog.js";
-import { DEFAULT_SLOT_LEASE_MS } from "./inflight-slots.js";
 
 export interface GenerationWorkerOptions {
   provider: Provider;
@@ -105,13 +104,6 @@ export interface GenerationWorkerOptions {
   lockDurationMs?: number;
   /** How often the stalled check runs, ms (`KILN_STALLED_INTERVAL`). @defaultValue 5000 */
   stalledIntervalMs?: number;
-  /**
-   * How long a job waiting for an in-flight slot sleeps before it looks again by itself, ms
-   * (`KILN_SLOT_LEASE`). A job is woken as soon as a slot is handed to it; this bounds what a
-   * lost wake-up or a lost place in line costs. Scaled by `pollScale`, at least 1 s.
-   * @defaultValue 25000
-   */
-  slotWaitRecheckMs?: number;
   /**
    * `KILN_FETCH_WATCHDOG`: the BullMQ worker is recreated when it picks up no job for this long
    * while jobs are due in its queue and it has free concurrency, ms; 0 turns the check off.
@@ -329,7 +321,7 @@ export class GenerationWorker {
           throw DELAYED;
         case "park": {
           // the later in line, the rarer the job's own re-check (a wake-up hands it the slot first)
-          const recheckMs = await this.slots.recheckDelayMs(ctx.jobId, this.slotLeaseMs());
+          const recheckMs = await this.slots.recheckDelayMs(ctx.jobId);
           // priority 0: once handed a slot and promoted, the job goes before new submissions
           await this.states.write(job, token, outcome.state, true);
           // must be the last call that needs the job's lock
@@ -410,14 +402,9 @@ export class GenerationWorker {
     return this.cancels.reasonFor(this.queueName, ctx.jobId);
   }
 
-  /** `KILN_SLOT_LEASE` at the poll scale, at least 1 s. */
-  private slotLeaseMs(): number {
-    return Math.max(1_000, (this.options.slotWaitRecheckMs ?? DEFAULT_SLOT_LEASE_MS) * (this.options.pollScale ?? 1));
-  }
-
   /** A step's outcome, with provider text scrubbed of the configured secrets and the job's own. */
   private async runStep(state: JobState, ctx: StepContext, visit: VisitCancel): Promise<StepOutcome> {
-    return scrubbedOutcome(await this.runStepUnscrubbed(state, ctx, visit), this.secretsOf(ctx.request));
+    return scrubbedOutcome(await this.runStepUnscrubbed(state, ctx, visit), ctx.secrets);
   }
 
   private secretsOf(request: Pick<GenerationRequest, "webhook">): SecretScrubber {

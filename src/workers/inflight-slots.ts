@@ -145,7 +145,8 @@ export class InflightSlots {
     private readonly provider: string,
     private readonly caps: InflightCaps,
     private readonly grantTtlMs = DEFAULT_GRANT_TTL_MS,
-    private readonly leaseMs = DEFAULT_SLOT_LEASE_MS,
+    /** How long a held slot goes unchecked, and how often the head of a line looks again by itself. */
+    readonly leaseMs = DEFAULT_SLOT_LEASE_MS,
   ) {
     // every process must number the lanes alike: sorted names, not the environment's order
     this.modelNames = [...caps.models.entries()]

@@ -106,7 +106,6 @@ export async function startKilnWorkers(
           pollSchedule: env.KILN_POLL_SCHEDULE,
           maxBadAnswers: env.KILN_MAX_BAD_ANSWERS,
           secrets,
-          slotWaitRecheckMs: env.KILN_SLOT_LEASE,
           fetchWatchdogMs: env.KILN_FETCH_WATCHDOG,
           prices,
           maxJobBytes: env.KILN_MAX_JOB_BYTES,

@@ -118,9 +118,9 @@ export class SlotHandoff implements SlotGate {
    * When a parked job looks at its slot again by itself, should its wake-up be lost (see
    * `slotRecheckDelayMs`): its place in line decides. A failed look-up takes the head's delay.
    */
-  async recheckDelayMs(jobId: string, leaseMs: number): Promise<number> {
+  async recheckDelayMs(jobId: string): Promise<number> {
     const ahead = await this.slots.ahead(jobId).catch(() => 0);
-    return slotRecheckDelayMs(ahead, leaseMs);
+    return slotRecheckDelayMs(ahead, this.slots.leaseMs);
   }
 
   async sweep(): Promise<void> {
