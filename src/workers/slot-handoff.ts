@@ -158,13 +158,20 @@ export class SlotHandoff implements SlotGate {
    * Whether the job still waits on the task its slot was taken for. An active job is running a
    * visit that releases or keeps the slot itself; any other live job holds one only when its
    * stored state says so (the submit writes `slot: true` before calling the provider).
+   *
+   * The stored state is read after the queue state: a visit writes its state before it moves
+   * the job, so a job seen parked shows at least that visit's state. Read the other way round,
+   * a job caught mid-submit (no slot recorded yet) and then seen parked to poll would lose the
+   * slot its task holds, and the next in line would be submitted past the cap.
    */
   private async stillHolds(jobId: string): Promise<boolean> {
-    const job = await this.findJob(jobId);
-    if (!job) return false;
-    const state = await job.getState();
+    const found = await this.findJob(jobId);
+    if (!found) return false;
+    const state = await found.getState();
     if (state === "active") return true;
     if (state === "completed" || state === "failed" || state === "unknown") return false;
+    const job = await this.findJob(jobId);
+    if (!job) return false;
     const stored = readState(job);
     // an unreadable state fails the job at its next visit, and that failure gives the slot back
     if (stored.kind === "unreadable") return true;
