@@ -23,8 +23,9 @@ const OutputSource = z.object({
  */
 export const JobState = z.object({
   step: Step,
-  /** When a worker first picked the job up; the deadline counts from here. */
+  /** When a worker first picked the job up (the result's `timings.startedAt`). */
   startedAt: z.number(),
+  /** When the provider's task must be done by: set at the first submit (see `src/visit/deadlines.ts`); a placeholder before it. */
   deadlineAt: z.number(),
   /** Submit calls started. Above 1 without a task id means a crash hit the submit window. */
   submitCalls: z.number().int().default(0),

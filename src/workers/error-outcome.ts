@@ -6,9 +6,7 @@ import type { JobState } from "../contract/job-state.js";
 import type { StepContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { isArchiveError } from "./archive-error.js";
-
-/** How long archiving may go on retrying after the provider finished, by default (`KILN_ARCHIVE_DEADLINE`). */
-export const DEFAULT_ARCHIVE_WINDOW_MS = 60 * 60 * 1000;
+import { retryEndsPastDeadline } from "../visit/deadlines.js";
 
 /**
  * Turns an error thrown during a step into what happens next: a final failure for errors no
@@ -38,7 +36,7 @@ export function outcomeOfError(err: unknown, state: JobState, ctx: StepContext):
 function retry(state: JobState, ctx: StepContext, message: string, retryAfterMs: number | undefined): StepOutcome {
   const delayMs = retryDelayMs(state.errors, { random: ctx.random, retryAfterMs, scale: ctx.pollScale });
   const next = { ...state, errors: state.errors + 1, lastError: message };
-  if (ctx.now() + delayMs > deadlineOf(state, ctx.archiveWindowMs)) {
+  if (retryEndsPastDeadline(state, ctx.now(), delayMs, ctx.archiveWindowMs)) {
     // the provider's task succeeded: what failed is keeping its outputs
     const code = state.step === "archive" ? "archive_failed" : "timed_out";
     return {
@@ -48,12 +46,6 @@ function retry(state: JobState, ctx: StepContext, message: string, retryAfterMs:
     };
   }
   return { type: "wait", state: next, delayMs, reason: message };
-}
-
-/** Archiving gets `archiveWindowMs` of its own after the provider finishes, however long the task took. */
-export function deadlineOf(state: JobState, archiveWindowMs = DEFAULT_ARCHIVE_WINDOW_MS): number {
-  if (state.step === "archive" && state.providerCompletedAt) return Math.max(state.deadlineAt, state.providerCompletedAt + archiveWindowMs);
-  return state.deadlineAt;
 }
 
 /** The code of a provider error that no retry mends (its kind's, or one marked not retryable). */

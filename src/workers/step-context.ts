@@ -8,7 +8,7 @@ import type { JobState } from "../contract/job-state.js";
 import type { OutputFetcher } from "./output-fetcher.js";
 import type { OutputLimits } from "./output-limits.js";
 import type { PollPlanner } from "./poll-planner.js";
-import type { BudgetGate } from "./batch-budget.js";
+import type { Admission } from "../visit/admission.js";
 
 /** In-flight slots as the submit step sees them (`SlotHandoff`). */
 export interface SlotGate {
@@ -16,6 +16,8 @@ export interface SlotGate {
   acquire(jobId: string, modelId: string, enqueuedAt: number): Promise<boolean>;
   /** True when no cap applies to this model. */
   uncapped(modelId: string): boolean;
+  /** When a job that joined the wait looks at its slot again by itself, ms: its place in line decides. */
+  recheckDelayMs(jobId: string): Promise<number>;
 }
 
 /** Everything a step needs about its job and the world, so steps stay free of BullMQ. */
@@ -33,8 +35,8 @@ export interface StepContext {
   store: ArchiveStore;
   fetcher: OutputFetcher;
   slots: SlotGate;
-  /** The budget of the job's batch: reserved before the submit. */
-  budget: Pick<BudgetGate, "reserve">;
+  /** Asks the visit's hooks (a batch's budget) whether the submit may go ahead, once the job holds its slot. */
+  admit: (state: JobState) => Promise<Admission>;
   log: Logger;
   /** Writes the job's state to Redis; resolves when it is stored. */
   persist: (state: JobState) => Promise<void>;

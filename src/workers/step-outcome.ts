@@ -12,9 +12,10 @@ export type StepOutcome =
   | { type: "wait"; state: JobState; delayMs: number; reason: string }
   /**
    * No in-flight slot: the job has joined the wait for one. Persist `state` and park until a
-   * release hands it a slot and wakes it (a long safety-net delay bounds a lost wake-up).
+   * release hands it a slot and wakes it, or `delayMs` passes (its own re-check, should the
+   * wake-up be lost).
    */
-  | { type: "park"; state: JobState; reason: string }
+  | { type: "park"; state: JobState; delayMs: number; reason: string }
   /**
    * The provider rate-limited a submit: the whole queue waits `delayMs` (BullMQ's queue rate
    * limit), the job goes back to waiting, and no attempt is spent.

@@ -6,6 +6,7 @@ import { isProviderError } from "../providers/provider-error.js";
 import { isNotDelivered } from "../providers/http-json.js";
 import type { SubmitResult } from "../providers/provider.js";
 import { usageOf } from "../billing/usage-of.js";
+import { deadlineAtSubmit } from "../visit/deadlines.js";
 
 /**
  * Submits the request to the provider, at most once per job but for one documented window: the
@@ -27,16 +28,15 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
       "a previous submit call of this job ended without a stored answer; submitting again",
     );
   }
-  // the deadline counts from the first submit, never from enqueue: waiting for a slot costs none of it
-  const deadlineAt = state.submitCalls === 0 ? ctx.now() + ctx.deadlineMs : state.deadlineAt;
   if (!state.slot && !(await ctx.slots.acquire(ctx.jobId, ctx.model.id, ctx.enqueuedAt))) {
-    // the provider (or model) has as many tasks in flight as allowed: wait in line, holding no worker slot
-    return { type: "park", state, reason: "waiting for an in-flight slot" };
+    // the provider (or model) has as many tasks in flight as allowed: wait in line, holding no worker
+    // slot; the later in line, the rarer the job's own re-check (a wake-up hands it the slot first)
+    return { type: "park", state, delayMs: await ctx.slots.recheckDelayMs(ctx.jobId), reason: "waiting for an in-flight slot" };
   }
-  const holding = { ...state, deadlineAt, slot: !ctx.slots.uncapped(ctx.model.id) };
-  const budget = await reserveBudget(holding, ctx);
-  // a job the budget stops ends here, before the provider hears of it (its slot is given back with the failure)
-  if (!budget.ok) return { type: "fail", state: holding, error: budget.error };
+  const holding = { ...state, deadlineAt: deadlineAtSubmit(state, ctx.now(), ctx.deadlineMs), slot: !ctx.slots.uncapped(ctx.model.id) };
+  const admission = await ctx.admit(holding);
+  // a job a hook stops (its batch's budget) ends here, before the provider hears of it (its slot is given back with the failure)
+  if (!admission.ok) return { type: "fail", state: holding, error: admission.error };
   const calling = { ...holding, submitCalls: state.submitCalls + 1 };
   await ctx.persist(calling);
   let answer: SubmitResult;
@@ -58,16 +58,6 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
     );
   if (next.step === "archive") return { type: "next", state: next };
   return { type: "wait", state: next, delayMs: await ctx.planner.delayMs(next, ctx), reason: "submitted" };
-}
-
-/**
- * A batch child reserves its estimated cost in the batch's budget before its first submit; a
- * re-run (after a crash between reserve and submit) finds its reservation and keeps it.
- */
-async function reserveBudget(state: JobState, ctx: StepContext): ReturnType<StepContext["budget"]["reserve"]> {
-  const batch = ctx.request.batch;
-  if (!batch) return { ok: true };
-  return ctx.budget.reserve({ batchId: batch.id, jobId: ctx.jobId, model: ctx.model, input: ctx.input }, state.deadlineAt);
 }
 
 function answered(answer: SubmitResult, calling: JobState, ctx: StepContext): JobState {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Duration, loadEnvironment } from "../../src/config.js";
 import { describeValue } from "../../src/util/describe-value.js";
-import { limiterFor } from "../../src/workers/generation-worker.js";
+import { limiterFor } from "../../src/rate-limits/queue-limiter.js";
 import { taskIdIn } from "../../src/workers/submit-step.js";
 
 describe("limiterFor", () => {

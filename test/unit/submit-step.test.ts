@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { resolveModel } from "../../src/providers/model-registry.js";
 import type { Provider, SubmitResult } from "../../src/providers/provider.js";
 import { ProviderError } from "../../src/providers/provider-error.js";
-import { deadlineOf, outcomeOfError } from "../../src/workers/error-outcome.js";
+import { outcomeOfError } from "../../src/workers/error-outcome.js";
+import { deadlineOf } from "../../src/visit/deadlines.js";
 import { ArchiveError } from "../../src/workers/archive-error.js";
 import { initialState, type JobState } from "../../src/contract/job-state.js";
 import type { StepContext } from "../../src/workers/step-context.js";
@@ -24,7 +25,8 @@ function context(submit: () => Promise<SubmitResult>, options: { onUnknownSubmit
     input: { prompt: "p" },
     model,
     provider,
-    slots: { acquire: async () => options.freeSlot ?? true, uncapped: () => true, release: async () => undefined },
+    slots: { acquire: async () => options.freeSlot ?? true, uncapped: () => true, recheckDelayMs: async () => 25_000 },
+    admit: async () => ({ ok: true }),
     log: pino({ level: "silent" }),
     persist: async (state: JobState) => void written.push(state),
     deadlineMs: 60_000,

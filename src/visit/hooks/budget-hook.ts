@@ -1,0 +1,36 @@
+import { parseDecimal, type DecimalAmount } from "../../billing/decimal-amount.js";
+import type { BudgetGate } from "../../workers/batch-budget.js";
+import type { VisitHook } from "../visit-hook.js";
+
+/** What the budget hook needs of the batches' budgets (`BatchBudget`). */
+export interface BudgetLedger extends BudgetGate {
+  settle(batchId: string, jobId: string, actual: DecimalAmount): Promise<void>;
+}
+
+/**
+ * A batch's budget, reserved and settled by its children. A child reserves its estimated cost
+ * before its first submit (a re-run after a crash between reserve and submit finds its
+ * reservation and keeps it); a child the budget cannot cover fails `budget_exceeded` before the
+ * provider hears of it. At its end, before its webhook, the reservation is replaced by its cost
+ * (nothing billable: 0), so the next child's reservation sees what this one spent. Every batch
+ * child settles, even one whose state does not show a reservation (a crash can come between
+ * the reservation and the state write): the ledger knows, and settling a child without a hold,
+ * or one settled already, changes nothing.
+ */
+export function budgetHook(budget: BudgetLedger): VisitHook {
+  return {
+    name: "budget",
+
+    async admit({ job, accepted }, state) {
+      const { request, model, input } = accepted;
+      if (!request.batch) return { ok: true };
+      return budget.reserve({ batchId: request.batch.id, jobId: job.id, model, input }, state.deadlineAt);
+    },
+
+    async beforeFinish({ job, accepted }, result) {
+      const batch = accepted.request.batch;
+      if (!batch) return;
+      await budget.settle(batch.id, job.id, result.cost ? (parseDecimal(result.cost.amount) ?? 0n) : 0n);
+    },
+  };
+}

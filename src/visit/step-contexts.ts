@@ -1,0 +1,97 @@
+import type { Logger } from "pino";
+import type { JobState } from "../contract/job-state.js";
+import type { ModelKind } from "../providers/model-kind.js";
+import type { Provider } from "../providers/provider.js";
+import type { ArchiveStore } from "../storage/archive-store.js";
+import type { SecretScrubber } from "../util/secret-scrubber.js";
+import type { AcceptedJob } from "../workers/job-intake.js";
+import type { OutputFetcher } from "../workers/output-fetcher.js";
+import { outputLimitsFor, type OutputLimits } from "../workers/output-limits.js";
+import type { SlotGate, StepContext } from "../workers/step-context.js";
+import { DEFAULT_ARCHIVE_WINDOW_MS, deadlineMsFor } from "./deadlines.js";
+import type { Admission } from "./admission.js";
+import type { VisitJob } from "./visit.js";
+
+/** Status answers in a row that no reading understands before a job fails `bad_response`: a few backed-off polls (about 15 s). */
+export const DEFAULT_MAX_BAD_ANSWERS = 5;
+
+/** What every step of a worker's jobs shares; see `GenerationWorkerOptions` for each setting's variable. */
+export interface StepSettings {
+  provider: Provider;
+  store: ArchiveStore;
+  fetcher: OutputFetcher;
+  slots: SlotGate;
+  planner: StepContext["planner"];
+  log: Logger;
+  /** The configured secrets; each job adds its own webhook secret. */
+  secrets: SecretScrubber;
+  /** @defaultValue each kind's poll policy */
+  deadlines?: Partial<Record<ModelKind, number>>;
+  /** @defaultValue `DEFAULT_OUTPUT_LIMITS` */
+  outputLimits?: Partial<Record<ModelKind, Partial<Omit<OutputLimits, "kind">>>>;
+  /** @defaultValue 1 h */
+  archiveWindowMs?: number;
+  /** @defaultValue "retry" */
+  onUnknownSubmit?: "retry" | "fail";
+  /** @defaultValue 5 */
+  maxBadAnswers?: number;
+  /** @defaultValue 1 */
+  pollScale?: number;
+  /** @defaultValue Math.random */
+  random?: () => number;
+  observeSubmitWindow: (ms: number) => void;
+}
+
+/** Builds the context each step of a visit is given, from the worker's settings and the job. */
+export class StepContexts {
+  constructor(private readonly settings: StepSettings) {
+    const { maxBadAnswers } = settings;
+    if (maxBadAnswers !== undefined && !(Number.isInteger(maxBadAnswers) && maxBadAnswers >= 1))
+      throw new RangeError(`maxBadAnswers: expected a whole number of at least 1, got ${maxBadAnswers}`);
+  }
+
+  /** The deadline a task of this job's model runs under, ms. */
+  deadlineMs(accepted: AcceptedJob): number {
+    return deadlineMsFor(accepted.model, this.settings.deadlines);
+  }
+
+  for(
+    job: VisitJob,
+    accepted: AcceptedJob,
+    persist: (state: JobState) => Promise<void>,
+    admit: (state: JobState) => Promise<Admission>,
+  ): StepContext {
+    const s = this.settings;
+    return {
+      jobId: job.id,
+      subject: job.subject,
+      enqueuedAt: job.enqueuedAt,
+      request: accepted.request,
+      input: accepted.input,
+      model: accepted.model,
+      provider: s.provider,
+      store: s.store,
+      fetcher: s.fetcher,
+      slots: s.slots,
+      admit,
+      log: s.log,
+      persist,
+      deadlineMs: this.deadlineMs(accepted),
+      outputLimits: outputLimitsFor(accepted.model.kind, s.outputLimits),
+      archiveWindowMs: s.archiveWindowMs ?? DEFAULT_ARCHIVE_WINDOW_MS,
+      onUnknownSubmit: s.onUnknownSubmit ?? "retry",
+      observeSubmitWindow: s.observeSubmitWindow,
+      planner: s.planner,
+      maxBadAnswers: s.maxBadAnswers ?? DEFAULT_MAX_BAD_ANSWERS,
+      secrets: this.secretsOf(accepted),
+      pollScale: s.pollScale ?? 1,
+      random: s.random ?? Math.random,
+      now: Date.now,
+    };
+  }
+
+  /** The configured secrets and the job's own webhook secret. */
+  secretsOf(accepted: Pick<AcceptedJob, "request">): SecretScrubber {
+    return this.settings.secrets.with([accepted.request.webhook?.secret]);
+  }
+}
