@@ -1,7 +1,10 @@
+import type { WorkerOptions } from "bullmq";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
 import type { PriceTable } from "../billing/price-table.js";
 import type { PartitionedQueues } from "../producers/partitioned-queues.js";
+import { partitionLimiter } from "../rate-limits/queue-limiter.js";
+import { bullmqTelemetry } from "../telemetry/tracing.js";
 import type { ModelKind } from "../providers/model-kind.js";
 import type { Provider } from "../providers/provider.js";
 import type { RedisConnection } from "../redis.js";
@@ -96,3 +99,19 @@ export const DEFAULT_LOCK_DURATION_MS = 10_000;
 export const DEFAULT_STALLED_INTERVAL_MS = 5_000;
 /** Jobs a worker handles at once: each visit is one short HTTP call, and waiting jobs hold no slot. */
 export const DEFAULT_CONCURRENCY = 50;
+
+/** The BullMQ worker's options for a generation queue under `prefix`. */
+export function bullWorkerOptions(options: GenerationWorkerOptions, prefix: string): WorkerOptions {
+  return {
+    connection: options.connection,
+    prefix,
+    concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
+    // a crash mid-visit leaves the job active; allow a few such crashes before BullMQ gives up on it
+    maxStalledCount: 5,
+    lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+    stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
+    limiter: partitionLimiter(options.ratePerSecond, options.queues.count),
+    // each visit's process span joins the producer's trace through the context bullmq-otel stored in the job
+    telemetry: bullmqTelemetry(),
+  };
+}

@@ -1,27 +1,20 @@
-import { DelayedError, UnrecoverableError, Worker, type Processor } from "bullmq";
+import { DelayedError, UnrecoverableError, Worker } from "bullmq";
 import type { Logger } from "pino";
 import { GENERATE_JOB, generateQueueName } from "../contract/queue-names.js";
 import type { GenerationError, GenerationResult } from "../contract/generation-result.js";
 import type { JobState } from "../contract/job-state.js";
 import { readState, type GenerationJob, type StoredJobData } from "../producers/kiln-job.js";
-import { eventSubject } from "../webhooks/webhook-message.js";
-import { bullmqTelemetry } from "../telemetry/tracing.js";
-import { partitionLimiter, throttleProvider } from "../rate-limits/queue-limiter.js";
+import { throttleProvider } from "../rate-limits/queue-limiter.js";
 import type { RedisConnection } from "../redis.js";
 import { describeValue } from "../util/describe-value.js";
 import { assertNever } from "../util/assert-never.js";
 import { safe } from "../util/safe.js";
-import type { VisitJob } from "../visit/visit.js";
 import type { VisitPipeline } from "../visit/visit-pipeline.js";
 import type { VisitResult } from "../visit/visit-result.js";
 import { isFinalFailure } from "./final-failure.js";
 import { generationPipeline } from "./generation-pipeline.js";
-import {
-  DEFAULT_CONCURRENCY,
-  DEFAULT_LOCK_DURATION_MS,
-  DEFAULT_STALLED_INTERVAL_MS,
-  type GenerationWorkerOptions,
-} from "./generation-worker-options.js";
+import { DEFAULT_CONCURRENCY, bullWorkerOptions, type GenerationWorkerOptions } from "./generation-worker-options.js";
+import { jobIdentity, visitJobOf } from "./visit-job-of.js";
 import { acceptJob } from "./job-intake.js";
 import { JobStateStore } from "./job-state-store.js";
 import { DEFAULT_FETCH_WATCHDOG_MS } from "./fetch-watchdog.js";
@@ -67,7 +60,7 @@ export class GenerationWorker {
     );
     const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.watched = new WatchedWorker(
-      (processor) => this.createWorker(prefix, processor),
+      (processor) => new Worker(this.queueName, processor, bullWorkerOptions(options, prefix)),
       (job, token) => this.process(job, token),
       {
         queue: options.queues.partition(partition).generation(options.provider.name),
@@ -117,22 +110,6 @@ export class GenerationWorker {
     await this.stateConnection.quit().catch(() => undefined);
   }
 
-  private createWorker(prefix: string, processor: Processor<StoredJobData, GenerationResult, typeof GENERATE_JOB>): GenerationBullWorker {
-    const { options } = this;
-    return new Worker(this.queueName, processor, {
-      connection: options.connection,
-      prefix,
-      concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
-      // a crash mid-visit leaves the job active; allow a few such crashes before BullMQ gives up on it
-      maxStalledCount: 5,
-      lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
-      stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
-      limiter: partitionLimiter(options.ratePerSecond, options.queues.count),
-      // each visit's process span joins the producer's trace through the context bullmq-otel stored in the job
-      telemetry: bullmqTelemetry(),
-    });
-  }
-
   private async process(job: GenerationJob, token: string | undefined): Promise<GenerationResult> {
     if (job.name !== GENERATE_JOB)
       return this.refuse(job, {
@@ -142,7 +119,7 @@ export class GenerationWorker {
       });
     const accepted = acceptJob(job.data, this.options.provider.name, { jobId: String(job.id), maxJobBytes: this.options.maxJobBytes });
     if (!accepted.ok) return this.refuse(job, accepted.error);
-    return this.control(job, token, await this.pipeline.run(this.visitJob(job, token), accepted.job));
+    return this.control(job, token, await this.pipeline.run(visitJobOf(job, this.queueName, token, this.states), accepted.job));
   }
 
   /** How the visit ended, as BullMQ's control flow. */
@@ -170,22 +147,8 @@ export class GenerationWorker {
 
   /** A job whose data does not validate fails alone (see `VisitPipeline.refuse`). */
   private async refuse(job: GenerationJob, error: GenerationError): Promise<never> {
-    await this.pipeline.refuse(this.identityOf(job), job.data, error);
+    await this.pipeline.refuse(jobIdentity(job, this.queueName), job.data, error);
     throw new UnrecoverableError(`${error.code}: ${error.message}`);
-  }
-
-  private visitJob(job: GenerationJob, token: string | undefined): VisitJob {
-    return {
-      ...this.identityOf(job),
-      attempt: job.attemptsStarted,
-      traced: job.opts.telemetry?.metadata !== undefined,
-      stored: readState(job),
-      writeState: (state, firstInLine) => this.states.write(job, token, state, firstInLine),
-    };
-  }
-
-  private identityOf(job: GenerationJob): { id: string; subject: string; enqueuedAt: number } {
-    return { id: String(job.id), subject: eventSubject(this.queueName, String(job.id), job.timestamp), enqueuedAt: job.timestamp };
   }
 
   /** A job BullMQ failed for good outside a visit's own ending (stalled too often, a bug) still owes its caller a result. */
@@ -193,6 +156,6 @@ export class GenerationWorker {
     // BullMQ itself fails a job that stalled too often with an UnrecoverableError: final too
     if (!job || !isFinalFailure(job, err)) return;
     const accepted = acceptJob(job.data, this.options.provider.name, { jobId: String(job.id), maxJobBytes: this.options.maxJobBytes });
-    if (accepted.ok) await this.pipeline.failOutside(this.identityOf(job), accepted.job, this.stateOf(job), err.message);
+    if (accepted.ok) await this.pipeline.failOutside(jobIdentity(job, this.queueName), accepted.job, this.stateOf(job), err.message);
   }
 }

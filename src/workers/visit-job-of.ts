@@ -1,0 +1,21 @@
+import { readState, type GenerationJob } from "../producers/kiln-job.js";
+import { eventSubject } from "../webhooks/webhook-message.js";
+import type { VisitJob } from "../visit/visit.js";
+import type { JobStateStore } from "./job-state-store.js";
+
+/** What a result and a webhook say of a BullMQ job: its id, its event subject, when it was enqueued. */
+export function jobIdentity(job: GenerationJob, queueName: string): Pick<VisitJob, "id" | "subject" | "enqueuedAt"> {
+  const id = String(job.id);
+  return { id, subject: eventSubject(queueName, id, job.timestamp), enqueuedAt: job.timestamp };
+}
+
+/** The visit pipeline's port on a BullMQ job held with `token`: its state, read as the visit began, and written checked against the lock. */
+export function visitJobOf(job: GenerationJob, queueName: string, token: string | undefined, states: JobStateStore): VisitJob {
+  return {
+    ...jobIdentity(job, queueName),
+    attempt: job.attemptsStarted,
+    traced: job.opts.telemetry?.metadata !== undefined,
+    stored: readState(job),
+    writeState: (state, firstInLine) => states.write(job, token, state, firstInLine),
+  };
+}
