@@ -23,6 +23,18 @@ export default tseslint.config(
     },
   },
   {
+    // every environment variable is read in src/config/ (its schema, default and check live there);
+    // the simulator and the redis-server/child-process helpers are dev tools, leaving src/ for a package of their own
+    files: ["src/**/*.ts"],
+    ignores: ["src/config/**", "src/simulator/**", "src/util/redis-process.ts", "src/util/managed-process.ts"],
+    rules: {
+      "no-restricted-properties": [
+        "error",
+        { object: "process", property: "env", message: "read environment variables in src/config/ (a schema per area, loadEnvironment)" },
+      ],
+    },
+  },
+  {
     // tests read JSON answers and poke at results freely; what they check is in their assertions
     files: ["test/**/*.ts"],
     rules: {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
-import { loadEnvironment, type Environment } from "../src/config.js";
+import { loadEnvironment, type Environment } from "../src/config/index.js";
 import { GenerationClient, type GenerationStatus } from "../src/producers/generation-client.js";
 import type { SimulatorStats } from "../src/simulator/simulator.js";
 import type { SimulatorOptions } from "../src/simulator/simulator-options.js";

@@ -50,10 +50,10 @@ const argsOf = (service) => [service?.command ?? []].flat().join(" ");
 
 const workers = Object.entries(services).filter(([, s]) => [s.command ?? []].flat()[0] === "worker");
 check(workers.length > 0, "no service runs `kiln worker` (command: [worker])");
-const configSource = readFileSync(`${root}src/config.ts`, "utf8");
+const configSource = readFileSync(`${root}src/config/providers.ts`, "utf8");
 // every provider key the configuration knows, so a new provider cannot be left out of compose
 const providerKeys = [...configSource.matchAll(/^\s*([A-Z]+_API_KEY):/gm)].map((m) => m[1]);
-check(providerKeys.length >= 3, `found only ${providerKeys.length} provider keys in src/config.ts`);
+check(providerKeys.length >= 3, `found only ${providerKeys.length} provider keys in src/config/providers.ts`);
 for (const [name, worker] of workers) {
   const env = envOf(worker);
   const shutdown = seconds(env.KILN_SHUTDOWN_TIMEOUT ?? "20s");

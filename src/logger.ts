@@ -1,5 +1,7 @@
 import { pino, type DestinationStream, type Logger } from "pino";
 import { REDACTED, type SecretScrubber } from "./util/secret-scrubber.js";
+// the logging area alone (zod and the one read of the environment), not the whole configuration
+import { defaultLogLevel } from "./config/logging.js";
 
 /** Environment variables that hold credentials, in case a caller logs the environment or the config. */
 const SECRET_VARIABLES = [
@@ -106,7 +108,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const lines = options.secrets?.empty === false ? options.secrets.forJson() : undefined;
   const settings = {
     name: options.name ?? "kiln",
-    level: options.level ?? process.env.LOG_LEVEL ?? "info",
+    level: options.level ?? defaultLogLevel(),
     formatters: { log: redactSecrets },
     ...(lines ? { hooks: { streamWrite: (line: string) => lines.scrub(line) } } : {}),
   };

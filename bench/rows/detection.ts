@@ -3,7 +3,7 @@ import { mkdtemp } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { Queue } from "bullmq";
-import { loadEnvironment } from "../../src/config.js";
+import { loadEnvironment } from "../../src/config/index.js";
 import { createLogger } from "../../src/logger.js";
 import { GenerationClient } from "../../src/producers/generation-client.js";
 import { readState } from "../../src/producers/kiln-job.js";

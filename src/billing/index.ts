@@ -1,4 +1,4 @@
-import { configError, type Environment } from "../config.js";
+import { configError, type Environment } from "../config/index.js";
 import { PriceTable, PriceTableError } from "./price-table.js";
 
 export { PriceTable, PriceTableError, PRICE_UNITS, type ModelPrice, type PriceUnit } from "./price-table.js";

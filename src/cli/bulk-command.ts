@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { Command } from "commander";
 import cliProgress from "cli-progress";
-import { loadEnvironment, queueLocationOf } from "../config.js";
+import { loadEnvironment, queueLocationOf } from "../config/index.js";
 import { BatchProducer } from "../producers/batch-producer.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import { readManifest } from "../producers/manifest-reader.js";

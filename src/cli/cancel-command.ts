@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { loadEnvironment, queueLocationOf } from "../config.js";
+import { loadEnvironment, queueLocationOf } from "../config/index.js";
 import { GenerationClient } from "../producers/generation-client.js";
 
 /** `kiln cancel <id>`: ends a job that has not finished as failed with code `cancelled`. */

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { Command } from "commander";
-import { loadEnvironment, queueLocationOf } from "../config.js";
+import { loadEnvironment, queueLocationOf } from "../config/index.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import type { GenerationRequest } from "../producers/generation-request.js";
 

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { isConfigError, tracingConfig } from "../config.js";
+import { isConfigError, tracingConfig } from "../config/index.js";
 import { isInvalidRequestError } from "../producers/invalid-request-error.js";
 import { flushTracing, startTracing } from "../telemetry/tracing.js";
 

@@ -1,7 +1,6 @@
 import { Command, InvalidArgumentError } from "commander";
-import { loadEnvironment } from "../config.js";
+import { loadEnvironment, secretScrubberOf } from "../config/index.js";
 import { createLogger } from "../logger.js";
-import { secretScrubberOf } from "../configured-secrets.js";
 import { startHttpServer } from "../server/index.js";
 import { installGracefulShutdown } from "./graceful-shutdown.js";
 

@@ -1,7 +1,6 @@
 import { Command } from "commander";
-import { loadEnvironment, queueLocationOf } from "../config.js";
+import { loadEnvironment, queueLocationOf, secretScrubberOf } from "../config/index.js";
 import { GenerationClient } from "../producers/generation-client.js";
-import { secretScrubberOf } from "../configured-secrets.js";
 
 /** `kiln status <id>`: the job's state, step, progress and result as JSON. */
 export function statusCommand(): Command {

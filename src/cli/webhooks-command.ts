@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import { loadEnvironment } from "../config.js";
+import { loadEnvironment } from "../config/index.js";
 import { connectRedis, redisTargetOf } from "../redis.js";
 import { DeadLetter, DELIVERY_STATES, type DeliverySummary, type DeliveryState, type ReplayResult } from "../webhooks/dead-letter.js";
 

@@ -7,7 +7,7 @@ import { WcodeProvider } from "./wcode/wcode-provider.js";
 
 /**
  * The provider settings `configuredProviders` reads, named as the environment variables that
- * set them (config.ts parses them; the environment as a whole satisfies this interface).
+ * set them (config/providers.ts parses them; the environment as a whole satisfies this interface).
  */
 export interface ProviderSettings {
   TOKENHUB_API_KEY?: string;

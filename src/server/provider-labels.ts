@@ -1,4 +1,4 @@
-import type { Environment } from "../config.js";
+import type { Environment } from "../config/index.js";
 import type { ProviderResponseEvent } from "../providers/http-json.js";
 
 type BaseUrls = Pick<Environment, "TOKENHUB_BASE_URL" | "GATEWAY_BASE_URL" | "WCODE_BASE_URL">;

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Environment } from "../config.js";
+import { type Environment, secretScrubberOf } from "../config/index.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import { connectRedis, redisTargetOf } from "../redis.js";
 import type { BatchReader } from "./batch-reader.js";
@@ -8,7 +8,6 @@ import { KilnMetrics } from "./kiln-metrics.js";
 import { ProviderLabels } from "./provider-labels.js";
 import { PartitionedQueues } from "../producers/partitioned-queues.js";
 import { pricesOf } from "../billing/index.js";
-import { secretScrubberOf } from "../configured-secrets.js";
 
 export interface StartHttpServerOptions {
   /** TCP port; 0 picks a free one. @defaultValue `KILN_HTTP_PORT`, else 8080 */

@@ -12,7 +12,7 @@ export { S3ArchiveStore, S3_STORE_DEFAULTS, type S3StoreOptions } from "./s3-arc
 
 /**
  * The archive settings `createArchiveStore` reads, named as the environment variables that set
- * them (config.ts parses them; the environment as a whole satisfies this interface).
+ * them (config/archive.ts parses them; the environment as a whole satisfies this interface).
  */
 export interface ArchiveSettings {
   S3_BUCKET?: string;

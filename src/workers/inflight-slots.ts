@@ -1,5 +1,5 @@
 import type { RedisConnection } from "../redis.js";
-import { envModelName } from "../config.js";
+import { envModelName } from "../config/index.js";
 
 /** Caps on provider tasks in flight at once, shared by every worker process. */
 export interface InflightCaps {

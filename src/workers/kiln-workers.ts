@@ -1,7 +1,6 @@
 import type { Logger } from "pino";
 import { Agent } from "undici";
-import type { Environment } from "../config.js";
-import { configError, modelInflightCaps } from "../config.js";
+import { type Environment, configError, modelInflightCaps, processEnvironment, secretScrubberOf } from "../config/index.js";
 import type { InflightCaps } from "./inflight-slots.js";
 import type { ModelKind } from "../providers/model-kind.js";
 import { configuredProviders } from "../providers/index.js";
@@ -18,7 +17,6 @@ import { BatchWorker } from "./batch-worker.js";
 import { WebhookNotifier } from "./webhook-notifier.js";
 import { PartitionedQueues } from "../producers/partitioned-queues.js";
 import { pricesOf } from "../billing/index.js";
-import { secretScrubberOf } from "../configured-secrets.js";
 
 /** Everything `kiln worker` runs in one process: per partition it consumes, a worker of each queue. */
 export interface KilnWorkers {
@@ -74,7 +72,8 @@ export async function startKilnWorkers(
     outputLimits: outputLimitsOf(env),
     archiveWindowMs: env.KILN_ARCHIVE_DEADLINE,
   };
-  const rawEnv = overrides.rawEnv ?? process.env;
+  // the variables no schema can list (per-model caps, library-read credentials), read in config/
+  const rawEnv = overrides.rawEnv ?? processEnvironment();
   const secrets = secretScrubberOf(env, rawEnv);
   const handoffs: Array<{ provider: string; handoff: SlotHandoff }> = [];
   const generation = providers.flatMap((provider) => {

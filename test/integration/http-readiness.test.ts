@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadEnvironment } from "../../src/config.js";
+import { loadEnvironment } from "../../src/config/index.js";
 import { createLogger } from "../../src/logger.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
 import { getFreePort } from "../../src/util/redis-process.js";

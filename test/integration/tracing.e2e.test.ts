@@ -7,7 +7,7 @@ import { kiln } from "../support/kiln-cli.js";
 import { OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.js";
 import { WorkerProcess } from "../support/worker-process.js";
 import { API_TOKEN } from "../fixtures/http-api-client.js";
-import { tracingConfig } from "../../src/config.js";
+import { tracingConfig } from "../../src/config/index.js";
 import { createLogger } from "../../src/logger.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
 import { shutdownTracing, startTracing } from "../../src/telemetry/tracing.js";

@@ -7,7 +7,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { generateQueueName } from "../../src/contract/queue-names.js";
 import { deliveryJobId, eventSubject, type EventType } from "../../src/webhooks/webhook-message.js";
-import { loadEnvironment, queueLocationOf, type Environment } from "../../src/config.js";
+import { loadEnvironment, queueLocationOf, type Environment } from "../../src/config/index.js";
 import { prefixOf } from "../../src/partitions.js";
 import { connectRedis, redisTargetOf } from "../../src/redis.js";
 import { createLogger } from "../../src/logger.js";

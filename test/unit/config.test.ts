@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { ConfigError, loadEnvironment, queueLocationOf } from "../../src/config.js";
+import { ConfigError, loadEnvironment, queueLocationOf } from "../../src/config/index.js";
 import { outputLimitsOf } from "../../src/workers/kiln-workers.js";
 import { outputLimitsFor } from "../../src/workers/output-limits.js";
 

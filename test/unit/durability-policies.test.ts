@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Duration, loadEnvironment } from "../../src/config.js";
+import { Duration, loadEnvironment } from "../../src/config/index.js";
 import { describeValue } from "../../src/util/describe-value.js";
 import { limiterFor } from "../../src/rate-limits/queue-limiter.js";
 import { taskIdIn } from "../../src/workers/submit-step.js";

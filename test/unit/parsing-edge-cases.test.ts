@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadEnvironment } from "../../src/config.js";
+import { ConfigError, loadEnvironment } from "../../src/config/index.js";
 import { parseRetryAfter } from "../../src/providers/provider-error.js";
 import { urlExpiresAt } from "../../src/providers/result-url.js";
 import { readTaskStatus, readTokenHubError } from "../../src/providers/tokenhub/tokenhub-responses.js";

@@ -2,7 +2,7 @@ import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callJson } from "../../src/providers/http-json.js";
-import { loadEnvironment } from "../../src/config.js";
+import { loadEnvironment } from "../../src/config/index.js";
 import { configuredProviders } from "../../src/providers/configured-providers.js";
 import { findModel } from "../../src/providers/model-registry.js";
 import { createLogger } from "../../src/logger.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { REDACTED, SecretScrubber } from "../../src/util/secret-scrubber.js";
-import { configuredSecrets } from "../../src/configured-secrets.js";
-import { loadEnvironment } from "../../src/config.js";
+import { configuredSecrets } from "../../src/config/index.js";
+import { loadEnvironment } from "../../src/config/index.js";
 
 const KEY = "sk-proj-Abc123Def456Ghi789Jkl012";
 const TOKEN = "api-token-0123456789abcdef";

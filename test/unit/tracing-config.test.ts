@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isConfigError, tracingConfig } from "../../src/config.js";
+import { isConfigError, tracingConfig } from "../../src/config/index.js";
 
 describe("tracingConfig: the OTEL_* variables that turn tracing on", () => {
   it("is off without an endpoint, whatever else is set", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadEnvironment } from "../../src/config.js";
+import { loadEnvironment } from "../../src/config/index.js";
 import {
   checkSchedule,
   DEFAULT_WEBHOOK_SCHEDULE_MS,

@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
-import { loadEnvironment, queueLocationOf } from "../../config.js";
+import { demoEnvironment, demoRedisOf, queueLocationOf, secretScrubberOf } from "../../config/index.js";
 import { createLogger } from "../../logger.js";
-import { secretScrubberOf } from "../../configured-secrets.js";
 import { GenerationClient, type GenerationStatus } from "../../producers/generation-client.js";
 import { ProviderSimulator } from "../../simulator/simulator.js";
 import { WebhookReceiver } from "../../simulator/webhook-receiver.js";
@@ -23,8 +22,8 @@ export async function runDemo(options: { timeoutMs: number; archiveDir: string }
   const cleanups: Array<() => Promise<unknown>> = [];
   try {
     // a Redis Cluster named by REDIS_CLUSTER_NODES is used as it is; else REDIS_URL, else a redis-server of its own
-    const cluster = process.env.REDIS_CLUSTER_NODES || undefined;
-    const redisUrl = cluster ? undefined : process.env.REDIS_URL || (await startOwnRedis(cleanups));
+    const { clusterNodes: cluster, redisUrl: given } = demoRedisOf();
+    const redisUrl = cluster ? undefined : given || (await startOwnRedis(cleanups));
     const simulator = new ProviderSimulator({ apiKey: SIM_KEY, durationsMs: { image: 1500, video: 5000, "3d": 4000 } });
     const simUrl = await simulator.start();
     cleanups.push(() => simulator.stop());
@@ -32,10 +31,9 @@ export async function runDemo(options: { timeoutMs: number; archiveDir: string }
     const receiver = new WebhookReceiver(secret);
     await receiver.start();
     cleanups.push(() => receiver.stop());
-    const env = loadEnvironment({
-      ...process.env,
+    // the operator's environment, with the demo's defaults where unset and its own services over it
+    const env = demoEnvironment({
       REDIS_URL: redisUrl,
-      KILN_PREFIX: process.env.KILN_PREFIX ?? "{kiln-demo}",
       TOKENHUB_API_KEY: SIM_KEY,
       TOKENHUB_BASE_URL: simUrl,
       GATEWAY_API_KEY: SIM_KEY,
@@ -46,7 +44,6 @@ export async function runDemo(options: { timeoutMs: number; archiveDir: string }
       KILN_ALLOW_PRIVATE_URLS: "true",
       KILN_POLL_SCALE: "0.1",
       ARCHIVE_DIR: options.archiveDir,
-      LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
     });
     const workers = await startKilnWorkers(env, createLogger({ level: env.LOG_LEVEL, secrets: secretScrubberOf(env) }));
     cleanups.push(() => workers.close());

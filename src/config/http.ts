@@ -1,0 +1,19 @@
+import { z } from "zod";
+import { Flag, Token, WholeNumber } from "./values.js";
+
+/** HTTP (issue 5): the API, /metrics and the dashboard, and the tokens that guard them. */
+export const HttpConfig = z.object({
+  /** The API's and /metrics' port, 0 to 65535 (0 picks a free one). Unset by default: no HTTP server in `kiln worker`, 8080 for `kiln server`. */
+  KILN_HTTP_PORT: WholeNumber(0, 65_535, { whole: "expected a port number", range: "expected 0 to 65535" }).optional(),
+  /** Bearer token of the write routes (and of reads), at least 16 characters. Unset by default: writes answer 503. */
+  KILN_API_TOKEN: Token().optional(),
+  /** Bearer token of the read routes (GET /v1/generations/{id}, /v1/batches/{id}) only, at least 16 characters. Unset by default. */
+  KILN_READ_TOKEN: Token().optional(),
+  /** Read routes need no token. Default false. */
+  KILN_PUBLIC_READS: Flag.default(false),
+  /** The dashboard (issue 11): turns it on and guards it, at least 16 characters. Unset by default: no dashboard. */
+  KILN_ADMIN_TOKEN: Token("expected at least 16 characters (it guards every job's data)").optional(),
+  /** The dashboard may retry, clean, promote and remove jobs. Default false: read-only. */
+  KILN_ADMIN_WRITE: Flag.default(false),
+});
+export type HttpConfig = z.infer<typeof HttpConfig>;
