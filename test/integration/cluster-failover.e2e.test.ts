@@ -104,7 +104,7 @@ describe("a Redis Cluster failover under an in-flight cap", () => {
       expect(h.simulator.stats().maxOpen).toBeLessThanOrEqual(2 * CAP);
     } finally {
       metrics.close();
-      // closing may wait on a command sent to the killed master: bounded, as in redis-cluster.test.ts
+      // closing may wait on a command sent to the killed master: bounded, as in redis-cluster.e2e.test.ts
       await Promise.race([Promise.all([h.close(), probe.quit()]), new Promise((r) => setTimeout(r, 10_000))]);
     }
   }

@@ -288,7 +288,7 @@ describe("kiln on a Redis Cluster with three partitions", () => {
           `${promotedAt - killedAt} ms; ${before.length + after.length} jobs completed, ${twice.length} submitted twice`,
       );
     } finally {
-      // closing may wait on a blocking command sent to the killed master: bounded, as in redis-cluster.test.ts
+      // closing may wait on a blocking command sent to the killed master: bounded, as in redis-cluster.e2e.test.ts
       await Promise.race([h.close(), new Promise((r) => setTimeout(r, 10_000))]);
     }
   }, 120_000);

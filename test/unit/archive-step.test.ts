@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { initialState, type JobState } from "../../src/contract/job-state.js";
 import { resolveModel } from "../../src/providers/model-registry.js";
 import { LocalArchiveStore } from "../../src/storage/local-archive-store.js";
@@ -20,18 +20,23 @@ const PAGE = "<!doctype html><script>alert(1)</script>";
 describe("archiveStep and the model's kind", () => {
   let server: Server;
   let url: string;
+  let root: string;
+  /** This test's own store folder: what one test archives is not in the next one's. */
   let dir: string;
   const dispatcher = createOutboundDispatcher({ allowPrivate: true });
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "kiln-archive-step-"));
+    root = await mkdtemp(join(tmpdir(), "kiln-archive-step-"));
     server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end(PAGE));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/out/0.png`;
   });
+  beforeEach(async () => {
+    dir = await mkdtemp(join(root, "case-"));
+  });
   afterAll(async () => {
     server.close();
     await dispatcher.close();
-    await rm(dir, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
   });
 
   /** The archive step's context for `model`, on a real fetcher and a real local store. */
