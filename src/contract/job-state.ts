@@ -16,13 +16,8 @@ const OutputSource = z.object({
   expiresAt: z.string().optional(),
 });
 
-/**
- * The worker's progress through one job, kept in the job's own hash (`JobStateStore`, never in
- * the producer's data) and written before each side effect, so a job picked up again (after a
- * crash, a delay, a restart) resumes where it was.
- */
-export const JobState = z.object({
-  step: Step,
+/** What every step's state may hold; each step's schema below makes required what that step needs. */
+const stateFields = {
   /** When a worker first picked the job up (the result's `timings.startedAt`). */
   startedAt: z.number(),
   /** When the provider's task must be done by: set at the first submit (see `src/visit/deadlines.ts`); a placeholder before it. */
@@ -62,16 +57,46 @@ export const JobState = z.object({
   archivedAt: z.number().optional(),
   /** When the last `generation.progress` went out: they are at least 500 ms apart. */
   lastProgressAt: z.number().optional(),
-  /** The final result, set when the job reaches `notify`. */
+  /** The final result, set when the job fails; a completed job's is built as it is sent. */
   result: GenerationResult.optional(),
   /**
    * W3C `traceparent` of the job's first visit, kept when the job came without a trace context
    * (an untraced producer) and kiln traces: later visits' spans join that trace.
    */
   trace: z.string().max(100).optional(),
+};
+
+/** Waiting to be submitted, or submitting: no task yet (a re-run that finds a task id goes on to poll). */
+export const SubmitState = z.object({ ...stateFields, step: z.literal("submit") });
+export type SubmitState = z.infer<typeof SubmitState>;
+
+/** Polling the provider's task: its id is known. */
+export const PollState = z.object({ ...stateFields, step: z.literal("poll"), taskId: z.string() });
+export type PollState = z.infer<typeof PollState>;
+
+/** Archiving the outputs of a task that succeeded: its sources and when it finished are known. */
+export const ArchiveState = z.object({
+  ...stateFields,
+  step: z.literal("archive"),
+  sources: z.array(OutputSource),
+  providerCompletedAt: z.number(),
 });
+export type ArchiveState = z.infer<typeof ArchiveState>;
+
+/** Sending the result and ending the job (completed, or failed with its result stored). */
+export const NotifyState = z.object({ ...stateFields, step: z.literal("notify") });
+export type NotifyState = z.infer<typeof NotifyState>;
+
+/**
+ * The worker's progress through one job, kept in the job's own hash (`JobStateStore`, never in
+ * the producer's data) and written before each side effect, so a job picked up again (after a
+ * crash, a delay, a restart) resumes where it was. One shape per step, told apart by `step`.
+ * Stored as the plain JSON object of its fields, the same for every step, so a state written
+ * by an earlier version (one object with every field optional) reads as the union.
+ */
+export const JobState = z.discriminatedUnion("step", [SubmitState, PollState, ArchiveState, NotifyState]);
 export type JobState = z.infer<typeof JobState>;
 
-export function initialState(now: number, deadlineMs: number): JobState {
+export function initialState(now: number, deadlineMs: number): SubmitState {
   return { step: "submit", startedAt: now, deadlineAt: now + deadlineMs, submitCalls: 0, slot: false, polls: 0, errors: 0, archived: [] };
 }

@@ -3,7 +3,7 @@ import type { GenerationResult } from "../contract/generation-result.js";
 import { JobState } from "../contract/job-state.js";
 import type { GENERATE_JOB } from "../contract/queue-names.js";
 import { isRecord } from "../util/describe-value.js";
-import type { GenerationRequest } from "./generation-request.js";
+import { describeIssues, type GenerationRequest } from "./generation-request.js";
 
 /**
  * The data of a `generate` job as kiln's producers store it: a checked request. It is the
@@ -41,9 +41,7 @@ export function readState(job: Pick<Job, "progress"> | undefined): StoredState {
   if (value === 0 || value === undefined) return { kind: "none" };
   if (!isRecord(value)) return { kind: "unreadable", reason: `progress is ${typeof value}, not kiln's state` };
   const parsed = JobState.safeParse(value);
-  return parsed.success
-    ? { kind: "state", state: parsed.data }
-    : { kind: "unreadable", reason: parsed.error.issues[0]?.message ?? "invalid" };
+  return parsed.success ? { kind: "state", state: parsed.data } : { kind: "unreadable", reason: describeIssues(parsed.error) };
 }
 
 /** The result kiln stored when it ended `job` (a failed job's result lives only there). */

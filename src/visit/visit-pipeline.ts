@@ -32,7 +32,7 @@ export const generationSteps: StepRunner = (state, ctx) => {
     case "notify":
       throw new Error("notify is not a step to run");
     default:
-      return assertNever(state.step, "step");
+      return assertNever(state, "step");
   }
 };
 

@@ -13,8 +13,8 @@ import type { StoredObject } from "../storage/archive-store.js";
 import { findModel } from "../providers/model-registry.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { outcomeOfError } from "./error-outcome.js";
-import type { JobState } from "../contract/job-state.js";
-import type { StepContext } from "./step-context.js";
+import type { ArchiveState } from "../contract/job-state.js";
+import type { ArchiveContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 
 /**
@@ -23,8 +23,8 @@ import type { StepOutcome } from "./step-outcome.js";
  * webhook): a re-run skips recorded outputs, and an unrecorded one is written again under the
  * same key with the same bytes.
  */
-export async function archiveStep(state: JobState, ctx: StepContext): Promise<StepOutcome> {
-  const sources = state.sources ?? [];
+export async function archiveStep(state: ArchiveState, ctx: ArchiveContext): Promise<StepOutcome> {
+  const sources = state.sources;
   let current = state;
   for (const [index, source] of sources.entries()) {
     if (current.archived.some((a) => a.index === index)) continue;
@@ -40,7 +40,7 @@ export async function archiveStep(state: JobState, ctx: StepContext): Promise<St
   return { type: "next", state: { ...current, step: "notify", archivedAt: ctx.now() } };
 }
 
-async function archiveOne(index: number, source: OutputSource, ctx: StepContext): Promise<ArchivedOutput> {
+async function archiveOne(index: number, source: OutputSource, ctx: ArchiveContext): Promise<ArchivedOutput> {
   const limits = ctx.outputLimits;
   const opened = await ctx.fetcher.open(source, limits);
   let type, key;
@@ -114,7 +114,7 @@ function storeError(err: unknown): unknown {
  * the output: refused as `bad_response`, final, before a byte is stored. A pass-through model's
  * kind is kiln's guess, so its outputs are taken as they come.
  */
-function refuseContradiction(index: number, source: OutputSource, opened: OpenedOutput, ctx: StepContext): void {
+function refuseContradiction(index: number, source: OutputSource, opened: OpenedOutput, ctx: ArchiveContext): void {
   if (ctx.request.passthrough && !findModel(ctx.request.provider, ctx.request.model)) return;
   for (const declared of [source.contentType, opened.contentType]) {
     if (contradictsKind(ctx.model.kind, declared))
@@ -128,7 +128,7 @@ function refuseContradiction(index: number, source: OutputSource, opened: Opened
  * `<prefix>/<provider>/<yyyy-mm-dd>/<jobId>/<index>.<ext>`, dated by enqueue time so every
  * re-run of the job writes the same keys. The job id is made path-safe.
  */
-export function archiveKey(ctx: Pick<StepContext, "request" | "jobId" | "enqueuedAt">, index: number, ext: string): string {
+export function archiveKey(ctx: Pick<ArchiveContext, "request" | "jobId" | "enqueuedAt">, index: number, ext: string): string {
   const prefix = (ctx.request.archive?.prefix ?? "kiln").replace(/^\/+|\/+$/g, "");
   const date = new Date(ctx.enqueuedAt).toISOString().slice(0, 10);
   return `${prefix}/${ctx.request.provider}/${date}/${pathSafe(ctx.jobId)}/${index}.${ext}`;

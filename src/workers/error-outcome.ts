@@ -3,7 +3,7 @@ import { isProviderError, type ProviderErrorKind } from "../providers/provider-e
 import { retryDelayMs } from "../providers/poll-policy.js";
 import { assertNever } from "../util/assert-never.js";
 import type { JobState } from "../contract/job-state.js";
-import type { StepContext } from "./step-context.js";
+import type { RetryContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { isArchiveError } from "./archive-error.js";
 import { retryEndsPastDeadline } from "../visit/deadlines.js";
@@ -13,7 +13,7 @@ import { retryEndsPastDeadline } from "../visit/deadlines.js";
  * retry can fix, otherwise a wait with backoff (honouring Retry-After) until the deadline.
  * Rate limits and transient errors never spend a BullMQ attempt.
  */
-export function outcomeOfError(err: unknown, state: JobState, ctx: StepContext): StepOutcome {
+export function outcomeOfError(err: unknown, state: JobState, ctx: RetryContext): StepOutcome {
   const message = err instanceof Error ? err.message : String(err);
   if (isArchiveError(err)) return { type: "fail", state, error: { code: "archive_failed", message, retryable: false } };
   if (!isProviderError(err)) {
@@ -33,7 +33,7 @@ export function outcomeOfError(err: unknown, state: JobState, ctx: StepContext):
   return retry(state, ctx, message, err.retryAfterMs);
 }
 
-function retry(state: JobState, ctx: StepContext, message: string, retryAfterMs: number | undefined): StepOutcome {
+function retry(state: JobState, ctx: RetryContext, message: string, retryAfterMs: number | undefined): StepOutcome {
   const delayMs = retryDelayMs(state.errors, { random: ctx.random, retryAfterMs, scale: ctx.pollScale });
   const next = { ...state, errors: state.errors + 1, lastError: message };
   if (retryEndsPastDeadline(state, ctx.now(), delayMs, ctx.archiveWindowMs)) {

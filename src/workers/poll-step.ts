@@ -1,5 +1,5 @@
-import type { JobState } from "../contract/job-state.js";
-import type { StepContext } from "./step-context.js";
+import type { JobState, PollState } from "../contract/job-state.js";
+import type { PollContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { outcomeOfError } from "./error-outcome.js";
 import { unreadableAnswerOutcome } from "./unreadable-answers.js";
@@ -11,8 +11,7 @@ import { usageOf } from "../billing/usage-of.js";
 const PROGRESS_SAMPLES = 4;
 
 /** One status request. Pending: come back when the poll planner says. Done: archive or fail. */
-export async function pollStep(state: JobState, ctx: StepContext): Promise<StepOutcome> {
-  if (!state.taskId) return { type: "next", state: { ...state, step: "submit" } };
+export async function pollStep(state: PollState, ctx: PollContext): Promise<StepOutcome> {
   let status;
   try {
     status = await ctx.provider.poll(ctx.model, state.taskId);

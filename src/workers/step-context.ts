@@ -61,3 +61,30 @@ export interface StepContext {
   random: () => number;
   now: () => number;
 }
+
+/** What any step needs to turn an error into its outcome (`outcomeOfError`): retries, backoff, the deadline. */
+export type RetryContext = Pick<StepContext, "jobId" | "log" | "now" | "random" | "pollScale" | "archiveWindowMs">;
+
+/** What the submit step sees: the provider and the job's input, its slot, its hooks' admission, its deadline. */
+export type SubmitContext = RetryContext &
+  Pick<
+    StepContext,
+    | "provider"
+    | "model"
+    | "input"
+    | "enqueuedAt"
+    | "slots"
+    | "admit"
+    | "persist"
+    | "deadlineMs"
+    | "onUnknownSubmit"
+    | "observeSubmitWindow"
+    | "planner"
+  >;
+
+/** What the poll step sees: the provider, the poll schedule, and what an unreadable answer needs. */
+export type PollContext = RetryContext & Pick<StepContext, "provider" | "model" | "input" | "planner" | "maxBadAnswers" | "secrets">;
+
+/** What the archive step sees: the store, the download, the limits, and what the archive keys are made of. */
+export type ArchiveContext = RetryContext &
+  Pick<StepContext, "store" | "fetcher" | "outputLimits" | "request" | "enqueuedAt" | "model" | "persist">;

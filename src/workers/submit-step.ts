@@ -1,5 +1,5 @@
-import type { JobState } from "../contract/job-state.js";
-import type { StepContext } from "./step-context.js";
+import type { JobState, SubmitState } from "../contract/job-state.js";
+import type { SubmitContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { outcomeOfError } from "./error-outcome.js";
 import { isProviderError } from "../providers/provider-error.js";
@@ -18,8 +18,8 @@ import { deadlineAtSubmit } from "../visit/deadlines.js";
  * `retry` (default) submits again, counted in `kiln_submit_window_total` and logged with every
  * task id kiln saw; `fail` ends the job with `submit_unknown` rather than risk paying twice.
  */
-export async function submitStep(state: JobState, ctx: StepContext): Promise<StepOutcome> {
-  if (state.taskId) return { type: "next", state: { ...state, step: "poll" } };
+export async function submitStep(state: SubmitState, ctx: SubmitContext): Promise<StepOutcome> {
+  if (state.taskId) return { type: "next", state: { ...state, step: "poll", taskId: state.taskId } };
   if (state.submitCalls > 0) {
     if (ctx.onUnknownSubmit === "fail")
       return unknownOutcomeFailure(state, "a previous submit call ended without a stored answer (the worker stopped mid-call)");
@@ -60,7 +60,7 @@ export async function submitStep(state: JobState, ctx: StepContext): Promise<Ste
   return { type: "wait", state: next, delayMs: await ctx.planner.delayMs(next, ctx), reason: "submitted" };
 }
 
-function answered(answer: SubmitResult, calling: JobState, ctx: StepContext): JobState {
+function answered(answer: SubmitResult, calling: JobState, ctx: SubmitContext): JobState {
   const now = ctx.now();
   if (answer.type === "completed") {
     return {
@@ -89,7 +89,7 @@ function answered(answer: SubmitResult, calling: JobState, ctx: StepContext): Jo
  * A 4xx answer (429 included) or a request that never left means no task was created: that
  * call does not count towards the submit window. Anything else may have created one.
  */
-function afterFailedSubmit(err: unknown, before: JobState, calling: JobState, ctx: StepContext): StepOutcome {
+function afterFailedSubmit(err: unknown, before: JobState, calling: JobState, ctx: SubmitContext): StepOutcome {
   const refused = isProviderError(err) && err.status !== undefined && err.status >= 400 && err.status < 500;
   if (refused || isNotDelivered(err)) return outcomeOfError(err, { ...calling, submitCalls: before.submitCalls }, ctx);
   const message = err instanceof Error ? err.message : String(err);

@@ -2,7 +2,7 @@ import type { JobState } from "../contract/job-state.js";
 import type { ProviderError } from "../providers/provider-error.js";
 import { answerExcerpt, scrubText } from "./answer-excerpt.js";
 import { outcomeOfError } from "./error-outcome.js";
-import type { StepContext } from "./step-context.js";
+import type { PollContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 
 /**
@@ -14,7 +14,7 @@ import type { StepOutcome } from "./step-outcome.js";
  * last answer is logged, redacted and cut. A submit's unreadable answer is not counted here:
  * its outcome is unknown, and `KILN_<PROVIDER>_ON_UNKNOWN_SUBMIT` decides.
  */
-export function unreadableAnswerOutcome(err: ProviderError, state: JobState, ctx: StepContext): StepOutcome {
+export function unreadableAnswerOutcome(err: ProviderError, state: JobState, ctx: PollContext): StepOutcome {
   const badAnswers = (state.badAnswers ?? 0) + 1;
   const counted = { ...state, badAnswers };
   if (badAnswers < ctx.maxBadAnswers) return outcomeOfError(err, counted, ctx);

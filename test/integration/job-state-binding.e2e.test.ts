@@ -4,6 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STATE_FIELD } from "../../src/producers/kiln-job.js";
 import { sameMintedIdInTwoQueues } from "../support/same-minted-id.js";
 import { KilnHarness } from "../support/kiln-harness.js";
+import { resolveModel } from "../../src/providers/model-registry.js";
+import { TokenHubProvider } from "../../src/providers/tokenhub/tokenhub-provider.js";
+import { createLogger } from "../../src/logger.js";
 
 describe("kiln's state is only ever state kiln wrote for that very job", () => {
   const h = new KilnHarness();
@@ -83,6 +86,47 @@ describe("kiln's state is only ever state kiln wrote for that very job", () => {
     expect(h.simulator.stats().submissions.filter((s) => s.prompt === request.metadata.prompt)).toHaveLength(0);
     await h.receiver.waitFor(() => h.receiver.of(job.id!).length === 1);
     expect(h.receiver.of(job.id!)[0]!.payload).toMatchObject({ type: "generation.failed", data: { error: { code: "internal" } } });
+  });
+
+  // what the previous version wrote, field for field: one flat object whatever the step
+  const previousVersionState = (fields: Record<string, unknown>) => {
+    const now = Date.now();
+    return { startedAt: now, deadlineAt: now + 900_000, submitCalls: 0, slot: false, polls: 0, errors: 0, archived: [], ...fields };
+  };
+
+  it("a job parked by the previous version while polling resumes from its stored task: completed, never submitted again", async () => {
+    const request = h.request("hy-image-v3.0");
+    const model = resolveModel("tokenhub", "hy-image-v3.0")!;
+    const provider = new TokenHubProvider({
+      apiKey: h.env.TOKENHUB_API_KEY!,
+      baseUrls: h.env.TOKENHUB_BASE_URL,
+      log: createLogger({ level: "silent" }),
+    });
+    const submitted = await provider.submit(model, model.input.parse(request.input));
+    if (submitted.type !== "task") throw new Error("expected an async task");
+    const job = await raw.add("generate", request, { delay: 300 });
+    const state = previousVersionState({
+      step: "poll",
+      submitCalls: 1,
+      taskId: submitted.taskId,
+      submittedAt: Date.now(),
+      providerStatus: "queued",
+    });
+    await redis.hset(`${h.prefix}:generate-tokenhub:${job.id}`, STATE_FIELD, JSON.stringify(state));
+    const status = await h.client.waitFor(job.id!, { timeoutMs: 20_000, provider: "tokenhub" });
+    expect(status.state).toBe("completed");
+    expect(status.result?.providerTaskId).toBe(submitted.taskId);
+    expect(status.result?.outputs).toHaveLength(1);
+    // the one submission is the one made above, before the job was parked
+    expect(h.simulator.stats().submissions.filter((s) => s.prompt === request.metadata.prompt)).toHaveLength(1);
+  });
+
+  it("a job parked by the previous version before its submit (waiting for a slot) is submitted once and completes", async () => {
+    const request = h.request("hy-image-v3.0");
+    const job = await raw.add("generate", request, { delay: 300 });
+    await redis.hset(`${h.prefix}:generate-tokenhub:${job.id}`, STATE_FIELD, JSON.stringify(previousVersionState({ step: "submit" })));
+    expect((await h.client.waitFor(job.id!, { timeoutMs: 20_000, provider: "tokenhub" })).state).toBe("completed");
+    expect(h.simulator.stats().submissions.filter((s) => s.prompt === request.metadata.prompt)).toHaveLength(1);
   });
 });
 

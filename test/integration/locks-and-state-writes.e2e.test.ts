@@ -51,7 +51,7 @@ describe("JobStateStore", () => {
       expect(read).toEqual({ kind: "state", state });
 
       await redis.set(`${key}:lock`, "token-b"); // the stalled check gave the job to another worker
-      await expect(store.write(job, "token-a", { ...state, step: "poll" })).rejects.toBeInstanceOf(LostJobError);
+      await expect(store.write(job, "token-a", { ...state, step: "poll", taskId: "t-1" })).rejects.toBeInstanceOf(LostJobError);
       expect(JSON.parse((await redis.hget(key, STATE_FIELD))!)).toEqual(state);
 
       await redis.del(`${key}:lock`);
@@ -72,7 +72,9 @@ describe("JobStateStore", () => {
       await redis.set(`${key}:lock`, "token-a");
       expect(await store.write(job, "token-a", initialState(1, 2))).toEqual({});
       await new CancelRequests(redis, prefix).request("generate-tokenhub", String(job.id), "changed my mind");
-      expect(await store.write(job, "token-a", { ...initialState(1, 2), step: "poll" })).toEqual({ cancelReason: "changed my mind" });
+      expect(await store.write(job, "token-a", { ...initialState(1, 2), step: "poll", taskId: "t-1" })).toEqual({
+        cancelReason: "changed my mind",
+      });
       // the state is written all the same: the visit ends the job through its usual failure path
       expect(JSON.parse((await redis.hget(key, STATE_FIELD))!)).toMatchObject({ step: "poll" });
     } finally {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { initialState, type JobState } from "../../src/contract/job-state.js";
+import { initialState, type ArchiveState } from "../../src/contract/job-state.js";
 import { resolveModel } from "../../src/providers/model-registry.js";
 import { LocalArchiveStore } from "../../src/storage/local-archive-store.js";
 import { createOutboundDispatcher } from "../../src/webhooks/url-guard.js";
@@ -59,7 +59,7 @@ describe("archiveStep and the model's kind", () => {
     } as unknown as StepContext;
   }
 
-  const archiving = (): JobState => ({
+  const archiving = (): ArchiveState => ({
     ...initialState(Date.now(), 60_000),
     step: "archive",
     sources: [{ url }],

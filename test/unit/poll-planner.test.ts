@@ -4,7 +4,8 @@ import { resolveModel } from "../../src/providers/model-registry.js";
 import { pollDelayMs } from "../../src/providers/poll-policy.js";
 import { requestSize } from "../../src/providers/request-size.js";
 import type { DurationStatsStore } from "../../src/workers/duration-stats-store.js";
-import { initialState, type JobState } from "../../src/contract/job-state.js";
+import { initialState, type PollState } from "../../src/contract/job-state.js";
+import { asPolling } from "../support/job-states.js";
 import { PollPlanner } from "../../src/workers/poll-planner.js";
 import { pollStep } from "../../src/workers/poll-step.js";
 import type { StepContext } from "../../src/workers/step-context.js";
@@ -24,7 +25,7 @@ function memoryStats(stats?: { n: number; mean: number; variance: number }) {
   return { store, recorded };
 }
 
-const polling = (over: Partial<JobState> = {}): JobState => ({
+const polling = (over: Partial<PollState> = {}): PollState => ({
   ...initialState(0, 3_600_000),
   step: "poll",
   taskId: "t-1",
@@ -122,7 +123,7 @@ describe("pollStep with the planner", () => {
     ] as const) {
       const outcome = await pollStep(state, context({ state: "pending", providerStatus: "in_progress", progress }, at).ctx);
       expect(outcome.type).toBe("wait");
-      state = outcome.state;
+      state = asPolling(outcome.state);
     }
     expect(state.progressSamples).toEqual([
       { atMs: 20_000, progress: 10 },

@@ -7,7 +7,7 @@ import type { StepOutcome } from "../../src/workers/step-outcome.js";
 const KEY = "sk-live-0123456789abcdefghij";
 const JOB_SECRET = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0";
 const scrubber = new SecretScrubber([KEY]).with([JOB_SECRET]);
-const state = { ...initialState(0, 60_000), step: "poll" as const };
+const state = { ...initialState(0, 60_000), step: "poll" as const, taskId: "t-1" };
 
 describe("scrubbedOutcome (every step's outcome, before the worker stores or acts on it)", () => {
   it("scrubs a failure's message and provider code, and the state's last error and provider status", () => {

@@ -97,7 +97,7 @@ describe("submitStep", () => {
 describe("outcomeOfError and deadlineOf", () => {
   const { ctx } = context(() => Promise.reject(new Error("unused")));
   it("fatal kinds fail at once with their code; transient ones wait; past the deadline they fail as timed_out", () => {
-    const state: JobState = { ...initialState(0, 1), step: "poll", deadlineAt: 100_000 };
+    const state: JobState = { ...initialState(0, 1), step: "poll", taskId: "t-1", deadlineAt: 100_000 };
     expect(outcomeOfError(new ProviderError("authentication", "bad key", { status: 401 }), state, ctx)).toMatchObject({
       type: "fail",
       error: { code: "authentication" },
@@ -113,7 +113,7 @@ describe("outcomeOfError and deadlineOf", () => {
   });
 
   it("archive errors: an ArchiveError or a final provider error fails at once; past the archive deadline the job fails archive_failed", () => {
-    const state: JobState = { ...initialState(0, 1), step: "archive", deadlineAt: 500, providerCompletedAt: 900 };
+    const state: JobState = { ...initialState(0, 1), step: "archive", sources: [], deadlineAt: 500, providerCompletedAt: 900 };
     const archiving = { ...ctx, archiveWindowMs: 100 };
     expect(outcomeOfError(new ArchiveError("too large"), state, archiving)).toMatchObject({
       type: "fail",
@@ -133,8 +133,8 @@ describe("outcomeOfError and deadlineOf", () => {
   });
 
   it("archiving gets at least an hour after the provider finished, whatever the task's deadline", () => {
-    const state: JobState = { ...initialState(0, 1), step: "archive", deadlineAt: 5_000, providerCompletedAt: 4_000 };
+    const state: JobState = { ...initialState(0, 1), step: "archive", sources: [], deadlineAt: 5_000, providerCompletedAt: 4_000 };
     expect(deadlineOf(state)).toBe(4_000 + 3_600_000);
-    expect(deadlineOf({ ...state, step: "poll" })).toBe(5_000);
+    expect(deadlineOf({ ...state, step: "poll", taskId: "t-1" })).toBe(5_000);
   });
 });

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { resolveModel } from "../../src/providers/model-registry.js";
 import type { Provider, TaskStatus } from "../../src/providers/provider.js";
 import { ProviderError } from "../../src/providers/provider-error.js";
-import { initialState, type JobState } from "../../src/contract/job-state.js";
+import { initialState, type PollState } from "../../src/contract/job-state.js";
+import { asPolling } from "../support/job-states.js";
 import type { StepContext } from "../../src/workers/step-context.js";
 import type { StepOutcome } from "../../src/workers/step-outcome.js";
 import { pollStep } from "../../src/workers/poll-step.js";
@@ -44,13 +45,13 @@ function context(answers: Array<TaskStatus | Error>, maxBadAnswers = 3) {
 
 /** Polls until the job fails or `visits` polls were made; the outcomes in order. */
 async function pollRun(ctx: StepContext, visits: number): Promise<StepOutcome[]> {
-  let state: JobState = { ...initialState(0, 3_600_000), step: "poll", taskId: "t-1", submittedAt: 0 };
+  let state: PollState = { ...initialState(0, 3_600_000), step: "poll", taskId: "t-1", submittedAt: 0 };
   const outcomes: StepOutcome[] = [];
   for (let i = 0; i < visits; i++) {
     const outcome = await pollStep(state, ctx);
     outcomes.push(outcome);
     if (outcome.type === "fail") break;
-    state = outcome.state;
+    state = asPolling(outcome.state);
   }
   return outcomes;
 }

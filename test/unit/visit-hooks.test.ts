@@ -2,7 +2,7 @@ import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from "@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GenerationResult } from "../../src/contract/generation-result.js";
-import { initialState, type JobState } from "../../src/contract/job-state.js";
+import { initialState, JobState } from "../../src/contract/job-state.js";
 import { resolveModel } from "../../src/providers/model-registry.js";
 import { parseDecimal } from "../../src/billing/decimal-amount.js";
 import { SecretScrubber } from "../../src/util/secret-scrubber.js";
@@ -48,7 +48,9 @@ function visitOf(request: Partial<AcceptedJob["request"]> = {}, job: Partial<Vis
   return { visit, persisted };
 }
 
-const state = (overrides: Partial<JobState> = {}): JobState => ({ ...initialState(Date.now(), 60_000), ...overrides });
+/** A state at `overrides.step` (submit by default), with what that step requires, validated as stored states are. */
+const state = (overrides: Record<string, unknown> = {}): JobState =>
+  JobState.parse({ ...initialState(Date.now(), 60_000), taskId: "t-1", sources: [], providerCompletedAt: 1, ...overrides });
 const outcomeOf = (outcome: StepOutcome) => () => Promise.resolve(outcome);
 
 describe("slotHook", () => {
@@ -200,7 +202,7 @@ describe("tracingHook", () => {
     const wait: StepOutcome = { type: "wait", state: state({ step: "poll", polls: 3, taskId: "t-9" }), delayMs: 1, reason: "pending" };
     expect(await tracingHook.aroundStep!(visit, wait.state, outcomeOf(wait))).toBe(wait);
     const result = { status: "failed" } as GenerationResult;
-    await tracingHook.aroundFinish!(visit, state({ step: "notify", result }), () => Promise.resolve(result));
+    await tracingHook.aroundFinish!(visit, { ...state({ step: "notify" }), result }, () => Promise.resolve(result));
     const spans = exporter.getFinishedSpans();
     expect(spans.map((s) => s.name)).toEqual(["kiln.poll", "kiln.notify"]);
     expect(spans[0]!.attributes).toMatchObject({ "kiln.job_id": "j-1", "kiln.outcome": "wait", "kiln.polls": 3, "kiln.task_id": "t-9" });
@@ -219,7 +221,7 @@ describe("tracingHook", () => {
     expect(first.trace).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
     const traced = tracingHook.initialState!(visitOf().visit.job, state());
     expect(traced.trace).toBeUndefined();
-    const next: StepOutcome = { type: "wait", state: { ...first, step: "poll" }, delayMs: 1, reason: "pending" };
+    const next: StepOutcome = { type: "wait", state: { ...first, step: "poll", taskId: "t-1" }, delayMs: 1, reason: "pending" };
     await tracingHook.aroundStep!(visit, next.state, outcomeOf(next));
     const step = exporter.getFinishedSpans().find((s) => s.name === "kiln.poll")!;
     expect(step.spanContext().traceId).toBe(first.trace!.split("-")[1]);
