@@ -4,6 +4,7 @@ import js from "@eslint/js";
 import prettier from "eslint-config-prettier";
 import globals from "globals";
 import tseslint from "typescript-eslint";
+import kiln from "./eslint-rules/comment-facts.mjs";
 
 export default tseslint.config(
   { ignores: ["dist/**", "dist-bench/**", "node_modules/**", "kiln-demo/**", "test-results/**", "schema/**"] },
@@ -12,7 +13,10 @@ export default tseslint.config(
   {
     languageOptions: {
       globals: globals.node,
-      parserOptions: { projectService: { allowDefaultProject: ["*.mjs", "scripts/*.mjs"] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ["*.mjs", "scripts/*.mjs", "eslint-rules/*.mjs"] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       // a `let` read by a closure before its one assignment (e.g. `workers` in `kiln worker`) stays a `let`
@@ -33,6 +37,14 @@ export default tseslint.config(
         { object: "process", property: "env", message: "read environment variables in src/config/ (a schema per area, loadEnvironment)" },
       ],
     },
+  },
+  {
+    // comments in src/ state facts that stay true (eslint-rules/comment-facts.mjs); the simulator and the
+    // redis-server/child-process helpers, leaving src/ for a package of their own, are not checked here
+    files: ["src/**/*.ts"],
+    ignores: ["src/simulator/**", "src/util/redis-process.ts", "src/util/managed-process.ts"],
+    plugins: { kiln },
+    rules: { "kiln/comment-facts": "error" },
   },
   {
     // tests read JSON answers and poke at results freely; what they check is in their assertions

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Flag, Token, WholeNumber } from "./values.js";
 
-/** HTTP (issue 5): the API, /metrics and the dashboard, and the tokens that guard them. */
+/** HTTP: the API, /metrics and the dashboard, and the tokens that guard them. */
 export const HttpConfig = z.object({
   /** The API's and /metrics' port, 0 to 65535 (0 picks a free one). Unset by default: no HTTP server in `kiln worker`, 8080 for `kiln server`. */
   KILN_HTTP_PORT: WholeNumber(0, 65_535, { whole: "expected a port number", range: "expected 0 to 65535" }).optional(),
@@ -11,7 +11,7 @@ export const HttpConfig = z.object({
   KILN_READ_TOKEN: Token().optional(),
   /** Read routes need no token. Default false. */
   KILN_PUBLIC_READS: Flag.default(false),
-  /** The dashboard (issue 11): turns it on and guards it, at least 16 characters. Unset by default: no dashboard. */
+  /** The dashboard (bull-board at `/admin/queues`): turns it on and guards it, at least 16 characters. Unset by default: no dashboard. */
   KILN_ADMIN_TOKEN: Token("expected at least 16 characters (it guards every job's data)").optional(),
   /** The dashboard may retry, clean, promote and remove jobs. Default false: read-only. */
   KILN_ADMIN_WRITE: Flag.default(false),

@@ -15,9 +15,9 @@ const InflightCap = z.coerce
   .positive({ message: "expected a positive integer" });
 
 /**
- * The providers (issue 3) and what kiln may ask of them. A provider runs when its API key is
- * set. Per-model in-flight caps, `KILN_<PROVIDER>_MAX_INFLIGHT_<MODEL>`, have names no schema
- * can list: `modelInflightCaps` reads them.
+ * The providers (TokenHub, wcode, the gateway) and what kiln may ask of them. A provider runs
+ * when its API key is set. Per-model in-flight caps, `KILN_<PROVIDER>_MAX_INFLIGHT_<MODEL>`,
+ * have names no schema can list: `modelInflightCaps` reads them.
  */
 export const ProvidersConfig = z.object({
   /** TokenHub's API key; enables `generate-tokenhub`. Unset by default. */

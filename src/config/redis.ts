@@ -8,7 +8,7 @@ import { Flag, Secret, Url, WholeNumber } from "./values.js";
 export const RedisConfig = z.object({
   /** The one Redis server: `redis://` or `rediss://`. Default `redis://127.0.0.1:6379`; ignored when `REDIS_CLUSTER_NODES` is set. */
   REDIS_URL: Url.refine((u) => /^rediss?:\/\//.test(u), { message: "expected redis:// or rediss://" }).default("redis://127.0.0.1:6379"),
-  /** Redis Cluster (issue 10): the seed nodes, `host:port,host:port,...`. Unset by default (one server, `REDIS_URL`). */
+  /** Redis Cluster: the seed nodes, `host:port,host:port,...`. Unset by default (one server, `REDIS_URL`). */
   REDIS_CLUSTER_NODES: z
     .string()
     .transform((spec, ctx) => {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { RetryScheduleText } from "../webhooks/retry-schedule.js";
 import { Flag, WholeNumber } from "./values.js";
 
-/** Webhooks (issue 4): how deliveries are signed, retried and timed, and which targets outbound requests may reach. */
+/** Webhooks: how deliveries are signed, retried and timed, and which targets outbound requests may reach. */
 export const WebhooksConfig = z.object({
   /** Signs deliveries of requests without their own secret: `whsec_` + base64. Required by `kiln worker`; unset by default. */
   KILN_WEBHOOK_SECRET: z

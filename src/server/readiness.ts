@@ -18,7 +18,8 @@ export async function checkRedis(redis: RedisConnection, timeoutMs: number): Pro
 
 /**
  * The process's BullMQ workers are running. Only a start-up and shutdown signal: a worker can
- * run and still not fetch after a Redis failover (bullmq #3185), which job progress shows better.
+ * run and still not fetch after a Redis failover (BullMQ leaves reconnecting to ioredis, and a
+ * worker whose blocking fetch never returns still reports running); job progress shows that.
  */
 export function checkWorkers(running: () => boolean): ReadinessCheck {
   return running() ? { ok: true } : { ok: false, error: "workers are not running (starting, closing or stopped)" };

@@ -23,7 +23,7 @@ export interface FetchLook {
  * True when the worker has stopped fetching: work has been due for `stallAfterMs` and more,
  * the worker picked nothing up in that time though it had room for a job, and nothing holds
  * the queue back. Pings say nothing of this: a BullMQ worker whose blocking fetch never
- * returned (seen after a Redis Cluster failover) answers them while its jobs sit due.
+ * returned (a Redis Cluster failover can leave it so) answers them while its jobs sit due.
  */
 export function fetchStalled(look: FetchLook, stallAfterMs: number): boolean {
   if (look.dueSince === undefined || look.held || look.busy >= look.concurrency) return false;

@@ -6,7 +6,7 @@ import { requestSize } from "../providers/request-size.js";
 import type { DurationStatsStore } from "./duration-stats-store.js";
 import type { JobState } from "../contract/job-state.js";
 
-/** `KILN_POLL_SCHEDULE`: today's fixed geometric backoff, or the schedule that learns. */
+/** `KILN_POLL_SCHEDULE`: a fixed geometric backoff (1.5× per poll, capped), or the schedule that learns. */
 export type PollScheduleMode = "fixed" | "adaptive";
 
 export interface PollPlannerOptions {

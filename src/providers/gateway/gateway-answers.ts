@@ -9,8 +9,8 @@ import type { GatewayFamily } from "./gateway-models.js";
 import type { Usage } from "../../contract/usage.js";
 
 /**
- * Reads the gateway's answer to a submit, per answer family (seed 004 §7). Each family's
- * shape is checked; nothing is assumed across families.
+ * Reads the gateway's answer to a submit, per answer family (the gateway document's model
+ * examples, section 7). Each family's shape is checked; nothing is assumed across families.
  */
 export function readSubmitAnswer(family: GatewayFamily, body: unknown, input: Record<string, unknown>): SubmitResult {
   checkBaseResp(body);

@@ -6,10 +6,11 @@ import { requestBody, requireOneOf } from "../input-schemas.js";
 import { chatMessages, noStreaming } from "../chat/chat-completion.js";
 
 /**
- * The unified gateway's models (seed 004). Every request is the document's unified body
- * (`messages[].content` is the prompt, plus `images`, `videos`, `voices`, `media_roles`,
- * `duration`, `resolution`, `size`, `n`...) posted to one submit path. `endpoint` names the
- * answer family, which decides how the answer and the task query are read.
+ * The unified multi-vendor gateway's models, as its document's model examples list them. Every
+ * request is the document's unified body (`messages[].content` is the prompt, plus `images`,
+ * `videos`, `voices`, `media_roles`, `duration`, `resolution`, `size`, `n`...) posted to one
+ * submit path. `endpoint` names the answer family, which decides how the answer and the task
+ * query are read.
  */
 export type GatewayFamily =
   | "chat"
@@ -29,7 +30,7 @@ const MEDIA = ["images", "videos", "file_urls", "voices"] as const;
 /** The unified body's common part. */
 const base = { messages: chatMessages, stream: noStreaming };
 
-/** Text models take no media, except the multimodal ones (the document's field table). */
+/** Text models take no media, except the multimodal ones (the gateway document's table of where the common fields apply). */
 function textOnly(extra: z.ZodRawShape = {}) {
   return requestBody({ ...base, ...extra }, { snakeCase: true }).superRefine((body, ctx) => {
     for (const field of MEDIA)

@@ -26,7 +26,7 @@ export interface GatewayOptions {
   log: Logger;
 }
 
-/** The unified multi-vendor gateway (seed 004): one submit path, task queries per media type. */
+/** The unified multi-vendor gateway (Qwen/Wan, MiniMax, GLM, Kimi, DeepSeek): one submit path, task queries per media type. */
 export class GatewayProvider implements Provider {
   readonly name = "gateway";
   private readonly unknown: UnknownStatusLog;
@@ -82,9 +82,9 @@ export class GatewayProvider implements Provider {
 const VendorError = z.looseObject({ code: z.union([z.string(), z.number()]), message: z.string() });
 
 /**
- * Error bodies seen through the gateway: OpenAI-style `{error: {message, type, code}}` and
- * DashScope-style `{code, message, request_id}`. The HTTP status decides the kind except for
- * a 400 whose code names a rate limit or an auth problem.
+ * The error bodies read (the gateway's document shows none): OpenAI-style
+ * `{error: {message, type, code}}` and DashScope-style `{code, message, request_id}`. The HTTP
+ * status decides the kind except for a 400 whose code names a rate limit or an auth problem.
  */
 export function readGatewayError(status: number, body: unknown): { kind?: ProviderErrorKind; code?: string; message?: string } {
   const openAi = OpenAiErrorBody.safeParse(body);

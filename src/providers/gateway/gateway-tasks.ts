@@ -14,7 +14,8 @@ const Word = z.union([z.string(), z.number()]).transform(String);
 const ResultUrl = z.string().regex(/^https?:\/\//, { message: "expected an http(s) URL" });
 
 /**
- * The one query answer seed 004 §7.6 shows (and wan's own, and glm-image's async one):
+ * The one query answer the gateway document's task query examples (7.6) show, for videos and
+ * images alike (and wan's own, and glm-image's async one):
  * everything under `output`, a video URL or a list of results, failure in `code`/`message`.
  */
 const DocumentedTask = z.looseObject({

@@ -6,11 +6,12 @@ import { chatMessages, noStreaming } from "../chat/chat-completion.js";
 import { hy3dExpress, hy3dPro, ytVideo20, ytVideoFx, ytVideoHumanActor } from "./tokenhub-inputs.js";
 
 /**
- * TokenHub's generation models (seed 003). The guide shows bodies in lower snake_case with a
- * lower-case model id (`hy-image-v3.0`) while its tables name the models `HY-Image-V3.0`:
- * both spellings are accepted, the lower-case one is sent. The YT and HY-3D models take their
- * original API's parameters in lower snake_case (tokenhub-inputs.ts); fields a schema does not
- * list pass through as given. docs/providers-and-models.md says which section each row follows.
+ * TokenHub's generation models, as Tencent TokenHub's guide lists them. The guide shows bodies
+ * in lower snake_case with a lower-case model id (`hy-image-v3.0`) while its tables name the
+ * models `HY-Image-V3.0`: both spellings are accepted, the lower-case one is sent. The YT and
+ * HY-3D models take their original API's parameters in lower snake_case (tokenhub-inputs.ts);
+ * fields a schema does not list pass through as given. docs/providers-and-models.md says which
+ * section each row follows.
  */
 
 /** `endpoint` values: the path family under /v1/api/ used for submit and query. */

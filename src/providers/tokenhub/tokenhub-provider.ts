@@ -29,7 +29,7 @@ const PATHS: Record<TokenHubEndpoint, { submit: string; query?: string }> = {
   chat: { submit: "v1/chat/completions" },
 };
 
-/** Tencent TokenHub (seed 003): image, video and 3D generation over `/v1/api/<family>/…`. */
+/** Tencent TokenHub, as its guide documents it: image, video and 3D generation over `/v1/api/<family>/…`. */
 export class TokenHubProvider implements Provider {
   readonly name = "tokenhub";
   private readonly unknown: UnknownStatusLog;

@@ -10,7 +10,11 @@ function model(id: string): ModelSpec {
   return { provider: "wcode", id, kind: "text", mode: "sync", endpoint: "chat", input: chat, poll: POLL_POLICIES.text };
 }
 
-/** The models seeds 000–002 document, and the others seed 001's model list names. */
+/**
+ * The models the wcode gateway's documents describe (hunyuan-standard in the Hunyuan chat API
+ * document's examples, hunyuan-turbos-vision-20250619 and tencent/hunyuan-a13b-instruct in a
+ * document each), then the others the chat API document's (partial) model list names.
+ */
 export const WCODE_MODELS: readonly ModelSpec[] = [
   "hunyuan-standard",
   "hunyuan-turbos-vision-20250619",

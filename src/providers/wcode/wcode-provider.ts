@@ -18,9 +18,10 @@ export interface WcodeOptions {
 }
 
 /**
- * wcode (seeds 000–002): OpenAI-compatible chat completions at `<base>/chat/completions`,
- * synchronous and non-streaming. hunyuan-a13b answers with `reasoning` instead of
- * `reasoning_content` and wraps its answer in `<answer>` tags, which the answer text drops.
+ * The wcode gateway (its Hunyuan chat API document and its per-model documents):
+ * OpenAI-compatible chat completions at `<base>/chat/completions`, synchronous and
+ * non-streaming. hunyuan-a13b answers with `reasoning` instead of `reasoning_content` and wraps
+ * its answer in `<answer>` tags, which the answer text drops.
  */
 export class WcodeProvider implements Provider {
   readonly name = "wcode";
@@ -39,7 +40,7 @@ export class WcodeProvider implements Provider {
       timeoutMs: 300_000,
     });
     const balance = answer.headers["x-account-balance"];
-    // the seed documents this header: the key's remaining balance, worth watching before it runs out
+    // the Hunyuan chat API document's response headers: the key's remaining balance (yuan), worth watching before it runs out
     if (typeof balance === "string")
       this.options.log.info({ provider: this.name, model: model.id, accountBalance: balance }, "wcode account balance");
     return { type: "completed", ...readChatAnswer(answer.body, unwrapAnswer) };
@@ -57,9 +58,9 @@ export function unwrapAnswer(content: string): string {
 }
 
 /**
- * `{"error": {"message", "type", "param", "code"}}` (seed 001). The seed's own example is an
- * invalid key reported as `invalid_request_error` with code null: the HTTP status (401)
- * decides the kind, the body gives the message.
+ * `{"error": {"message", "type", "param", "code"}}` (the Hunyuan chat API document's error
+ * response example). That example is an invalid key reported as `invalid_request_error` with
+ * code null: the HTTP status (401) decides the kind, the body gives the message.
  */
 export function readWcodeError(status: number, body: unknown): { kind?: ProviderErrorKind; code?: string; message?: string } {
   const parsed = OpenAiErrorBody.safeParse(body);
