@@ -6,7 +6,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "dist-bench/**", "node_modules/**", "kiln-demo/**", "test-results/**", "schema/**"] },
+  { ignores: ["dist/**", "packages/*/dist/**", "dist-bench/**", "node_modules/**", "kiln-demo/**", "test-results/**", "schema/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
