@@ -35,6 +35,16 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "off",
     },
   },
+  {
+    // the dev tools stay out of the product: only `kiln demo` and `kiln simulate` load them, when they run (src/cli/dev-tools.ts)
+    files: ["src/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        { paths: [{ name: "@kiln/dev-tools", allowTypeImports: true, message: "load it with loadDevTools() (src/cli/dev-tools.ts)" }] },
+      ],
+    },
+  },
   { files: ["**/*.mjs", "bin/**/*.js"], ...tseslint.configs.disableTypeChecked },
   prettier,
 );
