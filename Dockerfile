@@ -6,6 +6,9 @@
 FROM node:20.19-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+# the dev tools' workspace (packages/dev-tools) is built here with the rest, as kiln's build needs
+# its types, but is not copied into the image: `kiln demo` and `kiln simulate` say they need it
+COPY packages ./packages
 COPY src ./src
 COPY bin ./bin
 # `npm ci` builds dist/ through `prepare`; then the dev dependencies go

@@ -7,7 +7,7 @@ import tseslint from "typescript-eslint";
 import kiln from "./eslint-rules/comment-facts.mjs";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "dist-bench/**", "node_modules/**", "kiln-demo/**", "test-results/**", "schema/**"] },
+  { ignores: ["dist/**", "packages/*/dist/**", "dist-bench/**", "node_modules/**", "kiln-demo/**", "test-results/**", "schema/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -27,10 +27,9 @@ export default tseslint.config(
     },
   },
   {
-    // every environment variable is read in src/config/ (its schema, default and check live there);
-    // the simulator and the redis-server/child-process helpers are dev tools, leaving src/ for a package of their own
+    // every environment variable of the product is read in src/config/ (its schema, default and check live there)
     files: ["src/**/*.ts"],
-    ignores: ["src/config/**", "src/simulator/**", "src/util/redis-process.ts", "src/util/managed-process.ts"],
+    ignores: ["src/config/**"],
     rules: {
       "no-restricted-properties": [
         "error",
@@ -39,10 +38,8 @@ export default tseslint.config(
     },
   },
   {
-    // comments in src/ state facts that stay true (eslint-rules/comment-facts.mjs); the simulator and the
-    // redis-server/child-process helpers, leaving src/ for a package of their own, are not checked here
-    files: ["src/**/*.ts"],
-    ignores: ["src/simulator/**", "src/util/redis-process.ts", "src/util/managed-process.ts"],
+    // comments state facts that stay true (eslint-rules/comment-facts.mjs), in the product and its dev tools
+    files: ["src/**/*.ts", "packages/*/src/**/*.ts"],
     plugins: { kiln },
     rules: { "kiln/comment-facts": "error" },
   },
@@ -57,6 +54,16 @@ export default tseslint.config(
       "@typescript-eslint/no-unsafe-call": "off",
       "@typescript-eslint/require-await": "off",
       "@typescript-eslint/no-explicit-any": "off",
+    },
+  },
+  {
+    // the dev tools stay out of the product: only `kiln demo` and `kiln simulate` load them, when they run (src/cli/dev-tools.ts)
+    files: ["src/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        { paths: [{ name: "@kiln/dev-tools", allowTypeImports: true, message: "load it with loadDevTools() (src/cli/dev-tools.ts)" }] },
+      ],
     },
   },
   { files: ["**/*.mjs", "bin/**/*.js"], ...tseslint.configs.disableTypeChecked },

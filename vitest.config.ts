@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 // Two tiers, one naming scheme (docs/testing.md):
@@ -5,6 +6,8 @@ import { defineConfig } from "vitest/config";
 // - e2e: test/integration/**/*.e2e.test.ts, against one Redis + one S3 server started for the run.
 // `vitest run` runs both; `--project unit` / `--project e2e` one of them.
 export default defineConfig({
+  // @kiln/dev-tools (packages/dev-tools) from its source, as kiln's own modules are: tests need no build of it
+  resolve: { alias: { "@kiln/dev-tools": fileURLToPath(new URL("packages/dev-tools/src/index.ts", import.meta.url)) } },
   test: {
     // Child processes instead of worker threads; files run in parallel (default).
     pool: "forks",

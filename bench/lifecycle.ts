@@ -1,5 +1,5 @@
 import { mkdir } from "node:fs/promises";
-import { WebhookReceiver } from "../src/simulator/webhook-receiver.js";
+import { WebhookReceiver } from "@kiln/dev-tools";
 import type { BenchContext, RowResult } from "./row.js";
 import { CpuMeter, round } from "./proc-stats.js";
 import { enqueueBare, enqueueKiln, imageRequest, sized } from "./sizes.js";

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { request } from "undici";
 import { monitorRedis } from "../test/support/redis-monitor.js";
-import { getFreePort, startRedisProcess, type RedisProcessHandle } from "../src/util/redis-process.js";
+import { getFreePort, startRedisProcess, type RedisProcessHandle } from "@kiln/dev-tools";
 
 /** The repository root: `npm run bench` runs there, and `bin/kiln.js` and `dist-bench/` are found from it. */
 export const ROOT = process.cwd();

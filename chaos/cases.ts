@@ -1,8 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Queue } from "bullmq";
-import type { SimulatorStats } from "../src/simulator/simulator.js";
-import { getFreePort } from "../src/util/redis-process.js";
+import { getFreePort, type SimulatorStats } from "@kiln/dev-tools";
 import { hostileJobs } from "./hostile-jobs.js";
 import { hostileCase } from "./hostile-case.js";
 import { percentile, sleep, type ChaosWorld, type Scene } from "./chaos-world.js";

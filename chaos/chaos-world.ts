@@ -7,13 +7,16 @@ import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { loadEnvironment, type Environment } from "../src/config/index.js";
 import { GenerationClient, type GenerationStatus } from "../src/producers/generation-client.js";
-import type { SimulatorStats } from "../src/simulator/simulator.js";
-import type { SimulatorOptions } from "../src/simulator/simulator-options.js";
-import type { SimTask } from "../src/simulator/task-book.js";
-import { getFreePort } from "../src/util/redis-process.js";
-import { WebhookReceiver } from "../src/simulator/webhook-receiver.js";
+import {
+  getFreePort,
+  startRedisProcess,
+  WebhookReceiver,
+  type RedisProcessHandle,
+  type SimTask,
+  type SimulatorOptions,
+  type SimulatorStats,
+} from "@kiln/dev-tools";
 import { createArchiveStore } from "../src/storage/index.js";
-import { startRedisProcess, type RedisProcessHandle } from "../src/util/redis-process.js";
 import { startS3, type S3Handle } from "../test/support/s3-server.js";
 import { TcpProxy } from "./tcp-proxy.js";
 

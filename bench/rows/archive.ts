@@ -3,7 +3,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ProviderSimulator } from "../../src/simulator/simulator.js";
+import { ProviderSimulator } from "@kiln/dev-tools";
 import { DEFAULT_ARCHIVE_MEMORY } from "../../src/storage/archive-memory-budget.js";
 import { startS3 } from "../../test/support/s3-server.js";
 import type { CopyJob, CopyResult } from "../archive-copy.js";

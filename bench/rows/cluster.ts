@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { GenerationClient } from "../../src/producers/generation-client.js";
 import { partitionPrefixes } from "../../src/partitions.js";
-import { WebhookReceiver } from "../../src/simulator/webhook-receiver.js";
+import { WebhookReceiver } from "@kiln/dev-tools";
 import { startRedisCluster, type RedisClusterHandle } from "../../test/support/redis-cluster.js";
 import { CpuMeter, round } from "../proc-stats.js";
 import type { BenchContext, BenchRow, RowResult } from "../row.js";

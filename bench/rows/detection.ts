@@ -7,8 +7,7 @@ import { loadEnvironment } from "../../src/config/index.js";
 import { createLogger } from "../../src/logger.js";
 import { GenerationClient } from "../../src/producers/generation-client.js";
 import { readState } from "../../src/producers/kiln-job.js";
-import { ProviderSimulator } from "../../src/simulator/simulator.js";
-import { startRedisProcess } from "../../src/util/redis-process.js";
+import { ProviderSimulator, startRedisProcess } from "@kiln/dev-tools";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import type { BenchContext, BenchRow, RowResult } from "../row.js";
 

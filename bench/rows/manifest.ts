@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { BatchProducer } from "../../src/producers/batch-producer.js";
 import { readManifest } from "../../src/producers/manifest-reader.js";
 import { createRedis } from "../../src/redis.js";
-import { startRedisProcess } from "../../src/util/redis-process.js";
+import { startRedisProcess } from "@kiln/dev-tools";
 import type { BenchContext, BenchRow, RowResult } from "../row.js";
 import { MB, RssSampler, settle } from "../measure.js";
 import { round } from "../proc-stats.js";

@@ -1,6 +1,5 @@
 import { Command, Option } from "commander";
-import { ProviderSimulator } from "../simulator/simulator.js";
-import { DEFAULT_SIMULATOR_OPTIONS } from "../simulator/simulator-options.js";
+import { loadDevTools } from "./dev-tools.js";
 
 const num = (v: string) => {
   const n = Number(v);
@@ -8,11 +7,25 @@ const num = (v: string) => {
   return n;
 };
 
-/** `kiln simulate`: the provider simulator on a port, for the demo, tests and trying kiln without keys. */
-export function simulateCommand(): Command {
-  const d = DEFAULT_SIMULATOR_OPTIONS;
-  return new Command("simulate")
-    .description("serve the provider simulator (TokenHub's documented endpoints) over HTTP")
+/**
+ * `kiln simulate`: the provider simulator on a port, for the demo, tests and trying kiln without keys.
+ * The simulator lives in the dev tools, loaded when this command is made (its options show the
+ * simulator's defaults); where they are absent (the product's image), the command says so when run.
+ */
+export async function simulateCommand(): Promise<Command> {
+  const command = new Command("simulate").description("serve the provider simulator (TokenHub's documented endpoints) over HTTP");
+  const tools = await loadDevTools("simulate").catch((err: unknown) => err as Error);
+  if (tools instanceof Error) {
+    return command
+      .addHelpText("after", `\n${tools.message}`)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .action(() => {
+        throw tools;
+      });
+  }
+  const { ProviderSimulator, DEFAULT_SIMULATOR_OPTIONS: d } = tools;
+  return command
     .addOption(new Option("--port <n>", "port to listen on").argParser(num).default(8089))
     .addOption(new Option("--host <h>", "address to bind").default("127.0.0.1"))
     .option("--api-key <key>", "bearer token to require (any token when unset)")

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { STATE_FIELD } from "../../src/producers/kiln-job.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 
-/** The prompt directive that makes the simulator's result URLs misbehave (`src/simulator/hostile-downloads.ts`). */
+/** The prompt directive that makes the simulator's result URLs misbehave (`packages/dev-tools/src/simulator/hostile-downloads.ts`). */
 const hostile = (mode: string) => `hostile [sim:download=${mode}] ${Math.random()}`;
 
 describe("hostile downloads are bounded and refused, each failing its job alone and soon", () => {

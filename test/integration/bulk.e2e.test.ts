@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DIRECTIVES } from "../../src/simulator/simulator-options.js";
+import { DIRECTIVES } from "@kiln/dev-tools";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { storedText } from "../support/archive-check.js";
 import { kiln } from "../support/kiln-cli.js";

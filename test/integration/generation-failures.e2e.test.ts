@@ -3,7 +3,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { STATE_FIELD } from "../../src/producers/kiln-job.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIRECTIVES } from "../../src/simulator/simulator-options.js";
+import { DIRECTIVES } from "@kiln/dev-tools";
 import { KilnHarness, TEST_API_KEY } from "../support/kiln-harness.js";
 
 describe("generation failures end as failed, with a reason, and never stop the worker", () => {

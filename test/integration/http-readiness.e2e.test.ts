@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadEnvironment } from "../../src/config/index.js";
 import { createLogger } from "../../src/logger.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
-import { getFreePort } from "../../src/util/redis-process.js";
+import { getFreePort } from "@kiln/dev-tools";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import { API_TOKEN, call, eventually, sample } from "../fixtures/http-api-client.js";
 import { KilnHarness } from "../support/kiln-harness.js";

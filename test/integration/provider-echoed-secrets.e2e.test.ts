@@ -5,7 +5,7 @@ import { createLogger } from "../../src/logger.js";
 import { queueLocationOf } from "../../src/config/index.js";
 import { generateQueueName } from "../../src/contract/queue-names.js";
 import { secretScrubberOf } from "../../src/config/index.js";
-import { DIRECTIVES } from "../../src/simulator/simulator-options.js";
+import { DIRECTIVES } from "@kiln/dev-tools";
 import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import { call, untilRedisConnected } from "../fixtures/http-api-client.js";

@@ -2,7 +2,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayProvider } from "../../src/providers/gateway/gateway-provider.js";
 import { resolveModel } from "../../src/providers/model-registry.js";
-import { ProviderSimulator } from "../../src/simulator/simulator.js";
+import { ProviderSimulator } from "@kiln/dev-tools";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { storedDigest } from "../support/archive-check.js";
 

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { startRedisProcess, type RedisProcessHandle } from "../../src/util/redis-process.js";
+import { startRedisProcess, type RedisProcessHandle } from "@kiln/dev-tools";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { monitorRedis } from "../support/redis-monitor.js";
 import { STATE_FIELD } from "../../src/producers/kiln-job.js";

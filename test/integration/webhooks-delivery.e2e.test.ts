@@ -4,7 +4,7 @@ import { Queue, type Job } from "bullmq";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
-import { getFreePort } from "../../src/util/redis-process.js";
+import { getFreePort } from "@kiln/dev-tools";
 import { historyOf } from "../../src/webhooks/dead-letter.js";
 import type { WebhookJob } from "../../src/webhooks/webhook-queue.js";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";

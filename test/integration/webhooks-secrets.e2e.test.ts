@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
-import { DIRECTIVES } from "../../src/simulator/simulator-options.js";
+import { DIRECTIVES } from "@kiln/dev-tools";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import { KilnHarness, newWebhookSecret, TEST_API_KEY } from "../support/kiln-harness.js";
 import { verifiedBySvix, type ReceivedWebhook } from "../support/webhook-receiver.js";

@@ -12,8 +12,7 @@ import { prefixOf } from "../../src/partitions.js";
 import { connectRedis, redisTargetOf } from "../../src/redis.js";
 import { createLogger } from "../../src/logger.js";
 import { GenerationClient } from "../../src/producers/generation-client.js";
-import { ProviderSimulator } from "../../src/simulator/simulator.js";
-import type { SimulatorOptions } from "../../src/simulator/simulator-options.js";
+import { ProviderSimulator, type SimulatorOptions } from "@kiln/dev-tools";
 import { startKilnWorkers, type KilnWorkers } from "../../src/workers/kiln-workers.js";
 import { WebhookReceiver } from "./webhook-receiver.js";
 

@@ -8,8 +8,8 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
-import { findExecutable, startRedisProcess, type RedisProcessHandle } from "../../src/util/redis-process.js";
-import { sleep } from "../../src/util/sleep.js";
+import { findExecutable, startRedisProcess, type RedisProcessHandle } from "@kiln/dev-tools";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const run = promisify(execFile);
 

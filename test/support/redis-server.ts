@@ -8,14 +8,14 @@
  *   (c) `redis-server` from PATH, spawned on a free loopback port.
  *
  * Tests that must kill or restart Redis use `startRedisProcess()`, which always
- * spawns `redis-server`. It and the generic process helpers live in the product
- * (`src/util/redis-process.ts`, also used by `kiln demo`) and are re-exported
- * here so test code has a single import site.
+ * spawns `redis-server`. It and the generic process helpers live in kiln's dev
+ * tools (`@kiln/dev-tools`, also used by `kiln demo`) and are re-exported here
+ * so test code has a single import site.
  *
  * The Docker probe costs ~400 ms the first time (importing testcontainers),
  * then ~0 ms.
  */
-import { findExecutable, startRedisProcess } from "../../src/util/redis-process.js";
+import { findExecutable, startRedisProcess } from "@kiln/dev-tools";
 
 export {
   ManagedProcess,
@@ -24,7 +24,7 @@ export {
   startRedisProcess,
   type RedisProcessHandle,
   type RedisProcessOptions,
-} from "../../src/util/redis-process.js";
+} from "@kiln/dev-tools";
 
 export interface RedisHandle {
   url: string;

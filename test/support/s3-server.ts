@@ -23,7 +23,7 @@ import {
   type BucketLocationConstraint,
   type CreateBucketCommandInput,
 } from "@aws-sdk/client-s3";
-import { ManagedProcess, findExecutable, getFreePort } from "../../src/util/redis-process.js";
+import { ManagedProcess, findExecutable, getFreePort } from "@kiln/dev-tools";
 import { dockerAvailable, errorMessage } from "./redis-server.js";
 
 /** Everything a test needs to build an S3Client (provided to tests as `inject("s3")`). */

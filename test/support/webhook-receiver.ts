@@ -1,7 +1,7 @@
 import { Webhook as SvixWebhook } from "svix";
-import type { ReceivedWebhook } from "../../src/simulator/webhook-receiver.js";
+import type { ReceivedWebhook } from "@kiln/dev-tools";
 
-export { WebhookReceiver, type ReceivedWebhook } from "../../src/simulator/webhook-receiver.js";
+export { WebhookReceiver, type ReceivedWebhook } from "@kiln/dev-tools";
 
 /** A second, independent verifier: svix reads the same scheme from `svix-*` headers. */
 export function verifiedBySvix(delivery: ReceivedWebhook, secret: string): boolean {

@@ -1,8 +1,7 @@
 import { inflateSync } from "node:zlib";
 import { describe, it, expect } from "vitest";
 import { createHash } from "node:crypto";
-import { fakeMedia, MEDIA_CONTENT_TYPES, streamedMp4, type MediaFormat } from "../../src/simulator/fake-media.js";
-import { ProviderSimulator } from "../../src/simulator/simulator.js";
+import { fakeMedia, MEDIA_CONTENT_TYPES, ProviderSimulator, streamedMp4, type MediaFormat } from "@kiln/dev-tools";
 
 const FORMATS: MediaFormat[] = ["png", "mp4", "obj", "glb", "wav", "mp3"];
 const SIZES = [1_000, 50_000, 1_000_000];

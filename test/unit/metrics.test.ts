@@ -9,7 +9,7 @@ import { KilnMetrics } from "../../src/server/kiln-metrics.js";
 import { ProviderLabels } from "../../src/server/provider-labels.js";
 import type { QueueCounts } from "../../src/producers/kiln-queues.js";
 import { isFinalFailure } from "../../src/workers/final-failure.js";
-import { getFreePort } from "../../src/util/redis-process.js";
+import { getFreePort } from "@kiln/dev-tools";
 import { sample } from "../fixtures/http-api-client.js";
 
 const log = createLogger({ level: "silent" });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callJson } from "../../src/providers/http-json.js";
-import { ProviderSimulator } from "../../src/simulator/simulator.js";
+import { ProviderSimulator } from "@kiln/dev-tools";
 import { readTokenHubError } from "../../src/providers/tokenhub/tokenhub-responses.js";
 
 const KEY = "sk-proj-Wrong0123456789abcdefghijKLMN";

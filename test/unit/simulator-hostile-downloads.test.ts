@@ -1,6 +1,6 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProviderSimulator } from "../../src/simulator/simulator.js";
+import { ProviderSimulator } from "@kiln/dev-tools";
 
 /** The simulator's `[sim:download=<kind>]` markers: result downloads as a hostile CDN sends them. */
 describe("the simulator's hostile downloads", () => {

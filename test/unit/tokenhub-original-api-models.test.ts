@@ -1,10 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { findModel } from "../../src/providers/model-registry.js";
 import { describeIssues } from "../../src/producers/generation-request.js";
-import { tokenHubRoute } from "../../src/simulator/tokenhub-routes.js";
-import type { RouteContext } from "../../src/simulator/sim-route.js";
-import { TaskBook } from "../../src/simulator/task-book.js";
-import { DEFAULT_SIMULATOR_OPTIONS } from "../../src/simulator/simulator-options.js";
+import { DEFAULT_SIMULATOR_OPTIONS, TaskBook, tokenHubRoute, type RouteContext } from "@kiln/dev-tools";
 
 /**
  * The YT and HY-3D models take their original API's parameters in lower snake_case

@@ -1,5 +1,5 @@
 import type { GenerationStatus } from "../../producers/generation-client.js";
-import type { ReceivedWebhook } from "../../simulator/webhook-receiver.js";
+import type { ReceivedWebhook } from "@kiln/dev-tools";
 
 /** Renders rows as a plain-text table with padded columns. */
 export function table(header: string[], rows: string[][]): string {

@@ -3,11 +3,9 @@ import { resolve } from "node:path";
 import { demoEnvironment, demoRedisOf, queueLocationOf, secretScrubberOf } from "../../config/index.js";
 import { createLogger } from "../../logger.js";
 import { GenerationClient, type GenerationStatus } from "../../producers/generation-client.js";
-import { ProviderSimulator } from "../../simulator/simulator.js";
-import { WebhookReceiver } from "../../simulator/webhook-receiver.js";
-import { startRedisProcess } from "../../util/redis-process.js";
 import { startKilnWorkers } from "../../workers/kiln-workers.js";
-import { DEMO_REQUESTS } from "./demo-requests.js";
+import { loadDevTools, type DevTools } from "../dev-tools.js";
+import { demoRequests } from "./demo-requests.js";
 import { archiveTable, progressLine, webhookTable } from "./demo-report.js";
 
 const SIM_KEY = "sk-demo";
@@ -16,14 +14,17 @@ const SIM_KEY = "sk-demo";
  * The whole pipeline on one machine with nothing configured: Redis (REDIS_URL or a
  * redis-server it starts), the provider simulator, kiln's workers, a webhook receiver and a
  * local archive directory (or S3 when S3_BUCKET is set). Prints progress, then what was
- * archived and which webhooks arrived.
+ * archived and which webhooks arrived. The simulator, the receiver and the redis-server come from
+ * kiln's dev tools, loaded here.
  */
 export async function runDemo(options: { timeoutMs: number; archiveDir: string }): Promise<boolean> {
+  const tools = await loadDevTools("demo");
+  const { ProviderSimulator, WebhookReceiver } = tools;
   const cleanups: Array<() => Promise<unknown>> = [];
   try {
     // a Redis Cluster named by REDIS_CLUSTER_NODES is used as it is; else REDIS_URL, else a redis-server of its own
     const { clusterNodes: cluster, redisUrl: given } = demoRedisOf();
-    const redisUrl = cluster ? undefined : given || (await startOwnRedis(cleanups));
+    const redisUrl = cluster ? undefined : given || (await startOwnRedis(tools, cleanups));
     const simulator = new ProviderSimulator({ apiKey: SIM_KEY, durationsMs: { image: 1500, video: 5000, "3d": 4000 } });
     const simUrl = await simulator.start();
     cleanups.push(() => simulator.stop());
@@ -56,7 +57,7 @@ export async function runDemo(options: { timeoutMs: number; archiveDir: string }
     cleanups.push(() => client.close());
     const run = Date.now().toString(36);
     const jobs = await Promise.all(
-      DEMO_REQUESTS.map(async (r, i) => ({
+      demoRequests(tools.DIRECTIVES.fail).map(async (r, i) => ({
         label: r.label,
         id: await client.enqueue(
           { provider: r.provider, model: r.model, input: r.input, webhook: { url: receiver.url }, metadata: { demo: run } },
@@ -83,8 +84,8 @@ export async function runDemo(options: { timeoutMs: number; archiveDir: string }
   }
 }
 
-async function startOwnRedis(cleanups: Array<() => Promise<unknown>>): Promise<string> {
-  const redis = await startRedisProcess();
+async function startOwnRedis(tools: DevTools, cleanups: Array<() => Promise<unknown>>): Promise<string> {
+  const redis = await tools.startRedisProcess();
   cleanups.push(() => redis.stop());
   return redis.url;
 }

@@ -49,7 +49,7 @@ export const SimulatorOptions = z.object({
   urlTtlMs: z.number().min(0),
   /**
    * How a model answers its task query, by model id: `native`, its own structure (the default);
-   * `documented`, the one structure seed 004 §7.6 shows for the gateway (`output.task_status`,
+   * `documented`, the one structure the gateway document's task query examples (7.6) show (`output.task_status`,
    * `output.video_url` or `output.results[]`; TokenHub documents one structure, so the same as
    * native there); `unreadable`, a 200 whose JSON has no status where any provider puts one (a
    * broken proxy, a provider that changed its answers).

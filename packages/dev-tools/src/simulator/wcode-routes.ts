@@ -3,12 +3,12 @@ import type { SimAnswer } from "./sim-route.js";
 import type { RouteContext } from "./sim-route.js";
 
 /**
- * Seed 001 calls its model list partial ("模型列表(部分)"): wcode serves many more ids through
+ * The wcode chat API document calls its model list partial ("模型列表(部分)"): wcode serves many more ids through
  * the same endpoint, so the simulator answers any id but those it is told do not exist.
  */
 const MISSING = /^missing-/;
 
-/** wcode's error body (seed 001): `{error: {message, type, param, code}}`. */
+/** wcode's error body (the chat API document's error response example): `{error: {message, type, param, code}}`. */
 export function wcodeError(status: number, message: string, headers?: Record<string, string>): SimAnswer {
   return { status, body: { error: { message, type: "invalid_request_error", param: null, code: null } }, headers };
 }

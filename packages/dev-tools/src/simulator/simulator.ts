@@ -43,8 +43,8 @@ export interface SimulatorStats {
 }
 
 /**
- * A provider simulator speaking the documented protocols over real HTTP: TokenHub (seed 003)
- * at the root, the unified gateway (seed 004) under `/gateway`, wcode (seeds 000–002) under
+ * A provider simulator speaking the documented protocols over real HTTP: TokenHub (its guide)
+ * at the root, the unified gateway (its document) under `/gateway`, wcode (its chat API and model documents) under
  * `/wcode/api/gpt/v1`,
  * with configurable durations, failures, 429s, 5xx, output sizes and expiring result URLs.
  * Used by the tests, the demo and the benchmarks.

@@ -4,7 +4,7 @@ import type { FilePlan, SimTask, TaskBook } from "./task-book.js";
 import type { RouteContext, SimAnswer } from "./sim-route.js";
 import { durationDirective, queryAnswerStyle, unreadableQueryAnswer } from "./simulator-options.js";
 
-/** The gateway's models (seed 004 §7) by answer family. */
+/** The gateway's models (the gateway document's model examples, section 7) by answer family. */
 const FAMILIES: Record<string, string> = {
   ...Object.fromEntries(
     [
@@ -94,7 +94,7 @@ function submit(model: string, family: string, prompt: string, body: Record<stri
   return { status: 200, body: submitAnswer(family, task, body, ctx) };
 }
 
-/** Each family's submit answer, as seed 004 §7 shows it. */
+/** Each family's submit answer, as the gateway document's model examples (section 7) show it. */
 function submitAnswer(family: string, task: SimTask, body: Record<string, unknown>, ctx: RouteContext): unknown {
   const urls = task.files.map((f) => ctx.book.signedUrl(ctx.base, task, f));
   const requestId = randomUUID();
@@ -147,7 +147,7 @@ function submitAnswer(family: string, task: SimTask, body: Record<string, unknow
 
 /**
  * `GET /v1/{videos,images}/generations/{task_id}`: each model answers in its own structure
- * (§7.6), or in the one structure §7.6 shows, or unreadably, as `queryAnswers` says per model.
+ * (the document's task query examples, 7.6), or in the one structure those examples show, or unreadably, as `queryAnswers` says per model.
  */
 function queryTask(id: string, kind: "videos" | "images", ctx: RouteContext): SimAnswer {
   const task = ctx.book.tasks.get(id);
@@ -190,7 +190,7 @@ function cogQuery(task: SimTask, status: SimStatus, urls: string[]): unknown {
   };
 }
 
-/** §7.6's structure: images as `output.results[]`, anything else as the one `output.video_url`. */
+/** The task query examples' structure (gateway document, 7.6): images as `output.results[]`, anything else as the one `output.video_url`. */
 function documentedQuery(task: SimTask, family: string | undefined, status: SimStatus, urls: string[]): unknown {
   const word = { queued: "PENDING", in_progress: "RUNNING", completed: "SUCCEEDED", failed: "FAILED" }[status];
   const result = family === "glm-image" ? { results: urls.map((url) => ({ url, orig_prompt: task.prompt })) } : { video_url: urls[0] };

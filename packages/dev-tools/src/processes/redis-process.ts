@@ -15,8 +15,6 @@ import path from "node:path";
 import { ManagedProcess } from "./managed-process.js";
 import { sleep } from "./sleep.js";
 
-export { ManagedProcess };
-
 /** A running redis-server owned by the caller, who must stop() or kill() it. */
 export interface RedisProcessHandle {
   url: string;

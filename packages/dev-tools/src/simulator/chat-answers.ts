@@ -53,7 +53,7 @@ export function chatAnswer(provider: ChatProvider, model: string, body: Record<s
 }
 
 /**
- * The gateway's usage per vendor (seed 004 §7): Qwen adds cached and reasoning token details,
+ * The gateway's usage per vendor (the gateway document's model examples, section 7): Qwen adds cached and reasoning token details,
  * MiniMax `total_characters` and reasoning tokens; GLM, Kimi and DeepSeek the three counts.
  */
 function gatewayUsage(model: string, usage: Record<string, number>, reasoning: string | undefined): Record<string, unknown> {
@@ -68,7 +68,7 @@ function gatewayUsage(model: string, usage: Record<string, number>, reasoning: s
   return usage;
 }
 
-/** wcode (seeds 000–002): hunyuan-a13b answers `reasoning` and `<answer>`-wrapped content; every answer carries the key's balance. */
+/** wcode (the wcode gateway's documents): hunyuan-a13b answers `reasoning` and `<answer>`-wrapped content; every answer carries the key's balance. */
 function wcode(model: string, id: string, content: string, reasoning: string | undefined, usage: Record<string, number>): SimAnswer {
   const a13b = model === "tencent/hunyuan-a13b-instruct";
   const message = a13b
@@ -79,7 +79,7 @@ function wcode(model: string, id: string, content: string, reasoning: string | u
         reasoning: reasoning ?? "The user greets me; introduce myself.",
       }
     : { role: "assistant", content };
-  // seed 002 shows hunyuan-a13b's usage with a null prompt_tokens_details; seeds 000 and 001 the three counts alone
+  // the hunyuan-a13b document shows its usage with a null prompt_tokens_details; the vision and chat API documents the three counts alone
   const reported = a13b ? { ...usage, prompt_tokens_details: null } : usage;
   const choice = a13b
     ? { logprobs: null, finish_reason: "stop", native_finish_reason: "stop", index: 0, message }

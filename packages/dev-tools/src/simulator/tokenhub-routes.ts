@@ -7,7 +7,7 @@ import { tokenHubInputProblem } from "./tokenhub-checks.js";
 
 type Family = "image" | "video" | "3d";
 
-/** TokenHub's generation models by lower-case id, with the endpoint family each is served on (seed 003). */
+/** TokenHub's generation models by lower-case id, with the endpoint family each is served on (TokenHub's guide). */
 const MODELS: Record<string, Family | "image-lite"> = {
   "hy-image-v3.0": "image",
   "hy-image-lite": "image-lite",
