@@ -1,3 +1,4 @@
+import { appendFileSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -41,7 +42,10 @@ export class WorkerProc {
     });
     if (process.env.KILN_DEBUG_WINDOW) this.child.stderr!.on("data", (d: Buffer) => process.stderr.write(d));
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve({ code, at: Date.now() })));
+    // CHAOS_WORKER_LOG=<file>: every worker's whole output, appended there (the kept tail is only the last 200 lines)
+    const logFile = process.env.CHAOS_WORKER_LOG;
     const keep = (d: Buffer) => {
+      if (logFile) appendFileSync(logFile, d);
       this.output.push(...d.toString().split("\n").filter(Boolean));
       if (this.output.length > 200) this.output.splice(0, this.output.length - 200);
     };

@@ -121,6 +121,8 @@ export async function startKilnWorkers(
         schedule: overrides.webhookSchedule ?? env.KILN_WEBHOOK_RETRY_SCHEDULE,
         timeoutMs: env.KILN_WEBHOOK_TIMEOUT_MS,
         fetchWatchdogMs: env.KILN_FETCH_WATCHDOG,
+        lockDurationMs: env.KILN_LOCK_DURATION,
+        stalledIntervalMs: env.KILN_STALLED_INTERVAL,
       }),
   );
   const batches = partitions.map((partition) => {

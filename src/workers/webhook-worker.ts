@@ -18,6 +18,7 @@ import { KilnAttribute, inSpan } from "../telemetry/kiln-spans.js";
 import { isRecord } from "../util/describe-value.js";
 import type { Attributes } from "@opentelemetry/api";
 import { WatchedWorker } from "./watched-worker.js";
+import { DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from "./generation-worker-options.js";
 import { DEFAULT_FETCH_WATCHDOG_MS } from "./fetch-watchdog.js";
 
 export interface WebhookWorkerOptions {
@@ -41,6 +42,14 @@ export interface WebhookWorkerOptions {
   random?: () => number;
   /** `KILN_FETCH_WATCHDOG`: recreate the BullMQ worker when it fetches nothing this long while deliveries are due, ms; 0: off. @defaultValue 20000 */
   fetchWatchdogMs?: number;
+  /**
+   * BullMQ's lock on a delivery in progress, ms (`KILN_LOCK_DURATION`, as for generation jobs);
+   * renewed every half of it while the request runs. A delivery whose worker died, or whose
+   * completion was lost with a Redis restart, is sent again once it lapses. @defaultValue 10000
+   */
+  lockDurationMs?: number;
+  /** How often the stalled check runs, ms (`KILN_STALLED_INTERVAL`). @defaultValue 5000 */
+  stalledIntervalMs?: number;
 }
 
 /** The options with every default applied, checked once at construction. */
@@ -97,6 +106,9 @@ export class WebhookWorker {
         connection: options.connection,
         prefix: options.prefix,
         concurrency: this.settings.concurrency,
+        // BullMQ's 30 s defaults would hold a lost delivery back 30 to 60 s; kiln's are 10 and 5 s
+        lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+        stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
         telemetry: bullmqTelemetry(),
         settings: {
           backoffStrategy: (attemptsMade, _type, err) =>

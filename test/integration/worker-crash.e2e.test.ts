@@ -1,3 +1,5 @@
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KilnHarness } from "../support/kiln-harness.js";
@@ -68,6 +70,46 @@ describe("a worker killed with SIGKILL while its jobs wait to poll", () => {
     await h.receiver.waitFor(() => ids.every((id) => h.receiver.of(id).length >= 1));
     for (const id of ids) expect(h.receiver.of(id).map((r) => [r.payload.type, r.verified])).toEqual([["generation.completed", true]]);
   }, 120_000);
+});
+
+describe("a worker killed in the middle of a webhook delivery", () => {
+  const h = new KilnHarness();
+  const workers: WorkerProcess[] = [];
+  // a receiver that never answers its first request (the delivery in flight at the kill) and 200s the rest
+  const arrivals: number[] = [];
+  const held: ServerResponse[] = [];
+  const receiver = createServer((req, res) => {
+    req.resume();
+    arrivals.push(Date.now());
+    if (arrivals.length === 1) held.push(res);
+    else res.writeHead(200).end();
+  });
+  beforeAll(async () => {
+    await h.start({ workers: false });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    for (const res of held) res.destroy();
+    receiver.closeAllConnections();
+    await new Promise((resolve) => receiver.close(resolve));
+    await h.close();
+  });
+
+  it("sends it again once the delivery's lock lapses (KILN_LOCK_DURATION, 10 s), not after BullMQ's 30 to 60 s", async () => {
+    const first = await new WorkerProcess(h.rawEnv).start();
+    workers.push(first);
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const id = await h.client.enqueue(h.request("hy-image-lite", {}, { webhook: { url } }));
+    expect((await h.client.waitFor(id, { timeoutMs: 20_000 })).state).toBe("completed");
+    await until(async () => arrivals.length === 1);
+    const killedAt = Date.now();
+    await first.kill();
+    workers.push(await new WorkerProcess(h.rawEnv).start());
+    await until(async () => arrivals.length === 2, 60_000);
+    // the lock (10 s) plus a stalled check (every 5 s) and the new worker's start; BullMQ's defaults take 30 s at least
+    expect(arrivals[1]! - killedAt).toBeLessThan(25_000);
+  }, 90_000);
 });
 
 async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
