@@ -8,10 +8,10 @@ import { request } from "undici";
 import { ArchiveMemoryBudget } from "../src/storage/archive-memory-budget.js";
 import { HashingStream } from "../src/storage/hashing-stream.js";
 import { S3ArchiveStore } from "../src/storage/s3-archive-store.js";
-import { createOutboundDispatcher } from "../src/webhooks/url-guard.js";
-import { OutputFetcher } from "../src/workers/output-fetcher.js";
-import { outputLimitsFor } from "../src/workers/output-limits.js";
-import { streamToStore } from "../src/workers/archive-step.js";
+import { createOutboundDispatcher } from "../src/net/url-guard.js";
+import { OutputFetcher } from "../src/storage/output-fetcher.js";
+import { outputLimitsFor } from "../src/storage/output-limits.js";
+import { streamToStore } from "../src/visit/steps/archive-step.js";
 import { RssSampler, settle } from "./measure.js";
 
 /**

@@ -1,6 +1,6 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import type { GenerationRequest } from "../src/producers/generation-request.js";
+import type { GenerationRequest } from "../src/contract/generation-request.js";
 import { GenerationClient } from "../src/producers/generation-client.js";
 import type { BenchContext } from "./row.js";
 import { BENCH_PREFIX } from "./stack.js";

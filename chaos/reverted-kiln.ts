@@ -22,13 +22,13 @@ export const REVERTS: Revert[] = [
     name: "a producer's `kiln` field trusted as kiln's state",
     caseName: "fuzz",
     edits: [
-      { file: "dist/workers/job-intake.js", from: `if (isRecord(data) && Object.hasOwn(data, "kiln")) {`, to: `if (false) {` },
+      { file: "dist/visit/job-intake.js", from: `if (isRecord(data) && Object.hasOwn(data, "kiln")) {`, to: `if (false) {` },
       {
-        file: "dist/workers/job-intake.js",
+        file: "dist/visit/job-intake.js",
         from: `const parsed = GenerationRequest.safeParse(data);`,
         to: `const parsed = GenerationRequest.safeParse(isRecord(data) ? (({ kiln, ...request }) => request)(data) : data);`,
       },
-      { file: "dist/producers/kiln-job.js", from: `const value = job?.progress;`, to: `const value = job?.data?.kiln ?? job?.progress;` },
+      { file: "dist/queue/kiln-job.js", from: `const value = job?.progress;`, to: `const value = job?.data?.kiln ?? job?.progress;` },
     ],
   },
   {
@@ -36,7 +36,7 @@ export const REVERTS: Revert[] = [
     caseName: "storm",
     edits: [
       {
-        file: "dist/workers/submit-step.js",
+        file: "dist/visit/steps/submit-step.js",
         from: `if (ctx.onUnknownSubmit === "fail")\n        return unknownOutcomeFailure(unknown, message);`,
         to: `return unknownOutcomeFailure(unknown, message);`,
       },
@@ -47,7 +47,7 @@ export const REVERTS: Revert[] = [
     caseName: "hostile",
     edits: [
       {
-        file: "dist/workers/archive-step.js",
+        file: "dist/visit/steps/archive-step.js",
         from: `const download = pipeline(opened.body, hasher, { signal: stop.signal });\n    // a put that threw instead of rejecting must still leave the download awaited below\n    const upload = Promise.resolve().then(() => put(hasher));`,
         to:
           `opened.body.once("error", (err) => hasher.destroy(err));\n    const download = Promise.resolve();\n` +

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes schema/generation-request.schema.json from the zod schema in
-// src/producers/generation-request.ts (compiled: run `npm run build` first; `npm run schema`
+// src/contract/generation-request.ts (compiled: run `npm run build` first; `npm run schema`
 // does). With --check, writes nothing and exits 1 when the committed file differs, so CI
 // catches a schema change that was not regenerated.
 import { readFile, writeFile } from "node:fs/promises";
@@ -8,9 +8,9 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
 const OUT = fileURLToPath(new URL("../schema/generation-request.schema.json", import.meta.url));
-const SOURCE = "src/producers/generation-request.ts";
+const SOURCE = "src/contract/generation-request.ts";
 
-const { GenerationRequest } = await import("../dist/producers/generation-request.js").catch((err) => {
+const { GenerationRequest } = await import("../dist/contract/generation-request.js").catch((err) => {
   console.error(`json-schema: cannot load the compiled schema (${err.message}); run \`npm run build\` first`);
   process.exit(2);
 });

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { GenerationClient } from "../../src/producers/generation-client.js";
-import { partitionPrefixes } from "../../src/partitions.js";
+import { partitionPrefixes } from "../../src/queue/partitions.js";
 import { WebhookReceiver } from "@kiln/dev-tools";
 import { startRedisCluster, type RedisClusterHandle } from "../../test/support/redis-cluster.js";
 import { CpuMeter, round } from "../proc-stats.js";

@@ -6,7 +6,7 @@ import { Queue } from "bullmq";
 import { loadEnvironment } from "../../src/config/index.js";
 import { createLogger } from "../../src/logger.js";
 import { GenerationClient } from "../../src/producers/generation-client.js";
-import { readState } from "../../src/producers/kiln-job.js";
+import { readState } from "../../src/queue/kiln-job.js";
 import { ProviderSimulator, startRedisProcess } from "@kiln/dev-tools";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import type { BenchContext, BenchRow, RowResult } from "../row.js";

@@ -1,4 +1,4 @@
-import type { RedisConnection } from "../redis.js";
+import type { RedisConnection } from "../queue/redis.js";
 import { BATCHES_QUEUE } from "../contract/queue-names.js";
 import { formatDecimal, fromScaled, toScaledCeil, type DecimalAmount } from "./decimal-amount.js";
 

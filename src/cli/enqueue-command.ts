@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import { loadEnvironment, queueLocationOf } from "../config/index.js";
 import { GenerationClient } from "../producers/generation-client.js";
-import type { GenerationRequest } from "../producers/generation-request.js";
+import type { GenerationRequest } from "../contract/generation-request.js";
 
 /** `kiln enqueue`: one request from flags or a JSON file; prints the job id (and the result with --wait). */
 export function enqueueCommand(): Command {

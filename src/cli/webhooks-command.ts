@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { loadEnvironment } from "../config/index.js";
-import { connectRedis, redisTargetOf } from "../redis.js";
+import { connectRedis, redisTargetOf } from "../queue/redis.js";
 import { DeadLetter, DELIVERY_STATES, type DeliverySummary, type DeliveryState, type ReplayResult } from "../webhooks/dead-letter.js";
 
 /** `kiln webhooks`: inspect webhook deliveries and replay the dead letter. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DEFAULT_MAX_JOB_BYTES } from "../producers/job-size.js";
+import { DEFAULT_MAX_JOB_BYTES } from "../contract/job-size.js";
 import { ByteSize, Deadline, Duration, PositiveNumber, WholeNumber } from "./values.js";
 
 /** A duration from `min` to `max` ms, the range named in every refusal. */

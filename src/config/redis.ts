@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { prefixProblem, workerPartitions } from "../partitions.js";
-import { parseClusterNodes, redisTargetOf, type RedisTarget } from "../redis.js";
+import { prefixProblem, workerPartitions } from "../queue/partitions.js";
+import { parseClusterNodes, redisTargetOf, type RedisTarget } from "../queue/redis.js";
 import { configError } from "./errors.js";
 import { Flag, Secret, Url, WholeNumber } from "./values.js";
 

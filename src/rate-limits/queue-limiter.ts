@@ -1,4 +1,4 @@
-import type { PartitionedQueues } from "../producers/partitioned-queues.js";
+import type { PartitionedQueues } from "../queue/partitioned-queues.js";
 
 /**
  * BullMQ only honours `queue.rateLimit` (used on a 429 at submit) when the worker has a

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { PartitionedQueues } from "../producers/partitioned-queues.js";
+import type { PartitionedQueues } from "../queue/partitioned-queues.js";
 import { PROVIDERS } from "../providers/model-registry.js";
 import { apiError } from "./api-error.js";
 import { tokensEqual } from "./bearer-auth.js";

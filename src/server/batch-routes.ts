@@ -1,11 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import type { PriceTable } from "../billing/price-table.js";
-import type { BatchOptions, BatchEnqueued } from "../producers/batch-producer.js";
+import type { BatchOptions, BatchEnqueued } from "../batches/batch-producer.js";
 import { HttpError } from "./api-error.js";
 import { bearerAuth, readAuth, type ReadAuthOptions } from "./bearer-auth.js";
 import type { BatchReader } from "./batch-reader.js";
 import { CreateBatchBody } from "./create-batch-body.js";
-import { describeIssues } from "../producers/generation-request.js";
+import { describeIssues } from "../contract/generation-request.js";
 
 /** Enqueues a batch: the TypeScript client's `enqueueBatch`. */
 export interface BatchWriter {

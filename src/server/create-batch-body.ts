@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ArchivePrefix } from "../contract/archive-prefix.js";
-import { ShallowJsonObject } from "../producers/generation-request.js";
+import { ShallowJsonObject } from "../contract/generation-request.js";
 import { WebhookUrl } from "../webhooks/webhook-url.js";
 
 /** Lines one request may carry: a bigger batch is a manifest for `kiln bulk` (the body limit is 1 MiB anyway). */

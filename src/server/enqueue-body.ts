@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { JobId } from "../producers/job-id.js";
+import { JobId } from "../contract/job-id.js";
 
 /**
  * The body of `POST /v1/generations`: a generation request (the queue contract's job data) plus

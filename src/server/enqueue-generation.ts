@@ -2,11 +2,11 @@ import { isDeepStrictEqual } from "node:util";
 import type { GenerationClient } from "../producers/generation-client.js";
 import { InvalidRequestError } from "../producers/invalid-request-error.js";
 import { validateRequest } from "../producers/validate-request.js";
-import { GenerationRequest, describeIssues } from "../producers/generation-request.js";
+import { GenerationRequest, describeIssues } from "../contract/generation-request.js";
 import { isRecord } from "../util/describe-value.js";
 import { HttpError } from "./api-error.js";
 import { EnqueueBody } from "./enqueue-body.js";
-import type { PartitionedQueues } from "../producers/partitioned-queues.js";
+import type { PartitionedQueues } from "../queue/partitioned-queues.js";
 
 /** What `POST /v1/generations` did: added a job, or found the same request already under that id. */
 export interface EnqueueOutcome {

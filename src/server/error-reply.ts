@@ -1,4 +1,4 @@
-import type { RedisConnection } from "../redis.js";
+import type { RedisConnection } from "../queue/redis.js";
 import { isInvalidRequestError } from "../producers/invalid-request-error.js";
 import { HttpError, apiError, type ApiError, type ApiErrorCode } from "./api-error.js";
 

@@ -7,7 +7,7 @@ import { HttpError } from "./api-error.js";
 import { bearerAuth, readAuth, type ReadAuthOptions } from "./bearer-auth.js";
 import { enqueueGeneration } from "./enqueue-generation.js";
 import { toGenerationView, type GenerationView } from "./generation-view.js";
-import type { PartitionedQueues } from "../producers/partitioned-queues.js";
+import type { PartitionedQueues } from "../queue/partitioned-queues.js";
 import { inServerSpan } from "../telemetry/kiln-spans.js";
 
 export interface GenerationRoutesOptions {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { RedisConnection } from "../redis.js";
+import type { RedisConnection } from "../queue/redis.js";
 import { apiError } from "./api-error.js";
 import { checkRedis, checkWorkers, type ReadinessCheck } from "./readiness.js";
 

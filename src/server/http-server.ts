@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import type { RedisConnection } from "../redis.js";
+import type { RedisConnection } from "../queue/redis.js";
 import type { Logger } from "pino";
 import type { GenerationClient } from "../producers/generation-client.js";
 import { HttpError, apiError } from "./api-error.js";
@@ -15,7 +15,7 @@ import { registerHealthRoutes } from "./health-routes.js";
 import type { KilnMetrics } from "./kiln-metrics.js";
 import { openApiDocument, schemaErrorMessage, type RegisteredRoute } from "./openapi.js";
 import { kilnVersion } from "../util/kiln-version.js";
-import type { PartitionedQueues } from "../producers/partitioned-queues.js";
+import type { PartitionedQueues } from "../queue/partitioned-queues.js";
 import { attachRouteSchema } from "./route-schemas.js";
 
 export interface KilnHttpServerOptions {

@@ -5,7 +5,7 @@ import { USAGE_UNITS, type UsageUnit } from "../contract/usage.js";
 import { observeProviderResponses, type ProviderResponseEvent } from "../providers/http-json.js";
 import { createMetricFamilies, type MetricFamilies } from "./metric-families.js";
 import type { ProviderLabels } from "./provider-labels.js";
-import type { QueueCounts } from "../producers/kiln-queues.js";
+import type { QueueCounts } from "../queue/kiln-queues.js";
 import { ScrapeCounts } from "./scrape-counts.js";
 import { ArchiveMemoryBudget } from "../storage/archive-memory-budget.js";
 import { attachWorkerMetrics, type WebhookOutcome, type WorkerEventRecorder, type WorkerSet } from "./worker-metrics.js";

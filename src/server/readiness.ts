@@ -1,4 +1,4 @@
-import type { RedisConnection } from "../redis.js";
+import type { RedisConnection } from "../queue/redis.js";
 import { z } from "zod";
 import { withTimeout } from "./with-timeout.js";
 

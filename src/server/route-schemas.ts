@@ -1,10 +1,10 @@
 import type { FastifySchema, RouteOptions } from "fastify";
 import { z } from "zod";
-import { GenerationRequest } from "../producers/generation-request.js";
+import { GenerationRequest } from "../contract/generation-request.js";
 import { PROVIDERS } from "../providers/model-registry.js";
 import { ApiError } from "./api-error.js";
 import { EnqueueBody } from "./enqueue-body.js";
-import { JOB_ID_RULE } from "../producers/job-id.js";
+import { JOB_ID_RULE } from "../contract/job-id.js";
 import { CreateBatchBody } from "./create-batch-body.js";
 import { GenerationView } from "./generation-view.js";
 

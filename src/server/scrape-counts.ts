@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { QueueCounts } from "../producers/kiln-queues.js";
+import type { QueueCounts } from "../queue/kiln-queues.js";
 import { withTimeout } from "./with-timeout.js";
 
 /**

@@ -1,12 +1,12 @@
 import type { Logger } from "pino";
 import { type Environment, secretScrubberOf } from "../config/index.js";
 import { GenerationClient } from "../producers/generation-client.js";
-import { connectRedis, redisTargetOf } from "../redis.js";
+import { connectRedis, redisTargetOf } from "../queue/redis.js";
 import type { BatchReader } from "./batch-reader.js";
 import { KilnHttpServer } from "./http-server.js";
 import { KilnMetrics } from "./kiln-metrics.js";
 import { ProviderLabels } from "./provider-labels.js";
-import { PartitionedQueues } from "../producers/partitioned-queues.js";
+import { PartitionedQueues } from "../queue/partitioned-queues.js";
 import { pricesOf } from "../billing/index.js";
 
 export interface StartHttpServerOptions {

@@ -1,12 +1,12 @@
 import type { GenerationError, GenerationResult } from "../contract/generation-result.js";
-import type { JobState } from "../contract/job-state.js";
+import type { JobState } from "./job-state.js";
 import { costOf } from "../billing/cost-of.js";
 import { formatDecimal } from "../billing/decimal-amount.js";
 import type { PriceTable } from "../billing/price-table.js";
-import { GenerationRequest } from "../producers/generation-request.js";
+import { GenerationRequest } from "../contract/generation-request.js";
 import { isRecord } from "../util/describe-value.js";
-import { buildResult } from "../workers/generation-outcome.js";
-import type { AcceptedJob } from "../workers/job-intake.js";
+import { buildResult } from "./generation-outcome.js";
+import type { AcceptedJob } from "./job-intake.js";
 
 /** What a result says of its job besides its request: its id and when it was enqueued. */
 export interface ResultJob {

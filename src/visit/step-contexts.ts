@@ -1,13 +1,13 @@
 import type { Logger } from "pino";
-import type { JobState } from "../contract/job-state.js";
+import type { JobState } from "./job-state.js";
 import type { ModelKind } from "../providers/model-kind.js";
 import type { Provider } from "../providers/provider.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import type { SecretScrubber } from "../util/secret-scrubber.js";
-import type { AcceptedJob } from "../workers/job-intake.js";
-import type { OutputFetcher } from "../workers/output-fetcher.js";
-import { outputLimitsFor, type OutputLimits } from "../workers/output-limits.js";
-import type { SlotGate, StepContext } from "../workers/step-context.js";
+import type { AcceptedJob } from "./job-intake.js";
+import type { OutputFetcher } from "../storage/output-fetcher.js";
+import { outputLimitsFor, type OutputLimits } from "../storage/output-limits.js";
+import type { SlotGate, StepContext } from "./steps/step-context.js";
 import { DEFAULT_ARCHIVE_WINDOW_MS, deadlineMsFor } from "./deadlines.js";
 import type { Admission } from "./admission.js";
 import type { VisitJob } from "./visit.js";

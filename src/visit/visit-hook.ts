@@ -1,7 +1,7 @@
 import type { GenerationResult } from "../contract/generation-result.js";
 import type { Admission } from "./admission.js";
-import type { JobState } from "../contract/job-state.js";
-import type { StepOutcome } from "../workers/step-outcome.js";
+import type { JobState } from "./job-state.js";
+import type { StepOutcome } from "./steps/step-outcome.js";
 import type { Visit, VisitJob } from "./visit.js";
 
 /** The job a hook is told about outside a running step: which one, and its request. */

@@ -1,7 +1,7 @@
-import type { JobState } from "../contract/job-state.js";
-import type { StoredState } from "../producers/kiln-job.js";
-import type { AcceptedJob } from "../workers/job-intake.js";
-import type { StepContext } from "../workers/step-context.js";
+import type { JobState } from "./job-state.js";
+import type { StoredState } from "../queue/kiln-job.js";
+import type { AcceptedJob } from "./job-intake.js";
+import type { StepContext } from "./steps/step-context.js";
 
 /** The job a visit runs, as the queue adapter hands it over: what it is, and how its state is stored. */
 export interface VisitJob {

@@ -1,7 +1,7 @@
 import { Queue, type JobType } from "bullmq";
-import type { RedisConnection } from "../redis.js";
+import type { RedisConnection } from "../queue/redis.js";
 import { WEBHOOKS_QUEUE } from "../contract/queue-names.js";
-import { partitionPrefixes } from "../partitions.js";
+import { partitionPrefixes } from "../queue/partitions.js";
 import type { Logger } from "pino";
 import { createLogger } from "../logger.js";
 import { safe } from "../util/safe.js";

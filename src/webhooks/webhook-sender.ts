@@ -1,6 +1,6 @@
 import { request, type Dispatcher } from "undici";
 import { parseRetryAfter } from "../providers/provider-error.js";
-import { assertSafeUrl, isUnsafeUrlError } from "./url-guard.js";
+import { assertSafeUrl, isUnsafeUrlError } from "../net/url-guard.js";
 import type { WebhookSigner } from "./webhook-signer.js";
 
 /** How one delivery attempt ended. */

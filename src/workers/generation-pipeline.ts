@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { RedisConnection } from "../redis.js";
+import type { RedisConnection } from "../queue/redis.js";
 import { JobResults } from "../visit/job-results.js";
 import { StepContexts } from "../visit/step-contexts.js";
 import { VisitPipeline } from "../visit/visit-pipeline.js";
@@ -8,15 +8,15 @@ import { progressHook } from "../visit/hooks/progress-hook.js";
 import { scrubHook } from "../visit/hooks/scrub-hook.js";
 import { slotHook } from "../visit/hooks/slot-hook.js";
 import { tracingHook } from "../visit/hooks/tracing-hook.js";
-import { CancelRequests } from "../producers/cancellation.js";
+import { CancelRequests } from "../cancel/cancel-requests.js";
 import { generateQueueName } from "../contract/queue-names.js";
 import { SecretScrubber } from "../util/secret-scrubber.js";
-import { BatchBudget } from "./batch-budget.js";
-import { DurationStatsStore } from "./duration-stats-store.js";
+import { BatchBudget } from "../billing/batch-budget.js";
+import { DurationStatsStore } from "../polling/duration-stats-store.js";
 import type { GenerationWorkerOptions } from "./generation-worker-options.js";
-import { OutputFetcher } from "./output-fetcher.js";
-import { PollPlanner } from "./poll-planner.js";
-import { WebhookNotifier } from "./webhook-notifier.js";
+import { OutputFetcher } from "../storage/output-fetcher.js";
+import { PollPlanner } from "../polling/poll-planner.js";
+import { WebhookNotifier } from "../webhooks/webhook-notifier.js";
 
 /**
  * The visit pipeline of one provider's queue in one partition, with its ports on Redis and its

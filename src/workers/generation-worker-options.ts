@@ -2,17 +2,17 @@ import type { WorkerOptions } from "bullmq";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
 import type { PriceTable } from "../billing/price-table.js";
-import type { PartitionedQueues } from "../producers/partitioned-queues.js";
+import type { PartitionedQueues } from "../queue/partitioned-queues.js";
 import { partitionLimiter } from "../rate-limits/queue-limiter.js";
 import { bullmqTelemetry } from "../telemetry/tracing.js";
 import type { ModelKind } from "../providers/model-kind.js";
 import type { Provider } from "../providers/provider.js";
-import type { RedisConnection } from "../redis.js";
+import type { RedisConnection } from "../queue/redis.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import type { SecretScrubber } from "../util/secret-scrubber.js";
-import type { OutputLimits } from "./output-limits.js";
-import type { PollScheduleMode } from "./poll-planner.js";
-import type { SlotHandoff } from "./slot-handoff.js";
+import type { OutputLimits } from "../storage/output-limits.js";
+import type { PollScheduleMode } from "../polling/poll-planner.js";
+import type { SlotHandoff } from "../inflight/slot-handoff.js";
 
 export interface GenerationWorkerOptions {
   provider: Provider;

@@ -1,7 +1,7 @@
-import type { RedisConnection } from "../redis.js";
-import type { JobState } from "../contract/job-state.js";
-import { cancelKey } from "../producers/cancellation.js";
-import { STATE_FIELD, type GenerationJob } from "../producers/kiln-job.js";
+import type { RedisConnection } from "../queue/redis.js";
+import type { JobState } from "../visit/job-state.js";
+import { cancelKey } from "../cancel/cancel-requests.js";
+import { STATE_FIELD, type GenerationJob } from "../queue/kiln-job.js";
 
 /**
  * Writes the state only while the job exists and this worker still holds its lock: a worker

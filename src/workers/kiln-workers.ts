@@ -1,21 +1,21 @@
 import type { Logger } from "pino";
 import { Agent } from "undici";
 import { type Environment, configError, modelInflightCaps, processEnvironment, secretScrubberOf } from "../config/index.js";
-import type { InflightCaps } from "./inflight-slots.js";
+import type { InflightCaps } from "../inflight/inflight-slots.js";
 import type { ModelKind } from "../providers/model-kind.js";
 import { configuredProviders } from "../providers/index.js";
-import { connectRedis, redisTargetOf, waitReady } from "../redis.js";
-import { workerPartitions } from "../partitions.js";
+import { connectRedis, redisTargetOf, waitReady } from "../queue/redis.js";
+import { workerPartitions } from "../queue/partitions.js";
 import { generateQueueName } from "../contract/queue-names.js";
-import { SlotHandoff } from "./slot-handoff.js";
+import { SlotHandoff } from "../inflight/slot-handoff.js";
 import { createArchiveStore } from "../storage/index.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
-import { createOutboundDispatcher } from "../webhooks/url-guard.js";
+import { createOutboundDispatcher } from "../net/url-guard.js";
 import { GenerationWorker } from "./generation-worker.js";
-import { WebhookWorker } from "./webhook-worker.js";
-import { BatchWorker } from "./batch-worker.js";
-import { WebhookNotifier } from "./webhook-notifier.js";
-import { PartitionedQueues } from "../producers/partitioned-queues.js";
+import { WebhookWorker } from "../webhooks/webhook-worker.js";
+import { BatchWorker } from "../batches/batch-worker.js";
+import { WebhookNotifier } from "../webhooks/webhook-notifier.js";
+import { PartitionedQueues } from "../queue/partitioned-queues.js";
 import { pricesOf } from "../billing/index.js";
 
 /** Everything `kiln worker` runs in one process: per partition it consumes, a worker of each queue. */

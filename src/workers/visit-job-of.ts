@@ -1,4 +1,4 @@
-import { readState, type GenerationJob } from "../producers/kiln-job.js";
+import { readState, type GenerationJob } from "../queue/kiln-job.js";
 import { eventSubject } from "../webhooks/webhook-message.js";
 import type { VisitJob } from "../visit/visit.js";
 import type { JobStateStore } from "./job-state-store.js";

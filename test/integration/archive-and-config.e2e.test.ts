@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { STATE_FIELD } from "../../src/producers/kiln-job.js";
+import { STATE_FIELD } from "../../src/queue/kiln-job.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { expectArchivedAsServed, storedDigest } from "../support/archive-check.js";

@@ -1,7 +1,7 @@
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { STATE_FIELD } from "../../src/producers/kiln-job.js";
+import { STATE_FIELD } from "../../src/queue/kiln-job.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 
 /** The prompt directive that makes the simulator's result URLs misbehave (`packages/dev-tools/src/simulator/hostile-downloads.ts`). */

@@ -6,7 +6,7 @@ import { Redis } from "ioredis";
 import { PriceTable } from "../../src/billing/price-table.js";
 import { BudgetLedger } from "../../src/billing/budget-ledger.js";
 import { parseDecimal } from "../../src/billing/decimal-amount.js";
-import { childJobId } from "../../src/producers/batch-ids.js";
+import { childJobId } from "../../src/batches/batch-ids.js";
 import { BatchResultLine } from "../../src/contract/batch-summary.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { storedText } from "../support/archive-check.js";

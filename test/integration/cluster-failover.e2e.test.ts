@@ -1,10 +1,10 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
-import { partitionPrefixes } from "../../src/partitions.js";
-import { connectRedis, parseClusterNodes } from "../../src/redis.js";
+import { partitionPrefixes } from "../../src/queue/partitions.js";
+import { connectRedis, parseClusterNodes } from "../../src/queue/redis.js";
 import { KilnMetrics } from "../../src/server/kiln-metrics.js";
-import { InflightSlots } from "../../src/workers/inflight-slots.js";
+import { InflightSlots } from "../../src/inflight/inflight-slots.js";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import { DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from "../../src/workers/generation-worker-options.js";
 import { sample } from "../fixtures/http-api-client.js";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DurationStatsStore } from "../../src/workers/duration-stats-store.js";
+import { DurationStatsStore } from "../../src/polling/duration-stats-store.js";
 import { useTestRedis } from "../support/test-redis.js";
 
 const { prefix, redis: testRedis } = useTestRedis();

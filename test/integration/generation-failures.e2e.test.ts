@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { STATE_FIELD } from "../../src/producers/kiln-job.js";
+import { STATE_FIELD } from "../../src/queue/kiln-job.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIRECTIVES } from "@kiln/dev-tools";
 import { KilnHarness, TEST_API_KEY } from "../support/kiln-harness.js";

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import { InflightSlots } from "../../src/workers/inflight-slots.js";
+import { InflightSlots } from "../../src/inflight/inflight-slots.js";
 import { cleanPrefix } from "../support/kiln-harness.js";
 
 describe("InflightSlots: waiting lanes and hand-over", () => {

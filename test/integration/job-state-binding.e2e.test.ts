@@ -1,7 +1,7 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { STATE_FIELD } from "../../src/producers/kiln-job.js";
+import { STATE_FIELD } from "../../src/queue/kiln-job.js";
 import { sameMintedIdInTwoQueues } from "../support/same-minted-id.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { resolveModel } from "../../src/providers/model-registry.js";

@@ -2,10 +2,10 @@ import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CancelRequests } from "../../src/producers/cancellation.js";
-import { STATE_FIELD, readState } from "../../src/producers/kiln-job.js";
-import { LockLostError, OwnedLock } from "../../src/producers/owned-lock.js";
-import { initialState } from "../../src/contract/job-state.js";
+import { CancelRequests } from "../../src/cancel/cancel-requests.js";
+import { STATE_FIELD, readState } from "../../src/queue/kiln-job.js";
+import { LockLostError, OwnedLock } from "../../src/queue/owned-lock.js";
+import { initialState } from "../../src/visit/job-state.js";
 import { JobStateStore, LostJobError } from "../../src/workers/job-state-store.js";
 import { useTestRedis } from "../support/test-redis.js";
 

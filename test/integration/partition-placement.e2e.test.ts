@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it, inject } from "vitest";
-import { cancelKey } from "../../src/producers/cancellation.js";
+import { cancelKey } from "../../src/cancel/cancel-requests.js";
 import { GenerationClient } from "../../src/producers/generation-client.js";
-import { partitionOf, partitionPrefixes } from "../../src/partitions.js";
+import { partitionOf, partitionPrefixes } from "../../src/queue/partitions.js";
 import { cleanPrefix } from "../support/kiln-harness.js";
 
 // Partitions need no cluster: on the run's single Redis, a producer with KILN_PARTITIONS=3 places

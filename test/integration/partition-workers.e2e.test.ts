@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { partitionOf } from "../../src/partitions.js";
+import { partitionOf } from "../../src/queue/partitions.js";
 import { eventually } from "../fixtures/http-api-client.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { kiln } from "../support/kiln-cli.js";

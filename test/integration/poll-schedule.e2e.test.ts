@@ -2,8 +2,8 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readState } from "../../src/producers/kiln-job.js";
-import { DurationStatsStore } from "../../src/workers/duration-stats-store.js";
+import { readState } from "../../src/queue/kiln-job.js";
+import { DurationStatsStore } from "../../src/polling/duration-stats-store.js";
 import { KilnHarness, TEST_API_KEY } from "../support/kiln-harness.js";
 
 /** Detection delay of each job (provider task done → kiln saw it), ms, and its polls. */

@@ -1,8 +1,8 @@
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { partitionOf, partitionPrefixes } from "../../src/partitions.js";
-import { connectRedis, parseClusterNodes, type RedisConnection } from "../../src/redis.js";
+import { partitionOf, partitionPrefixes } from "../../src/queue/partitions.js";
+import { connectRedis, parseClusterNodes, type RedisConnection } from "../../src/queue/redis.js";
 import { startRedisCluster, type RedisClusterHandle } from "../support/redis-cluster.js";
 
 // A real Redis Cluster (3 masters, 3 replicas of redis-server --cluster-enabled yes) under the

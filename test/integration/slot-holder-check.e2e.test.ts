@@ -2,11 +2,11 @@ import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initialState, type JobState } from "../../src/contract/job-state.js";
-import type { GenerationJob } from "../../src/producers/kiln-job.js";
-import { InflightSlots } from "../../src/workers/inflight-slots.js";
+import { initialState, type JobState } from "../../src/visit/job-state.js";
+import type { GenerationJob } from "../../src/queue/kiln-job.js";
+import { InflightSlots } from "../../src/inflight/inflight-slots.js";
 import { JobStateStore } from "../../src/workers/job-state-store.js";
-import { SlotHandoff } from "../../src/workers/slot-handoff.js";
+import { SlotHandoff } from "../../src/inflight/slot-handoff.js";
 import { useTestRedis } from "../support/test-redis.js";
 
 const { prefix, redis: testRedis } = useTestRedis();

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { InflightSlots } from "../../src/workers/inflight-slots.js";
+import { InflightSlots } from "../../src/inflight/inflight-slots.js";
 import { KilnMetrics } from "../../src/server/kiln-metrics.js";
 import { sample } from "../fixtures/http-api-client.js";
 import { KilnHarness } from "../support/kiln-harness.js";

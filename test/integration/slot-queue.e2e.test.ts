@@ -1,7 +1,7 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { InflightSlots } from "../../src/workers/inflight-slots.js";
+import { InflightSlots } from "../../src/inflight/inflight-slots.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { WorkerProcess } from "../support/worker-process.js";
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startRedisProcess, type RedisProcessHandle } from "@kiln/dev-tools";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { monitorRedis } from "../support/redis-monitor.js";
-import { STATE_FIELD } from "../../src/producers/kiln-job.js";
+import { STATE_FIELD } from "../../src/queue/kiln-job.js";
 import { Queue } from "bullmq";
 import { historyOf } from "../../src/webhooks/dead-letter.js";
 import type { WebhookJob } from "../../src/webhooks/webhook-queue.js";

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import type { GenerationResult } from "../../src/contract/generation-result.js";
 import type { GenerationProgress } from "../../src/webhooks/generation-progress.js";
 import { eventSubject, WebhookDelivery } from "../../src/webhooks/webhook-message.js";
-import { progressDue, WebhookNotifier } from "../../src/workers/webhook-notifier.js";
+import { progressDue, WebhookNotifier } from "../../src/webhooks/webhook-notifier.js";
 import type { DELIVER_JOB, DeliveryResult } from "../../src/webhooks/webhook-queue.js";
 
 const queues: Queue[] = [];

@@ -1,4 +1,4 @@
-import { partitionOf } from "../../src/partitions.js";
+import { partitionOf } from "../../src/queue/partitions.js";
 
 /** Ids `<stem>-<n>`, `each` of them in every one of `count` partitions. */
 export function idsCovering(stem: string, count: number, each: number): string[] {

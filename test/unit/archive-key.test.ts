@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { archiveKey } from "../../src/workers/archive-step.js";
+import { archiveKey } from "../../src/visit/steps/archive-step.js";
 
 const enqueuedAt = Date.UTC(2026, 2, 29, 23, 30); // 23:30 UTC: local time zones must not move the date
 const ctx = (jobId: string, prefix?: string) => ({

@@ -6,7 +6,7 @@ import {
   archivePrefixProblem,
 } from "../../src/contract/archive-prefix.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../src/util/json-depth.js";
-import { GenerationRequest } from "../../src/producers/generation-request.js";
+import { GenerationRequest } from "../../src/contract/generation-request.js";
 
 const GOOD = ["kiln", "team-a/renders", "a/b/c", "v1.2/x_y", "a.b/.hidden", "...", "a/...", "x".repeat(MAX_ARCHIVE_PREFIX_BYTES)];
 const BAD = [

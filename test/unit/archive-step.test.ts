@@ -5,14 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { initialState, type ArchiveState } from "../../src/contract/job-state.js";
+import { initialState, type ArchiveState } from "../../src/visit/job-state.js";
 import { resolveModel } from "../../src/providers/model-registry.js";
 import { LocalArchiveStore } from "../../src/storage/local-archive-store.js";
-import { createOutboundDispatcher } from "../../src/webhooks/url-guard.js";
-import { archiveStep } from "../../src/workers/archive-step.js";
-import { OutputFetcher } from "../../src/workers/output-fetcher.js";
-import { outputLimitsFor } from "../../src/workers/output-limits.js";
-import type { StepContext } from "../../src/workers/step-context.js";
+import { createOutboundDispatcher } from "../../src/net/url-guard.js";
+import { archiveStep } from "../../src/visit/steps/archive-step.js";
+import { OutputFetcher } from "../../src/storage/output-fetcher.js";
+import { outputLimitsFor } from "../../src/storage/output-limits.js";
+import type { StepContext } from "../../src/visit/steps/step-context.js";
 
 /** An HTML page, served as what it is. */
 const PAGE = "<!doctype html><script>alert(1)</script>";

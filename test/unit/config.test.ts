@@ -1,7 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { ConfigError, loadEnvironment, queueLocationOf } from "../../src/config/index.js";
 import { outputLimitsOf } from "../../src/workers/kiln-workers.js";
-import { outputLimitsFor } from "../../src/workers/output-limits.js";
+import { outputLimitsFor } from "../../src/storage/output-limits.js";
 
 function configError(env: NodeJS.ProcessEnv): ConfigError {
   try {

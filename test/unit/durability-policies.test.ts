@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Duration, loadEnvironment } from "../../src/config/index.js";
 import { describeValue } from "../../src/util/describe-value.js";
 import { limiterFor } from "../../src/rate-limits/queue-limiter.js";
-import { taskIdIn } from "../../src/workers/submit-step.js";
+import { taskIdIn } from "../../src/visit/steps/submit-step.js";
 
 describe("limiterFor", () => {
   it("keeps the configured rate, below 1/s too, instead of rounding it up to 1/s", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { JobState } from "../../src/contract/job-state.js";
-import { readState } from "../../src/producers/kiln-job.js";
+import { JobState } from "../../src/visit/job-state.js";
+import { readState } from "../../src/queue/kiln-job.js";
 
 // States as the previous version stored them: one flat object, every field but the first three optional.
 const base = { startedAt: 1, deadlineAt: 2, submitCalls: 1, slot: true, polls: 3, errors: 0, archived: [] };

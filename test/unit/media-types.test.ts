@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { contradictsKind, mediaTypeOf } from "../../src/workers/media-types.js";
+import { contradictsKind, mediaTypeOf } from "../../src/storage/media-types.js";
 
 describe("mediaTypeOf", () => {
   it("lets the declared extension win over Content-Type and URL", () => {

@@ -7,7 +7,7 @@ import type { GenerationResult } from "../../src/contract/generation-result.js";
 import { callJson } from "../../src/providers/http-json.js";
 import { KilnMetrics } from "../../src/server/kiln-metrics.js";
 import { ProviderLabels } from "../../src/server/provider-labels.js";
-import type { QueueCounts } from "../../src/producers/kiln-queues.js";
+import type { QueueCounts } from "../../src/queue/kiln-queues.js";
 import { isFinalFailure } from "../../src/workers/final-failure.js";
 import { getFreePort } from "@kiln/dev-tools";
 import { sample } from "../fixtures/http-api-client.js";

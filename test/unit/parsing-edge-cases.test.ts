@@ -3,7 +3,7 @@ import { ConfigError, loadEnvironment } from "../../src/config/index.js";
 import { parseRetryAfter } from "../../src/providers/provider-error.js";
 import { urlExpiresAt } from "../../src/providers/result-url.js";
 import { readTaskStatus, readTokenHubError } from "../../src/providers/tokenhub/tokenhub-responses.js";
-import { mediaTypeOf } from "../../src/workers/media-types.js";
+import { mediaTypeOf } from "../../src/storage/media-types.js";
 
 describe("parsers refuse what only looks valid", () => {
   it("an error code named like an Object property is not a known TokenHub code", () => {

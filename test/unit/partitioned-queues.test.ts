@@ -1,8 +1,8 @@
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
-import { PartitionedQueues } from "../../src/producers/partitioned-queues.js";
-import { partitionOf, prefixOf } from "../../src/partitions.js";
+import { PartitionedQueues } from "../../src/queue/partitioned-queues.js";
+import { partitionOf, prefixOf } from "../../src/queue/partitions.js";
 
 describe("PartitionedQueues: where a job is placed and looked for", () => {
   // never connected: placement is arithmetic, and queues open only when used

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { partitionOf, partitionPrefix, partitionPrefixes, prefixOf, prefixProblem, workerPartitions } from "../../src/partitions.js";
+import { partitionOf, partitionPrefix, partitionPrefixes, prefixOf, prefixProblem, workerPartitions } from "../../src/queue/partitions.js";
 
 describe("partitions", () => {
   it("appends the partition index inside the hash tag, and leaves one partition alone", () => {
@@ -38,7 +38,7 @@ describe("partitions", () => {
 
 describe("REDIS_CLUSTER_NODES", () => {
   it("reads host:port lists, IPv6 in brackets, and names a bad entry", async () => {
-    const { parseClusterNodes } = await import("../../src/redis.js");
+    const { parseClusterNodes } = await import("../../src/queue/redis.js");
     expect(parseClusterNodes("10.0.0.1:7000, redis-2.internal:7001,[::1]:7002")).toEqual([
       { host: "10.0.0.1", port: 7000 },
       { host: "redis-2.internal", port: 7001 },

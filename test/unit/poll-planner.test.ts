@@ -1,14 +1,14 @@
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { resolveModel } from "../../src/providers/model-registry.js";
-import { pollDelayMs } from "../../src/providers/poll-policy.js";
+import { pollDelayMs } from "../../src/polling/poll-policy.js";
 import { requestSize } from "../../src/providers/request-size.js";
-import type { DurationStatsStore } from "../../src/workers/duration-stats-store.js";
-import { initialState, type PollState } from "../../src/contract/job-state.js";
+import type { DurationStatsStore } from "../../src/polling/duration-stats-store.js";
+import { initialState, type PollState } from "../../src/visit/job-state.js";
 import { asPolling } from "../support/job-states.js";
-import { PollPlanner } from "../../src/workers/poll-planner.js";
-import { pollStep } from "../../src/workers/poll-step.js";
-import type { StepContext } from "../../src/workers/step-context.js";
+import { PollPlanner } from "../../src/polling/poll-planner.js";
+import { pollStep } from "../../src/visit/steps/poll-step.js";
+import type { StepContext } from "../../src/visit/steps/step-context.js";
 import type { TaskStatus } from "../../src/providers/provider.js";
 
 const log = pino({ level: "silent" });

@@ -6,7 +6,7 @@ import {
   progressBelief,
   type PollScheduleInput,
   type ProgressSample,
-} from "../../src/providers/poll-schedule.js";
+} from "../../src/polling/poll-schedule.js";
 import { normal } from "../../src/util/normal-distribution.js";
 
 const video = ADAPTIVE_BOUNDS.video;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { initialState } from "../../src/contract/job-state.js";
+import { initialState } from "../../src/visit/job-state.js";
 import { SecretScrubber } from "../../src/util/secret-scrubber.js";
-import { scrubbedOutcome } from "../../src/workers/scrubbed-outcome.js";
-import type { StepOutcome } from "../../src/workers/step-outcome.js";
+import { scrubbedOutcome } from "../../src/visit/hooks/scrubbed-outcome.js";
+import type { StepOutcome } from "../../src/visit/steps/step-outcome.js";
 
 const KEY = "sk-live-0123456789abcdefghij";
 const JOB_SECRET = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0";

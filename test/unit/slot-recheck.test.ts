@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_RECHECK_MS, slotRecheckDelayMs } from "../../src/workers/slot-recheck.js";
+import { MAX_RECHECK_MS, slotRecheckDelayMs } from "../../src/inflight/slot-recheck.js";
 
 /** Re-checks per second of a whole line of `n` waiters, each looking again after its own delay. */
 function recheckRate(n: number, leaseMs: number): number {

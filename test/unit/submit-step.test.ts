@@ -3,13 +3,13 @@ import { describe, expect, it } from "vitest";
 import { resolveModel } from "../../src/providers/model-registry.js";
 import type { Provider, SubmitResult } from "../../src/providers/provider.js";
 import { ProviderError } from "../../src/providers/provider-error.js";
-import { outcomeOfError } from "../../src/workers/error-outcome.js";
+import { outcomeOfError } from "../../src/visit/steps/error-outcome.js";
 import { deadlineOf } from "../../src/visit/deadlines.js";
-import { ArchiveError } from "../../src/workers/archive-error.js";
-import { initialState, type JobState } from "../../src/contract/job-state.js";
-import type { StepContext } from "../../src/workers/step-context.js";
-import { submitStep } from "../../src/workers/submit-step.js";
-import { PollPlanner } from "../../src/workers/poll-planner.js";
+import { ArchiveError } from "../../src/storage/archive-error.js";
+import { initialState, type JobState } from "../../src/visit/job-state.js";
+import type { StepContext } from "../../src/visit/steps/step-context.js";
+import { submitStep } from "../../src/visit/steps/submit-step.js";
+import { PollPlanner } from "../../src/polling/poll-planner.js";
 
 const model = resolveModel("tokenhub", "hy-video-1.5")!;
 

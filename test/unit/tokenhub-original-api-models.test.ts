@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { findModel } from "../../src/providers/model-registry.js";
-import { describeIssues } from "../../src/producers/generation-request.js";
+import { describeIssues } from "../../src/contract/generation-request.js";
 import { DEFAULT_SIMULATOR_OPTIONS, TaskBook, tokenHubRoute, type RouteContext } from "@kiln/dev-tools";
 
 /**

@@ -1,6 +1,6 @@
 import type { LookupAddress } from "node:dns";
 import { describe, it, expect } from "vitest";
-import { UnsafeUrlError, assertSafeUrl, guardedLookup, isPublicAddress } from "../../src/webhooks/url-guard.js";
+import { UnsafeUrlError, assertSafeUrl, guardedLookup, isPublicAddress } from "../../src/net/url-guard.js";
 
 // Complements url-guard.test.ts: the default guardedLookup over the system resolver, and the URL
 // checks of the brief (schemes, IP literals, public host names).

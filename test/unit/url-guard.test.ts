@@ -10,7 +10,7 @@ import {
   isPublicAddress,
   isUnsafeUrlError,
   type Resolver,
-} from "../../src/webhooks/url-guard.js";
+} from "../../src/net/url-guard.js";
 import { redactUrl } from "../../src/util/redact-url.js";
 
 /** A resolver that answers each lookup with the next entry, like a DNS server rebinding a name. */

@@ -2,7 +2,7 @@ import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from "@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GenerationResult } from "../../src/contract/generation-result.js";
-import { initialState, JobState } from "../../src/contract/job-state.js";
+import { initialState, JobState } from "../../src/visit/job-state.js";
 import { resolveModel } from "../../src/providers/model-registry.js";
 import { parseDecimal } from "../../src/billing/decimal-amount.js";
 import { SecretScrubber } from "../../src/util/secret-scrubber.js";
@@ -12,9 +12,9 @@ import { scrubHook } from "../../src/visit/hooks/scrub-hook.js";
 import { slotHook } from "../../src/visit/hooks/slot-hook.js";
 import { tracingHook } from "../../src/visit/hooks/tracing-hook.js";
 import type { Visit, VisitJob } from "../../src/visit/visit.js";
-import type { AcceptedJob } from "../../src/workers/job-intake.js";
-import type { StepContext } from "../../src/workers/step-context.js";
-import type { StepOutcome } from "../../src/workers/step-outcome.js";
+import type { AcceptedJob } from "../../src/visit/job-intake.js";
+import type { StepContext } from "../../src/visit/steps/step-context.js";
+import type { StepOutcome } from "../../src/visit/steps/step-outcome.js";
 
 const model = resolveModel("tokenhub", "hy-image-v3.0")!;
 const silent = pino({ level: "silent" });

@@ -1,8 +1,8 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { GenerationResult } from "../../src/contract/generation-result.js";
-import { initialState, type JobState } from "../../src/contract/job-state.js";
-import type { StoredState } from "../../src/producers/kiln-job.js";
+import { initialState, type JobState } from "../../src/visit/job-state.js";
+import type { StoredState } from "../../src/queue/kiln-job.js";
 import { resolveModel } from "../../src/providers/model-registry.js";
 import type { Provider } from "../../src/providers/provider.js";
 import type { ArchiveStore } from "../../src/storage/archive-store.js";
@@ -12,9 +12,9 @@ import { StepContexts } from "../../src/visit/step-contexts.js";
 import type { VisitHook } from "../../src/visit/visit-hook.js";
 import { VisitPipeline, type StepRunner } from "../../src/visit/visit-pipeline.js";
 import type { VisitJob } from "../../src/visit/visit.js";
-import type { AcceptedJob } from "../../src/workers/job-intake.js";
-import type { OutputFetcher } from "../../src/workers/output-fetcher.js";
-import type { StepOutcome } from "../../src/workers/step-outcome.js";
+import type { AcceptedJob } from "../../src/visit/job-intake.js";
+import type { OutputFetcher } from "../../src/storage/output-fetcher.js";
+import type { StepOutcome } from "../../src/visit/steps/step-outcome.js";
 
 const model = resolveModel("tokenhub", "hy-image-v3.0")!;
 const silent = pino({ level: "silent" });

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { GenerationRequest } from "../../src/producers/generation-request.js";
+import { GenerationRequest } from "../../src/contract/generation-request.js";
 import { generationProgress } from "../../src/webhooks/generation-progress.js";
 import { deliveryJobId, messageIdFor, WebhookPayload } from "../../src/webhooks/webhook-message.js";
 import { WebhookSecret } from "../../src/webhooks/webhook-secret.js";

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createOutboundDispatcher } from "../../src/webhooks/url-guard.js";
+import { createOutboundDispatcher } from "../../src/net/url-guard.js";
 import { WebhookSender } from "../../src/webhooks/webhook-sender.js";
 import { WebhookSigner } from "../../src/webhooks/webhook-signer.js";
 

@@ -1,5 +1,5 @@
 import { parseDecimal, type DecimalAmount } from "../../billing/decimal-amount.js";
-import type { BudgetGate } from "../../workers/batch-budget.js";
+import type { BudgetGate } from "../../billing/batch-budget.js";
 import type { VisitHook } from "../visit-hook.js";
 
 /** What the budget hook needs of the batches' budgets (`BatchBudget`). */

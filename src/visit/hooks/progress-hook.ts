@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
-import type { JobState } from "../../contract/job-state.js";
+import type { JobState } from "../job-state.js";
 import { generationProgress } from "../../webhooks/generation-progress.js";
-import type { WebhookNotifier } from "../../workers/webhook-notifier.js";
-import { progressDue } from "../../workers/webhook-notifier.js";
+import type { WebhookNotifier } from "../../webhooks/webhook-notifier.js";
+import { progressDue } from "../../webhooks/webhook-notifier.js";
 import type { VisitHook } from "../visit-hook.js";
 import type { Visit } from "../visit.js";
 

@@ -1,4 +1,4 @@
-import { scrubbedOutcome } from "../../workers/scrubbed-outcome.js";
+import { scrubbedOutcome } from "./scrubbed-outcome.js";
 import type { VisitHook } from "../visit-hook.js";
 
 /**

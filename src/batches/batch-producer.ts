@@ -1,0 +1,333 @@
+import { FlowProducer, type JobsOptions } from "bullmq";
+import type { KilnQueues } from "../queue/kiln-queues.js";
+import { PartitionedQueues } from "../queue/partitioned-queues.js";
+import type { RedisConnection } from "../queue/redis.js";
+import { z } from "zod";
+import { childJobId, checkBatchId, sealJobId } from "./batch-ids.js";
+import { BatchJobData } from "../contract/batch-summary.js";
+import { InvalidRequestError } from "../producers/invalid-request-error.js";
+import { validateRequest } from "../producers/validate-request.js";
+import { GenerationRequest, ShallowJsonObject, describeIssues } from "../contract/generation-request.js";
+import { ArchivePrefix } from "../contract/archive-prefix.js";
+import { WebhookUrl } from "../webhooks/webhook-url.js";
+import type { ManifestLine } from "./manifest-reader.js";
+import { OwnedLock } from "../queue/owned-lock.js";
+import { generationJobOptions } from "../queue/job-options.js";
+import type { Logger } from "pino";
+import { createLogger } from "../logger.js";
+import { isRecord } from "../util/describe-value.js";
+import { safe } from "../util/safe.js";
+import { BATCHES_QUEUE, GENERATE_JOB, generateQueueName } from "../contract/queue-names.js";
+import { bullmqTelemetry } from "../telemetry/tracing.js";
+import type { PriceTable } from "../billing/price-table.js";
+import { BudgetLedger, MAX_BUDGET } from "../billing/budget-ledger.js";
+import { estimateCost } from "../billing/cost-estimate.js";
+import { formatDecimal, parseDecimal, type DecimalAmount } from "../billing/decimal-amount.js";
+import { resolveModel } from "../providers/model-registry.js";
+
+/** A manifest line: a generation request plus its `custom_id` (as in OpenAI's Batch API). */
+export const BatchLine = GenerationRequest.omit({ batch: true }).extend({ custom_id: z.string().min(1).max(200) });
+export type BatchLine = z.infer<typeof BatchLine>;
+
+export interface BatchOptions {
+  batchId: string;
+  /** Receives `batch.completed` with the counts and the results file. */
+  webhook?: { url: string };
+  /** Prefix of the results file's key in the archive store. @defaultValue "kiln" */
+  archivePrefix?: string;
+  metadata?: Record<string, unknown>;
+  /** Jobs per addBulk call. @defaultValue 500 */
+  chunkSize?: number;
+  /** Called for each line refused, with its number and why; the rest goes on. */
+  onInvalid?: (lineNumber: number, message: string) => void;
+  /** Called after each chunk is enqueued. */
+  onProgress?: (progress: { lines: number; accepted: number; invalid: number }) => void;
+  /**
+   * A cap on what the batch may cost, in the price table's currency (`"25.00"`): once spent plus
+   * reserved reaches it, the jobs not yet submitted end `budget_exhausted`. Needs `prices`;
+   * lines whose model has no price, or whose cost cannot be estimated, are refused.
+   * @defaultValue none: the batch runs whatever it costs
+   */
+  budget?: string | number;
+  /** The operator's price table (KILN_PRICES), required with `budget`. */
+  prices?: PriceTable;
+  /** `KILN_MAX_JOB_BYTES`: a line bigger than this as JSON is refused. @defaultValue 1048576 (1 MiB) */
+  maxJobBytes?: number;
+}
+
+/**
+ * The batch's own options, checked by the rules of a generation request's fields (`archive.prefix`,
+ * `webhook.url`, `metadata`): whoever calls (HTTP, `kiln bulk`, a TypeScript producer), a bad one
+ * refuses the batch before anything is enqueued. A batch's webhook signs with KILN_WEBHOOK_SECRET.
+ */
+const BatchSettings = z.object({
+  archivePrefix: ArchivePrefix.optional(),
+  webhook: z.object({ url: WebhookUrl }).optional(),
+  metadata: ShallowJsonObject.optional(),
+});
+
+export interface BatchEnqueued {
+  batchId: string;
+  /** Valid lines, i.e. the batch's jobs (those already enqueued by an earlier run included). */
+  total: number;
+  invalid: number;
+  /** Jobs added by this run; the others existed already. */
+  added: number;
+  /** The batch had already finished: nothing was added. */
+  alreadyCompleted: boolean;
+  /** Every line had already been enqueued (by an earlier run): nothing was added. */
+  alreadySealed: boolean;
+}
+
+const LOCK_MS = 60_000;
+
+// the seal's delay only has to outlast any enqueue; promoting it is what releases the parent
+const SEAL_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
+
+/**
+ * Enqueues a manifest as a BullMQ flow: a parent job on `batches` whose children are the
+ * generation jobs, all in the partition of the batch id (a flow's keys must share a slot).
+ * Lines are streamed and added in chunks, so a manifest of any size runs in constant memory
+ * (but for the set of custom_ids, which detects duplicates). The parent also
+ * waits for a delayed "seal" child that is released only after the last line, so a batch
+ * whose first jobs finish fast cannot end before it has all its jobs.
+ */
+export class BatchProducer {
+  private readonly flows: FlowProducer;
+  private readonly partitions: PartitionedQueues;
+
+  /**
+   * @param prefix `KILN_PREFIX`
+   * @param partitions `KILN_PARTITIONS` @defaultValue 1
+   */
+  constructor(
+    private readonly connection: RedisConnection,
+    prefix: string,
+    log: Logger = createLogger({ level: "warn" }),
+    partitions = 1,
+  ) {
+    this.partitions = new PartitionedQueues(connection, prefix, partitions, log);
+    // every node of a flow names its partition's prefix
+    this.flows = new FlowProducer({ connection, prefix, telemetry: bullmqTelemetry() });
+    // the calls that fail reject too; the log keeps the connection's story
+    this.flows.on(
+      "error",
+      safe(log, "flow producer error listener", (err: Error) => log.warn({ err: err.message }, "flow producer error")),
+    );
+  }
+
+  async enqueue(lines: AsyncIterable<ManifestLine>, options: BatchOptions): Promise<BatchEnqueued> {
+    const batchId = checkBatchId(options.batchId);
+    const settings = BatchSettings.safeParse({
+      archivePrefix: options.archivePrefix,
+      webhook: options.webhook,
+      metadata: options.metadata,
+    });
+    if (!settings.success) throw new InvalidRequestError(describeIssues(settings.error));
+    const queues = this.partitions.of(batchId);
+    const existing = await queues.batches().getJob(batchId);
+    if (existing && (await existing.isCompleted()))
+      return { batchId, total: 0, invalid: 0, added: 0, alreadyCompleted: true, alreadySealed: true };
+    // once sealed, the parent may already be running: a job added now would be missed by its results
+    const sealed = BatchJobData.safeParse(existing?.data);
+    if (sealed.success && sealed.data.sealed)
+      return { batchId, total: sealed.data.total, invalid: sealed.data.invalid, added: 0, alreadyCompleted: false, alreadySealed: true };
+    const budget = budgetOf(options);
+    const release = await this.lock(queues, batchId);
+    try {
+      const data: BatchJobData = {
+        batchId,
+        sealed: false,
+        total: 0,
+        invalid: 0,
+        archivePrefix: options.archivePrefix ?? "kiln",
+        webhook: options.webhook,
+        budget: budget && { amount: formatDecimal(budget.limit), currency: budget.prices.currency },
+        metadata: options.metadata,
+      };
+      // before any child exists: a child that runs at once must find its batch's budget
+      if (budget) await new BudgetLedger(this.connection, queues.prefix).open(batchId, budget.limit, budget.prices.currency);
+      if (!existing) await this.createParent(queues.prefix, data);
+      const counts = await this.addLines(lines, queues, batchId, { ...options, prices: budget?.prices }, release.refresh);
+      await this.seal(queues, batchId, { ...data, sealed: true, total: counts.total, invalid: counts.invalid });
+      return { batchId, ...counts, alreadyCompleted: false, alreadySealed: false };
+    } finally {
+      await release();
+    }
+  }
+
+  /**
+   * One producer at a time per batch: two enqueueing the same batch at once could seal it while
+   * the other still adds jobs. The lock lapses a minute after its holder stops refreshing it.
+   */
+  private async lock(queues: KilnQueues, batchId: string): Promise<(() => Promise<void>) & { refresh: () => Promise<void> }> {
+    const lock = await OwnedLock.acquire(this.connection, `${queues.prefix}:${BATCHES_QUEUE}:lock:${batchId}`, LOCK_MS);
+    if (!lock) throw new Error(`batch ${batchId} is being enqueued by another producer right now`);
+    // a refresh that finds the lock lost throws: another producer may be adding to this batch now
+    return Object.assign(async () => void (await lock.release()), { refresh: () => lock.refresh() });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.partitions.close(), this.flows.close()]);
+  }
+
+  private async createParent(prefix: string, data: BatchJobData): Promise<void> {
+    await this.flows.add({
+      name: "batch",
+      queueName: BATCHES_QUEUE,
+      prefix,
+      data,
+      // writing results.jsonl can meet an S3 outage: retry for a while rather than lose the batch
+      opts: {
+        jobId: data.batchId,
+        removeOnComplete: { age: 30 * 24 * 3600 },
+        attempts: 20,
+        backoff: { type: "exponential", delay: 5_000 },
+      },
+      children: [
+        {
+          name: "seal",
+          queueName: BATCHES_QUEUE,
+          prefix,
+          data: { batchId: data.batchId },
+          opts: { jobId: sealJobId(data.batchId), delay: SEAL_DELAY_MS },
+        },
+      ],
+    });
+  }
+
+  private async addLines(
+    lines: AsyncIterable<ManifestLine>,
+    queues: KilnQueues,
+    batchId: string,
+    options: BatchOptions,
+    keepLock: () => Promise<void>,
+  ): Promise<{ total: number; invalid: number; added: number }> {
+    const seen = new Map<string, number>();
+    const chunk: Array<{ queue: string; id: string; data: GenerationRequest }> = [];
+    let invalid = 0;
+    let added = 0;
+    let lastLine = 0;
+    const refuse = (lineNumber: number, message: string) => {
+      invalid++;
+      options.onInvalid?.(lineNumber, message);
+    };
+    for await (const line of lines) {
+      lastLine = line.lineNumber;
+      const request = "error" in line ? { error: line.error } : this.check(line.value, batchId, options);
+      if ("error" in request) {
+        refuse(line.lineNumber, request.error);
+        continue;
+      }
+      const first = seen.get(request.data.batch!.custom_id);
+      if (first !== undefined) {
+        refuse(line.lineNumber, `custom_id "${request.data.batch!.custom_id}" repeats line ${first}`);
+        continue;
+      }
+      seen.set(request.data.batch!.custom_id, line.lineNumber);
+      chunk.push(request);
+      if (chunk.length >= (options.chunkSize ?? 500)) {
+        added += await this.flush(chunk.splice(0), queues, batchId);
+        await keepLock();
+        options.onProgress?.({ lines: lastLine, accepted: seen.size, invalid });
+      }
+    }
+    added += await this.flush(chunk, queues, batchId);
+    options.onProgress?.({ lines: lastLine, accepted: seen.size, invalid });
+    return { total: seen.size, invalid, added };
+  }
+
+  /** The line as a child job, or why not. With `prices` (a budgeted batch), its cost must be estimable. */
+  private check(
+    value: unknown,
+    batchId: string,
+    { prices, maxJobBytes }: Pick<BatchOptions, "prices" | "maxJobBytes">,
+  ): { queue: string; id: string; data: GenerationRequest } | { error: string } {
+    if (!isRecord(value)) return { error: "(root): expected a JSON object" };
+    const { custom_id, ...request } = value;
+    if (!BatchLine.shape.custom_id.safeParse(custom_id).success) return { error: "custom_id: required, a string of 1 to 200 characters" };
+    try {
+      const data = validateRequest({ ...request, batch: { id: batchId, custom_id } }, { maxJobBytes });
+      const unpriced = prices ? budgetProblem(data, prices) : undefined;
+      if (unpriced) return { error: unpriced };
+      return { queue: generateQueueName(data.provider), id: childJobId(batchId, String(custom_id)), data };
+    } catch (err) {
+      if (err instanceof InvalidRequestError) return { error: err.message };
+      throw err;
+    }
+  }
+
+  /**
+   * Adds the jobs that do not exist yet; a re-run of the same manifest adds nothing twice. A
+   * child the batch already counted (its job since removed by retention) is not added again.
+   */
+  private async flush(
+    jobs: Array<{ queue: string; id: string; data: GenerationRequest }>,
+    queues: KilnQueues,
+    batchId: string,
+  ): Promise<number> {
+    if (jobs.length === 0) return 0;
+    const parentKey = `${queues.prefix}:${BATCHES_QUEUE}:${batchId}`;
+    // one pipeline, one slot: every key is under the batch's partition prefix
+    const known = this.connection.pipeline();
+    for (const job of jobs) {
+      const key = `${queues.prefix}:${job.queue}:${job.id}`;
+      known.exists(key).hexists(`${parentKey}:processed`, key).hexists(`${parentKey}:failed`, key);
+    }
+    const answers = (await known.exec()) ?? [];
+    const fresh = jobs.filter((_, i) => [0, 1, 2].every((k) => answers[3 * i + k]?.[1] === 0));
+    const byProvider = new Map<string, typeof fresh>();
+    for (const job of fresh) byProvider.set(job.data.provider, (byProvider.get(job.data.provider) ?? []).concat(job));
+    for (const [provider, group] of byProvider) {
+      await queues
+        .generation(provider)
+        .addBulk(group.map((job) => ({ name: GENERATE_JOB, data: job.data, opts: this.childOptions(queues.prefix, job.id, batchId) })));
+    }
+    return fresh.length;
+  }
+
+  private childOptions(prefix: string, jobId: string, batchId: string): JobsOptions {
+    return {
+      jobId,
+      parent: { id: batchId, queue: `${prefix}:${BATCHES_QUEUE}` },
+      // a failed child must not block the batch: its failure is recorded and the parent goes on
+      ignoreDependencyOnFailure: true,
+      ...generationJobOptions(),
+    };
+  }
+
+  /** Records the final counts, then releases the seal: from now on the batch ends when its jobs do. */
+  private async seal(queues: KilnQueues, batchId: string, data: BatchJobData): Promise<void> {
+    const parent = await queues.batches().getJob(batchId);
+    if (!parent) throw new Error(`batch ${batchId} disappeared while it was being enqueued`);
+    await parent.updateData(data);
+    const seal = await queues.batches().getJob(sealJobId(batchId));
+    if (seal && (await seal.isDelayed())) await seal.promote();
+  }
+}
+
+/** The batch's budget, checked: a decimal up to MAX_BUDGET, with the price table that prices its jobs. */
+function budgetOf(options: BatchOptions): { limit: DecimalAmount; prices: PriceTable } | undefined {
+  if (options.budget === undefined) return undefined;
+  const limit = parseDecimal(options.budget, 9);
+  if (limit === undefined || limit > parseDecimal(MAX_BUDGET)!)
+    throw new InvalidRequestError(
+      `budget: expected a decimal amount from 0 to ${MAX_BUDGET}, such as 25.00 (got ${String(options.budget)})`,
+    );
+  if (!options.prices)
+    throw new InvalidRequestError("budget: needs the operator's price table (KILN_PRICES) to estimate what each job costs");
+  return { limit, prices: options.prices };
+}
+
+/**
+ * Why a request cannot run in a budgeted batch: its model has no price, or its cost cannot be
+ * estimated before it runs. Refused at enqueue: the budget could not stop it otherwise.
+ */
+function budgetProblem(request: GenerationRequest, prices: PriceTable): string | undefined {
+  const model = resolveModel(request.provider, request.model, request.passthrough);
+  if (!model) return undefined; // validateRequest already refused it
+  const price = prices.priceOf(model.provider, model.id);
+  if (!price) return `budget: ${model.provider} ${model.id} has no price in KILN_PRICES, and a budgeted batch runs only priced models`;
+  const estimate = estimateCost(model, model.input.parse(request.input), price);
+  return estimate.ok ? undefined : `budget: ${model.provider} ${model.id}: ${estimate.reason}`;
+}

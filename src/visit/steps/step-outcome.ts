@@ -1,0 +1,25 @@
+import type { GenerationError } from "../../contract/generation-result.js";
+import type { JobState } from "../job-state.js";
+
+/**
+ * What a step decided. Steps never touch BullMQ: the generation worker turns outcomes into
+ * `updateData`, `moveToDelayed` + `DelayedError` or `UnrecoverableError`, in one place.
+ */
+export type StepOutcome =
+  /** Persist `state` and run its step now. */
+  | { type: "next"; state: JobState }
+  /** Persist `state` and come back in `delayMs` without holding a worker slot. */
+  | { type: "wait"; state: JobState; delayMs: number; reason: string }
+  /**
+   * No in-flight slot: the job has joined the wait for one. Persist `state` and park until a
+   * release hands it a slot and wakes it, or `delayMs` passes (its own re-check, should the
+   * wake-up be lost).
+   */
+  | { type: "park"; state: JobState; delayMs: number; reason: string }
+  /**
+   * The provider rate-limited a submit: the whole queue waits `delayMs` (BullMQ's queue rate
+   * limit), the job goes back to waiting, and no attempt is spent.
+   */
+  | { type: "throttle"; state: JobState; delayMs: number; reason: string }
+  /** End as failed: build the failed result and notify. */
+  | { type: "fail"; state: JobState; error: GenerationError };

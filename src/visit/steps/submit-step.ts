@@ -1,0 +1,122 @@
+import type { JobState, SubmitState } from "../job-state.js";
+import type { SubmitContext } from "./step-context.js";
+import type { StepOutcome } from "./step-outcome.js";
+import { outcomeOfError } from "./error-outcome.js";
+import { isProviderError } from "../../providers/provider-error.js";
+import { isNotDelivered } from "../../providers/http-json.js";
+import type { SubmitResult } from "../../providers/provider.js";
+import { usageOf } from "../../billing/usage-of.js";
+import { deadlineAtSubmit } from "../deadlines.js";
+
+/**
+ * Submits the request to the provider, at most once per job but for one documented window: the
+ * call count is stored before the call and the task id the moment the answer is parsed, before
+ * anything else (logs, progress, metrics), so a re-run that finds a task id goes to polling.
+ *
+ * Outcome-unknown submits (a 5xx, a reset or timeout after the request was sent, a 2xx whose
+ * body cannot be read, a crash before the task id was stored) follow one rule, `ctx.onUnknownSubmit`:
+ * `retry` (default) submits again, counted in `kiln_submit_window_total` and logged with every
+ * task id kiln saw; `fail` ends the job with `submit_unknown` rather than risk paying twice.
+ */
+export async function submitStep(state: SubmitState, ctx: SubmitContext): Promise<StepOutcome> {
+  if (state.taskId) return { type: "next", state: { ...state, step: "poll", taskId: state.taskId } };
+  if (state.submitCalls > 0) {
+    if (ctx.onUnknownSubmit === "fail")
+      return unknownOutcomeFailure(state, "a previous submit call ended without a stored answer (the worker stopped mid-call)");
+    ctx.log.warn(
+      { jobId: ctx.jobId, event: "submit_window", submitCalls: state.submitCalls, earlierTaskIds: state.unknownTaskIds },
+      "a previous submit call of this job ended without a stored answer; submitting again",
+    );
+  }
+  if (!state.slot && !(await ctx.slots.acquire(ctx.jobId, ctx.model.id, ctx.enqueuedAt))) {
+    // the provider (or model) has as many tasks in flight as allowed: wait in line, holding no worker
+    // slot; the later in line, the rarer the job's own re-check (a wake-up hands it the slot first)
+    return { type: "park", state, delayMs: await ctx.slots.recheckDelayMs(ctx.jobId), reason: "waiting for an in-flight slot" };
+  }
+  const holding = { ...state, deadlineAt: deadlineAtSubmit(state, ctx.now(), ctx.deadlineMs), slot: !ctx.slots.uncapped(ctx.model.id) };
+  const admission = await ctx.admit(holding);
+  // a job a hook stops (its batch's budget) ends here, before the provider hears of it (its slot is given back with the failure)
+  if (!admission.ok) return { type: "fail", state: holding, error: admission.error };
+  const calling = { ...holding, submitCalls: state.submitCalls + 1 };
+  await ctx.persist(calling);
+  let answer: SubmitResult;
+  try {
+    answer = await ctx.provider.submit(ctx.model, ctx.input);
+  } catch (err) {
+    return afterFailedSubmit(err, state, calling, ctx);
+  }
+  // the window is timed from the parsed answer in hand: reading and parsing it took well under a millisecond in the chaos runs
+  const answeredAt = performance.now();
+  const next = answered(answer, calling, ctx);
+  // the smallest write, first: every millisecond before it is a window for a duplicate task
+  await ctx.persist(next);
+  ctx.observeSubmitWindow(performance.now() - answeredAt);
+  if (state.submitCalls > 0)
+    ctx.log.warn(
+      { jobId: ctx.jobId, event: "submit_window", taskId: next.taskId, earlierTaskIds: state.unknownTaskIds },
+      "submitted again after an unknown outcome: the provider may run this request twice",
+    );
+  if (next.step === "archive") return { type: "next", state: next };
+  return { type: "wait", state: next, delayMs: await ctx.planner.delayMs(next, ctx), reason: "submitted" };
+}
+
+function answered(answer: SubmitResult, calling: JobState, ctx: SubmitContext): JobState {
+  const now = ctx.now();
+  if (answer.type === "completed") {
+    return {
+      ...calling,
+      step: "archive",
+      errors: 0,
+      submittedAt: now,
+      providerCompletedAt: now,
+      taskId: answer.providerTaskId,
+      sources: answer.outputs,
+      completion: answer.completion,
+      usage: usageOf(ctx.model, ctx.input, answer.usage, answer.outputs),
+    };
+  }
+  return {
+    ...calling,
+    step: "poll",
+    errors: 0,
+    taskId: answer.taskId,
+    submittedAt: now,
+    providerStatus: answer.status.state === "pending" ? answer.status.providerStatus : undefined,
+  };
+}
+
+/**
+ * A 4xx answer (429 included) or a request that never left means no task was created: that
+ * call does not count towards the submit window. Anything else may have created one.
+ */
+function afterFailedSubmit(err: unknown, before: JobState, calling: JobState, ctx: SubmitContext): StepOutcome {
+  const refused = isProviderError(err) && err.status !== undefined && err.status >= 400 && err.status < 500;
+  if (refused || isNotDelivered(err)) return outcomeOfError(err, { ...calling, submitCalls: before.submitCalls }, ctx);
+  const message = err instanceof Error ? err.message : String(err);
+  const hint = taskIdIn(message);
+  const unknown = hint ? { ...calling, unknownTaskIds: [...(calling.unknownTaskIds ?? []), hint].slice(-5) } : calling;
+  ctx.log.warn(
+    { jobId: ctx.jobId, event: "submit_unknown", taskIdHint: hint, policy: ctx.onUnknownSubmit },
+    `submit outcome unknown: ${message}`,
+  );
+  if (ctx.onUnknownSubmit === "fail") return unknownOutcomeFailure(unknown, message);
+  return outcomeOfError(err, unknown, ctx);
+}
+
+function unknownOutcomeFailure(state: JobState, why: string): StepOutcome {
+  const seen = state.unknownTaskIds?.length ? ` (task ids seen: ${state.unknownTaskIds.join(", ")})` : "";
+  return {
+    type: "fail",
+    state,
+    error: {
+      code: "submit_unknown",
+      message: `${why}; the provider may have created the task${seen}, so it is not submitted again (on-unknown-submit policy: fail)`,
+      retryable: false,
+    },
+  };
+}
+
+/** A task id in a truncated or malformed answer, where one can still be read (`"id": "..."`). */
+export function taskIdIn(text: string): string | undefined {
+  return /"(?:task_id|taskId|id)"\s*:\s*"([^"\\]{1,200})"/.exec(text)?.[1];
+}

@@ -1,0 +1,237 @@
+import { Queue, UnrecoverableError, Worker, type Processor } from "bullmq";
+import type { RedisConnection } from "../queue/redis.js";
+import type { Logger } from "pino";
+import type { Dispatcher } from "undici";
+import { describeIssues } from "../contract/generation-request.js";
+import { WEBHOOKS_QUEUE } from "../contract/queue-names.js";
+import { assertNever } from "../util/assert-never.js";
+import { safe } from "../util/safe.js";
+import { checkSchedule, webhookRetryDelayMs, DEFAULT_WEBHOOK_SCHEDULE_MS } from "./retry-schedule.js";
+import { redactUrl } from "../util/redact-url.js";
+import { MAX_ATTEMPT_RECORDS, WebhookDelivery, type DeliveryAttempt } from "./webhook-message.js";
+import { WebhookSender, type AttemptOutcome } from "./webhook-sender.js";
+import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "./webhook-queue.js";
+import { WebhookSigner } from "./webhook-signer.js";
+import { isUnrecoverableError } from "../workers/final-failure.js";
+import { bullmqTelemetry } from "../telemetry/tracing.js";
+import { KilnAttribute, inSpan } from "../telemetry/kiln-spans.js";
+import { isRecord } from "../util/describe-value.js";
+import type { Attributes } from "@opentelemetry/api";
+import { WatchedWorker } from "../workers/watched-worker.js";
+import { DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from "../workers/generation-worker-options.js";
+import { DEFAULT_FETCH_WATCHDOG_MS } from "../workers/fetch-watchdog.js";
+
+export interface WebhookWorkerOptions {
+  connection: RedisConnection;
+  /** Key prefix of every queue. */
+  prefix: string;
+  /** `whsec_…` secret that signs every delivery whose request brought no secret of its own. */
+  secret: string;
+  /** Outbound HTTP agent; refuses private addresses at connect time unless allowed. */
+  dispatcher: Dispatcher;
+  /** Lifts the URL guard (KILN_ALLOW_PRIVATE_URLS). */
+  allowPrivateUrls: boolean;
+  log: Logger;
+  /** Delays between attempts, ms; at most 20, each 0 to 24 h. @defaultValue Svix's: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h */
+  schedule?: readonly number[];
+  /** Per-attempt budget for connect, headers and body, ms (100 to 300 000). @defaultValue 15 000 */
+  timeoutMs?: number;
+  /** Deliveries in flight at once (1 to 1000). @defaultValue 20 */
+  concurrency?: number;
+  /** Uniform [0, 1) source for the schedule's jitter. @defaultValue Math.random */
+  random?: () => number;
+  /** `KILN_FETCH_WATCHDOG`: recreate the BullMQ worker when it fetches nothing this long while deliveries are due, ms; 0: off. @defaultValue 20000 */
+  fetchWatchdogMs?: number;
+  /**
+   * BullMQ's lock on a delivery in progress, ms (`KILN_LOCK_DURATION`, as for generation jobs);
+   * renewed every half of it while the request runs. A delivery whose worker died, or whose
+   * completion was lost with a Redis restart, is sent again once it lapses. @defaultValue 10000
+   */
+  lockDurationMs?: number;
+  /** How often the stalled check runs, ms (`KILN_STALLED_INTERVAL`). @defaultValue 5000 */
+  stalledIntervalMs?: number;
+}
+
+/** The options with every default applied, checked once at construction. */
+type Settings = Required<Pick<WebhookWorkerOptions, "schedule" | "timeoutMs" | "concurrency" | "random">>;
+
+function settingsOf(options: WebhookWorkerOptions): Settings {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 300_000)
+    throw new RangeError(`timeoutMs: must be an integer from 100 to 300000 ms, got ${timeoutMs}`);
+  const concurrency = options.concurrency ?? 20;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)
+    throw new RangeError(`concurrency: must be an integer from 1 to 1000, got ${concurrency}`);
+  const schedule = checkSchedule(options.schedule ?? DEFAULT_WEBHOOK_SCHEDULE_MS, "schedule");
+  return { schedule, timeoutMs, concurrency, random: options.random ?? Math.random };
+}
+
+/** Error carrying the receiver's Retry-After to the backoff strategy. */
+class DeliveryError extends Error {
+  override name = "DeliveryError";
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Delivers webhooks from the `webhooks` queue, one signed POST per attempt, retrying on the
+ * schedule. Every attempt is recorded in the job's data before the job moves on, so a delivery
+ * that ends in the failed set (the dead letter) carries its whole history.
+ */
+export class WebhookWorker {
+  private readonly watched: WatchedWorker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>;
+  /** The queue the watchdog reads (the worker has its own connections). */
+  private readonly queue: Queue;
+  private readonly sender: WebhookSender;
+  private readonly defaultSigner: WebhookSigner;
+  private readonly settings: Settings;
+  private readonly log: Logger;
+
+  constructor(options: WebhookWorkerOptions) {
+    this.settings = settingsOf(options);
+    this.log = options.log.child({ queue: WEBHOOKS_QUEUE });
+    this.defaultSigner = new WebhookSigner(options.secret);
+    this.sender = new WebhookSender({
+      dispatcher: options.dispatcher,
+      allowPrivate: options.allowPrivateUrls,
+      timeoutMs: this.settings.timeoutMs,
+    });
+    const { schedule, random } = this.settings;
+    const make = (processor: Processor<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>) =>
+      new Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>(WEBHOOKS_QUEUE, processor, {
+        connection: options.connection,
+        prefix: options.prefix,
+        concurrency: this.settings.concurrency,
+        // BullMQ's 30 s defaults would hold a lost delivery back 30 to 60 s; kiln's are 10 and 5 s
+        lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+        stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
+        telemetry: bullmqTelemetry(),
+        settings: {
+          backoffStrategy: (attemptsMade, _type, err) =>
+            webhookRetryDelayMs(attemptsMade, {
+              schedule,
+              random,
+              retryAfterMs: err instanceof DeliveryError ? err.retryAfterMs : undefined,
+            }),
+        },
+      });
+    this.queue = new Queue(WEBHOOKS_QUEUE, { connection: options.connection, prefix: options.prefix });
+    this.queue.on("error", (err) => this.log.warn({ err }, "webhook queue error"));
+    this.watched = new WatchedWorker(make, (job) => this.deliver(job), {
+      queue: this.queue,
+      redis: options.connection,
+      stallAfterMs: options.fetchWatchdogMs ?? DEFAULT_FETCH_WATCHDOG_MS,
+      concurrency: this.settings.concurrency,
+      log: this.log,
+    });
+    this.worker.on(
+      "error",
+      safe(this.log, "webhook worker error", (err) => this.log.error({ err }, "webhook worker error")),
+    );
+    this.worker.on(
+      "failed",
+      safe(this.log, "webhook failed listener", (job, err) => this.onFailed(job, err)),
+    );
+  }
+
+  /** The BullMQ worker delivering now (the fetch watchdog may have replaced an earlier one). */
+  get worker(): Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB> {
+    return this.watched.worker;
+  }
+
+  /** Calls `observer` each time the watchdog recreates the BullMQ worker (`kiln_worker_recoveries_total`). */
+  onRecovery(observer: () => void): void {
+    this.watched.onRecovery(observer);
+  }
+
+  async close(): Promise<void> {
+    await this.watched.close();
+    await this.queue.close();
+  }
+
+  private async deliver(job: WebhookJob): Promise<DeliveryResult> {
+    const parsed = WebhookDelivery.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid delivery: ${describeIssues(parsed.error)}`);
+    const delivery = parsed.data;
+    const started = new Date();
+    // the stored payload, not the parsed one: the signed bytes stay the same on every attempt and replay
+    const body = JSON.stringify(job.data.payload);
+    const signer = delivery.secret ? new WebhookSigner(delivery.secret) : this.defaultSigner;
+    // the POST's client span (undici) sits under this one, and its traceparent joins the receiver to the request's trace
+    return inSpan("kiln.webhook.deliver", deliveryAttributes(job, delivery), async (span) => {
+      const outcome = await this.sender.send({ messageId: delivery.messageId, url: delivery.url, body }, signer, started);
+      span.setAttribute(KilnAttribute.outcome, outcome.result);
+      const attempt = attemptOf(outcome, started);
+      this.log.debug(
+        { jobId: job.id, messageId: delivery.messageId, event: delivery.payload.type, target: redactUrl(delivery.url), ...attempt },
+        "webhook attempt",
+      );
+      // recorded before settling: once the job moves to failed, this history is all the dead letter has;
+      // a delivered attempt goes in the return value instead, which BullMQ writes as it completes the job
+      if (outcome.result !== "delivered") await this.record(job, delivery, attempt);
+      return this.settle(job, outcome, attempt);
+    });
+  }
+
+  /** Appends the attempt to the job's history; updateData replaces all data, so the rest is written back as stored. */
+  private async record(job: WebhookJob, delivery: WebhookDelivery, attempt: DeliveryAttempt): Promise<void> {
+    const attempts = [...delivery.attempts, attempt].slice(-MAX_ATTEMPT_RECORDS);
+    await job.updateData({ ...job.data, attempts });
+  }
+
+  /** The one place where an attempt's outcome becomes BullMQ control flow. */
+  private settle(job: WebhookJob, outcome: AttemptOutcome, attempt: DeliveryAttempt): DeliveryResult {
+    switch (outcome.result) {
+      case "delivered":
+        return { status: outcome.status, attempt };
+      case "gone":
+        throw new UnrecoverableError("receiver answered 410 Gone: not retrying");
+      case "refused":
+        throw new UnrecoverableError(`refused target: ${outcome.error}`);
+      case "retry":
+        // gives up here rather than through the backoff's -1, so the failed reason says why
+        if (this.isLastAttempt(job)) throw new UnrecoverableError(`gave up after ${job.attemptsMade + 1} attempts: ${outcome.error}`);
+        throw new DeliveryError(outcome.error, outcome.retryAfterMs);
+      default:
+        return assertNever(outcome, "attempt outcome");
+    }
+  }
+
+  /** attemptsMade counts the attempts finished before this one. */
+  private isLastAttempt(job: WebhookJob): boolean {
+    const made = job.attemptsMade + 1;
+    return made > this.settings.schedule.length || made >= (job.opts.attempts ?? 1);
+  }
+
+  private onFailed(job: WebhookJob | undefined, err: Error): void {
+    const final = isUnrecoverableError(err);
+    const fields = { jobId: job?.id, attempts: job?.attemptsMade, reason: err.message };
+    if (final) this.log.warn(fields, "webhook delivery failed for good: kept in the failed set for replay");
+    else this.log.info(fields, "webhook attempt failed; will retry");
+  }
+}
+
+/** A delivery's span attributes: its event, its attempt, and the generation it tells of (when it is one). */
+function deliveryAttributes(job: WebhookJob, delivery: WebhookDelivery): Attributes {
+  const attributes: Attributes = {
+    [KilnAttribute.event]: delivery.payload.type,
+    [KilnAttribute.deliveryId]: String(job.id),
+    [KilnAttribute.attempt]: job.attemptsMade + 1,
+  };
+  const data: Record<string, unknown> = isRecord(delivery.payload.data) ? delivery.payload.data : {};
+  const about = { [KilnAttribute.jobId]: data.id, [KilnAttribute.provider]: data.provider, [KilnAttribute.model]: data.model };
+  for (const [key, value] of Object.entries(about)) if (typeof value === "string") attributes[key] = value;
+  return attributes;
+}
+
+function attemptOf(outcome: AttemptOutcome, started: Date): DeliveryAttempt {
+  const attempt: DeliveryAttempt = { at: started.toISOString(), durationMs: Math.max(0, Date.now() - started.getTime()) };
+  if (outcome.result !== "refused" && outcome.status !== undefined) attempt.status = outcome.status;
+  if (outcome.result === "refused" || outcome.result === "retry") attempt.error = outcome.error;
+  if (outcome.result === "gone") attempt.error = "410 Gone";
+  return attempt;
+}
