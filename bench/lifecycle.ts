@@ -12,6 +12,7 @@ import {
   callsPer,
   callTotal,
   commandDelta,
+  KILN_BIN,
   KilnWorkerProcess,
   waitUntil,
 } from "./stack.js";
@@ -45,31 +46,41 @@ export async function lifecycleRow(
         }
       : { ARCHIVE_DIR: `${ctx.scratchDir}/archive` };
     // the first poll 2 ms after the submit: the poll delay does not bound the rate
-    const worker = stack.own(
-      new KilnWorkerProcess(
-        stack.workerEnv({ KILN_POLL_SCALE: "0.001", KILN_CONCURRENCY: "50", ...archive }),
-        ctx.scratchDir,
-        // BENCH_CPU_PROF=<dir>: the worker runs under --cpu-prof into that directory
-        process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [],
-      ),
-    );
-    await worker.start();
-    const c0 = await stack.commandCalls();
-    const cpu = new CpuMeter({
-      worker: worker.pid,
-      "redis-server": stack.redisPid,
-      simulator: stack.simPid,
-      ...(s3?.pid ? { "S3 server": s3.pid } : {}),
-    }).start();
-    const started = Date.now();
-    const completed = () => receiver.received.filter((r) => r.payload.type === "generation.completed" && r.verified).length;
-    await waitUntil(() => completed() >= jobs, 600_000, `${jobs} verified generation.completed webhooks`, 50);
-    const kilnSeconds = (Math.max(...receiver.received.map((r) => r.at)) - started) / 1000;
-    const kilnCpu = cpu.stop();
-    const kilnCommands = commandDelta(c0, await stack.commandCalls());
-    await worker.stop();
+    const env = stack.workerEnv({ KILN_POLL_SCALE: "0.001", KILN_CONCURRENCY: "50", ...archive });
+    const meters = { "redis-server": stack.redisPid, simulator: stack.simPid, ...(s3?.pid ? { "S3 server": s3.pid } : {}) };
+    const measure = async (bin: string, pass: number) => {
+      const worker = stack.own(
+        new KilnWorkerProcess(
+          env,
+          ctx.scratchDir,
+          // BENCH_CPU_PROF=<dir>: the worker runs under --cpu-prof into that directory
+          process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [],
+          bin,
+        ),
+      );
+      if (pass > 0) await enqueueKiln(stack.redisUrl, jobs, (i) => imageRequest(pass * jobs + i, hooks));
+      return timedLifecycles(stack, worker, receiver, meters, jobs * (pass + 1), jobs);
+    };
+    // BENCH_COMPARE_BIN=<another checkout's bin/kiln.js>: that build runs the same lifecycles in
+    // this run, alternating with this one (this, that, this, that), and the row reports the ratio
+    const compareBin = process.env.BENCH_COMPARE_BIN;
+    const kiln = await measure(KILN_BIN, 0);
+    const compared = compareBin ? [await measure(compareBin, 1), await measure(KILN_BIN, 2), await measure(compareBin, 3)] : [];
+    const { seconds: kilnSeconds, cpu: kilnCpu, commands: kilnCommands } = kiln;
     const kilnRate = jobs / kilnSeconds;
     ctx.log(`kiln: ${jobs} lifecycles in ${kilnSeconds.toFixed(1)} s`);
+    const perJob = (run: Lifecycles) => run.cpu["worker CPU ms"]! / jobs;
+    const comparison: Record<string, string | number> = compareBin
+      ? {
+          "compared build": compareBin,
+          "worker CPU ms per job, this build (2 runs)": [perJob(kiln), perJob(compared[1]!)].map((v) => round(v, 2)).join(", "),
+          "worker CPU ms per job, compared build (2 runs)": [perJob(compared[0]!), perJob(compared[2]!)].map((v) => round(v, 2)).join(", "),
+          "worker CPU per job, this build / compared build": round(
+            (perJob(kiln) + perJob(compared[1]!)) / (perJob(compared[0]!) + perJob(compared[2]!)),
+            3,
+          ),
+        }
+      : {};
 
     await enqueueBare(stack.redisUrl, "bare-noop", jobs);
     const {
@@ -91,6 +102,7 @@ export async function lifecycleRow(
         jobs,
         "kiln s": round(kilnSeconds, 2),
         "worker CPU ms per job": round(kilnCpu["worker CPU ms"]! / jobs, 2),
+        ...comparison,
         "baseline CPU ms per job": round(bareUsage["baseline CPU ms"]! / jobs, 3),
         ...(handmade
           ? {
@@ -116,6 +128,30 @@ export async function lifecycleRow(
     await s3?.stop();
     await stack.stop();
   }
+}
+
+type Lifecycles = { seconds: number; cpu: Record<string, number>; commands: Record<string, number> };
+
+/** Starts `worker` and times it from ready until `total` verified `generation.completed` webhooks arrived (the last `jobs` of them its own). */
+async function timedLifecycles(
+  stack: BenchStack,
+  worker: KilnWorkerProcess,
+  receiver: WebhookReceiver,
+  meters: Record<string, number>,
+  total: number,
+  jobs: number,
+): Promise<Lifecycles> {
+  await worker.start();
+  const c0 = await stack.commandCalls();
+  const cpu = new CpuMeter({ worker: worker.pid, ...meters }).start();
+  const started = Date.now();
+  const completed = () => receiver.received.filter((r) => r.payload.type === "generation.completed" && r.verified).length;
+  await waitUntil(() => completed() >= total, 600_000, `${jobs} verified generation.completed webhooks`, 50);
+  const seconds = (Math.max(...receiver.received.map((r) => r.at)) - started) / 1000;
+  const usage = cpu.stop();
+  const commands = commandDelta(c0, await stack.commandCalls());
+  await worker.stop();
+  return { seconds, cpu: usage, commands };
 }
 
 /**

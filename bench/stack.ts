@@ -172,6 +172,8 @@ export class KilnWorkerProcess {
     private readonly env: Record<string, string>,
     scratchDir: string,
     private readonly nodeArgs: string[] = [],
+    /** The `kiln` launcher to run: this checkout's, or another build's (`BENCH_COMPARE_BIN`). */
+    private readonly bin = KILN_BIN,
   ) {
     this.logPath = join(scratchDir, `worker-${Date.now()}-${randomBytes(3).toString("hex")}.log`);
   }
@@ -179,7 +181,7 @@ export class KilnWorkerProcess {
   async start(): Promise<this> {
     const fd = openSync(this.logPath, "w");
     this.child = track(
-      spawn(process.execPath, [...this.nodeArgs, KILN_BIN, "worker"], {
+      spawn(process.execPath, [...this.nodeArgs, this.bin, "worker"], {
         env: { PATH: process.env.PATH ?? "", ...this.env },
         stdio: ["ignore", fd, fd],
       }),

@@ -2,82 +2,22 @@ import { FlowProducer, type JobsOptions } from "bullmq";
 import type { KilnQueues } from "../queue/kiln-queues.js";
 import { PartitionedQueues } from "../queue/partitioned-queues.js";
 import type { RedisConnection } from "../queue/redis.js";
-import { z } from "zod";
-import { childJobId, checkBatchId, sealJobId } from "./batch-ids.js";
+import { checkBatchId, sealJobId } from "./batch-ids.js";
 import { BatchJobData } from "../contract/batch-summary.js";
+import { BatchSettings, type BatchEnqueued, type BatchOptions } from "./batch-options.js";
+import { budgetOf, checkLine } from "./batch-lines.js";
 import { InvalidRequestError } from "../producers/invalid-request-error.js";
-import { validateRequest } from "../producers/validate-request.js";
-import { GenerationRequest, ShallowJsonObject, describeIssues } from "../contract/generation-request.js";
-import { ArchivePrefix } from "../contract/archive-prefix.js";
-import { WebhookUrl } from "../webhooks/webhook-url.js";
+import { type GenerationRequest, describeIssues } from "../contract/generation-request.js";
 import type { ManifestLine } from "./manifest-reader.js";
 import { OwnedLock } from "../queue/owned-lock.js";
 import { generationJobOptions } from "../queue/job-options.js";
 import type { Logger } from "pino";
 import { createLogger } from "../logger.js";
-import { isRecord } from "../util/describe-value.js";
 import { safe } from "../util/safe.js";
-import { BATCHES_QUEUE, GENERATE_JOB, generateQueueName } from "../contract/queue-names.js";
+import { BATCHES_QUEUE, GENERATE_JOB } from "../contract/queue-names.js";
 import { bullmqTelemetry } from "../telemetry/tracing.js";
-import type { PriceTable } from "../billing/price-table.js";
-import { BudgetLedger, MAX_BUDGET } from "../billing/budget-ledger.js";
-import { estimateCost } from "../billing/cost-estimate.js";
-import { formatDecimal, parseDecimal, type DecimalAmount } from "../billing/decimal-amount.js";
-import { resolveModel } from "../providers/model-registry.js";
-
-/** A manifest line: a generation request plus its `custom_id` (as in OpenAI's Batch API). */
-export const BatchLine = GenerationRequest.omit({ batch: true }).extend({ custom_id: z.string().min(1).max(200) });
-export type BatchLine = z.infer<typeof BatchLine>;
-
-export interface BatchOptions {
-  batchId: string;
-  /** Receives `batch.completed` with the counts and the results file. */
-  webhook?: { url: string };
-  /** Prefix of the results file's key in the archive store. @defaultValue "kiln" */
-  archivePrefix?: string;
-  metadata?: Record<string, unknown>;
-  /** Jobs per addBulk call. @defaultValue 500 */
-  chunkSize?: number;
-  /** Called for each line refused, with its number and why; the rest goes on. */
-  onInvalid?: (lineNumber: number, message: string) => void;
-  /** Called after each chunk is enqueued. */
-  onProgress?: (progress: { lines: number; accepted: number; invalid: number }) => void;
-  /**
-   * A cap on what the batch may cost, in the price table's currency (`"25.00"`): once spent plus
-   * reserved reaches it, the jobs not yet submitted end `budget_exhausted`. Needs `prices`;
-   * lines whose model has no price, or whose cost cannot be estimated, are refused.
-   * @defaultValue none: the batch runs whatever it costs
-   */
-  budget?: string | number;
-  /** The operator's price table (KILN_PRICES), required with `budget`. */
-  prices?: PriceTable;
-  /** `KILN_MAX_JOB_BYTES`: a line bigger than this as JSON is refused. @defaultValue 1048576 (1 MiB) */
-  maxJobBytes?: number;
-}
-
-/**
- * The batch's own options, checked by the rules of a generation request's fields (`archive.prefix`,
- * `webhook.url`, `metadata`): whoever calls (HTTP, `kiln bulk`, a TypeScript producer), a bad one
- * refuses the batch before anything is enqueued. A batch's webhook signs with KILN_WEBHOOK_SECRET.
- */
-const BatchSettings = z.object({
-  archivePrefix: ArchivePrefix.optional(),
-  webhook: z.object({ url: WebhookUrl }).optional(),
-  metadata: ShallowJsonObject.optional(),
-});
-
-export interface BatchEnqueued {
-  batchId: string;
-  /** Valid lines, i.e. the batch's jobs (those already enqueued by an earlier run included). */
-  total: number;
-  invalid: number;
-  /** Jobs added by this run; the others existed already. */
-  added: number;
-  /** The batch had already finished: nothing was added. */
-  alreadyCompleted: boolean;
-  /** Every line had already been enqueued (by an earlier run): nothing was added. */
-  alreadySealed: boolean;
-}
+import { BudgetLedger } from "../billing/budget-ledger.js";
+import { formatDecimal } from "../billing/decimal-amount.js";
 
 const LOCK_MS = 60_000;
 
@@ -214,7 +154,7 @@ export class BatchProducer {
     };
     for await (const line of lines) {
       lastLine = line.lineNumber;
-      const request = "error" in line ? { error: line.error } : this.check(line.value, batchId, options);
+      const request = "error" in line ? { error: line.error } : checkLine(line.value, batchId, options);
       if ("error" in request) {
         refuse(line.lineNumber, request.error);
         continue;
@@ -235,26 +175,6 @@ export class BatchProducer {
     added += await this.flush(chunk, queues, batchId);
     options.onProgress?.({ lines: lastLine, accepted: seen.size, invalid });
     return { total: seen.size, invalid, added };
-  }
-
-  /** The line as a child job, or why not. With `prices` (a budgeted batch), its cost must be estimable. */
-  private check(
-    value: unknown,
-    batchId: string,
-    { prices, maxJobBytes }: Pick<BatchOptions, "prices" | "maxJobBytes">,
-  ): { queue: string; id: string; data: GenerationRequest } | { error: string } {
-    if (!isRecord(value)) return { error: "(root): expected a JSON object" };
-    const { custom_id, ...request } = value;
-    if (!BatchLine.shape.custom_id.safeParse(custom_id).success) return { error: "custom_id: required, a string of 1 to 200 characters" };
-    try {
-      const data = validateRequest({ ...request, batch: { id: batchId, custom_id } }, { maxJobBytes });
-      const unpriced = prices ? budgetProblem(data, prices) : undefined;
-      if (unpriced) return { error: unpriced };
-      return { queue: generateQueueName(data.provider), id: childJobId(batchId, String(custom_id)), data };
-    } catch (err) {
-      if (err instanceof InvalidRequestError) return { error: err.message };
-      throw err;
-    }
   }
 
   /**
@@ -304,30 +224,4 @@ export class BatchProducer {
     const seal = await queues.batches().getJob(sealJobId(batchId));
     if (seal && (await seal.isDelayed())) await seal.promote();
   }
-}
-
-/** The batch's budget, checked: a decimal up to MAX_BUDGET, with the price table that prices its jobs. */
-function budgetOf(options: BatchOptions): { limit: DecimalAmount; prices: PriceTable } | undefined {
-  if (options.budget === undefined) return undefined;
-  const limit = parseDecimal(options.budget, 9);
-  if (limit === undefined || limit > parseDecimal(MAX_BUDGET)!)
-    throw new InvalidRequestError(
-      `budget: expected a decimal amount from 0 to ${MAX_BUDGET}, such as 25.00 (got ${String(options.budget)})`,
-    );
-  if (!options.prices)
-    throw new InvalidRequestError("budget: needs the operator's price table (KILN_PRICES) to estimate what each job costs");
-  return { limit, prices: options.prices };
-}
-
-/**
- * Why a request cannot run in a budgeted batch: its model has no price, or its cost cannot be
- * estimated before it runs. Refused at enqueue: the budget could not stop it otherwise.
- */
-function budgetProblem(request: GenerationRequest, prices: PriceTable): string | undefined {
-  const model = resolveModel(request.provider, request.model, request.passthrough);
-  if (!model) return undefined; // validateRequest already refused it
-  const price = prices.priceOf(model.provider, model.id);
-  if (!price) return `budget: ${model.provider} ${model.id} has no price in KILN_PRICES, and a budgeted batch runs only priced models`;
-  const estimate = estimateCost(model, model.input.parse(request.input), price);
-  return estimate.ok ? undefined : `budget: ${model.provider} ${model.id}: ${estimate.reason}`;
 }
