@@ -1,5 +1,5 @@
 import type { GenerationError } from "../contract/generation-result.js";
-import type { JobState } from "../visit/job-state.js";
+import type { JobState } from "../state/job-state.js";
 import type { Visit } from "../visit/visit.js";
 
 /**

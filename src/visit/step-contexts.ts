@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { JobState } from "./job-state.js";
+import type { JobState } from "../state/job-state.js";
 import type { ModelKind } from "../providers/model-kind.js";
 import type { Provider } from "../providers/provider.js";
 import type { ArchiveStore } from "../storage/archive-store.js";

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { GenerationError, GenerationResult } from "../contract/generation-result.js";
-import { initialState, type JobState } from "./job-state.js";
+import { initialState, type JobState } from "../state/job-state.js";
 import { assertNever } from "../util/assert-never.js";
 import { archiveStep } from "./steps/archive-step.js";
 import type { AcceptedJob } from "./job-intake.js";

@@ -2,7 +2,7 @@ import { DelayedError, UnrecoverableError, Worker } from "bullmq";
 import type { Logger } from "pino";
 import { GENERATE_JOB, generateQueueName } from "../contract/queue-names.js";
 import type { GenerationError, GenerationResult } from "../contract/generation-result.js";
-import type { JobState } from "../visit/job-state.js";
+import type { JobState } from "../state/job-state.js";
 import { readState, type GenerationJob, type StoredJobData } from "../queue/kiln-job.js";
 import { throttleProvider } from "../rate-limits/queue-limiter.js";
 import type { RedisConnection } from "../queue/redis.js";

@@ -4,7 +4,7 @@ import { resolveModel } from "../../src/providers/model-registry.js";
 import { pollDelayMs } from "../../src/polling/poll-policy.js";
 import { requestSize } from "../../src/providers/request-size.js";
 import type { DurationStatsStore } from "../../src/polling/duration-stats-store.js";
-import { initialState, type PollState } from "../../src/visit/job-state.js";
+import { initialState, type PollState } from "../../src/state/job-state.js";
 import { asPolling } from "../support/job-states.js";
 import { PollPlanner } from "../../src/polling/poll-planner.js";
 import { pollStep } from "../../src/visit/steps/poll-step.js";

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { OutputSource } from "../output-source.js";
 import { ProviderError } from "../provider-error.js";
+import type { Completion } from "../../contract/completion.js";
 import type { Usage } from "../../contract/usage.js";
 
 /**
@@ -28,16 +29,6 @@ export const ChatAnswer = z.looseObject({
   base_resp: z.looseObject({ status_code: z.number(), status_msg: z.string().optional() }).optional(),
 });
 export type ChatAnswer = z.infer<typeof ChatAnswer>;
-
-/** What the result keeps of a chat answer, beside the archived files. */
-export const Completion = z.object({
-  content: z.string().nullable(),
-  reasoningContent: z.string().optional(),
-  finishReason: z.string().optional(),
-  toolCalls: z.array(z.unknown()).optional(),
-  usage: z.record(z.string(), z.unknown()).optional(),
-});
-export type Completion = z.infer<typeof Completion>;
 
 /**
  * Reads a chat answer into its completion and two outputs: the whole response JSON and the

@@ -4,7 +4,7 @@ import type { GenerationRequest } from "../../contract/generation-request.js";
 import type { ModelSpec } from "../../providers/model-spec.js";
 import type { Provider } from "../../providers/provider.js";
 import type { ArchiveStore } from "../../storage/archive-store.js";
-import type { JobState } from "../job-state.js";
+import type { JobState } from "../../state/job-state.js";
 import type { OutputFetcher } from "../../storage/output-fetcher.js";
 import type { OutputLimits } from "../../storage/output-limits.js";
 import type { PollPlanner } from "../../polling/poll-planner.js";

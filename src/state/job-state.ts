@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ArchivedOutput, GenerationResult } from "../contract/generation-result.js";
-import { Completion } from "../providers/chat/chat-completion.js";
+import { Completion } from "../contract/completion.js";
 import { Usage } from "../contract/usage.js";
 
 /** Steps of a generation job, in order. `notify` sends the result (completed or failed) and ends the job. */
