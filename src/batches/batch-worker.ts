@@ -7,7 +7,7 @@ import { BATCHES_QUEUE, providerOfQueue } from "../contract/queue-names.js";
 import type { BatchJob, BatchJobResult, SealJobData } from "./batch-queue.js";
 import type { KilnQueues } from "../queue/kiln-queues.js";
 import { describeIssues } from "../contract/generation-request.js";
-import { eventSubject } from "../webhooks/webhook-message.js";
+import { eventSubject } from "../contract/webhook-message.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { safe } from "../util/safe.js";
 import { BudgetLedger } from "../billing/budget-ledger.js";

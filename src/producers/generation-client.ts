@@ -5,7 +5,7 @@ import { PartitionedQueues } from "../queue/partitioned-queues.js";
 import { PROVIDERS } from "../providers/model-registry.js";
 import { connectRedis, type RedisConnection, type RedisTarget } from "../queue/redis.js";
 import type { GenerationRequest } from "../contract/generation-request.js";
-import { InvalidRequestError } from "./invalid-request-error.js";
+import { InvalidRequestError } from "../contract/invalid-request-error.js";
 import { validateRequest } from "./validate-request.js";
 import { JOB_ID_RULE, JobId } from "../contract/job-id.js";
 import { DEFAULT_MAX_JOB_BYTES } from "../contract/job-size.js";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ArchivePrefix } from "../contract/archive-prefix.js";
 import { ShallowJsonObject } from "../contract/generation-request.js";
-import { WebhookUrl } from "../webhooks/webhook-url.js";
+import { WebhookUrl } from "../contract/webhook-url.js";
 
 /** Lines one request may carry: a bigger batch is a manifest for `kiln bulk` (the body limit is 1 MiB anyway). */
 export const MAX_BATCH_REQUESTS = 10_000;

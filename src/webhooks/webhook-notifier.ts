@@ -2,7 +2,7 @@ import type { JobsOptions } from "bullmq";
 import type { BatchSummary } from "../contract/batch-summary.js";
 import type { GenerationRequest } from "../contract/generation-request.js";
 import type { GenerationResult } from "../contract/generation-result.js";
-import type { GenerationProgress } from "./generation-progress.js";
+import type { GenerationProgress } from "../contract/generation-progress.js";
 import { MAX_WEBHOOK_RETRIES } from "./retry-schedule.js";
 import { DELIVER_JOB, type WebhookQueue } from "./webhook-queue.js";
 import {
@@ -13,7 +13,7 @@ import {
   type ProgressEventType,
   type ResultEventType,
   type WebhookDelivery,
-} from "./webhook-message.js";
+} from "../contract/webhook-message.js";
 
 /** Sent when the request lists no events. */
 const DEFAULT_EVENTS: readonly EventType[] = ["generation.completed", "generation.failed"];

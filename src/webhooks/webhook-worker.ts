@@ -8,7 +8,7 @@ import { assertNever } from "../util/assert-never.js";
 import { safe } from "../util/safe.js";
 import { checkSchedule, webhookRetryDelayMs, DEFAULT_WEBHOOK_SCHEDULE_MS } from "./retry-schedule.js";
 import { redactUrl } from "../util/redact-url.js";
-import { MAX_ATTEMPT_RECORDS, WebhookDelivery, type DeliveryAttempt } from "./webhook-message.js";
+import { MAX_ATTEMPT_RECORDS, WebhookDelivery, type DeliveryAttempt } from "../contract/webhook-message.js";
 import { WebhookSender, type AttemptOutcome } from "./webhook-sender.js";
 import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "./webhook-queue.js";
 import { WebhookSigner } from "./webhook-signer.js";

@@ -6,7 +6,7 @@ import { inject } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import type { GenerationResult } from "../../src/contract/generation-result.js";
 import { assertSafeUrl, createOutboundDispatcher } from "../../src/net/url-guard.js";
-import { deliveryJobId, eventSubject, type DeliveryAttempt, type WebhookDelivery } from "../../src/webhooks/webhook-message.js";
+import { deliveryJobId, eventSubject, type DeliveryAttempt, type WebhookDelivery } from "../../src/contract/webhook-message.js";
 import { WebhookNotifier } from "../../src/webhooks/webhook-notifier.js";
 import { WebhookWorker } from "../../src/webhooks/webhook-worker.js";
 import { cleanPrefix, newWebhookSecret } from "../support/kiln-harness.js";
