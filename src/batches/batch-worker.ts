@@ -4,7 +4,7 @@ import type { RedisConnection } from "../queue/redis.js";
 import type { Logger } from "pino";
 import { BatchJobData, type BatchSummary } from "../contract/batch-summary.js";
 import { BATCHES_QUEUE, providerOfQueue } from "../contract/queue-names.js";
-import type { BatchJob, BatchJobResult, SealJobData } from "./batch-queue.js";
+import type { BatchJob, BatchJobResult, SealJobData } from "../queue/batch-queue.js";
 import type { KilnQueues } from "../queue/kiln-queues.js";
 import { describeIssues } from "../contract/generation-request.js";
 import { eventSubject } from "../contract/webhook-message.js";

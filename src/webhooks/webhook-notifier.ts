@@ -4,7 +4,7 @@ import type { GenerationRequest } from "../contract/generation-request.js";
 import type { GenerationResult } from "../contract/generation-result.js";
 import type { GenerationProgress } from "../contract/generation-progress.js";
 import { MAX_WEBHOOK_RETRIES } from "./retry-schedule.js";
-import { DELIVER_JOB, type WebhookQueue } from "./webhook-queue.js";
+import { DELIVER_JOB, type WebhookQueue } from "../queue/webhook-queue.js";
 import {
   deliveryJobId,
   messageIdFor,

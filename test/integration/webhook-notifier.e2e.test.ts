@@ -5,7 +5,7 @@ import type { GenerationResult } from "../../src/contract/generation-result.js";
 import type { GenerationProgress } from "../../src/contract/generation-progress.js";
 import { eventSubject, WebhookDelivery } from "../../src/contract/webhook-message.js";
 import { progressDue, WebhookNotifier } from "../../src/webhooks/webhook-notifier.js";
-import type { DELIVER_JOB, DeliveryResult } from "../../src/webhooks/webhook-queue.js";
+import type { DELIVER_JOB, DeliveryResult } from "../../src/queue/webhook-queue.js";
 
 const queues: Queue[] = [];
 afterAll(async () => {

@@ -11,7 +11,7 @@ import { WebhookWorker } from "../../src/webhooks/webhook-worker.js";
 import { cleanPrefix, newWebhookSecret } from "../support/kiln-harness.js";
 import { verifiedBySvix, WebhookReceiver } from "../support/webhook-receiver.js";
 import type { WebhookDelivery } from "../../src/contract/webhook-message.js";
-import type { DELIVER_JOB, DeliveryResult, WebhookQueue } from "../../src/webhooks/webhook-queue.js";
+import type { DELIVER_JOB, DeliveryResult, WebhookQueue } from "../../src/queue/webhook-queue.js";
 
 describe("generation.started and generation.progress are sent only when requested", () => {
   const secret = newWebhookSecret();

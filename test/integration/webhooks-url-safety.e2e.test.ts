@@ -11,7 +11,7 @@ import { WebhookNotifier } from "../../src/webhooks/webhook-notifier.js";
 import { WebhookWorker } from "../../src/webhooks/webhook-worker.js";
 import { cleanPrefix, newWebhookSecret } from "../support/kiln-harness.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";
-import type { DELIVER_JOB, DeliveryResult } from "../../src/webhooks/webhook-queue.js";
+import type { DELIVER_JOB, DeliveryResult } from "../../src/queue/webhook-queue.js";
 
 /** A webhook worker with its own queue prefix, Redis connection and outbound agent. */
 async function startDelivery(allowPrivateUrls: boolean, secret: string) {
