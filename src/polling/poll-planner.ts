@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { ADAPTIVE_BOUNDS, adaptivePollDelayMs } from "./poll-schedule.js";
-import { pollDelayMs } from "./poll-policy.js";
+import { pollDelayMs } from "./poll-delay.js";
 import type { ModelSpec } from "../providers/model-spec.js";
 import { requestSize } from "../providers/request-size.js";
 import type { DurationStatsStore } from "./duration-stats-store.js";

@@ -1,7 +1,7 @@
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { resolveModel } from "../../src/providers/model-registry.js";
-import { pollDelayMs } from "../../src/polling/poll-policy.js";
+import { pollDelayMs } from "../../src/polling/poll-delay.js";
 import { requestSize } from "../../src/providers/request-size.js";
 import type { DurationStatsStore } from "../../src/polling/duration-stats-store.js";
 import { initialState, type PollState } from "../../src/state/job-state.js";
