@@ -4,7 +4,7 @@ import { stat } from "node:fs/promises";
 import { Command } from "commander";
 import cliProgress from "cli-progress";
 import { loadEnvironment, queueLocationOf } from "../config/index.js";
-import { BatchProducer } from "../batches/batch-producer.js";
+import { BatchProducer } from "../producers/batch-producer.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import { readManifest } from "../batches/manifest-reader.js";
 import { connectRedis, redisTargetOf } from "../queue/redis.js";

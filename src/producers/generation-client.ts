@@ -14,7 +14,7 @@ import { generationJobOptions } from "../queue/job-options.js";
 import { GenerationResult } from "../contract/generation-result.js";
 import { CancelRequests } from "../cancel/cancel-requests.js";
 import { DEFAULT_PREFIX, GENERATE_JOB, providerOfQueue } from "../contract/queue-names.js";
-import { BatchProducer, type BatchEnqueued, type BatchOptions } from "../batches/batch-producer.js";
+import { BatchProducer, type BatchEnqueued, type BatchOptions } from "./batch-producer.js";
 import { readBatchStatus, type BatchStatus } from "../batches/batch-status.js";
 import type { Logger } from "pino";
 import { createLogger } from "../logger.js";
