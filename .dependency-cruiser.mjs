@@ -50,7 +50,7 @@ const layerRules = LAYERS.flatMap((layer, level) =>
 const placed = LAYERS.flat();
 
 /** @type {import('dependency-cruiser').IConfiguration} */
-module.exports = {
+export default {
   forbidden: [
     ...layerRules,
     {
