@@ -26,8 +26,7 @@ import { formatDecimal, parseDecimal, type DecimalAmount } from "../billing/deci
 import { resolveModel } from "../providers/model-registry.js";
 
 /** A manifest line: a generation request plus its `custom_id` (as in OpenAI's Batch API). */
-export const BatchLine = GenerationRequest.omit({ batch: true }).extend({ custom_id: z.string().min(1).max(200) });
-export type BatchLine = z.infer<typeof BatchLine>;
+const BatchLine = GenerationRequest.omit({ batch: true }).extend({ custom_id: z.string().min(1).max(200) });
 
 export interface BatchOptions {
   batchId: string;

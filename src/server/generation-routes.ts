@@ -20,7 +20,7 @@ export interface GenerationRoutesOptions {
 }
 
 /** Where a generation can be read back; ids may hold any character but `:`, so it is encoded. */
-export function generationPath(id: string): string {
+function generationPath(id: string): string {
   return `/v1/generations/${encodeURIComponent(id)}`;
 }
 

@@ -3,10 +3,6 @@ import { ArchivedOutput, GenerationResult } from "../contract/generation-result.
 import { Completion } from "../contract/completion.js";
 import { Usage } from "../contract/usage.js";
 
-/** Steps of a generation job, in order. `notify` sends the result (completed or failed) and ends the job. */
-export const Step = z.enum(["submit", "poll", "archive", "notify"]);
-export type Step = z.infer<typeof Step>;
-
 const OutputSource = z.object({
   url: z.string().optional(),
   inline: z.object({ encoding: z.enum(["base64", "hex", "utf8"]), data: z.string() }).optional(),
@@ -84,8 +80,7 @@ export const ArchiveState = z.object({
 export type ArchiveState = z.infer<typeof ArchiveState>;
 
 /** Sending the result and ending the job (completed, or failed with its result stored). */
-export const NotifyState = z.object({ ...stateFields, step: z.literal("notify") });
-export type NotifyState = z.infer<typeof NotifyState>;
+const NotifyState = z.object({ ...stateFields, step: z.literal("notify") });
 
 /**
  * The worker's progress through one job, kept in the job's own hash (`JobStateStore`, never in

@@ -14,7 +14,7 @@ import type { Admission } from "./admission.js";
 import type { VisitJob } from "./visit.js";
 
 /** Status answers in a row that no reading understands before a job fails `bad_response`: a few backed-off polls (about 15 s). */
-export const DEFAULT_MAX_BAD_ANSWERS = 5;
+const DEFAULT_MAX_BAD_ANSWERS = 5;
 
 /** What every step of a worker's jobs shares; see `GenerationWorkerOptions` for each setting's variable. */
 export interface StepSettings {

@@ -21,7 +21,7 @@ import type { Visit, VisitJob } from "./visit.js";
 export type StepRunner = (state: JobState, ctx: StepContext) => Promise<StepOutcome>;
 
 /** The steps of a generation job, by their state's step. */
-export const generationSteps: StepRunner = (state, ctx) => {
+const generationSteps: StepRunner = (state, ctx) => {
   switch (state.step) {
     case "submit":
       return submitStep(state, ctx);

@@ -21,7 +21,7 @@ const HOUR_S = 3600;
 const WEEK_S = 7 * 24 * HOUR_S;
 
 /** Least time between two `generation.progress` deliveries of one job, ms. */
-export const PROGRESS_MIN_INTERVAL_MS = 500;
+const PROGRESS_MIN_INTERVAL_MS = 500;
 
 /**
  * Throttle for `generation.progress`: due when none was sent yet or `minIntervalMs` has passed

@@ -157,7 +157,7 @@ export async function startKilnWorkers(
 }
 
 /** `KILN_DEADLINE_<KIND>`: the kinds the operator set. */
-export function deadlinesOf(env: Environment): Partial<Record<ModelKind, number>> {
+function deadlinesOf(env: Environment): Partial<Record<ModelKind, number>> {
   const set = {
     image: env.KILN_DEADLINE_IMAGE,
     video: env.KILN_DEADLINE_VIDEO,
