@@ -1,7 +1,5 @@
 import { pino, type DestinationStream, type Logger } from "pino";
 import { REDACTED, type SecretScrubber } from "./util/secret-scrubber.js";
-// the logging area alone (zod and the one read of the environment), not the whole configuration
-import { defaultLogLevel } from "./config/logging.js";
 
 /** Environment variables that hold credentials, in case a caller logs the environment or the config. */
 const SECRET_VARIABLES = [
@@ -88,8 +86,8 @@ function fieldsOf(value: object): Record<string, unknown> {
 }
 
 export interface LoggerOptions {
-  /** pino level. @defaultValue `LOG_LEVEL` from the environment, else "info" */
-  level?: string;
+  /** pino level: the commands pass `LOG_LEVEL` from the environment they loaded (config/). */
+  level: string;
   /** `name` field of every record. @defaultValue "kiln" */
   name?: string;
   /** Where JSON lines go; tests pass a stream they can read back. @defaultValue stdout */
@@ -102,13 +100,13 @@ export interface LoggerOptions {
   secrets?: SecretScrubber;
 }
 
-/** The process-wide logger: JSON lines, level from `LOG_LEVEL` (default info), secrets redacted. */
-export function createLogger(options: LoggerOptions = {}): Logger {
+/** The process-wide logger: JSON lines at the caller's level, secrets redacted. */
+export function createLogger(options: LoggerOptions): Logger {
   // the finished line is scrubbed, so no path into it (a child's bindings, an error's cause) is missed
   const lines = options.secrets?.empty === false ? options.secrets.forJson() : undefined;
   const settings = {
     name: options.name ?? "kiln",
-    level: options.level ?? defaultLogLevel(),
+    level: options.level,
     formatters: { log: redactSecrets },
     ...(lines ? { hooks: { streamWrite: (line: string) => lines.scrub(line) } } : {}),
   };

@@ -3,7 +3,7 @@ import { createWriteStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { once } from "node:events";
 import { join } from "node:path";
-import { BatchProducer } from "../../src/batches/batch-producer.js";
+import { BatchProducer } from "../../src/producers/batch-producer.js";
 import { readManifest } from "../../src/batches/manifest-reader.js";
 import { createRedis } from "../../src/queue/redis.js";
 import { startRedisProcess } from "@kiln/dev-tools";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { InvalidRequestError } from "../producers/invalid-request-error.js";
+import { InvalidRequestError } from "../contract/invalid-request-error.js";
 
 const SAFE = /^[A-Za-z0-9_.-]{1,100}$/;
 

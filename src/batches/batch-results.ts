@@ -1,6 +1,6 @@
 import { GenerationResult } from "../contract/generation-result.js";
 import { storedResultOf, type GenerationQueue } from "../queue/kiln-job.js";
-import type { BatchJob } from "./batch-queue.js";
+import type { BatchJob } from "../queue/batch-queue.js";
 import type { BatchResultLine } from "../contract/batch-summary.js";
 import { GenerationRequest } from "../contract/generation-request.js";
 import type { UsageTotals } from "../billing/usage-totals.js";

@@ -1,6 +1,6 @@
 import { sealJobId } from "./batch-ids.js";
 import { BatchJobData, BatchSummary } from "../contract/batch-summary.js";
-import type { BatchQueue } from "./batch-queue.js";
+import type { BatchQueue } from "../queue/batch-queue.js";
 import type { BudgetLedger, BudgetState } from "../billing/budget-ledger.js";
 
 /** Where a batch stands. */

@@ -13,7 +13,7 @@ export const MAX_BUDGET = 1_000_000;
 /** Ledger keys outlive the batch's parent job (kept 30 days after it completes). */
 const LEDGER_TTL_SECONDS = 60 * 24 * 3600;
 /** Expired holds are looked for at most this often, so a reservation does not read every hold each time. */
-export const DEFAULT_REAP_EVERY_MS = 60_000;
+const DEFAULT_REAP_EVERY_MS = 60_000;
 
 /**
  * Opens a batch's budget once: a re-run of the same manifest keeps the first limit and what

@@ -42,7 +42,7 @@ const ModelPrices = z
   });
 
 /** The file's shape: a currency and prices per provider and model. */
-export const PriceFile = z.strictObject({
+const PriceFile = z.strictObject({
   currency: z.string().regex(/^[A-Z]{3}$/, { message: "expected a three-letter currency code such as CNY or USD" }),
   prices: z.record(z.string(), z.record(z.string(), ModelPrices)),
 });

@@ -1,6 +1,5 @@
 import type { GenerationError } from "../contract/generation-result.js";
-import type { JobState } from "../visit/job-state.js";
-import type { Visit } from "../visit/visit.js";
+import type { JobState } from "../state/job-state.js";
 
 /**
  * The error that ends a job whose cancel was asked for, if it was. Every state write reports the
@@ -10,7 +9,8 @@ import type { Visit } from "../visit/visit.js";
  * visit thus makes no Redis call for it.
  */
 export async function cancelledError(
-  visit: Pick<Visit, "job" | "cancel">,
+  // what it reads of a `Visit`: its job's id, and the cancel request as the visit knows it
+  visit: { job: { id: string }; cancel: { known: boolean; reason?: string } },
   state: JobState,
   cancelRequest: (jobId: string) => Promise<string | undefined>,
 ): Promise<GenerationError | undefined> {

@@ -3,12 +3,11 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { Command } from "commander";
 import cliProgress from "cli-progress";
-import { loadEnvironment, queueLocationOf } from "../config/index.js";
-import { BatchProducer } from "../batches/batch-producer.js";
+import { loadEnvironment, pricesOf, queueLocationOf } from "../config/index.js";
+import { BatchProducer } from "../producers/batch-producer.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import { readManifest } from "../batches/manifest-reader.js";
 import { connectRedis, redisTargetOf } from "../queue/redis.js";
-import { pricesOf } from "../billing/index.js";
 
 /** `kiln bulk <manifest.jsonl>`: a JSONL manifest (one request per line, with custom_id) as one batch. */
 export function bulkCommand(): Command {

@@ -1,6 +1,7 @@
+import type * as DevToolsModule from "@kiln/dev-tools";
 import { ConfigError } from "../config/index.js";
 
-export type DevTools = typeof import("@kiln/dev-tools");
+export type DevTools = typeof DevToolsModule;
 
 /**
  * kiln's dev tools (`packages/dev-tools`: the provider simulator, the webhook receiver, a private

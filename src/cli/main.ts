@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { isConfigError, tracingConfig } from "../config/index.js";
-import { isInvalidRequestError } from "../producers/invalid-request-error.js";
+import { isInvalidRequestError } from "../contract/invalid-request-error.js";
 import { flushTracing, startTracing } from "../telemetry/tracing.js";
 
 /**

@@ -85,8 +85,3 @@ export function modelInflightCaps(env: NodeJS.ProcessEnv, provider: string): Map
   }
   return caps;
 }
-
-/** The env-variable form of a model id. */
-export function envModelName(modelId: string): string {
-  return modelId.toUpperCase().replace(/[^A-Z0-9]/g, "_");
-}

@@ -8,7 +8,7 @@ import { presentVariables, processEnvironment } from "./process-env.js";
  * chain (used when `S3_ACCESS_KEY_ID` is unset) and the OTLP exporter's headers (an API key of a
  * hosted tracing backend). kiln reads them only to keep them out of its logs.
  */
-export const LibraryCredentials = z.object({
+const LibraryCredentials = z.object({
   /** The AWS SDK's secret key, read by its default chain. */
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
   /** The AWS SDK's session token, read by its default chain. */
@@ -18,7 +18,6 @@ export const LibraryCredentials = z.object({
   /** The same for traces alone. */
   OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.string().optional(),
 });
-export type LibraryCredentials = z.infer<typeof LibraryCredentials>;
 
 /**
  * Every credential of this process's configuration: provider API keys, the API, read and admin

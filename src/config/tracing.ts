@@ -22,7 +22,7 @@ const OtlpUrl = z
  * (headers, timeout, compression, sampler, batch sizes, resource attributes) the OpenTelemetry
  * SDK reads from the process environment itself.
  */
-export const TracingEnvironment = z.object({
+const TracingEnvironment = z.object({
   /** `true` turns tracing off even with an endpoint. Default false. */
   OTEL_SDK_DISABLED: z
     .string()
@@ -43,7 +43,6 @@ export const TracingEnvironment = z.object({
   /** The spans' `service.name`. Default `kiln`. */
   OTEL_SERVICE_NAME: z.string().trim().optional(),
 });
-export type TracingEnvironment = z.infer<typeof TracingEnvironment>;
 
 /**
  * Reads the tracing variables of `env`: undefined when tracing is off, which it is unless

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { WebhookSecret } from "../webhooks/webhook-secret.js";
-import { WebhookUrl } from "../webhooks/webhook-url.js";
+import { WebhookSecret } from "./webhook-secret.js";
+import { WebhookUrl } from "./webhook-url.js";
 import { ArchivePrefix } from "./archive-prefix.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../util/json-depth.js";
 

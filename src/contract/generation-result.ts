@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Completion } from "../providers/chat/chat-completion.js";
+import { Completion } from "./completion.js";
 import { Money, Usage } from "./usage.js";
 
 /** Why a generation failed. `code` is stable and machine-readable; `message` is for people. */

@@ -1,5 +1,5 @@
 import type { RedisConnection } from "../queue/redis.js";
-import { envModelName } from "../config/index.js";
+import { envModelName } from "./env-model-name.js";
 
 /** Caps on provider tasks in flight at once, shared by every worker process. */
 export interface InflightCaps {

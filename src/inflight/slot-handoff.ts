@@ -5,10 +5,10 @@ import { InflightSlots, DEFAULT_GRANT_TTL_MS, DEFAULT_SLOT_LEASE_MS, type Inflig
 import { readState } from "../queue/kiln-job.js";
 import type { PartitionedQueues } from "../queue/partitioned-queues.js";
 import type { RedisConnection } from "../queue/redis.js";
-import type { SlotGate } from "../visit/steps/step-context.js";
+import type { SlotGate } from "./slot-gate.js";
 
 /** How often each worker process sweeps its provider's slots (lapsed slots, lost wake-ups). @defaultValue 5 s */
-export const DEFAULT_SWEEP_EVERY_MS = 5_000;
+const DEFAULT_SWEEP_EVERY_MS = 5_000;
 
 /**
  * Hands in-flight slots to waiting jobs and wakes them. A job that finds its provider or model

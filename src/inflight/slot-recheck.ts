@@ -16,7 +16,7 @@ export function slotRecheckDelayMs(ahead: number, leaseMs: number): number {
 }
 
 /** Waiters this close to the front re-check about every lease. */
-export const RECHECK_SPREAD = 10;
+const RECHECK_SPREAD = 10;
 
 /** The longest a waiting job goes without a look of its own. */
 export const MAX_RECHECK_MS = 3_600_000;

@@ -65,7 +65,7 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 export type SocketLookup = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
 
 /** The system resolver (getaddrinfo: /etc/hosts, then DNS), as Node's sockets use by default. */
-export const systemResolver: Resolver = (hostname, options) =>
+const systemResolver: Resolver = (hostname, options) =>
   new Promise((resolve, reject) =>
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
   );

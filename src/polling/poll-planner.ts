@@ -1,10 +1,10 @@
 import type { Logger } from "pino";
 import { ADAPTIVE_BOUNDS, adaptivePollDelayMs } from "./poll-schedule.js";
-import { pollDelayMs } from "./poll-policy.js";
+import { pollDelayMs } from "./poll-delay.js";
 import type { ModelSpec } from "../providers/model-spec.js";
 import { requestSize } from "../providers/request-size.js";
 import type { DurationStatsStore } from "./duration-stats-store.js";
-import type { JobState } from "../visit/job-state.js";
+import type { JobState } from "../state/job-state.js";
 
 /** `KILN_POLL_SCHEDULE`: a fixed geometric backoff (1.5× per poll, capped), or the schedule that learns. */
 export type PollScheduleMode = "fixed" | "adaptive";

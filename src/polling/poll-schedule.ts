@@ -69,13 +69,13 @@ export interface DurationBelief {
 }
 
 /** Each jump ahead risks at most this share of the tasks still running finishing before it. */
-export const EARLY_QUANTILE = 0.03;
+const EARLY_QUANTILE = 0.03;
 /**
  * Near and past the expected finish, polls are at most this fraction of the elapsed time apart:
  * below the goal's 10%, leaving room for a visit's own latency. Without progress the belief is
  * wide and this phase long, so its polls are spaced closer to the goal.
  */
-export const DENSE_FRACTION = { withProgress: 0.06, withoutProgress: 0.09 };
+const DENSE_FRACTION = { withProgress: 0.06, withoutProgress: 0.09 };
 /** Learned statistics count as this many tasks' worth of the prior less: a few samples already dominate. */
 const PRIOR_WEIGHT = 2;
 const MIN_SIGMA = 0.03;

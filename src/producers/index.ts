@@ -1,5 +1,5 @@
 export { GenerationClient, type GenerationClientOptions, type GenerationStatus } from "./generation-client.js";
-export { InvalidRequestError, isInvalidRequestError } from "./invalid-request-error.js";
+export { InvalidRequestError, isInvalidRequestError } from "../contract/invalid-request-error.js";
 export { validateRequest } from "./validate-request.js";
 export { GenerationRequest, WebhookEvent, describeIssues } from "../contract/generation-request.js";
 export { GenerationResult, ArchivedOutput, GenerationError } from "../contract/generation-result.js";

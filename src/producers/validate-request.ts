@@ -1,6 +1,6 @@
 import { resolveModel, unknownModelMessage } from "../providers/model-registry.js";
 import { GenerationRequest, describeIssues } from "../contract/generation-request.js";
-import { InvalidRequestError } from "./invalid-request-error.js";
+import { InvalidRequestError } from "../contract/invalid-request-error.js";
 import { DEFAULT_MAX_JOB_BYTES, jobSizeProblem } from "../contract/job-size.js";
 
 /** Limits a producer applies to a request before it reaches Redis. */

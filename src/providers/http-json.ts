@@ -3,7 +3,7 @@ import { ProviderError, kindFromStatus, parseRetryAfter, type ProviderErrorKind 
 import { SecretScrubber } from "../util/secret-scrubber.js";
 
 /** The largest provider answer read by default (`KILN_MAX_ANSWER_BYTES`): far above any documented answer, inline audio included. */
-export const DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 ** 2;
+const DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 ** 2;
 
 /** Error codes meaning the request never reached the server, so another base URL may be tried safely. */
 const NOT_DELIVERED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
@@ -168,7 +168,7 @@ function withoutKey(err: unknown, apiKey: string): unknown {
 }
 
 /** The one factory from an HTTP error answer to a ProviderError. */
-export function errorFromResponse(
+function errorFromResponse(
   status: number,
   retryAfter: string | string[] | undefined,
   body: unknown,

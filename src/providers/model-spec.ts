@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { ModelKind } from "./model-kind.js";
-import type { PollPolicy } from "../polling/poll-policy.js";
+import type { PollPolicy } from "./poll-policy.js";
 
 /** One row of the model registry. */
 export interface ModelSpec {

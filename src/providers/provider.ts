@@ -1,5 +1,5 @@
 import type { ModelSpec } from "./model-spec.js";
-import type { Completion } from "./chat/chat-completion.js";
+import type { Completion } from "../contract/completion.js";
 import type { OutputSource } from "./output-source.js";
 import type { Usage } from "../contract/usage.js";
 

@@ -1,7 +1,7 @@
 import type { ModelKind } from "./model-kind.js";
 
 /** The video length learned durations are counted against: a 10-second request is size 2. */
-export const REFERENCE_VIDEO_SECONDS = 5;
+const REFERENCE_VIDEO_SECONDS = 5;
 
 /**
  * How big a request is relative to a typical one, where its input says: a video's `duration`

@@ -7,7 +7,7 @@ import type { JobsOptions } from "bullmq";
  * submitted, so a poll that is due never waits behind a backlog of new submissions, while new
  * jobs stay first-in first-out among themselves (BullMQ orders equal priorities by insertion).
  */
-export const NEW_WORK_PRIORITY = 1;
+const NEW_WORK_PRIORITY = 1;
 
 /** The options every producer of kiln's (client, batch producer, HTTP API) gives a generation job. */
 export function generationJobOptions(): JobsOptions {

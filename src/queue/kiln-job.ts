@@ -1,6 +1,6 @@
 import type { Job, Queue } from "bullmq";
 import type { GenerationResult } from "../contract/generation-result.js";
-import { JobState } from "../visit/job-state.js";
+import { JobState } from "../state/job-state.js";
 import type { GENERATE_JOB } from "../contract/queue-names.js";
 import { isRecord } from "../util/describe-value.js";
 import { describeIssues, type GenerationRequest } from "../contract/generation-request.js";

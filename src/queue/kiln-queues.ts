@@ -7,9 +7,9 @@ import { BATCHES_QUEUE, WEBHOOKS_QUEUE, generateQueueName, type GENERATE_JOB } f
 import { PROVIDERS } from "../providers/model-registry.js";
 import { safe } from "../util/safe.js";
 import { bullmqTelemetry } from "../telemetry/tracing.js";
-import type { WebhookDelivery } from "../webhooks/webhook-message.js";
-import type { DELIVER_JOB, DeliveryResult, WebhookQueue } from "../webhooks/webhook-queue.js";
-import type { BatchJobResult, BatchQueue, SealJobData } from "../batches/batch-queue.js";
+import type { WebhookDelivery } from "../contract/webhook-message.js";
+import type { DELIVER_JOB, DeliveryResult, WebhookQueue } from "./webhook-queue.js";
+import type { BatchJobResult, BatchQueue, SealJobData } from "./batch-queue.js";
 import type { GenerationJob, GenerationQueue, StoredJobData } from "./kiln-job.js";
 
 /** Job counts by BullMQ state (waiting, active, delayed, completed, failed, …). */

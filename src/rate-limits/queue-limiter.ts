@@ -4,7 +4,7 @@ import type { PartitionedQueues } from "../queue/partitioned-queues.js";
  * BullMQ only honours `queue.rateLimit` (used on a 429 at submit) when the worker has a
  * limiter, so one is always set; without a configured rate it is too high to matter.
  */
-export const UNLIMITED_PER_SECOND = 10_000;
+const UNLIMITED_PER_SECOND = 10_000;
 
 /**
  * BullMQ's limiter for one partition's worker of a provider limited to `perSecond` requests

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { PriceTable } from "../billing/price-table.js";
-import type { BatchOptions, BatchEnqueued } from "../batches/batch-options.js";
+import type { BatchOptions, BatchEnqueued } from "../producers/batch-options.js";
 import { HttpError } from "./api-error.js";
 import { bearerAuth, readAuth, type ReadAuthOptions } from "./bearer-auth.js";
 import type { BatchReader } from "./batch-reader.js";

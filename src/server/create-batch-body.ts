@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { ArchivePrefix } from "../contract/archive-prefix.js";
 import { ShallowJsonObject } from "../contract/generation-request.js";
-import { WebhookUrl } from "../webhooks/webhook-url.js";
+import { WebhookUrl } from "../contract/webhook-url.js";
 
 /** Lines one request may carry: a bigger batch is a manifest for `kiln bulk` (the body limit is 1 MiB anyway). */
-export const MAX_BATCH_REQUESTS = 10_000;
+const MAX_BATCH_REQUESTS = 10_000;
 
 /**
  * The body of `POST /v1/batches`: a manifest's lines as an array, and the batch options of

@@ -27,7 +27,7 @@ export function redactDashboard(adapter: DashboardAdapter, secrets: SecretScrubb
 }
 
 /** `value` as the dashboard may show it: credential fields blanked, secrets replaced in every string. */
-export function shownValue(value: unknown, secrets: SecretScrubber): unknown {
+function shownValue(value: unknown, secrets: SecretScrubber): unknown {
   return secrets.with(credentialsIn(value, 0)).scrubDeep(redactSecrets(value));
 }
 

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import type { GenerationClient } from "../producers/generation-client.js";
-import { InvalidRequestError } from "../producers/invalid-request-error.js";
+import { InvalidRequestError } from "../contract/invalid-request-error.js";
 import { validateRequest } from "../producers/validate-request.js";
 import { GenerationRequest, describeIssues } from "../contract/generation-request.js";
 import { isRecord } from "../util/describe-value.js";

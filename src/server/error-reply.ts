@@ -1,5 +1,5 @@
 import type { RedisConnection } from "../queue/redis.js";
-import { isInvalidRequestError } from "../producers/invalid-request-error.js";
+import { isInvalidRequestError } from "../contract/invalid-request-error.js";
 import { HttpError, apiError, type ApiError, type ApiErrorCode } from "./api-error.js";
 
 /** What the error handler sends for a thrown error. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { GenerationClient, GenerationStatus } from "../producers/generation-client.js";
-import { isInvalidRequestError } from "../producers/invalid-request-error.js";
+import { isInvalidRequestError } from "../contract/invalid-request-error.js";
 import { generateQueueName } from "../contract/queue-names.js";
 import { PROVIDERS, isProvider } from "../providers/model-registry.js";
 import { HttpError } from "./api-error.js";
@@ -20,7 +20,7 @@ export interface GenerationRoutesOptions {
 }
 
 /** Where a generation can be read back; ids may hold any character but `:`, so it is encoded. */
-export function generationPath(id: string): string {
+function generationPath(id: string): string {
   return `/v1/generations/${encodeURIComponent(id)}`;
 }
 

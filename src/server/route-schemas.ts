@@ -25,7 +25,7 @@ export interface RouteDoc {
 }
 
 /** A zod schema as draft-07 JSON Schema (fastify's ajv), without `$schema`; unrepresentable checks stay to the handler. */
-export function jsonSchemaOf(schema: z.ZodType, io: "input" | "output" = "input"): JsonSchema {
+function jsonSchemaOf(schema: z.ZodType, io: "input" | "output" = "input"): JsonSchema {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: "draft-07", io, unrepresentable: "any" }) as JsonSchema;
   return rest;
 }
@@ -70,7 +70,7 @@ const WRITE_ERRORS = {
  * `schema` to each route as it is registered (onRoute), so the routes' own files stay about
  * behaviour, and `/openapi.json` is built from this table and the routes actually registered.
  */
-export const ROUTE_DOCS: Record<string, RouteDoc> = {
+const ROUTE_DOCS: Record<string, RouteDoc> = {
   "GET /healthz": {
     summary: "Liveness: 200 while the process runs",
     auth: "none",

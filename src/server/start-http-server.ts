@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { type Environment, secretScrubberOf } from "../config/index.js";
+import { type Environment, pricesOf, secretScrubberOf } from "../config/index.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import { connectRedis, redisTargetOf } from "../queue/redis.js";
 import type { BatchReader } from "./batch-reader.js";
@@ -7,7 +7,6 @@ import { KilnHttpServer } from "./http-server.js";
 import { KilnMetrics } from "./kiln-metrics.js";
 import { ProviderLabels } from "./provider-labels.js";
 import { PartitionedQueues } from "../queue/partitioned-queues.js";
-import { pricesOf } from "../billing/index.js";
 
 export interface StartHttpServerOptions {
   /** TCP port; 0 picks a free one. @defaultValue `KILN_HTTP_PORT`, else 8080 */

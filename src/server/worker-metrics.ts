@@ -4,9 +4,9 @@ import { GenerationResult } from "../contract/generation-result.js";
 import { WEBHOOKS_QUEUE, providerOfQueue, type GENERATE_JOB } from "../contract/queue-names.js";
 import type { GenerationJob, StoredJobData } from "../queue/kiln-job.js";
 import { safe } from "../util/safe.js";
-import type { WebhookDelivery } from "../webhooks/webhook-message.js";
-import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "../webhooks/webhook-queue.js";
-import { isFinalFailure } from "../workers/final-failure.js";
+import type { WebhookDelivery } from "../contract/webhook-message.js";
+import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "../queue/webhook-queue.js";
+import { isFinalFailure } from "../queue/final-failure.js";
 
 /** How one webhook delivery attempt ended. */
 export type WebhookOutcome = "delivered" | "retry" | "failed";

@@ -19,7 +19,7 @@ export interface OutputLimits {
  * a few minutes, so a slow but honest link finishes while a server sending a byte now and then
  * cannot hold a worker for long.
  */
-export const DEFAULT_OUTPUT_LIMITS: Readonly<Record<ModelKind, Omit<OutputLimits, "kind">>> = {
+const DEFAULT_OUTPUT_LIMITS: Readonly<Record<ModelKind, Omit<OutputLimits, "kind">>> = {
   image: { maxBytes: 64 * MiB, timeoutMs: 5 * 60_000 },
   audio: { maxBytes: 256 * MiB, timeoutMs: 10 * 60_000 },
   video: { maxBytes: 4 * GiB, timeoutMs: 60 * 60_000 },

@@ -6,7 +6,7 @@ export const REDACTED = "[redacted]";
  * replacing every "test" in a message would garble it. It is also the length of the shortest
  * piece of a secret that is replaced where it appears alone (a key cut short by the provider).
  */
-export const MIN_SECRET_LENGTH = 8;
+const MIN_SECRET_LENGTH = 8;
 
 /** Piece of a masked echo kept as a secret's start or end: `sk-proj-****abcd`, `sk-abc1...wxyz`. */
 const MIN_MASKED_PART = 4;

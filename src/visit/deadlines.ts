@@ -1,5 +1,5 @@
 import type { GenerationError } from "../contract/generation-result.js";
-import type { JobState } from "./job-state.js";
+import type { JobState } from "../state/job-state.js";
 import type { ModelKind } from "../providers/model-kind.js";
 import type { ModelSpec } from "../providers/model-spec.js";
 

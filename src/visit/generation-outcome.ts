@@ -1,6 +1,6 @@
 import type { GenerationRequest } from "../contract/generation-request.js";
 import type { GenerationError, GenerationResult } from "../contract/generation-result.js";
-import type { JobState } from "./job-state.js";
+import type { JobState } from "../state/job-state.js";
 import type { Money } from "../contract/usage.js";
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());

@@ -1,5 +1,5 @@
 import type { GenerationError, GenerationResult } from "../contract/generation-result.js";
-import type { JobState } from "./job-state.js";
+import type { JobState } from "../state/job-state.js";
 import { costOf } from "../billing/cost-of.js";
 import { formatDecimal } from "../billing/decimal-amount.js";
 import type { PriceTable } from "../billing/price-table.js";

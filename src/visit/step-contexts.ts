@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { JobState } from "./job-state.js";
+import type { JobState } from "../state/job-state.js";
 import type { ModelKind } from "../providers/model-kind.js";
 import type { Provider } from "../providers/provider.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
@@ -7,13 +7,14 @@ import type { SecretScrubber } from "../util/secret-scrubber.js";
 import type { AcceptedJob } from "./job-intake.js";
 import type { OutputFetcher } from "../storage/output-fetcher.js";
 import { outputLimitsFor, type OutputLimits } from "../storage/output-limits.js";
-import type { SlotGate, StepContext } from "./steps/step-context.js";
+import type { StepContext } from "./steps/step-context.js";
+import type { SlotGate } from "../inflight/slot-gate.js";
 import { DEFAULT_ARCHIVE_WINDOW_MS, deadlineMsFor } from "./deadlines.js";
 import type { Admission } from "./admission.js";
 import type { VisitJob } from "./visit.js";
 
 /** Status answers in a row that no reading understands before a job fails `bad_response`: a few backed-off polls (about 15 s). */
-export const DEFAULT_MAX_BAD_ANSWERS = 5;
+const DEFAULT_MAX_BAD_ANSWERS = 5;
 
 /** What every step of a worker's jobs shares; see `GenerationWorkerOptions` for each setting's variable. */
 export interface StepSettings {

@@ -1,6 +1,6 @@
 import type { GenerationResult } from "../contract/generation-result.js";
 import type { Admission } from "./admission.js";
-import type { JobState } from "./job-state.js";
+import type { JobState } from "../state/job-state.js";
 import type { StepOutcome } from "./steps/step-outcome.js";
 import type { Visit, VisitJob } from "./visit.js";
 

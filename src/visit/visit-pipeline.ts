@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { GenerationError, GenerationResult } from "../contract/generation-result.js";
-import { initialState, type JobState } from "./job-state.js";
+import { initialState, type JobState } from "../state/job-state.js";
 import { assertNever } from "../util/assert-never.js";
 import { archiveStep } from "./steps/archive-step.js";
 import type { AcceptedJob } from "./job-intake.js";
@@ -21,7 +21,7 @@ import type { Visit, VisitJob } from "./visit.js";
 export type StepRunner = (state: JobState, ctx: StepContext) => Promise<StepOutcome>;
 
 /** The steps of a generation job, by their state's step. */
-export const generationSteps: StepRunner = (state, ctx) => {
+const generationSteps: StepRunner = (state, ctx) => {
   switch (state.step) {
     case "submit":
       return submitStep(state, ctx);

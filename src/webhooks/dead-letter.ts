@@ -6,8 +6,8 @@ import type { Logger } from "pino";
 import { createLogger } from "../logger.js";
 import { safe } from "../util/safe.js";
 import { z } from "zod";
-import { DeliveryAttempt, type WebhookDelivery } from "./webhook-message.js";
-import type { DELIVER_JOB, DeliveryResult, WebhookJob, WebhookQueue } from "./webhook-queue.js";
+import { DeliveryAttempt, type WebhookDelivery } from "../contract/webhook-message.js";
+import type { DELIVER_JOB, DeliveryResult, WebhookJob, WebhookQueue } from "../queue/webhook-queue.js";
 import { bullmqTelemetry } from "../telemetry/tracing.js";
 
 /** States a delivery can be listed in: still retrying, or given up on (the dead letter). */

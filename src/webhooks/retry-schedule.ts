@@ -44,7 +44,7 @@ export function webhookRetryDelayMs(attemptsMade: number, options: RetryDelayOpt
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000 };
 
 /** Thrown by `parseRetrySchedule`; the message says which entry is wrong and why. */
-export class RetryScheduleError extends Error {
+class RetryScheduleError extends Error {
   override name = "RetryScheduleError";
 }
 

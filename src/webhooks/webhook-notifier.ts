@@ -2,9 +2,9 @@ import type { JobsOptions } from "bullmq";
 import type { BatchSummary } from "../contract/batch-summary.js";
 import type { GenerationRequest } from "../contract/generation-request.js";
 import type { GenerationResult } from "../contract/generation-result.js";
-import type { GenerationProgress } from "./generation-progress.js";
+import type { GenerationProgress } from "../contract/generation-progress.js";
 import { MAX_WEBHOOK_RETRIES } from "./retry-schedule.js";
-import { DELIVER_JOB, type WebhookQueue } from "./webhook-queue.js";
+import { DELIVER_JOB, type WebhookQueue } from "../queue/webhook-queue.js";
 import {
   deliveryJobId,
   messageIdFor,
@@ -13,7 +13,7 @@ import {
   type ProgressEventType,
   type ResultEventType,
   type WebhookDelivery,
-} from "./webhook-message.js";
+} from "../contract/webhook-message.js";
 
 /** Sent when the request lists no events. */
 const DEFAULT_EVENTS: readonly EventType[] = ["generation.completed", "generation.failed"];
@@ -21,7 +21,7 @@ const HOUR_S = 3600;
 const WEEK_S = 7 * 24 * HOUR_S;
 
 /** Least time between two `generation.progress` deliveries of one job, ms. */
-export const PROGRESS_MIN_INTERVAL_MS = 500;
+const PROGRESS_MIN_INTERVAL_MS = 500;
 
 /**
  * Throttle for `generation.progress`: due when none was sent yet or `minIntervalMs` has passed

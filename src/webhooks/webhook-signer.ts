@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { secretKey } from "./webhook-secret.js";
+import { secretKey } from "../contract/webhook-secret.js";
 
 /** Standard Webhooks headers for one delivery attempt. */
 export interface SignedHeaders {

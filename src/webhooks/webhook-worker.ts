@@ -8,18 +8,18 @@ import { assertNever } from "../util/assert-never.js";
 import { safe } from "../util/safe.js";
 import { checkSchedule, webhookRetryDelayMs, DEFAULT_WEBHOOK_SCHEDULE_MS } from "./retry-schedule.js";
 import { redactUrl } from "../util/redact-url.js";
-import { MAX_ATTEMPT_RECORDS, WebhookDelivery, type DeliveryAttempt } from "./webhook-message.js";
+import { MAX_ATTEMPT_RECORDS, WebhookDelivery, type DeliveryAttempt } from "../contract/webhook-message.js";
 import { WebhookSender, type AttemptOutcome } from "./webhook-sender.js";
-import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "./webhook-queue.js";
+import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "../queue/webhook-queue.js";
 import { WebhookSigner } from "./webhook-signer.js";
-import { isUnrecoverableError } from "../workers/final-failure.js";
+import { isUnrecoverableError } from "../queue/final-failure.js";
 import { bullmqTelemetry } from "../telemetry/tracing.js";
 import { KilnAttribute, inSpan } from "../telemetry/kiln-spans.js";
 import { isRecord } from "../util/describe-value.js";
 import type { Attributes } from "@opentelemetry/api";
-import { WatchedWorker } from "../workers/watched-worker.js";
-import { DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from "../workers/generation-worker-options.js";
-import { DEFAULT_FETCH_WATCHDOG_MS } from "../workers/fetch-watchdog.js";
+import { WatchedWorker } from "../queue/watched-worker.js";
+import { DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from "../queue/worker-locks.js";
+import { DEFAULT_FETCH_WATCHDOG_MS } from "../queue/fetch-watchdog.js";
 
 export interface WebhookWorkerOptions {
   connection: RedisConnection;

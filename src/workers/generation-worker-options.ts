@@ -8,6 +8,7 @@ import { bullmqTelemetry } from "../telemetry/tracing.js";
 import type { ModelKind } from "../providers/model-kind.js";
 import type { Provider } from "../providers/provider.js";
 import type { RedisConnection } from "../queue/redis.js";
+import { DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from "../queue/worker-locks.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import type { SecretScrubber } from "../util/secret-scrubber.js";
 import type { OutputLimits } from "../storage/output-limits.js";
@@ -93,10 +94,6 @@ export interface GenerationWorkerOptions {
   secrets?: SecretScrubber;
 }
 
-/** BullMQ's `lockDuration` for generation jobs: visits are short, so a killed worker's jobs come back soon. */
-export const DEFAULT_LOCK_DURATION_MS = 10_000;
-/** BullMQ's `stalledInterval`: with the lock above, a killed worker's jobs return within about 10–15 s. */
-export const DEFAULT_STALLED_INTERVAL_MS = 5_000;
 /** Jobs a worker handles at once: each visit is one short HTTP call, and waiting jobs hold no slot. */
 export const DEFAULT_CONCURRENCY = 50;
 

@@ -2,7 +2,7 @@ import { DelayedError, UnrecoverableError, Worker } from "bullmq";
 import type { Logger } from "pino";
 import { GENERATE_JOB, generateQueueName } from "../contract/queue-names.js";
 import type { GenerationError, GenerationResult } from "../contract/generation-result.js";
-import type { JobState } from "../visit/job-state.js";
+import type { JobState } from "../state/job-state.js";
 import { readState, type GenerationJob, type StoredJobData } from "../queue/kiln-job.js";
 import { throttleProvider } from "../rate-limits/queue-limiter.js";
 import type { RedisConnection } from "../queue/redis.js";
@@ -11,14 +11,14 @@ import { assertNever } from "../util/assert-never.js";
 import { safe } from "../util/safe.js";
 import type { VisitPipeline } from "../visit/visit-pipeline.js";
 import type { VisitResult } from "../visit/visit-result.js";
-import { isFinalFailure } from "./final-failure.js";
+import { isFinalFailure } from "../queue/final-failure.js";
 import { generationPipeline } from "./generation-pipeline.js";
 import { DEFAULT_CONCURRENCY, bullWorkerOptions, type GenerationWorkerOptions } from "./generation-worker-options.js";
 import { jobIdentity, visitJobOf } from "./visit-job-of.js";
 import { acceptJob } from "../visit/job-intake.js";
 import { JobStateStore } from "./job-state-store.js";
-import { DEFAULT_FETCH_WATCHDOG_MS } from "./fetch-watchdog.js";
-import { WatchedWorker } from "./watched-worker.js";
+import { DEFAULT_FETCH_WATCHDOG_MS } from "../queue/fetch-watchdog.js";
+import { WatchedWorker } from "../queue/watched-worker.js";
 
 type GenerationBullWorker = Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>;
 

@@ -1,5 +1,5 @@
 import type { RedisConnection } from "../queue/redis.js";
-import type { JobState } from "../visit/job-state.js";
+import type { JobState } from "../state/job-state.js";
 import { cancelKey } from "../cancel/cancel-requests.js";
 import { STATE_FIELD, type GenerationJob } from "../queue/kiln-job.js";
 

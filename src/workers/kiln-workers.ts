@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { Agent } from "undici";
-import { type Environment, configError, modelInflightCaps, processEnvironment, secretScrubberOf } from "../config/index.js";
+import { type Environment, configError, modelInflightCaps, pricesOf, processEnvironment, secretScrubberOf } from "../config/index.js";
 import type { InflightCaps } from "../inflight/inflight-slots.js";
 import type { ModelKind } from "../providers/model-kind.js";
 import { configuredProviders } from "../providers/index.js";
@@ -16,7 +16,6 @@ import { WebhookWorker } from "../webhooks/webhook-worker.js";
 import { BatchWorker } from "../batches/batch-worker.js";
 import { WebhookNotifier } from "../webhooks/webhook-notifier.js";
 import { PartitionedQueues } from "../queue/partitioned-queues.js";
-import { pricesOf } from "../billing/index.js";
 
 /** Everything `kiln worker` runs in one process: per partition it consumes, a worker of each queue. */
 export interface KilnWorkers {
@@ -158,7 +157,7 @@ export async function startKilnWorkers(
 }
 
 /** `KILN_DEADLINE_<KIND>`: the kinds the operator set. */
-export function deadlinesOf(env: Environment): Partial<Record<ModelKind, number>> {
+function deadlinesOf(env: Environment): Partial<Record<ModelKind, number>> {
   const set = {
     image: env.KILN_DEADLINE_IMAGE,
     video: env.KILN_DEADLINE_VIDEO,

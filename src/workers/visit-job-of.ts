@@ -1,5 +1,5 @@
 import { readState, type GenerationJob } from "../queue/kiln-job.js";
-import { eventSubject } from "../webhooks/webhook-message.js";
+import { eventSubject } from "../contract/webhook-message.js";
 import type { VisitJob } from "../visit/visit.js";
 import type { JobStateStore } from "./job-state-store.js";
 

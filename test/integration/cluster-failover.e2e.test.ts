@@ -6,7 +6,7 @@ import { connectRedis, parseClusterNodes } from "../../src/queue/redis.js";
 import { KilnMetrics } from "../../src/server/kiln-metrics.js";
 import { InflightSlots } from "../../src/inflight/inflight-slots.js";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
-import { DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from "../../src/workers/generation-worker-options.js";
+import { DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from "../../src/queue/worker-locks.js";
 import { sample } from "../fixtures/http-api-client.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { idsCovering } from "../support/partition-ids.js";

@@ -3,7 +3,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
-import { FetchWatchdog } from "../../src/workers/fetch-watchdog.js";
+import { FetchWatchdog } from "../../src/queue/fetch-watchdog.js";
 import { cleanPrefix } from "../support/kiln-harness.js";
 
 describe("the fetch watchdog and a worker that was full", () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { BATCHES_QUEUE, generateQueueName } from "../../src/contract/queue-names.js";
-import { isInvalidRequestError } from "../../src/producers/invalid-request-error.js";
+import { isInvalidRequestError } from "../../src/contract/invalid-request-error.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 
 /** `{a: {a: ... 1}}`, `levels` objects deep. */

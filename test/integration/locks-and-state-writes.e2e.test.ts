@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { CancelRequests } from "../../src/cancel/cancel-requests.js";
 import { STATE_FIELD, readState } from "../../src/queue/kiln-job.js";
 import { LockLostError, OwnedLock } from "../../src/queue/owned-lock.js";
-import { initialState } from "../../src/visit/job-state.js";
+import { initialState } from "../../src/state/job-state.js";
 import { JobStateStore, LostJobError } from "../../src/workers/job-state-store.js";
 import { useTestRedis } from "../support/test-redis.js";
 

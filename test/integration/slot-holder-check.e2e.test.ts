@@ -2,7 +2,7 @@ import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initialState, type JobState } from "../../src/visit/job-state.js";
+import { initialState, type JobState } from "../../src/state/job-state.js";
 import type { GenerationJob } from "../../src/queue/kiln-job.js";
 import { InflightSlots } from "../../src/inflight/inflight-slots.js";
 import { JobStateStore } from "../../src/workers/job-state-store.js";

@@ -6,7 +6,7 @@ import { monitorRedis } from "../support/redis-monitor.js";
 import { STATE_FIELD } from "../../src/queue/kiln-job.js";
 import { Queue } from "bullmq";
 import { historyOf } from "../../src/webhooks/dead-letter.js";
-import type { WebhookJob } from "../../src/webhooks/webhook-queue.js";
+import type { WebhookJob } from "../../src/queue/webhook-queue.js";
 import { WEBHOOKS_QUEUE } from "../../src/contract/queue-names.js";
 
 /**

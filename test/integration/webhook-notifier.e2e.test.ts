@@ -2,10 +2,10 @@ import { randomUUID } from "node:crypto";
 import { Queue, type JobsOptions } from "bullmq";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import type { GenerationResult } from "../../src/contract/generation-result.js";
-import type { GenerationProgress } from "../../src/webhooks/generation-progress.js";
-import { eventSubject, WebhookDelivery } from "../../src/webhooks/webhook-message.js";
+import type { GenerationProgress } from "../../src/contract/generation-progress.js";
+import { eventSubject, WebhookDelivery } from "../../src/contract/webhook-message.js";
 import { progressDue, WebhookNotifier } from "../../src/webhooks/webhook-notifier.js";
-import type { DELIVER_JOB, DeliveryResult } from "../../src/webhooks/webhook-queue.js";
+import type { DELIVER_JOB, DeliveryResult } from "../../src/queue/webhook-queue.js";
 
 const queues: Queue[] = [];
 afterAll(async () => {

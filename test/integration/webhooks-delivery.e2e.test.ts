@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { getFreePort } from "@kiln/dev-tools";
 import { historyOf } from "../../src/webhooks/dead-letter.js";
-import type { WebhookJob } from "../../src/webhooks/webhook-queue.js";
+import type { WebhookJob } from "../../src/queue/webhook-queue.js";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { verifiedBySvix, WebhookReceiver } from "../support/webhook-receiver.js";

@@ -4,14 +4,14 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { createOutboundDispatcher } from "../../src/net/url-guard.js";
-import type { GenerationProgress } from "../../src/webhooks/generation-progress.js";
-import { WebhookPayload, eventSubject } from "../../src/webhooks/webhook-message.js";
+import type { GenerationProgress } from "../../src/contract/generation-progress.js";
+import { WebhookPayload, eventSubject } from "../../src/contract/webhook-message.js";
 import { progressDue, WebhookNotifier } from "../../src/webhooks/webhook-notifier.js";
 import { WebhookWorker } from "../../src/webhooks/webhook-worker.js";
 import { cleanPrefix, newWebhookSecret } from "../support/kiln-harness.js";
 import { verifiedBySvix, WebhookReceiver } from "../support/webhook-receiver.js";
-import type { WebhookDelivery } from "../../src/webhooks/webhook-message.js";
-import type { DELIVER_JOB, DeliveryResult, WebhookQueue } from "../../src/webhooks/webhook-queue.js";
+import type { WebhookDelivery } from "../../src/contract/webhook-message.js";
+import type { DELIVER_JOB, DeliveryResult, WebhookQueue } from "../../src/queue/webhook-queue.js";
 
 describe("generation.started and generation.progress are sent only when requested", () => {
   const secret = newWebhookSecret();

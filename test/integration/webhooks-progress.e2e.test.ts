@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebhookPayload } from "../../src/webhooks/webhook-message.js";
+import { WebhookPayload } from "../../src/contract/webhook-message.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { verifiedBySvix } from "../support/webhook-receiver.js";
 

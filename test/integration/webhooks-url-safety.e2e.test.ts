@@ -6,12 +6,12 @@ import { inject } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import type { GenerationResult } from "../../src/contract/generation-result.js";
 import { assertSafeUrl, createOutboundDispatcher } from "../../src/net/url-guard.js";
-import { deliveryJobId, eventSubject, type DeliveryAttempt, type WebhookDelivery } from "../../src/webhooks/webhook-message.js";
+import { deliveryJobId, eventSubject, type DeliveryAttempt, type WebhookDelivery } from "../../src/contract/webhook-message.js";
 import { WebhookNotifier } from "../../src/webhooks/webhook-notifier.js";
 import { WebhookWorker } from "../../src/webhooks/webhook-worker.js";
 import { cleanPrefix, newWebhookSecret } from "../support/kiln-harness.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";
-import type { DELIVER_JOB, DeliveryResult } from "../../src/webhooks/webhook-queue.js";
+import type { DELIVER_JOB, DeliveryResult } from "../../src/queue/webhook-queue.js";
 
 /** A webhook worker with its own queue prefix, Redis connection and outbound agent. */
 async function startDelivery(allowPrivateUrls: boolean, secret: string) {

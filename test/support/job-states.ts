@@ -1,4 +1,4 @@
-import type { JobState, PollState } from "../../src/visit/job-state.js";
+import type { JobState, PollState } from "../../src/state/job-state.js";
 
 /** `state` as the poll state a step handed back; fails the test when the job left polling. */
 export function asPolling(state: JobState): PollState {

@@ -6,7 +6,7 @@ import { inject } from "vitest";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { generateQueueName } from "../../src/contract/queue-names.js";
-import { deliveryJobId, eventSubject, type EventType } from "../../src/webhooks/webhook-message.js";
+import { deliveryJobId, eventSubject, type EventType } from "../../src/contract/webhook-message.js";
 import { loadEnvironment, queueLocationOf, type Environment } from "../../src/config/index.js";
 import { prefixOf } from "../../src/queue/partitions.js";
 import { connectRedis, redisTargetOf } from "../../src/queue/redis.js";

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { initialState, type ArchiveState } from "../../src/visit/job-state.js";
+import { initialState, type ArchiveState } from "../../src/state/job-state.js";
 import { resolveModel } from "../../src/providers/model-registry.js";
 import { LocalArchiveStore } from "../../src/storage/local-archive-store.js";
 import { createOutboundDispatcher } from "../../src/net/url-guard.js";

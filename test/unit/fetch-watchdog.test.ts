@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fetchStalled, type FetchLook } from "../../src/workers/fetch-watchdog.js";
+import { fetchStalled, type FetchLook } from "../../src/queue/fetch-watchdog.js";
 
 const look = (over: Partial<FetchLook>): FetchLook => ({
   now: 100_000,

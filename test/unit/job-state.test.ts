@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { JobState } from "../../src/visit/job-state.js";
+import { JobState } from "../../src/state/job-state.js";
 import { readState } from "../../src/queue/kiln-job.js";
 
 // States as the previous version stored them: one flat object, every field but the first three optional.

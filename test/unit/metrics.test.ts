@@ -8,7 +8,7 @@ import { callJson } from "../../src/providers/http-json.js";
 import { KilnMetrics } from "../../src/server/kiln-metrics.js";
 import { ProviderLabels } from "../../src/server/provider-labels.js";
 import type { QueueCounts } from "../../src/queue/kiln-queues.js";
-import { isFinalFailure } from "../../src/workers/final-failure.js";
+import { isFinalFailure } from "../../src/queue/final-failure.js";
 import { getFreePort } from "@kiln/dev-tools";
 import { sample } from "../fixtures/http-api-client.js";
 

@@ -1,10 +1,10 @@
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { resolveModel } from "../../src/providers/model-registry.js";
-import { pollDelayMs } from "../../src/polling/poll-policy.js";
+import { pollDelayMs } from "../../src/polling/poll-delay.js";
 import { requestSize } from "../../src/providers/request-size.js";
 import type { DurationStatsStore } from "../../src/polling/duration-stats-store.js";
-import { initialState, type PollState } from "../../src/visit/job-state.js";
+import { initialState, type PollState } from "../../src/state/job-state.js";
 import { asPolling } from "../support/job-states.js";
 import { PollPlanner } from "../../src/polling/poll-planner.js";
 import { pollStep } from "../../src/visit/steps/poll-step.js";

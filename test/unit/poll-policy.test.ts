@@ -1,5 +1,6 @@
 import { describe, it, expect } from "vitest";
-import { POLL_POLICIES, pollDelayMs, retryDelayMs, type PollPolicy } from "../../src/polling/poll-policy.js";
+import { POLL_POLICIES, type PollPolicy } from "../../src/providers/poll-policy.js";
+import { pollDelayMs, retryDelayMs } from "../../src/polling/poll-delay.js";
 
 const policy: PollPolicy = { firstDelayMs: 2000, factor: 1.5, capMs: 15_000, jitter: 0.2, deadlineMs: 0 };
 const mid = () => 0.5; // 2r - 1 = 0: no jitter

@@ -4,7 +4,7 @@ import { costOf } from "../../src/billing/cost-of.js";
 import { estimateCost } from "../../src/billing/cost-estimate.js";
 import { formatDecimal, parseDecimal } from "../../src/billing/decimal-amount.js";
 import { UsageTotals } from "../../src/billing/usage-totals.js";
-import { pricesOf } from "../../src/billing/index.js";
+import { pricesOf } from "../../src/config/index.js";
 import { findModel } from "../../src/providers/model-registry.js";
 
 const parse = (text: string) => PriceTable.parse(text);

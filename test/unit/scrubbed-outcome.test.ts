@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { initialState } from "../../src/visit/job-state.js";
+import { initialState } from "../../src/state/job-state.js";
 import { SecretScrubber } from "../../src/util/secret-scrubber.js";
 import { scrubbedOutcome } from "../../src/visit/hooks/scrubbed-outcome.js";
 import type { StepOutcome } from "../../src/visit/steps/step-outcome.js";

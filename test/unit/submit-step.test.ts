@@ -6,7 +6,7 @@ import { ProviderError } from "../../src/providers/provider-error.js";
 import { outcomeOfError } from "../../src/visit/steps/error-outcome.js";
 import { deadlineOf } from "../../src/visit/deadlines.js";
 import { ArchiveError } from "../../src/storage/archive-error.js";
-import { initialState, type JobState } from "../../src/visit/job-state.js";
+import { initialState, type JobState } from "../../src/state/job-state.js";
 import type { StepContext } from "../../src/visit/steps/step-context.js";
 import { submitStep } from "../../src/visit/steps/submit-step.js";
 import { PollPlanner } from "../../src/polling/poll-planner.js";

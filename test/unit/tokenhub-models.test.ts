@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { findModel } from "../../src/providers/model-registry.js";
-import { POLL_POLICIES } from "../../src/polling/poll-policy.js";
+import { POLL_POLICIES } from "../../src/providers/poll-policy.js";
 import { TOKENHUB_MODELS } from "../../src/providers/tokenhub/tokenhub-models.js";
 
 function schemaOf(id: string) {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { resolveModel } from "../../src/providers/model-registry.js";
 import type { Provider, TaskStatus } from "../../src/providers/provider.js";
 import { ProviderError } from "../../src/providers/provider-error.js";
-import { initialState, type PollState } from "../../src/visit/job-state.js";
+import { initialState, type PollState } from "../../src/state/job-state.js";
 import { asPolling } from "../support/job-states.js";
 import type { StepContext } from "../../src/visit/steps/step-context.js";
 import type { StepOutcome } from "../../src/visit/steps/step-outcome.js";

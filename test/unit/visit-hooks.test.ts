@@ -2,7 +2,7 @@ import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from "@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GenerationResult } from "../../src/contract/generation-result.js";
-import { initialState, JobState } from "../../src/visit/job-state.js";
+import { initialState, JobState } from "../../src/state/job-state.js";
 import { resolveModel } from "../../src/providers/model-registry.js";
 import { parseDecimal } from "../../src/billing/decimal-amount.js";
 import { SecretScrubber } from "../../src/util/secret-scrubber.js";

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { deliveryJobId, messageIdFor } from "../../src/webhooks/webhook-message.js";
+import { deliveryJobId, messageIdFor } from "../../src/contract/webhook-message.js";
 
 // Complements webhook-message.test.ts: the ids of result events without a sequence.
 

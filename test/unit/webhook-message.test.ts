@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { GenerationRequest } from "../../src/contract/generation-request.js";
-import { generationProgress } from "../../src/webhooks/generation-progress.js";
-import { deliveryJobId, messageIdFor, WebhookPayload } from "../../src/webhooks/webhook-message.js";
-import { WebhookSecret } from "../../src/webhooks/webhook-secret.js";
+import { generationProgress } from "../../src/contract/generation-progress.js";
+import { deliveryJobId, messageIdFor, WebhookPayload } from "../../src/contract/webhook-message.js";
+import { WebhookSecret } from "../../src/contract/webhook-secret.js";
 
 const result = {
   id: "j",

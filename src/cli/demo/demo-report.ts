@@ -2,7 +2,7 @@ import type { GenerationStatus } from "../../producers/generation-client.js";
 import type { ReceivedWebhook } from "@kiln/dev-tools";
 
 /** Renders rows as a plain-text table with padded columns. */
-export function table(header: string[], rows: string[][]): string {
+function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>
     cells

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { OutputSource } from "../output-source.js";
 import { ProviderError } from "../provider-error.js";
+import type { Completion } from "../../contract/completion.js";
 import type { Usage } from "../../contract/usage.js";
 
 /**
@@ -8,7 +9,7 @@ import type { Usage } from "../../contract/usage.js";
  * wcode). Providers differ in the reasoning field: `reasoning_content` (Qwen, GLM, Kimi,
  * DeepSeek, MiniMax) or `reasoning` (wcode's hunyuan-a13b).
  */
-export const ChatAnswer = z.looseObject({
+const ChatAnswer = z.looseObject({
   id: z.string().optional(),
   model: z.string().optional(),
   choices: z
@@ -27,17 +28,7 @@ export const ChatAnswer = z.looseObject({
   usage: z.record(z.string(), z.unknown()).nullish(),
   base_resp: z.looseObject({ status_code: z.number(), status_msg: z.string().optional() }).optional(),
 });
-export type ChatAnswer = z.infer<typeof ChatAnswer>;
-
-/** What the result keeps of a chat answer, beside the archived files. */
-export const Completion = z.object({
-  content: z.string().nullable(),
-  reasoningContent: z.string().optional(),
-  finishReason: z.string().optional(),
-  toolCalls: z.array(z.unknown()).optional(),
-  usage: z.record(z.string(), z.unknown()).optional(),
-});
-export type Completion = z.infer<typeof Completion>;
+type ChatAnswer = z.infer<typeof ChatAnswer>;
 
 /**
  * Reads a chat answer into its completion and two outputs: the whole response JSON and the
@@ -83,7 +74,7 @@ const TokenCounts = z.looseObject({ prompt_tokens: Tokens, completion_tokens: To
  * `usage.prompt_tokens` / `completion_tokens` / `total_tokens`, which every chat document shows
  * (TokenHub, the gateway's vendors, wcode); undefined when the answer has none of them.
  */
-export function tokenUsage(usage: ChatAnswer["usage"]): Usage | undefined {
+function tokenUsage(usage: ChatAnswer["usage"]): Usage | undefined {
   const parsed = TokenCounts.safeParse(usage ?? {});
   if (!parsed.success) return undefined;
   const { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: totalTokens } = parsed.data;

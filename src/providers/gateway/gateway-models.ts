@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { ModelSpec } from "../model-spec.js";
 import type { ModelKind } from "../model-kind.js";
-import { POLL_POLICIES } from "../../polling/poll-policy.js";
+import { POLL_POLICIES } from "../poll-policy.js";
 import { requestBody, requireOneOf } from "../input-schemas.js";
 import { chatMessages, noStreaming } from "../chat/chat-completion.js";
 

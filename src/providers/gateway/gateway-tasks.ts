@@ -72,7 +72,7 @@ interface TaskAnswer {
 }
 
 /** Which reading understood a task answer: logged at debug, so an operator sees a model change its answers. */
-export type TaskReader = "native" | "documented" | "generic";
+type TaskReader = "native" | "documented" | "generic";
 
 /** A task answer as one reading understood it. */
 export interface TaskReading {

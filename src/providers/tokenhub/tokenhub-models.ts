@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { ModelSpec } from "../model-spec.js";
-import { POLL_POLICIES } from "../../polling/poll-policy.js";
+import { POLL_POLICIES } from "../poll-policy.js";
 import { requestBody, requireOneOf } from "../input-schemas.js";
 import { chatMessages, noStreaming } from "../chat/chat-completion.js";
 import { hy3dExpress, hy3dPro, ytVideo20, ytVideoFx, ytVideoHumanActor } from "./tokenhub-inputs.js";

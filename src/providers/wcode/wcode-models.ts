@@ -1,5 +1,5 @@
 import type { ModelSpec } from "../model-spec.js";
-import { POLL_POLICIES } from "../../polling/poll-policy.js";
+import { POLL_POLICIES } from "../poll-policy.js";
 import { requestBody } from "../input-schemas.js";
 import { chatMessages, noStreaming } from "../chat/chat-completion.js";
 

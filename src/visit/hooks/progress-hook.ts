@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
-import type { JobState } from "../job-state.js";
-import { generationProgress } from "../../webhooks/generation-progress.js";
+import type { JobState } from "../../state/job-state.js";
+import { generationProgress } from "../../contract/generation-progress.js";
 import type { WebhookNotifier } from "../../webhooks/webhook-notifier.js";
 import { progressDue } from "../../webhooks/webhook-notifier.js";
 import type { VisitHook } from "../visit-hook.js";

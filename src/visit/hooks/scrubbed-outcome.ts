@@ -1,4 +1,4 @@
-import type { JobState } from "../job-state.js";
+import type { JobState } from "../../state/job-state.js";
 import type { SecretScrubber } from "../../util/secret-scrubber.js";
 import type { StepOutcome } from "../steps/step-outcome.js";
 

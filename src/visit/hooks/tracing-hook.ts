@@ -1,5 +1,5 @@
 import { SpanKind, type Attributes, type Span } from "@opentelemetry/api";
-import type { JobState } from "../job-state.js";
+import type { JobState } from "../../state/job-state.js";
 import { KilnAttribute, activeTraceparent, inSpan } from "../../telemetry/kiln-spans.js";
 import type { VisitHook } from "../visit-hook.js";
 import type { Visit, VisitJob } from "../visit.js";

@@ -2,7 +2,7 @@ import { redactSecrets } from "../../logger.js";
 import { REDACTED, type SecretScrubber } from "../../util/secret-scrubber.js";
 
 /** At most this many bytes of an unreadable answer reach the log. */
-export const ANSWER_EXCERPT_BYTES = 2048;
+const ANSWER_EXCERPT_BYTES = 2048;
 
 /**
  * Provider text as a log or a result may keep it: every configured secret replaced, bearer

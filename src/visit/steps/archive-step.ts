@@ -13,7 +13,7 @@ import type { StoredObject } from "../../storage/archive-store.js";
 import { findModel } from "../../providers/model-registry.js";
 import { ProviderError } from "../../providers/provider-error.js";
 import { outcomeOfError } from "./error-outcome.js";
-import type { ArchiveState } from "../job-state.js";
+import type { ArchiveState } from "../../state/job-state.js";
 import type { ArchiveContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 

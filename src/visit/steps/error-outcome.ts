@@ -1,8 +1,8 @@
 import type { GenerationError } from "../../contract/generation-result.js";
 import { isProviderError, type ProviderErrorKind } from "../../providers/provider-error.js";
-import { retryDelayMs } from "../../polling/poll-policy.js";
+import { retryDelayMs } from "../../polling/poll-delay.js";
 import { assertNever } from "../../util/assert-never.js";
-import type { JobState } from "../job-state.js";
+import type { JobState } from "../../state/job-state.js";
 import type { RetryContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { isArchiveError } from "../../storage/archive-error.js";

@@ -1,4 +1,4 @@
-import type { JobState, PollState } from "../job-state.js";
+import type { JobState, PollState } from "../../state/job-state.js";
 import type { PollContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { outcomeOfError } from "./error-outcome.js";

@@ -4,21 +4,12 @@ import type { GenerationRequest } from "../../contract/generation-request.js";
 import type { ModelSpec } from "../../providers/model-spec.js";
 import type { Provider } from "../../providers/provider.js";
 import type { ArchiveStore } from "../../storage/archive-store.js";
-import type { JobState } from "../job-state.js";
+import type { JobState } from "../../state/job-state.js";
 import type { OutputFetcher } from "../../storage/output-fetcher.js";
 import type { OutputLimits } from "../../storage/output-limits.js";
 import type { PollPlanner } from "../../polling/poll-planner.js";
 import type { Admission } from "../admission.js";
-
-/** In-flight slots as the submit step sees them (`SlotHandoff`). */
-export interface SlotGate {
-  /** True when the job holds a slot now; false when it has joined the wait for one, in enqueue order. */
-  acquire(jobId: string, modelId: string, enqueuedAt: number): Promise<boolean>;
-  /** True when no cap applies to this model. */
-  uncapped(modelId: string): boolean;
-  /** When a job that joined the wait looks at its slot again by itself, ms: its place in line decides. */
-  recheckDelayMs(jobId: string): Promise<number>;
-}
+import type { SlotGate } from "../../inflight/slot-gate.js";
 
 /** Everything a step needs about its job and the world, so steps stay free of BullMQ. */
 export interface StepContext {

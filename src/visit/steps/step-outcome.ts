@@ -1,5 +1,5 @@
 import type { GenerationError } from "../../contract/generation-result.js";
-import type { JobState } from "../job-state.js";
+import type { JobState } from "../../state/job-state.js";
 
 /**
  * What a step decided. Steps never touch BullMQ: the generation worker turns outcomes into

@@ -1,4 +1,4 @@
-import type { JobState, SubmitState } from "../job-state.js";
+import type { JobState, SubmitState } from "../../state/job-state.js";
 import type { SubmitContext } from "./step-context.js";
 import type { StepOutcome } from "./step-outcome.js";
 import { outcomeOfError } from "./error-outcome.js";

@@ -1,4 +1,4 @@
-import type { JobState } from "../job-state.js";
+import type { JobState } from "../../state/job-state.js";
 import type { ProviderError } from "../../providers/provider-error.js";
 import { answerExcerpt, scrubText } from "./answer-excerpt.js";
 import { outcomeOfError } from "./error-outcome.js";

@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 
 /** How a result URL can misbehave, chosen by the task's prompt with `[sim:download=<mode>]`. */
-export const HOSTILE_DOWNLOADS = ["html", "endless", "huge", "trickle", "redirect-loop"] as const;
+const HOSTILE_DOWNLOADS = ["html", "endless", "huge", "trickle", "redirect-loop"] as const;
 export type HostileDownload = (typeof HOSTILE_DOWNLOADS)[number];
 
 /** The misbehaviour a prompt asks its result URLs for; undefined for an honest download. */

@@ -154,6 +154,6 @@ function dataOf(task: SimTask, family: Family, ctx: RouteContext): unknown {
   return models.map((m) => ({ type: m.modelType, url: urls[m.index], preview_image_url: urls[m.index + 1] }));
 }
 
-export function requestIdOf(random: () => number): string {
+function requestIdOf(random: () => number): string {
   return Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join("");
 }

@@ -1,11 +1,7 @@
 import { z } from "zod";
 import { ArchivedOutput, GenerationResult } from "../contract/generation-result.js";
-import { Completion } from "../providers/chat/chat-completion.js";
+import { Completion } from "../contract/completion.js";
 import { Usage } from "../contract/usage.js";
-
-/** Steps of a generation job, in order. `notify` sends the result (completed or failed) and ends the job. */
-export const Step = z.enum(["submit", "poll", "archive", "notify"]);
-export type Step = z.infer<typeof Step>;
 
 const OutputSource = z.object({
   url: z.string().optional(),
@@ -84,8 +80,7 @@ export const ArchiveState = z.object({
 export type ArchiveState = z.infer<typeof ArchiveState>;
 
 /** Sending the result and ending the job (completed, or failed with its result stored). */
-export const NotifyState = z.object({ ...stateFields, step: z.literal("notify") });
-export type NotifyState = z.infer<typeof NotifyState>;
+const NotifyState = z.object({ ...stateFields, step: z.literal("notify") });
 
 /**
  * The worker's progress through one job, kept in the job's own hash (`JobStateStore`, never in

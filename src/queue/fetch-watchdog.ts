@@ -1,6 +1,6 @@
 import type { Queue } from "bullmq";
 import type { Logger } from "pino";
-import type { RedisConnection } from "../queue/redis.js";
+import type { RedisConnection } from "./redis.js";
 
 /** `KILN_FETCH_WATCHDOG`'s default: a worker fetching nothing for 20 s while work is due is recreated. */
 export const DEFAULT_FETCH_WATCHDOG_MS = 20_000;

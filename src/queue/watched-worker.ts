@@ -1,6 +1,6 @@
 import type { Processor, Queue, Worker } from "bullmq";
 import type { Logger } from "pino";
-import type { RedisConnection } from "../queue/redis.js";
+import type { RedisConnection } from "./redis.js";
 import { FetchWatchdog } from "./fetch-watchdog.js";
 
 export interface WatchedWorkerOptions {

@@ -4,11 +4,11 @@ import { estimateCost } from "../billing/cost-estimate.js";
 import { parseDecimal, type DecimalAmount } from "../billing/decimal-amount.js";
 import type { GenerationRequest } from "../contract/generation-request.js";
 import { generateQueueName } from "../contract/queue-names.js";
-import { InvalidRequestError } from "../producers/invalid-request-error.js";
-import { validateRequest } from "../producers/validate-request.js";
+import { InvalidRequestError } from "../contract/invalid-request-error.js";
+import { validateRequest } from "./validate-request.js";
 import { resolveModel } from "../providers/model-registry.js";
 import { isRecord } from "../util/describe-value.js";
-import { childJobId } from "./batch-ids.js";
+import { childJobId } from "../batches/batch-ids.js";
 import { BatchLine, type BatchOptions } from "./batch-options.js";
 
 /** The line as a child job, or why not. With `prices` (a budgeted batch), its cost must be estimable. */

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { PriceTable } from "../billing/price-table.js";
 import { ArchivePrefix } from "../contract/archive-prefix.js";
 import { GenerationRequest, ShallowJsonObject } from "../contract/generation-request.js";
-import { WebhookUrl } from "../webhooks/webhook-url.js";
+import { WebhookUrl } from "../contract/webhook-url.js";
 
 /** A manifest line: a generation request plus its `custom_id` (as in OpenAI's Batch API). */
 export const BatchLine = GenerationRequest.omit({ batch: true }).extend({ custom_id: z.string().min(1).max(200) });

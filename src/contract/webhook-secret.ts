@@ -17,7 +17,7 @@ export function secretKey(secret: string): Buffer | undefined {
 }
 
 /** Byte length of a key in `whsec_<base64>` form, or undefined when it is not in that form. */
-export function secretKeyBytes(secret: string): number | undefined {
+function secretKeyBytes(secret: string): number | undefined {
   return secret.startsWith("whsec_") ? secretKey(secret)?.length : undefined;
 }
 

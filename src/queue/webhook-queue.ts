@@ -1,5 +1,5 @@
 import type { Job, Queue } from "bullmq";
-import type { DeliveryAttempt, WebhookDelivery } from "./webhook-message.js";
+import type { DeliveryAttempt, WebhookDelivery } from "../contract/webhook-message.js";
 
 /** Job name of every delivery on the `webhooks` queue. */
 export const DELIVER_JOB = "deliver";

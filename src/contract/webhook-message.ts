@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { GenerationResult } from "../contract/generation-result.js";
+import { GenerationResult } from "./generation-result.js";
 import { GenerationProgress } from "./generation-progress.js";
-import { BatchSummary } from "../contract/batch-summary.js";
+import { BatchSummary } from "./batch-summary.js";
 import { WebhookSecret } from "./webhook-secret.js";
 
 /** Events that carry a finished job's result. Sent by default. */
