@@ -38,6 +38,22 @@ export default tseslint.config(
     },
   },
   {
+    // the visit pipeline takes ports: BullMQ, Redis and kiln's queue layer stay in the adapter (src/workers/)
+    files: ["src/visit/**/*.ts", "src/state/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            { name: "bullmq", message: "the visit pipeline knows no BullMQ: take a port (VisitJob) instead" },
+            { name: "ioredis", message: "the visit pipeline knows no Redis: take a port instead" },
+          ],
+          patterns: [{ group: ["**/queue/*"], message: "the visit pipeline knows no queue layer: take a port (VisitJob) instead" }],
+        },
+      ],
+    },
+  },
+  {
     // comments state facts that stay true (eslint-rules/comment-facts.mjs), in the product and its dev tools
     files: ["src/**/*.ts", "packages/*/src/**/*.ts"],
     plugins: { kiln },

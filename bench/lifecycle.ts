@@ -62,23 +62,31 @@ export async function lifecycleRow(
       return timedLifecycles(stack, worker, receiver, meters, jobs * (pass + 1), jobs);
     };
     // BENCH_COMPARE_BIN=<another checkout's bin/kiln.js>: that build runs the same lifecycles in
-    // this run, alternating with this one (this, that, this, that), and the row reports the ratio
+    // this run, alternating with this one (BENCH_COMPARE_PASSES runs each, default 4), and the row reports the ratio of their median CPU per job
     const compareBin = process.env.BENCH_COMPARE_BIN;
-    const kiln = await measure(KILN_BIN, 0);
-    const compared = compareBin ? [await measure(compareBin, 1), await measure(KILN_BIN, 2), await measure(compareBin, 3)] : [];
+    const passes = compareBin ? Number(process.env.BENCH_COMPARE_PASSES ?? 4) : 1;
+    const runs: Array<{ build: "this" | "that"; run: Lifecycles }> = [];
+    for (let pass = 0; pass < (compareBin ? 2 * passes : 1); pass++) {
+      // ABBA order (this, that, that, this, ...): a drift over the run weighs on both builds alike
+      const build = [0, 3].includes(pass % 4) ? "this" : "that";
+      runs.push({ build, run: await measure(build === "this" ? KILN_BIN : compareBin!, pass) });
+    }
+    const kiln = runs[0]!.run;
     const { seconds: kilnSeconds, cpu: kilnCpu, commands: kilnCommands } = kiln;
     const kilnRate = jobs / kilnSeconds;
     ctx.log(`kiln: ${jobs} lifecycles in ${kilnSeconds.toFixed(1)} s`);
     const perJob = (run: Lifecycles) => run.cpu["worker CPU ms"]! / jobs;
+    const cpuOf = (build: "this" | "that") => runs.filter((r) => r.build === build).map((r) => perJob(r.run));
     const comparison: Record<string, string | number> = compareBin
       ? {
           "compared build": compareBin,
-          "worker CPU ms per job, this build (2 runs)": [perJob(kiln), perJob(compared[1]!)].map((v) => round(v, 2)).join(", "),
-          "worker CPU ms per job, compared build (2 runs)": [perJob(compared[0]!), perJob(compared[2]!)].map((v) => round(v, 2)).join(", "),
-          "worker CPU per job, this build / compared build": round(
-            (perJob(kiln) + perJob(compared[1]!)) / (perJob(compared[0]!) + perJob(compared[2]!)),
-            3,
-          ),
+          "worker CPU ms per job, this build (each run)": cpuOf("this")
+            .map((v) => round(v, 2))
+            .join(", "),
+          "worker CPU ms per job, compared build (each run)": cpuOf("that")
+            .map((v) => round(v, 2))
+            .join(", "),
+          "worker CPU per job, this build / compared build (medians)": round(median(cpuOf("this")) / median(cpuOf("that")), 3),
         }
       : {};
 
@@ -128,6 +136,12 @@ export async function lifecycleRow(
     await s3?.stop();
     await stack.stop();
   }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 type Lifecycles = { seconds: number; cpu: Record<string, number>; commands: Record<string, number> };

@@ -1,6 +1,6 @@
 import type { Job, Queue } from "bullmq";
 import type { GenerationResult } from "../contract/generation-result.js";
-import { JobState } from "../state/job-state.js";
+import { JobState, type StoredState } from "../state/job-state.js";
 import type { GENERATE_JOB } from "../contract/queue-names.js";
 import { isRecord } from "../util/describe-value.js";
 import { describeIssues, type GenerationRequest } from "../contract/generation-request.js";
@@ -28,8 +28,6 @@ export type GenerationQueue = Queue<StoredJobData, GenerationResult, typeof GENE
  */
 export const STATE_FIELD = "progress";
 
-/** What a job's state field holds: no state yet, kiln's state, or one that does not parse (never resumed from). */
-export type StoredState = { kind: "none" } | { kind: "state"; state: JobState } | { kind: "unreadable"; reason: string };
 
 /**
  * kiln's state of `job`, checked: the one place that reads it (BullMQ fetched it with the job).

@@ -95,3 +95,6 @@ export type JobState = z.infer<typeof JobState>;
 export function initialState(now: number, deadlineMs: number): SubmitState {
   return { step: "submit", startedAt: now, deadlineAt: now + deadlineMs, submitCalls: 0, slot: false, polls: 0, errors: 0, archived: [] };
 }
+
+/** What a job's state field holds: no state yet, kiln's state, or one that does not parse (never resumed from). */
+export type StoredState = { kind: "none" } | { kind: "state"; state: JobState } | { kind: "unreadable"; reason: string };

@@ -1,5 +1,5 @@
 import type { JobState } from "../state/job-state.js";
-import type { StoredState } from "../queue/kiln-job.js";
+import type { StoredState } from "../state/job-state.js";
 import type { AcceptedJob } from "./job-intake.js";
 import type { StepContext } from "./steps/step-context.js";
 

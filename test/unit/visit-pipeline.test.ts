@@ -2,7 +2,7 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { GenerationResult } from "../../src/contract/generation-result.js";
 import { initialState, type JobState } from "../../src/state/job-state.js";
-import type { StoredState } from "../../src/queue/kiln-job.js";
+import type { StoredState } from "../../src/state/job-state.js";
 import { resolveModel } from "../../src/providers/model-registry.js";
 import type { Provider } from "../../src/providers/provider.js";
 import type { ArchiveStore } from "../../src/storage/archive-store.js";
