@@ -28,7 +28,6 @@ export type GenerationQueue = Queue<StoredJobData, GenerationResult, typeof GENE
  */
 export const STATE_FIELD = "progress";
 
-
 /**
  * kiln's state of `job`, checked: the one place that reads it (BullMQ fetched it with the job).
  * Undefined `job` (gone) reads as no state.
