@@ -16,6 +16,14 @@ const DownloadTimeout = Duration.pipe(
   z.number().min(1000, { message: "expected at least 1s" }).max(86_400_000, { message: "expected at most 24h" }),
 );
 
+/** How long a presigned output URL lasts: 1 s to 7 days (the longest S3 signs for). */
+const OutputUrlTtl = Duration.pipe(
+  z
+    .number()
+    .min(1000, { message: "expected at least 1s" })
+    .max(7 * 86_400_000, { message: "expected at most 7d, S3's longest presigned URL" }),
+);
+
 /** Where outputs are archived (an S3 bucket, else a local directory) and what one download may cost. */
 export const ArchiveConfig = z.object({
   /** The S3 API's endpoint, for MinIO, R2, Ceph... (needs `S3_BUCKET`). Unset by default: AWS. */
@@ -58,6 +66,11 @@ export const ArchiveConfig = z.object({
   KILN_DOWNLOAD_TIMEOUT_TEXT: DownloadTimeout.optional(),
   /** How long archiving retries after the provider finished, before the job fails `archive_failed`: at least 1 s. Default 1 h. */
   KILN_ARCHIVE_DEADLINE: Deadline.optional(),
+  /**
+   * How long the URL `GET /v1/generations/{id}/outputs/{index}` redirects to stays valid, when
+   * the archive is S3 (a presigned GET). Default 1 h.
+   */
+  KILN_OUTPUT_URL_TTL: OutputUrlTtl.optional(),
 });
 export type ArchiveConfig = z.infer<typeof ArchiveConfig>;
 

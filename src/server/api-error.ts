@@ -9,6 +9,7 @@ export const ApiErrorCode = z.enum([
   "conflict",
   "unsupported_media_type",
   "payload_too_large",
+  "range_not_satisfiable",
   "not_ready",
   "unavailable",
   "internal",

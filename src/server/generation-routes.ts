@@ -68,14 +68,18 @@ export function registerGenerationRoutes(app: FastifyInstance, options: Generati
   );
 }
 
-function providerParam(value: unknown): string | undefined {
+export function providerParam(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value === "string" && isProvider(value)) return value;
   throw new HttpError(400, "invalid_request", `provider: expected one of ${PROVIDERS.join(", ")}`);
 }
 
 /** An id that exists in two provider queues (BullMQ-minted ids repeat) cannot be answered without a provider. */
-async function readStatus(client: GenerationClient, id: string, provider: string | undefined): Promise<GenerationStatus | undefined> {
+export async function readStatus(
+  client: GenerationClient,
+  id: string,
+  provider: string | undefined,
+): Promise<GenerationStatus | undefined> {
   try {
     return await client.get(id, provider);
   } catch (err) {

@@ -11,6 +11,8 @@ import { ADMIN_BASE_PATH, registerAdminDashboard, type AdminDashboardOptions } f
 import type { SecretScrubber } from "../util/secret-scrubber.js";
 import { errorReply } from "./error-reply.js";
 import { registerGenerationRoutes } from "./generation-routes.js";
+import { registerOutputRoutes } from "./output-routes.js";
+import type { ArchiveStore } from "../storage/archive-store.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import type { KilnMetrics } from "./kiln-metrics.js";
 import { openApiDocument, schemaErrorMessage, type RegisteredRoute } from "./openapi.js";
@@ -21,6 +23,10 @@ import { attachRouteSchema } from "./route-schemas.js";
 export interface KilnHttpServerOptions {
   /** Reads and enqueues generations (`/v1/generations`). */
   client: GenerationClient;
+  /** The archive, for `GET /v1/generations/{id}/outputs/{index}`. @defaultValue none: the route is not served */
+  store?: ArchiveStore;
+  /** How long a presigned output URL lasts, ms (`KILN_OUTPUT_URL_TTL`). @defaultValue 1 h */
+  outputUrlTtlMs?: number;
   /** Job data for the idempotency check of `POST /v1/generations`. */
   queues: PartitionedQueues;
   /** The connection readiness pings, and by whose state errors become 503s (the client's). */
@@ -113,6 +119,8 @@ export class KilnHttpServer {
     registerHealthRoutes(this.app, { redis: options.redis, workersRunning: options.workersRunning, readinessTimeoutMs });
     const reads = { readToken: options.readToken, apiToken: options.apiToken, publicReads: options.publicReads ?? false };
     registerGenerationRoutes(this.app, { client: options.client, queues: options.queues, apiToken: options.apiToken, reads });
+    if (options.store)
+      registerOutputRoutes(this.app, { client: options.client, store: options.store, reads, urlTtlMs: options.outputUrlTtlMs });
     registerBatchRoutes(this.app, {
       reader: options.batches,
       writer: options.batchWriter,

@@ -43,6 +43,17 @@ const idParams = (what: string): JsonSchema => ({
   additionalProperties: false,
 });
 
+/** A job id and an output's index in its result. */
+const outputParams: JsonSchema = {
+  type: "object",
+  properties: {
+    id: { type: "string", minLength: 1, description: "the job id (percent-encoded in the path)" },
+    index: { type: "string", pattern: "^(0|[1-9][0-9]{0,5})$", description: "the output's `index` in the result" },
+  },
+  required: ["id", "index"],
+  additionalProperties: false,
+};
+
 /** `?provider=` narrows a lookup to one provider's queue (BullMQ-minted ids repeat across queues). */
 const providerQuery: JsonSchema = {
   type: "object",
@@ -137,6 +148,28 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
       "404": error("not_found: no such job"),
       "409": error("conflict: the job already ended, or the id needs ?provider="),
       ...WRITE_ERRORS,
+    },
+  },
+  "GET /v1/generations/:id/outputs/:index": {
+    summary: "One archived output: a redirect to a presigned URL (S3 archive) or its bytes (local archive)",
+    auth: "read",
+    schema: { params: outputParams, querystring: providerQuery },
+    responses: {
+      "200": {
+        description: "the whole output, with its archived content type; ETag is its sha256 (local archive)",
+        contentType: "application/octet-stream",
+        schema: { type: "string", format: "binary" },
+      },
+      "206": {
+        description: "the one `Range: bytes=` range asked for, with Content-Range (local archive)",
+        contentType: "application/octet-stream",
+      },
+      "302": { description: "S3 archive: Location is a presigned GET of the object, valid for KILN_OUTPUT_URL_TTL (1 h)" },
+      "304": { description: "If-None-Match named the output's ETag" },
+      "404": error("not_found: no such job, or it has no archived output with that index"),
+      "409": error("conflict: the id exists in two provider queues; add ?provider="),
+      "416": error("range_not_satisfiable: the range starts past the output's end (Content-Range: bytes */size)"),
+      ...V1_ERRORS,
     },
   },
   "POST /v1/batches": {

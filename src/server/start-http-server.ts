@@ -7,6 +7,7 @@ import { KilnHttpServer } from "./http-server.js";
 import { KilnMetrics } from "./kiln-metrics.js";
 import { ProviderLabels } from "./provider-labels.js";
 import { PartitionedQueues } from "../queue/partitioned-queues.js";
+import { createArchiveStore } from "../storage/index.js";
 
 export interface StartHttpServerOptions {
   /** TCP port; 0 picks a free one. @defaultValue `KILN_HTTP_PORT`, else 8080 */
@@ -51,6 +52,8 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
   const secrets = secretScrubberOf(env);
   const server = new KilnHttpServer({
     client,
+    store: createArchiveStore(env),
+    outputUrlTtlMs: env.KILN_OUTPUT_URL_TTL,
     queues,
     redis,
     metrics,

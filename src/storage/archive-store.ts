@@ -35,8 +35,20 @@ export interface ArchiveStore {
   put(key: string, body: Readable, contentType: string, options?: PutOptions): Promise<StoredObject>;
   /** Small objects (manifests, JSON) written in one call. */
   putBytes(key: string, body: Buffer | string, contentType: string): Promise<StoredObject>;
-  get(key: string): Promise<Readable>;
+  /** The object's bytes, or those from `range.start` to `range.end` (both included). */
+  get(key: string, range?: ByteRange): Promise<Readable>;
   head(key: string): Promise<StoredObject | undefined>;
+  /**
+   * A URL anyone holding it may GET the object from for `ttlSeconds` (an S3 presigned URL);
+   * absent where the store has no such URLs (a local directory): its bytes are served instead.
+   */
+  presignGet?(key: string, ttlSeconds: number, contentType: string): Promise<string>;
+}
+
+/** Bytes `start` to `end` of an object, both included (HTTP's `Range: bytes=start-end`). */
+export interface ByteRange {
+  start: number;
+  end: number;
 }
 
 /**

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
-import { ArchiveKeyError, type ArchiveStore, type StoredObject } from "./archive-store.js";
+import { ArchiveKeyError, type ArchiveStore, type ByteRange, type StoredObject } from "./archive-store.js";
 
 /** Archive store in a local directory: the embedded default when no bucket is configured. */
 export class LocalArchiveStore implements ArchiveStore {
@@ -47,10 +47,10 @@ export class LocalArchiveStore implements ArchiveStore {
     return this.describe(key, Buffer.byteLength(body));
   }
 
-  async get(key: string): Promise<Readable> {
+  async get(key: string, range?: ByteRange): Promise<Readable> {
     // opening first makes a missing key fail here, not on the stream's first read
     const handle = await open(this.pathOf(key));
-    return handle.createReadStream();
+    return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
   }
 
   async head(key: string): Promise<StoredObject | undefined> {

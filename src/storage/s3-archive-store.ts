@@ -1,7 +1,8 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { Readable } from "node:stream";
 import { ArchiveMemoryBudget } from "./archive-memory-budget.js";
-import type { ArchiveStore, PutOptions, StoredObject } from "./archive-store.js";
+import type { ArchiveStore, ByteRange, PutOptions, StoredObject } from "./archive-store.js";
 import { uploadInParts } from "./s3-part-upload.js";
 
 const MiB = 1024 * 1024;
@@ -94,9 +95,16 @@ export class S3ArchiveStore implements ArchiveStore {
     return { key, url: this.urlOf(key), bytes: Buffer.byteLength(body) };
   }
 
-  async get(key: string): Promise<Readable> {
-    const answer = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    const Range = range ? `bytes=${range.start}-${range.end}` : undefined;
+    const answer = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key, Range }));
     return answer.Body as Readable;
+  }
+
+  /** A presigned GET, signed with the store's credentials; the object is served with `contentType`. */
+  async presignGet(key: string, ttlSeconds: number, contentType: string): Promise<string> {
+    const command = new GetObjectCommand({ Bucket: this.options.bucket, Key: key, ResponseContentType: contentType });
+    return getSignedUrl(this.client, command, { expiresIn: ttlSeconds });
   }
 
   async head(key: string): Promise<StoredObject | undefined> {

@@ -109,6 +109,7 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
         "GET /metrics",
         "GET /openapi.json",
         "GET /v1/generations/{id}",
+        "GET /v1/generations/{id}/outputs/{index}",
         "POST /v1/generations",
         "POST /v1/generations/{id}/cancel",
         "GET /v1/batches/{id}",
