@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { loadEnvironment, queueLocationOf } from "../config/index.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import type { GenerationRequest } from "../contract/generation-request.js";
+import { InvalidRequestError } from "../contract/invalid-request-error.js";
 
 /** `kiln enqueue`: one request from flags or a JSON file; prints the job id (and the result with --wait). */
 export function enqueueCommand(): Command {
@@ -19,7 +20,7 @@ export function enqueueCommand(): Command {
       async (o: { provider: string; model?: string; input: string; webhook?: string; file?: string; id?: string; wait?: boolean }) => {
         const env = loadEnvironment();
         const request: unknown = o.file
-          ? JSON.parse(await readFile(o.file, "utf8"))
+          ? parseJson(await readText(o.file, "--file"), `--file ${o.file}`)
           : {
               provider: o.provider,
               model: o.model,
@@ -39,10 +40,23 @@ export function enqueueCommand(): Command {
     );
 }
 
+/** `text` as JSON; else an input error naming the flag (`kiln: ...`, exit 2), never a stack trace. */
 function parseJson(text: string, flag: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw Object.assign(new Error(`${flag}: not valid JSON (${(err as Error).message})`), { name: "InvalidRequestError" });
+    throw new InvalidRequestError(`${flag}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/** The file's text; a missing or unreadable file is an input error naming the flag and the reason. */
+async function readText(path: string, flag: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InvalidRequestError(
+      `${flag}: cannot read ${path} (${code === "ENOENT" ? "no such file" : (code ?? (err as Error).message)})`,
+    );
   }
 }

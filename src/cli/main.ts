@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { isConfigError, tracingConfig } from "../config/index.js";
 import { isInvalidRequestError } from "../contract/invalid-request-error.js";
 import { flushTracing, startTracing } from "../telemetry/tracing.js";
+import { kilnVersion } from "../util/kiln-version.js";
 
 /**
  * Each command's module, loaded only when that command runs: `kiln bulk` under a small heap
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     .description(
       "Durable orchestration of asynchronous AI generation jobs: BullMQ queues, provider polling, S3 archiving, signed webhooks.",
     )
+    .version(kilnVersion(), "-V, --version", "print kiln's version")
     .showHelpAfterError();
   for (const command of await commandsFor(process.argv)) program.addCommand(command);
   await program.parseAsync(process.argv);

@@ -53,14 +53,16 @@ export function registerGenerationRoutes(app: FastifyInstance, options: Generati
   );
 
   // 202: the cancel is recorded; the job ends as failed/cancelled when a worker next sees it
-  app.post<{ Params: { id: string }; Querystring: { provider?: unknown } }>(
+  app.post<{ Params: { id: string }; Querystring: { provider?: unknown }; Body: { reason?: string } | undefined }>(
     "/v1/generations/:id/cancel",
-    { onRequest: bearerAuth(options.apiToken) },
+    // the body is optional: none is an empty one, so the schema checks a reason only when one is sent
+    { onRequest: bearerAuth(options.apiToken), preValidation: async (request) => void (request.body ??= {}) },
     async (request, reply) => {
       const { id } = request.params;
       const provider = providerParam(request.query.provider);
       if (!(await readStatus(client, id, provider))) throw new HttpError(404, "not_found", `no generation ${id}`);
-      const outcome = await client.cancel(id, { provider });
+      // the reason is the cancelled job's error message (its result, generation.failed)
+      const outcome = await client.cancel(id, { provider, reason: request.body?.reason });
       if (!outcome.cancelled) throw new HttpError(409, "conflict", `generation ${id} already ${outcome.state}`);
       void reply.code(202);
       return outcome;

@@ -43,6 +43,15 @@ const idParams = (what: string): JsonSchema => ({
   additionalProperties: false,
 });
 
+/** The optional body of a cancel: why, which becomes the failed job's error message. */
+const cancelBody: JsonSchema = {
+  type: "object",
+  properties: {
+    reason: { type: "string", minLength: 1, maxLength: 500, description: "why; the job's error message (default: cancelled by request)" },
+  },
+  additionalProperties: false,
+};
+
 /** A job id and an output's index in its result. */
 const outputParams: JsonSchema = {
   type: "object",
@@ -137,9 +146,9 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     },
   },
   "POST /v1/generations/:id/cancel": {
-    summary: "Cancel a job that has not ended: it ends as failed with code `cancelled`",
+    summary: "Cancel a job that has not ended: it ends as failed with code `cancelled` and the reason given as its message",
     auth: "write",
-    schema: { params: idParams("job"), querystring: providerQuery },
+    schema: { params: idParams("job"), querystring: providerQuery, body: cancelBody },
     responses: {
       "202": {
         description: "the cancel is recorded",

@@ -32,6 +32,32 @@ describe("the kiln CLI", () => {
     });
   });
 
+  it("--version prints the package's version", async () => {
+    const { code, stdout } = await kiln(["--version"], {});
+    expect(code).toBe(0);
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it("enqueue with --input that is not JSON, or a --file that is missing or not JSON: `kiln: <message>` naming the flag, exit 2, no stack", async () => {
+    const env = { REDIS_URL: h.env.REDIS_URL, KILN_PREFIX: h.prefix };
+    const dir = await mkdtemp(join(tmpdir(), "kiln-cli-"));
+    try {
+      await writeFile(join(dir, "bad.json"), "{not json");
+      for (const [args, says] of [
+        [["enqueue", "--model", "hy-image-v3.0", "--input", "{bad"], /^kiln: --input: not valid JSON/],
+        [["enqueue", "--file", join(dir, "missing.json")], /^kiln: --file: cannot read .*missing\.json \(no such file\)/],
+        [["enqueue", "--file", join(dir, "bad.json")], /^kiln: --file .*bad\.json: not valid JSON/],
+      ] as const) {
+        const { code, stderr } = await kiln([...args], env);
+        expect(code, stderr).toBe(2);
+        expect(stderr.trim()).toMatch(says);
+        expect(stderr).not.toMatch(/\n\s+at /);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses an invalid request before it reaches Redis, naming the field", async () => {
     const { code, stderr } = await kiln(["enqueue", "--model", "hy-image-v3.0", "--input", "{}"], {
       REDIS_URL: h.env.REDIS_URL,

@@ -397,6 +397,28 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
     }
   });
 
+  it("POST /v1/generations/{id}/cancel takes {reason}: the cancelled job's error message; a reason that is not a string is a 400", async () => {
+    h.simulator.configure({ durationsMs: { image: 60_000, video: 60_000, "3d": 60_000 } });
+    try {
+      await post({ ...h.request("hy-image-v3.0"), id: "http-cancel-2" });
+      const wrong = await call(http.url, "POST", "/v1/generations/http-cancel-2/cancel", { token: API_TOKEN, json: { reason: 5 } });
+      expect(wrong.status).toBe(400);
+      expect(wrong.body.error).toMatchObject({ code: "invalid_request", message: expect.stringContaining("reason") });
+      const cancelled = await call(http.url, "POST", "/v1/generations/http-cancel-2/cancel", {
+        token: API_TOKEN,
+        json: { reason: "the customer changed the prompt" },
+      });
+      expect(cancelled.status).toBe(202);
+      const failed = await eventually(
+        () => get("/v1/generations/http-cancel-2"),
+        (a) => a.body.state === "failed",
+      );
+      expect(failed.body.error).toMatchObject({ code: "cancelled", message: "the customer changed the prompt" });
+    } finally {
+      h.simulator.configure({ durationsMs: { image: 300, video: 600, "3d": 600 } });
+    }
+  });
+
   it("/metrics counts a submit made again after a 5xx (the provider may have created the task) in kiln_submit_window_total", async () => {
     const before = sample((await get("/metrics")).text, "kiln_submit_window_total", { provider: "tokenhub" }) ?? 0;
     h.simulator.configure({ serverErrorRate: 1 });
