@@ -13,6 +13,12 @@ export function cancelCommand(): Command {
       const env = loadEnvironment();
       const client = new GenerationClient(queueLocationOf(env));
       try {
+        // an unknown id is exit 3, as for `kiln status`
+        if (!(await client.get(id, o.provider))) {
+          console.error(`kiln: no job ${id}`);
+          process.exitCode = 3;
+          return;
+        }
         const outcome = await client.cancel(id, { provider: o.provider, reason: o.reason });
         console.log(
           outcome.cancelled ? `cancel requested for ${id} (was ${outcome.state})` : `${id} already ${outcome.state}: nothing to cancel`,

@@ -15,7 +15,7 @@ export function enqueueCommand(): Command {
     .option("--webhook <url>", "webhook URL for the result")
     .option("--file <path>", "a whole request as a JSON file (overrides the flags above)")
     .option("--id <id>", "job id (idempotency key)")
-    .option("--wait", "wait for the job to end and print its result")
+    .option("--wait", "wait for the job to end and print its status as one JSON document (exit 1 when it failed)")
     .action(
       async (o: { provider: string; model?: string; input: string; webhook?: string; file?: string; id?: string; wait?: boolean }) => {
         const env = loadEnvironment();
@@ -31,8 +31,11 @@ export function enqueueCommand(): Command {
         try {
           // enqueue checks the request against the schema and names the field that is wrong
           const id = await client.enqueue(request as GenerationRequest, { id: o.id });
-          console.log(id);
-          if (o.wait) console.log(JSON.stringify(await client.waitFor(id), null, 2));
+          if (!o.wait) return console.log(id);
+          // one JSON document on stdout (the id is in it), so a script can pipe it to jq
+          const status = await client.waitFor(id);
+          console.log(JSON.stringify(status, null, 2));
+          if (status.state !== "completed") process.exitCode = 1;
         } finally {
           await client.close();
         }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { kiln } from "../support/kiln-cli.js";
+import { DIRECTIVES } from "@kiln/dev-tools";
 
 describe("the kiln CLI", () => {
   const h = new KilnHarness();
@@ -23,7 +24,8 @@ describe("the kiln CLI", () => {
       env,
     );
     expect(enqueued.code, enqueued.stderr).toBe(0);
-    expect(enqueued.stdout.split("\n")[0]).toBe("cli-1");
+    // one JSON document on stdout, the id inside it
+    expect(JSON.parse(enqueued.stdout)).toMatchObject({ id: "cli-1", state: "completed" });
     const status = await kiln(["status", "cli-1"], env);
     expect(JSON.parse(status.stdout)).toMatchObject({
       id: "cli-1",
@@ -55,6 +57,21 @@ describe("the kiln CLI", () => {
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("enqueue --wait exits 1 when the job fails, with its status as one JSON document; cancel and status of an unknown id both exit 3", async () => {
+    const env = { REDIS_URL: h.env.REDIS_URL, KILN_PREFIX: h.prefix };
+    const failed = await kiln(
+      ["enqueue", "--model", "hy-image-v3.0", "--input", JSON.stringify({ prompt: `no ${DIRECTIVES.fail}` }), "--wait"],
+      env,
+    );
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ state: "failed", result: { error: { code: "task_failed" } } });
+    for (const command of ["cancel", "status"]) {
+      const unknown = await kiln([command, "no-such-job"], env);
+      expect(unknown.code, `${command}: ${unknown.stderr}`).toBe(3);
+      expect(unknown.stderr).toMatch(/^kiln: no job no-such-job/);
     }
   });
 
