@@ -30,7 +30,8 @@ export function enqueueCommand(): Command {
         const client = new GenerationClient({ ...queueLocationOf(env), maxJobBytes: env.KILN_MAX_JOB_BYTES });
         try {
           // enqueue checks the request against the schema and names the field that is wrong
-          const id = await client.enqueue(request as GenerationRequest, { id: o.id });
+          // with --id, the same request again finds the job; a different one under the id fails (exit 4), as HTTP's 409
+          const { id } = await client.enqueueOnce(request as GenerationRequest, { id: o.id });
           if (!o.wait) return console.log(id);
           // one JSON document on stdout (the id is in it), so a script can pipe it to jq
           const status = await client.waitFor(id);

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { isConfigError, tracingConfig } from "../config/index.js";
 import { isInvalidRequestError } from "../contract/invalid-request-error.js";
+import { isIdConflictError } from "../contract/id-conflict-error.js";
 import { flushTracing, startTracing } from "../telemetry/tracing.js";
 import { kilnVersion } from "../util/kiln-version.js";
 
@@ -44,8 +45,8 @@ async function main(): Promise<void> {
 
 main().catch(async (err: unknown) => {
   await flushTracing().catch(() => undefined);
-  // configuration and input errors are the user's to fix: say what, without a stack trace
-  const known = isConfigError(err) || isInvalidRequestError(err);
-  console.error(known ? `kiln: ${(err as Error).message}` : err);
-  process.exit(known ? 2 : 1);
+  // configuration and input errors are the user's to fix (2), as is an id a different request holds (4): say what, without a stack trace
+  const code = isConfigError(err) || isInvalidRequestError(err) ? 2 : isIdConflictError(err) ? 4 : 1;
+  console.error(code === 1 ? err : `kiln: ${(err as Error).message}`);
+  process.exit(code);
 });

@@ -6,6 +6,7 @@ import { PROVIDERS } from "../providers/model-registry.js";
 import { connectRedis, type RedisConnection, type RedisTarget } from "../queue/redis.js";
 import type { GenerationRequest } from "../contract/generation-request.js";
 import { InvalidRequestError } from "../contract/invalid-request-error.js";
+import { sameRequestUnder } from "./same-request.js";
 import { validateRequest } from "./validate-request.js";
 import { JOB_ID_RULE, JobId } from "../contract/job-id.js";
 import { DEFAULT_MAX_JOB_BYTES } from "../contract/job-size.js";
@@ -98,6 +99,24 @@ export class GenerationClient {
         });
       return String(job.id);
     });
+  }
+
+  /**
+   * `enqueue`, idempotent under `options.id`: the same request again finds the existing job
+   * (`created: false`); a different request under a used id is an `IdConflictError`. Two
+   * producers racing past the first check with different requests: the loser hears of it from
+   * the second.
+   */
+  async enqueueOnce(
+    request: GenerationRequest,
+    options: { id?: string } = {},
+  ): Promise<{ created: boolean; id: string; provider: string }> {
+    const checked = validateRequest(request, { maxJobBytes: this.maxJobBytes });
+    const { id } = options;
+    if (id !== undefined && (await sameRequestUnder(id, checked, this.queues))) return { created: false, id, provider: checked.provider };
+    const jobId = await this.enqueue(checked, { id });
+    if (id !== undefined) await sameRequestUnder(id, checked, this.queues);
+    return { created: true, id: jobId, provider: checked.provider };
   }
 
   /**

@@ -7,12 +7,10 @@ import { HttpError } from "./api-error.js";
 import { bearerAuth, readAuth, type ReadAuthOptions } from "./bearer-auth.js";
 import { enqueueGeneration } from "./enqueue-generation.js";
 import { toGenerationView, type GenerationView } from "./generation-view.js";
-import type { PartitionedQueues } from "../queue/partitioned-queues.js";
 import { inServerSpan } from "../telemetry/kiln-spans.js";
 
 export interface GenerationRoutesOptions {
   client: GenerationClient;
-  queues: PartitionedQueues;
   /** Bearer token required by `POST`; undefined refuses every write (503). */
   apiToken: string | undefined;
   /** Who may read: see `readAuth`. */
@@ -26,7 +24,7 @@ function generationPath(id: string): string {
 
 /** `GET /v1/generations/{id}[?provider=]`, `POST /v1/generations` and `POST /v1/generations/{id}/cancel`. */
 export function registerGenerationRoutes(app: FastifyInstance, options: GenerationRoutesOptions): void {
-  const { client, queues } = options;
+  const { client } = options;
 
   app.get<{ Params: { id: string }; Querystring: { provider?: unknown } }>(
     "/v1/generations/:id",
@@ -43,7 +41,7 @@ export function registerGenerationRoutes(app: FastifyInstance, options: Generati
   // a caller's traceparent makes the job part of the caller's trace, down to the webhook it receives
   app.post("/v1/generations", { onRequest: bearerAuth(options.apiToken) }, (request, reply) =>
     inServerSpan({ method: "POST", route: "/v1/generations", headers: request.headers }, async (span) => {
-      const outcome = await enqueueGeneration(request.body, client, queues);
+      const outcome = await enqueueGeneration(request.body, client);
       const status = await readStatus(client, outcome.id, outcome.provider);
       // 201 for a new job; 200 when the same request was already under this id (an idempotent retry)
       void reply.code(outcome.created ? 201 : 200).header("location", generationPath(outcome.id));

@@ -17,7 +17,6 @@ import { registerHealthRoutes } from "./health-routes.js";
 import type { KilnMetrics } from "./kiln-metrics.js";
 import { openApiDocument, schemaErrorMessage, type RegisteredRoute } from "./openapi.js";
 import { kilnVersion } from "../util/kiln-version.js";
-import type { PartitionedQueues } from "../queue/partitioned-queues.js";
 import { attachRouteSchema } from "./route-schemas.js";
 
 export interface KilnHttpServerOptions {
@@ -27,8 +26,6 @@ export interface KilnHttpServerOptions {
   store?: ArchiveStore;
   /** How long a presigned output URL lasts, ms (`KILN_OUTPUT_URL_TTL`). @defaultValue 1 h */
   outputUrlTtlMs?: number;
-  /** Job data for the idempotency check of `POST /v1/generations`. */
-  queues: PartitionedQueues;
   /** The connection readiness pings, and by whose state errors become 503s (the client's). */
   redis: RedisConnection;
   /** Served at `/metrics`. */
@@ -118,7 +115,7 @@ export class KilnHttpServer {
     if (options.secrets && !options.secrets.empty) scrubAnswers(this.app, options.secrets);
     registerHealthRoutes(this.app, { redis: options.redis, workersRunning: options.workersRunning, readinessTimeoutMs });
     const reads = { readToken: options.readToken, apiToken: options.apiToken, publicReads: options.publicReads ?? false };
-    registerGenerationRoutes(this.app, { client: options.client, queues: options.queues, apiToken: options.apiToken, reads });
+    registerGenerationRoutes(this.app, { client: options.client, apiToken: options.apiToken, reads });
     if (options.store)
       registerOutputRoutes(this.app, { client: options.client, store: options.store, reads, urlTtlMs: options.outputUrlTtlMs });
     registerBatchRoutes(this.app, {

@@ -54,7 +54,6 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
     client,
     store: createArchiveStore(env),
     outputUrlTtlMs: env.KILN_OUTPUT_URL_TTL,
-    queues,
     redis,
     metrics,
     log,

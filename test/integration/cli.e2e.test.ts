@@ -75,6 +75,22 @@ describe("the kiln CLI", () => {
     }
   });
 
+  it("enqueue --id: the same request again prints the same id (exit 0); a different request under it fails like HTTP's 409 (exit 4)", async () => {
+    const env = { REDIS_URL: h.env.REDIS_URL, KILN_PREFIX: h.prefix };
+    const args = (prompt: string) => ["enqueue", "--model", "hy-image-lite", "--input", JSON.stringify({ prompt }), "--id", "cli-same"];
+    const first = await kiln(args("a lighthouse"), env);
+    expect(first.code, first.stderr).toBe(0);
+    const again = await kiln(args("a lighthouse"), env);
+    expect([again.code, again.stdout.trim()]).toEqual([0, "cli-same"]);
+    const other = await kiln(args("a harbour"), env);
+    expect(other.code).toBe(4);
+    expect(other.stderr.trim()).toMatch(/^kiln: id cli-same is already used by a different request/);
+    // the job kept its own request: the other one never reached the provider
+    expect((await h.client.waitFor("cli-same", { timeoutMs: 20_000 })).state).toBe("completed");
+    const prompts = h.simulator.stats().submissions.map((s) => s.prompt);
+    expect([prompts.includes("a lighthouse"), prompts.includes("a harbour")]).toEqual([true, false]);
+  });
+
   it("refuses an invalid request before it reaches Redis, naming the field", async () => {
     const { code, stderr } = await kiln(["enqueue", "--model", "hy-image-v3.0", "--input", "{}"], {
       REDIS_URL: h.env.REDIS_URL,
