@@ -17,29 +17,27 @@ export function bulkCommand(): Command {
     .option("--batch-id <id>", "batch id (default: derived from the manifest's bytes, so a re-run finds the same batch)")
     .option("--webhook <url>", "receives batch.completed with the counts and the results file")
     .option("--archive-prefix <prefix>", "key prefix of results.jsonl in the archive store", "kiln")
-    .option("--wait", "show completed / failed / in flight until the batch ends")
+    .option("--wait", "show completed / failed / in flight until the batch ends (exit 1 when a job failed)")
     .option("--budget <amount>", "stop submitting once the batch's cost reaches this amount (KILN_PRICES' currency; needs KILN_PRICES)")
     .action(async (path: string, o: { batchId?: string; webhook?: string; archivePrefix: string; wait?: boolean; budget?: string }) => {
       const env = loadEnvironment();
       const prices = o.budget === undefined ? undefined : pricesOf(env);
       const batchId = o.batchId ?? (await defaultBatchId(path));
       const size = (await stat(path)).size;
-      const bars = new cliProgress.MultiBar(
-        {
-          format: "{task} [{bar}] {percentage}% | {detail}",
-          noTTYOutput: true,
-          notTTYSchedule: 2000,
-          hideCursor: true,
-          stream: process.stderr,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-      const reading = bars.create(Math.max(1, size), 0, { task: "enqueue", detail: "" });
+      // bars on a terminal only; elsewhere (CI, pipes) plain counted lines (plainLines)
+      const bars = process.stderr.isTTY
+        ? new cliProgress.MultiBar(
+            { format: "{task} [{bar}] {percentage}% | {detail}", hideCursor: true, stream: process.stderr },
+            cliProgress.Presets.shades_classic,
+          )
+        : undefined;
+      const plain = plainLines();
+      const reading = bars?.create(Math.max(1, size), 0, { task: "enqueue", detail: "" });
       const connection = connectRedis(redisTargetOf(env), "producer");
       const producer = new BatchProducer(connection, env.KILN_PREFIX, undefined, env.KILN_PARTITIONS);
       try {
         const enqueued = await producer.enqueue(
-          readManifest(path, (bytes) => reading.update(bytes)),
+          readManifest(path, (bytes) => reading?.update(bytes)),
           {
             batchId,
             webhook: o.webhook ? { url: o.webhook } : undefined,
@@ -49,12 +47,15 @@ export function bulkCommand(): Command {
             maxJobBytes: env.KILN_MAX_JOB_BYTES,
             // on a terminal the bars redraw around logged lines; elsewhere (CI, pipes) they are plain lines
             onInvalid: (line, message) =>
-              process.stderr.isTTY ? bars.log(`line ${line}: ${message}\n`) : process.stderr.write(`line ${line}: ${message}\n`),
-            onProgress: (p) => reading.update({ detail: `${p.accepted} jobs, ${p.invalid} invalid lines` }),
+              bars ? bars.log(`line ${line}: ${message}\n`) : process.stderr.write(`line ${line}: ${message}\n`),
+            onProgress: (p) => {
+              reading?.update({ detail: `${p.accepted} jobs, ${p.invalid} invalid lines` });
+              plain(`enqueue: ${p.lines} lines read, ${p.accepted} jobs, ${p.invalid} invalid lines`);
+            },
           },
         );
-        reading.update(Math.max(1, size));
-        bars.stop();
+        reading?.update(Math.max(1, size));
+        bars?.stop();
         console.log(
           enqueued.alreadyCompleted
             ? `batch ${batchId} already completed: nothing added`
@@ -62,9 +63,11 @@ export function bulkCommand(): Command {
               ? `batch ${batchId} already enqueued (${enqueued.total} jobs, ${enqueued.invalid} invalid lines): nothing added`
               : `batch ${batchId}: ${enqueued.total} jobs (${enqueued.added} new), ${enqueued.invalid} invalid lines`,
         );
-        if (o.wait) await watch(env, batchId);
+        // a batch with invalid lines, or (with --wait) failed jobs, did not fully succeed: exit 1 (docs/cli.md)
+        const failed = o.wait ? await watch(env, batchId) : 0;
+        if (enqueued.invalid > 0 || failed > 0) process.exitCode = 1;
       } finally {
-        bars.stop();
+        bars?.stop();
         await producer.close();
         await connection.quit().catch(() => undefined);
       }
@@ -78,29 +81,45 @@ async function defaultBatchId(path: string): Promise<string> {
   return `batch-${hash.digest("hex").slice(0, 16)}`;
 }
 
-/** Live completed / failed / in flight, until the batch's parent job completes. */
-async function watch(env: ReturnType<typeof loadEnvironment>, batchId: string): Promise<void> {
+/**
+ * On a terminal nothing (the bars show progress); elsewhere writes `line` to stderr when it
+ * changed, at most every 2 s, so a log gets a few counted lines instead of a redrawn bar.
+ */
+function plainLines(everyMs = 2000): (line: string) => void {
+  let last = "";
+  let at = 0;
+  return (line) => {
+    if (process.stderr.isTTY || line === last || Date.now() - at < everyMs) return;
+    process.stderr.write(`${line}\n`);
+    [last, at] = [line, Date.now()];
+  };
+}
+
+/** Live completed / failed / in flight, until the batch's parent job completes; returns how many jobs failed. */
+async function watch(env: ReturnType<typeof loadEnvironment>, batchId: string): Promise<number> {
   const client = new GenerationClient(queueLocationOf(env));
-  const bars = new cliProgress.MultiBar(
-    {
-      format: "jobs    [{bar}] {value}/{total} | {completed} completed, {failed} failed, {pending} in flight",
-      noTTYOutput: true,
-      notTTYSchedule: 2000,
-      hideCursor: true,
-      stream: process.stderr,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  const bars = process.stderr.isTTY
+    ? new cliProgress.MultiBar(
+        {
+          format: "jobs    [{bar}] {value}/{total} | {completed} completed, {failed} failed, {pending} in flight",
+          hideCursor: true,
+          stream: process.stderr,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  const plain = plainLines();
   try {
     let status = await client.getBatch(batchId);
-    const bar = bars.create(Math.max(1, status?.total ?? 1), 0, { completed: 0, failed: 0, pending: 0 });
+    const bar = bars?.create(Math.max(1, status?.total ?? 1), 0, { completed: 0, failed: 0, pending: 0 });
     while (status && status.state !== "completed") {
-      bar.setTotal(Math.max(1, status.total));
-      bar.update(status.counts.completed + status.counts.failed, status.counts);
+      bar?.setTotal(Math.max(1, status.total));
+      bar?.update(status.counts.completed + status.counts.failed, status.counts);
+      plain(`jobs: ${status.counts.completed} completed, ${status.counts.failed} failed, ${status.counts.pending} in flight`);
       await new Promise((r) => setTimeout(r, 500));
       status = await client.getBatch(batchId);
     }
-    bars.stop();
+    bars?.stop();
     const summary = status?.summary;
     if (summary) {
       const cost = summary.totals?.cost ? `; cost ${summary.totals.cost.amount} ${summary.totals.cost.currency}` : "";
@@ -110,8 +129,9 @@ async function watch(env: ReturnType<typeof loadEnvironment>, batchId: string): 
           `${summary.counts.invalid} invalid lines${cost}; results at ${summary.results.url}`,
       );
     }
+    return summary?.counts.failed ?? status?.counts.failed ?? 0;
   } finally {
-    bars.stop();
+    bars?.stop();
     await client.close();
   }
 }

@@ -50,7 +50,8 @@ describe("a batch's budget", () => {
     await writeFile(manifest, lines.join("\n") + "\n");
 
     const out = await kiln(["bulk", manifest, "--batch-id", "capped", "--budget", "0.35", "--webhook", h.receiver.url, "--wait"], h.rawEnv);
-    expect(out.code, out.stderr).toBe(0);
+    // an invalid line and jobs the budget stopped: exit 1
+    expect(out.code, out.stderr).toBe(1);
     expect(out.stderr).toContain("line 11: budget: tokenhub hy-image-lite has no price in KILN_PRICES");
     expect(out.stdout).toContain("batch capped: 10 jobs (10 new), 1 invalid lines");
     expect(out.stdout).toMatch(/batch capped completed \(stopped by its budget\): 3 completed, 7 failed, 1 invalid lines; cost 0\.30 CNY;/);

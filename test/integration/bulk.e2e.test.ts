@@ -50,8 +50,12 @@ describe("bulk manifests", () => {
     const env = { REDIS_URL: h.env.REDIS_URL, KILN_PREFIX: h.prefix };
 
     const first = await bulk([manifest, "--batch-id", "b2000", "--webhook", h.receiver.url, "--wait"], { ...env, ...h.rawEnv });
-    expect(first.code, first.stderr).toBe(0);
+    // invalid lines and a failed job: the batch did not fully succeed (exit 1, docs/cli.md)
+    expect(first.code, first.stderr).toBe(1);
     expect(first.stdout).toContain("batch b2000: 2000 jobs (2000 new), 4 invalid lines");
+    // not a terminal: counted lines, no redrawn bar
+    expect(first.stderr).toMatch(/^enqueue: \d+ lines read, \d+ jobs, \d+ invalid lines$/m);
+    expect(first.stderr).not.toMatch(/[█░]/);
     expect(first.stderr).toContain("line 101: not valid JSON");
     expect(first.stderr).toContain("line 102: custom_id: required");
     expect(first.stderr).toMatch(/line 103: model: unknown tokenhub model "nope"/);
@@ -103,6 +107,8 @@ describe("bulk manifests", () => {
     );
     const env = { REDIS_URL: h.env.REDIS_URL, KILN_PREFIX: h.prefix };
     const first = await bulk([manifest], env);
+    // every line valid, no --wait: exit 0
+    expect(first.code, first.stderr).toBe(0);
     const batchId = /batch (batch-[0-9a-f]{16}): 3 jobs \(3 new\)/.exec(first.stdout)?.[1];
     expect(batchId, first.stdout + first.stderr).toBeDefined();
     const second = await bulk([manifest], env);
