@@ -82,23 +82,7 @@ export class GenerationClient {
    * the same id again returns the existing job and adds nothing.
    */
   async enqueue(request: GenerationRequest, options: { id?: string; jobOptions?: JobsOptions } = {}): Promise<string> {
-    const checked = validateRequest(request, { maxJobBytes: this.maxJobBytes });
-    if (options.id !== undefined && !JobId.safeParse(options.id).success) throw new InvalidRequestError(`id: must be ${JOB_ID_RULE}`);
-    // BullMQ's own ids count per queue and so repeat across providers: mint a unique one
-    const jobId = options.id ?? randomUUID();
-    const attributes = { [KilnAttribute.provider]: checked.provider, [KilnAttribute.model]: checked.model, [KilnAttribute.jobId]: jobId };
-    // the trace of the request starts here (or joins the caller's): BullMQ's add span under it carries it into the job
-    return inSpan("kiln.enqueue", attributes, async () => {
-      const job = await this.queues
-        .of(jobId)
-        .generation(checked.provider)
-        .add(GENERATE_JOB, checked, {
-          ...generationJobOptions(),
-          ...options.jobOptions,
-          jobId,
-        });
-      return String(job.id);
-    });
+    return this.add(this.checked(request, options.id), options.id, options.jobOptions);
   }
 
   /**
@@ -111,12 +95,34 @@ export class GenerationClient {
     request: GenerationRequest,
     options: { id?: string } = {},
   ): Promise<{ created: boolean; id: string; provider: string }> {
-    const checked = validateRequest(request, { maxJobBytes: this.maxJobBytes });
     const { id } = options;
+    const checked = this.checked(request, id);
     if (id !== undefined && (await sameRequestUnder(id, checked, this.queues))) return { created: false, id, provider: checked.provider };
-    const jobId = await this.enqueue(checked, { id });
+    const jobId = await this.add(checked, id);
     if (id !== undefined) await sameRequestUnder(id, checked, this.queues);
     return { created: true, id: jobId, provider: checked.provider };
+  }
+
+  /** The request, validated, and the id checked: before anything reaches Redis. */
+  private checked(request: GenerationRequest, id: string | undefined): GenerationRequest {
+    const checked = validateRequest(request, { maxJobBytes: this.maxJobBytes });
+    if (id !== undefined && !JobId.safeParse(id).success) throw new InvalidRequestError(`id: must be ${JOB_ID_RULE}`);
+    return checked;
+  }
+
+  /** Adds a checked request as a job; resolves with its id. */
+  private add(checked: GenerationRequest, id: string | undefined, jobOptions?: JobsOptions): Promise<string> {
+    // BullMQ's own ids count per queue and so repeat across providers: mint a unique one
+    const jobId = id ?? randomUUID();
+    const attributes = { [KilnAttribute.provider]: checked.provider, [KilnAttribute.model]: checked.model, [KilnAttribute.jobId]: jobId };
+    // the trace of the request starts here (or joins the caller's): BullMQ's add span under it carries it into the job
+    return inSpan("kiln.enqueue", attributes, async () => {
+      const job = await this.queues
+        .of(jobId)
+        .generation(checked.provider)
+        .add(GENERATE_JOB, checked, { ...generationJobOptions(), ...jobOptions, jobId });
+      return String(job.id);
+    });
   }
 
   /**
