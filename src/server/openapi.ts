@@ -25,6 +25,8 @@ export function openApiDocument(routes: readonly RegisteredRoute[], version: str
     const doc = routeDoc(method, url);
     const operation: Record<string, unknown> = doc
       ? {
+          operationId: doc.operationId,
+          tags: [...doc.tags],
           summary: doc.summary,
           description: AUTH_NOTE[doc.auth],
           ...(doc.auth === "none"

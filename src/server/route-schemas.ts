@@ -16,6 +16,10 @@ export type RouteAuth = "none" | "read" | "write";
 
 /** One route as the API documents it: its input schemas (validated by fastify) and its answers (documented only). */
 export interface RouteDoc {
+  /** Unique across the API: the method name a generated client gives this route. */
+  operationId: string;
+  /** Groups routes in the document (and generated clients): generations, batches, outputs, operations. */
+  tags: readonly string[];
   summary: string;
   auth: RouteAuth;
   /** Validated before the handler runs; a request that fails is a 400 naming the field. */
@@ -92,12 +96,16 @@ const WRITE_ERRORS = {
  */
 const ROUTE_DOCS: Record<string, RouteDoc> = {
   "GET /healthz": {
+    operationId: "getHealth",
+    tags: ["operations"],
     summary: "Liveness: 200 while the process runs",
     auth: "none",
     schema: {},
     responses: { "200": { description: "the process answers", schema: { type: "object", properties: { status: { const: "ok" } } } } },
   },
   "GET /readyz": {
+    operationId: "getReadiness",
+    tags: ["operations"],
     summary: "Readiness: Redis answers PING within 2 s and, in kiln worker, every BullMQ worker runs",
     auth: "none",
     schema: {},
@@ -110,18 +118,24 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     },
   },
   "GET /metrics": {
+    operationId: "getMetrics",
+    tags: ["operations"],
     summary: "Prometheus metrics (text exposition format)",
     auth: "none",
     schema: {},
     responses: { "200": { description: "prom-client's text format", contentType: "text/plain", schema: { type: "string" } } },
   },
   "GET /openapi.json": {
+    operationId: "getOpenApi",
+    tags: ["operations"],
     summary: "This document",
     auth: "none",
     schema: {},
     responses: { "200": { description: "OpenAPI 3.1", schema: { type: "object" } } },
   },
   "GET /v1/generations/:id": {
+    operationId: "getGeneration",
+    tags: ["generations"],
     summary: "A generation's state, step, progress, outputs and error",
     auth: "read",
     schema: { params: idParams("job"), querystring: providerQuery },
@@ -133,6 +147,8 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     },
   },
   "POST /v1/generations": {
+    operationId: "createGeneration",
+    tags: ["generations"],
     summary: "Enqueue a generation request; with an `id`, idempotently",
     auth: "write",
     schema: { body: enqueueBodySchema },
@@ -146,6 +162,8 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     },
   },
   "POST /v1/generations/:id/cancel": {
+    operationId: "cancelGeneration",
+    tags: ["generations"],
     summary: "Cancel a job that has not ended: it ends as failed with code `cancelled` and the reason given as its message",
     auth: "write",
     schema: { params: idParams("job"), querystring: providerQuery, body: cancelBody },
@@ -160,6 +178,8 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     },
   },
   "GET /v1/generations/:id/outputs/:index": {
+    operationId: "getGenerationOutput",
+    tags: ["outputs"],
     summary: "One archived output: a redirect to a presigned URL (S3 archive) or its bytes (local archive)",
     auth: "read",
     schema: { params: outputParams, querystring: providerQuery },
@@ -182,6 +202,8 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     },
   },
   "POST /v1/batches": {
+    operationId: "createBatch",
+    tags: ["batches"],
     summary: "Enqueue a batch: its requests (each with a custom_id), a webhook for batch.completed, an optional budget",
     auth: "write",
     schema: { body: jsonSchemaOf(CreateBatchBody) },
@@ -197,6 +219,8 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     },
   },
   "GET /v1/batches/:id": {
+    operationId: "getBatch",
+    tags: ["batches"],
     summary: "A bulk batch's state and counts; its summary once it ended",
     auth: "read",
     schema: { params: idParams("batch") },
