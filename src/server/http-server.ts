@@ -87,7 +87,8 @@ export class KilnHttpServer {
       routerOptions: { maxParamLength: 1024 },
       return503OnClosing: true,
       // the schemas check, they do not repair: an unknown field is refused (not dropped), a number is not a string
-      ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, verbose: true } },
+      // allowUnionTypes: a field may be `["number", "null"]` (a batch's budget); strict mode would print a non-JSON warning into the log
+      ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, verbose: true, allowUnionTypes: true } },
       schemaErrorFormatter: schemaErrorMessage,
     });
     // every route gets its params/query/body schema from route-schemas.ts as it is registered
