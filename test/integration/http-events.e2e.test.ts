@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventSource, type EventSourceFetchInit } from "eventsource";
 import { createLogger } from "../../src/logger.js";
-import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
+import { KilnHttpServer, KilnMetrics, startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
+import { connectRedis, redisTargetOf, waitReady } from "../../src/queue/redis.js";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import { API_TOKEN, call, untilRedisConnected } from "../fixtures/http-api-client.js";
 import { KilnHarness } from "../support/kiln-harness.js";
@@ -209,5 +210,58 @@ describe("waiting (Prefer: wait) and event streams over HTTP", () => {
       expect(stream.errors, path).toEqual([401]);
       expect(stream.events, path).toEqual([]);
     }
+  });
+
+  describe("a server with a 1 s request timeout and a 200 ms heartbeat", () => {
+    const redis = () => connectRedis(redisTargetOf(h.env), "producer");
+    let connection: ReturnType<typeof redis>;
+    let server: KilnHttpServer;
+    let url: string;
+
+    beforeAll(async () => {
+      connection = redis();
+      await waitReady(connection);
+      server = new KilnHttpServer({
+        client: h.client,
+        redis: connection,
+        metrics: new KilnMetrics({ log: silent, processMetrics: false }),
+        log: silent,
+        apiToken: API_TOKEN,
+        requestTimeoutMs: 1000,
+        eventHeartbeatMs: 200,
+      });
+      url = await server.listen(0, "127.0.0.1");
+    });
+    afterAll(async () => {
+      await server.close();
+      await connection.quit();
+    });
+
+    it("a wait longer than the request timeout is not cut by its 503", async () => {
+      await post({ ...h.request("hy-image-v3.0", { prompt: "[sim:ms=60000] long wait" }), id: "wait-long-1" });
+      const answer = await fetch(new URL("/v1/generations/wait-long-1", url), {
+        headers: { authorization: `Bearer ${API_TOKEN}`, prefer: "wait=2" },
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get("preference-applied")).toBe("wait=2");
+      expect(((await answer.json()) as { state: string }).state).not.toBe("completed");
+    });
+
+    it("a stream sends : ping while nothing happens, and closing the server ends open streams and waits", async () => {
+      await post({ ...h.request("hy-image-v3.0", { prompt: "[sim:ms=60000] held open" }), id: "events-held-1" });
+      const headers = { authorization: `Bearer ${API_TOKEN}` };
+      const stream = await fetch(new URL("/v1/generations/events-held-1/events", url), { headers });
+      const waiting = fetch(new URL("/v1/generations/events-held-1", url), { headers: { ...headers, prefer: "wait=60" } });
+      const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!text.includes(": ping\n\n")) text += (await reader.read()).value ?? "";
+      // without ending them, close would wait for the stream (forever) and the wait (60 s)
+      await server.close();
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += chunk.value;
+      const waited = await waiting;
+      expect(waited.status).toBe(200);
+      expect(waited.headers.get("preference-applied")).toBe("wait=60");
+      expect(text).toContain("event: started");
+    });
   });
 });
