@@ -43,6 +43,8 @@ export class SseStream {
     });
     raw.flushHeaders();
     raw.on("close", () => this.stop());
+    // a socket error ends the stream; unlistened, it would be an uncaught exception
+    raw.on("error", () => this.stop());
     this.heartbeat = setInterval(() => raw.write(": ping\n\n"), options.heartbeatMs);
     this.heartbeat.unref();
     options.closing.addEventListener("abort", this.onClosing, { once: true });
