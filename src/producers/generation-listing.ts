@@ -57,15 +57,28 @@ export function listGenerations(
     const state = await queue.getJobState(id);
     if (!stateMatches(states, state)) return undefined;
     const job = (await queue.getJob(id)) as GenerationJob | undefined;
-    if (!job || (model !== undefined && job.data?.model !== model) || (batch !== undefined && job.data?.batch?.id !== batch))
-      return undefined;
+    if (!job || !dataMatches(job.data, model, batch)) return undefined;
     return describeJob(job, queue.name, state);
   };
   return listNewestFirst(
     connection,
     partitions.map((p) => providers.map((provider) => p.generation(provider))),
-    { states, limit, after, read, acceptId: batch === undefined ? undefined : (id) => id.startsWith(`${batch}.`) },
+    {
+      states,
+      limit,
+      after,
+      read,
+      acceptId: batch === undefined ? undefined : (id) => id.startsWith(`${batch}.`),
+      // checked again on the job read: a job removed and re-added under the id since may hold other data
+      acceptData: model === undefined && batch === undefined ? undefined : (data) => dataMatches(data, model, batch),
+    },
   );
+}
+
+/** Whether a job's data names `model` and belongs to `batch` (each when given). */
+function dataMatches(data: unknown, model: string | undefined, batch: string | undefined): boolean {
+  const d = (data ?? {}) as { model?: unknown; batch?: { id?: unknown } };
+  return (model === undefined || d.model === model) && (batch === undefined || d.batch?.id === batch);
 }
 
 /** Batches (the parents on every partition's `batches` queue), newest first, each as `GenerationClient.getBatch` reads it. */
