@@ -17,6 +17,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   status: async () => (await import("./status-command.js")).statusCommand(),
   cancel: async () => (await import("./cancel-command.js")).cancelCommand(),
   bulk: async () => (await import("./bulk-command.js")).bulkCommand(),
+  list: async () => (await import("./list-command.js")).listCommand(),
+  batch: async () => (await import("./batch-command.js")).batchCommand(),
   webhooks: async () => (await import("./webhooks-command.js")).webhooksCommand(),
   demo: async () => (await import("./demo-command.js")).demoCommand(),
 };

@@ -10,9 +10,10 @@ import { sameRequestUnder } from "./same-request.js";
 import { validateRequest } from "./validate-request.js";
 import { JOB_ID_RULE, JobId } from "../contract/job-id.js";
 import { DEFAULT_MAX_JOB_BYTES } from "../contract/job-size.js";
-import { reportedProgressOf, storedResultOf, type GenerationJob, type ReportedProgress } from "../queue/kiln-job.js";
 import { generationJobOptions } from "../queue/job-options.js";
-import { GenerationResult } from "../contract/generation-result.js";
+import { describeJob, type GenerationStatus } from "./generation-status.js";
+import { listBatches, listGenerations, type BatchListQuery, type GenerationListQuery } from "./generation-listing.js";
+import type { ListPage } from "./list-cursor.js";
 import { CancelRequests } from "../cancel/cancel-requests.js";
 import { DEFAULT_PREFIX, GENERATE_JOB, providerOfQueue } from "../contract/queue-names.js";
 import { BatchProducer } from "./batch-producer.js";
@@ -23,6 +24,8 @@ import { createLogger } from "../logger.js";
 import type { ManifestLine } from "../batches/manifest-reader.js";
 import { KilnAttribute, inSpan } from "../telemetry/kiln-spans.js";
 import { BudgetLedger } from "../billing/budget-ledger.js";
+
+export type { GenerationStatus } from "./generation-status.js";
 import type { PriceTable } from "../billing/price-table.js";
 
 export interface GenerationClientOptions {
@@ -42,17 +45,6 @@ export interface GenerationClientOptions {
   prices?: PriceTable;
   /** `KILN_MAX_JOB_BYTES`: a request bigger than this as JSON is refused before it reaches Redis. @defaultValue 1048576 (1 MiB) */
   maxJobBytes?: number;
-}
-
-/** Where a job stands, as `get` reports it. */
-export interface GenerationStatus {
-  id: string;
-  queue: string;
-  state: string;
-  /** `{ step, providerStatus, progress }` once a worker has picked it up. */
-  progress: ReportedProgress;
-  result?: GenerationResult;
-  failedReason?: string;
 }
 
 /** Enqueues generation requests (TypeScript producers) and reads their state. */
@@ -190,6 +182,21 @@ export class GenerationClient {
     return readBatchStatus(queues.batches(), id, new BudgetLedger(this.connection, queues.prefix));
   }
 
+  /**
+   * Jobs of every provider queue in every partition, newest enqueue first, filtered by `query`;
+   * `nextCursor` continues the listing where the page ended. Bad filters are an
+   * InvalidRequestError naming the field. See `listGenerations` for what a page costs and
+   * docs/http-api.md for what a listing guarantees while jobs move.
+   */
+  async list(query: GenerationListQuery = {}): Promise<ListPage<GenerationStatus>> {
+    return listGenerations(this.connection, this.queues, query);
+  }
+
+  /** Batches, newest first, each as `getBatch` reads it; paged like `list`. */
+  async listBatches(query: BatchListQuery = {}): Promise<ListPage<BatchStatus>> {
+    return listBatches(this.connection, this.queues, query);
+  }
+
   async close(): Promise<void> {
     await this.queues.close();
     if (this.ownsConnection) await this.connection.quit().catch(() => undefined);
@@ -208,7 +215,7 @@ export class GenerationClient {
         const state = await queue.getJobState(id);
         if (state === "unknown") continue;
         const job = await queue.getJob(id);
-        if (job) found.push(describe(job, queue.name, state));
+        if (job) found.push(describeJob(job, queue.name, state));
       }
       if (found.length > 1)
         throw new InvalidRequestError(`id ${id} exists in ${found.map((f) => f.queue).join(" and ")}: name the provider`);
@@ -216,20 +223,6 @@ export class GenerationClient {
     }
     return undefined;
   }
-}
-
-function describe(job: GenerationJob, queue: string, bullState: string): GenerationStatus {
-  // kiln's new jobs carry priority 1 (see NEW_WORK_PRIORITY), so BullMQ calls them prioritized: to a caller they are waiting
-  const state = bullState === "prioritized" ? "waiting" : bullState;
-  const result = GenerationResult.safeParse(job.returnvalue ?? storedResultOf(job));
-  return {
-    id: String(job.id),
-    queue,
-    state,
-    progress: reportedProgressOf(job),
-    result: result.success ? result.data : undefined,
-    failedReason: job.failedReason || undefined,
-  };
 }
 
 /** Requests as manifest lines, numbered from 1 in the order given. */

@@ -11,6 +11,7 @@ import { ADMIN_BASE_PATH, registerAdminDashboard, type AdminDashboardOptions } f
 import type { SecretScrubber } from "../util/secret-scrubber.js";
 import { errorReply } from "./error-reply.js";
 import { registerGenerationRoutes } from "./generation-routes.js";
+import { registerListRoutes } from "./list-routes.js";
 import { registerOutputRoutes } from "./output-routes.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { registerHealthRoutes } from "./health-routes.js";
@@ -132,6 +133,7 @@ export class KilnHttpServer {
     this.app.addHook("preClose", async () => closing.abort());
     const waiting: WaitSettings = { intervalMs: eventIntervalMs, requestTimeoutMs, closing: closing.signal };
     registerGenerationRoutes(this.app, { client: options.client, apiToken: options.apiToken, reads, waiting });
+    registerListRoutes(this.app, { client: options.client, reads });
     if (options.store)
       registerOutputRoutes(this.app, { client: options.client, store: options.store, reads, urlTtlMs: options.outputUrlTtlMs });
     registerBatchRoutes(this.app, {

@@ -7,6 +7,9 @@ import { EnqueueBody } from "./enqueue-body.js";
 import { JOB_ID_RULE } from "../contract/job-id.js";
 import { CreateBatchBody } from "./create-batch-body.js";
 import { GenerationView } from "./generation-view.js";
+import { BatchSummary } from "../contract/batch-summary.js";
+import { LIST_STATES } from "../producers/job-lister.js";
+import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from "../producers/list-cursor.js";
 
 /** A JSON Schema object, as fastify and OpenAPI take it. */
 export type JsonSchema = Record<string, unknown>;
@@ -108,6 +111,81 @@ const WRITE_ERRORS = {
   ...V1_ERRORS,
   "401": error("unauthorized: missing or wrong bearer token (with a WWW-Authenticate challenge)"),
   "503": error("auth_not_configured: KILN_API_TOKEN is unset, so every write is refused; or unavailable, as for every /v1/ route"),
+};
+
+/** A page of a listing: newest first, and the cursor of the next page (null on the last). */
+const pageOf = (item: z.ZodType) =>
+  jsonSchemaOf(
+    z.object({
+      data: z.array(item),
+      nextCursor: z.string().nullable().describe("pass as ?cursor= for the next page; null when this page is the last"),
+    }),
+    "output",
+  );
+
+/** `GET /v1/batches/{id}`'s body, as `GenerationClient.getBatch` reads a batch. */
+const BatchView = z.object({
+  id: z.string(),
+  state: z.string().describe("the parent job's BullMQ state: waiting-children while its jobs run, then completed"),
+  sealed: z.boolean(),
+  total: z.number().int(),
+  invalid: z.number().int(),
+  counts: z.object({ completed: z.number().int(), failed: z.number().int(), pending: z.number().int() }),
+  budget: z.object({ limit: z.string(), currency: z.string(), spent: z.string(), reserved: z.string(), exhausted: z.boolean() }).optional(),
+  summary: BatchSummary.optional(),
+});
+
+const listParams = {
+  state: {
+    type: "string",
+    description: `BullMQ states, comma-separated: ${LIST_STATES.join(", ")} (waiting includes prioritized); default all`,
+  },
+  limit: { type: "string", description: `items per page, 1 to ${MAX_LIST_LIMIT} (default ${DEFAULT_LIST_LIMIT})` },
+  cursor: { type: "string", description: "the previous page's nextCursor" },
+};
+
+/** The query of `GET /v1/generations`: filters (all must match), limit and cursor. */
+const generationListQuery: JsonSchema = {
+  type: "object",
+  properties: {
+    ...listParams,
+    provider: { type: "string", description: `one provider's queue: ${PROVIDERS.join(", ")}` },
+    model: { type: "string", description: "jobs whose request named this model" },
+    batch: { type: "string", description: "the jobs of this batch (its id)" },
+  },
+  additionalProperties: false,
+};
+
+const READ_LIST_ERRORS = {
+  "400": error("invalid_request: a bad state, provider, limit or cursor; the message names the field"),
+  "401": error("unauthorized: missing or wrong bearer token (KILN_READ_TOKEN or KILN_API_TOKEN)"),
+  "503": error("auth_not_configured: neither token is set (and reads are not public); or unavailable, as for every /v1/ route"),
+};
+
+/** Listings: newest first, paged by an opaque cursor (docs/http-api.md, "Listing"). */
+const LIST_ROUTE_DOCS: Record<string, RouteDoc> = {
+  "GET /v1/generations": {
+    operationId: "listGenerations",
+    tags: ["generations"],
+    summary: "Jobs of every provider and partition, newest enqueued first, filtered by state, provider, model or batch",
+    auth: "read",
+    schema: { querystring: generationListQuery },
+    responses: {
+      "200": { description: "a page: each item as GET /v1/generations/{id} answers it", schema: pageOf(GenerationView) },
+      ...READ_LIST_ERRORS,
+    },
+  },
+  "GET /v1/batches": {
+    operationId: "listBatches",
+    tags: ["batches"],
+    summary: "Batches of every partition, newest created first, filtered by state",
+    auth: "read",
+    schema: { querystring: { type: "object", properties: listParams, additionalProperties: false } },
+    responses: {
+      "200": { description: "a page: each item as GET /v1/batches/{id} answers it", schema: pageOf(BatchView) },
+      ...READ_LIST_ERRORS,
+    },
+  },
 };
 
 /**
@@ -306,7 +384,8 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
 
 /** The table's entry for a route; a HEAD route fastify adds for a GET is described by the GET. */
 export function routeDoc(method: string, url: string): RouteDoc | undefined {
-  return ROUTE_DOCS[`${method === "HEAD" ? "GET" : method} ${url}`];
+  const key = `${method === "HEAD" ? "GET" : method} ${url}`;
+  return ROUTE_DOCS[key] ?? LIST_ROUTE_DOCS[key];
 }
 
 /** onRoute hook: gives a route its input schemas from the table (a schema the route sets itself wins). */

@@ -1,0 +1,28 @@
+import { GenerationResult } from "../contract/generation-result.js";
+import { reportedProgressOf, storedResultOf, type GenerationJob, type ReportedProgress } from "../queue/kiln-job.js";
+
+/** Where a job stands, as `GenerationClient.get` and `list` report it. */
+export interface GenerationStatus {
+  id: string;
+  queue: string;
+  state: string;
+  /** `{ step, providerStatus, progress }` once a worker has picked it up. */
+  progress: ReportedProgress;
+  result?: GenerationResult;
+  failedReason?: string;
+}
+
+/** A job read in `queue` after BullMQ reported it in `bullState` (read the state first: see `GenerationClient.get`). */
+export function describeJob(job: GenerationJob, queue: string, bullState: string): GenerationStatus {
+  // kiln's new jobs carry priority 1 (see NEW_WORK_PRIORITY), so BullMQ calls them prioritized: to a caller they are waiting
+  const state = bullState === "prioritized" ? "waiting" : bullState;
+  const result = GenerationResult.safeParse(job.returnvalue ?? storedResultOf(job));
+  return {
+    id: String(job.id),
+    queue,
+    state,
+    progress: reportedProgressOf(job),
+    result: result.success ? result.data : undefined,
+    failedReason: job.failedReason || undefined,
+  };
+}

@@ -1,0 +1,42 @@
+import type { FastifyInstance } from "fastify";
+import type { GenerationClient } from "../producers/generation-client.js";
+import { readAuth, type ReadAuthOptions } from "./bearer-auth.js";
+import { toGenerationView, type GenerationView } from "./generation-view.js";
+import type { ListPage } from "../producers/list-cursor.js";
+import type { BatchStatus } from "../batches/batch-status.js";
+
+export interface ListRoutesOptions {
+  client: GenerationClient;
+  reads: ReadAuthOptions;
+}
+
+interface GenerationsQuery {
+  state?: string;
+  provider?: string;
+  model?: string;
+  batch?: string;
+  limit?: string;
+  cursor?: string;
+}
+
+/**
+ * `GET /v1/generations` and `GET /v1/batches`: pages of jobs and batches, newest first. The query
+ * string's shape is checked by the route's schema; its values (limit's range, states, the cursor)
+ * by the client's listing, whose InvalidRequestError is a 400 naming the field.
+ */
+export function registerListRoutes(app: FastifyInstance, options: ListRoutesOptions): void {
+  const { client } = options;
+  app.get<{ Querystring: GenerationsQuery }>(
+    "/v1/generations",
+    { onRequest: readAuth(options.reads) },
+    async (request): Promise<ListPage<GenerationView>> => {
+      const page = await client.list(request.query);
+      return { data: page.data.map(toGenerationView), nextCursor: page.nextCursor };
+    },
+  );
+  app.get<{ Querystring: Pick<GenerationsQuery, "state" | "limit" | "cursor"> }>(
+    "/v1/batches",
+    { onRequest: readAuth(options.reads) },
+    async (request): Promise<ListPage<BatchStatus>> => client.listBatches(request.query),
+  );
+}
