@@ -142,7 +142,7 @@ export const COMPONENT_EXAMPLES: Record<string, Record<string, unknown>> = {
           key: "posters/batches/posters-2026-03/results.jsonl",
           url: "s3://kiln-archive/posters/batches/posters-2026-03/results.jsonl",
         },
-        totals: { usage: { images: 2 }, cost: { amount: "0.40", currency: "CNY" } },
+        totals: { usage: { images: 2 }, cost: { amount: "0.40", currency: "CNY" }, uncosted: 0 },
         finishedAt: "2026-03-02T10:16:02.000Z",
       },
     },

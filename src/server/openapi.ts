@@ -83,18 +83,23 @@ function operationOf(doc: RouteDoc, schemas: OpenApiSchemas): Record<string, unk
 function responseOf(answer: RouteAnswer, schemas: OpenApiSchemas): Record<string, unknown> {
   const { description, schema, contentType = "application/json", errorCodes, examples } = answer;
   if (!schema) return { description };
+  const shown = schemas.of(schema);
   const errors = errorCodes && Object.fromEntries(errorCodes.map((code) => [code, { error: { code, message: ERROR_EXAMPLES[code] } }]));
-  return { description, content: { [contentType]: media(schemas.of(schema), examples ?? errors) } };
+  return { description, content: { [contentType]: media(shown, examples ?? componentExamples(shown) ?? errors) } };
 }
 
 /** A media type object: the schema, and its examples (given, else the component's). */
 function media(schema: JsonSchema, given: Record<string, unknown> | undefined): Record<string, unknown> {
-  const ref = typeof schema.$ref === "string" ? schema.$ref.replace("#/components/schemas/", "") : undefined;
-  const examples = given ?? (ref === undefined ? undefined : COMPONENT_EXAMPLES[ref]);
+  const examples = given ?? componentExamples(schema);
   return {
     schema,
     ...(examples ? { examples: Object.fromEntries(Object.entries(examples).map(([name, value]) => [name, { value }])) } : {}),
   };
+}
+
+/** The examples of the component a schema refers to, if it is a `$ref` to one that has some. */
+function componentExamples(schema: JsonSchema): Record<string, unknown> | undefined {
+  return typeof schema.$ref === "string" ? COMPONENT_EXAMPLES[schema.$ref.replace("#/components/schemas/", "")] : undefined;
 }
 
 /** OpenAPI parameters from an object schema of path or query fields. */

@@ -282,3 +282,11 @@ export function attachRouteSchema(route: RouteOptions): void {
   const doc = routeDoc(String(methods[0]), route.url);
   if (doc) route.schema = { ...doc.schema, ...route.schema };
 }
+
+/** Every route the table describes, as fastify registers it (for building the document without a server). */
+export function documentedRoutes(): Array<{ method: string; url: string; doc: RouteDoc }> {
+  return Object.entries(ROUTE_DOCS).map(([key, doc]) => {
+    const [method = "", url = ""] = key.split(" ");
+    return { method, url, doc };
+  });
+}
