@@ -7,7 +7,18 @@ import tseslint from "typescript-eslint";
 import kiln from "./eslint-rules/comment-facts.mjs";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "packages/*/dist/**", "dist-bench/**", "node_modules/**", "kiln-demo/**", "test-results/**", "schema/**"] },
+  {
+    ignores: [
+      "dist/**",
+      "packages/*/dist/**",
+      "dist-bench/**",
+      "node_modules/**",
+      "kiln-demo/**",
+      "test-results/**",
+      "schema/**",
+      "generated/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,23 +1,27 @@
+import { z } from "zod";
 import { sealJobId } from "./batch-ids.js";
 import { BatchJobData, BatchSummary } from "../contract/batch-summary.js";
 import type { BatchQueue } from "../queue/batch-queue.js";
-import type { BudgetLedger, BudgetState } from "../billing/budget-ledger.js";
+import { BudgetState, type BudgetLedger } from "../billing/budget-ledger.js";
 
-/** Where a batch stands. */
-export interface BatchStatus {
-  id: string;
+const Count = z.number().int().min(0);
+
+/** Where a batch stands: `GET /v1/batches/{id}` and `GenerationClient.getBatch`. */
+export const BatchStatus = z.object({
+  id: z.string(),
   /** The parent job's BullMQ state: `waiting-children` while jobs run, then `completed`. */
-  state: string;
+  state: z.string().describe("the parent job's BullMQ state: waiting-children while its jobs run, then completed"),
   /** Every manifest line has been read; until then `total` is still growing. */
-  sealed: boolean;
-  total: number;
-  invalid: number;
-  counts: { completed: number; failed: number; pending: number };
+  sealed: z.boolean(),
+  total: Count,
+  invalid: Count,
+  counts: z.object({ completed: Count, failed: Count, pending: Count }),
   /** A budgeted batch's budget as it stands: what its finished jobs cost and what the running ones reserved. */
-  budget?: BudgetState;
+  budget: BudgetState.optional(),
   /** Present once the batch has ended: the counts, usage and cost totals, and where results.jsonl is. */
-  summary?: BatchSummary;
-}
+  summary: BatchSummary.optional(),
+});
+export type BatchStatus = z.infer<typeof BatchStatus>;
 
 /** Reads a batch's parent job and its children's counts. Undefined when there is no such batch. */
 export async function readBatchStatus(batches: BatchQueue, id: string, ledger?: BudgetLedger): Promise<BatchStatus | undefined> {

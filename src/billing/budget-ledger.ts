@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { RedisConnection } from "../queue/redis.js";
 import { BATCHES_QUEUE } from "../contract/queue-names.js";
 import { formatDecimal, fromScaled, toScaledCeil, type DecimalAmount } from "./decimal-amount.js";
@@ -89,13 +90,17 @@ return 1`;
 export type Reservation = "none" | "reserved" | "exhausted" | "settled" | "unpriced";
 
 /** A batch's budget as the ledger holds it (amounts exact decimals). */
-export interface BudgetState {
-  limit: string;
-  currency: string;
-  spent: string;
-  reserved: string;
-  exhausted: boolean;
-}
+export const BudgetState = z.object({
+  limit: z.string(),
+  currency: z.string(),
+  /** What the batch's finished jobs cost. */
+  spent: z.string(),
+  /** What its running jobs reserved, at their estimates. */
+  reserved: z.string(),
+  /** The budget ran out: the jobs not yet submitted end `budget_exhausted`. */
+  exhausted: z.boolean(),
+});
+export type BudgetState = z.infer<typeof BudgetState>;
 
 type Script = (...args: string[]) => Promise<unknown>;
 

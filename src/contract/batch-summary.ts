@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { BatchTotals, Money, Usage } from "./usage.js";
 import { ArchivePrefix } from "./archive-prefix.js";
+import { WebhookUrl } from "./webhook-url.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../util/json-depth.js";
 
 /** What a finished batch reports: the `data` of `batch.completed` and the batch job's return value. */
@@ -54,10 +55,7 @@ export const BatchJobData = z.object({
   archivePrefix: ArchivePrefix,
   webhook: z
     .object({
-      url: z
-        .string()
-        .url()
-        .regex(/^https?:\/\//i, { message: "expected an http:// or https:// URL" }),
+      url: WebhookUrl,
       secret: z.string().optional(),
     })
     .optional(),

@@ -45,15 +45,19 @@ export const BatchSettings = z.object({
   metadata: ShallowJsonObject.optional(),
 });
 
-export interface BatchEnqueued {
-  batchId: string;
+const Count = z.number().int().min(0);
+
+/** What enqueueing a batch did: `enqueueBatch`'s answer, and `POST /v1/batches`' with the invalid lines. */
+export const BatchEnqueued = z.object({
+  batchId: z.string(),
   /** Valid lines, i.e. the batch's jobs (those already enqueued by an earlier run included). */
-  total: number;
-  invalid: number;
+  total: Count,
+  invalid: Count,
   /** Jobs added by this run; the others existed already. */
-  added: number;
+  added: Count,
   /** The batch had already finished: nothing was added. */
-  alreadyCompleted: boolean;
+  alreadyCompleted: z.boolean(),
   /** Every line had already been enqueued (by an earlier run): nothing was added. */
-  alreadySealed: boolean;
-}
+  alreadySealed: z.boolean(),
+});
+export type BatchEnqueued = z.infer<typeof BatchEnqueued>;

@@ -4,7 +4,7 @@ import { ShallowJsonObject } from "../contract/generation-request.js";
 import { WebhookUrl } from "../contract/webhook-url.js";
 
 /** Lines one request may carry: a bigger batch is a manifest for `kiln bulk` (the body limit is 1 MiB anyway). */
-const MAX_BATCH_REQUESTS = 10_000;
+export const MAX_BATCH_REQUESTS = 10_000;
 
 /**
  * The body of `POST /v1/batches`: a manifest's lines as an array, and the batch options of

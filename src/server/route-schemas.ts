@@ -1,21 +1,40 @@
 import type { FastifySchema, RouteOptions } from "fastify";
 import { z } from "zod";
-import { GenerationRequest } from "../contract/generation-request.js";
-import { PROVIDERS } from "../providers/model-registry.js";
-import { ApiError } from "./api-error.js";
-import { EnqueueBody } from "./enqueue-body.js";
-import { JOB_ID_RULE } from "../contract/job-id.js";
+import { ApiError, ApiErrorCode } from "./api-error.js";
 import { CreateBatchBody } from "./create-batch-body.js";
 import { GenerationView } from "./generation-view.js";
-import { BatchSummary } from "../contract/batch-summary.js";
 import { LIST_STATES } from "../producers/job-lister.js";
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from "../producers/list-cursor.js";
+import { BatchStatus } from "../batches/batch-status.js";
+import {
+  BatchCreated,
+  CancelRecorded,
+  CancelRequest,
+  CreateBatchRequest,
+  GenerationRequestBody,
+  Health,
+  NotReady,
+  Provider,
+  Readiness,
+} from "./api-schemas.js";
+import { jsonSchemaOf, type JsonSchema } from "./json-schema-of.js";
 
-/** A JSON Schema object, as fastify and OpenAPI take it. */
-export type JsonSchema = Record<string, unknown>;
+export type { JsonSchema } from "./json-schema-of.js";
 
 /** Who may call a route, for the OpenAPI document (the hooks in the routes enforce it). */
 export type RouteAuth = "none" | "read" | "write";
+
+/** One documented answer of a route. */
+export interface RouteAnswer {
+  description: string;
+  schema?: JsonSchema;
+  /** @defaultValue application/json */
+  contentType?: string;
+  /** The error codes this status carries; each gets an example body (openapi-examples.ts). */
+  errorCodes?: readonly ApiErrorCode[];
+  /** Named example bodies. @defaultValue the examples of the schema's component, if it is one */
+  examples?: Record<string, unknown>;
+}
 
 /** One route as the API documents it: its input schemas (validated by fastify) and its answers (documented only). */
 export interface RouteDoc {
@@ -27,55 +46,30 @@ export interface RouteDoc {
   auth: RouteAuth;
   /** Validated before the handler runs; a request that fails is a 400 naming the field. */
   schema: Pick<FastifySchema, "params" | "querystring" | "body" | "headers">;
+  /** Named example bodies. @defaultValue the examples of the body schema's component */
+  bodyExamples?: Record<string, unknown>;
+  /** The body may be left out. @defaultValue false */
+  bodyOptional?: boolean;
   /** Status → description and body schema. Not given to fastify: a response schema would drop unlisted fields. */
-  responses: Record<string, { description: string; schema?: JsonSchema; contentType?: string }>;
+  responses: Record<string, RouteAnswer>;
 }
 
-/** A zod schema as draft-07 JSON Schema (fastify's ajv), without `$schema`; unrepresentable checks stay to the handler. */
-function jsonSchemaOf(schema: z.ZodType, io: "input" | "output" = "input"): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: "draft-07", io, unrepresentable: "any" }) as JsonSchema;
-  return rest;
-}
-
-/** The body of `POST /v1/generations`: the queue contract's job data plus the optional idempotency key. */
-const enqueueBodySchema = jsonSchemaOf(
-  // the description doubles as the 400's wording when the pattern refuses an id
-  GenerationRequest.extend({ id: EnqueueBody.shape.id.describe(JOB_ID_RULE) }),
-);
-
-const idParams = (what: string): JsonSchema => ({
-  type: "object",
-  properties: { id: { type: "string", minLength: 1, description: `the ${what} id (percent-encoded in the path)` } },
-  required: ["id"],
-  additionalProperties: false,
-});
-
-/** The optional body of a cancel: why, which becomes the failed job's error message. */
-const cancelBody: JsonSchema = {
-  type: "object",
-  properties: {
-    reason: { type: "string", minLength: 1, maxLength: 500, description: "why; the job's error message (default: cancelled by request)" },
-  },
-  additionalProperties: false,
-};
+const idParams = (what: string): JsonSchema =>
+  jsonSchemaOf(z.strictObject({ id: z.string().min(1).describe(`the ${what} id (percent-encoded in the path)`) }));
 
 /** A job id and an output's index in its result. */
-const outputParams: JsonSchema = {
-  type: "object",
-  properties: {
-    id: { type: "string", minLength: 1, description: "the job id (percent-encoded in the path)" },
-    index: { type: "string", pattern: "^(0|[1-9][0-9]{0,5})$", description: "the output's `index` in the result" },
-  },
-  required: ["id", "index"],
-  additionalProperties: false,
-};
+const outputParams = jsonSchemaOf(
+  z.strictObject({
+    id: z.string().min(1).describe("the job id (percent-encoded in the path)"),
+    index: z
+      .string()
+      .regex(/^(0|[1-9][0-9]{0,5})$/)
+      .describe("the output's `index` in the result"),
+  }),
+);
 
 /** `?provider=` narrows a lookup to one provider's queue (BullMQ-minted ids repeat across queues). */
-const providerQuery: JsonSchema = {
-  type: "object",
-  properties: { provider: { type: "string", enum: [...PROVIDERS], description: "look in this provider's queue only" } },
-  additionalProperties: false,
-};
+const providerQuery = jsonSchemaOf(z.strictObject({ provider: Provider.optional().describe("look in this provider's queue only") }));
 
 /** `Prefer: wait=N` (RFC 7240, as Replicate takes it): answer when the job (batch) ends or after N seconds. */
 const preferWaitHeaders: JsonSchema = {
@@ -100,17 +94,42 @@ const eventStreamHeaders: JsonSchema = {
 
 const apiErrorSchema = jsonSchemaOf(ApiError, "output");
 const generationViewSchema = jsonSchemaOf(GenerationView, "output");
-const error = (description: string) => ({ description, schema: apiErrorSchema });
+
+/** An error answer: its description starts with its code (`not_found: ...`), unless `codes` names several. */
+function error(description: string, codes?: readonly ApiErrorCode[]): RouteAnswer {
+  const leading = ApiErrorCode.safeParse(/^([a-z_]+):/.exec(description)?.[1]);
+  const errorCodes = codes ?? (leading.success ? [leading.data] : undefined);
+  if (!errorCodes) throw new Error(`an error answer's description starts with its code: ${description}`);
+  return { description, schema: apiErrorSchema, errorCodes };
+}
+
+const UNAVAILABLE = "unavailable: Redis is not reachable, or no answer within the request timeout";
 
 /** Answers every `/v1/` route can give besides its own. */
 const V1_ERRORS = {
   "400": error("invalid_request: a parameter or the body does not validate; the message names the field"),
-  "503": error("unavailable: Redis is not reachable, or no answer within the request timeout"),
+  "503": error(UNAVAILABLE),
+};
+const READ_ERRORS = {
+  ...V1_ERRORS,
+  "401": error("unauthorized: missing or wrong bearer token (KILN_READ_TOKEN or KILN_API_TOKEN), with a WWW-Authenticate challenge"),
+  "503": error("auth_not_configured: neither token is set and reads are not public; or unavailable, as for every /v1/ route", [
+    "auth_not_configured",
+    "unavailable",
+  ]),
 };
 const WRITE_ERRORS = {
   ...V1_ERRORS,
   "401": error("unauthorized: missing or wrong bearer token (with a WWW-Authenticate challenge)"),
-  "503": error("auth_not_configured: KILN_API_TOKEN is unset, so every write is refused; or unavailable, as for every /v1/ route"),
+  "503": error("auth_not_configured: KILN_API_TOKEN is unset, so every write is refused; or unavailable, as for every /v1/ route", [
+    "auth_not_configured",
+    "unavailable",
+  ]),
+};
+/** Answers of a route that takes a body. */
+const BODY_ERRORS = {
+  "413": error("payload_too_large: body over the limit (1 MiB)"),
+  "415": error("unsupported_media_type: the body is not application/json"),
 };
 
 /** A page of a listing: newest first, and the cursor of the next page (null on the last). */
@@ -123,38 +142,24 @@ const pageOf = (item: z.ZodType) =>
     "output",
   );
 
-/** `GET /v1/batches/{id}`'s body, as `GenerationClient.getBatch` reads a batch. */
-const BatchView = z.object({
-  id: z.string(),
-  state: z.string().describe("the parent job's BullMQ state: waiting-children while its jobs run, then completed"),
-  sealed: z.boolean(),
-  total: z.number().int(),
-  invalid: z.number().int(),
-  counts: z.object({ completed: z.number().int(), failed: z.number().int(), pending: z.number().int() }),
-  budget: z.object({ limit: z.string(), currency: z.string(), spent: z.string(), reserved: z.string(), exhausted: z.boolean() }).optional(),
-  summary: BatchSummary.optional(),
+/** The paging of a listing, and its `state` filter. */
+const ListQuery = z.strictObject({
+  state: z
+    .string()
+    .optional()
+    .describe(`BullMQ states, comma-separated: ${LIST_STATES.join(", ")} (waiting includes prioritized); default all`),
+  limit: z.string().optional().describe(`items per page, 1 to ${MAX_LIST_LIMIT} (default ${DEFAULT_LIST_LIMIT})`),
+  cursor: z.string().optional().describe("the previous page's nextCursor"),
 });
 
-const listParams = {
-  state: {
-    type: "string",
-    description: `BullMQ states, comma-separated: ${LIST_STATES.join(", ")} (waiting includes prioritized); default all`,
-  },
-  limit: { type: "string", description: `items per page, 1 to ${MAX_LIST_LIMIT} (default ${DEFAULT_LIST_LIMIT})` },
-  cursor: { type: "string", description: "the previous page's nextCursor" },
-};
-
 /** The query of `GET /v1/generations`: filters (all must match), limit and cursor. */
-const generationListQuery: JsonSchema = {
-  type: "object",
-  properties: {
-    ...listParams,
-    provider: { type: "string", description: `one provider's queue: ${PROVIDERS.join(", ")}` },
-    model: { type: "string", description: "jobs whose request named this model" },
-    batch: { type: "string", description: "the jobs of this batch (its id)" },
-  },
-  additionalProperties: false,
-};
+const generationListQuery = jsonSchemaOf(
+  ListQuery.extend({
+    provider: Provider.optional().describe("one provider's queue"),
+    model: z.string().optional().describe("jobs whose request named this model"),
+    batch: z.string().optional().describe("the jobs of this batch (its id)"),
+  }),
+);
 
 const READ_LIST_ERRORS = {
   "400": error("invalid_request: a bad state, provider, limit or cursor; the message names the field"),
@@ -180,9 +185,9 @@ const LIST_ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ["batches"],
     summary: "Batches of every partition, newest created first, filtered by state",
     auth: "read",
-    schema: { querystring: { type: "object", properties: listParams, additionalProperties: false } },
+    schema: { querystring: jsonSchemaOf(ListQuery) },
     responses: {
-      "200": { description: "a page: each item as GET /v1/batches/{id} answers it", schema: pageOf(BatchView) },
+      "200": { description: "a page: each item as GET /v1/batches/{id} answers it", schema: pageOf(BatchStatus) },
       ...READ_LIST_ERRORS,
     },
   },
@@ -200,7 +205,9 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: "Liveness: 200 while the process runs",
     auth: "none",
     schema: {},
-    responses: { "200": { description: "the process answers", schema: { type: "object", properties: { status: { const: "ok" } } } } },
+    responses: {
+      "200": { description: "the process answers", schema: jsonSchemaOf(Health, "output"), examples: { ok: { status: "ok" } } },
+    },
   },
   "GET /readyz": {
     operationId: "getReadiness",
@@ -209,11 +216,8 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     auth: "none",
     schema: {},
     responses: {
-      "200": {
-        description: "ready; `checks` names each check and its outcome",
-        schema: { type: "object", properties: { status: { const: "ready" }, checks: { type: "object" } } },
-      },
-      "503": error("not_ready: the message names the failing checks"),
+      "200": { description: "ready; `checks` names each check and its outcome", schema: jsonSchemaOf(Readiness, "output") },
+      "503": { ...error("not_ready: the message names the failing checks"), schema: jsonSchemaOf(NotReady, "output") },
     },
   },
   "GET /metrics": {
@@ -222,7 +226,14 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: "Prometheus metrics (text exposition format)",
     auth: "none",
     schema: {},
-    responses: { "200": { description: "prom-client's text format", contentType: "text/plain", schema: { type: "string" } } },
+    responses: {
+      "200": {
+        description: "prom-client's text format",
+        contentType: "text/plain",
+        schema: { type: "string" },
+        examples: { metrics: "# HELP kiln_jobs_enqueued_total Jobs enqueued\n# TYPE kiln_jobs_enqueued_total counter\n" },
+      },
+    },
   },
   "GET /openapi.json": {
     operationId: "getOpenApi",
@@ -230,7 +241,13 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: "This document",
     auth: "none",
     schema: {},
-    responses: { "200": { description: "OpenAPI 3.1", schema: { type: "object" } } },
+    responses: {
+      "200": {
+        description: "OpenAPI 3.1",
+        schema: { type: "object", required: ["openapi", "info", "paths"] },
+        examples: { document: { openapi: "3.1.0", info: { title: "kiln HTTP API", version: "0.1.0" }, paths: {} } },
+      },
+    },
   },
   "GET /v1/generations/:id": {
     operationId: "getGeneration",
@@ -245,7 +262,7 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
       },
       "404": error("not_found: no such job (on that provider's queue, with ?provider=)"),
       "409": error("conflict: the id exists in two provider queues; add ?provider="),
-      ...V1_ERRORS,
+      ...READ_ERRORS,
     },
   },
   "GET /v1/generations/:id/events": {
@@ -275,13 +292,12 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ["generations"],
     summary: "Enqueue a generation request; with an `id`, idempotently",
     auth: "write",
-    schema: { body: enqueueBodySchema, headers: preferWaitHeaders },
+    schema: { body: jsonSchemaOf(GenerationRequestBody), headers: preferWaitHeaders },
     responses: {
       "201": { description: "a new job; Location names it", schema: generationViewSchema },
       "200": { description: "the id already holds this very request: the existing job", schema: generationViewSchema },
       "409": error("conflict: the id already holds a different request"),
-      "413": error("payload_too_large: body over the limit (1 MiB)"),
-      "415": error("unsupported_media_type: the body is not application/json"),
+      ...BODY_ERRORS,
       ...WRITE_ERRORS,
     },
   },
@@ -290,14 +306,13 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ["generations"],
     summary: "Cancel a job that has not ended: it ends as failed with code `cancelled` and the reason given as its message",
     auth: "write",
-    schema: { params: idParams("job"), querystring: providerQuery, body: cancelBody },
+    schema: { params: idParams("job"), querystring: providerQuery, body: jsonSchemaOf(CancelRequest) },
+    bodyOptional: true,
     responses: {
-      "202": {
-        description: "the cancel is recorded",
-        schema: { type: "object", properties: { id: { type: "string" }, state: { type: "string" }, cancelled: { const: true } } },
-      },
+      "202": { description: "the cancel is recorded", schema: jsonSchemaOf(CancelRecorded, "output") },
       "404": error("not_found: no such job"),
       "409": error("conflict: the job already ended, or the id needs ?provider="),
+      ...BODY_ERRORS,
       ...WRITE_ERRORS,
     },
   },
@@ -311,18 +326,21 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
       "200": {
         description: "the whole output, with its archived content type; ETag is its sha256 (local archive)",
         contentType: "application/octet-stream",
-        schema: { type: "string", format: "binary" },
+        schema: { type: "string", contentMediaType: "application/octet-stream" },
+        examples: { bytes: "<the output's bytes>" },
       },
       "206": {
         description: "the one `Range: bytes=` range asked for, with Content-Range (local archive)",
         contentType: "application/octet-stream",
+        schema: { type: "string", contentMediaType: "application/octet-stream" },
+        examples: { range: "<the range's bytes>" },
       },
       "302": { description: "S3 archive: Location is a presigned GET of the object, valid for KILN_OUTPUT_URL_TTL (1 h)" },
       "304": { description: "If-None-Match named the output's ETag" },
       "404": error("not_found: no such job, or it has no archived output with that index"),
       "409": error("conflict: the id exists in two provider queues; add ?provider="),
       "416": error("range_not_satisfiable: the range starts past the output's end (Content-Range: bytes */size)"),
-      ...V1_ERRORS,
+      ...READ_ERRORS,
     },
   },
   "POST /v1/batches": {
@@ -330,15 +348,18 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ["batches"],
     summary: "Enqueue a batch: its requests (each with a custom_id), a webhook for batch.completed, an optional budget",
     auth: "write",
-    schema: { body: jsonSchemaOf(CreateBatchBody) },
+    // fastify checks each request only as "something": a bad one is reported by index, not a 400 of the whole batch
+    schema: { body: jsonSchemaOf(CreateBatchBody, "input", CreateBatchRequest) },
     responses: {
       "201": {
-        description:
-          "`{batchId, total, invalid, added, alreadyCompleted, alreadySealed, invalidRequests: [{index, message}]}`; Location names the batch",
-        schema: { type: "object" },
+        description: "what was enqueued; `invalidRequests` lists the requests refused, by index; Location names the batch",
+        schema: jsonSchemaOf(BatchCreated, "output"),
       },
-      "200": { description: "the same, when the batch existed already and nothing was added", schema: { type: "object" } },
-      "413": error("payload_too_large: body over the limit (1 MiB)"),
+      "200": {
+        description: "the same, when the batch existed already and nothing was added",
+        schema: jsonSchemaOf(BatchCreated, "output"),
+      },
+      ...BODY_ERRORS,
       ...WRITE_ERRORS,
     },
   },
@@ -351,12 +372,11 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     responses: {
       "200": {
         description:
-          "`{id, state, sealed, total, invalid, counts: {completed, failed, pending}, budget?, summary?}` " +
-          "(with Prefer: wait, once the batch ended or the wait ran out)",
-        schema: { type: "object" },
+          "the batch's counts; its budget when it has one, its summary once it ended (with Prefer: wait, once it ended or the wait ran out)",
+        schema: jsonSchemaOf(BatchStatus, "output"),
       },
       "404": error("not_found: no such batch"),
-      ...V1_ERRORS,
+      ...READ_ERRORS,
     },
   },
   "GET /v1/batches/:id/events": {
@@ -393,4 +413,12 @@ export function attachRouteSchema(route: RouteOptions): void {
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   const doc = routeDoc(String(methods[0]), route.url);
   if (doc) route.schema = { ...doc.schema, ...route.schema };
+}
+
+/** Every route the table describes, as fastify registers it (for building the document without a server). */
+export function documentedRoutes(): Array<{ method: string; url: string; doc: RouteDoc }> {
+  return Object.entries(ROUTE_DOCS).map(([key, doc]) => {
+    const [method = "", url = ""] = key.split(" ");
+    return { method, url, doc };
+  });
 }

@@ -124,23 +124,28 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
       for (const [method, op] of Object.entries(ops)) expect(op.summary, `${method} ${path}`).not.toBe("undocumented route");
     }
     const read = doc.paths["/v1/generations/{id}"].get;
+    const components = doc.components.schemas;
     expect(read.parameters).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ name: "id", in: "path", required: true }),
         expect.objectContaining({
           name: "provider",
           in: "query",
-          schema: expect.objectContaining({ enum: ["tokenhub", "gateway", "wcode"] }),
+          schema: expect.objectContaining({ $ref: "#/components/schemas/Provider" }),
         }),
       ]),
     );
-    const body = doc.paths["/v1/generations"].post.requestBody.content["application/json"].schema;
+    expect(components.Provider.enum).toEqual(["tokenhub", "gateway", "wcode"]);
+    const post = doc.paths["/v1/generations"].post;
+    expect(post.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/GenerationRequest" });
+    const body = components.GenerationRequest;
     expect(body.required).toEqual(expect.arrayContaining(["provider", "model", "input"]));
     expect(Object.keys(body.properties)).toEqual(
       expect.arrayContaining(["id", "provider", "model", "input", "webhook", "archive", "metadata"]),
     );
     expect(body.additionalProperties).toBe(false);
-    expect(doc.paths["/v1/generations"].post.responses["201"].content["application/json"].schema.properties).toHaveProperty("state");
+    expect(post.responses["201"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Generation" });
+    expect(components.Generation.properties).toHaveProperty("state");
   });
 
   it("refuses a body or parameter that fails the route's schema with a 400 naming the field, before the handler runs", async () => {
