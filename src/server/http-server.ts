@@ -11,6 +11,7 @@ import { ADMIN_BASE_PATH, registerAdminDashboard, type AdminDashboardOptions } f
 import type { SecretScrubber } from "../util/secret-scrubber.js";
 import { errorReply } from "./error-reply.js";
 import { registerGenerationRoutes } from "./generation-routes.js";
+import { registerRetryRoute } from "./retry-route.js";
 import { registerOutputRoutes } from "./output-routes.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { registerHealthRoutes } from "./health-routes.js";
@@ -116,6 +117,7 @@ export class KilnHttpServer {
     registerHealthRoutes(this.app, { redis: options.redis, workersRunning: options.workersRunning, readinessTimeoutMs });
     const reads = { readToken: options.readToken, apiToken: options.apiToken, publicReads: options.publicReads ?? false };
     registerGenerationRoutes(this.app, { client: options.client, apiToken: options.apiToken, reads });
+    registerRetryRoute(this.app, { client: options.client, apiToken: options.apiToken });
     if (options.store)
       registerOutputRoutes(this.app, { client: options.client, store: options.store, reads, urlTtlMs: options.outputUrlTtlMs });
     registerBatchRoutes(this.app, {
