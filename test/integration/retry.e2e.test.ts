@@ -83,7 +83,10 @@ describe("retry: a failed job runs again under its id, as a new run", () => {
 
     await workers(false);
     const waiting = await h.client.enqueue(h.request("hy-image-lite"), { id: "retry-waiting" });
-    expect(await cli(["retry", waiting])).toMatchObject({ code: 4, stderr: `kiln: ${waiting} is waiting; only a failed job can be retried\n` });
+    expect(await cli(["retry", waiting])).toMatchObject({
+      code: 4,
+      stderr: `kiln: ${waiting} is waiting; only a failed job can be retried\n`,
+    });
     const unknown = await cli(["retry", "no-such-job"]);
     expect([unknown.code, unknown.stderr.trim()]).toEqual([3, "kiln: no job no-such-job"]);
   });
@@ -124,7 +127,9 @@ describe("retry: a failed job runs again under its id, as a new run", () => {
 
   it("POST /v1/generations/{id}/retry: 202 with the new run, 409 for a job that did not fail, 404 for none, 401 without the token", async () => {
     await workers(true);
-    const failed = await h.client.enqueue(h.request("hy-image-v3.0", { prompt: `http ${DIRECTIVES.fail} ${Date.now()}` }), { id: "retry-http" });
+    const failed = await h.client.enqueue(h.request("hy-image-v3.0", { prompt: `http ${DIRECTIVES.fail} ${Date.now()}` }), {
+      id: "retry-http",
+    });
     expect((await h.client.waitFor(failed, { timeoutMs: 10_000 })).state).toBe("failed");
     const path = `/v1/generations/${failed}/retry`;
     expect((await call(http.url, "POST", path)).status).toBe(401);
