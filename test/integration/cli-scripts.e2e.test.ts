@@ -66,7 +66,7 @@ describe("the CLI for scripts: one exit-code table, --json on stdout alone", () 
       cli(["bulk", join(dir, "missing.jsonl")]),
     ]);
     expect(others.map((run) => run.code)).toEqual([2, 2, 2, 2]);
-    expect(others[3]!.stderr).toMatch(/^kiln: manifest: cannot read .*missing\.jsonl \(no such file\)/);
+    expect(others[3].stderr).toMatch(/^kiln: manifest: cannot read .*missing\.jsonl \(no such file\)/);
   }, 180_000);
 
   it("exit 0 and 1: a job that completes, and one that fails (enqueue --wait, bulk with a failed job)", async () => {

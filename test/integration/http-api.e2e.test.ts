@@ -112,6 +112,7 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
         "GET /v1/generations/{id}/outputs/{index}",
         "POST /v1/generations",
         "POST /v1/generations/{id}/cancel",
+        "POST /v1/generations/{id}/retry",
         "GET /v1/batches/{id}",
         "POST /v1/batches",
       ].sort(),

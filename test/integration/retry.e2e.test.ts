@@ -105,9 +105,9 @@ describe("retry: a failed job runs again under its id, as a new run", () => {
       h.client.retry(id),
       h.client.retry(id),
     ]);
-    const retried = [a!.code === 0, b!.code === 0, ...inProcess.map((o) => o?.retried === true)];
+    const retried = [a.code === 0, b.code === 0, ...inProcess.map((o) => o?.retried === true)];
     expect(retried.filter(Boolean)).toHaveLength(1);
-    expect([a!.code, b!.code].sort()).toEqual(retried[0] || retried[1] ? [0, 4] : [4, 4]);
+    expect([a.code, b.code].sort()).toEqual(retried[0] || retried[1] ? [0, 4] : [4, 4]);
     expect(await h.client.get(id)).toMatchObject({ state: "waiting", run: 2 });
     await workers(true);
     expect(await h.client.waitFor(id, { timeoutMs: 10_000 })).toMatchObject({ state: "failed", run: 2 });
