@@ -8,6 +8,10 @@ import { BatchProducer } from "../producers/batch-producer.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import { readManifest } from "../batches/manifest-reader.js";
 import { connectRedis, redisTargetOf } from "../queue/redis.js";
+import type { BatchStatus } from "../batches/batch-status.js";
+import { EXIT } from "./cli-exit.js";
+import { InvalidRequestError } from "../contract/invalid-request-error.js";
+import { printJson, stderrLogger } from "./cli-output.js";
 
 /** `kiln bulk <manifest.jsonl>`: a JSONL manifest (one request per line, with custom_id) as one batch. */
 export function bulkCommand(): Command {
@@ -19,11 +23,13 @@ export function bulkCommand(): Command {
     .option("--archive-prefix <prefix>", "key prefix of results.jsonl in the archive store", "kiln")
     .option("--wait", "show completed / failed / in flight until the batch ends (exit 1 when a job failed)")
     .option("--budget <amount>", "stop submitting once the batch's cost reaches this amount (KILN_PRICES' currency; needs KILN_PRICES)")
-    .action(async (path: string, o: { batchId?: string; webhook?: string; archivePrefix: string; wait?: boolean; budget?: string }) => {
+    .option("--json", "print one JSON document at the end: what was enqueued and, with --wait, the batch's final status")
+    .action(async (path: string, o: BulkOptions) => {
       const env = loadEnvironment();
       const prices = o.budget === undefined ? undefined : pricesOf(env);
+      // the size first: it names a missing manifest, which the hash below would only crash on
+      const size = await sizeOf(path);
       const batchId = o.batchId ?? (await defaultBatchId(path));
-      const size = (await stat(path)).size;
       // bars on a terminal only; elsewhere (CI, pipes) plain counted lines (plainLines)
       const bars = process.stderr.isTTY
         ? new cliProgress.MultiBar(
@@ -34,7 +40,7 @@ export function bulkCommand(): Command {
       const plain = plainLines();
       const reading = bars?.create(Math.max(1, size), 0, { task: "enqueue", detail: "" });
       const connection = connectRedis(redisTargetOf(env), "producer");
-      const producer = new BatchProducer(connection, env.KILN_PREFIX, undefined, env.KILN_PARTITIONS);
+      const producer = new BatchProducer(connection, env.KILN_PREFIX, stderrLogger(), env.KILN_PARTITIONS);
       try {
         const enqueued = await producer.enqueue(
           readManifest(path, (bytes) => reading?.update(bytes)),
@@ -56,7 +62,8 @@ export function bulkCommand(): Command {
         );
         reading?.update(Math.max(1, size));
         bars?.stop();
-        console.log(
+        // with --json, stdout holds the final document alone: the human line goes to stderr
+        (o.json ? console.error : console.log)(
           enqueued.alreadyCompleted
             ? `batch ${batchId} already completed: nothing added`
             : enqueued.alreadySealed
@@ -64,14 +71,37 @@ export function bulkCommand(): Command {
               : `batch ${batchId}: ${enqueued.total} jobs (${enqueued.added} new), ${enqueued.invalid} invalid lines`,
         );
         // a batch with invalid lines, or (with --wait) failed jobs, did not fully succeed: exit 1 (docs/cli.md)
-        const failed = o.wait ? await watch(env, batchId) : 0;
-        if (enqueued.invalid > 0 || failed > 0) process.exitCode = 1;
+        const status = o.wait ? await watch(env, batchId, o.json === true) : undefined;
+        const failed = status?.summary?.counts.failed ?? status?.counts.failed ?? 0;
+        if (o.json) printJson({ ...enqueued, ...(status ? { status } : {}) });
+        if (enqueued.invalid > 0 || failed > 0) process.exitCode = EXIT.failed;
       } finally {
         bars?.stop();
         await producer.close();
         await connection.quit().catch(() => undefined);
       }
     });
+}
+
+interface BulkOptions {
+  batchId?: string;
+  webhook?: string;
+  archivePrefix: string;
+  wait?: boolean;
+  budget?: string;
+  json?: boolean;
+}
+
+/** The manifest's size; a missing or unreadable one is an input error naming it (exit 2), not a crash. */
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InvalidRequestError(
+      `manifest: cannot read ${path} (${code === "ENOENT" ? "no such file" : (code ?? (err as Error).message)})`,
+    );
+  }
 }
 
 /** A batch id from the manifest's bytes: the same file always names the same batch. */
@@ -95,9 +125,9 @@ function plainLines(everyMs = 2000): (line: string) => void {
   };
 }
 
-/** Live completed / failed / in flight, until the batch's parent job completes; returns how many jobs failed. */
-async function watch(env: ReturnType<typeof loadEnvironment>, batchId: string): Promise<number> {
-  const client = new GenerationClient(queueLocationOf(env));
+/** Live completed / failed / in flight, until the batch's parent job completes; returns its last status. */
+async function watch(env: ReturnType<typeof loadEnvironment>, batchId: string, json: boolean): Promise<BatchStatus | undefined> {
+  const client = new GenerationClient({ ...queueLocationOf(env), log: stderrLogger() });
   const bars = process.stderr.isTTY
     ? new cliProgress.MultiBar(
         {
@@ -124,12 +154,12 @@ async function watch(env: ReturnType<typeof loadEnvironment>, batchId: string): 
     if (summary) {
       const cost = summary.totals?.cost ? `; cost ${summary.totals.cost.amount} ${summary.totals.cost.currency}` : "";
       const stopped = summary.reason === "budget_exhausted" ? " (stopped by its budget)" : "";
-      console.log(
+      (json ? console.error : console.log)(
         `batch ${batchId} completed${stopped}: ${summary.counts.completed} completed, ${summary.counts.failed} failed, ` +
           `${summary.counts.invalid} invalid lines${cost}; results at ${summary.results.url}`,
       );
     }
-    return summary?.counts.failed ?? status?.counts.failed ?? 0;
+    return status;
   } finally {
     bars?.stop();
     await client.close();

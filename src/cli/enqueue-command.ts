@@ -4,6 +4,8 @@ import { loadEnvironment, queueLocationOf } from "../config/index.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import type { GenerationRequest } from "../contract/generation-request.js";
 import { InvalidRequestError } from "../contract/invalid-request-error.js";
+import { EXIT } from "./cli-exit.js";
+import { printJson, stderrLogger } from "./cli-output.js";
 
 /** `kiln enqueue`: one request from flags or a JSON file; prints the job id (and the result with --wait). */
 export function enqueueCommand(): Command {
@@ -16,8 +18,18 @@ export function enqueueCommand(): Command {
     .option("--file <path>", "a whole request as a JSON file (overrides the flags above)")
     .option("--id <id>", "job id (idempotency key)")
     .option("--wait", "wait for the job to end and print its status as one JSON document (exit 1 when it failed)")
+    .option("--json", "print { id, provider, created } as one JSON document (with --wait: the final status, as --wait alone)")
     .action(
-      async (o: { provider: string; model?: string; input: string; webhook?: string; file?: string; id?: string; wait?: boolean }) => {
+      async (o: {
+        provider: string;
+        model?: string;
+        input: string;
+        webhook?: string;
+        file?: string;
+        id?: string;
+        wait?: boolean;
+        json?: boolean;
+      }) => {
         const env = loadEnvironment();
         const request: unknown = o.file
           ? parseJson(await readText(o.file, "--file"), `--file ${o.file}`)
@@ -27,16 +39,17 @@ export function enqueueCommand(): Command {
               input: parseJson(o.input, "--input"),
               ...(o.webhook ? { webhook: { url: o.webhook } } : {}),
             };
-        const client = new GenerationClient({ ...queueLocationOf(env), maxJobBytes: env.KILN_MAX_JOB_BYTES });
+        const client = new GenerationClient({ ...queueLocationOf(env), maxJobBytes: env.KILN_MAX_JOB_BYTES, log: stderrLogger() });
         try {
           // enqueue checks the request against the schema and names the field that is wrong
           // with --id, the same request again finds the job; a different one under the id fails (exit 4), as HTTP's 409
-          const { id } = await client.enqueueOnce(request as GenerationRequest, { id: o.id });
-          if (!o.wait) return console.log(id);
+          const enqueued = await client.enqueueOnce(request as GenerationRequest, { id: o.id });
+          const { id } = enqueued;
+          if (!o.wait) return o.json ? printJson(enqueued) : console.log(id);
           // one JSON document on stdout (the id is in it), so a script can pipe it to jq
           const status = await client.waitFor(id);
-          console.log(JSON.stringify(status, null, 2));
-          if (status.state !== "completed") process.exitCode = 1;
+          printJson(status);
+          if (status.state !== "completed") process.exitCode = EXIT.failed;
         } finally {
           await client.close();
         }

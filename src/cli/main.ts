@@ -1,9 +1,10 @@
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
 import { isConfigError, tracingConfig } from "../config/index.js";
 import { isInvalidRequestError } from "../contract/invalid-request-error.js";
 import { isIdConflictError } from "../contract/id-conflict-error.js";
 import { flushTracing, startTracing } from "../telemetry/tracing.js";
 import { kilnVersion } from "../util/kiln-version.js";
+import { EXIT, isCliExit } from "./cli-exit.js";
 
 /**
  * Each command's module, loaded only when that command runs: `kiln bulk` under a small heap
@@ -21,6 +22,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   batch: async () => (await import("./batch-command.js")).batchCommand(),
   webhooks: async () => (await import("./webhooks-command.js")).webhooksCommand(),
   demo: async () => (await import("./demo-command.js")).demoCommand(),
+  retry: async () => (await import("./retry-command.js")).retryCommand(),
+  models: async () => (await import("./models-command.js")).modelsCommand(),
 };
 
 /** The named command alone; every command for help, a typo or no command at all. */
@@ -40,15 +43,41 @@ async function main(): Promise<void> {
     .version(kilnVersion(), "-V, --version", "print kiln's version")
     .showHelpAfterError();
   for (const command of await commandsFor(process.argv)) program.addCommand(command);
+  usageErrorsExit2(program);
   await program.parseAsync(process.argv);
   // a command that ends here sends its spans before the process exits; long-running ones send theirs at shutdown
   await flushTracing();
 }
 
+/**
+ * Commander exits 1 on a usage error (unknown option or command, missing argument, an option
+ * value its parser refuses); kiln's table (docs/cli.md) says 2, and 1 means "the work failed".
+ * Every command, nested ones too, throws instead of exiting (main's catch maps the code), and
+ * prints its error as `kiln: <message>` like kiln's own.
+ */
+function usageErrorsExit2(command: Command): void {
+  command.exitOverride().configureOutput({
+    outputError: (text, write) => write(`kiln: ${text.replace(/^(error|kiln): /, "")}`),
+  });
+  for (const sub of command.commands) usageErrorsExit2(sub);
+}
+
+/** The exit code of what a command threw (see `EXIT`), and whether it was reported already. */
+function exitCodeOf(err: unknown): { code: number; reported: boolean } {
+  // commander printed its message already; 0 is --help or --version, every other one a usage error
+  if (err instanceof CommanderError)
+    return { code: err.exitCode === 0 ? EXIT.ok : err.exitCode === 1 ? EXIT.usage : err.exitCode, reported: true };
+  if (isCliExit(err)) return { code: err.code, reported: false };
+  // configuration and input errors are the user's to fix, as is an id a different request holds
+  if (isConfigError(err) || isInvalidRequestError(err)) return { code: EXIT.usage, reported: false };
+  if (isIdConflictError(err)) return { code: EXIT.conflict, reported: false };
+  return { code: EXIT.failed, reported: false };
+}
+
 main().catch(async (err: unknown) => {
   await flushTracing().catch(() => undefined);
-  // configuration and input errors are the user's to fix (2), as is an id a different request holds (4): say what, without a stack trace
-  const code = isConfigError(err) || isInvalidRequestError(err) ? 2 : isIdConflictError(err) ? 4 : 1;
-  console.error(code === 1 ? err : `kiln: ${(err as Error).message}`);
+  const { code, reported } = exitCodeOf(err);
+  // an unexpected error keeps its stack (a bug to report); the others say what, without one
+  if (!reported) console.error(code === EXIT.failed ? err : `kiln: ${(err as Error).message}`);
   process.exit(code);
 });

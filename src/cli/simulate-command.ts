@@ -1,9 +1,10 @@
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { loadDevTools } from "./dev-tools.js";
 
 const num = (v: string) => {
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
+  // commander's own kind of refusal: a usage error (exit 2), not a crash
+  if (v.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError(`not a number: ${v}`);
   return n;
 };
 

@@ -1,7 +1,10 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import { loadEnvironment } from "../config/index.js";
+import { loadEnvironment, queueLocationOf, type Environment } from "../config/index.js";
 import { connectRedis, redisTargetOf } from "../queue/redis.js";
 import { DeadLetter, DELIVERY_STATES, type DeliverySummary, type DeliveryState, type ReplayResult } from "../webhooks/dead-letter.js";
+import { GenerationClient } from "../producers/generation-client.js";
+import { CliExit, EXIT } from "./cli-exit.js";
+import { printJson, stderrLogger } from "./cli-output.js";
 
 /** `kiln webhooks`: inspect webhook deliveries and replay the dead letter. */
 export function webhooksCommand(): Command {
@@ -26,21 +29,73 @@ function listCommand(): Command {
     });
 }
 
+interface ReplayOptions {
+  allFailed?: boolean;
+  job?: string;
+  provider?: string;
+  webhookId?: string;
+  json?: boolean;
+}
+
 function replayCommand(): Command {
   return new Command("replay")
-    .description("send failed deliveries again: same webhook-id and body, a fresh retry schedule")
-    .argument("[id]", "delivery id, as `kiln webhooks list --failed` prints it")
+    .description("send deliveries again: same webhook-id and body, a fresh retry schedule")
+    .argument("[id]", "a failed delivery's id, as `kiln webhooks list --failed` prints it")
     .option("--all-failed", "replay every delivery in the failed set")
-    .action(async (id: string | undefined, options: { allFailed?: boolean }, command: Command) => {
-      // exactly one of the two: a bare `replay` must not quietly mean "all"
-      if ((id === undefined) === (options.allFailed !== true))
-        command.error("kiln: give either a delivery id or --all-failed", { exitCode: 2 });
-      const results = await withDeadLetter(async (dl) => (id === undefined ? dl.replayAllFailed() : [await dl.replay(id)]));
-      for (const r of results) console.log(r.replayed ? `replayed ${r.id}` : `not replayed ${r.id}: ${r.reason}`);
-      console.log(`${results.filter((r) => r.replayed).length} of ${results.length} replayed`);
-      // 3, as `kiln status` uses for an unknown job: scripts can tell "nothing to do" from a crash
-      if (results.some((r: ReplayResult) => !r.replayed)) process.exitCode = 3;
+    .option("--job <id>", "a generation job's latest delivery of each event (started, completed, failed), delivered or not")
+    .option("--provider <name>", "with --job: look only in this provider's queue")
+    .option("--webhook-id <msg_id>", "the delivery with this webhook-id (as a receiver saw it), delivered or not")
+    .option("--json", "print { replayed, total, results: [{ id, replayed, reason?, state? }] } as one JSON document")
+    .action(async (id: string | undefined, options: ReplayOptions, command: Command) => {
+      // exactly one way of naming deliveries: a bare `replay` must not quietly mean "all"
+      const named = [id !== undefined, options.allFailed === true, options.job !== undefined, options.webhookId !== undefined];
+      if (named.filter(Boolean).length !== 1)
+        command.error("kiln: give exactly one of a delivery id, --all-failed, --job <id> or --webhook-id <msg_id>", {
+          exitCode: EXIT.usage,
+        });
+      const env = loadEnvironment();
+      const results = await withDeadLetter((dl) => replayed(dl, env, id, options));
+      if (options.json) printJson({ replayed: results.filter((r) => r.replayed).length, total: results.length, results });
+      else {
+        for (const r of results) console.log(r.replayed ? `replayed ${r.id}` : `not replayed ${r.id}: ${r.reason}`);
+        console.log(`${results.filter((r) => r.replayed).length} of ${results.length} replayed`);
+      }
+      // unknown (3) before refused (4): scripts can tell "nothing there" from "there, but not now"
+      if (results.some((r) => !r.replayed && r.state === undefined)) process.exitCode = EXIT.notFound;
+      else if (results.some((r) => !r.replayed)) process.exitCode = EXIT.conflict;
     });
+}
+
+/** Replays what the options name; a job or webhook-id that names no kept delivery is exit 3. */
+async function replayed(dl: DeadLetter, env: Environment, id: string | undefined, o: ReplayOptions): Promise<ReplayResult[]> {
+  if (id !== undefined) return [await dl.replay(id)];
+  if (o.allFailed) return dl.replayAllFailed();
+  if (o.webhookId !== undefined) {
+    const found = await dl.findByMessageId(o.webhookId);
+    if (!found) throw new CliExit(EXIT.notFound, `no delivery with webhook-id ${o.webhookId}`);
+    return [await dl.resend(found)];
+  }
+  const jobId = o.job ?? "";
+  const deliveries = await latestDeliveriesOf(dl, env, jobId, o.provider);
+  if (deliveries.length === 0) throw new CliExit(EXIT.notFound, `no webhook deliveries of job ${jobId} are kept`);
+  const results: ReplayResult[] = [];
+  for (const delivery of deliveries) results.push(await dl.resend(delivery));
+  return results;
+}
+
+/** For each event of the job, the delivery of its latest run that the webhooks queue still keeps. */
+async function latestDeliveriesOf(dl: DeadLetter, env: Environment, jobId: string, provider: string | undefined): Promise<string[]> {
+  const client = new GenerationClient({ ...queueLocationOf(env), log: stderrLogger() });
+  try {
+    const candidates = await client.deliveryIdsOf(jobId, provider);
+    if (!candidates) throw new CliExit(EXIT.notFound, `no job ${jobId}`);
+    const latest = new Map<string, string>();
+    // latest run first: an event's first delivery found is its latest
+    for (const { event, deliveryId } of candidates) if (!latest.has(event) && (await dl.get(deliveryId))) latest.set(event, deliveryId);
+    return [...latest.values()];
+  } finally {
+    await client.close();
+  }
 }
 
 /** Runs `fn` with a DeadLetter on the configured Redis and prefix, and closes both afterwards. */
@@ -48,7 +103,7 @@ async function withDeadLetter<T>(fn: (dl: DeadLetter) => Promise<T>): Promise<T>
   const env = loadEnvironment();
   // a producer connection fails fast: an operator at a terminal should hear about a Redis outage
   const connection = connectRedis(redisTargetOf(env), "producer");
-  const deadLetter = new DeadLetter({ connection, prefix: env.KILN_PREFIX, partitions: env.KILN_PARTITIONS });
+  const deadLetter = new DeadLetter({ connection, prefix: env.KILN_PREFIX, partitions: env.KILN_PARTITIONS, log: stderrLogger() });
   try {
     return await fn(deadLetter);
   } finally {

@@ -74,10 +74,14 @@ export function messageIdFor(subject: string, type: EventType, sequence?: number
 /**
  * What an event is about: one job of one queue, as enqueued at one moment (ms). The id alone is
  * not enough: BullMQ mints 1, 2, 3... in every queue, and an id is used again once its job is
- * removed; a re-run of the same job still gives the same subject, so the same event id.
+ * removed; a re-run of the same job still gives the same subject, so the same event id. A
+ * retried job's later runs (`run` 2, 3...) are subjects of their own: their events are new
+ * ones, which a receiver deduplicating by webhook-id must not drop. The first run's subject
+ * has no number, as before runs existed, so its ids do not change.
  */
-export function eventSubject(queue: string, jobId: string, enqueuedAt: number): string {
-  return `${queue}\n${jobId}\n${enqueuedAt}`;
+export function eventSubject(queue: string, jobId: string, enqueuedAt: number, run?: number): string {
+  const subject = `${queue}\n${jobId}\n${enqueuedAt}`;
+  return run === undefined || run < 2 ? subject : `${subject}\n${run}`;
 }
 
 /** BullMQ job id of the delivery: adding the same event twice is a no-op while the job is kept. */

@@ -27,6 +27,10 @@ import { BudgetLedger } from "../billing/budget-ledger.js";
 
 export type { GenerationStatus } from "./generation-status.js";
 import type { PriceTable } from "../billing/price-table.js";
+import { retryFailedJob } from "./job-retry.js";
+import { deliveryJobId, eventSubject, type EventType } from "../contract/webhook-message.js";
+import { runOf } from "../state/job-state.js";
+import { readState } from "../queue/kiln-job.js";
 
 export interface GenerationClientOptions {
   /** @defaultValue "redis://127.0.0.1:6379" */
@@ -46,6 +50,16 @@ export interface GenerationClientOptions {
   /** `KILN_MAX_JOB_BYTES`: a request bigger than this as JSON is refused before it reaches Redis. @defaultValue 1048576 (1 MiB) */
   maxJobBytes?: number;
 }
+
+/**
+ * What `retry` did: the job runs again (`run` is the new run's number), or why it does not:
+ * `not_failed` (it is still running or completed: `state` says which), `in_batch` (a batch's
+ * jobs are not retried one by one: the batch's counts and results file were written from the
+ * run that failed), `retrying` (another retry of it is under way).
+ */
+export type RetryOutcome =
+  | { retried: true; id: string; provider: string; run: number }
+  | { retried: false; id: string; provider: string; state: string; reason: "not_failed" | "in_batch" | "retrying"; message: string };
 
 /** Enqueues generation requests (TypeScript producers) and reads their state. */
 export class GenerationClient {
@@ -160,6 +174,62 @@ export class GenerationClient {
         .then((job) => job?.promote())
         .catch(() => undefined);
     return { id, state: status.state, cancelled: true };
+  }
+
+  /**
+   * Runs a failed job again under the same id, as a new run of the same request: kiln's state
+   * starts over (the run that failed is forgotten but for the run count), a cancel request for
+   * it is cleared, and its webhooks carry new webhook-ids. Only a failed job, not a batch's,
+   * and of two retries at once only one. Undefined when there is no such job.
+   */
+  async retry(id: string, options: { provider?: string } = {}): Promise<RetryOutcome | undefined> {
+    const found = await this.locate(id, options.provider);
+    if (!found) return undefined;
+    const { status, queues } = found;
+    const provider = providerOfQueue(status.queue) ?? "";
+    const refused = (reason: "not_failed" | "in_batch" | "retrying", message: string, state = status.state): RetryOutcome => ({
+      retried: false,
+      id,
+      provider,
+      state,
+      reason,
+      message,
+    });
+    if (status.state !== "failed") return refused("not_failed", `${id} is ${status.state}; only a failed job can be retried`);
+    const queue = queues.generation(provider);
+    const job = await queue.getJob(id);
+    const batch = job?.data.batch?.id;
+    if (job?.parentKey || batch !== undefined)
+      return refused(
+        "in_batch",
+        `${id} belongs to batch ${batch ?? job?.parentKey}; a batch's jobs cannot be retried one by one (enqueue its failed lines as a new batch)`,
+      );
+    const outcome = await retryFailedJob(this.connection, queue, queues.prefix, id);
+    if ("run" in outcome) return { retried: true, id, provider, run: outcome.run };
+    if (outcome.refused === "retrying") return refused("retrying", `${id} is being retried already`);
+    const bullState = await queue.getJobState(id);
+    const now = bullState === "prioritized" ? "waiting" : bullState;
+    return refused("not_failed", `${id} is ${now}; only a failed job can be retried`, now);
+  }
+
+  /**
+   * The ids of the webhook deliveries a job's events would have, latest run first: for each run
+   * (its current one down to the first), that of `generation.started`, `.completed` and
+   * `.failed` (progress events are not listed: each is outdated by the next). Whether each
+   * exists is the webhooks queue's to say. Undefined when there is no such job.
+   */
+  async deliveryIdsOf(id: string, provider?: string): Promise<{ run: number; event: EventType; deliveryId: string }[] | undefined> {
+    const found = await this.locate(id, provider);
+    if (!found) return undefined;
+    const job = await found.queues.generation(providerOfQueue(found.status.queue) ?? "").getJob(id);
+    if (!job) return undefined;
+    const events: EventType[] = ["generation.completed", "generation.failed", "generation.started"];
+    const ids = [];
+    for (let run = runOf(readState(job)) ?? 1; run >= 1; run--) {
+      const subject = eventSubject(found.status.queue, id, job.timestamp, run);
+      ids.push(...events.map((event) => ({ run, event, deliveryId: deliveryJobId(subject, event) })));
+    }
+    return ids;
   }
 
   /**

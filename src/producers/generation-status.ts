@@ -1,5 +1,6 @@
 import { GenerationResult } from "../contract/generation-result.js";
-import { reportedProgressOf, storedResultOf, type GenerationJob, type ReportedProgress } from "../queue/kiln-job.js";
+import { readState, reportedProgressOf, storedResultOf, type GenerationJob, type ReportedProgress } from "../queue/kiln-job.js";
+import { runOf } from "../state/job-state.js";
 
 /** Where a job stands, as `GenerationClient.get` and `list` report it. */
 export interface GenerationStatus {
@@ -10,6 +11,8 @@ export interface GenerationStatus {
   progress: ReportedProgress;
   result?: GenerationResult;
   failedReason?: string;
+  /** Which run of the job this is, once it has been retried (2 after the first retry); absent for the first run. */
+  run?: number;
 }
 
 /** A job read in `queue` after BullMQ reported it in `bullState` (read the state first: see `GenerationClient.get`). */
@@ -24,5 +27,6 @@ export function describeJob(job: GenerationJob, queue: string, bullState: string
     progress: reportedProgressOf(job),
     result: result.success ? result.data : undefined,
     failedReason: job.failedReason || undefined,
+    run: runOf(readState(job)),
   };
 }

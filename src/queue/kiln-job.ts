@@ -1,6 +1,6 @@
 import type { Job, Queue } from "bullmq";
 import type { GenerationResult } from "../contract/generation-result.js";
-import { JobState, type StoredState } from "../state/job-state.js";
+import { JobState, RetriedState, type StoredState } from "../state/job-state.js";
 import type { GENERATE_JOB } from "../contract/queue-names.js";
 import { isRecord } from "../util/describe-value.js";
 import { describeIssues, type GenerationRequest } from "../contract/generation-request.js";
@@ -37,6 +37,9 @@ export function readState(job: Pick<Job, "progress"> | undefined): StoredState {
   // BullMQ's default progress is 0: kiln has not written a state yet
   if (value === 0 || value === undefined) return { kind: "none" };
   if (!isRecord(value)) return { kind: "unreadable", reason: `progress is ${typeof value}, not kiln's state` };
+  // a retried job: no state, only the number of the run to come
+  const retried = Object.hasOwn(value, "step") ? undefined : RetriedState.safeParse(value);
+  if (retried?.success) return { kind: "none", run: retried.data.run };
   const parsed = JobState.safeParse(value);
   return parsed.success ? { kind: "state", state: parsed.data } : { kind: "unreadable", reason: describeIssues(parsed.error) };
 }

@@ -12,6 +12,7 @@ import type { SecretScrubber } from "../util/secret-scrubber.js";
 import { errorReply } from "./error-reply.js";
 import { registerGenerationRoutes } from "./generation-routes.js";
 import { registerListRoutes } from "./list-routes.js";
+import { registerRetryRoute } from "./retry-route.js";
 import { registerOutputRoutes } from "./output-routes.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { registerHealthRoutes } from "./health-routes.js";
@@ -134,6 +135,7 @@ export class KilnHttpServer {
     const waiting: WaitSettings = { intervalMs: eventIntervalMs, requestTimeoutMs, closing: closing.signal };
     registerGenerationRoutes(this.app, { client: options.client, apiToken: options.apiToken, reads, waiting });
     registerListRoutes(this.app, { client: options.client, reads });
+    registerRetryRoute(this.app, { client: options.client, apiToken: options.apiToken });
     if (options.store)
       registerOutputRoutes(this.app, { client: options.client, store: options.store, reads, urlTtlMs: options.outputUrlTtlMs });
     registerBatchRoutes(this.app, {

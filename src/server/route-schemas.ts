@@ -316,6 +316,33 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
       ...WRITE_ERRORS,
     },
   },
+  "POST /v1/generations/:id/retry": {
+    operationId: "retryGeneration",
+    tags: ["generations"],
+    summary:
+      "Run a failed job again under its id, as a new run: its state starts over, a cancel request is cleared, its webhooks carry new webhook-ids, and the provider bills it again",
+    auth: "write",
+    schema: { params: idParams("job"), querystring: providerQuery },
+    responses: {
+      "202": {
+        description: "the job is waiting again; `run` is the new run's number (2 after the first retry)",
+        schema: {
+          type: "object",
+          properties: {
+            id: { type: "string" },
+            provider: { type: "string" },
+            run: { type: "integer", minimum: 2 },
+            retried: { const: true },
+          },
+        },
+      },
+      "404": error("not_found: no such job"),
+      "409": error(
+        "conflict: the job has not failed (waiting, running or completed), belongs to a batch, is being retried already, or the id needs ?provider=",
+      ),
+      ...WRITE_ERRORS,
+    },
+  },
   "GET /v1/generations/:id/outputs/:index": {
     operationId: "getGenerationOutput",
     tags: ["outputs"],

@@ -60,6 +60,12 @@ const stateFields = {
    * (an untraced producer) and kiln traces: later visits' spans join that trace.
    */
   trace: z.string().max(100).optional(),
+  /**
+   * Which run of the job this is: absent in the first, 2 after the first retry of the failed job
+   * (`GenerationClient.retry`), and so on. Part of the job's webhook ids, so a run's events are
+   * new events to a receiver, never duplicates of the run before it.
+   */
+  run: z.number().int().min(2).optional(),
 };
 
 /** Waiting to be submitted, or submitting: no task yet (a re-run that finds a task id goes on to poll). */
@@ -92,9 +98,36 @@ const NotifyState = z.object({ ...stateFields, step: z.literal("notify") });
 export const JobState = z.discriminatedUnion("step", [SubmitState, PollState, ArchiveState, NotifyState]);
 export type JobState = z.infer<typeof JobState>;
 
-export function initialState(now: number, deadlineMs: number): SubmitState {
-  return { step: "submit", startedAt: now, deadlineAt: now + deadlineMs, submitCalls: 0, slot: false, polls: 0, errors: 0, archived: [] };
+/** The first state of a run; `run` is the retry's number (absent for the job's first run). */
+export function initialState(now: number, deadlineMs: number, run?: number): SubmitState {
+  const state: SubmitState = {
+    step: "submit",
+    startedAt: now,
+    deadlineAt: now + deadlineMs,
+    submitCalls: 0,
+    slot: false,
+    polls: 0,
+    errors: 0,
+    archived: [],
+  };
+  return run === undefined ? state : { ...state, run };
 }
 
-/** What a job's state field holds: no state yet, kiln's state, or one that does not parse (never resumed from). */
-export type StoredState = { kind: "none" } | { kind: "state"; state: JobState } | { kind: "unreadable"; reason: string };
+/**
+ * What a retry leaves in a failed job's state field: nothing of the run that failed, only the
+ * number of the run to come. The worker starts it as a new job's (`initialState`) with that number.
+ */
+export const RetriedState = z.strictObject({ run: z.number().int().min(2) });
+export type RetriedState = z.infer<typeof RetriedState>;
+
+/**
+ * What a job's state field holds: no state yet (a new job, or a retried one with the number of
+ * its next run), kiln's state, or one that does not parse (never resumed from).
+ */
+export type StoredState = { kind: "none"; run?: number } | { kind: "state"; state: JobState } | { kind: "unreadable"; reason: string };
+
+/** The run a stored state belongs to (see `stateFields.run`): undefined for a job's first. */
+export function runOf(stored: StoredState): number | undefined {
+  if (stored.kind === "none") return stored.run;
+  return stored.kind === "state" ? stored.state.run : undefined;
+}

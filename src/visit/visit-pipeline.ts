@@ -165,7 +165,8 @@ export class VisitPipeline {
     if (stored.kind === "state") return { ok: true, state: stored.state };
     if (stored.kind === "unreadable")
       return { ok: false, reason: `internal: stored job state is unreadable (${stored.reason}); not resubmitting` };
-    return { ok: true, state: this.hooks.initialState(job, initialState(Date.now(), this.options.contexts.deadlineMs(accepted))) };
+    const first = initialState(Date.now(), this.options.contexts.deadlineMs(accepted), stored.run);
+    return { ok: true, state: this.hooks.initialState(job, first) };
   }
 
   private open(job: VisitJob, accepted: AcceptedJob): Visit {

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { DeliveryAttempt, type WebhookDelivery } from "../contract/webhook-message.js";
 import type { DELIVER_JOB, DeliveryResult, WebhookJob, WebhookQueue } from "../queue/webhook-queue.js";
 import { bullmqTelemetry } from "../telemetry/tracing.js";
+import { findDeliveryByMessageId } from "./delivery-search.js";
 
 /** States a delivery can be listed in: still retrying, or given up on (the dead letter). */
 export const DELIVERY_STATES = ["waiting", "active", "delayed", "failed"] as const satisfies readonly JobType[];
@@ -35,8 +36,8 @@ export interface DeliverySummary {
   lastError?: string;
 }
 
-/** What replaying one delivery did. */
-export type ReplayResult = { id: string; replayed: true } | { id: string; replayed: false; reason: string };
+/** What replaying one delivery did; one not replayed has its `state` when it exists (none when unknown). */
+export type ReplayResult = { id: string; replayed: true } | { id: string; replayed: false; reason: string; state?: string };
 
 export interface DeadLetterOptions {
   /** A Redis connection (not closed by `close()`). */
@@ -59,8 +60,10 @@ export interface DeadLetterOptions {
 export class DeadLetter {
   private readonly queues: WebhookQueue[];
   private readonly pageSize: number;
+  private readonly connection: RedisConnection;
 
   constructor(options: DeadLetterOptions) {
+    this.connection = options.connection;
     // surfaced to callers through the rejected calls, and logged
     const log = options.log ?? createLogger({ level: "warn" });
     this.queues = partitionPrefixes(options.prefix, options.partitions ?? 1).map((prefix) => {
@@ -105,15 +108,40 @@ export class DeadLetter {
    * whole schedule again. Its data is untouched: same `webhook-id`, same body, history kept.
    */
   async replay(id: string): Promise<ReplayResult> {
+    return this.sendAgain(id, ["failed"]);
+  }
+
+  /**
+   * Sends a delivery again whether it failed or was delivered: a receiver that lost a webhook it
+   * acknowledged gets it once more, with the same `webhook-id` and body (Standard Webhooks: a
+   * receiver deduplicates by webhook-id, so a second copy of one it kept is harmless). One still
+   * waiting or being retried is not replayed: it is on its way already.
+   */
+  async resend(id: string): Promise<ReplayResult> {
+    return this.sendAgain(id, ["failed", "completed"]);
+  }
+
+  /** The delivery id of the delivery with this `webhook-id`, in any partition and state; undefined when none is kept. */
+  async findByMessageId(messageId: string): Promise<string | undefined> {
+    for (const queue of this.queues) {
+      const found = await findDeliveryByMessageId(this.connection, queue, messageId, this.pageSize);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /** Moves a delivery in one of `from` back to waiting with its attempt counters reset (see `replay`). */
+  private async sendAgain(id: string, from: readonly ("failed" | "completed")[]): Promise<ReplayResult> {
     const job = await this.find(id);
     if (!job) return { id, replayed: false, reason: "no such delivery" };
     const state = await job.getState();
-    if (state !== "failed") return { id, replayed: false, reason: `it is ${state}, not failed` };
+    const ended = from.find((s) => s === state);
+    if (!ended) return { id, replayed: false, reason: `it is ${state}, not ${from.join(" or ")}`, state };
     try {
-      await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+      await job.retry(ended, { resetAttemptsMade: true, resetAttemptsStarted: true });
       return { id, replayed: true };
     } catch (err) {
-      return { id, replayed: false, reason: (err as Error).message };
+      return { id, replayed: false, reason: (err as Error).message, state };
     }
   }
 

@@ -1,12 +1,13 @@
 import { readState, type GenerationJob } from "../queue/kiln-job.js";
 import { eventSubject } from "../contract/webhook-message.js";
+import { runOf } from "../state/job-state.js";
 import type { VisitJob } from "../visit/visit.js";
 import type { JobStateStore } from "./job-state-store.js";
 
-/** What a result and a webhook say of a BullMQ job: its id, its event subject, when it was enqueued. */
+/** What a result and a webhook say of a BullMQ job: its id, its event subject (of its current run), when it was enqueued. */
 export function jobIdentity(job: GenerationJob, queueName: string): Pick<VisitJob, "id" | "subject" | "enqueuedAt"> {
   const id = String(job.id);
-  return { id, subject: eventSubject(queueName, id, job.timestamp), enqueuedAt: job.timestamp };
+  return { id, subject: eventSubject(queueName, id, job.timestamp, runOf(readState(job))), enqueuedAt: job.timestamp };
 }
 
 /** The visit pipeline's port on a BullMQ job held with `token`: its state, read as the visit began, and written checked against the lock. */

@@ -115,6 +115,7 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
         "POST /v1/generations",
         "POST /v1/generations/{id}/cancel",
         "GET /v1/batches",
+        "POST /v1/generations/{id}/retry",
         "GET /v1/batches/{id}",
         "GET /v1/batches/{id}/events",
         "POST /v1/batches",

@@ -118,7 +118,12 @@ describe("the dead letter: failed deliveries are kept with every attempt, listed
     await h.receiver.waitFor(() => h.receiver.of(id).length === 1);
     const deliveryId = await h.deliveryIdOf(id);
     await new Promise((r) => setTimeout(r, 100));
-    expect(await deadLetter.replay(deliveryId)).toEqual({ id: deliveryId, replayed: false, reason: "it is completed, not failed" });
+    expect(await deadLetter.replay(deliveryId)).toEqual({
+      id: deliveryId,
+      replayed: false,
+      reason: "it is completed, not failed",
+      state: "completed",
+    });
     const unknown = await cli(["webhooks", "replay", "nope"]);
     expect(unknown.code).toBe(3);
     expect(unknown.stdout).toContain("not replayed nope: no such delivery");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { JobState } from "../../src/state/job-state.js";
+import { JobState, initialState, runOf } from "../../src/state/job-state.js";
+import { eventSubject } from "../../src/contract/webhook-message.js";
 import { readState } from "../../src/queue/kiln-job.js";
 
 // States as the previous version stored them: one flat object, every field but the first three optional.
@@ -28,5 +29,21 @@ describe("JobState: one shape per step", () => {
     expect(readState({ progress: pollWithoutTask })).toEqual({ kind: "unreadable", reason: expect.stringMatching(/taskId/) });
     const { sources: _sources, ...archiveWithoutSources } = previous.archive;
     expect(JobState.safeParse(archiveWithoutSources).success).toBe(false);
+  });
+});
+
+describe("a retried job's state: no state, only the number of its next run", () => {
+  it("reads `{ run }` as no state with that run, which the run's first state and its event subject carry", () => {
+    const stored = readState({ progress: { run: 2 } });
+    expect(stored).toEqual({ kind: "none", run: 2 });
+    expect(runOf(stored)).toBe(2);
+    expect(runOf(readState({ progress: initialState(1, 2, 3) }))).toBe(3);
+    // a first run has no number: its webhook ids are those it had before runs existed
+    expect(eventSubject("generate-tokenhub", "j", 5, undefined)).toBe(eventSubject("generate-tokenhub", "j", 5, 1));
+    expect(eventSubject("generate-tokenhub", "j", 5, 2)).not.toBe(eventSubject("generate-tokenhub", "j", 5));
+  });
+
+  it("anything else without a step stays unreadable (never started over)", () => {
+    for (const progress of [{ run: 1 }, { run: 2, taskId: "t" }, { run: "2" }]) expect(readState({ progress }).kind).toBe("unreadable");
   });
 });
