@@ -7,6 +7,7 @@ import { safe } from "../util/safe.js";
 import type { WebhookDelivery } from "../contract/webhook-message.js";
 import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "../queue/webhook-queue.js";
 import { isFinalFailure } from "../queue/final-failure.js";
+import type { SlotScopeUsage } from "../inflight/inflight-slots.js";
 
 /** How one webhook delivery attempt ended. */
 export type WebhookOutcome = "delivered" | "retry" | "failed";
@@ -21,8 +22,11 @@ export interface WorkerSet {
     onRecovery(observer: () => void): void;
   }[];
   webhooks: readonly { worker: Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>; onRecovery?(observer: () => void): void }[];
-  /** Each provider's in-flight slot hand-off. */
-  handoffs?: readonly { provider: string; handoff: { onReclaim(observer: (jobId: string) => void): void } }[];
+  /** Each provider's in-flight slot hand-off: its reclaims, and its caps' usage at scrape time. */
+  handoffs?: readonly {
+    provider: string;
+    handoff: { onReclaim(observer: (jobId: string) => void): void; usage(): Promise<SlotScopeUsage[]> };
+  }[];
 }
 
 /** What the workers' events are recorded into (`KilnMetrics`). */
@@ -34,6 +38,8 @@ export interface WorkerEventRecorder {
   recordWebhookDelivery(outcome: WebhookOutcome): void;
   recordSlotReclaimed(provider: string): void;
   recordWorkerRecovery(queue: string): void;
+  /** A job became active: at the archive step it is watched until it finishes (`kiln_archive_oldest_seconds`). */
+  recordActive(provider: string, job: GenerationJob, state: SubmitState | undefined): void;
 }
 
 /**
@@ -51,6 +57,7 @@ export function attachWorkerMetrics(metrics: WorkerEventRecorder, workers: Worke
       "active",
       safe(log, "metrics active listener", (job: GenerationJob) => {
         const state = generation.stateOf(job);
+        metrics.recordActive(provider, job, state);
         if (state?.step === "poll") metrics.recordPoll(provider);
         if (reentersSubmitWindow(state)) metrics.recordSubmitWindow(provider);
       }),
@@ -97,6 +104,8 @@ export interface SubmitState {
   submitCalls: number;
   taskId?: string;
   result?: unknown;
+  /** When the provider finished the task (ms): set from the archive step on. */
+  providerCompletedAt?: number;
 }
 
 /** A visit at submit after a call whose outcome is unknown: it will call the provider again. */
