@@ -1,11 +1,12 @@
 import type { Logger } from "pino";
 import { withTimeout } from "./with-timeout.js";
 
-/** What the watch needs of a BullMQ job: where it lives, and a fresh read of its state. */
+/** A job at the archive step, as the watch keeps it: its Redis key, and a fresh read of whether it ended. */
 export interface WatchedJob {
-  id?: string;
-  queueQualifiedName: string;
-  getState(): Promise<string>;
+  /** Names the job uniquely across queues and partitions (`<prefix>:<queue>:<id>`). */
+  key: string;
+  /** True once the job finished (completed or failed) or is gone. */
+  ended(): Promise<boolean>;
 }
 
 interface Entry {
@@ -15,18 +16,16 @@ interface Entry {
   job: WatchedJob;
 }
 
-/** Once a job is at the archive step it only leaves it by finishing: these states (and a removed job) end the watch. */
-const GONE = new Set(["completed", "failed", "unknown"]);
-
-/** How many jobs one process watches at most: beyond it, the newest arrivals are not added (the oldest decide the gauge). */
+/** How many jobs one process watches at most: beyond it, the youngest make room for older ones (the oldest decide the gauge). */
 const DEFAULT_LIMIT = 1000;
 
 /**
- * The jobs this process's workers found at the archive step (provider done, outputs not yet
+ * The jobs this process's workers took up at the archive step (provider done, outputs not yet
  * archived), for `kiln_archive_oldest_seconds`. No worker event tells when such a job leaves:
  * a transient failure parks it as delayed (no event), and another process may finish it. So a
- * scrape asks Redis for each watched job's BullMQ state and drops those that finished or are
- * gone; what stays has been at the archive step since its provider completed.
+ * scrape asks Redis whether each watched job ended (once at the archive step, a job only leaves
+ * it by finishing) and drops those; what stays has been archiving since its provider completed.
+ * Entries hold a key and a read, never the job (its data may be large).
  */
 export class ArchiveWatch {
   private readonly entries = new Map<string, Entry>();
@@ -37,11 +36,14 @@ export class ArchiveWatch {
     private readonly limit = DEFAULT_LIMIT,
   ) {}
 
-  /** A job became active at `step`: watched from `providerCompletedAt` when that is the archive step, else no longer. */
-  seen(provider: string, job: WatchedJob, step: string | undefined, providerCompletedAt: number | undefined): void {
-    const key = keyOf(job);
-    if (step !== "archive" || providerCompletedAt === undefined) this.entries.delete(key);
-    else if (this.entries.has(key) || this.entries.size < this.limit) this.entries.set(key, { provider, since: providerCompletedAt, job });
+  /** A job became active at the archive step; its provider finished at `providerCompletedAt`. */
+  archiving(provider: string, job: WatchedJob, providerCompletedAt: number): void {
+    if (this.entries.size >= this.limit && !this.entries.has(job.key)) {
+      const youngest = [...this.entries.values()].reduce((a, b) => (b.since > a.since ? b : a));
+      if (youngest.since <= providerCompletedAt) return;
+      this.entries.delete(youngest.job.key);
+    }
+    this.entries.set(job.key, { provider, since: providerCompletedAt, job });
   }
 
   /**
@@ -49,7 +51,7 @@ export class ArchiveWatch {
    * state cannot be read in time stays watched (and counts): a Redis outage must not hide a stuck archive.
    */
   async oldestSeconds(now: number): Promise<Map<string, number>> {
-    await Promise.all([...this.entries].map(([key, entry]) => this.recheck(key, entry)));
+    await Promise.all([...this.entries.values()].map((entry) => this.recheck(entry)));
     const oldest = new Map<string, number>();
     for (const { provider, since } of this.entries.values()) {
       oldest.set(provider, Math.max(oldest.get(provider) ?? 0, Math.max(0, (now - since) / 1000)));
@@ -57,15 +59,11 @@ export class ArchiveWatch {
     return oldest;
   }
 
-  private async recheck(key: string, entry: Entry): Promise<void> {
+  private async recheck(entry: Entry): Promise<void> {
     try {
-      if (GONE.has(await withTimeout(entry.job.getState(), this.timeoutMs, "archive job state"))) this.entries.delete(key);
+      if (await withTimeout(entry.job.ended(), this.timeoutMs, "archive job state")) this.entries.delete(entry.job.key);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message, jobId: entry.job.id }, "metrics: could not read an archiving job's state");
+      this.log.warn({ err: (err as Error).message, job: entry.job.key }, "metrics: could not read an archiving job's state");
     }
   }
-}
-
-function keyOf(job: WatchedJob): string {
-  return `${job.queueQualifiedName}:${job.id}`;
 }

@@ -9,12 +9,11 @@ import type { QueueCounts } from "../queue/kiln-queues.js";
 import { ScrapeRead } from "./scrape-read.js";
 import { ArchiveMemoryBudget } from "../storage/archive-memory-budget.js";
 import type { SlotScopeUsage } from "../inflight/inflight-slots.js";
-import type { GenerationJob } from "../queue/kiln-job.js";
 import type { RedisConnection } from "../queue/redis.js";
 import { WEBHOOKS_QUEUE, providerOfQueue } from "../contract/queue-names.js";
-import { ArchiveWatch } from "./archive-watch.js";
+import { ArchiveWatch, type WatchedJob } from "./archive-watch.js";
 import { readRedisMemory, type RedisMemory } from "./redis-memory.js";
-import { attachWorkerMetrics, type SubmitState, type WebhookOutcome, type WorkerEventRecorder, type WorkerSet } from "./worker-metrics.js";
+import { attachWorkerMetrics, type WebhookOutcome, type WorkerEventRecorder, type WorkerSet } from "./worker-metrics.js";
 
 export interface KilnMetricsOptions {
   log: Logger;
@@ -132,8 +131,8 @@ export class KilnMetrics implements WorkerEventRecorder {
     this.families.workerRecoveries.inc({ queue });
   }
 
-  recordActive(provider: string, job: GenerationJob, state: SubmitState | undefined): void {
-    this.archives.seen(provider, job, state?.step, state?.providerCompletedAt);
+  recordArchiving(provider: string, job: WatchedJob, providerCompletedAt: number): void {
+    this.archives.archiving(provider, job, providerCompletedAt);
   }
 
   /** Prometheus text exposition of every metric. */

@@ -8,6 +8,7 @@ import type { WebhookDelivery } from "../contract/webhook-message.js";
 import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "../queue/webhook-queue.js";
 import { isFinalFailure } from "../queue/final-failure.js";
 import type { SlotScopeUsage } from "../inflight/inflight-slots.js";
+import type { WatchedJob } from "./archive-watch.js";
 
 /** How one webhook delivery attempt ended. */
 export type WebhookOutcome = "delivered" | "retry" | "failed";
@@ -20,6 +21,8 @@ export interface WorkerSet {
     stateOf(job: GenerationJob): SubmitState | undefined;
     onSubmitWindow(observer: (ms: number) => void): void;
     onRecovery(observer: () => void): void;
+    /** True once the job completed or failed, or is gone (read from Redis). */
+    ended(jobId: string): Promise<boolean>;
   }[];
   webhooks: readonly { worker: Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>; onRecovery?(observer: () => void): void }[];
   /** Each provider's in-flight slot hand-off: its reclaims, and its caps' usage at scrape time. */
@@ -38,8 +41,8 @@ export interface WorkerEventRecorder {
   recordWebhookDelivery(outcome: WebhookOutcome): void;
   recordSlotReclaimed(provider: string): void;
   recordWorkerRecovery(queue: string): void;
-  /** A job became active: at the archive step it is watched until it finishes (`kiln_archive_oldest_seconds`). */
-  recordActive(provider: string, job: GenerationJob, state: SubmitState | undefined): void;
+  /** A job became active at the archive step: watched until it finishes (`kiln_archive_oldest_seconds`). */
+  recordArchiving(provider: string, job: WatchedJob, providerCompletedAt: number): void;
 }
 
 /**
@@ -57,7 +60,8 @@ export function attachWorkerMetrics(metrics: WorkerEventRecorder, workers: Worke
       "active",
       safe(log, "metrics active listener", (job: GenerationJob) => {
         const state = generation.stateOf(job);
-        metrics.recordActive(provider, job, state);
+        if (state?.step === "archive" && state.providerCompletedAt !== undefined)
+          metrics.recordArchiving(provider, watchedJob(generation, job.queueQualifiedName, String(job.id)), state.providerCompletedAt);
         if (state?.step === "poll") metrics.recordPoll(provider);
         if (reentersSubmitWindow(state)) metrics.recordSubmitWindow(provider);
       }),
@@ -106,6 +110,11 @@ export interface SubmitState {
   result?: unknown;
   /** When the provider finished the task (ms): set from the archive step on. */
   providerCompletedAt?: number;
+}
+
+/** The watch keeps strings and the long-lived worker, never the job object (its data may be large). */
+function watchedJob(generation: WorkerSet["generation"][number], queue: string, id: string): WatchedJob {
+  return { key: `${queue}:${id}`, ended: () => generation.ended(id) };
 }
 
 /** A visit at submit after a call whose outcome is unknown: it will call the provider again. */
