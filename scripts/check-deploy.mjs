@@ -22,9 +22,8 @@ const load = (path) =>
     console.error(`check-deploy: cannot load the compiled ${path} (${err.message}); run \`npm run build\` first`);
     process.exit(2);
   });
-const [{ KilnMetrics }, { exposedMetricNames, unknownMetricNames }, { createLogger }] = await Promise.all([
-  load("server/kiln-metrics.js"),
-  load("server/metric-names.js"),
+const [{ KilnMetrics, exposedMetricNames, unknownMetricNames }, { createLogger }] = await Promise.all([
+  load("server/index.js"),
   load("logger.js"),
 ]);
 
