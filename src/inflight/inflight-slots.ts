@@ -9,6 +9,14 @@ export interface InflightCaps {
   models: ReadonlyMap<string, number>;
 }
 
+/** One in-flight cap now: `model` is `*` for the provider-wide cap, else the model's env name. */
+export interface SlotScopeUsage {
+  model: string;
+  cap: number;
+  inUse: number;
+  waiting: number;
+}
+
 /** What `acquire` found: whether the job holds a slot, and waiters just handed one, to wake. */
 export interface SlotAnswer {
   held: boolean;
@@ -214,6 +222,28 @@ export class InflightSlots {
   /** How many slots are taken now (handed ones included; lapsed ones until the sweep reclaims them). */
   async inUse(modelId?: string): Promise<number> {
     return this.redis.zcard(modelId ? this.modelKey(envModelName(modelId)) : this.providerKey());
+  }
+
+  /**
+   * Each cap's slots taken now (handed ones included) and jobs waiting in its lane: the
+   * provider-wide cap as model `*`, then each capped model by its env name. Empty when uncapped.
+   */
+  async usage(): Promise<SlotScopeUsage[]> {
+    const scopes = [
+      ...(this.caps.provider ? [{ model: "*", cap: this.caps.provider, key: this.providerKey(), lane: this.laneKey() }] : []),
+      ...this.modelNames.map((name) => ({
+        model: name,
+        cap: this.caps.models.get(name) ?? 0,
+        key: this.modelKey(name),
+        lane: this.laneKey(name),
+      })),
+    ];
+    return Promise.all(
+      scopes.map(async ({ model, cap, key, lane }) => {
+        const [inUse, waiting] = await Promise.all([this.redis.zcard(key), this.redis.zcard(lane)]);
+        return { model, cap, inUse, waiting };
+      }),
+    );
   }
 
   /** How many jobs wait for a slot, in every lane. */

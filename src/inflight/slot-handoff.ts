@@ -1,7 +1,7 @@
 import { slotRecheckDelayMs } from "./slot-recheck.js";
 import type { GenerationJob } from "../queue/kiln-job.js";
 import type { Logger } from "pino";
-import { InflightSlots, DEFAULT_GRANT_TTL_MS, DEFAULT_SLOT_LEASE_MS, type InflightCaps } from "./inflight-slots.js";
+import { InflightSlots, DEFAULT_GRANT_TTL_MS, DEFAULT_SLOT_LEASE_MS, type InflightCaps, type SlotScopeUsage } from "./inflight-slots.js";
 import { readState } from "../queue/kiln-job.js";
 import type { PartitionedQueues } from "../queue/partitioned-queues.js";
 import type { RedisConnection } from "../queue/redis.js";
@@ -75,6 +75,11 @@ export class SlotHandoff implements SlotGate {
     if (this.timer || !this.slots.capped()) return;
     this.timer = setInterval(() => void this.sweep(), this.sweepEveryMs);
     this.timer.unref();
+  }
+
+  /** Each cap's slots in use and jobs waiting, read from Redis (`kiln_inflight_slots` at scrape time). */
+  usage(): Promise<SlotScopeUsage[]> {
+    return this.slots.usage();
   }
 
   stop(): void {

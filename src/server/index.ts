@@ -6,3 +6,4 @@ export type { BatchReader } from "./batch-reader.js";
 export { ApiError, ApiErrorCode } from "./api-error.js";
 export { GenerationView } from "./generation-view.js";
 export type { WorkerSet, WebhookOutcome } from "./worker-metrics.js";
+export { exposedMetricNames, unknownMetricNames } from "./metric-names.js";

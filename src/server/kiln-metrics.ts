@@ -6,8 +6,13 @@ import { observeProviderResponses, type ProviderResponseEvent } from "../provide
 import { createMetricFamilies, type MetricFamilies } from "./metric-families.js";
 import type { ProviderLabels } from "./provider-labels.js";
 import type { QueueCounts } from "../queue/kiln-queues.js";
-import { ScrapeCounts } from "./scrape-counts.js";
+import { ScrapeRead } from "./scrape-read.js";
 import { ArchiveMemoryBudget } from "../storage/archive-memory-budget.js";
+import type { SlotScopeUsage } from "../inflight/inflight-slots.js";
+import type { RedisConnection } from "../queue/redis.js";
+import { WEBHOOKS_QUEUE, providerOfQueue } from "../contract/queue-names.js";
+import { ArchiveWatch, type WatchedJob } from "./archive-watch.js";
+import { readRedisMemory, type RedisMemory } from "./redis-memory.js";
 import { attachWorkerMetrics, type WebhookOutcome, type WorkerEventRecorder, type WorkerSet } from "./worker-metrics.js";
 
 export interface KilnMetricsOptions {
@@ -20,6 +25,8 @@ export interface KilnMetricsOptions {
   processMetrics?: boolean;
   /** A scrape gives up on the counts after this long, ms (100 to 60000), and answers without them. @defaultValue 5000 */
   countsTimeoutMs?: number;
+  /** Whose `INFO memory` the Redis memory gauges show, read at scrape time. @defaultValue undefined: no Redis memory series */
+  redis?: RedisConnection;
 }
 
 /**
@@ -31,19 +38,31 @@ export class KilnMetrics implements WorkerEventRecorder {
   readonly registry = new Registry();
   private readonly log: Logger;
   private readonly families: MetricFamilies;
-  private readonly counts: ScrapeCounts;
+  private readonly counts: ScrapeRead<QueueCounts>;
+  private readonly slots: ScrapeRead<Array<{ provider: string; scopes: SlotScopeUsage[] }>>;
+  private readonly redisMemory: ScrapeRead<RedisMemory[]>;
+  private readonly archives: ArchiveWatch;
   private readonly stopObserving: () => void;
+  private workers: WorkerSet | undefined;
 
   constructor(options: KilnMetricsOptions) {
     const timeoutMs = options.countsTimeoutMs ?? 5000;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 60_000)
       throw new RangeError(`countsTimeoutMs: must be an integer from 100 to 60000, got ${timeoutMs}`);
     this.log = options.log;
-    this.counts = new ScrapeCounts(options.counts, timeoutMs, options.log);
+    this.counts = new ScrapeRead(options.counts, timeoutMs, options.log, "queue counts");
+    this.slots = new ScrapeRead(() => this.readSlots(), timeoutMs, options.log, "in-flight slots");
+    const redis = options.redis;
+    this.redisMemory = new ScrapeRead(redis && (() => readRedisMemory(redis)), timeoutMs, options.log, "redis memory");
+    this.archives = new ArchiveWatch(options.log, timeoutMs);
     this.families = createMetricFamilies(this.registry, {
       jobs: () => this.collectJobCounts(),
       webhookJobs: () => this.collectWebhookCounts(),
       archiveMemory: archiveMemoryNow,
+      archiveOldest: () => this.collectArchiveOldest(),
+      inflight: () => this.collectInflight(),
+      workersReady: () => this.collectWorkersReady(),
+      redisMemory: () => this.collectRedisMemory(),
     });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     const providers = options.providers;
@@ -54,6 +73,7 @@ export class KilnMetrics implements WorkerEventRecorder {
 
   /** Listens to the workers' events; every listener is wrapped so it never throws into BullMQ. */
   attach(workers: WorkerSet): void {
+    this.workers = workers;
     attachWorkerMetrics(this, workers, this.log);
   }
 
@@ -69,6 +89,7 @@ export class KilnMetrics implements WorkerEventRecorder {
       result.outputs.reduce((sum, o) => sum + o.bytes, 0),
     );
     this.recordUsage(provider, result);
+    if (result.error) this.families.failures.inc({ provider, code: result.error.code });
   }
 
   /** A result's usage per unit and its cost (a float here: Prometheus counters are; the exact figure is in the result). */
@@ -110,6 +131,10 @@ export class KilnMetrics implements WorkerEventRecorder {
     this.families.workerRecoveries.inc({ queue });
   }
 
+  recordArchiving(provider: string, job: WatchedJob, providerCompletedAt: number): void {
+    this.archives.archiving(provider, job, providerCompletedAt);
+  }
+
   /** Prometheus text exposition of every metric. */
   async text(): Promise<string> {
     return this.registry.metrics();
@@ -139,6 +164,56 @@ export class KilnMetrics implements WorkerEventRecorder {
     const counts = await this.counts.get();
     this.families.webhookJobs.reset();
     for (const [state, n] of Object.entries(counts?.webhooks ?? {})) this.families.webhookJobs.set({ state }, n);
+  }
+
+  /** Every attached provider has a series (0: nothing archiving), so a quiet provider reads as healthy, not as absent. */
+  private async collectArchiveOldest(): Promise<void> {
+    const oldest = await this.archives.oldestSeconds(Date.now());
+    this.families.archiveOldest.reset();
+    for (const { queueName } of this.workers?.generation ?? []) {
+      const provider = providerOfQueue(queueName) ?? queueName;
+      this.families.archiveOldest.set({ provider }, oldest.get(provider) ?? 0);
+    }
+    for (const [provider, seconds] of oldest) this.families.archiveOldest.set({ provider }, seconds);
+  }
+
+  private readSlots(): Promise<Array<{ provider: string; scopes: SlotScopeUsage[] }>> {
+    return Promise.all((this.workers?.handoffs ?? []).map(async ({ provider, handoff }) => ({ provider, scopes: await handoff.usage() })));
+  }
+
+  private async collectInflight(): Promise<void> {
+    const usage = await this.slots.get();
+    const { inflightSlots, inflightCap, inflightWaiting } = this.families;
+    for (const gauge of [inflightSlots, inflightCap, inflightWaiting]) gauge.reset();
+    for (const { provider, scopes } of usage ?? []) {
+      for (const { model, cap, inUse, waiting } of scopes) {
+        inflightSlots.set({ provider, model }, inUse);
+        inflightCap.set({ provider, model }, cap);
+        inflightWaiting.set({ provider, model }, waiting);
+      }
+    }
+  }
+
+  /** A queue runs a worker per partition this process consumes: ready when all of them run. */
+  private collectWorkersReady(): void {
+    const workers = this.workers;
+    this.families.workersReady.reset();
+    if (!workers) return;
+    const ready = new Map<string, boolean>();
+    const add = (queue: string, running: boolean) => ready.set(queue, (ready.get(queue) ?? true) && running);
+    for (const g of workers.generation) add(g.queueName, g.worker.isRunning());
+    for (const w of workers.webhooks) add(WEBHOOKS_QUEUE, w.worker.isRunning());
+    for (const [queue, running] of ready) this.families.workersReady.set({ queue }, running ? 1 : 0);
+  }
+
+  private async collectRedisMemory(): Promise<void> {
+    const servers = await this.redisMemory.get();
+    this.families.redisMemory.reset();
+    this.families.redisMaxMemory.reset();
+    for (const { node, usedBytes, maxBytes } of servers ?? []) {
+      this.families.redisMemory.set({ node }, usedBytes);
+      this.families.redisMaxMemory.set({ node }, maxBytes);
+    }
   }
 }
 

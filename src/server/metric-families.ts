@@ -23,6 +23,14 @@ export interface MetricFamilies {
   workerRecoveries: Counter<"queue">;
   archiveMemory: Gauge;
   archiveMemoryLimit: Gauge;
+  failures: Counter<"provider" | "code">;
+  archiveOldest: Gauge<"provider">;
+  inflightSlots: Gauge<"provider" | "model">;
+  inflightCap: Gauge<"provider" | "model">;
+  inflightWaiting: Gauge<"provider" | "model">;
+  workersReady: Gauge<"queue">;
+  redisMemory: Gauge<"node">;
+  redisMaxMemory: Gauge<"node">;
 }
 
 /** What the two job gauges run at scrape time to set their values. */
@@ -31,6 +39,13 @@ export interface GaugeCollectors {
   webhookJobs: () => Promise<void>;
   /** The process's archive memory budget, held bytes and limit (both 0 before any S3 store exists). */
   archiveMemory: () => { held: number; limit: number };
+  /** Sets the archive age gauge (`kiln_archive_oldest_seconds`). */
+  archiveOldest: () => Promise<void>;
+  /** Sets the three in-flight gauges from one read of the slot sets (each gauge's collect calls it). */
+  inflight: () => Promise<void>;
+  workersReady: () => void;
+  /** Sets both Redis memory gauges from one `INFO memory` per server. */
+  redisMemory: () => Promise<void>;
 }
 
 export function createMetricFamilies(registry: Registry, collect: GaugeCollectors): MetricFamilies {
@@ -148,6 +163,63 @@ export function createMetricFamilies(registry: Registry, collect: GaugeCollector
       collect() {
         this.set(collect.archiveMemory().limit);
       },
+    }),
+    failures: new Counter({
+      name: "kiln_generation_failures_total",
+      help: "Generations that failed, by provider and their error code (the result's error.code)",
+      labelNames: ["provider", "code"],
+      registers,
+    }),
+    archiveOldest: new Gauge({
+      name: "kiln_archive_oldest_seconds",
+      help:
+        "Seconds since the provider completed the oldest job still at the archive step, among the jobs this process's workers " +
+        "took up there (0: none); each job's BullMQ state is read again at scrape time",
+      labelNames: ["provider"],
+      registers,
+      collect: collect.archiveOldest,
+    }),
+    inflightSlots: new Gauge({
+      name: "kiln_inflight_slots",
+      help: 'In-flight slots taken now, by provider and cap (model "*": the provider-wide cap), read from Redis at scrape time',
+      labelNames: ["provider", "model"],
+      registers,
+      collect: collect.inflight,
+    }),
+    inflightCap: new Gauge({
+      name: "kiln_inflight_cap",
+      help: "The in-flight cap each kiln_inflight_slots series is held to (KILN_<PROVIDER>_MAX_INFLIGHT[_<MODEL>])",
+      labelNames: ["provider", "model"],
+      registers,
+      collect: collect.inflight,
+    }),
+    inflightWaiting: new Gauge({
+      name: "kiln_inflight_waiting",
+      help: "Jobs waiting in line for an in-flight slot, by provider and cap, read from Redis at scrape time",
+      labelNames: ["provider", "model"],
+      registers,
+      collect: collect.inflight,
+    }),
+    workersReady: new Gauge({
+      name: "kiln_workers_ready",
+      help: "1 when every BullMQ worker of the queue in this process is running, 0 while starting, closing or stopped (no series outside kiln worker)",
+      labelNames: ["queue"],
+      registers,
+      collect: collect.workersReady,
+    }),
+    redisMemory: new Gauge({
+      name: "kiln_redis_memory_used_bytes",
+      help: "Redis used_memory (INFO memory) of each server (each master of a cluster), read at scrape time",
+      labelNames: ["node"],
+      registers,
+      collect: collect.redisMemory,
+    }),
+    redisMaxMemory: new Gauge({
+      name: "kiln_redis_maxmemory_bytes",
+      help: "Redis maxmemory of each server (0: no limit), read at scrape time",
+      labelNames: ["node"],
+      registers,
+      collect: collect.redisMemory,
     }),
     webhookDeliveries: new Counter({
       name: "kiln_webhook_deliveries_total",

@@ -7,6 +7,8 @@ import { safe } from "../util/safe.js";
 import type { WebhookDelivery } from "../contract/webhook-message.js";
 import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "../queue/webhook-queue.js";
 import { isFinalFailure } from "../queue/final-failure.js";
+import type { SlotScopeUsage } from "../inflight/inflight-slots.js";
+import type { WatchedJob } from "./archive-watch.js";
 
 /** How one webhook delivery attempt ended. */
 export type WebhookOutcome = "delivered" | "retry" | "failed";
@@ -19,10 +21,15 @@ export interface WorkerSet {
     stateOf(job: GenerationJob): SubmitState | undefined;
     onSubmitWindow(observer: (ms: number) => void): void;
     onRecovery(observer: () => void): void;
+    /** True once the job completed or failed, or is gone (read from Redis). */
+    ended(jobId: string): Promise<boolean>;
   }[];
   webhooks: readonly { worker: Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>; onRecovery?(observer: () => void): void }[];
-  /** Each provider's in-flight slot hand-off. */
-  handoffs?: readonly { provider: string; handoff: { onReclaim(observer: (jobId: string) => void): void } }[];
+  /** Each provider's in-flight slot hand-off: its reclaims, and its caps' usage at scrape time. */
+  handoffs?: readonly {
+    provider: string;
+    handoff: { onReclaim(observer: (jobId: string) => void): void; usage(): Promise<SlotScopeUsage[]> };
+  }[];
 }
 
 /** What the workers' events are recorded into (`KilnMetrics`). */
@@ -34,6 +41,8 @@ export interface WorkerEventRecorder {
   recordWebhookDelivery(outcome: WebhookOutcome): void;
   recordSlotReclaimed(provider: string): void;
   recordWorkerRecovery(queue: string): void;
+  /** A job became active at the archive step: watched until it finishes (`kiln_archive_oldest_seconds`). */
+  recordArchiving(provider: string, job: WatchedJob, providerCompletedAt: number): void;
 }
 
 /**
@@ -51,6 +60,8 @@ export function attachWorkerMetrics(metrics: WorkerEventRecorder, workers: Worke
       "active",
       safe(log, "metrics active listener", (job: GenerationJob) => {
         const state = generation.stateOf(job);
+        if (state?.step === "archive" && state.providerCompletedAt !== undefined)
+          metrics.recordArchiving(provider, watchedJob(generation, job.queueQualifiedName, String(job.id)), state.providerCompletedAt);
         if (state?.step === "poll") metrics.recordPoll(provider);
         if (reentersSubmitWindow(state)) metrics.recordSubmitWindow(provider);
       }),
@@ -97,6 +108,13 @@ export interface SubmitState {
   submitCalls: number;
   taskId?: string;
   result?: unknown;
+  /** When the provider finished the task (ms): set from the archive step on. */
+  providerCompletedAt?: number;
+}
+
+/** The watch keeps strings and the long-lived worker, never the job object (its data may be large). */
+function watchedJob(generation: WorkerSet["generation"][number], queue: string, id: string): WatchedJob {
+  return { key: `${queue}:${id}`, ended: () => generation.ended(id) };
 }
 
 /** A visit at submit after a call whose outcome is unknown: it will call the provider again. */

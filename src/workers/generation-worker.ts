@@ -43,6 +43,8 @@ export class GenerationWorker {
   /** A connection of its own: a state write never waits behind BullMQ's replies on the shared one. */
   private readonly stateConnection: RedisConnection;
   private readonly windowObservers = new Set<(ms: number) => void>();
+  /** `<prefix>:<queue>:`, the start of every job hash key of this worker's queue. */
+  private readonly keyPrefix: string;
 
   constructor(private readonly options: GenerationWorkerOptions) {
     this.queueName = generateQueueName(options.provider.name);
@@ -55,6 +57,7 @@ export class GenerationWorker {
       safe(this.log, "state connection error", (err: Error) => this.log.error({ err: err.message }, "state connection error")),
     );
     this.states = new JobStateStore(this.stateConnection, prefix, this.queueName);
+    this.keyPrefix = `${prefix}:${this.queueName}:`;
     this.pipeline = generationPipeline(options, this.stateConnection, this.log, (ms) =>
       this.windowObservers.forEach((observe) => observe(ms)),
     );
@@ -99,6 +102,15 @@ export class GenerationWorker {
   stateOf(job: GenerationJob): JobState | undefined {
     const stored = readState(job);
     return stored.kind === "state" ? stored.state : undefined;
+  }
+
+  /**
+   * True once job `jobId` of this worker's queue completed or failed, or is gone: one HMGET of
+   * its hash (`timestamp` is set on every job, `finishedOn` once it ended). For metrics.
+   */
+  async ended(jobId: string): Promise<boolean> {
+    const [timestamp, finishedOn] = await this.stateConnection.hmget(this.keyPrefix + jobId, "timestamp", "finishedOn");
+    return timestamp === null || finishedOn !== null;
   }
 
   /**

@@ -64,6 +64,25 @@ describe("KilnMetrics.recordResult", () => {
   });
 });
 
+describe("kiln_generation_failures_total", () => {
+  it("counts failed results by provider and error code, and completed ones not at all", async () => {
+    const metrics = new KilnMetrics({ log, processMetrics: false });
+    const failed = (code: "task_failed" | "archive_failed") => ({
+      ...result({}, "failed"),
+      outputs: [],
+      error: { code, message: "m", retryable: false },
+    });
+    metrics.recordResult("tokenhub", failed("task_failed"));
+    metrics.recordResult("tokenhub", failed("task_failed"));
+    metrics.recordResult("gateway", failed("archive_failed"));
+    metrics.recordResult("tokenhub", result({}));
+    const text = await metrics.text();
+    expect(sample(text, "kiln_generation_failures_total", { provider: "tokenhub", code: "task_failed" })).toBe(2);
+    expect(sample(text, "kiln_generation_failures_total", { provider: "gateway", code: "archive_failed" })).toBe(1);
+    expect(text.match(/^kiln_generation_failures_total\{/gm)).toHaveLength(2);
+  });
+});
+
 describe("KilnMetrics job gauges", () => {
   const counts: QueueCounts = { generation: { tokenhub: { waiting: 3, completed: 7 }, gateway: { waiting: 0 } }, webhooks: { delayed: 2 } };
 
