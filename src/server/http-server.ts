@@ -13,6 +13,8 @@ import { errorReply } from "./error-reply.js";
 import { registerGenerationRoutes } from "./generation-routes.js";
 import { registerOutputRoutes } from "./output-routes.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
+import { outputPresigner } from "../storage/output-presigner.js";
+import { registerOutputLinks } from "./output-links.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import type { KilnMetrics } from "./kiln-metrics.js";
 import { openApiDocument, schemaErrorMessage, type RegisteredRoute } from "./openapi.js";
@@ -26,6 +28,11 @@ export interface KilnHttpServerOptions {
   store?: ArchiveStore;
   /** How long a presigned output URL lasts, ms (`KILN_OUTPUT_URL_TTL`). @defaultValue 1 h */
   outputUrlTtlMs?: number;
+  /**
+   * `presigned` (`KILN_OUTPUT_URLS`): generation answers give every output an `href` and
+   * `expiresAt`; needs a `store` that presigns (S3). @defaultValue "off"
+   */
+  outputUrls?: "off" | "presigned";
   /** The connection readiness pings, and by whose state errors become 503s (the client's). */
   redis: RedisConnection;
   /** Served at `/metrics`. */
@@ -116,8 +123,13 @@ export class KilnHttpServer {
     registerHealthRoutes(this.app, { redis: options.redis, workersRunning: options.workersRunning, readinessTimeoutMs });
     const reads = { readToken: options.readToken, apiToken: options.apiToken, publicReads: options.publicReads ?? false };
     registerGenerationRoutes(this.app, { client: options.client, apiToken: options.apiToken, reads });
-    if (options.store)
-      registerOutputRoutes(this.app, { client: options.client, store: options.store, reads, urlTtlMs: options.outputUrlTtlMs });
+    const presign = options.store ? outputPresigner(options.store, options.outputUrlTtlMs) : undefined;
+    if (options.store) registerOutputRoutes(this.app, { client: options.client, store: options.store, reads, presign });
+    if (options.outputUrls === "presigned") {
+      if (!presign) throw new RangeError("outputUrls: presigned needs a store that presigns (S3)");
+      // after scrubAnswers: an href carries the S3 key id, a configured secret, which must reach the caller intact
+      registerOutputLinks(this.app, presign);
+    }
     registerBatchRoutes(this.app, {
       reader: options.batches,
       writer: options.batchWriter,
