@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ArchivedOutput } from "../../src/contract/generation-result.js";
 import { createLogger } from "../../src/logger.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
@@ -159,7 +159,9 @@ describe("KILN_OUTPUT_URLS=presigned with the local archive", () => {
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 
   it("is refused at start (kiln status) with exit 2, naming KILN_OUTPUT_URLS, S3_BUCKET and ARCHIVE_DIR", async () => {
-    const run = await kiln(["status", "any-id"], { ARCHIVE_DIR: dir, KILN_OUTPUT_URLS: "presigned" });
+    // a reachable Redis: were the setting let through, status would answer quickly (no such job, exit 3)
+    const env = { ARCHIVE_DIR: dir, KILN_OUTPUT_URLS: "presigned", REDIS_URL: inject("redisUrl"), KILN_PREFIX: "{kiln-hrefs-none}" };
+    const run = await kiln(["status", "any-id"], env);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe("");
     expect(run.stderr).toMatch(/KILN_OUTPUT_URLS: presigned needs an S3 archive \(S3_BUCKET\); the local archive \(ARCHIVE_DIR\)/);
