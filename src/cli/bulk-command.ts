@@ -8,6 +8,7 @@ import { BatchProducer } from "../producers/batch-producer.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import { readManifest } from "../batches/manifest-reader.js";
 import { connectRedis, redisTargetOf } from "../queue/redis.js";
+import { createArchiveStore, outputLinksOf } from "../storage/index.js";
 
 /** `kiln bulk <manifest.jsonl>`: a JSONL manifest (one request per line, with custom_id) as one batch. */
 export function bulkCommand(): Command {
@@ -128,6 +129,10 @@ async function watch(env: ReturnType<typeof loadEnvironment>, batchId: string): 
         `batch ${batchId} completed${stopped}: ${summary.counts.completed} completed, ${summary.counts.failed} failed, ` +
           `${summary.counts.invalid} invalid lines${cost}; results at ${summary.results.url}`,
       );
+      // KILN_OUTPUT_URLS=presigned: a link to results.jsonl that needs no S3 credentials (docs/cli.md)
+      const presign = outputLinksOf(env, createArchiveStore(env));
+      const link = presign && (await presign({ key: summary.results.key, contentType: "application/x-ndjson" }));
+      if (link) console.log(`results href (valid until ${link.expiresAt}): ${link.href}`);
     }
     return summary?.counts.failed ?? status?.counts.failed ?? 0;
   } finally {

@@ -9,8 +9,8 @@ export interface OutputLink {
   expiresAt: string;
 }
 
-/** Mints a fresh link to one archived output (an S3 presigned GET: `outputPresigner` in storage). */
-export type PresignOutput = (output: ArchivedOutput) => Promise<OutputLink>;
+/** Mints a fresh link to one archived object, served as `contentType` (an S3 presigned GET: `outputPresigner` in storage). */
+export type PresignOutput = (output: Pick<ArchivedOutput, "key" | "contentType">) => Promise<OutputLink>;
 
 /**
  * `presign` minting at most one link per key: a view that lists the same outputs twice (its

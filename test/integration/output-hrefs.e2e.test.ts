@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -132,6 +132,26 @@ describe("KILN_OUTPUT_URLS=presigned, S3 archive: answers and webhooks carry fre
     expect(signed(output!.href!).expiresS).toBe(600);
     expect(output!.expiresAt).toBe(new Date(signed(output!.href!).at + 600_000).toISOString());
     expect(await fetched(output!.href!)).toEqual({ status: 200, sha256: output!.sha256 });
+  });
+
+  it("kiln bulk --wait prints a link to the batch's results.jsonl that fetches it with no credentials", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kiln-hrefs-bulk-"));
+    try {
+      const manifest = join(dir, "manifest.jsonl");
+      const line = { custom_id: "one", provider: "wcode", model: "hunyuan-lite", input: { messages: [{ role: "user", content: "hi" }] } };
+      await writeFile(manifest, `${JSON.stringify(line)}\n`);
+      const run = await kiln(["bulk", manifest, "--batch-id", `hrefs-${Date.now()}`, "--wait"], h.rawEnv);
+      expect(run.code, run.stderr).toBe(0);
+      const printed = /^results href \(valid until (\S+)\): (\S+)$/m.exec(run.stdout);
+      expect(printed, run.stdout).not.toBeNull();
+      const [, expiresAt, href] = printed as unknown as [string, string, string];
+      expect(expiresAt).toBe(new Date(signed(href).at + 600_000).toISOString());
+      const results = await fetch(href);
+      expect(results.status).toBe(200);
+      expect(JSON.parse((await results.text()).trim())).toMatchObject({ custom_id: "one", status: "completed" });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
