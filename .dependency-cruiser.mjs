@@ -29,6 +29,12 @@ const ENTRIES = [
   "src/billing/index.ts",
 ];
 
+/** The package's entry (package.json `exports["."]`): producers import it, so it loads no worker, server or S3. */
+const PACKAGE_ENTRY = "src/producers/index.ts";
+/** What the package's entry must not reach: kiln's worker side in src/, and the packages only that side needs. */
+const WORKER_SIDE = ["workers", "visit", "server", "storage"];
+const WORKER_PACKAGES = ["fastify", "@fastify", "@aws-sdk", "@bull-board"];
+
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** A folder's modules, or the one root file. */
 const place = (name) => (name.endsWith(".ts") ? `${escape(name)}$` : `${escape(name)}/`);
@@ -82,6 +88,16 @@ export default {
       to: { path: "^src/", pathNot: `^(?:${ENTRIES.map(escape).join("|")})$`, reachable: false },
     },
     {
+      name: "package-entry-stays-light",
+      comment: `${PACKAGE_ENTRY} (the package's entry) and all it imports, type-only imports too, reach none of ${WORKER_SIDE.join(", ")} nor ${WORKER_PACKAGES.join(", ")}`,
+      severity: "error",
+      from: { path: `^${escape(PACKAGE_ENTRY)}$` },
+      to: {
+        path: `${within(WORKER_SIDE)}|^node_modules/(?:${WORKER_PACKAGES.map(escape).join("|")})/`,
+        reachable: true,
+      },
+    },
+    {
       name: "dev-tools-stay-out",
       comment: "the dev tools (@kiln/dev-tools) import nothing of kiln's src/",
       severity: "error",
@@ -111,7 +127,9 @@ export default {
     },
   ],
   options: {
-    includeOnly: "^(?:src|packages/dev-tools/src)/",
+    // the worker side's packages as leaves too (not followed), for package-entry-stays-light
+    includeOnly: `^(?:src|packages/dev-tools/src)/|^node_modules/(?:${WORKER_PACKAGES.map(escape).join("|")})/`,
+    doNotFollow: { path: "^node_modules/" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     // @kiln/dev-tools from its source (the `kiln-source` condition), as tsconfig.json resolves it

@@ -42,8 +42,17 @@ export interface RowResult {
   met: boolean;
   /** Sizes, CPU per process, percentiles, anything that puts the figure in context. */
   context: Record<string, number | string | boolean>;
-  /** Optional series for the charts: label → points (x, y). */
+  /** Optional series for the row's chart, all on the axes of `seriesAxes`: label → points (x, y). */
   series?: Record<string, Array<[number, number]>>;
-  /** Axis titles of the series' chart, e.g. `{ x: "task duration s", y: "detection delay s" }`. */
-  seriesAxes?: { x: string; y: string };
+  /**
+   * The series' axis titles, each "quantity (unit)", e.g. `{ x: "task duration (s)", y: "detection
+   * delay (s)" }`. `joined`: x is ordered (a size, a count, a time) and a line joins each series'
+   * points; otherwise they stay points.
+   */
+  seriesAxes?: { x: string; y: string; joined?: boolean };
+  /**
+   * Optional figures by category, drawn as bars: one entry per quantity, its axis title
+   * "quantity (unit)", e.g. `{ axis: "throughput (MiB/s)", values: { kiln: 58.1, "plain copy": 53.2 } }`.
+   */
+  bars?: Array<{ axis: string; values: Record<string, number> }>;
 }

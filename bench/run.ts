@@ -4,13 +4,14 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { BenchRow, RowResult } from "./row.js";
-import { renderReport } from "./report.js";
 import { ROOT } from "./stack.js";
+import { writeReport } from "./write-report.js";
 
 /**
  * `npm run bench [-- --full] [-- --row a,b]`: runs every row in `bench/rows/` (each kiln
  * against its baseline in the same run), prints a line per row, and writes
- * `bench/results/<date>.json` and the report `bench/results/<date>.md` with its SVG charts.
+ * `bench/results/<date>.json` and the report `bench/results/<date>.md` with its SVG charts
+ * (`npm run bench:render` draws them again from the JSON).
  */
 
 /** Rows run in this order; rows not listed (added later) run after them, by id. */
@@ -81,13 +82,8 @@ async function writeResults(results: BenchResults, announce: boolean): Promise<v
   const dir = process.env.BENCH_RESULTS_DIR ?? join(ROOT, "bench/results");
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, `${results.name}.json`), `${JSON.stringify(results, null, 2)}\n`);
-  const report = renderReport(results);
-  await writeFile(join(dir, `${results.name}.md`), report.markdown);
-  for (const [name, svg] of Object.entries(report.charts)) await writeFile(join(dir, name), svg);
-  if (announce)
-    console.log(
-      `wrote ${dir}/${results.name}.json, ${results.name}.md${Object.keys(report.charts).length ? ` and ${Object.keys(report.charts).join(", ")}` : ""}`,
-    );
+  const written = await writeReport(results, dir, results.name);
+  if (announce) console.log(`wrote ${dir}/${results.name}.json, ${written.join(", ")}`);
 }
 
 /** Every module in bench/rows/ that exports `row`, in ORDER and then by id. */

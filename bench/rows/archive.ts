@@ -88,6 +88,11 @@ async function measured(job: CopyJob, context: BenchContext): Promise<Measured> 
   return measuredCopy;
 }
 
+/** The bars' categories besides kiln. */
+const PLAIN = "plain lib-storage copy";
+const FILE = "undici to a local file";
+const TOGETHER = `${CONCURRENT} kiln archives at once`;
+
 function result(
   videoBytes: number,
   m: { kiln: Measured; plain: Measured; file: Measured; together: Measured },
@@ -123,19 +128,21 @@ function result(
       archiveMemoryBudgetMiB: DEFAULT_ARCHIVE_MEMORY / MB,
       budgetPeakMiB: round((m.together.budgetPeakBytes ?? 0) / MB),
     },
-    series: {
-      "throughput MiB/s (kiln, lib-storage, file)": [
-        [0, m.kiln.mibPerSecond],
-        [1, m.plain.mibPerSecond],
-        [2, m.file.mibPerSecond],
-      ],
-      "peak RSS growth MiB (kiln, lib-storage, file, kiln ×8)": [
-        [0, m.kiln.growthMib],
-        [1, m.plain.growthMib],
-        [2, m.file.growthMib],
-        [3, m.together.growthMib],
-      ],
-    },
+    bars: [
+      {
+        axis: "archive throughput (MiB/s)",
+        values: { kiln: round(m.kiln.mibPerSecond), [PLAIN]: round(m.plain.mibPerSecond), [FILE]: round(m.file.mibPerSecond) },
+      },
+      {
+        axis: "peak RSS growth (MiB)",
+        values: {
+          kiln: round(m.kiln.growthMib),
+          [PLAIN]: round(m.plain.growthMib),
+          [FILE]: round(m.file.growthMib),
+          [TOGETHER]: round(m.together.growthMib),
+        },
+      },
+    ],
   };
 }
 

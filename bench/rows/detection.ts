@@ -167,6 +167,10 @@ async function measure(queue: Queue, simulator: ProviderSimulator, id: string, p
   };
 }
 
+/** The series' names: a point per task, one colour per schedule. */
+const ADAPTIVE = "adaptive schedule (kiln)";
+const FIXED = "fixed 1.5× backoff (baseline)";
+
 function resultOf(adaptive: Measured[], fixed: Measured[], scale: number, count: number): RowResult {
   const a = summary(adaptive, scale);
   const f = summary(fixed, scale);
@@ -189,9 +193,11 @@ function resultOf(adaptive: Measured[], fixed: Measured[], scale: number, count:
       ...perModel("fixed", fixed, scale),
     },
     series: {
-      "adaptive: delay (s) by duration (s)": adaptive.map((m) => [round(m.durationMs / scale / 1000), round(m.delayMs / scale / 1000)]),
-      "fixed: delay (s) by duration (s)": fixed.map((m) => [round(m.durationMs / scale / 1000), round(m.delayMs / scale / 1000)]),
+      [ADAPTIVE]: adaptive.map((m) => [round(m.durationMs / scale / 1000), round(m.delayMs / scale / 1000)]),
+      [FIXED]: fixed.map((m) => [round(m.durationMs / scale / 1000), round(m.delayMs / scale / 1000)]),
     },
+    // one point per task: durations are drawn at random, so a line between them would mean nothing
+    seriesAxes: { x: "task duration (s)", y: "detection delay (s)" },
   };
 }
 

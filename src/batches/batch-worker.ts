@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
-import { UnrecoverableError, Worker } from "bullmq";
+import { Worker } from "bullmq";
+import { finalFailure } from "../queue/final-failure.js";
 import type { RedisConnection } from "../queue/redis.js";
 import type { Logger } from "pino";
 import { BatchJobData, type BatchSummary } from "../contract/batch-summary.js";
@@ -57,7 +58,7 @@ export class BatchWorker {
     if (job.name === "seal") return { sealed: true };
     // any BullMQ client can write a batch parent: data that does not hold fails alone, once, naming the field
     const parsed = BatchJobData.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid_request: ${describeIssues(parsed.error)}`);
+    if (!parsed.success) throw finalFailure(`invalid_request: ${describeIssues(parsed.error)}`);
     const data = parsed.data;
     const counts: ResultCounts = { completed: 0, failed: 0, budgetExhausted: 0, totals: new UsageTotals() };
     const key = `${data.archivePrefix}/batches/${data.batchId}/results.jsonl`;

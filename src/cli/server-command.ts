@@ -9,8 +9,8 @@ export function serverCommand(): Command {
   return new Command("server")
     .description("serve the HTTP API (job status, enqueue, health, readiness, metrics) without running workers")
     .option("--port <port>", "TCP port (default KILN_HTTP_PORT, else 8080)", parsePort)
-    .option("--host <host>", "interface to bind", "0.0.0.0")
-    .action(async (o: { port?: number; host: string }) => {
+    .option("--host <host>", "interface to bind (default KILN_HTTP_HOST, else 0.0.0.0)")
+    .action(async (o: { port?: number; host?: string }) => {
       const env = loadEnvironment();
       const log = createLogger({ level: env.LOG_LEVEL, secrets: secretScrubberOf(env) });
       const http = await startHttpServer(env, log, { port: o.port, host: o.host });

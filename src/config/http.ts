@@ -5,6 +5,8 @@ import { Flag, Token, WholeNumber } from "./values.js";
 export const HttpConfig = z.object({
   /** The API's and /metrics' port, 0 to 65535 (0 picks a free one). Unset by default: no HTTP server in `kiln worker`, 8080 for `kiln server`. */
   KILN_HTTP_PORT: WholeNumber(0, 65_535, { whole: "expected a port number", range: "expected 0 to 65535" }).optional(),
+  /** The interface the HTTP server binds: `0.0.0.0` (every IPv4 interface, as probes and scrapers in a container need), `127.0.0.1`, `::`… */
+  KILN_HTTP_HOST: z.string().trim().min(1, "expected an interface address such as 0.0.0.0 or 127.0.0.1").default("0.0.0.0"),
   /** Bearer token of the write routes (and of reads), at least 16 characters. Unset by default: writes answer 503. */
   KILN_API_TOKEN: Token().optional(),
   /** Bearer token of the read routes (GET /v1/generations/{id}, /v1/batches/{id}) only, at least 16 characters. Unset by default. */

@@ -1,3 +1,7 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { PartitionedQueues } from "../queue/partitioned-queues.js";
 import { PROVIDERS } from "../providers/model-registry.js";
@@ -58,9 +62,25 @@ export function registerAdminDashboard(app: FastifyInstance, options: AdminDashb
       serverAdapter,
       options: { uiConfig: { boardTitle: write ? "kiln" : "kiln (read-only)" } },
     });
+    const views = await offlineViews();
+    serverAdapter.setViewsPath(views);
+    scope.addHook("onClose", async () => rm(views, { recursive: true, force: true }));
     scope.addHook("onRequest", adminAuth(options.token));
     await scope.register(serverAdapter.registerPlugin(), { prefix: ADMIN_BASE_PATH });
   });
+}
+
+/**
+ * bull-board's page template without its Google Fonts stylesheet, in a directory of its own: the
+ * page then asks nothing of a third party (a private network reaches none, and an admin page
+ * should not tell one who opens it). The fonts fall back to the system's sans-serif and monospace.
+ */
+async function offlineViews(): Promise<string> {
+  const ui = join(dirname(createRequire(import.meta.url).resolve("@bull-board/ui/package.json")), "dist");
+  const template = await readFile(join(ui, "index.ejs"), "utf8");
+  const dir = await mkdtemp(join(tmpdir(), "kiln-dashboard-"));
+  await writeFile(join(dir, "index.ejs"), template.replace(/<link[^>]*fonts\.googleapis\.com[^>]*>\s*/g, ""));
+  return dir;
 }
 
 const CHALLENGE = 'Basic realm="kiln admin", charset="UTF-8"';

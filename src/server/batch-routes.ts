@@ -6,6 +6,8 @@ import { bearerAuth, readAuth, type ReadAuthOptions } from "./bearer-auth.js";
 import type { BatchReader } from "./batch-reader.js";
 import { CreateBatchBody } from "./create-batch-body.js";
 import { describeIssues } from "../contract/generation-request.js";
+import { answerPreferringWait, waitingHandlerTimeout, type WaitSettings } from "./prefer-wait.js";
+import { batchEnded } from "./batch-events.js";
 
 /** Enqueues a batch: the TypeScript client's `enqueueBatch`. */
 export interface BatchWriter {
@@ -22,18 +24,25 @@ export interface BatchRoutesOptions {
   /** Bearer token required by `POST`; undefined refuses every write (503). */
   apiToken: string | undefined;
   reads: ReadAuthOptions;
+  /** How `Prefer: wait` waits (`GET`). */
+  waiting: WaitSettings;
 }
 
 /** `GET /v1/batches/{id}`, served by the batch producer's reader (404 without one), and `POST /v1/batches`. */
 export function registerBatchRoutes(app: FastifyInstance, options: BatchRoutesOptions): void {
   const batches = options.reader;
-  app.get<{ Params: { id: string } }>("/v1/batches/:id", { onRequest: readAuth(options.reads) }, async (request) => {
-    const { id } = request.params;
-    const batch = batches ? await batches.get(id) : undefined;
-    if (batch === undefined)
-      throw new HttpError(404, "not_found", batches ? `no batch ${id}` : `no batch ${id}: this server has no batch reader`);
-    return batch;
-  });
+  app.get<{ Params: { id: string } }>(
+    "/v1/batches/:id",
+    { onRequest: readAuth(options.reads), handlerTimeout: waitingHandlerTimeout(options.waiting) },
+    (request, reply) =>
+      answerPreferringWait(request, reply, options.waiting, async (wait) => {
+        const { id } = request.params;
+        const batch = batches ? await batches.get(id) : undefined;
+        if (!batches || batch === undefined)
+          throw new HttpError(404, "not_found", batches ? `no batch ${id}` : `no batch ${id}: this server has no batch reader`);
+        return wait(batch, () => batches.get(id), batchEnded);
+      }),
+  );
   const writer = options.writer;
   if (!writer) return;
   // 201 with what was enqueued; lines that do not validate are listed by index, as `kiln bulk` reports them by line

@@ -1,13 +1,14 @@
 import type { FastifyInstance } from "fastify";
 import type { GenerationClient, GenerationStatus } from "../producers/generation-client.js";
 import { isInvalidRequestError } from "../contract/invalid-request-error.js";
-import { generateQueueName } from "../contract/queue-names.js";
+import { generateQueueName, providerOfQueue } from "../contract/queue-names.js";
 import { PROVIDERS, isProvider } from "../providers/model-registry.js";
 import { HttpError } from "./api-error.js";
 import { bearerAuth, readAuth, type ReadAuthOptions } from "./bearer-auth.js";
 import { enqueueGeneration } from "./enqueue-generation.js";
 import { toGenerationView, type GenerationView } from "./generation-view.js";
 import { inServerSpan } from "../telemetry/kiln-spans.js";
+import { answerPreferringWait, waitingHandlerTimeout, type WaitSettings } from "./prefer-wait.js";
 
 export interface GenerationRoutesOptions {
   client: GenerationClient;
@@ -15,6 +16,8 @@ export interface GenerationRoutesOptions {
   apiToken: string | undefined;
   /** Who may read: see `readAuth`. */
   reads: ReadAuthOptions;
+  /** How `Prefer: wait` waits (`GET` and `POST`). */
+  waiting: WaitSettings;
 }
 
 /** Where a generation can be read back; ids may hold any character but `:`, so it is encoded. */
@@ -28,26 +31,33 @@ export function registerGenerationRoutes(app: FastifyInstance, options: Generati
 
   app.get<{ Params: { id: string }; Querystring: { provider?: unknown } }>(
     "/v1/generations/:id",
-    { onRequest: readAuth(options.reads) },
-    async (request) => {
-      const { id } = request.params;
-      const provider = providerParam(request.query.provider);
-      const status = await readStatus(client, id, provider);
-      if (!status) throw new HttpError(404, "not_found", `no generation ${id}${provider ? ` on ${generateQueueName(provider)}` : ""}`);
-      return toGenerationView(status);
-    },
+    { onRequest: readAuth(options.reads), handlerTimeout: waitingHandlerTimeout(options.waiting) },
+    (request, reply) =>
+      answerPreferringWait(request, reply, options.waiting, async (wait) => {
+        const { id } = request.params;
+        const provider = providerParam(request.query.provider);
+        const status = await readStatus(client, id, provider);
+        if (!status) throw new HttpError(404, "not_found", `no generation ${id}${provider ? ` on ${generateQueueName(provider)}` : ""}`);
+        return toGenerationView(await wait(status, () => client.get(id, queueProvider(status)), hasEnded));
+      }),
   );
 
   // a caller's traceparent makes the job part of the caller's trace, down to the webhook it receives
-  app.post("/v1/generations", { onRequest: bearerAuth(options.apiToken) }, (request, reply) =>
-    inServerSpan({ method: "POST", route: "/v1/generations", headers: request.headers }, async (span) => {
-      const outcome = await enqueueGeneration(request.body, client);
-      const status = await readStatus(client, outcome.id, outcome.provider);
-      // 201 for a new job; 200 when the same request was already under this id (an idempotent retry)
-      void reply.code(outcome.created ? 201 : 200).header("location", generationPath(outcome.id));
-      span.setAttribute("http.response.status_code", reply.statusCode);
-      return status ? toGenerationView(status) : justEnqueued(outcome.id, outcome.provider);
-    }),
+  app.post(
+    "/v1/generations",
+    { onRequest: bearerAuth(options.apiToken), handlerTimeout: waitingHandlerTimeout(options.waiting) },
+    (request, reply) =>
+      inServerSpan({ method: "POST", route: "/v1/generations", headers: request.headers }, (span) =>
+        answerPreferringWait(request, reply, options.waiting, async (wait) => {
+          const outcome = await enqueueGeneration(request.body, client);
+          const status = await readStatus(client, outcome.id, outcome.provider);
+          // 201 for a new job; 200 when the same request was already under this id (an idempotent retry)
+          void reply.code(outcome.created ? 201 : 200).header("location", generationPath(outcome.id));
+          span.setAttribute("http.response.status_code", reply.statusCode);
+          if (!status) return justEnqueued(outcome.id, outcome.provider);
+          return toGenerationView(await wait(status, () => client.get(outcome.id, outcome.provider), hasEnded));
+        }),
+      ),
   );
 
   // 202: the cancel is recorded; the job ends as failed/cancelled when a worker next sees it
@@ -72,6 +82,16 @@ export function providerParam(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value === "string" && isProvider(value)) return value;
   throw new HttpError(400, "invalid_request", `provider: expected one of ${PROVIDERS.join(", ")}`);
+}
+
+/** A job's final states: the wait of `Prefer: wait` ends there. */
+function hasEnded(status: { state: string }): boolean {
+  return status.state === "completed" || status.state === "failed";
+}
+
+/** The provider whose queue holds a job read back: later reads look only there. */
+export function queueProvider(status: GenerationStatus): string | undefined {
+  return providerOfQueue(status.queue);
 }
 
 /** An id that exists in two provider queues (BullMQ-minted ids repeat) cannot be answered without a provider. */

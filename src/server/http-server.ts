@@ -20,6 +20,8 @@ import type { KilnMetrics } from "./kiln-metrics.js";
 import { openApiDocument, schemaErrorMessage, type RegisteredRoute } from "./openapi.js";
 import { kilnVersion } from "../util/kiln-version.js";
 import { attachRouteSchema } from "./route-schemas.js";
+import { registerEventRoutes } from "./event-routes.js";
+import type { WaitSettings } from "./prefer-wait.js";
 
 export interface KilnHttpServerOptions {
   /** Reads and enqueues generations (`/v1/generations`). */
@@ -58,6 +60,13 @@ export interface KilnHttpServerOptions {
   bodyLimit?: number;
   /** A request still unanswered after this long gets a 503, ms (100 to 300000). @defaultValue 10000 */
   requestTimeoutMs?: number;
+  /**
+   * How often a `Prefer: wait` request and an event stream read their job or batch again, ms
+   * (50 to 10000): each read is two short commands on the server's connection. @defaultValue 500
+   */
+  eventIntervalMs?: number;
+  /** An event stream's `: ping` comment comes this often, ms (100 to 300000). @defaultValue 15000 */
+  eventHeartbeatMs?: number;
   /** `info.version` of `/openapi.json`. @defaultValue kiln's package version */
   version?: string;
   /** bull-board at `/admin/queues` (`KILN_ADMIN_TOKEN`). @defaultValue undefined: no dashboard (404) */
@@ -81,6 +90,8 @@ export class KilnHttpServer {
     const readinessTimeoutMs = inRange(options.readinessTimeoutMs ?? 2000, 100, 60_000, "readinessTimeoutMs");
     const bodyLimit = inRange(options.bodyLimit ?? 1024 * 1024, 1024, 64 * 1024 * 1024, "bodyLimit");
     const requestTimeoutMs = inRange(options.requestTimeoutMs ?? 10_000, 100, 300_000, "requestTimeoutMs");
+    const eventIntervalMs = inRange(options.eventIntervalMs ?? 500, 50, 10_000, "eventIntervalMs");
+    const eventHeartbeatMs = inRange(options.eventHeartbeatMs ?? 15_000, 100, 300_000, "eventHeartbeatMs");
     this.app = Fastify({
       // typed as fastify's base logger so routes keep the default instance type (tsc needs the
       // assertion; typescript-eslint, resolving pino's types its own way, thinks it changes nothing)
@@ -94,7 +105,8 @@ export class KilnHttpServer {
       routerOptions: { maxParamLength: 1024 },
       return503OnClosing: true,
       // the schemas check, they do not repair: an unknown field is refused (not dropped), a number is not a string
-      ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, verbose: true } },
+      // allowUnionTypes: a field may be `["number", "null"]` (a batch's budget); strict mode would print a non-JSON warning into the log
+      ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, verbose: true, allowUnionTypes: true } },
       schemaErrorFormatter: schemaErrorMessage,
     });
     // every route gets its params/query/body schema from route-schemas.ts as it is registered
@@ -122,7 +134,11 @@ export class KilnHttpServer {
     if (options.secrets && !options.secrets.empty) scrubAnswers(this.app, options.secrets);
     registerHealthRoutes(this.app, { redis: options.redis, workersRunning: options.workersRunning, readinessTimeoutMs });
     const reads = { readToken: options.readToken, apiToken: options.apiToken, publicReads: options.publicReads ?? false };
-    registerGenerationRoutes(this.app, { client: options.client, apiToken: options.apiToken, reads });
+    // waits and event streams end when the server closes, so that closing does not wait for them
+    const closing = new AbortController();
+    this.app.addHook("preClose", async () => closing.abort());
+    const waiting: WaitSettings = { intervalMs: eventIntervalMs, requestTimeoutMs, closing: closing.signal };
+    registerGenerationRoutes(this.app, { client: options.client, apiToken: options.apiToken, reads, waiting });
     const presign = options.store ? outputPresigner(options.store, options.outputUrlTtlMs) : undefined;
     if (options.store) registerOutputRoutes(this.app, { client: options.client, store: options.store, reads, presign });
     if (options.outputUrls === "presigned") {
@@ -136,6 +152,16 @@ export class KilnHttpServer {
       prices: options.prices,
       apiToken: options.apiToken,
       reads,
+      waiting,
+    });
+    const scrub = options.secrets && !options.secrets.empty ? options.secrets.forJson() : undefined;
+    registerEventRoutes(this.app, {
+      client: options.client,
+      batches: options.batches,
+      reads,
+      waiting,
+      heartbeatMs: eventHeartbeatMs,
+      scrub: scrub && ((json) => scrub.scrub(json)),
     });
     this.app.get("/metrics", async (_request, reply) => {
       void reply.type(options.metrics.registry.contentType);

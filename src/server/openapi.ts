@@ -37,6 +37,7 @@ export function openApiDocument(routes: readonly RegisteredRoute[], version: str
           parameters: [
             ...parameters("path", doc.schema.params as JsonSchema | undefined),
             ...parameters("query", doc.schema.querystring as JsonSchema | undefined),
+            ...parameters("header", doc.schema.headers as JsonSchema | undefined),
           ],
           ...(doc.schema.body ? { requestBody: { required: true, content: { "application/json": { schema: doc.schema.body } } } } : {}),
           responses: Object.fromEntries(
@@ -65,8 +66,8 @@ export function openApiDocument(routes: readonly RegisteredRoute[], version: str
   };
 }
 
-/** OpenAPI parameters from an object schema of path or query fields. */
-function parameters(where: "path" | "query", schema: JsonSchema | undefined): unknown[] {
+/** OpenAPI parameters from an object schema of path, query or header fields. */
+function parameters(where: "path" | "query" | "header", schema: JsonSchema | undefined): unknown[] {
   const properties = (schema?.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set((schema?.required ?? []) as string[]);
   return Object.entries(properties).map(([name, s]) => ({

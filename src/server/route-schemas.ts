@@ -23,7 +23,7 @@ export interface RouteDoc {
   summary: string;
   auth: RouteAuth;
   /** Validated before the handler runs; a request that fails is a 400 naming the field. */
-  schema: Pick<FastifySchema, "params" | "querystring" | "body">;
+  schema: Pick<FastifySchema, "params" | "querystring" | "body" | "headers">;
   /** Status → description and body schema. Not given to fastify: a response schema would drop unlisted fields. */
   responses: Record<string, { description: string; schema?: JsonSchema; contentType?: string }>;
 }
@@ -72,6 +72,27 @@ const providerQuery: JsonSchema = {
   type: "object",
   properties: { provider: { type: "string", enum: [...PROVIDERS], description: "look in this provider's queue only" } },
   additionalProperties: false,
+};
+
+/** `Prefer: wait=N` (RFC 7240, as Replicate takes it): answer when the job (batch) ends or after N seconds. */
+const preferWaitHeaders: JsonSchema = {
+  type: "object",
+  properties: {
+    prefer: {
+      type: "string",
+      description:
+        "`wait=N` (1 to 60; more is taken as 60): answer once the job (batch) ended or after N seconds, whichever comes first, " +
+        "with Preference-Applied: wait=N. Other or malformed preferences are ignored",
+    },
+  },
+};
+
+/** `Last-Event-ID`: an event stream resumes after the event with this id, sending nothing twice. */
+const eventStreamHeaders: JsonSchema = {
+  type: "object",
+  properties: {
+    "last-event-id": { type: "string", description: "the id of the last event received (EventSource sends it when it reconnects)" },
+  },
 };
 
 const apiErrorSchema = jsonSchemaOf(ApiError, "output");
@@ -138,12 +159,37 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ["generations"],
     summary: "A generation's state, step, progress, outputs and error",
     auth: "read",
-    schema: { params: idParams("job"), querystring: providerQuery },
+    schema: { params: idParams("job"), querystring: providerQuery, headers: preferWaitHeaders },
     responses: {
-      "200": { description: "the job as it stands now", schema: generationViewSchema },
+      "200": {
+        description: "the job as it stands now (with Prefer: wait, once it ended or the wait ran out)",
+        schema: generationViewSchema,
+      },
       "404": error("not_found: no such job (on that provider's queue, with ?provider=)"),
       "409": error("conflict: the id exists in two provider queues; add ?provider="),
       ...V1_ERRORS,
+    },
+  },
+  "GET /v1/generations/:id/events": {
+    operationId: "streamGenerationEvents",
+    tags: ["generations"],
+    summary: "Server-Sent Events of a job: started, progress, then completed or failed, after which the stream closes",
+    auth: "read",
+    schema: { params: idParams("job"), querystring: providerQuery, headers: eventStreamHeaders },
+    responses: {
+      "200": {
+        description:
+          "text/event-stream: `started` and `progress` ({id, provider, state, step, providerStatus?, progress?}), `completed` " +
+          "(the job's view, as GET answers it) or `failed` ({id, provider, code, message}), each with an id; `: ping` every 15 s",
+        contentType: "text/event-stream",
+        schema: { type: "string" },
+      },
+      "204": { description: "Last-Event-ID names the final event: nothing more will come (EventSource stops reconnecting)" },
+      "404": error("not_found: no such job"),
+      "409": error("conflict: the id exists in two provider queues; add ?provider="),
+      "401": error("unauthorized: missing or wrong bearer token"),
+      ...V1_ERRORS,
+      "503": error("unavailable: Redis is not reachable or the request timed out; auth_not_configured: no read token is configured"),
     },
   },
   "POST /v1/generations": {
@@ -151,7 +197,7 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ["generations"],
     summary: "Enqueue a generation request; with an `id`, idempotently",
     auth: "write",
-    schema: { body: enqueueBodySchema },
+    schema: { body: enqueueBodySchema, headers: preferWaitHeaders },
     responses: {
       "201": { description: "a new job; Location names it", schema: generationViewSchema },
       "200": { description: "the id already holds this very request: the existing job", schema: generationViewSchema },
@@ -223,14 +269,37 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ["batches"],
     summary: "A bulk batch's state and counts; its summary once it ended",
     auth: "read",
-    schema: { params: idParams("batch") },
+    schema: { params: idParams("batch"), headers: preferWaitHeaders },
     responses: {
       "200": {
-        description: "`{id, state, sealed, total, invalid, counts: {completed, failed, pending}, budget?, summary?}`",
+        description:
+          "`{id, state, sealed, total, invalid, counts: {completed, failed, pending}, budget?, summary?}` " +
+          "(with Prefer: wait, once the batch ended or the wait ran out)",
         schema: { type: "object" },
       },
       "404": error("not_found: no such batch"),
       ...V1_ERRORS,
+    },
+  },
+  "GET /v1/batches/:id/events": {
+    operationId: "streamBatchEvents",
+    tags: ["batches"],
+    summary: "Server-Sent Events of a batch: progress as its counts change, then completed with the summary, after which the stream closes",
+    auth: "read",
+    schema: { params: idParams("batch"), headers: eventStreamHeaders },
+    responses: {
+      "200": {
+        description:
+          "text/event-stream: `progress` ({total, completed, failed, pending}) when the counts change, then `completed` " +
+          "({total, completed, failed, pending, summary}), each with an id; `: ping` every 15 s",
+        contentType: "text/event-stream",
+        schema: { type: "string" },
+      },
+      "204": { description: "Last-Event-ID names the final event: nothing more will come (EventSource stops reconnecting)" },
+      "404": error("not_found: no such batch"),
+      "401": error("unauthorized: missing or wrong bearer token"),
+      ...V1_ERRORS,
+      "503": error("unavailable: Redis is not reachable or the request timed out; auth_not_configured: no read token is configured"),
     },
   },
 };

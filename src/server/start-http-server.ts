@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { type Environment, pricesOf, secretScrubberOf } from "../config/index.js";
+import { ConfigError, type Environment, pricesOf, secretScrubberOf } from "../config/index.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import { connectRedis, redisTargetOf } from "../queue/redis.js";
 import type { BatchReader } from "./batch-reader.js";
@@ -12,7 +12,7 @@ import { createArchiveStore } from "../storage/index.js";
 export interface StartHttpServerOptions {
   /** TCP port; 0 picks a free one. @defaultValue `KILN_HTTP_PORT`, else 8080 */
   port?: number;
-  /** Interface to bind. @defaultValue "0.0.0.0" (every interface, as probes and scrapers need) */
+  /** Interface to bind. @defaultValue `KILN_HTTP_HOST`, else "0.0.0.0" (every interface, as probes and scrapers need) */
   host?: string;
   /** Inside `kiln worker`: readiness also needs the workers running. @defaultValue undefined */
   workersRunning?: () => boolean;
@@ -74,11 +74,15 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
     await Promise.all([queues.close(), client.close()]);
     await redis.quit().catch(() => redis.disconnect());
   };
+  const port = options.port ?? env.KILN_HTTP_PORT ?? 8080;
+  const host = options.host ?? env.KILN_HTTP_HOST;
   try {
-    const url = await server.listen(options.port ?? env.KILN_HTTP_PORT ?? 8080, options.host);
+    const url = await server.listen(port, host);
     log.info(
       {
         url,
+        // what it is bound to, which the URL (loopback for 0.0.0.0, to be clickable) does not say
+        bind: `${host.includes(":") ? `[${host}]` : host}:${new URL(url).port}`,
         auth: env.KILN_API_TOKEN ? "bearer token" : "not configured: writes refused",
         dashboard: env.KILN_ADMIN_TOKEN
           ? `${url}/admin/queues${env.KILN_ADMIN_WRITE ? "" : " (read-only)"}`
@@ -89,6 +93,17 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
     return { url, metrics, server, close };
   } catch (err) {
     await close();
-    throw err;
+    throw listenError(err, host, port);
   }
+}
+
+/** A port in use, a port that needs privileges or an address the host lacks is the operator's to fix: one line, not a stack. */
+function listenError(err: unknown, host: string, port: number): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  const where = `${host}:${port}`;
+  if (code === "EADDRINUSE") return new ConfigError(`cannot listen on ${where}: the port is in use (KILN_HTTP_PORT or --port)`);
+  if (code === "EACCES") return new ConfigError(`cannot listen on ${where}: the port needs privileges (KILN_HTTP_PORT or --port)`);
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND")
+    return new ConfigError(`cannot listen on ${where}: this machine has no such address (KILN_HTTP_HOST or --host)`);
+  return err;
 }

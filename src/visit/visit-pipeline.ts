@@ -114,7 +114,14 @@ export class VisitPipeline {
    */
   async refuse(job: ResultJob & Pick<VisitJob, "subject">, data: unknown, error: GenerationError): Promise<GenerationResult> {
     const { log, results, notifier } = this.options;
-    log.warn({ jobId: job.id, code: error.code, reason: error.message.slice(0, 1000) }, "refusing malformed job");
+    const named = (field: string) => {
+      const value = typeof data === "object" && data !== null ? (data as Record<string, unknown>)[field] : undefined;
+      return typeof value === "string" ? value.slice(0, 200) : undefined;
+    };
+    log.warn(
+      { jobId: job.id, provider: named("provider"), model: named("model"), code: error.code, reason: error.message.slice(0, 1000) },
+      `job failed: ${error.code} (refusing malformed job)`,
+    );
     const { result, webhook } = results.refused(job, data, error);
     if (webhook)
       await notifier
@@ -138,8 +145,18 @@ export class VisitPipeline {
     await this.hooks.abandoned(ref, state);
     const error: GenerationError = { code: "internal", message: this.options.contexts.secretsOf(accepted).scrub(message), retryable: true };
     const result = this.options.results.of(job, accepted, state ?? initialState(job.enqueuedAt, 0), error);
+    this.logFailure(job.id, accepted, error);
     await this.hooks.beforeFinish(ref, result);
     await this.options.notifier.notify(job.subject, accepted.request.webhook, "generation.failed", result, Date.now());
+  }
+
+  /** One warn line per job that ends failed: what an operator greps for first (its reason already scrubbed of secrets). */
+  private logFailure(jobId: string, accepted: AcceptedJob, error: GenerationError | undefined): void {
+    const { provider, model } = accepted.request;
+    this.options.log.warn(
+      { jobId, provider, model, code: error?.code, reason: error?.message.slice(0, 1000) },
+      `job failed: ${error?.code ?? "internal"}`,
+    );
   }
 
   /** The stored state, or a new job's first one; an unreadable state is never started over (that would submit again). */
@@ -183,7 +200,10 @@ export class VisitPipeline {
       await this.options.notifier.notify(visit.job.subject, visit.accepted.request.webhook, event, result, Date.now());
       return result;
     });
-    if (result.status === "failed") return { type: "failed", result };
+    if (result.status === "failed") {
+      this.logFailure(visit.job.id, visit.accepted, result.error);
+      return { type: "failed", result };
+    }
     this.options.log.info({ jobId: visit.job.id, keys: result.outputs.map((o) => o.key) }, "completed");
     return { type: "completed", result };
   }

@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, Worker, type Processor } from "bullmq";
+import { Queue, Worker, type Processor } from "bullmq";
 import type { RedisConnection } from "../queue/redis.js";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
@@ -13,7 +13,7 @@ import { linkedOutputs, oncePerKey, type PresignOutput } from "../contract/outpu
 import { WebhookSender, type AttemptOutcome } from "./webhook-sender.js";
 import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "../queue/webhook-queue.js";
 import { WebhookSigner } from "./webhook-signer.js";
-import { isUnrecoverableError } from "../queue/final-failure.js";
+import { finalFailure, isUnrecoverableError } from "../queue/final-failure.js";
 import { bullmqTelemetry } from "../telemetry/tracing.js";
 import { KilnAttribute, inSpan } from "../telemetry/kiln-spans.js";
 import { isRecord } from "../util/describe-value.js";
@@ -81,6 +81,8 @@ class DeliveryError extends Error {
     readonly retryAfterMs?: number,
   ) {
     super(message);
+    // a receiver's 500 or a timeout is an outcome, not a bug: the reason says it all, kiln's stack adds nothing
+    this.stack = undefined;
   }
 }
 
@@ -164,7 +166,7 @@ export class WebhookWorker {
 
   private async deliver(job: WebhookJob): Promise<DeliveryResult> {
     const parsed = WebhookDelivery.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid delivery: ${describeIssues(parsed.error)}`);
+    if (!parsed.success) throw finalFailure(`invalid delivery: ${describeIssues(parsed.error)}`);
     const delivery = parsed.data;
     const started = new Date();
     const signer = delivery.secret ? new WebhookSigner(delivery.secret) : this.defaultSigner;
@@ -218,12 +220,12 @@ export class WebhookWorker {
       case "delivered":
         return { status: outcome.status, attempt };
       case "gone":
-        throw new UnrecoverableError("receiver answered 410 Gone: not retrying");
+        throw finalFailure("receiver answered 410 Gone: not retrying");
       case "refused":
-        throw new UnrecoverableError(`refused target: ${outcome.error}`);
+        throw finalFailure(`refused target: ${outcome.error}`);
       case "retry":
         // gives up here rather than through the backoff's -1, so the failed reason says why
-        if (this.isLastAttempt(job)) throw new UnrecoverableError(`gave up after ${job.attemptsMade + 1} attempts: ${outcome.error}`);
+        if (this.isLastAttempt(job)) throw finalFailure(`gave up after ${job.attemptsMade + 1} attempts: ${outcome.error}`);
         throw new DeliveryError(outcome.error, outcome.retryAfterMs);
       default:
         return assertNever(outcome, "attempt outcome");

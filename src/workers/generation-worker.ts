@@ -1,4 +1,4 @@
-import { DelayedError, UnrecoverableError, Worker } from "bullmq";
+import { DelayedError, Worker } from "bullmq";
 import type { Logger } from "pino";
 import { GENERATE_JOB, generateQueueName } from "../contract/queue-names.js";
 import type { GenerationError, GenerationResult } from "../contract/generation-result.js";
@@ -11,7 +11,7 @@ import { assertNever } from "../util/assert-never.js";
 import { safe } from "../util/safe.js";
 import type { VisitPipeline } from "../visit/visit-pipeline.js";
 import type { VisitResult } from "../visit/visit-result.js";
-import { isFinalFailure } from "../queue/final-failure.js";
+import { finalFailure, isFinalFailure } from "../queue/final-failure.js";
 import { generationPipeline } from "./generation-pipeline.js";
 import { DEFAULT_CONCURRENCY, bullWorkerOptions, type GenerationWorkerOptions } from "./generation-worker-options.js";
 import { jobIdentity, visitJobOf } from "./visit-job-of.js";
@@ -137,9 +137,9 @@ export class GenerationWorker {
       case "completed":
         return ended.result;
       case "failed":
-        throw new UnrecoverableError(`${ended.result.error?.code}: ${ended.result.error?.message}`);
+        throw finalFailure(`${ended.result.error?.code}: ${ended.result.error?.message}`);
       case "unrunnable":
-        throw new UnrecoverableError(ended.reason);
+        throw finalFailure(ended.reason);
       default:
         return assertNever(ended, "visit result");
     }
@@ -148,7 +148,7 @@ export class GenerationWorker {
   /** A job whose data does not validate fails alone (see `VisitPipeline.refuse`). */
   private async refuse(job: GenerationJob, error: GenerationError): Promise<never> {
     await this.pipeline.refuse(jobIdentity(job, this.queueName), job.data, error);
-    throw new UnrecoverableError(`${error.code}: ${error.message}`);
+    throw finalFailure(`${error.code}: ${error.message}`);
   }
 
   /** A job BullMQ failed for good outside a visit's own ending (stalled too often, a bug) still owes its caller a result. */

@@ -61,7 +61,7 @@ describe("the dashboard at /admin/queues (bull-board behind KILN_ADMIN_TOKEN)", 
       });
       expect(answer.status).toBe(200);
       const body = (await answer.json()) as {
-        queues: Array<{ name: string; readOnlyMode: boolean; jobs: Array<{ id: string; failedReason: string }> }>;
+        queues: Array<{ name: string; readOnlyMode: boolean; jobs: Array<{ id: string; failedReason: string; stacktrace: string[] }> }>;
       };
       expect(body.queues.map((q) => q.name).sort()).toEqual([
         "batches",
@@ -73,6 +73,8 @@ describe("the dashboard at /admin/queues (bull-board behind KILN_ADMIN_TOKEN)", 
       expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
       const tokenhub = body.queues.find((q) => q.name === "generate-tokenhub")!;
       expect(tokenhub.jobs.find((j) => j.id === failedId)?.failedReason).toBe(failedReason);
+      // a coded failure is its reason alone: no stack trace of kiln's source lines
+      expect(tokenhub.jobs.find((j) => j.id === failedId)?.stacktrace).toEqual([]);
     }
     // read-only: a retry is refused and the job stays failed
     const retry = await fetch(`${http.url}/admin/queues/api/queues/generate-tokenhub/${failedId}/retry/failed`, {
@@ -119,10 +121,16 @@ describe("the dashboard at /admin/queues (bull-board behind KILN_ADMIN_TOKEN)", 
         viewport: { width: 1280, height: 900 },
       });
       const page = await context.newPage();
+      // every request the page makes stays on kiln's server: no font CDN, nothing a private network cannot reach
+      const requested: string[] = [];
+      page.on("request", (request) => requested.push(request.url()));
       const opened = await page.goto(`${http.url}/admin/queues/queue/generate-tokenhub?status=failed`);
       expect(opened?.status()).toBe(200);
       // the failed job's card shows its coded reason
       await page.getByText(failedReason.slice(0, 60), { exact: false }).first().waitFor({ timeout: 20_000 });
+      expect(await page.locator("body").innerText()).not.toMatch(/UnrecoverableError|\.js:\d+/);
+      expect(requested.length).toBeGreaterThan(1);
+      expect(requested.filter((url) => !url.startsWith(`${http.url}/`))).toEqual([]);
       await mkdir("test-results", { recursive: true });
       await page.screenshot({ path: "test-results/admin-dashboard.png", fullPage: true });
       await context.close();

@@ -110,9 +110,11 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
         "GET /openapi.json",
         "GET /v1/generations/{id}",
         "GET /v1/generations/{id}/outputs/{index}",
+        "GET /v1/generations/{id}/events",
         "POST /v1/generations",
         "POST /v1/generations/{id}/cancel",
         "GET /v1/batches/{id}",
+        "GET /v1/batches/{id}/events",
         "POST /v1/batches",
       ].sort(),
     );

@@ -23,7 +23,8 @@ export class WorkerProcess {
   async start(): Promise<this> {
     const [command, ...args] = [...this.wrapper, process.execPath, BIN, "worker"];
     this.child = spawn(command, args, {
-      env: { PATH: process.env.PATH ?? "", ...this.env, LOG_LEVEL: "info" },
+      // info unless the test asks for more (its log is what some tests read)
+      env: { PATH: process.env.PATH ?? "", ...this.env, LOG_LEVEL: this.env.LOG_LEVEL === "debug" ? "debug" : "info" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.exited = new Promise((resolve) => this.child!.once("exit", (code) => resolve(code)));

@@ -1,5 +1,6 @@
 import type { GenerationStatus } from "../../producers/generation-client.js";
 import type { ReceivedWebhook } from "@kiln/dev-tools";
+import type { FetchedOutput } from "./demo-outputs.js";
 
 /** Renders rows as a plain-text table with padded columns. */
 function table(header: string[], rows: string[][]): string {
@@ -37,4 +38,9 @@ export function webhookTable(received: ReceivedWebhook[], labels: Map<string, st
     String(r.answeredWith),
   ]);
   return table(["request", "event", "webhook-id", "signature ok", "answered"], rows);
+}
+
+export function fetchedTable(fetched: FetchedOutput[]): string {
+  const rows = fetched.map((f) => [f.label, `GET ${f.path}`, f.status, f.contentType, String(f.bytes), f.intact ? "yes" : "NO"]);
+  return table(["request", "route", "status", "content-type", "bytes", "sha256 matches"], rows);
 }

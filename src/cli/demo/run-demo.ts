@@ -4,17 +4,19 @@ import { demoEnvironment, demoRedisOf, queueLocationOf, secretScrubberOf } from 
 import { createLogger } from "../../logger.js";
 import { GenerationClient, type GenerationStatus } from "../../producers/generation-client.js";
 import { startKilnWorkers } from "../../workers/kiln-workers.js";
+import { startHttpServer } from "../../server/start-http-server.js";
 import { loadDevTools, type DevTools } from "../dev-tools.js";
 import { demoRequests } from "./demo-requests.js";
-import { archiveTable, progressLine, webhookTable } from "./demo-report.js";
+import { archiveTable, fetchedTable, progressLine, webhookTable } from "./demo-report.js";
+import { fetchOutputs } from "./demo-outputs.js";
 
 const SIM_KEY = "sk-demo";
 
 /**
  * The whole pipeline on one machine with nothing configured: Redis (REDIS_URL or a
- * redis-server it starts), the provider simulator, kiln's workers, a webhook receiver and a
- * local archive directory (or S3 when S3_BUCKET is set). Prints progress, then what was
- * archived and which webhooks arrived. The simulator, the receiver and the redis-server come from
+ * redis-server it starts), the provider simulator, kiln's workers and HTTP API, a webhook
+ * receiver and a local archive directory (or S3 when S3_BUCKET is set). Prints progress, then
+ * what was archived, the outputs fetched back over HTTP and which webhooks arrived. The simulator, the receiver and the redis-server come from
  * kiln's dev tools, loaded here.
  */
 export async function runDemo(options: { timeoutMs: number; archiveDir: string }): Promise<boolean> {
@@ -29,6 +31,7 @@ export async function runDemo(options: { timeoutMs: number; archiveDir: string }
     const simUrl = await simulator.start();
     cleanups.push(() => simulator.stop());
     const secret = `whsec_${randomBytes(24).toString("base64")}`;
+    const apiToken = `kiln_demo_${randomBytes(16).toString("hex")}`;
     const receiver = new WebhookReceiver(secret);
     await receiver.start();
     cleanups.push(() => receiver.stop());
@@ -45,12 +48,17 @@ export async function runDemo(options: { timeoutMs: number; archiveDir: string }
       KILN_ALLOW_PRIVATE_URLS: "true",
       KILN_POLL_SCALE: "0.1",
       ARCHIVE_DIR: options.archiveDir,
+      KILN_API_TOKEN: apiToken,
     });
-    const workers = await startKilnWorkers(env, createLogger({ level: env.LOG_LEVEL, secrets: secretScrubberOf(env) }));
+    const log = createLogger({ level: env.LOG_LEVEL, secrets: secretScrubberOf(env) });
+    // the HTTP API on a free loopback port, as `kiln worker` serves it with KILN_HTTP_PORT
+    const http = await startHttpServer(env, log, { port: 0, host: "127.0.0.1" });
+    cleanups.push(() => http.close());
+    const workers = await startKilnWorkers(env, log, { metrics: http.metrics });
     cleanups.push(() => workers.close());
     const redis = cluster ? `cluster ${cluster}` : redisUrl;
     console.log(
-      `redis ${redis} | simulator ${simUrl} | webhooks ${receiver.url} | archive ${workers.store.location} | prefix ${env.KILN_PREFIX}\n`,
+      `redis ${redis} | simulator ${simUrl} | http ${http.url} | webhooks ${receiver.url} | archive ${workers.store.location} | prefix ${env.KILN_PREFIX}\n`,
     );
 
     const client = new GenerationClient(queueLocationOf(env));
@@ -71,13 +79,17 @@ export async function runDemo(options: { timeoutMs: number; archiveDir: string }
 
     const labels = new Map(jobs.map((j) => [j.id, j.label]));
     console.log(`\narchived files (${workers.store.location}):\n${archiveTable(finals)}`);
+    const fetched = await fetchOutputs(http.url, apiToken, finals);
+    console.log(`\noutputs fetched over HTTP (${http.url}, Authorization: Bearer <KILN_API_TOKEN>):\n${fetchedTable(fetched)}`);
     console.log(`\nwebhooks received at ${receiver.url}:\n${webhookTable(receiver.received, labels)}`);
     const stats = simulator.stats();
     console.log(
       `\nsimulator: ${stats.submissions.length} submissions for ${jobs.length} jobs, ${stats.queries} status queries, ${stats.downloads} downloads`,
     );
     return (
-      finals.every((f) => f.status.state === "completed" || f.label === "provider failure") && receiver.received.every((r) => r.verified)
+      finals.every((f) => f.status.state === "completed" || f.label === "provider failure") &&
+      fetched.every((f) => f.intact) &&
+      receiver.received.every((r) => r.verified)
     );
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);

@@ -29,7 +29,11 @@ export function outcomeOfError(err: unknown, state: JobState, ctx: RetryContext)
     const delayMs = retryDelayMs(state.errors, { random: ctx.random, scale: ctx.pollScale, retryAfterMs: err.retryAfterMs });
     return { type: "throttle", state: { ...state, errors: state.errors + 1, lastError: message }, delayMs, reason: message };
   }
-  ctx.log.warn({ jobId: ctx.jobId, step: state.step, kind: err.kind, status: err.status }, `transient provider error: ${message}`);
+  // retried, not failed: the job's own warn line comes if it ends failed (the retries show at debug)
+  ctx.log.debug(
+    { jobId: ctx.jobId, step: state.step, kind: err.kind, status: err.status, attempt: state.errors + 1 },
+    `transient provider error, retrying: ${message}`,
+  );
   return retry(state, ctx, message, err.retryAfterMs);
 }
 
