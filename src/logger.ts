@@ -26,6 +26,8 @@ const SECRET_FIELDS = [
   "authorization",
   "Authorization",
   "x-api-key",
+  // a presigned output URL (KILN_OUTPUT_URLS) lets anyone holding it download the output
+  "href",
   ...SECRET_VARIABLES,
 ];
 

@@ -1,10 +1,15 @@
 import { Command } from "commander";
 import { loadEnvironment, queueLocationOf, secretScrubberOf } from "../config/index.js";
-import { GenerationClient } from "../producers/generation-client.js";
+import { GenerationClient, type GenerationStatus } from "../producers/generation-client.js";
+import { linkedOutputs, oncePerKey, type PresignOutput } from "../contract/output-link.js";
+import { createArchiveStore, outputLinksOf } from "../storage/index.js";
 import { CliExit, EXIT } from "./cli-exit.js";
 import { stderrLogger } from "./cli-output.js";
 
-/** `kiln status <id>`: the job's state, step, progress and result as JSON. */
+/**
+ * `kiln status <id>`: the job's state, step, progress and result as JSON; with
+ * `KILN_OUTPUT_URLS=presigned`, every output of the result with a fresh `href` and `expiresAt`.
+ */
 export function statusCommand(): Command {
   return (
     new Command("status")
@@ -22,15 +27,19 @@ export function statusCommand(): Command {
             const where = `prefix ${env.KILN_PREFIX}${env.KILN_PARTITIONS > 1 ? ` (${env.KILN_PARTITIONS} partitions)` : ""}`;
             throw new CliExit(EXIT.notFound, `no job ${id} under ${where}`);
           }
-          // a result stored before provider text was scrubbed must not show a secret either
-          console.log(
-            secretScrubberOf(env)
-              .forJson()
-              .scrub(JSON.stringify(status, null, 2)),
-          );
+          // a result stored before provider text was scrubbed must not show a secret either; the links
+          // come after the scrub, since each carries the S3 key id (a configured secret) it is signed with
+          const scrubbed = JSON.parse(secretScrubberOf(env).forJson().scrub(JSON.stringify(status))) as GenerationStatus;
+          const presign = outputLinksOf(env, createArchiveStore(env));
+          console.log(JSON.stringify(presign ? await linkedStatus(scrubbed, presign) : scrubbed, null, 2));
         } finally {
           await client.close();
         }
       })
   );
+}
+
+async function linkedStatus(status: GenerationStatus, presign: PresignOutput): Promise<GenerationStatus> {
+  if (!status.result) return status;
+  return { ...status, result: { ...status.result, outputs: await linkedOutputs(status.result.outputs, oncePerKey(presign)) } };
 }

@@ -71,6 +71,12 @@ export const ArchiveConfig = z.object({
    * the archive is S3 (a presigned GET). Default 1 h.
    */
   KILN_OUTPUT_URL_TTL: OutputUrlTtl.optional(),
+  /**
+   * `presigned`: `GET /v1/generations/{id}`, `kiln status` and result webhooks give every output
+   * an `href` (a presigned GET valid for `KILN_OUTPUT_URL_TTL`) and its `expiresAt`, minted at
+   * each read and delivery attempt. Needs an S3 archive. Default `off`.
+   */
+  KILN_OUTPUT_URLS: z.enum(["off", "presigned"], { message: "expected off or presigned" }).default("off"),
 });
 export type ArchiveConfig = z.infer<typeof ArchiveConfig>;
 
@@ -85,6 +91,12 @@ export function checkS3<E extends ArchiveConfig>(env: E): E {
   }
   if (env.S3_ENDPOINT && !env.S3_BUCKET) {
     throw configError("S3_BUCKET: required when S3_ENDPOINT is set");
+  }
+  if (env.KILN_OUTPUT_URLS === "presigned" && !env.S3_BUCKET) {
+    // a local archive has no URL a caller could fetch without kiln's token, so none is made up
+    throw configError(
+      "KILN_OUTPUT_URLS: presigned needs an S3 archive (S3_BUCKET); the local archive (ARCHIVE_DIR) cannot presign URLs, its outputs are served by GET /v1/generations/{id}/outputs/{index}",
+    );
   }
   if (env.S3_BUCKET) checkPartsFit(env);
   return env;

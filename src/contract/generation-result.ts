@@ -25,7 +25,11 @@ export const GenerationError = z.object({
 });
 export type GenerationError = z.infer<typeof GenerationError>;
 
-/** One archived output. `url` is `s3://bucket/key` or `file:///…`. */
+/**
+ * One archived output. `url` is `s3://bucket/key` or `file:///…`. `href` and `expiresAt` are
+ * added to answers and webhook deliveries (never to the stored result) when
+ * `KILN_OUTPUT_URLS=presigned`: see `OutputLink`.
+ */
 export const ArchivedOutput = z.object({
   index: z.number().int().min(0),
   key: z.string(),
@@ -37,6 +41,10 @@ export const ArchivedOutput = z.object({
   /** When the provider's URL stops (or stopped) working, if known. */
   sourceExpiresAt: z.string().optional(),
   role: z.string().optional(),
+  /** A presigned HTTPS GET of the archived bytes, minted for this answer or delivery attempt. */
+  href: z.string().optional(),
+  /** ISO-8601 instant `href` stops working. */
+  expiresAt: z.string().optional(),
 });
 export type ArchivedOutput = z.infer<typeof ArchivedOutput>;
 

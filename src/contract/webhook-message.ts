@@ -45,7 +45,11 @@ export const DeliveryAttempt = z.object({
 });
 export type DeliveryAttempt = z.infer<typeof DeliveryAttempt>;
 
-/** Job data of a delivery on the `webhooks` queue. The body is fixed at enqueue; only the timestamp header changes per attempt. */
+/**
+ * Job data of a delivery on the `webhooks` queue. The body is fixed at enqueue; per attempt only
+ * the timestamp header changes, and, with `KILN_OUTPUT_URLS=presigned`, the outputs' `href` and
+ * `expiresAt`, minted at each attempt and never stored here.
+ */
 export const WebhookDelivery = z.object({
   /** `webhook-id`: minted once per event, the same on every retry and replay, so receivers can dedupe. */
   messageId: z.string().min(1),

@@ -15,6 +15,8 @@ import { registerListRoutes } from "./list-routes.js";
 import { registerRetryRoute } from "./retry-route.js";
 import { registerOutputRoutes } from "./output-routes.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
+import { outputPresigner } from "../storage/output-presigner.js";
+import { registerOutputLinks } from "./output-links.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import type { KilnMetrics } from "./kiln-metrics.js";
 import { openApiDocument, schemaErrorMessage, type RegisteredRoute } from "./openapi.js";
@@ -30,6 +32,11 @@ export interface KilnHttpServerOptions {
   store?: ArchiveStore;
   /** How long a presigned output URL lasts, ms (`KILN_OUTPUT_URL_TTL`). @defaultValue 1 h */
   outputUrlTtlMs?: number;
+  /**
+   * `presigned` (`KILN_OUTPUT_URLS`): generation answers give every output an `href` and
+   * `expiresAt`; needs a `store` that presigns (S3). @defaultValue "off"
+   */
+  outputUrls?: "off" | "presigned";
   /** The connection readiness pings, and by whose state errors become 503s (the client's). */
   redis: RedisConnection;
   /** Served at `/metrics`. */
@@ -136,8 +143,13 @@ export class KilnHttpServer {
     registerGenerationRoutes(this.app, { client: options.client, apiToken: options.apiToken, reads, waiting });
     registerListRoutes(this.app, { client: options.client, reads });
     registerRetryRoute(this.app, { client: options.client, apiToken: options.apiToken });
-    if (options.store)
-      registerOutputRoutes(this.app, { client: options.client, store: options.store, reads, urlTtlMs: options.outputUrlTtlMs });
+    const presign = options.store ? outputPresigner(options.store, options.outputUrlTtlMs) : undefined;
+    if (options.store) registerOutputRoutes(this.app, { client: options.client, store: options.store, reads, presign });
+    if (options.outputUrls === "presigned") {
+      if (!presign) throw new RangeError("outputUrls: presigned needs a store that presigns (S3)");
+      // after scrubAnswers: an href carries the S3 key id, a configured secret, which must reach the caller intact
+      registerOutputLinks(this.app, presign);
+    }
     registerBatchRoutes(this.app, {
       reader: options.batches,
       writer: options.batchWriter,

@@ -1,21 +1,19 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ArchivedOutput } from "../contract/generation-result.js";
+import type { PresignOutput } from "../contract/output-link.js";
 import type { GenerationClient } from "../producers/generation-client.js";
 import type { ArchiveStore, ByteRange } from "../storage/archive-store.js";
 import { HttpError } from "./api-error.js";
 import { readAuth, type ReadAuthOptions } from "./bearer-auth.js";
 import { providerParam, readStatus } from "./generation-routes.js";
 
-/** How long a presigned output URL lasts by default (`KILN_OUTPUT_URL_TTL`). */
-const DEFAULT_OUTPUT_URL_TTL_MS = 60 * 60 * 1000;
-
 export interface OutputRoutesOptions {
   client: GenerationClient;
   /** The archive the outputs were stored in (the workers' `S3_BUCKET` or `ARCHIVE_DIR`). */
   store: ArchiveStore;
   reads: ReadAuthOptions;
-  /** How long a presigned URL lasts, ms (`KILN_OUTPUT_URL_TTL`). @defaultValue 1 h */
-  urlTtlMs?: number;
+  /** Mints the presigned URL the route redirects to (`outputPresigner`). @defaultValue none: the store's bytes are served */
+  presign?: PresignOutput;
 }
 
 /**
@@ -25,7 +23,6 @@ export interface OutputRoutesOptions {
  * content type, the sha256 as ETag (If-None-Match answers 304) and single-range support (206).
  */
 export function registerOutputRoutes(app: FastifyInstance, options: OutputRoutesOptions): void {
-  const ttlSeconds = Math.round((options.urlTtlMs ?? DEFAULT_OUTPUT_URL_TTL_MS) / 1000);
   app.get<{ Params: { id: string; index: string }; Querystring: { provider?: unknown } }>(
     "/v1/generations/:id/outputs/:index",
     { onRequest: readAuth(options.reads) },
@@ -36,12 +33,11 @@ export function registerOutputRoutes(app: FastifyInstance, options: OutputRoutes
       if (!status) throw new HttpError(404, "not_found", `no generation ${id}`);
       const output = status.result?.outputs.find((o) => o.index === index);
       if (!output) throw new HttpError(404, "not_found", `generation ${id} (${status.state}) has no archived output ${index}`);
-      const { store } = options;
-      if (store.presignGet) {
-        const url = await store.presignGet(output.key, ttlSeconds, output.contentType);
-        return reply.code(302).header("location", url).header("cache-control", "no-store").send();
+      if (options.presign) {
+        const { href } = await options.presign(output);
+        return reply.code(302).header("location", href).header("cache-control", "no-store").send();
       }
-      return sendOutput(request, reply, store, output);
+      return sendOutput(request, reply, options.store, output);
     },
   );
 }

@@ -54,6 +54,7 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
     client,
     store: createArchiveStore(env),
     outputUrlTtlMs: env.KILN_OUTPUT_URL_TTL,
+    outputUrls: env.KILN_OUTPUT_URLS,
     redis,
     metrics,
     log,

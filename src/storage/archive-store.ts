@@ -41,8 +41,9 @@ export interface ArchiveStore {
   /**
    * A URL anyone holding it may GET the object from for `ttlSeconds` (an S3 presigned URL);
    * absent where the store has no such URLs (a local directory): its bytes are served instead.
+   * `signedAt` is the instant the validity counts from. @defaultValue now
    */
-  presignGet?(key: string, ttlSeconds: number, contentType: string): Promise<string>;
+  presignGet?(key: string, ttlSeconds: number, contentType: string, signedAt?: Date): Promise<string>;
 }
 
 /** Bytes `start` to `end` of an object, both included (HTTP's `Range: bytes=start-end`). */

@@ -8,6 +8,7 @@ export type { ArchiveStore, PutOptions, StoredObject } from "./archive-store.js"
 export { ArchiveKeyError, isArchiveKeyError } from "./archive-store.js";
 export { HashingStream } from "./hashing-stream.js";
 export { LocalArchiveStore } from "./local-archive-store.js";
+export { DEFAULT_OUTPUT_URL_TTL_MS, outputLinksOf, outputPresigner, type OutputUrlSettings } from "./output-presigner.js";
 export { S3ArchiveStore, S3_STORE_DEFAULTS, type S3StoreOptions } from "./s3-archive-store.js";
 
 /**

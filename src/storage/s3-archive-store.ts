@@ -102,9 +102,9 @@ export class S3ArchiveStore implements ArchiveStore {
   }
 
   /** A presigned GET, signed with the store's credentials; the object is served with `contentType`. */
-  async presignGet(key: string, ttlSeconds: number, contentType: string): Promise<string> {
+  async presignGet(key: string, ttlSeconds: number, contentType: string, signedAt?: Date): Promise<string> {
     const command = new GetObjectCommand({ Bucket: this.options.bucket, Key: key, ResponseContentType: contentType });
-    return getSignedUrl(this.client, command, { expiresIn: ttlSeconds });
+    return getSignedUrl(this.client, command, { expiresIn: ttlSeconds, signingDate: signedAt });
   }
 
   async head(key: string): Promise<StoredObject | undefined> {

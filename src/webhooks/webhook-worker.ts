@@ -8,7 +8,8 @@ import { assertNever } from "../util/assert-never.js";
 import { safe } from "../util/safe.js";
 import { checkSchedule, webhookRetryDelayMs, DEFAULT_WEBHOOK_SCHEDULE_MS } from "./retry-schedule.js";
 import { redactUrl } from "../util/redact-url.js";
-import { MAX_ATTEMPT_RECORDS, WebhookDelivery, type DeliveryAttempt } from "../contract/webhook-message.js";
+import { MAX_ATTEMPT_RECORDS, WebhookDelivery, type DeliveryAttempt, type WebhookPayload } from "../contract/webhook-message.js";
+import { linkedOutputs, oncePerKey, type PresignOutput } from "../contract/output-link.js";
 import { WebhookSender, type AttemptOutcome } from "./webhook-sender.js";
 import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "../queue/webhook-queue.js";
 import { WebhookSigner } from "./webhook-signer.js";
@@ -50,6 +51,12 @@ export interface WebhookWorkerOptions {
   lockDurationMs?: number;
   /** How often the stalled check runs, ms (`KILN_STALLED_INTERVAL`). @defaultValue 5000 */
   stalledIntervalMs?: number;
+  /**
+   * `KILN_OUTPUT_URLS=presigned`: mints an `href` for every output of a result event at each
+   * attempt, so a retry hours later still carries a live URL (`outputLinksOf`).
+   * @defaultValue none: bodies carry the stored outputs only
+   */
+  presign?: PresignOutput;
 }
 
 /** The options with every default applied, checked once at construction. */
@@ -92,10 +99,12 @@ export class WebhookWorker {
   private readonly defaultSigner: WebhookSigner;
   private readonly settings: Settings;
   private readonly log: Logger;
+  private readonly presign?: PresignOutput;
 
   constructor(options: WebhookWorkerOptions) {
     this.settings = settingsOf(options);
     this.log = options.log.child({ queue: WEBHOOKS_QUEUE });
+    this.presign = options.presign;
     this.defaultSigner = new WebhookSigner(options.secret);
     this.sender = new WebhookSender({
       dispatcher: options.dispatcher,
@@ -160,12 +169,10 @@ export class WebhookWorker {
     if (!parsed.success) throw finalFailure(`invalid delivery: ${describeIssues(parsed.error)}`);
     const delivery = parsed.data;
     const started = new Date();
-    // the stored payload, not the parsed one: the signed bytes stay the same on every attempt and replay
-    const body = JSON.stringify(job.data.payload);
     const signer = delivery.secret ? new WebhookSigner(delivery.secret) : this.defaultSigner;
     // the POST's client span (undici) sits under this one, and its traceparent joins the receiver to the request's trace
     return inSpan("kiln.webhook.deliver", deliveryAttributes(job, delivery), async (span) => {
-      const outcome = await this.sender.send({ messageId: delivery.messageId, url: delivery.url, body }, signer, started);
+      const outcome = await this.attempt(job, delivery, signer, started);
       span.setAttribute(KilnAttribute.outcome, outcome.result);
       const attempt = attemptOf(outcome, started);
       this.log.debug(
@@ -177,6 +184,28 @@ export class WebhookWorker {
       if (outcome.result !== "delivered") await this.record(job, delivery, attempt);
       return this.settle(job, outcome, attempt);
     });
+  }
+
+  /**
+   * One POST of the stored payload, not the parsed one: its bytes stay the same on every attempt
+   * and replay, but for output links, which are minted per attempt (the body is signed per
+   * attempt anyway; `webhook-id` stays). A link that cannot be minted fails the attempt, retried.
+   */
+  private async attempt(job: WebhookJob, delivery: WebhookDelivery, signer: WebhookSigner, at: Date): Promise<AttemptOutcome> {
+    let body: string;
+    try {
+      body = JSON.stringify(await this.linked(job.data.payload));
+    } catch (err) {
+      return { result: "retry", error: `presigning output links: ${(err as Error).message}` };
+    }
+    return this.sender.send({ messageId: delivery.messageId, url: delivery.url, body }, signer, at);
+  }
+
+  /** The payload with fresh output links, when presigning is on and it is a result event. */
+  private async linked(payload: WebhookPayload): Promise<WebhookPayload> {
+    if (!this.presign || (payload.type !== "generation.completed" && payload.type !== "generation.failed")) return payload;
+    if (payload.data.outputs.length === 0) return payload;
+    return { ...payload, data: { ...payload.data, outputs: await linkedOutputs(payload.data.outputs, oncePerKey(this.presign)) } };
   }
 
   /** Appends the attempt to the job's history; updateData replaces all data, so the rest is written back as stored. */

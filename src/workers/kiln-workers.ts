@@ -8,7 +8,7 @@ import { connectRedis, redisTargetOf, waitReady } from "../queue/redis.js";
 import { workerPartitions } from "../queue/partitions.js";
 import { generateQueueName } from "../contract/queue-names.js";
 import { SlotHandoff } from "../inflight/slot-handoff.js";
-import { createArchiveStore } from "../storage/index.js";
+import { createArchiveStore, outputLinksOf } from "../storage/index.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { createOutboundDispatcher } from "../net/url-guard.js";
 import { GenerationWorker } from "./generation-worker.js";
@@ -61,6 +61,7 @@ export async function startKilnWorkers(
   connection.on("error", (err: Error) => log.error({ err: err.message }, "redis connection error"));
   await waitReady(connection, 30_000);
   const store = createArchiveStore(env);
+  const presign = outputLinksOf(env, store);
   const outbound = createOutboundDispatcher({ allowPrivate: env.KILN_ALLOW_PRIVATE_URLS });
   const queues = new PartitionedQueues(connection, env.KILN_PREFIX, env.KILN_PARTITIONS, log);
   const common = { connection, dispatcher: outbound, allowPrivateUrls: env.KILN_ALLOW_PRIVATE_URLS, log };
@@ -122,6 +123,7 @@ export async function startKilnWorkers(
         fetchWatchdogMs: env.KILN_FETCH_WATCHDOG,
         lockDurationMs: env.KILN_LOCK_DURATION,
         stalledIntervalMs: env.KILN_STALLED_INTERVAL,
+        presign,
       }),
   );
   const batches = partitions.map((partition) => {

@@ -33,6 +33,18 @@ describe("loadEnvironment", () => {
     expect(configError({ KILN_ARCHIVE_MEMORY: "lots" }).message).toMatch(/KILN_ARCHIVE_MEMORY.*expected a size/);
   });
 
+  it("reads KILN_OUTPUT_URLS (off by default), refuses presigned without an S3 bucket, and KILN_OUTPUT_URL_TTL past S3's 7 days", () => {
+    expect(loadEnvironment({}).KILN_OUTPUT_URLS).toBe("off");
+    expect(loadEnvironment({ KILN_OUTPUT_URLS: "presigned", S3_BUCKET: "kiln" }).KILN_OUTPUT_URLS).toBe("presigned");
+    expect(configError({ KILN_OUTPUT_URLS: "presigned", ARCHIVE_DIR: "/tmp/a" }).message).toMatch(
+      /KILN_OUTPUT_URLS: presigned needs an S3 archive \(S3_BUCKET\); the local archive \(ARCHIVE_DIR\)/,
+    );
+    expect(configError({ KILN_OUTPUT_URLS: "always", S3_BUCKET: "kiln" }).message).toMatch(/KILN_OUTPUT_URLS: expected off or presigned/);
+    expect(loadEnvironment({ KILN_OUTPUT_URL_TTL: "168h" }).KILN_OUTPUT_URL_TTL).toBe(7 * 86_400_000);
+    expect(configError({ KILN_OUTPUT_URL_TTL: "169h" }).message).toMatch(/KILN_OUTPUT_URL_TTL: expected at most 7d/);
+    expect(configError({ KILN_OUTPUT_URL_TTL: "500ms" }).message).toMatch(/KILN_OUTPUT_URL_TTL: expected at least 1s/);
+  });
+
   it("reads KILN_MAX_BAD_ANSWERS, 5 by default, and refuses anything but 1 to 1000", () => {
     expect(loadEnvironment({}).KILN_MAX_BAD_ANSWERS).toBe(5);
     expect(loadEnvironment({ KILN_MAX_BAD_ANSWERS: "12" }).KILN_MAX_BAD_ANSWERS).toBe(12);

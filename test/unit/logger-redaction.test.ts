@@ -84,6 +84,15 @@ describe("createLogger redaction", () => {
     expect(redactSecrets({ nested: { apiKey: "SECRET" }, connection })).toEqual({ nested: { apiKey: "[redacted]" }, connection });
   });
 
+  it("blanks an output's presigned href (a bearer URL) and keeps the rest of the output", () => {
+    const output = {
+      key: "kiln/job/0.png",
+      href: "https://kiln-archive.s3.amazonaws.com/kiln/job/0.png?X-Amz-Signature=ab12",
+      expiresAt: "2026-12-06T20:00:00.000Z",
+    };
+    expect(redactSecrets({ result: { outputs: [output] } })).toEqual({ result: { outputs: [{ ...output, href: "[redacted]" }] } });
+  });
+
   it("returns a record without credentials as it is (no copy on the usual log line)", () => {
     const record = { jobId: "j1", keys: ["a/b.png"], took: { ms: 12 } };
     expect(redactSecrets(record)).toBe(record);

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from "fastify";
+import type { ArchivedOutput } from "../contract/generation-result.js";
+import { linkedOutputs, oncePerKey, type PresignOutput } from "../contract/output-link.js";
+import { isRecord } from "../util/describe-value.js";
+
+/** Answers whose generations get links: one view (`GET /v1/generations/{id}`, `POST`) or a page of them (`{ data: [...] }`). */
+const LINKED_ROUTES = new Set(["/v1/generations/:id", "/v1/generations"]);
+
+/**
+ * `KILN_OUTPUT_URLS=presigned`: every output of a generation answer gets a fresh `href` and
+ * `expiresAt`, minted as the answer is sent, so a stored result never holds a URL that has
+ * expired. Runs on the serialized body, after the secret scrubber: an href carries the S3
+ * access key id (a configured secret) in `X-Amz-Credential`, and scrubbing it would break the
+ * signature; the stored text around it is scrubbed as before.
+ */
+export function registerOutputLinks(app: FastifyInstance, presign: PresignOutput): void {
+  app.addHook("onSend", async (request, reply, payload) => {
+    if (typeof payload !== "string" || reply.statusCode >= 300 || !LINKED_ROUTES.has(request.routeOptions.url ?? "")) return payload;
+    return JSON.stringify(await linkedAnswer(JSON.parse(payload) as unknown, oncePerKey(presign)));
+  });
+}
+
+async function linkedAnswer(body: unknown, presign: PresignOutput): Promise<unknown> {
+  if (isRecord(body) && Array.isArray(body.data)) return { ...body, data: await Promise.all(body.data.map((v) => linkedView(v, presign))) };
+  return linkedView(body, presign);
+}
+
+/** A view's `outputs` and its `result.outputs` (the same outputs: `oncePerKey` gives them one link each). */
+async function linkedView(view: unknown, presign: PresignOutput): Promise<unknown> {
+  if (!isRecord(view)) return view;
+  const linked: Record<string, unknown> = { ...view };
+  if (Array.isArray(view.outputs)) linked.outputs = await linkedOutputs(view.outputs as ArchivedOutput[], presign);
+  if (isRecord(view.result) && Array.isArray(view.result.outputs))
+    linked.result = { ...view.result, outputs: await linkedOutputs(view.result.outputs as ArchivedOutput[], presign) };
+  return linked;
+}
