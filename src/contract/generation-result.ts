@@ -42,9 +42,12 @@ export const ArchivedOutput = z.object({
   sourceExpiresAt: z.string().optional(),
   role: z.string().optional(),
   /** A presigned HTTPS GET of the archived bytes, minted for this answer or delivery attempt. */
-  href: z.string().optional(),
+  href: z
+    .string()
+    .optional()
+    .describe("with KILN_OUTPUT_URLS=presigned: a presigned HTTPS GET of the archived bytes, minted for this answer"),
   /** ISO-8601 instant `href` stops working. */
-  expiresAt: z.string().optional(),
+  expiresAt: z.string().optional().describe("with KILN_OUTPUT_URLS=presigned: when `href` stops working (ISO 8601)"),
 });
 export type ArchivedOutput = z.infer<typeof ArchivedOutput>;
 

@@ -1,4 +1,5 @@
 import type { ApiErrorCode } from "./api-error.js";
+import { positionOf } from "./generation-events.js";
 
 // Example bodies of the OpenAPI document, realistic and valid against their schemas (a unit
 // test validates each). A component's examples show wherever a route's body is that component.
@@ -157,6 +158,65 @@ export const COMPONENT_EXAMPLES: Record<string, Record<string, unknown>> = {
     },
   },
 };
+
+/** A Server-Sent Events text: each event's id, name and one line of JSON, as SseStream writes them. */
+function eventStream(events: ReadonlyArray<{ id: string; event: string; data: unknown } | "ping">): string {
+  return events.map((e) => (e === "ping" ? ": ping\n\n" : `id: ${e.id}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`)).join("");
+}
+
+const runningFields = { id: view.id, provider: "tokenhub" };
+const submitting = { ...runningFields, state: "active", step: "submit" };
+const polling = { ...runningFields, state: "active", step: "poll", providerStatus: "running", progress: 40 };
+
+/** `GET /v1/generations/{id}/events`: a job followed from its start to its end, and one that failed. */
+export const GENERATION_EVENTS_EXAMPLES = {
+  completed: eventStream([
+    { id: `started:${positionOf(submitting)}`, event: "started", data: submitting },
+    { id: `progress:${positionOf(polling)}`, event: "progress", data: polling },
+    "ping",
+    { id: "completed", event: "completed", data: GENERATION_EXAMPLES.completed },
+  ]),
+  failed: eventStream([
+    { id: `started:${positionOf(submitting)}`, event: "started", data: submitting },
+    {
+      id: "failed",
+      event: "failed",
+      data: { ...runningFields, code: "task_failed", message: "the provider refused the prompt: content policy" },
+    },
+  ]),
+};
+
+const batchSummary = (COMPONENT_EXAMPLES.Batch!.completed as { summary: unknown }).summary;
+
+/** `GET /v1/batches/{id}/events`: the counts as they change, then the summary. */
+export const BATCH_EVENTS_EXAMPLES = {
+  completed: eventStream([
+    { id: "progress:2.1.0.1", event: "progress", data: { total: 2, completed: 1, failed: 0, pending: 1 } },
+    { id: "progress:2.2.0.0", event: "progress", data: { total: 2, completed: 2, failed: 0, pending: 0 } },
+    { id: "completed", event: "completed", data: { total: 2, completed: 2, failed: 0, pending: 0, summary: batchSummary } },
+  ]),
+};
+
+/** `GET /v1/generations`: a page with more to come (its cursor names the page's last job), and the last page. */
+export const GENERATION_PAGE_EXAMPLES = {
+  page: {
+    data: [{ ...GENERATION_EXAMPLES.active, id: "poster-2026-03-02-002" }, GENERATION_EXAMPLES.completed],
+    // base64url of {"t":<the last job's enqueue time, ms>,"i":<its id>,"q":<its queue>}: opaque to callers
+    nextCursor: "eyJ0IjoxNzcyNDQ2NTAwMDAwLCJpIjoicG9zdGVyLTIwMjYtMDMtMDItMDAxIiwicSI6ImtpbG46Z2VuZXJhdGUtdG9rZW5odWIifQ",
+  },
+  last: { data: [GENERATION_EXAMPLES.failed], nextCursor: null },
+};
+
+/** `GET /v1/batches`: one page, the last. */
+export const BATCH_PAGE_EXAMPLES = {
+  page: {
+    data: [{ ...(COMPONENT_EXAMPLES.Batch!.running as object), id: "posters-2026-04" }, COMPONENT_EXAMPLES.Batch!.completed],
+    nextCursor: null,
+  },
+};
+
+/** `POST /v1/generations/{id}/retry`: the failed job waits again, as its second run. */
+export const RETRY_EXAMPLES = { retried: { retried: true, id: view.id, provider: "tokenhub", run: 2 } };
 
 /** An error body for each code, as the server words it. */
 export const ERROR_EXAMPLES: Record<ApiErrorCode, string> = {

@@ -18,6 +18,13 @@ import {
   Readiness,
 } from "./api-schemas.js";
 import { jsonSchemaOf, type JsonSchema } from "./json-schema-of.js";
+import {
+  BATCH_EVENTS_EXAMPLES,
+  BATCH_PAGE_EXAMPLES,
+  GENERATION_EVENTS_EXAMPLES,
+  GENERATION_PAGE_EXAMPLES,
+  RETRY_EXAMPLES,
+} from "./openapi-examples.js";
 
 export type { JsonSchema } from "./json-schema-of.js";
 
@@ -164,7 +171,10 @@ const generationListQuery = jsonSchemaOf(
 const READ_LIST_ERRORS = {
   "400": error("invalid_request: a bad state, provider, limit or cursor; the message names the field"),
   "401": error("unauthorized: missing or wrong bearer token (KILN_READ_TOKEN or KILN_API_TOKEN)"),
-  "503": error("auth_not_configured: neither token is set (and reads are not public); or unavailable, as for every /v1/ route"),
+  "503": error("auth_not_configured: neither token is set (and reads are not public); or unavailable, as for every /v1/ route", [
+    "auth_not_configured",
+    "unavailable",
+  ]),
 };
 
 /** Listings: newest first, paged by an opaque cursor (docs/http-api.md, "Listing"). */
@@ -176,7 +186,11 @@ const LIST_ROUTE_DOCS: Record<string, RouteDoc> = {
     auth: "read",
     schema: { querystring: generationListQuery },
     responses: {
-      "200": { description: "a page: each item as GET /v1/generations/{id} answers it", schema: pageOf(GenerationView) },
+      "200": {
+        description: "a page: each item as GET /v1/generations/{id} answers it",
+        schema: pageOf(GenerationView),
+        examples: GENERATION_PAGE_EXAMPLES,
+      },
       ...READ_LIST_ERRORS,
     },
   },
@@ -187,7 +201,11 @@ const LIST_ROUTE_DOCS: Record<string, RouteDoc> = {
     auth: "read",
     schema: { querystring: jsonSchemaOf(ListQuery) },
     responses: {
-      "200": { description: "a page: each item as GET /v1/batches/{id} answers it", schema: pageOf(BatchStatus) },
+      "200": {
+        description: "a page: each item as GET /v1/batches/{id} answers it",
+        schema: pageOf(BatchStatus),
+        examples: BATCH_PAGE_EXAMPLES,
+      },
       ...READ_LIST_ERRORS,
     },
   },
@@ -278,13 +296,17 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
           "(the job's view, as GET answers it) or `failed` ({id, provider, code, message}), each with an id; `: ping` every 15 s",
         contentType: "text/event-stream",
         schema: { type: "string" },
+        examples: GENERATION_EVENTS_EXAMPLES,
       },
       "204": { description: "Last-Event-ID names the final event: nothing more will come (EventSource stops reconnecting)" },
       "404": error("not_found: no such job"),
       "409": error("conflict: the id exists in two provider queues; add ?provider="),
       "401": error("unauthorized: missing or wrong bearer token"),
       ...V1_ERRORS,
-      "503": error("unavailable: Redis is not reachable or the request timed out; auth_not_configured: no read token is configured"),
+      "503": error("unavailable: Redis is not reachable or the request timed out; auth_not_configured: no read token is configured", [
+        "auth_not_configured",
+        "unavailable",
+      ]),
     },
   },
   "POST /v1/generations": {
@@ -334,7 +356,9 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
             run: { type: "integer", minimum: 2 },
             retried: { const: true },
           },
+          required: ["id", "provider", "run", "retried"],
         },
+        examples: RETRY_EXAMPLES,
       },
       "404": error("not_found: no such job"),
       "409": error(
@@ -419,12 +443,16 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
           "({total, completed, failed, pending, summary}), each with an id; `: ping` every 15 s",
         contentType: "text/event-stream",
         schema: { type: "string" },
+        examples: BATCH_EVENTS_EXAMPLES,
       },
       "204": { description: "Last-Event-ID names the final event: nothing more will come (EventSource stops reconnecting)" },
       "404": error("not_found: no such batch"),
       "401": error("unauthorized: missing or wrong bearer token"),
       ...V1_ERRORS,
-      "503": error("unavailable: Redis is not reachable or the request timed out; auth_not_configured: no read token is configured"),
+      "503": error("unavailable: Redis is not reachable or the request timed out; auth_not_configured: no read token is configured", [
+        "auth_not_configured",
+        "unavailable",
+      ]),
     },
   },
 };
@@ -444,7 +472,7 @@ export function attachRouteSchema(route: RouteOptions): void {
 
 /** Every route the table describes, as fastify registers it (for building the document without a server). */
 export function documentedRoutes(): Array<{ method: string; url: string; doc: RouteDoc }> {
-  return Object.entries(ROUTE_DOCS).map(([key, doc]) => {
+  return Object.entries({ ...ROUTE_DOCS, ...LIST_ROUTE_DOCS }).map(([key, doc]) => {
     const [method = "", url = ""] = key.split(" ");
     return { method, url, doc };
   });

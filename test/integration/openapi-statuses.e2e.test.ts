@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { Queue } from "bullmq";
-import { getFreePort } from "@kiln/dev-tools";
+import { DIRECTIVES, getFreePort } from "@kiln/dev-tools";
 import { loadEnvironment } from "../../src/config/index.js";
 import { createLogger } from "../../src/logger.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
@@ -94,6 +94,31 @@ async function delayedJob(f: Fixtures): Promise<string> {
   }
 }
 
+/** A failed job (the simulator refuses its prompt): a retry finds it. */
+async function failedJob(f: Fixtures): Promise<string> {
+  const id = await f.h.client.enqueue(f.h.request("hy-image-v3.0", { prompt: `refused ${DIRECTIVES.fail} ${randomUUID()}` }));
+  expect((await f.h.client.waitFor(id, { timeoutMs: 20_000 })).state).toBe("failed");
+  return id;
+}
+
+/**
+ * An event stream's answer cut after its first event: a stream stays open while its batch runs.
+ * Any other answer as it is.
+ */
+async function firstEvent(answer: Response): Promise<Response> {
+  if (answer.status !== 200 || !answer.body) return answer;
+  const reader = answer.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!text.includes("\n\n")) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  await reader.cancel();
+  return new Response(text, { status: answer.status, headers: answer.headers });
+}
+
 /** Auth and availability answers every read route gives: 401, and 503 with no token or no Redis. */
 function readGuards(operation: string, path: (f: Fixtures) => string): StatusCase[] {
   return [
@@ -135,6 +160,11 @@ const CANCEL = "POST /v1/generations/{id}/cancel";
 const OUTPUT = "GET /v1/generations/{id}/outputs/{index}";
 const CREATE_BATCH = "POST /v1/batches";
 const GET_BATCH = "GET /v1/batches/{id}";
+const LIST_GENERATIONS = "GET /v1/generations";
+const LIST_BATCHES = "GET /v1/batches";
+const GENERATION_EVENTS = "GET /v1/generations/{id}/events";
+const BATCH_EVENTS = "GET /v1/batches/{id}/events";
+const RETRY = "POST /v1/generations/{id}/retry";
 
 /** One entry per (operation, status, way to get it); a new route adds its entries here. */
 const CASES: StatusCase[] = [
@@ -264,6 +294,68 @@ const CASES: StatusCase[] = [
   { operation: GET_BATCH, status: 404, how: "an unknown batch", send: read("/v1/batches/no-such-batch") },
   { operation: GET_BATCH, status: 400, how: "an empty id", send: read("/v1/batches/") },
   ...readGuards(GET_BATCH, (f) => `/v1/batches/${f.batch}`),
+
+  { operation: LIST_GENERATIONS, status: 200, how: "the first page", send: read("/v1/generations?limit=2") },
+  { operation: LIST_GENERATIONS, status: 400, how: "an unknown state", send: read("/v1/generations?state=finished") },
+  ...readGuards(LIST_GENERATIONS, () => "/v1/generations"),
+
+  { operation: LIST_BATCHES, status: 200, how: "the first page", send: read("/v1/batches?limit=2") },
+  { operation: LIST_BATCHES, status: 400, how: "a limit out of range", send: read("/v1/batches?limit=0") },
+  ...readGuards(LIST_BATCHES, () => "/v1/batches"),
+
+  {
+    operation: GENERATION_EVENTS,
+    status: 200,
+    how: "a completed job: its final event, then the stream ends",
+    send: (s, f) => read(`/v1/generations/${f.completed}/events`)(s),
+  },
+  {
+    operation: GENERATION_EVENTS,
+    status: 204,
+    how: "Last-Event-ID: completed",
+    send: (s, f) => read(`/v1/generations/${f.completed}/events`, { headers: { "last-event-id": "completed" } })(s),
+  },
+  { operation: GENERATION_EVENTS, status: 404, how: "an unknown id", send: read("/v1/generations/no-such-job/events") },
+  {
+    operation: GENERATION_EVENTS,
+    status: 409,
+    how: "an id in two queues",
+    send: (s, f) => read(`/v1/generations/${f.twoQueues}/events`)(s),
+  },
+  { operation: GENERATION_EVENTS, status: 400, how: "an unknown ?provider=", send: read("/v1/generations/x/events?provider=nope") },
+  ...readGuards(GENERATION_EVENTS, (f) => `/v1/generations/${f.completed}/events`),
+
+  {
+    operation: BATCH_EVENTS,
+    status: 200,
+    how: "an existing batch: its first event",
+    send: async (s, f) => firstEvent(await read(`/v1/batches/${f.batch}/events`)(s)),
+  },
+  {
+    operation: BATCH_EVENTS,
+    status: 204,
+    how: "Last-Event-ID: completed",
+    send: (s, f) => read(`/v1/batches/${f.batch}/events`, { headers: { "last-event-id": "completed" } })(s),
+  },
+  { operation: BATCH_EVENTS, status: 404, how: "an unknown batch", send: read("/v1/batches/no-such-batch/events") },
+  { operation: BATCH_EVENTS, status: 400, how: "an empty id", send: read("/v1/batches//events") },
+  ...readGuards(BATCH_EVENTS, (f) => `/v1/batches/${f.batch}/events`),
+
+  {
+    operation: RETRY,
+    status: 202,
+    how: "a failed job",
+    send: async (s, f) => write(`/v1/generations/${await failedJob(f)}/retry`)(s),
+  },
+  { operation: RETRY, status: 404, how: "an unknown id", send: write("/v1/generations/no-such-job/retry") },
+  { operation: RETRY, status: 409, how: "a completed job", send: (s, f) => write(`/v1/generations/${f.completed}/retry`)(s) },
+  { operation: RETRY, status: 400, how: "an unknown ?provider=", send: write("/v1/generations/x/retry?provider=nope") },
+  // no body: the body guards (413, 415) do not apply
+  ...writeGuards(
+    RETRY,
+    () => "/v1/generations/no-such-job/retry",
+    () => undefined,
+  ).filter((c) => c.status !== 413 && c.status !== 415),
 ];
 
 type Document = { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, Media> }> }>> };
@@ -318,6 +410,10 @@ describe("every status the OpenAPI document lists, driven against real servers",
     expect(answer.status, text.slice(0, 500)).toBe(c.status);
     const [type, media] = Object.entries(documented?.content ?? {})[0] ?? [];
     if (type === undefined) return expect(text).toBe("");
+    if (type === "text/event-stream") {
+      expect(answer.headers.get("content-type")).toMatch(/^text\/event-stream/);
+      return expect(text).toMatch(/^id: \S+\nevent: \w+\ndata: \{/);
+    }
     if (type !== "application/json") return expect(text.length).toBeGreaterThan(0);
     expect(answer.headers.get("content-type")).toMatch(/^application\/json/);
     const pointer = `/paths/${path.replace(/\//g, "~1")}/${method.toLowerCase()}/responses/${c.status}/content/application~1json/schema`;
