@@ -12,7 +12,6 @@ import type { BatchStatus } from "../batches/batch-status.js";
 import { EXIT } from "./cli-exit.js";
 import { InvalidRequestError } from "../contract/invalid-request-error.js";
 import { printJson, stderrLogger } from "./cli-output.js";
-import { createArchiveStore, outputLinksOf } from "../storage/index.js";
 
 /** `kiln bulk <manifest.jsonl>`: a JSONL manifest (one request per line, with custom_id) as one batch. */
 export function bulkCommand(): Command {
@@ -160,7 +159,9 @@ async function watch(env: ReturnType<typeof loadEnvironment>, batchId: string, j
           `${summary.counts.invalid} invalid lines${cost}; results at ${summary.results.url}`,
       );
       // KILN_OUTPUT_URLS=presigned: a link to results.jsonl that needs no S3 credentials (docs/cli.md)
-      const presign = outputLinksOf(env, createArchiveStore(env));
+      // the store (and the AWS SDK, ~10 MB of heap) loads only then: kiln bulk stays light under a small heap
+      const storage = env.KILN_OUTPUT_URLS === "presigned" ? await import("../storage/index.js") : undefined;
+      const presign = storage?.outputLinksOf(env, storage.createArchiveStore(env));
       const link = presign && (await presign({ key: summary.results.key, contentType: "application/x-ndjson" }));
       if (link) (json ? console.error : console.log)(`results href (valid until ${link.expiresAt}): ${link.href}`);
     }
