@@ -21,6 +21,8 @@ export interface EventRoutesOptions {
   heartbeatMs: number;
   /** The configured secrets, replaced in each event's JSON. @defaultValue none */
   scrub?: (json: string) => string;
+  /** `KILN_OUTPUT_URLS=presigned`: a generation event's outputs get their links, after the scrub. @defaultValue none */
+  link?: (view: unknown) => Promise<unknown>;
 }
 
 /**
@@ -35,8 +37,8 @@ export interface EventRoutesOptions {
  */
 export function registerEventRoutes(app: FastifyInstance, options: EventRoutesOptions): void {
   const { client } = options;
-  const stream = (reply: FastifyReply) =>
-    new SseStream(reply, { heartbeatMs: options.heartbeatMs, scrub: options.scrub, closing: options.waiting.closing });
+  const stream = (reply: FastifyReply, link?: (data: unknown) => Promise<unknown>) =>
+    new SseStream(reply, { heartbeatMs: options.heartbeatMs, scrub: options.scrub, link, closing: options.waiting.closing });
 
   app.get<{ Params: { id: string }; Querystring: { provider?: unknown } }>(
     "/v1/generations/:id/events",
@@ -48,7 +50,7 @@ export function registerEventRoutes(app: FastifyInstance, options: EventRoutesOp
       const cursor = cursorOf(lastEventIdOf(request));
       if (cursor.seen === "ended") return noMoreEvents(reply);
       const provider = queueProvider(status);
-      void follow(stream(reply), request, {
+      void follow(stream(reply, options.link), request, {
         first: status,
         read: () => client.get(id, provider),
         cursor,
@@ -101,7 +103,7 @@ async function follow<T, C>(stream: SseStream, request: FastifyRequest, f: Follo
   try {
     while (value !== undefined && !stream.signal.aborted) {
       const step = f.next(value, cursor);
-      for (const event of step.events) stream.send(event);
+      for (const event of step.events) await stream.send(event);
       cursor = step.cursor;
       if (f.ended(cursor)) break;
       await sleep(f.intervalMs, stream.signal);

@@ -20,6 +20,11 @@ export function registerOutputLinks(app: FastifyInstance, presign: PresignOutput
   });
 }
 
+/** One generation view with its outputs linked (a view that has none comes back as it was). */
+export function linkedGeneration(presign: PresignOutput): (view: unknown) => Promise<unknown> {
+  return (view) => linkedView(view, oncePerKey(presign));
+}
+
 async function linkedAnswer(body: unknown, presign: PresignOutput): Promise<unknown> {
   if (isRecord(body) && Array.isArray(body.data)) return { ...body, data: await Promise.all(body.data.map((v) => linkedView(v, presign))) };
   return linkedView(body, presign);

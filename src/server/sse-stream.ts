@@ -13,6 +13,8 @@ export interface SseStreamOptions {
   heartbeatMs: number;
   /** Applied to each event's JSON before it is written (the configured secrets replaced). @defaultValue none */
   scrub?: (json: string) => string;
+  /** Applied to an event's scrubbed data last (output links, which carry a configured secret that must stay whole). @defaultValue none */
+  link?: (data: unknown) => Promise<unknown>;
   /** Aborted when the server starts closing: the stream ends. */
   closing: AbortSignal;
 }
@@ -56,10 +58,13 @@ export class SseStream {
     return this.controller.signal;
   }
 
-  send(event: SseEvent): void {
+  async send(event: SseEvent): Promise<void> {
     if (this.signal.aborted) return;
     const json = JSON.stringify(event.data);
-    this.reply.raw.write(`id: ${event.id}\nevent: ${event.event}\ndata: ${this.options.scrub ? this.options.scrub(json) : json}\n\n`);
+    const scrubbed = this.options.scrub ? this.options.scrub(json) : json;
+    const data = this.options.link ? JSON.stringify(await this.options.link(JSON.parse(scrubbed))) : scrubbed;
+    if (this.signal.aborted) return;
+    this.reply.raw.write(`id: ${event.id}\nevent: ${event.event}\ndata: ${data}\n\n`);
   }
 
   /** Ends the stream: the client has everything. */

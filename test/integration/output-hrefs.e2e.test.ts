@@ -93,6 +93,24 @@ describe("KILN_OUTPUT_URLS=presigned, S3 archive: answers and webhooks carry fre
     }
   });
 
+  it("the events stream's completed event carries the view with an href per output that fetches the archived bytes", async () => {
+    const answer = await fetch(`${s.http.url}/v1/generations/${encodeURIComponent(s.id)}/events`, {
+      headers: { authorization: `Bearer ${READ_TOKEN}` },
+    });
+    expect(answer.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    // a job that ended: its final event at once, then the stream closes
+    const text = await answer.text();
+    const completed = /event: completed\ndata: (.*)\n/.exec(text);
+    expect(completed, text).not.toBeNull();
+    const outputs = (JSON.parse(completed![1]!) as { outputs: ArchivedOutput[] }).outputs;
+    expect(outputs.length).toBeGreaterThan(0);
+    for (const output of outputs) {
+      expect(output.expiresAt).toBeDefined();
+      expect(signed(output.href!).credential.startsWith(`${KEY_ID}/`)).toBe(true);
+      expect(await fetched(output.href!)).toEqual({ status: 200, sha256: output.sha256 });
+    }
+  });
+
   it("the stored result carries no href: links are minted per read", async () => {
     const stored = await h.client.get(s.id);
     expect(stored!.result!.outputs.length).toBeGreaterThan(0);
