@@ -14,7 +14,9 @@ const num = (v: string) => {
  * simulator's defaults); where they are absent (the product's image), the command says so when run.
  */
 export async function simulateCommand(): Promise<Command> {
-  const command = new Command("simulate").description("serve the provider simulator (TokenHub's documented endpoints) over HTTP");
+  const command = new Command("simulate").description(
+    "serve the provider simulator over HTTP: TokenHub, the unified gateway and wcode, as their documents describe them",
+  );
   const tools = await loadDevTools("simulate").catch((err: unknown) => err as Error);
   if (tools instanceof Error) {
     return command
@@ -78,9 +80,29 @@ export async function simulateCommand(): Promise<Command> {
         seed: o.seed as string,
       });
       const url = await simulator.start(o.port as number, o.host as string);
-      console.log(`kiln simulator listening on ${url} (TokenHub endpoints under /v1/api/, stats at ${url}/__simulator/stats)`);
+      console.log(workerVariables(url, o.apiKey as string | undefined));
       const stop = () => void simulator.stop().then(() => process.exit(0));
       process.on("SIGTERM", stop);
       process.on("SIGINT", stop);
     });
+}
+
+/**
+ * The banner: where each provider is served, and the exact variables that point a worker at
+ * them. The simulator's result URLs are on its own (loopback) address, which kiln refuses to
+ * download from unless private URLs are allowed: without that line every job would fail after
+ * the simulated provider ran it.
+ */
+function workerVariables(url: string, apiKey: string | undefined): string {
+  const key = apiKey ?? "any-key";
+  return [
+    `kiln simulator listening on ${url}: TokenHub (${url}/v1/api/...), the unified gateway (${url}/gateway) and wcode (${url}/wcode/api/gpt/v1); stats at ${url}/__simulator/stats`,
+    "",
+    "To run a kiln worker against it, set (besides REDIS_URL and KILN_WEBHOOK_SECRET):",
+    `  TOKENHUB_API_KEY=${key} TOKENHUB_BASE_URL=${url}`,
+    `  GATEWAY_API_KEY=${key} GATEWAY_BASE_URL=${url}/gateway`,
+    `  WCODE_API_KEY=${key} WCODE_BASE_URL=${url}/wcode/api/gpt/v1`,
+    "  KILN_ALLOW_PRIVATE_URLS=true",
+    `KILN_ALLOW_PRIVATE_URLS: the simulator's result URLs are on ${new URL(url).hostname}, a private address kiln refuses to download from otherwise (every job would fail invalid_request after its task ran).`,
+  ].join("\n");
 }

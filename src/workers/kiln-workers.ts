@@ -10,7 +10,8 @@ import { generateQueueName } from "../contract/queue-names.js";
 import { SlotHandoff } from "../inflight/slot-handoff.js";
 import { createArchiveStore, outputLinksOf } from "../storage/index.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
-import { createOutboundDispatcher } from "../net/url-guard.js";
+import { isIP } from "node:net";
+import { createOutboundDispatcher, isPublicAddress } from "../net/url-guard.js";
 import { GenerationWorker } from "./generation-worker.js";
 import { WebhookWorker } from "../webhooks/webhook-worker.js";
 import { BatchWorker } from "../batches/batch-worker.js";
@@ -56,6 +57,11 @@ export async function startKilnWorkers(
   const prices = pricesOf(env);
   if (providers.length === 0)
     throw configError("TOKENHUB_API_KEY, GATEWAY_API_KEY, WCODE_API_KEY: no provider has credentials, so there is nothing to run");
+  warnPrivateBaseUrls(
+    env,
+    providers.map((p) => p.name),
+    log,
+  );
   const partitions = workerPartitions(env.KILN_WORKER_PARTITIONS, env.KILN_PARTITIONS);
   const connection = connectRedis(redisTargetOf(env), "worker");
   connection.on("error", (err: Error) => log.error({ err: err.message }, "redis connection error"));
@@ -193,4 +199,29 @@ function limitsOf(
     ratePerSecond: env[`KILN_${key}_RATE`],
     inflight: { provider: env[`KILN_${key}_MAX_INFLIGHT`], models: modelInflightCaps(rawEnv, provider) },
   };
+}
+
+/**
+ * A provider base URL on a private address (loopback, RFC 1918, `localhost`) is called as
+ * configured: provider APIs may be private. But its result URLs are likely there too, and kiln
+ * downloads results only from public addresses unless `KILN_ALLOW_PRIVATE_URLS=true`; said once
+ * at start, rather than by every job failing after its task ran (the hand-started simulator).
+ */
+function warnPrivateBaseUrls(env: Environment, providers: readonly string[], log: Logger): void {
+  if (env.KILN_ALLOW_PRIVATE_URLS) return;
+  const bases: Record<string, readonly string[] | undefined> = {
+    tokenhub: env.TOKENHUB_BASE_URL,
+    gateway: env.GATEWAY_BASE_URL,
+    wcode: env.WCODE_BASE_URL,
+  };
+  for (const provider of providers)
+    for (const baseUrl of bases[provider] ?? []) {
+      const host = new URL(baseUrl).hostname.replace(/^\[|\]$/g, "");
+      if (host !== "localhost" && !(isIP(host) && !isPublicAddress(host))) continue;
+      log.warn(
+        { provider, baseUrl },
+        `${provider}'s base URL is on a private address (${host}): kiln calls it, but downloads result URLs only from public ` +
+          "addresses unless KILN_ALLOW_PRIVATE_URLS=true; if its results are served from there too (kiln simulate), every job will fail invalid_request",
+      );
+    }
 }
