@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { loadEnvironment, queueLocationOf, secretScrubberOf } from "../config/index.js";
 import { GenerationClient, type GenerationStatus } from "../producers/generation-client.js";
-import { linkedOutputs, oncePerKey, type PresignOutput } from "../contract/output-link.js";
+import { linkedGeneration, oncePerKey } from "../contract/output-link.js";
 import { createArchiveStore, outputLinksOf } from "../storage/index.js";
 import { CliExit, EXIT } from "./cli-exit.js";
 import { stderrLogger } from "./cli-output.js";
@@ -31,15 +31,10 @@ export function statusCommand(): Command {
           // come after the scrub, since each carries the S3 key id (a configured secret) it is signed with
           const scrubbed = JSON.parse(secretScrubberOf(env).forJson().scrub(JSON.stringify(status))) as GenerationStatus;
           const presign = outputLinksOf(env, createArchiveStore(env));
-          console.log(JSON.stringify(presign ? await linkedStatus(scrubbed, presign) : scrubbed, null, 2));
+          console.log(JSON.stringify(presign ? await linkedGeneration(scrubbed, oncePerKey(presign)) : scrubbed, null, 2));
         } finally {
           await client.close();
         }
       })
   );
-}
-
-async function linkedStatus(status: GenerationStatus, presign: PresignOutput): Promise<GenerationStatus> {
-  if (!status.result) return status;
-  return { ...status, result: { ...status.result, outputs: await linkedOutputs(status.result.outputs, oncePerKey(presign)) } };
 }

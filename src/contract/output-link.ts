@@ -1,3 +1,4 @@
+import { isRecord } from "../util/describe-value.js";
 import type { ArchivedOutput } from "./generation-result.js";
 
 /**
@@ -28,4 +29,18 @@ export function oncePerKey(presign: PresignOutput): PresignOutput {
 /** `outputs`, each with its `href` and `expiresAt`. */
 export function linkedOutputs(outputs: readonly ArchivedOutput[], presign: PresignOutput): Promise<ArchivedOutput[]> {
   return Promise.all(outputs.map(async (output) => ({ ...output, ...(await presign(output)) })));
+}
+
+/**
+ * A generation as an answer shows it (the HTTP view, `kiln status`'s status, an event) with its
+ * `outputs` and its `result.outputs` linked: the same outputs, so give a `oncePerKey` presigner
+ * and each gets one URL. Anything else comes back as it was.
+ */
+export async function linkedGeneration(view: unknown, presign: PresignOutput): Promise<unknown> {
+  if (!isRecord(view)) return view;
+  const linked: Record<string, unknown> = { ...view };
+  if (Array.isArray(view.outputs)) linked.outputs = await linkedOutputs(view.outputs as ArchivedOutput[], presign);
+  if (isRecord(view.result) && Array.isArray(view.result.outputs))
+    linked.result = { ...view.result, outputs: await linkedOutputs(view.result.outputs as ArchivedOutput[], presign) };
+  return linked;
 }

@@ -16,7 +16,7 @@ import { registerRetryRoute } from "./retry-route.js";
 import { registerOutputRoutes } from "./output-routes.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { outputPresigner } from "../storage/output-presigner.js";
-import { linkedGeneration, registerOutputLinks } from "./output-links.js";
+import { linkedGenerationOf, registerOutputLinks } from "./output-links.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import type { KilnMetrics } from "./kiln-metrics.js";
 import { openApiDocument, schemaErrorMessage, type RegisteredRoute } from "./openapi.js";
@@ -166,7 +166,7 @@ export class KilnHttpServer {
       waiting,
       heartbeatMs: eventHeartbeatMs,
       scrub: scrub && ((json) => scrub.scrub(json)),
-      link: options.outputUrls === "presigned" && presign ? linkedGeneration(presign) : undefined,
+      link: options.outputUrls === "presigned" && presign ? linkedGenerationOf(presign) : undefined,
     });
     this.app.get("/metrics", async (_request, reply) => {
       void reply.type(options.metrics.registry.contentType);

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { ArchivedOutput } from "../contract/generation-result.js";
-import { linkedOutputs, oncePerKey, type PresignOutput } from "../contract/output-link.js";
+import { linkedGeneration, oncePerKey, type PresignOutput } from "../contract/output-link.js";
 import { isRecord } from "../util/describe-value.js";
 
 /** Answers whose generations get links: one view (`GET /v1/generations/{id}`, `POST`) or a page of them (`{ data: [...] }`). */
@@ -21,21 +20,12 @@ export function registerOutputLinks(app: FastifyInstance, presign: PresignOutput
 }
 
 /** One generation view with its outputs linked (a view that has none comes back as it was). */
-export function linkedGeneration(presign: PresignOutput): (view: unknown) => Promise<unknown> {
-  return (view) => linkedView(view, oncePerKey(presign));
+export function linkedGenerationOf(presign: PresignOutput): (view: unknown) => Promise<unknown> {
+  return (view) => linkedGeneration(view, oncePerKey(presign));
 }
 
 async function linkedAnswer(body: unknown, presign: PresignOutput): Promise<unknown> {
-  if (isRecord(body) && Array.isArray(body.data)) return { ...body, data: await Promise.all(body.data.map((v) => linkedView(v, presign))) };
-  return linkedView(body, presign);
-}
-
-/** A view's `outputs` and its `result.outputs` (the same outputs: `oncePerKey` gives them one link each). */
-async function linkedView(view: unknown, presign: PresignOutput): Promise<unknown> {
-  if (!isRecord(view)) return view;
-  const linked: Record<string, unknown> = { ...view };
-  if (Array.isArray(view.outputs)) linked.outputs = await linkedOutputs(view.outputs as ArchivedOutput[], presign);
-  if (isRecord(view.result) && Array.isArray(view.result.outputs))
-    linked.result = { ...view.result, outputs: await linkedOutputs(view.result.outputs as ArchivedOutput[], presign) };
-  return linked;
+  if (isRecord(body) && Array.isArray(body.data))
+    return { ...body, data: await Promise.all(body.data.map((v) => linkedGeneration(v, presign))) };
+  return linkedGeneration(body, presign);
 }
