@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./demo-command.js")).demoCommand(),
   retry: async () => (await import("./retry-command.js")).retryCommand(),
   models: async () => (await import("./models-command.js")).modelsCommand(),
+  doctor: async () => (await import("./doctor-command.js")).doctorCommand(),
 };
 
 /** The named command alone; every command for help, a typo or no command at all. */
@@ -78,6 +79,6 @@ main().catch(async (err: unknown) => {
   await flushTracing().catch(() => undefined);
   const { code, reported } = exitCodeOf(err);
   // an unexpected error keeps its stack (a bug to report); the others say what, without one
-  if (!reported) console.error(code === EXIT.failed ? err : `kiln: ${(err as Error).message}`);
+  if (!reported) console.error(code === EXIT.failed && !isCliExit(err) ? err : `kiln: ${(err as Error).message}`);
   process.exit(code);
 });

@@ -19,7 +19,11 @@ export function workerCommand(): Command {
       const http =
         env.KILN_HTTP_PORT === undefined
           ? undefined
-          : await startHttpServer(env, log, { workersRunning: () => workers?.isRunning() ?? false });
+          : await startHttpServer(env, log, {
+              workersRunning: () => workers?.isRunning() ?? false,
+              archiveReady: () =>
+                workers?.archiveReady() ?? Promise.resolve({ ok: false, error: "not probed yet: the workers are starting" }),
+            });
       workers = await startKilnWorkers(env, log, { metrics: http?.metrics }).catch(async (err: unknown) => {
         await http?.close();
         throw err;

@@ -49,5 +49,12 @@ export const JobsConfig = z.object({
   ).default(20_000),
   /** Graceful close: visits in progress get this long, then are abandoned to the stalled check. At most 1 h. Default 20 s. */
   KILN_SHUTDOWN_TIMEOUT: Duration.pipe(z.number().min(0).max(3_600_000, { message: "expected at most 1h" })).default(20_000),
+  /**
+   * What a failed start-up check does (docs/operations.md, "Start-up checks"): `strict` stops
+   * `kiln worker` with exit 2, `warn` logs it and starts anyway. Default `strict`.
+   */
+  KILN_STARTUP_CHECKS: z.enum(["strict", "warn"], { message: "expected strict or warn" }).default("strict"),
+  /** How long `/readyz` reuses the archive probe's outcome before probing again: 1 s to 1 h. Default 30 s. */
+  KILN_ARCHIVE_CHECK_INTERVAL: DurationIn({ ms: 1000, text: "1s" }, { ms: 3_600_000, text: "1h" }).default(30_000),
 });
 export type JobsConfig = z.infer<typeof JobsConfig>;

@@ -48,3 +48,13 @@ export function configuredProviders(settings: ProviderSettings, log: Logger, dis
     );
   return providers;
 }
+
+/** Each base URL of each provider whose credentials are configured, in the order they are tried. */
+export function configuredBaseUrls(settings: ProviderSettings): Array<{ provider: string; baseUrl: string }> {
+  const bases: Array<[string, string | undefined, readonly string[] | undefined]> = [
+    ["tokenhub", settings.TOKENHUB_API_KEY, settings.TOKENHUB_BASE_URL],
+    ["gateway", settings.GATEWAY_API_KEY, settings.GATEWAY_BASE_URL],
+    ["wcode", settings.WCODE_API_KEY, settings.WCODE_BASE_URL],
+  ];
+  return bases.flatMap(([provider, key, urls]) => (key ? (urls ?? []).map((baseUrl) => ({ provider, baseUrl })) : []));
+}

@@ -7,4 +7,4 @@ export { MODELS, PROVIDERS, findModel, modelIds, resolveModel } from "./model-re
 export { TokenHubProvider } from "./tokenhub/tokenhub-provider.js";
 export { GatewayProvider } from "./gateway/gateway-provider.js";
 export { WcodeProvider } from "./wcode/wcode-provider.js";
-export { configuredProviders, type ProviderSettings } from "./configured-providers.js";
+export { configuredBaseUrls, configuredProviders, type ProviderSettings } from "./configured-providers.js";

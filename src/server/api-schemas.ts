@@ -59,7 +59,7 @@ export const Health = z.object({ status: z.literal("ok") });
 /** `GET /readyz` while ready. */
 export const Readiness = z.object({
   status: z.literal("ready"),
-  checks: z.record(z.string(), ReadinessCheck).describe("each check by name (redis; workers inside kiln worker)"),
+  checks: z.record(z.string(), ReadinessCheck).describe("each check by name (redis; workers and archive inside kiln worker)"),
 });
 
 /** `GET /readyz` while not ready: an error naming the failing checks, and every check's outcome. */

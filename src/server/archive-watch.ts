@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { withTimeout } from "./with-timeout.js";
+import { withTimeout } from "../util/with-timeout.js";
 
 /** A job at the archive step, as the watch keeps it: its Redis key, and a fresh read of whether it ended. */
 export interface WatchedJob {

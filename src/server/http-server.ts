@@ -1,3 +1,4 @@
+import type { ReadinessCheck } from "./readiness.js";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { RedisConnection } from "../queue/redis.js";
 import type { Logger } from "pino";
@@ -56,6 +57,8 @@ export interface KilnHttpServerOptions {
   prices?: PriceTable;
   /** Inside `kiln worker`: readiness also needs this to return true. @defaultValue undefined: readiness is Redis only */
   workersRunning?: () => boolean;
+  /** Inside `kiln worker`: the archive probe, for `/readyz`. */
+  archiveReady?: () => Promise<ReadinessCheck>;
   /** How long readiness waits for Redis to answer PING, ms (100 to 60000). @defaultValue 2000 */
   readinessTimeoutMs?: number;
   /** Largest request body, bytes (1 KiB to 64 MiB). Job data lives in Redis, so keep it small. @defaultValue 1048576 */
@@ -134,7 +137,12 @@ export class KilnHttpServer {
       reply.code(404).send(apiError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`)),
     );
     if (options.secrets && !options.secrets.empty) scrubAnswers(this.app, options.secrets);
-    registerHealthRoutes(this.app, { redis: options.redis, workersRunning: options.workersRunning, readinessTimeoutMs });
+    registerHealthRoutes(this.app, {
+      redis: options.redis,
+      workersRunning: options.workersRunning,
+      archiveReady: options.archiveReady,
+      readinessTimeoutMs,
+    });
     const reads = { readToken: options.readToken, apiToken: options.apiToken, publicReads: options.publicReads ?? false };
     // waits and event streams end when the server closes, so that closing does not wait for them
     const closing = new AbortController();

@@ -1,6 +1,6 @@
 import type { RedisConnection } from "../queue/redis.js";
 import { z } from "zod";
-import { withTimeout } from "./with-timeout.js";
+import { withTimeout } from "../util/with-timeout.js";
 
 /** One readiness check's outcome, as `/readyz` reports it. */
 export const ReadinessCheck = z.object({ ok: z.boolean(), error: z.string().optional() });
@@ -23,4 +23,13 @@ export async function checkRedis(redis: RedisConnection, timeoutMs: number): Pro
  */
 export function checkWorkers(running: () => boolean): ReadinessCheck {
   return running() ? { ok: true } : { ok: false, error: "workers are not running (starting, closing or stopped)" };
+}
+
+/** The archive took the last probe's put (`ArchiveReadiness`, cached); a probe slower than `timeoutMs` is reported, and goes on. */
+export async function checkArchive(ready: () => Promise<ReadinessCheck>, timeoutMs: number): Promise<ReadinessCheck> {
+  try {
+    return await withTimeout(ready(), timeoutMs, "archive probe");
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
 }

@@ -230,7 +230,8 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
   "GET /readyz": {
     operationId: "getReadiness",
     tags: ["operations"],
-    summary: "Readiness: Redis answers PING within 2 s and, in kiln worker, every BullMQ worker runs",
+    summary:
+      "Readiness: Redis answers PING within 2 s and, in kiln worker, every BullMQ worker runs and the archive took the last probe's put",
     auth: "none",
     schema: {},
     responses: {

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { withTimeout } from "./with-timeout.js";
+import { withTimeout } from "../util/with-timeout.js";
 
 /**
  * One Redis read shared by the gauges that need it, at most once per scrape: prom-client

@@ -16,6 +16,8 @@ export interface StartHttpServerOptions {
   host?: string;
   /** Inside `kiln worker`: readiness also needs the workers running. @defaultValue undefined */
   workersRunning?: () => boolean;
+  /** Inside `kiln worker`: readiness also needs the archive to take a put. @defaultValue undefined */
+  archiveReady?: () => Promise<{ ok: boolean; error?: string }>;
   /** Serves `GET /v1/batches/{id}`. @defaultValue the batches under `KILN_PREFIX`, in the batch's partition (GenerationClient.getBatch) */
   batches?: BatchReader;
 }
@@ -65,6 +67,7 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
     batchWriter: client,
     prices,
     workersRunning: options.workersRunning,
+    archiveReady: options.archiveReady,
     admin: env.KILN_ADMIN_TOKEN ? { token: env.KILN_ADMIN_TOKEN, write: env.KILN_ADMIN_WRITE, queues, secrets } : undefined,
     secrets,
   });

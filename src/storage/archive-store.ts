@@ -38,6 +38,8 @@ export interface ArchiveStore {
   /** The object's bytes, or those from `range.start` to `range.end` (both included). */
   get(key: string, range?: ByteRange): Promise<Readable>;
   head(key: string): Promise<StoredObject | undefined>;
+  /** Removes the object; one that is not there is no error. Only the start-up probe deletes. */
+  delete(key: string): Promise<void>;
   /**
    * A URL anyone holding it may GET the object from for `ttlSeconds` (an S3 presigned URL);
    * absent where the store has no such URLs (a local directory): its bytes are served instead.

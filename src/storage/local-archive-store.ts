@@ -58,6 +58,10 @@ export class LocalArchiveStore implements ArchiveStore {
     return info?.isFile() ? this.describe(key, info.size) : undefined;
   }
 
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
   private describe(key: string, bytes: number): StoredObject {
     return { key, url: pathToFileURL(this.pathOf(key)).href, bytes };
   }

@@ -1,4 +1,11 @@
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { Readable } from "node:stream";
 import { ArchiveMemoryBudget } from "./archive-memory-budget.js";
@@ -105,6 +112,10 @@ export class S3ArchiveStore implements ArchiveStore {
   async presignGet(key: string, ttlSeconds: number, contentType: string, signedAt?: Date): Promise<string> {
     const command = new GetObjectCommand({ Bucket: this.options.bucket, Key: key, ResponseContentType: contentType });
     return getSignedUrl(this.client, command, { expiresIn: ttlSeconds, signingDate: signedAt });
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key }));
   }
 
   async head(key: string): Promise<StoredObject | undefined> {

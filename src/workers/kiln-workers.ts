@@ -3,20 +3,21 @@ import { Agent } from "undici";
 import { type Environment, configError, modelInflightCaps, pricesOf, processEnvironment, secretScrubberOf } from "../config/index.js";
 import type { InflightCaps } from "../inflight/inflight-slots.js";
 import type { ModelKind } from "../providers/model-kind.js";
-import { configuredProviders } from "../providers/index.js";
+import { configuredBaseUrls, configuredProviders } from "../providers/index.js";
 import { connectRedis, redisTargetOf, waitReady } from "../queue/redis.js";
 import { workerPartitions } from "../queue/partitions.js";
 import { generateQueueName } from "../contract/queue-names.js";
 import { SlotHandoff } from "../inflight/slot-handoff.js";
 import { createArchiveStore, outputLinksOf } from "../storage/index.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
-import { isIP } from "node:net";
-import { createOutboundDispatcher, isPublicAddress } from "../net/url-guard.js";
+import { createOutboundDispatcher } from "../net/url-guard.js";
 import { GenerationWorker } from "./generation-worker.js";
 import { WebhookWorker } from "../webhooks/webhook-worker.js";
 import { BatchWorker } from "../batches/batch-worker.js";
 import { WebhookNotifier } from "../webhooks/webhook-notifier.js";
 import { PartitionedQueues } from "../queue/partitioned-queues.js";
+import { ArchiveReadiness } from "./archive-readiness.js";
+import { enforceStartUpChecks, runStartUpChecks } from "./start-up-checks.js";
 
 /** Everything `kiln worker` runs in one process: per partition it consumes, a worker of each queue. */
 export interface KilnWorkers {
@@ -31,6 +32,8 @@ export interface KilnWorkers {
   store: ArchiveStore;
   /** Every BullMQ worker is running (false while starting, closing or stopped): `/readyz` inside `kiln worker`. */
   isRunning(): boolean;
+  /** The archive takes a put (the probe, reused for `KILN_ARCHIVE_CHECK_INTERVAL`): `/readyz` inside `kiln worker`. */
+  archiveReady(): Promise<{ ok: boolean; error?: string }>;
   close(): Promise<void>;
 }
 
@@ -57,16 +60,26 @@ export async function startKilnWorkers(
   const prices = pricesOf(env);
   if (providers.length === 0)
     throw configError("TOKENHUB_API_KEY, GATEWAY_API_KEY, WCODE_API_KEY: no provider has credentials, so there is nothing to run");
-  warnPrivateBaseUrls(
-    env,
-    providers.map((p) => p.name),
-    log,
-  );
   const partitions = workerPartitions(env.KILN_WORKER_PARTITIONS, env.KILN_PARTITIONS);
   const connection = connectRedis(redisTargetOf(env), "worker");
   connection.on("error", (err: Error) => log.error({ err: err.message }, "redis connection error"));
   await waitReady(connection, 30_000);
   const store = createArchiveStore(env);
+  // what can be known before the first job: the bucket, Redis's policy, private provider hosts
+  const archiveReadiness = new ArchiveReadiness(store, env.KILN_ARCHIVE_CHECK_INTERVAL);
+  try {
+    const outcomes = await runStartUpChecks({
+      store,
+      redis: connection,
+      bases: configuredBaseUrls(env),
+      allowPrivateUrls: env.KILN_ALLOW_PRIVATE_URLS,
+    });
+    archiveReadiness.remember(outcomes[0]);
+    enforceStartUpChecks(outcomes, env.KILN_STARTUP_CHECKS, log);
+  } catch (err) {
+    connection.disconnect();
+    throw err;
+  }
   const presign = outputLinksOf(env, store);
   const outbound = createOutboundDispatcher({ allowPrivate: env.KILN_ALLOW_PRIVATE_URLS });
   const queues = new PartitionedQueues(connection, env.KILN_PREFIX, env.KILN_PARTITIONS, log);
@@ -154,6 +167,7 @@ export async function startKilnWorkers(
     handoffs,
     store,
     isRunning: () => [...generation, ...webhooks, ...batches].every((w) => w.worker.isRunning()),
+    archiveReady: () => archiveReadiness.check(),
     async close() {
       for (const { handoff } of handoffs) handoff.stop();
       await Promise.all([...generation.map((g) => g.close()), ...webhooks.map((w) => w.close()), ...batches.map((b) => b.close())]);
@@ -199,29 +213,4 @@ function limitsOf(
     ratePerSecond: env[`KILN_${key}_RATE`],
     inflight: { provider: env[`KILN_${key}_MAX_INFLIGHT`], models: modelInflightCaps(rawEnv, provider) },
   };
-}
-
-/**
- * A provider base URL on a private address (loopback, RFC 1918, `localhost`) is called as
- * configured: provider APIs may be private. But its result URLs are likely there too, and kiln
- * downloads results only from public addresses unless `KILN_ALLOW_PRIVATE_URLS=true`; said once
- * at start, rather than by every job failing after its task ran (the hand-started simulator).
- */
-function warnPrivateBaseUrls(env: Environment, providers: readonly string[], log: Logger): void {
-  if (env.KILN_ALLOW_PRIVATE_URLS) return;
-  const bases: Record<string, readonly string[] | undefined> = {
-    tokenhub: env.TOKENHUB_BASE_URL,
-    gateway: env.GATEWAY_BASE_URL,
-    wcode: env.WCODE_BASE_URL,
-  };
-  for (const provider of providers)
-    for (const baseUrl of bases[provider] ?? []) {
-      const host = new URL(baseUrl).hostname.replace(/^\[|\]$/g, "");
-      if (host !== "localhost" && !(isIP(host) && !isPublicAddress(host))) continue;
-      log.warn(
-        { provider, baseUrl },
-        `${provider}'s base URL is on a private address (${host}): kiln calls it, but downloads result URLs only from public ` +
-          "addresses unless KILN_ALLOW_PRIVATE_URLS=true; if its results are served from there too (kiln simulate), every job will fail invalid_request",
-      );
-    }
 }

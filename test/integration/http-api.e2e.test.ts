@@ -28,7 +28,12 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
     // a job limit under the body limit, so that the job's own limit is what a big request meets
     await h.start({ workers: false, env: { KILN_API_TOKEN: API_TOKEN, KILN_READ_TOKEN: READ_TOKEN, KILN_MAX_JOB_BYTES: "256KiB" } });
     // as `kiln worker` wires it: the server first, its metrics handed to the workers
-    http = await startHttpServer(h.env, silent, { port: 0, host: "127.0.0.1", workersRunning: () => h.workers?.isRunning() ?? false });
+    http = await startHttpServer(h.env, silent, {
+      port: 0,
+      host: "127.0.0.1",
+      workersRunning: () => h.workers?.isRunning() ?? false,
+      archiveReady: () => h.workers!.archiveReady(),
+    });
     h.workers = await startKilnWorkers(h.env, silent, { webhookSchedule: [100, 200, 400], rawEnv: h.rawEnv, metrics: http.metrics });
     await untilRedisConnected(http.url);
   });
@@ -43,10 +48,10 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
     expect(answer.body).toEqual({ status: "ok" });
   });
 
-  it("/readyz is ready when Redis answers and the workers run", async () => {
+  it("/readyz is ready when Redis answers, the workers run and the archive takes a put", async () => {
     const answer = await get("/readyz");
     expect(answer.status).toBe(200);
-    expect(answer.body).toEqual({ status: "ready", checks: { redis: { ok: true }, workers: { ok: true } } });
+    expect(answer.body).toEqual({ status: "ready", checks: { redis: { ok: true }, workers: { ok: true }, archive: { ok: true } } });
   });
 
   it("refuses a write without a token (401, with a Bearer challenge), before reading the body", async () => {

@@ -88,7 +88,9 @@ describe("kiln simulate, then kiln worker with the variables its banner prints",
       .join("")
       .split("\n")
       .filter((line) => line.includes('"level":40') && line.includes("base URL is on a private address"));
-    expect(warnings.map((line) => (JSON.parse(line) as { provider: string }).provider).sort()).toEqual(["gateway", "tokenhub", "wcode"]);
+    // each a start-up check's warning, its target the provider and the base URL
+    const targets = warnings.map((line) => (JSON.parse(line) as { check: string; target: string }).target.split(" ")[0]);
+    expect(targets.sort()).toEqual(["gateway", "tokenhub", "wcode"]);
     for (const line of warnings) expect(line).toContain("KILN_ALLOW_PRIVATE_URLS=true");
     // what the warning announced: the task ran, its result URL was refused
     expect(status.result?.error?.message).toMatch(/non-public address/);
