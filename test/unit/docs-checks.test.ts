@@ -57,12 +57,13 @@ describe("machine paths", () => {
   // built from parts so that this file does not name such a path itself
   const home = ["", "home", "dev", "kiln", "README.md"].join("/");
   const tree = ["", "work", "shared", "seeds", ""].join("/");
+  const runUrl = ["file://", "tmp", "kiln-ci", "archive"].join("/");
 
   it("fails a development machine's work tree, a home directory and a file URL into /tmp", () => {
-    expect(machinePaths("docs/a.md", `kept in \`${tree}\`\nsee ${home}\nfile:///tmp/kiln-ci/archive\n`)).toEqual([
+    expect(machinePaths("docs/a.md", `kept in \`${tree}\`\nsee ${home}\n${runUrl}\n`)).toEqual([
       `docs/a.md:1: the development machine's work tree: ${tree}\``,
       `docs/a.md:2: a person's home directory: ${home}`,
-      "docs/a.md:3: a file URL into one run's temporary directory: file:///tmp/kiln-ci/archive",
+      `docs/a.md:3: a file URL into one run's temporary directory: ${runUrl}`,
     ]);
   });
 
