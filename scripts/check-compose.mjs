@@ -24,6 +24,7 @@ import {
   argsOf,
   bindMountsOf,
   documentedNames,
+  dotenvOf,
   dockerfileStages,
   envExampleNames,
   envFilesOf,
@@ -39,6 +40,8 @@ const file = resolve(process.argv[2] ?? `${root}docker-compose.yml`);
 const dir = dirname(file);
 const problems = [];
 const notRun = [];
+// what compose interpolates the file with: the shell's variables over .env's (a mount's source)
+const vars = { ...dotenvOf(resolve(dir, ".env")), ...process.env };
 const load = (path) =>
   import(new URL(`../dist/${path}`, import.meta.url).href).catch((err) => {
     console.error(`compose: cannot load the compiled ${path} (${err.message}); run \`npm run build\` first`);
@@ -200,7 +203,7 @@ function checkPrices() {
   for (const [name, service] of workers) {
     const path = envOf(service).KILN_PRICES;
     if (!check(path !== undefined, `${name}: set KILN_PRICES to the mounted price table's path`)) continue;
-    const mount = bindMountsOf(service, dir, process.env).find((m) => m.target === path);
+    const mount = bindMountsOf(service, dir, vars).find((m) => m.target === path);
     if (!check(mount !== undefined, `${name}: KILN_PRICES=${path} is no mount's target: mount the price table there`)) continue;
     check(mount.readOnly, `${name}: mount ${path} read-only (:ro)`);
     if (!check(existsSync(mount.source), `${name}: the price table ${mount.source} does not exist`)) continue;
@@ -268,7 +271,7 @@ function checkDemo() {
 /** `kiln bulk <manifest>`: the manifest is a mounted file of requests to the three providers. */
 function checkManifest(name, service) {
   const target = [service.command].flat()[1];
-  const mount = bindMountsOf(service, dir, process.env).find((m) => m.target === target);
+  const mount = bindMountsOf(service, dir, vars).find((m) => m.target === target);
   if (!check(mount !== undefined && existsSync(mount.source), `${name}: the manifest ${target} is no mounted file`)) return;
   const lines = readFileSync(mount.source, "utf8")
     .split("\n")

@@ -53,6 +53,17 @@ export function bindMountsOf(service, dir, vars = {}) {
   });
 }
 
+/** A .env file's `NAME=value` lines (quotes around a value removed), or nothing when there is no file. */
+export function dotenvOf(path) {
+  if (!existsSync(path)) return {};
+  const pairs = readFileSync(path, "utf8")
+    .split("\n")
+    .map((line) => /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line))
+    .filter(Boolean)
+    .map(([, name, value]) => [name, value.replace(/^(["'])(.*)\1$/, "$2")]);
+  return Object.fromEntries(pairs);
+}
+
 /** The names .env.example gives a line to, set (`X=`) or commented (`# X=`), and the set ones. */
 export function envExampleNames(text) {
   const all = new Set();
