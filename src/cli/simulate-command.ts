@@ -8,6 +8,12 @@ const num = (v: string) => {
   return n;
 };
 
+/** An http:// or https:// URL, as a worker would be given it; else a usage error (exit 2). */
+const httpUrl = (v: string) => {
+  if (!/^https?:\/\/[^/]/i.test(v) || !URL.canParse(v)) throw new InvalidArgumentError(`not an http:// or https:// URL: ${v}`);
+  return v;
+};
+
 /**
  * `kiln simulate`: the provider simulator on a port, for the demo, tests and trying kiln without keys.
  * The simulator lives in the dev tools, loaded when this command is made (its options show the
@@ -31,6 +37,12 @@ export async function simulateCommand(): Promise<Command> {
   return command
     .addOption(new Option("--port <n>", "port to listen on").argParser(num).default(8089))
     .addOption(new Option("--host <h>", "address to bind").default("127.0.0.1"))
+    .addOption(
+      new Option(
+        "--public-url <url>",
+        "the base URL workers reach the simulator at, which its result URLs start with (default http://<host>:<port>)",
+      ).argParser(httpUrl),
+    )
     .option("--api-key <key>", "bearer token to require (any token when unset)")
     .addOption(
       new Option("--echo-key <how>", "a 401 quotes the key it was sent, as OpenAI does").choices(["no", "whole", "masked"]).default("no"),
@@ -79,7 +91,7 @@ export async function simulateCommand(): Promise<Command> {
         latencyMs: o.latencyMs as number,
         seed: o.seed as string,
       });
-      const url = await simulator.start(o.port as number, o.host as string);
+      const url = await simulator.start(o.port as number, o.host as string, o.publicUrl as string | undefined);
       console.log(workerVariables(url, o.apiKey as string | undefined));
       const stop = () => void simulator.stop().then(() => process.exit(0));
       process.on("SIGTERM", stop);

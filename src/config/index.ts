@@ -10,3 +10,4 @@ export { queueLocationOf } from "./redis.js";
 export { configuredSecrets, secretScrubberOf } from "./secrets.js";
 export { tracingConfig } from "./tracing.js";
 export { Duration } from "./values.js";
+export { configVariableNames, VARIABLE_PATTERNS } from "./variables.js";

@@ -22,7 +22,7 @@ const OtlpUrl = z
  * (headers, timeout, compression, sampler, batch sizes, resource attributes) the OpenTelemetry
  * SDK reads from the process environment itself.
  */
-const TracingEnvironment = z.object({
+export const TracingEnvironment = z.object({
   /** `true` turns tracing off even with an endpoint. Default false. */
   OTEL_SDK_DISABLED: z
     .string()

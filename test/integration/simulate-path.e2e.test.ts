@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { GenerationClient } from "../../src/producers/generation-client.js";
@@ -9,8 +10,8 @@ import { WorkerProcess } from "../support/worker-process.js";
 const BIN = fileURLToPath(new URL("../../bin/kiln.js", import.meta.url));
 
 /** `kiln simulate` as a child process, and the banner it printed once it listens. */
-async function startSimulator(): Promise<{ child: ChildProcess; banner: string }> {
-  const child = spawn(process.execPath, [BIN, "simulate", "--port", "0", "--image-ms", "200"], {
+async function startSimulator(args = ["--port", "0"]): Promise<{ child: ChildProcess; banner: string }> {
+  const child = spawn(process.execPath, [BIN, "simulate", ...args, "--image-ms", "200"], {
     env: { PATH: process.env.PATH ?? "" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -94,5 +95,49 @@ describe("kiln simulate, then kiln worker with the variables its banner prints",
     for (const line of warnings) expect(line).toContain("KILN_ALLOW_PRIVATE_URLS=true");
     // what the warning announced: the task ran, its result URL was refused
     expect(status.result?.error?.message).toMatch(/non-public address/);
+  });
+});
+
+/** A port free at the time of asking. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe("kiln simulate --public-url: the name workers reach it by (a compose service) in its answers", () => {
+  let simulator: { child: ChildProcess; banner: string } | undefined;
+  afterAll(() => simulator?.child.kill());
+
+  it("the banner's base URLs and the result URLs of its answers start with the public URL, not the bound address", async () => {
+    const port = await freePort();
+    // localhost resolves here as a compose service name would in its network; 127.0.0.1 is what is bound
+    const publicUrl = `http://localhost:${port}`;
+    simulator = await startSimulator(["--host", "127.0.0.1", "--port", String(port), "--public-url", `${publicUrl}/`]);
+    const variables = variablesOf(simulator.banner);
+    expect([variables.TOKENHUB_BASE_URL, variables.GATEWAY_BASE_URL, variables.WCODE_BASE_URL]).toEqual([
+      publicUrl,
+      `${publicUrl}/gateway`,
+      `${publicUrl}/wcode/api/gpt/v1`,
+    ]);
+    const answer = await fetch(`http://127.0.0.1:${port}/v1/api/image/lite`, {
+      method: "POST",
+      headers: { authorization: "Bearer any-key", "content-type": "application/json" },
+      body: JSON.stringify({ model: "hy-image-lite", prompt: "a harbour" }),
+    });
+    const { data } = (await answer.json()) as { data: { url: string }[] };
+    expect(data[0]?.url.startsWith(`${publicUrl}/files/`), data[0]?.url).toBe(true);
+    expect((await fetch(data[0]!.url)).status).toBe(200);
+  });
+
+  it("a --public-url that is not an http URL is a usage error", async () => {
+    const run = spawn(process.execPath, [BIN, "simulate", "--public-url", "simulator:8089"], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    run.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => run.on("exit", resolve));
+    expect(code).toBe(2);
+    expect(stderr).toContain("not an http:// or https:// URL: simulator:8089");
   });
 });

@@ -61,12 +61,17 @@ export class ProviderSimulator {
     this.randomState = seedOf(this.options.seed);
   }
 
-  /** Listens on `port` (0: any free port) and resolves with the base URL. */
-  async start(port = 0, host = "127.0.0.1"): Promise<string> {
+  /**
+   * Listens on `port` (0: any free port) of `host` and resolves with the base URL: `publicUrl`
+   * when given, else `http://host:port`. Result URLs in answers start with it, so behind a name
+   * other than the bound address (`0.0.0.0` in a container, reached as `http://simulator:8089`)
+   * they must be given that name, or a worker elsewhere downloads from an address it cannot reach.
+   */
+  async start(port = 0, host = "127.0.0.1", publicUrl?: string): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve) => this.server!.listen(port, host, resolve));
     const address = this.server.address() as AddressInfo;
-    this.baseUrl = `http://${host}:${address.port}`;
+    this.baseUrl = publicUrl?.replace(/\/+$/, "") ?? `http://${host}:${address.port}`;
     return this.baseUrl;
   }
 
