@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { tenantOfData } from "../contract/tenant.js";
 import { sealJobId } from "./batch-ids.js";
 import { BatchJobData, BatchSummary } from "../contract/batch-summary.js";
 import type { BatchQueue } from "../queue/batch-queue.js";
@@ -13,6 +14,8 @@ export const BatchStatus = z.object({
   state: z.string().describe("the parent job's BullMQ state: waiting-children while its jobs run, then completed"),
   /** Every manifest line has been read; until then `total` is still growing. */
   sealed: z.boolean(),
+  /** The batch's tenant, which its jobs take (`default` when it named none). */
+  tenant: z.string(),
   total: Count,
   invalid: Count,
   counts: z.object({ completed: Count, failed: Count, pending: Count }),
@@ -43,6 +46,7 @@ export async function readBatchStatus(batches: BatchQueue, id: string, ledger?: 
     id,
     state,
     sealed: data.success && data.data.sealed,
+    tenant: tenantOfData(parent.data),
     total: data.success ? data.data.total : 0,
     invalid: data.success ? data.data.invalid : 0,
     counts: {

@@ -4,6 +4,7 @@ import { finalFailure } from "../queue/final-failure.js";
 import type { RedisConnection } from "../queue/redis.js";
 import type { Logger } from "pino";
 import { BatchJobData, type BatchSummary } from "../contract/batch-summary.js";
+import { tenantOf } from "../contract/tenant.js";
 import { BATCHES_QUEUE, providerOfQueue } from "../contract/queue-names.js";
 import type { BatchJob, BatchJobResult, SealJobData } from "../queue/batch-queue.js";
 import type { KilnQueues } from "../queue/kiln-queues.js";
@@ -81,6 +82,7 @@ export class BatchWorker {
       reason: counts.budgetExhausted > 0 ? "budget_exhausted" : undefined,
       budget: await this.budgetOf(data),
       metadata: data.metadata,
+      tenant: tenantOf(data),
       finishedAt: new Date().toISOString(),
     };
     await this.options.notifier.notifyBatch(eventSubject(BATCHES_QUEUE, String(job.id), job.timestamp), data.webhook, summary, Date.now());

@@ -22,6 +22,7 @@ export function bulkCommand(): Command {
     .option("--webhook <url>", "receives batch.completed with the counts and the results file")
     .option("--archive-prefix <prefix>", "key prefix of results.jsonl in the archive store", "kiln")
     .option("--wait", "show completed / failed / in flight until the batch ends (exit 1 when a job failed)")
+    .option("--tenant <id>", "the batch's tenant, which every line takes (a line naming another one is invalid)")
     .option("--budget <amount>", "stop submitting once the batch's cost reaches this amount (KILN_PRICES' currency; needs KILN_PRICES)")
     .option("--json", "print one JSON document at the end: what was enqueued and, with --wait, the batch's final status")
     .action(async (path: string, o: BulkOptions) => {
@@ -48,6 +49,7 @@ export function bulkCommand(): Command {
             batchId,
             webhook: o.webhook ? { url: o.webhook } : undefined,
             archivePrefix: o.archivePrefix,
+            tenant: o.tenant,
             budget: o.budget,
             prices,
             maxJobBytes: env.KILN_MAX_JOB_BYTES,
@@ -87,6 +89,7 @@ interface BulkOptions {
   batchId?: string;
   webhook?: string;
   archivePrefix: string;
+  tenant?: string;
   wait?: boolean;
   budget?: string;
   json?: boolean;

@@ -17,6 +17,10 @@ export function enqueueCommand(): Command {
     .option("--webhook <url>", "webhook URL for the result")
     .option("--file <path>", "a whole request as a JSON file (overrides the flags above)")
     .option("--id <id>", "job id (idempotency key)")
+    .option(
+      "--tenant <id>",
+      "the service the request comes from (fair shares, budgets, tokens); with --file, the file's own unless it names none",
+    )
     .option("--wait", "wait for the job to end and print its status as one JSON document (exit 1 when it failed)")
     .option("--json", "print { id, provider, created } as one JSON document (with --wait: the final status, as --wait alone)")
     .action(
@@ -27,18 +31,22 @@ export function enqueueCommand(): Command {
         webhook?: string;
         file?: string;
         id?: string;
+        tenant?: string;
         wait?: boolean;
         json?: boolean;
       }) => {
         const env = loadEnvironment();
-        const request: unknown = o.file
-          ? parseJson(await readText(o.file, "--file"), `--file ${o.file}`)
-          : {
-              provider: o.provider,
-              model: o.model,
-              input: parseJson(o.input, "--input"),
-              ...(o.webhook ? { webhook: { url: o.webhook } } : {}),
-            };
+        const request = withTenant(
+          o.file
+            ? parseJson(await readText(o.file, "--file"), `--file ${o.file}`)
+            : {
+                provider: o.provider,
+                model: o.model,
+                input: parseJson(o.input, "--input"),
+                ...(o.webhook ? { webhook: { url: o.webhook } } : {}),
+              },
+          o.tenant,
+        );
         const client = new GenerationClient({ ...queueLocationOf(env), maxJobBytes: env.KILN_MAX_JOB_BYTES, log: stderrLogger() });
         try {
           // enqueue checks the request against the schema and names the field that is wrong
@@ -55,6 +63,15 @@ export function enqueueCommand(): Command {
         }
       },
     );
+}
+
+/** The request with `--tenant` as its tenant; a file naming another tenant is an input error naming both. */
+function withTenant(request: unknown, tenant: string | undefined): unknown {
+  if (tenant === undefined || typeof request !== "object" || request === null || Array.isArray(request)) return request;
+  const named = (request as { tenant?: unknown }).tenant;
+  if (named !== undefined && named !== tenant)
+    throw new InvalidRequestError(`--tenant: ${tenant}, but the request names tenant ${JSON.stringify(named)}`);
+  return { ...request, tenant };
 }
 
 /** `text` as JSON; else an input error naming the flag (`kiln: ...`, exit 2), never a stack trace. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { BatchTotals, Money, Usage } from "./usage.js";
 import { ArchivePrefix } from "./archive-prefix.js";
+import { Tenant } from "./tenant.js";
 import { WebhookUrl } from "./webhook-url.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../util/json-depth.js";
 
@@ -25,6 +26,8 @@ export const BatchSummary = z.object({
   /** The budget, and what the ledger charged against it (actual costs of every job that ran). */
   budget: z.object({ limit: z.string(), currency: z.string(), spent: z.string() }).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  /** The batch's tenant (`default` when it named none). */
+  tenant: z.string().optional(),
   finishedAt: z.string(),
 });
 export type BatchSummary = z.infer<typeof BatchSummary>;
@@ -64,6 +67,8 @@ export const BatchJobData = z.object({
    * it has one; the ledger (`<prefix>:batches:<id>:budget`) is what the workers charge.
    */
   budget: z.object({ amount: z.string(), currency: z.string() }).optional(),
+  /** The batch's tenant, which its jobs take; absent: the default tenant. */
+  tenant: Tenant.optional(),
   metadata: z
     .record(z.string(), z.unknown())
     .refine((value) => !nestsDeeperThan(value, MAX_JSON_DEPTH), { message: `nested more than ${MAX_JSON_DEPTH} levels deep` })

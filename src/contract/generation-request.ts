@@ -2,6 +2,7 @@ import { z } from "zod";
 import { WebhookSecret } from "./webhook-secret.js";
 import { WebhookUrl } from "./webhook-url.js";
 import { ArchivePrefix } from "./archive-prefix.js";
+import { Tenant } from "./tenant.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../util/json-depth.js";
 
 /** Events a caller can subscribe to. `generation.completed` and `generation.failed` are the default. */
@@ -51,6 +52,11 @@ export const GenerationRequest = z.strictObject({
   batch: z.object({ id: z.string().min(1), custom_id: z.string().min(1) }).optional(),
   /** Opaque to kiln; returned in the result and the webhook. */
   metadata: ShallowJsonObject.optional(),
+  /**
+   * The service the request comes from (`Tenant`): fair shares of every provider, budgets and API
+   * tokens are kept per tenant. Absent means `default`. A batch's jobs take the batch's tenant.
+   */
+  tenant: Tenant.optional(),
 });
 export type GenerationRequest = z.infer<typeof GenerationRequest>;
 

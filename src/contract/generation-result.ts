@@ -67,6 +67,8 @@ export const GenerationResult = z.object({
   /** `usage` at the operator's prices (KILN_PRICES), when the price table covers the model and every priced figure is known. */
   cost: Money.optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  /** The request's tenant (`default` when it named none). */
+  tenant: z.string().optional().describe("the request's tenant (`default` when it named none)"),
   /** The batch this job belongs to, and its manifest line's custom_id. */
   batch: z.object({ id: z.string(), custom_id: z.string() }).optional(),
   /** ISO-8601 instants of each step reached. */

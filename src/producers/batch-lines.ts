@@ -8,6 +8,7 @@ import { InvalidRequestError } from "../contract/invalid-request-error.js";
 import { validateRequest } from "./validate-request.js";
 import { resolveModel } from "../providers/model-registry.js";
 import { isRecord } from "../util/describe-value.js";
+import { DEFAULT_TENANT } from "../contract/tenant.js";
 import { childJobId } from "../batches/batch-ids.js";
 import { BatchLine, type BatchOptions } from "./batch-options.js";
 
@@ -15,13 +16,16 @@ import { BatchLine, type BatchOptions } from "./batch-options.js";
 export function checkLine(
   value: unknown,
   batchId: string,
-  { prices, maxJobBytes }: Pick<BatchOptions, "prices" | "maxJobBytes">,
+  { prices, maxJobBytes, tenant }: Pick<BatchOptions, "prices" | "maxJobBytes" | "tenant">,
 ): { queue: string; id: string; data: GenerationRequest } | { error: string } {
   if (!isRecord(value)) return { error: "(root): expected a JSON object" };
   const { custom_id, ...request } = value;
   if (!BatchLine.shape.custom_id.safeParse(custom_id).success) return { error: "custom_id: required, a string of 1 to 200 characters" };
+  // the batch's tenant is every line's: a line cannot move its job to another tenant's share or budget
+  if (request.tenant !== undefined && request.tenant !== (tenant ?? DEFAULT_TENANT))
+    return { error: `tenant: a batch's requests take the batch's tenant (${tenant ?? DEFAULT_TENANT}); set the batch's tenant instead` };
   try {
-    const data = validateRequest({ ...request, batch: { id: batchId, custom_id } }, { maxJobBytes });
+    const data = validateRequest({ ...request, tenant, batch: { id: batchId, custom_id } }, { maxJobBytes });
     const unpriced = prices ? budgetProblem(data, prices) : undefined;
     if (unpriced) return { error: unpriced };
     return { queue: generateQueueName(data.provider), id: childJobId(batchId, String(custom_id)), data };

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { PriceTable } from "../billing/price-table.js";
 import { ArchivePrefix } from "../contract/archive-prefix.js";
 import { GenerationRequest, ShallowJsonObject } from "../contract/generation-request.js";
+import { Tenant } from "../contract/tenant.js";
 import { WebhookUrl } from "../contract/webhook-url.js";
 
 /** A manifest line: a generation request plus its `custom_id` (as in OpenAI's Batch API). */
@@ -15,6 +16,11 @@ export interface BatchOptions {
   /** Prefix of the results file's key in the archive store. @defaultValue "kiln" */
   archivePrefix?: string;
   metadata?: Record<string, unknown>;
+  /**
+   * The batch's tenant: every job of the batch takes it, and a line naming another tenant is
+   * refused. @defaultValue the default tenant
+   */
+  tenant?: string;
   /** Jobs per addBulk call. @defaultValue 500 */
   chunkSize?: number;
   /** Called for each line refused, with its number and why; the rest goes on. */
@@ -43,6 +49,7 @@ export const BatchSettings = z.object({
   archivePrefix: ArchivePrefix.optional(),
   webhook: z.object({ url: WebhookUrl }).optional(),
   metadata: ShallowJsonObject.optional(),
+  tenant: Tenant.optional(),
 });
 
 const Count = z.number().int().min(0);

@@ -62,6 +62,7 @@ export class BatchProducer {
       archivePrefix: options.archivePrefix,
       webhook: options.webhook,
       metadata: options.metadata,
+      tenant: options.tenant,
     });
     if (!settings.success) throw new InvalidRequestError(describeIssues(settings.error));
     const queues = this.partitions.of(batchId);
@@ -84,6 +85,7 @@ export class BatchProducer {
         webhook: options.webhook,
         budget: budget && { amount: formatDecimal(budget.limit), currency: budget.prices.currency },
         metadata: options.metadata,
+        tenant: options.tenant,
       };
       // before any child exists: a child that runs at once must find its batch's budget
       if (budget) await new BudgetLedger(this.connection, queues.prefix).open(batchId, budget.limit, budget.prices.currency);

@@ -1,12 +1,15 @@
 import { GenerationResult } from "../contract/generation-result.js";
 import { readState, reportedProgressOf, storedResultOf, type GenerationJob, type ReportedProgress } from "../queue/kiln-job.js";
 import { runOf } from "../state/job-state.js";
+import { tenantOfData } from "../contract/tenant.js";
 
 /** Where a job stands, as `GenerationClient.get` and `list` report it. */
 export interface GenerationStatus {
   id: string;
   queue: string;
   state: string;
+  /** The request's tenant (`default` when it named none). */
+  tenant: string;
   /** `{ step, providerStatus, progress }` once a worker has picked it up. */
   progress: ReportedProgress;
   result?: GenerationResult;
@@ -24,6 +27,7 @@ export function describeJob(job: GenerationJob, queue: string, bullState: string
     id: String(job.id),
     queue,
     state,
+    tenant: tenantOfData(job.data),
     progress: reportedProgressOf(job),
     result: result.success ? result.data : undefined,
     failedReason: job.failedReason || undefined,

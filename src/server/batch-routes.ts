@@ -59,6 +59,7 @@ export function registerBatchRoutes(app: FastifyInstance, options: BatchRoutesOp
       prices: options.prices,
       archivePrefix: body.archive_prefix,
       metadata: body.metadata,
+      tenant: body.tenant,
       onInvalid: (line, message) => invalid.push({ index: line - 1, message }),
     });
     void reply.code(enqueued.added > 0 ? 201 : 200).header("location", `/v1/batches/${encodeURIComponent(body.id)}`);

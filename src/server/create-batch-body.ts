@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ArchivePrefix } from "../contract/archive-prefix.js";
 import { ShallowJsonObject } from "../contract/generation-request.js";
+import { Tenant } from "../contract/tenant.js";
 import { WebhookUrl } from "../contract/webhook-url.js";
 
 /** Lines one request may carry: a bigger batch is a manifest for `kiln bulk` (the body limit is 1 MiB anyway). */
@@ -21,5 +22,7 @@ export const CreateBatchBody = z.strictObject({
   budget: z.union([z.string(), z.number()]).optional(),
   archive_prefix: ArchivePrefix.optional(),
   metadata: ShallowJsonObject.optional(),
+  /** The batch's tenant, which every request takes (a request naming another one is refused). Absent: `default`. */
+  tenant: Tenant.optional(),
 });
 export type CreateBatchBody = z.infer<typeof CreateBatchBody>;

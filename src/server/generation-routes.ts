@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { tenantOfData } from "../contract/tenant.js";
 import type { GenerationClient, GenerationStatus } from "../producers/generation-client.js";
 import { isInvalidRequestError } from "../contract/invalid-request-error.js";
 import { generateQueueName, providerOfQueue } from "../contract/queue-names.js";
@@ -54,7 +55,7 @@ export function registerGenerationRoutes(app: FastifyInstance, options: Generati
           // 201 for a new job; 200 when the same request was already under this id (an idempotent retry)
           void reply.code(outcome.created ? 201 : 200).header("location", generationPath(outcome.id));
           span.setAttribute("http.response.status_code", reply.statusCode);
-          if (!status) return justEnqueued(outcome.id, outcome.provider);
+          if (!status) return justEnqueued(outcome.id, outcome.provider, tenantOfData(request.body));
           return toGenerationView(await wait(status, () => client.get(outcome.id, outcome.provider), hasEnded));
         }),
       ),
@@ -109,6 +110,6 @@ export async function readStatus(
 }
 
 /** The view of a job that was removed between enqueue and read-back (only with very short retention). */
-function justEnqueued(id: string, provider: string): GenerationView {
-  return { id, provider, queue: generateQueueName(provider), state: "unknown", outputs: [] };
+function justEnqueued(id: string, provider: string, tenant: string): GenerationView {
+  return { id, provider, queue: generateQueueName(provider), tenant, state: "unknown", outputs: [] };
 }

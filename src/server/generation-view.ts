@@ -7,6 +7,8 @@ export const GenerationView = z.object({
   id: z.string(),
   provider: z.string(),
   queue: z.string(),
+  /** The request's tenant (`default` when it named none). */
+  tenant: z.string(),
   /** BullMQ's state: waiting (BullMQ's `prioritized` included), active, delayed, completed, failed, … */
   state: z.string(),
   /** kiln's step: submit, poll, archive, done. */
@@ -29,6 +31,7 @@ export function toGenerationView(status: GenerationStatus): GenerationView {
     id: status.id,
     provider: status.queue.replace(/^generate-/, ""),
     queue: status.queue,
+    tenant: status.tenant,
     state: status.state,
     step: progress?.step,
     providerStatus: progress?.providerStatus,

@@ -13,6 +13,8 @@ export function buildResult(
     provider: string;
     model: string;
     metadata?: GenerationRequest["metadata"];
+    /** Resolved: the default tenant when the request named none. */
+    tenant: string;
     batch?: GenerationRequest["batch"];
     /** The usage at the operator's prices, when they cover it. */
     cost?: Money;
@@ -33,6 +35,7 @@ export function buildResult(
     usage: state.usage,
     cost: job.cost,
     metadata: job.metadata,
+    tenant: job.tenant,
     batch: job.batch,
     timings: {
       enqueuedAt: new Date(job.enqueuedAt).toISOString(),

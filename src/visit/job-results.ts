@@ -4,6 +4,7 @@ import { costOf } from "../billing/cost-of.js";
 import { formatDecimal } from "../billing/decimal-amount.js";
 import type { PriceTable } from "../billing/price-table.js";
 import { GenerationRequest } from "../contract/generation-request.js";
+import { tenantOf } from "../contract/tenant.js";
 import { isRecord } from "../util/describe-value.js";
 import { buildResult } from "./generation-outcome.js";
 import type { AcceptedJob } from "./job-intake.js";
@@ -33,7 +34,15 @@ export class JobResults {
     const price = this.prices?.priceOf(model.provider, model.id);
     const amount = price && state.usage ? costOf(price, state.usage) : undefined;
     const cost = amount === undefined ? undefined : { amount: formatDecimal(amount), currency: this.prices!.currency };
-    const identity = { ...job, provider: request.provider, model: model.id, metadata: request.metadata, batch: request.batch, cost };
+    const identity = {
+      ...job,
+      provider: request.provider,
+      model: model.id,
+      metadata: request.metadata,
+      tenant: tenantOf(request),
+      batch: request.batch,
+      cost,
+    };
     return buildResult(identity, state, Date.now(), error);
   }
 
@@ -46,8 +55,15 @@ export class JobResults {
     const fields: Record<string, unknown> = isRecord(data) ? data : {};
     const webhook = GenerationRequest.shape.webhook.safeParse(fields.webhook);
     const metadata = GenerationRequest.shape.metadata.safeParse(fields.metadata);
+    const tenant = GenerationRequest.shape.tenant.safeParse(fields.tenant);
     const model = typeof fields.model === "string" && fields.model.length <= 200 ? fields.model : "";
-    const identity = { ...job, provider: this.provider, model, metadata: metadata.success ? metadata.data : undefined };
+    const identity = {
+      ...job,
+      provider: this.provider,
+      model,
+      metadata: metadata.success ? metadata.data : undefined,
+      tenant: tenantOf({ tenant: tenant.success ? tenant.data : undefined }),
+    };
     const result = buildResult(identity, {}, Date.now(), error);
     return { result, webhook: webhook.success ? webhook.data : undefined };
   }

@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import { cursorOf, generationEventsFor, positionOf, type GenerationCursor } from "../../src/server/generation-events.js";
 import type { GenerationView } from "../../src/server/generation-view.js";
 
-const base: GenerationView = { id: "j1", provider: "tokenhub", queue: "generate-tokenhub", state: "waiting", outputs: [] };
+const base: GenerationView = {
+  id: "j1",
+  provider: "tokenhub",
+  queue: "generate-tokenhub",
+  tenant: "default",
+  state: "waiting",
+  outputs: [],
+};
 const waiting = base;
 const submitting: GenerationView = { ...base, state: "active", step: "submit" };
 const polling = (progress: number): GenerationView => ({ ...base, state: "delayed", step: "poll", providerStatus: "RUNNING", progress });
