@@ -28,7 +28,7 @@ const output = {
   sourceUrl: "https://tokenhub.example.com/files/7c1e.png",
 };
 
-const view = { id: "poster-2026-03-02-001", provider: "tokenhub", queue: "generate-tokenhub" };
+const view = { id: "poster-2026-03-02-001", provider: "tokenhub", queue: "generate-tokenhub", tenant: "studio-app" };
 
 /** A generation in each state it can be read in. */
 const GENERATION_EXAMPLES = {
@@ -52,6 +52,7 @@ const GENERATION_EXAMPLES = {
       usage: { source: "outputs", images: 1 },
       cost: { amount: "0.20", currency: "CNY" },
       metadata: { campaign: "spring" },
+      tenant: "studio-app",
       timings: {
         enqueuedAt: ENQUEUED_AT,
         startedAt: "2026-03-02T10:15:00.120Z",
@@ -125,6 +126,7 @@ export const COMPONENT_EXAMPLES: Record<string, Record<string, unknown>> = {
       id: "posters-2026-03",
       state: "waiting-children",
       sealed: true,
+      tenant: "studio-app",
       ...batchCounts,
       counts: { completed: 1, failed: 0, pending: 1 },
       budget: { limit: "25", currency: "CNY", spent: "0.2", reserved: "0.2", exhausted: false },
@@ -133,6 +135,7 @@ export const COMPONENT_EXAMPLES: Record<string, Record<string, unknown>> = {
       id: "posters-2026-03",
       state: "completed",
       sealed: true,
+      tenant: "studio-app",
       ...batchCounts,
       counts: { completed: 2, failed: 0, pending: 0 },
       summary: {
