@@ -8,6 +8,7 @@ import { PricesConfig } from "./prices.js";
 import { presentVariables, processEnvironment } from "./process-env.js";
 import { checkProviders, ProvidersConfig } from "./providers.js";
 import { checkPartitions, RedisConfig } from "./redis.js";
+import { TenantsConfig } from "./tenants.js";
 import { WebhooksConfig } from "./webhooks.js";
 
 /**
@@ -23,6 +24,7 @@ export const Environment = z.object({
   ...WebhooksConfig.shape,
   ...HttpConfig.shape,
   ...PricesConfig.shape,
+  ...TenantsConfig.shape,
   ...LoggingConfig.shape,
 });
 export type Environment = z.infer<typeof Environment>;

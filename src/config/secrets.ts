@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { tenantTokensOf, tenantWebhookSecretsOf } from "./tenants.js";
 import { SecretScrubber } from "../util/secret-scrubber.js";
 import type { Environment } from "./load.js";
 import { presentVariables, processEnvironment } from "./process-env.js";
@@ -35,6 +36,8 @@ export function configuredSecrets(env: Environment, rawEnv: NodeJS.ProcessEnv = 
     env.KILN_READ_TOKEN,
     env.KILN_ADMIN_TOKEN,
     env.KILN_WEBHOOK_SECRET,
+    ...tenantTokensOf(env).keys(),
+    ...tenantWebhookSecretsOf(env).values(),
     env.S3_ACCESS_KEY_ID,
     env.S3_SECRET_ACCESS_KEY,
     env.REDIS_PASSWORD,

@@ -19,6 +19,8 @@ export const GenerationProgress = z.object({
   progress: z.number().optional(),
   /** The request's metadata, returned as given. */
   metadata: z.record(z.string(), z.unknown()).optional(),
+  /** The request's tenant (`default` when it named none). */
+  tenant: z.string().optional(),
 });
 export type GenerationProgress = z.infer<typeof GenerationProgress>;
 
@@ -27,12 +29,13 @@ export type GenerationProgress = z.infer<typeof GenerationProgress>;
  * state's step and provider status. Absent fields stay absent, so the body stays small.
  */
 export function generationProgress(
-  job: { id: string; provider: string; model: string; metadata?: Record<string, unknown> },
+  job: { id: string; provider: string; model: string; metadata?: Record<string, unknown>; tenant?: string },
   state: { step: string; providerStatus?: string; progress?: number },
 ): GenerationProgress {
   const data: GenerationProgress = { id: job.id, provider: job.provider, model: job.model, status: "running", step: state.step };
   if (state.providerStatus !== undefined) data.providerStatus = state.providerStatus;
   if (state.progress !== undefined) data.progress = state.progress;
   if (job.metadata !== undefined) data.metadata = job.metadata;
+  if (job.tenant !== undefined) data.tenant = job.tenant;
   return data;
 }

@@ -9,6 +9,7 @@ import { BudgetLedger } from "../billing/budget-ledger.js";
 import { checkLimit, decodeCursor, type ListPage } from "./list-cursor.js";
 import { checkStates, listNewestFirst, stateMatches } from "./job-lister.js";
 import { describeJob, type GenerationStatus } from "./generation-status.js";
+import { tenantOfData } from "../contract/tenant.js";
 
 /** What `GenerationClient.list` lists; every field optional, all of them must match. */
 export interface GenerationListQuery {
@@ -20,6 +21,8 @@ export interface GenerationListQuery {
   model?: string;
   /** The jobs of this batch (its children, `data.batch.id`). */
   batch?: string;
+  /** One tenant's jobs (`default`: those that named none). @defaultValue every tenant */
+  tenant?: string;
   /** 1 to 100. @defaultValue 20 */
   limit?: number | string;
   /** The previous page's `nextCursor`. @defaultValue the newest job first */
@@ -30,6 +33,8 @@ export interface GenerationListQuery {
 export interface BatchListQuery {
   /** The batch parent's BullMQ state(s), as for generations (a running batch is `waiting-children`). */
   state?: string;
+  /** One tenant's batches (`default`: those that named none). @defaultValue every tenant */
+  tenant?: string;
   limit?: number | string;
   cursor?: string;
 }
@@ -50,14 +55,15 @@ export function listGenerations(
   if (query.provider !== undefined && !isProvider(query.provider))
     throw new InvalidRequestError(`provider: expected one of ${PROVIDERS.join(", ")}`);
   const providers = query.provider ? [query.provider] : PROVIDERS;
-  const { batch, model } = query;
+  const filter = { model: query.model, batch: query.batch, tenant: query.tenant };
+  const { batch } = filter;
   const partitions = batch === undefined ? queues.all() : [queues.of(batch)];
   const read = async (queue: Queue, id: string): Promise<GenerationStatus | undefined> => {
     // state first, then the job, as `GenerationClient.get` reads them: a finished job then carries its result
     const state = await queue.getJobState(id);
     if (!stateMatches(states, state)) return undefined;
     const job = (await queue.getJob(id)) as GenerationJob | undefined;
-    if (!job || !dataMatches(job.data, model, batch)) return undefined;
+    if (!job || !dataMatches(job.data, filter)) return undefined;
     return describeJob(job, queue.name, state);
   };
   return listNewestFirst(
@@ -70,15 +76,19 @@ export function listGenerations(
       read,
       acceptId: batch === undefined ? undefined : (id) => id.startsWith(`${batch}.`),
       // checked again on the job read: a job removed and re-added under the id since may hold other data
-      acceptData: model === undefined && batch === undefined ? undefined : (data) => dataMatches(data, model, batch),
+      acceptData: Object.values(filter).every((v) => v === undefined) ? undefined : (data) => dataMatches(data, filter),
     },
   );
 }
 
-/** Whether a job's data names `model` and belongs to `batch` (each when given). */
-function dataMatches(data: unknown, model: string | undefined, batch: string | undefined): boolean {
+/** Whether a job's data names `model`, belongs to `batch` and to `tenant` (each when given). */
+function dataMatches(data: unknown, filter: { model?: string; batch?: string; tenant?: string }): boolean {
   const d = (data ?? {}) as { model?: unknown; batch?: { id?: unknown } };
-  return (model === undefined || d.model === model) && (batch === undefined || d.batch?.id === batch);
+  return (
+    (filter.model === undefined || d.model === filter.model) &&
+    (filter.batch === undefined || d.batch?.id === filter.batch) &&
+    (filter.tenant === undefined || tenantOfData(data) === filter.tenant)
+  );
 }
 
 /** Batches (the parents on every partition's `batches` queue), newest first, each as `GenerationClient.getBatch` reads it. */
@@ -87,14 +97,15 @@ export function listBatches(connection: RedisConnection, queues: PartitionedQueu
   const limit = checkLimit(query.limit);
   const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
   const all = queues.all();
+  const { tenant } = query;
   const read = async (queue: Queue, id: string): Promise<BatchStatus | undefined> => {
     const partition = all.find((p) => p.batches() === queue)!;
     const status = await readBatchStatus(partition.batches(), id, new BudgetLedger(connection, partition.prefix));
-    return status && stateMatches(states, status.state) ? status : undefined;
+    return status && stateMatches(states, status.state) && (tenant === undefined || status.tenant === tenant) ? status : undefined;
   };
   return listNewestFirst(
     connection,
     all.map((p) => [p.batches()]),
-    { states, limit, after, read, name: "batch" },
+    { states, limit, after, read, name: "batch", acceptData: tenant === undefined ? undefined : (data) => tenantOfData(data) === tenant },
   );
 }

@@ -4,6 +4,7 @@ import { z } from "zod";
 export const ApiErrorCode = z.enum([
   "invalid_request",
   "unauthorized",
+  "forbidden",
   "auth_not_configured",
   "not_found",
   "conflict",

@@ -2,12 +2,14 @@ import type { FastifyInstance } from "fastify";
 import type { PriceTable } from "../billing/price-table.js";
 import type { BatchOptions, BatchEnqueued } from "../producers/batch-options.js";
 import { HttpError } from "./api-error.js";
-import { bearerAuth, readAuth, type ReadAuthOptions } from "./bearer-auth.js";
+import { bearerAuth, readAuth, type AuthOptions } from "./bearer-auth.js";
 import type { BatchReader } from "./batch-reader.js";
 import { CreateBatchBody } from "./create-batch-body.js";
 import { describeIssues } from "../contract/generation-request.js";
 import { answerPreferringWait, waitingHandlerTimeout, type WaitSettings } from "./prefer-wait.js";
 import { batchEnded } from "./batch-events.js";
+import { mustSee, writeTenant } from "./tenant-scope.js";
+import { tenantOfData } from "../contract/tenant.js";
 
 /** Enqueues a batch: the TypeScript client's `enqueueBatch`. */
 export interface BatchWriter {
@@ -21,9 +23,8 @@ export interface BatchRoutesOptions {
   writer?: BatchWriter;
   /** The operator's prices (KILN_PRICES), needed by a batch with a `budget`. */
   prices?: PriceTable;
-  /** Bearer token required by `POST`; undefined refuses every write (503). */
-  apiToken: string | undefined;
-  reads: ReadAuthOptions;
+  /** Who may read (`readAuth`) and write (`bearerAuth`). */
+  auth: AuthOptions;
   /** How `Prefer: wait` waits (`GET`). */
   waiting: WaitSettings;
 }
@@ -33,20 +34,21 @@ export function registerBatchRoutes(app: FastifyInstance, options: BatchRoutesOp
   const batches = options.reader;
   app.get<{ Params: { id: string } }>(
     "/v1/batches/:id",
-    { onRequest: readAuth(options.reads), handlerTimeout: waitingHandlerTimeout(options.waiting) },
+    { onRequest: readAuth(options.auth), handlerTimeout: waitingHandlerTimeout(options.waiting) },
     (request, reply) =>
       answerPreferringWait(request, reply, options.waiting, async (wait) => {
         const { id } = request.params;
         const batch = batches ? await batches.get(id) : undefined;
         if (!batches || batch === undefined)
           throw new HttpError(404, "not_found", batches ? `no batch ${id}` : `no batch ${id}: this server has no batch reader`);
+        mustSee(request, tenantOfData(batch), `no batch ${id}`);
         return wait(batch, () => batches.get(id), batchEnded);
       }),
   );
   const writer = options.writer;
   if (!writer) return;
   // 201 with what was enqueued; lines that do not validate are listed by index, as `kiln bulk` reports them by line
-  app.post("/v1/batches", { onRequest: bearerAuth(options.apiToken) }, async (request, reply) => {
+  app.post("/v1/batches", { onRequest: bearerAuth(options.auth) }, async (request, reply) => {
     // fastify checked the body against the same schema as JSON Schema; this adds what JSON Schema cannot say (depth)
     const parsed = CreateBatchBody.safeParse(request.body);
     if (!parsed.success) throw new HttpError(400, "invalid_request", describeIssues(parsed.error));
@@ -59,7 +61,7 @@ export function registerBatchRoutes(app: FastifyInstance, options: BatchRoutesOp
       prices: options.prices,
       archivePrefix: body.archive_prefix,
       metadata: body.metadata,
-      tenant: body.tenant,
+      tenant: writeTenant(request, body.tenant) ?? body.tenant,
       onInvalid: (line, message) => invalid.push({ index: line - 1, message }),
     });
     void reply.code(enqueued.added > 0 ? 201 : 200).header("location", `/v1/batches/${encodeURIComponent(body.id)}`);

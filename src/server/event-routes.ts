@@ -1,11 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GenerationClient, GenerationStatus } from "../producers/generation-client.js";
 import { HttpError } from "./api-error.js";
-import { readAuth, type ReadAuthOptions } from "./bearer-auth.js";
+import { readAuth, type AuthOptions } from "./bearer-auth.js";
 import type { BatchReader } from "./batch-reader.js";
 import { batchCursorOf, batchEventsFor, type BatchCursor } from "./batch-events.js";
 import { cursorOf, generationEventsFor, type GenerationCursor } from "./generation-events.js";
 import { providerParam, queueProvider, readStatus } from "./generation-routes.js";
+import { mustSee } from "./tenant-scope.js";
+import { tenantOfData } from "../contract/tenant.js";
 import { toGenerationView } from "./generation-view.js";
 import { sleep, type WaitSettings } from "./prefer-wait.js";
 import { SseStream, noMoreEvents, type SseEvent } from "./sse-stream.js";
@@ -14,7 +16,7 @@ export interface EventRoutesOptions {
   client: GenerationClient;
   /** Reads batches; undefined: every batch is 404. */
   batches: BatchReader | undefined;
-  reads: ReadAuthOptions;
+  auth: AuthOptions;
   /** How often a stream reads its job or batch again (`intervalMs`), and the server's closing signal. */
   waiting: WaitSettings;
   /** A `: ping` comment this often, ms. */
@@ -42,11 +44,12 @@ export function registerEventRoutes(app: FastifyInstance, options: EventRoutesOp
 
   app.get<{ Params: { id: string }; Querystring: { provider?: unknown } }>(
     "/v1/generations/:id/events",
-    { onRequest: readAuth(options.reads) },
+    { onRequest: readAuth(options.auth) },
     async (request, reply) => {
       const { id } = request.params;
       const status = await readStatus(client, id, providerParam(request.query.provider));
       if (!status) throw new HttpError(404, "not_found", `no generation ${id}`);
+      mustSee(request, status.tenant, `no generation ${id}`);
       const cursor = cursorOf(lastEventIdOf(request));
       if (cursor.seen === "ended") return noMoreEvents(reply);
       const provider = queueProvider(status);
@@ -62,11 +65,12 @@ export function registerEventRoutes(app: FastifyInstance, options: EventRoutesOp
     },
   );
 
-  app.get<{ Params: { id: string } }>("/v1/batches/:id/events", { onRequest: readAuth(options.reads) }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>("/v1/batches/:id/events", { onRequest: readAuth(options.auth) }, async (request, reply) => {
     const { id } = request.params;
     const batches = options.batches;
     const status = batches ? await batches.get(id) : undefined;
     if (!batches || status === undefined) throw new HttpError(404, "not_found", `no batch ${id}`);
+    mustSee(request, tenantOfData(status), `no batch ${id}`);
     const cursor = batchCursorOf(lastEventIdOf(request));
     if (cursor.ended) return noMoreEvents(reply);
     void follow(stream(reply), request, {

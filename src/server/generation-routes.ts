@@ -1,11 +1,12 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { tenantOfData } from "../contract/tenant.js";
 import type { GenerationClient, GenerationStatus } from "../producers/generation-client.js";
 import { isInvalidRequestError } from "../contract/invalid-request-error.js";
 import { generateQueueName, providerOfQueue } from "../contract/queue-names.js";
 import { PROVIDERS, isProvider } from "../providers/model-registry.js";
 import { HttpError } from "./api-error.js";
-import { bearerAuth, readAuth, type ReadAuthOptions } from "./bearer-auth.js";
+import { bearerAuth, readAuth, type AuthOptions } from "./bearer-auth.js";
+import { mustSee, writeTenant } from "./tenant-scope.js";
 import { enqueueGeneration } from "./enqueue-generation.js";
 import { toGenerationView, type GenerationView } from "./generation-view.js";
 import { inServerSpan } from "../telemetry/kiln-spans.js";
@@ -13,10 +14,8 @@ import { answerPreferringWait, waitingHandlerTimeout, type WaitSettings } from "
 
 export interface GenerationRoutesOptions {
   client: GenerationClient;
-  /** Bearer token required by `POST`; undefined refuses every write (503). */
-  apiToken: string | undefined;
-  /** Who may read: see `readAuth`. */
-  reads: ReadAuthOptions;
+  /** Who may read (`readAuth`) and write (`bearerAuth`). */
+  auth: AuthOptions;
   /** How `Prefer: wait` waits (`GET` and `POST`). */
   waiting: WaitSettings;
 }
@@ -32,13 +31,15 @@ export function registerGenerationRoutes(app: FastifyInstance, options: Generati
 
   app.get<{ Params: { id: string }; Querystring: { provider?: unknown } }>(
     "/v1/generations/:id",
-    { onRequest: readAuth(options.reads), handlerTimeout: waitingHandlerTimeout(options.waiting) },
+    { onRequest: readAuth(options.auth), handlerTimeout: waitingHandlerTimeout(options.waiting) },
     (request, reply) =>
       answerPreferringWait(request, reply, options.waiting, async (wait) => {
         const { id } = request.params;
         const provider = providerParam(request.query.provider);
         const status = await readStatus(client, id, provider);
-        if (!status) throw new HttpError(404, "not_found", `no generation ${id}${provider ? ` on ${generateQueueName(provider)}` : ""}`);
+        const missing = `no generation ${id}${provider ? ` on ${generateQueueName(provider)}` : ""}`;
+        if (!status) throw new HttpError(404, "not_found", missing);
+        mustSee(request, status.tenant, missing);
         return toGenerationView(await wait(status, () => client.get(id, queueProvider(status)), hasEnded));
       }),
   );
@@ -46,11 +47,11 @@ export function registerGenerationRoutes(app: FastifyInstance, options: Generati
   // a caller's traceparent makes the job part of the caller's trace, down to the webhook it receives
   app.post(
     "/v1/generations",
-    { onRequest: bearerAuth(options.apiToken), handlerTimeout: waitingHandlerTimeout(options.waiting) },
+    { onRequest: bearerAuth(options.auth), handlerTimeout: waitingHandlerTimeout(options.waiting) },
     (request, reply) =>
       inServerSpan({ method: "POST", route: "/v1/generations", headers: request.headers }, (span) =>
         answerPreferringWait(request, reply, options.waiting, async (wait) => {
-          const outcome = await enqueueGeneration(request.body, client);
+          const outcome = await enqueueGeneration(withCallerTenant(request, request.body), client);
           const status = await readStatus(client, outcome.id, outcome.provider);
           // 201 for a new job; 200 when the same request was already under this id (an idempotent retry)
           void reply.code(outcome.created ? 201 : 200).header("location", generationPath(outcome.id));
@@ -65,11 +66,13 @@ export function registerGenerationRoutes(app: FastifyInstance, options: Generati
   app.post<{ Params: { id: string }; Querystring: { provider?: unknown }; Body: { reason?: string } | undefined }>(
     "/v1/generations/:id/cancel",
     // the body is optional: none is an empty one, so the schema checks a reason only when one is sent
-    { onRequest: bearerAuth(options.apiToken), preValidation: async (request) => void (request.body ??= {}) },
+    { onRequest: bearerAuth(options.auth), preValidation: async (request) => void (request.body ??= {}) },
     async (request, reply) => {
       const { id } = request.params;
       const provider = providerParam(request.query.provider);
-      if (!(await readStatus(client, id, provider))) throw new HttpError(404, "not_found", `no generation ${id}`);
+      const status = await readStatus(client, id, provider);
+      if (!status) throw new HttpError(404, "not_found", `no generation ${id}`);
+      mustSee(request, status.tenant, `no generation ${id}`);
       // the reason is the cancelled job's error message (its result, generation.failed)
       const outcome = await client.cancel(id, { provider, reason: request.body?.reason });
       if (!outcome.cancelled) throw new HttpError(409, "conflict", `generation ${id} already ${outcome.state}`);
@@ -93,6 +96,13 @@ function hasEnded(status: { state: string }): boolean {
 /** The provider whose queue holds a job read back: later reads look only there. */
 export function queueProvider(status: GenerationStatus): string | undefined {
   return providerOfQueue(status.queue);
+}
+
+/** The body with the tenant the caller writes as (`writeTenant`); a body that is not an object is left to the schema's message. */
+function withCallerTenant(request: FastifyRequest, body: unknown): unknown {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return body;
+  const tenant = writeTenant(request, (body as { tenant?: unknown }).tenant);
+  return tenant === undefined ? body : { ...body, tenant };
 }
 
 /** An id that exists in two provider queues (BullMQ-minted ids repeat) cannot be answered without a provider. */

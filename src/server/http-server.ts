@@ -1,3 +1,4 @@
+import type { AuthOptions } from "./bearer-auth.js";
 import type { ReadinessCheck } from "./readiness.js";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { RedisConnection } from "../queue/redis.js";
@@ -49,6 +50,8 @@ export interface KilnHttpServerOptions {
   readToken?: string;
   /** `KILN_PUBLIC_READS`: reads need no token. @defaultValue false */
   publicReads?: boolean;
+  /** `KILN_API_TOKENS`: token → tenant, each confined to its tenant's jobs and batches. @defaultValue none */
+  tenantTokens?: ReadonlyMap<string, string>;
   /** Serves `GET /v1/batches/{id}`. @defaultValue undefined: every batch is 404 */
   batches?: BatchReader;
   /** Serves `POST /v1/batches`. @defaultValue undefined: no such route */
@@ -143,16 +146,21 @@ export class KilnHttpServer {
       archiveReady: options.archiveReady,
       readinessTimeoutMs,
     });
-    const reads = { readToken: options.readToken, apiToken: options.apiToken, publicReads: options.publicReads ?? false };
+    const auth: AuthOptions = {
+      readToken: options.readToken,
+      apiToken: options.apiToken,
+      publicReads: options.publicReads ?? false,
+      tenantTokens: options.tenantTokens,
+    };
     // waits and event streams end when the server closes, so that closing does not wait for them
     const closing = new AbortController();
     this.app.addHook("preClose", async () => closing.abort());
     const waiting: WaitSettings = { intervalMs: eventIntervalMs, requestTimeoutMs, closing: closing.signal };
-    registerGenerationRoutes(this.app, { client: options.client, apiToken: options.apiToken, reads, waiting });
-    registerListRoutes(this.app, { client: options.client, reads });
-    registerRetryRoute(this.app, { client: options.client, apiToken: options.apiToken });
+    registerGenerationRoutes(this.app, { client: options.client, auth, waiting });
+    registerListRoutes(this.app, { client: options.client, auth });
+    registerRetryRoute(this.app, { client: options.client, auth });
     const presign = options.store ? outputPresigner(options.store, options.outputUrlTtlMs) : undefined;
-    if (options.store) registerOutputRoutes(this.app, { client: options.client, store: options.store, reads, presign });
+    if (options.store) registerOutputRoutes(this.app, { client: options.client, store: options.store, auth, presign });
     if (options.outputUrls === "presigned") {
       if (!presign) throw new RangeError("outputUrls: presigned needs a store that presigns (S3)");
       // after scrubAnswers: an href carries the S3 key id, a configured secret, which must reach the caller intact
@@ -162,15 +170,14 @@ export class KilnHttpServer {
       reader: options.batches,
       writer: options.batchWriter,
       prices: options.prices,
-      apiToken: options.apiToken,
-      reads,
+      auth,
       waiting,
     });
     const scrub = options.secrets && !options.secrets.empty ? options.secrets.forJson() : undefined;
     registerEventRoutes(this.app, {
       client: options.client,
       batches: options.batches,
-      reads,
+      auth,
       waiting,
       heartbeatMs: eventHeartbeatMs,
       scrub: scrub && ((json) => scrub.scrub(json)),

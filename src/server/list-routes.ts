@@ -1,13 +1,14 @@
 import type { FastifyInstance } from "fastify";
 import type { GenerationClient } from "../producers/generation-client.js";
-import { readAuth, type ReadAuthOptions } from "./bearer-auth.js";
+import { readAuth, type AuthOptions } from "./bearer-auth.js";
+import { scopedQuery } from "./tenant-scope.js";
 import { toGenerationView, type GenerationView } from "./generation-view.js";
 import type { ListPage } from "../producers/list-cursor.js";
 import type { BatchStatus } from "../batches/batch-status.js";
 
 export interface ListRoutesOptions {
   client: GenerationClient;
-  reads: ReadAuthOptions;
+  auth: AuthOptions;
 }
 
 interface GenerationsQuery {
@@ -15,6 +16,7 @@ interface GenerationsQuery {
   provider?: string;
   model?: string;
   batch?: string;
+  tenant?: string;
   limit?: string;
   cursor?: string;
 }
@@ -28,15 +30,20 @@ export function registerListRoutes(app: FastifyInstance, options: ListRoutesOpti
   const { client } = options;
   app.get<{ Querystring: GenerationsQuery }>(
     "/v1/generations",
-    { onRequest: readAuth(options.reads) },
+    { onRequest: readAuth(options.auth) },
     async (request): Promise<ListPage<GenerationView>> => {
-      const page = await client.list(request.query);
+      const query = scopedQuery(request, request.query);
+      if (!query) return { data: [], nextCursor: null };
+      const page = await client.list(query);
       return { data: page.data.map(toGenerationView), nextCursor: page.nextCursor };
     },
   );
-  app.get<{ Querystring: Pick<GenerationsQuery, "state" | "limit" | "cursor"> }>(
+  app.get<{ Querystring: Pick<GenerationsQuery, "state" | "tenant" | "limit" | "cursor"> }>(
     "/v1/batches",
-    { onRequest: readAuth(options.reads) },
-    async (request): Promise<ListPage<BatchStatus>> => client.listBatches(request.query),
+    { onRequest: readAuth(options.auth) },
+    async (request): Promise<ListPage<BatchStatus>> => {
+      const query = scopedQuery(request, request.query);
+      return query ? client.listBatches(query) : { data: [], nextCursor: null };
+    },
   );
 }

@@ -225,6 +225,7 @@ export const RETRY_EXAMPLES = { retried: { retried: true, id: view.id, provider:
 export const ERROR_EXAMPLES: Record<ApiErrorCode, string> = {
   invalid_request: "input.prompt: Invalid input: expected string, received undefined (in the body)",
   unauthorized: "missing bearer token: send Authorization: Bearer <KILN_API_TOKEN>",
+  forbidden: 'tenant: this token writes as tenant studio-app only, not "nightly-pipeline"',
   auth_not_configured: "write endpoints are disabled: KILN_API_TOKEN is not configured on this server",
   not_found: "no generation poster-2026-03-02-001",
   conflict: "id poster-2026-03-02-001 already holds a different request",

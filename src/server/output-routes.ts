@@ -4,14 +4,15 @@ import type { PresignOutput } from "../contract/output-link.js";
 import type { GenerationClient } from "../producers/generation-client.js";
 import type { ArchiveStore, ByteRange } from "../storage/archive-store.js";
 import { HttpError } from "./api-error.js";
-import { readAuth, type ReadAuthOptions } from "./bearer-auth.js";
+import { readAuth, type AuthOptions } from "./bearer-auth.js";
 import { providerParam, readStatus } from "./generation-routes.js";
+import { mustSee } from "./tenant-scope.js";
 
 export interface OutputRoutesOptions {
   client: GenerationClient;
   /** The archive the outputs were stored in (the workers' `S3_BUCKET` or `ARCHIVE_DIR`). */
   store: ArchiveStore;
-  reads: ReadAuthOptions;
+  auth: AuthOptions;
   /** Mints the presigned URL the route redirects to (`outputPresigner`). @defaultValue none: the store's bytes are served */
   presign?: PresignOutput;
 }
@@ -25,12 +26,13 @@ export interface OutputRoutesOptions {
 export function registerOutputRoutes(app: FastifyInstance, options: OutputRoutesOptions): void {
   app.get<{ Params: { id: string; index: string }; Querystring: { provider?: unknown } }>(
     "/v1/generations/:id/outputs/:index",
-    { onRequest: readAuth(options.reads) },
+    { onRequest: readAuth(options.auth) },
     async (request, reply) => {
       const { id } = request.params;
       const index = Number(request.params.index);
       const status = await readStatus(options.client, id, providerParam(request.query.provider));
       if (!status) throw new HttpError(404, "not_found", `no generation ${id}`);
+      mustSee(request, status.tenant, `no generation ${id}`);
       const output = status.result?.outputs.find((o) => o.index === index);
       if (!output) throw new HttpError(404, "not_found", `generation ${id} (${status.state}) has no archived output ${index}`);
       if (options.presign) {

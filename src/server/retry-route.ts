@@ -2,13 +2,14 @@ import type { FastifyInstance } from "fastify";
 import type { GenerationClient } from "../producers/generation-client.js";
 import { isInvalidRequestError } from "../contract/invalid-request-error.js";
 import { HttpError } from "./api-error.js";
-import { bearerAuth } from "./bearer-auth.js";
-import { providerParam } from "./generation-routes.js";
+import { bearerAuth, type AuthOptions } from "./bearer-auth.js";
+import { providerParam, readStatus } from "./generation-routes.js";
+import { mustSee } from "./tenant-scope.js";
 
 export interface RetryRouteOptions {
   client: GenerationClient;
-  /** Bearer token required; undefined refuses every write (503). */
-  apiToken: string | undefined;
+  /** Who may write: see `bearerAuth`. */
+  auth: AuthOptions;
 }
 
 /**
@@ -19,10 +20,14 @@ export interface RetryRouteOptions {
 export function registerRetryRoute(app: FastifyInstance, options: RetryRouteOptions): void {
   app.post<{ Params: { id: string }; Querystring: { provider?: unknown } }>(
     "/v1/generations/:id/retry",
-    { onRequest: bearerAuth(options.apiToken) },
+    { onRequest: bearerAuth(options.auth) },
     async (request, reply) => {
       const { id } = request.params;
       const provider = providerParam(request.query.provider);
+      // another tenant's job is not there for this caller: looked at before anything is moved
+      const status = await readStatus(options.client, id, provider);
+      if (!status) throw new HttpError(404, "not_found", `no generation ${id}`);
+      mustSee(request, status.tenant, `no generation ${id}`);
       const outcome = await options.client.retry(id, { provider }).catch((err: unknown) => {
         // the id is in two provider queues (BullMQ-minted ids repeat): the caller must name one
         if (isInvalidRequestError(err)) throw new HttpError(409, "conflict", `${err.message} (add ?provider=)`);

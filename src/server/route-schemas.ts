@@ -133,6 +133,9 @@ const WRITE_ERRORS = {
     "unavailable",
   ]),
 };
+/** A write with a tenant-bound token that names another tenant. */
+const FORBIDDEN_TENANT = error("forbidden: the body names a tenant other than the tenant-bound token's (KILN_API_TOKENS)");
+
 /** Answers of a route that takes a body. */
 const BODY_ERRORS = {
   "413": error("payload_too_large: body over the limit (1 MiB)"),
@@ -157,6 +160,10 @@ const ListQuery = z.strictObject({
     .describe(`BullMQ states, comma-separated: ${LIST_STATES.join(", ")} (waiting includes prioritized); default all`),
   limit: z.string().optional().describe(`items per page, 1 to ${MAX_LIST_LIMIT} (default ${DEFAULT_LIST_LIMIT})`),
   cursor: z.string().optional().describe("the previous page's nextCursor"),
+  tenant: z
+    .string()
+    .optional()
+    .describe("one tenant's (default: those that named none); a tenant-bound token lists its own tenant's only, whatever this says"),
 });
 
 /** The query of `GET /v1/generations`: filters (all must match), limit and cursor. */
@@ -320,6 +327,7 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
       "201": { description: "a new job; Location names it", schema: generationViewSchema },
       "200": { description: "the id already holds this very request: the existing job", schema: generationViewSchema },
       "409": error("conflict: the id already holds a different request"),
+      "403": FORBIDDEN_TENANT,
       ...BODY_ERRORS,
       ...WRITE_ERRORS,
     },
@@ -411,6 +419,7 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
         description: "the same, when the batch existed already and nothing was added",
         schema: jsonSchemaOf(BatchCreated, "output"),
       },
+      "403": FORBIDDEN_TENANT,
       ...BODY_ERRORS,
       ...WRITE_ERRORS,
     },

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { ConfigError, type Environment, pricesOf, secretScrubberOf } from "../config/index.js";
+import { ConfigError, type Environment, pricesOf, secretScrubberOf, tenantTokensOf } from "../config/index.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import { connectRedis, redisTargetOf } from "../queue/redis.js";
 import type { BatchReader } from "./batch-reader.js";
@@ -39,6 +39,7 @@ export interface RunningHttpServer {
 export async function startHttpServer(env: Environment, log: Logger, options: StartHttpServerOptions = {}): Promise<RunningHttpServer> {
   // a bad price file stops start-up, naming the entry, before anything connects
   const prices = pricesOf(env);
+  const tenantTokens = tenantTokensOf(env);
   const redis = connectRedis(redisTargetOf(env), "producer");
   redis.on("error", (err: Error) => log.warn({ err: err.message }, "http server: redis connection error"));
   const client = new GenerationClient({
@@ -62,6 +63,7 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
     log,
     apiToken: env.KILN_API_TOKEN,
     readToken: env.KILN_READ_TOKEN,
+    tenantTokens,
     publicReads: env.KILN_PUBLIC_READS,
     batches: options.batches ?? { get: (id) => client.getBatch(id) },
     batchWriter: client,

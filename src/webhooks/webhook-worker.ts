@@ -1,4 +1,5 @@
 import { Queue, Worker, type Processor } from "bullmq";
+import { tenantOfData } from "../contract/tenant.js";
 import type { RedisConnection } from "../queue/redis.js";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
@@ -28,6 +29,8 @@ export interface WebhookWorkerOptions {
   prefix: string;
   /** `whsec_…` secret that signs every delivery whose request brought no secret of its own. */
   secret: string;
+  /** `KILN_TENANT_WEBHOOK_SECRETS`: a tenant's secret signs its deliveries instead of `secret` (a request's own still wins). */
+  tenantSecrets?: ReadonlyMap<string, string>;
   /** Outbound HTTP agent; refuses private addresses at connect time unless allowed. */
   dispatcher: Dispatcher;
   /** Lifts the URL guard (KILN_ALLOW_PRIVATE_URLS). */
@@ -97,6 +100,7 @@ export class WebhookWorker {
   private readonly queue: Queue;
   private readonly sender: WebhookSender;
   private readonly defaultSigner: WebhookSigner;
+  private readonly tenantSigners: Map<string, WebhookSigner>;
   private readonly settings: Settings;
   private readonly log: Logger;
   private readonly presign?: PresignOutput;
@@ -106,6 +110,7 @@ export class WebhookWorker {
     this.log = options.log.child({ queue: WEBHOOKS_QUEUE });
     this.presign = options.presign;
     this.defaultSigner = new WebhookSigner(options.secret);
+    this.tenantSigners = new Map([...(options.tenantSecrets ?? [])].map(([tenant, secret]) => [tenant, new WebhookSigner(secret)]));
     this.sender = new WebhookSender({
       dispatcher: options.dispatcher,
       allowPrivate: options.allowPrivateUrls,
@@ -169,7 +174,9 @@ export class WebhookWorker {
     if (!parsed.success) throw finalFailure(`invalid delivery: ${describeIssues(parsed.error)}`);
     const delivery = parsed.data;
     const started = new Date();
-    const signer = delivery.secret ? new WebhookSigner(delivery.secret) : this.defaultSigner;
+    const signer = delivery.secret
+      ? new WebhookSigner(delivery.secret)
+      : (this.tenantSigners.get(tenantOfData(delivery.payload.data)) ?? this.defaultSigner);
     // the POST's client span (undici) sits under this one, and its traceparent joins the receiver to the request's trace
     return inSpan("kiln.webhook.deliver", deliveryAttributes(job, delivery), async (span) => {
       const outcome = await this.attempt(job, delivery, signer, started);

@@ -1,6 +1,14 @@
 import type { Logger } from "pino";
 import { Agent } from "undici";
-import { type Environment, configError, modelInflightCaps, pricesOf, processEnvironment, secretScrubberOf } from "../config/index.js";
+import {
+  type Environment,
+  configError,
+  modelInflightCaps,
+  pricesOf,
+  processEnvironment,
+  secretScrubberOf,
+  tenantWebhookSecretsOf,
+} from "../config/index.js";
 import type { InflightCaps } from "../inflight/inflight-slots.js";
 import type { ModelKind } from "../providers/model-kind.js";
 import { configuredBaseUrls, configuredProviders } from "../providers/index.js";
@@ -58,6 +66,7 @@ export async function startKilnWorkers(
   const providers = configuredProviders(env, log, apiAgent);
   // checked before anything connects: a bad price file stops start-up with the entry named
   const prices = pricesOf(env);
+  const tenantSecrets = tenantWebhookSecretsOf(env);
   if (providers.length === 0)
     throw configError("TOKENHUB_API_KEY, GATEWAY_API_KEY, WCODE_API_KEY: no provider has credentials, so there is nothing to run");
   const partitions = workerPartitions(env.KILN_WORKER_PARTITIONS, env.KILN_PARTITIONS);
@@ -137,6 +146,7 @@ export async function startKilnWorkers(
         ...common,
         prefix: queues.partition(partition).prefix,
         secret: env.KILN_WEBHOOK_SECRET!,
+        tenantSecrets,
         schedule: overrides.webhookSchedule ?? env.KILN_WEBHOOK_RETRY_SCHEDULE,
         timeoutMs: env.KILN_WEBHOOK_TIMEOUT_MS,
         fetchWatchdogMs: env.KILN_FETCH_WATCHDOG,

@@ -17,6 +17,9 @@ import { sameMintedIdInTwoQueues } from "../support/same-minted-id.js";
 const silent = createLogger({ level: "silent" });
 const READ_TOKEN = "test-read-token-0123456789abcdef";
 
+/** A token bound to the tenant `studio` (KILN_API_TOKENS). */
+const STUDIO_TOKEN = "studio-token-0123456789abcdef";
+
 /** The servers the cases call: one per configuration a status needs. */
 interface Servers {
   /** Tokens set, local archive, workers running. */
@@ -212,6 +215,12 @@ const CASES: StatusCase[] = [
     how: "no input",
     send: write("/v1/generations", { json: { provider: "wcode", model: "hunyuan-lite" } }),
   },
+  {
+    operation: CREATE_GENERATION,
+    status: 403,
+    how: "a tenant-bound token naming another tenant",
+    send: (s, f) => write("/v1/generations", { json: { ...chatRequest(f), tenant: "nightly" }, token: STUDIO_TOKEN })(s),
+  },
   ...writeGuards(CREATE_GENERATION, () => "/v1/generations", chatRequest),
 
   {
@@ -283,6 +292,12 @@ const CASES: StatusCase[] = [
     status: 400,
     how: "a bad batch id",
     send: (s, f) => write("/v1/batches", { json: batchBody(f, "1-starts-with-a-digit") })(s),
+  },
+  {
+    operation: CREATE_BATCH,
+    status: 403,
+    how: "a tenant-bound token naming another tenant",
+    send: (s, f) => write("/v1/batches", { json: { ...batchBody(f, `b-${randomUUID()}`), tenant: "nightly" }, token: STUDIO_TOKEN })(s),
   },
   ...writeGuards(
     CREATE_BATCH,
@@ -376,12 +391,12 @@ describe("every status the OpenAPI document lists, driven against real servers",
   };
 
   beforeAll(async () => {
-    const tokens = { KILN_API_TOKEN: API_TOKEN, KILN_READ_TOKEN: READ_TOKEN };
+    const tokens = { KILN_API_TOKEN: API_TOKEN, KILN_READ_TOKEN: READ_TOKEN, KILN_API_TOKENS: `studio:${STUDIO_TOKEN}` };
     await h.start({ archive: "local", env: tokens });
     servers.main = await start(h.rawEnv);
     await hS3.start({ archive: "s3", workers: false, prefix: h.prefix, env: tokens });
     servers.s3 = await start(hS3.rawEnv);
-    const { KILN_API_TOKEN: _api, KILN_READ_TOKEN: _read, ...noTokens } = h.rawEnv;
+    const { KILN_API_TOKEN: _api, KILN_READ_TOKEN: _read, KILN_API_TOKENS: _tenants, ...noTokens } = h.rawEnv;
     servers.noTokens = await start(noTokens);
     servers.redisDown = await start({ ...h.rawEnv, REDIS_URL: `redis://127.0.0.1:${await getFreePort()}` });
     await Promise.all([servers.main, servers.s3, servers.noTokens].map(untilRedisConnected));

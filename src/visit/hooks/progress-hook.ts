@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { JobState } from "../../state/job-state.js";
 import { generationProgress } from "../../contract/generation-progress.js";
+import { tenantOf } from "../../contract/tenant.js";
 import type { WebhookNotifier } from "../../webhooks/webhook-notifier.js";
 import { progressDue } from "../../webhooks/webhook-notifier.js";
 import type { VisitHook } from "../visit-hook.js";
@@ -44,5 +45,8 @@ export function progressHook(notifier: Pick<WebhookNotifier, "notifyProgress">, 
 
 function progressOf(visit: Visit, state: JobState) {
   const { request, model } = visit.accepted;
-  return generationProgress({ id: visit.job.id, provider: request.provider, model: model.id, metadata: request.metadata }, state);
+  return generationProgress(
+    { id: visit.job.id, provider: request.provider, model: model.id, metadata: request.metadata, tenant: tenantOf(request) },
+    state,
+  );
 }

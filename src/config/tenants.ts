@@ -1,0 +1,86 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { Tenant } from "../contract/tenant.js";
+import { WebhookSecret } from "../contract/webhook-secret.js";
+import { configError } from "./errors.js";
+
+/** Tenants: the tokens bound to one tenant, and the secrets that sign one tenant's webhooks. */
+export const TenantsConfig = z.object({
+  /**
+   * API tokens bound to a tenant, `tenant:token,tenant:token` (tokens of at least 16 characters;
+   * a tenant may have several, for rotation). Such a token enqueues only as its tenant and reads,
+   * lists, cancels and streams only its tenant's jobs and batches. Unset by default.
+   */
+  KILN_API_TOKENS: z.string().trim().min(1).optional(),
+  /** The same pairs in a file, one `tenant:token` per line (`#` comments). Unset by default. */
+  KILN_API_TOKENS_FILE: z.string().trim().min(1, { message: "expected the path of a token file" }).optional(),
+  /** Webhook signing secrets per tenant, `tenant:whsec_…,…`: a tenant's deliveries are signed with its own. Unset by default. */
+  KILN_TENANT_WEBHOOK_SECRETS: z.string().trim().min(1).optional(),
+});
+export type TenantsConfig = z.infer<typeof TenantsConfig>;
+
+const TokenValue = z.string().min(16, { message: "expected a token of at least 16 characters" });
+
+/**
+ * Every tenant-bound API token, token → tenant, from `KILN_API_TOKENS` and `KILN_API_TOKENS_FILE`
+ * together; a bad pair is a ConfigError naming the variable (and the file's line), never the token.
+ */
+export function tenantTokensOf(env: TenantsConfig): Map<string, string> {
+  const pairs = [
+    ...pairsOf(env.KILN_API_TOKENS?.split(",") ?? [], (i) => `KILN_API_TOKENS: pair ${i + 1}`),
+    ...(env.KILN_API_TOKENS_FILE ? pairsOf(readTokenFile(env.KILN_API_TOKENS_FILE), (i) => `KILN_API_TOKENS_FILE: line ${i + 1}`) : []),
+  ];
+  const tokens = new Map<string, string>();
+  const problems: string[] = [];
+  for (const { tenant, value, where } of pairs) {
+    const token = TokenValue.safeParse(value);
+    if (!token.success) problems.push(`${where}: ${token.error.issues[0]!.message}`);
+    else if (tokens.has(value) && tokens.get(value) !== tenant)
+      problems.push(`${where}: the same token is bound to ${tokens.get(value)} too`);
+    else tokens.set(value, tenant);
+  }
+  if (problems.length > 0) throw configError(...problems);
+  return tokens;
+}
+
+/** `KILN_TENANT_WEBHOOK_SECRETS`: tenant → `whsec_` secret. */
+export function tenantWebhookSecretsOf(env: TenantsConfig): Map<string, string> {
+  const secrets = new Map<string, string>();
+  const problems: string[] = [];
+  for (const { tenant, value, where } of pairsOf(
+    env.KILN_TENANT_WEBHOOK_SECRETS?.split(",") ?? [],
+    (i) => `KILN_TENANT_WEBHOOK_SECRETS: pair ${i + 1}`,
+  )) {
+    const secret = WebhookSecret.safeParse(value);
+    if (!secret.success) problems.push(`${where} (${tenant}): ${secret.error.issues[0]!.message}`);
+    else if (secrets.has(tenant)) problems.push(`${where}: ${tenant} has a secret already`);
+    else secrets.set(tenant, value);
+  }
+  if (problems.length > 0) throw configError(...problems);
+  return secrets;
+}
+
+/** `tenant:value` entries, blank ones and `#` comments skipped; a bad tenant is a ConfigError naming where. */
+function pairsOf(entries: readonly string[], where: (index: number) => string): Array<{ tenant: string; value: string; where: string }> {
+  const pairs: Array<{ tenant: string; value: string; where: string }> = [];
+  const problems: string[] = [];
+  entries.forEach((raw, index) => {
+    const entry = raw.trim();
+    if (entry === "" || entry.startsWith("#")) return;
+    const colon = entry.indexOf(":");
+    const tenant = Tenant.safeParse(colon < 0 ? "" : entry.slice(0, colon));
+    if (colon < 0) problems.push(`${where(index)}: expected tenant:value`);
+    else if (!tenant.success) problems.push(`${where(index)}: tenant ${tenant.error.issues[0]!.message}`);
+    else pairs.push({ tenant: tenant.data, value: entry.slice(colon + 1).trim(), where: where(index) });
+  });
+  if (problems.length > 0) throw configError(...problems);
+  return pairs;
+}
+
+function readTokenFile(path: string): string[] {
+  try {
+    return readFileSync(path, "utf8").split(/\r?\n/);
+  } catch (err) {
+    throw configError(`KILN_API_TOKENS_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}

@@ -1,0 +1,59 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { tenantTokensOf, tenantWebhookSecretsOf } from "../../src/config/index.js";
+
+const TOKEN_A = "token-a-0123456789abcdef";
+const TOKEN_B = "token-b-0123456789abcdef";
+
+describe("tenant-bound tokens and webhook secrets from the environment", () => {
+  it("reads tenant:token pairs from KILN_API_TOKENS and KILN_API_TOKENS_FILE together; a tenant may have several tokens", async () => {
+    const file = join(await mkdtemp(join(tmpdir(), "kiln-tokens-")), "tokens");
+    await writeFile(file, `# rotation: both work until the old one is removed\nstudio:${TOKEN_B}\n\n`);
+    const tokens = tenantTokensOf({ KILN_API_TOKENS: ` studio:${TOKEN_A} , `, KILN_API_TOKENS_FILE: file });
+    expect([...tokens]).toEqual([
+      [TOKEN_A, "studio"],
+      [TOKEN_B, "studio"],
+    ]);
+  });
+
+  it("names the variable and the pair or line of each problem, never the token", async () => {
+    expect(() => tenantTokensOf({ KILN_API_TOKENS: `studio:short,Bad:${TOKEN_A},${TOKEN_B}` })).toThrow(
+      /KILN_API_TOKENS: pair 2: tenant must be 1-63 characters[^\n]*\n\s*KILN_API_TOKENS: pair 3: expected tenant:value/,
+    );
+    expect(() => tenantTokensOf({ KILN_API_TOKENS: "studio:short" })).toThrow(
+      "KILN_API_TOKENS: pair 1: expected a token of at least 16 characters",
+    );
+    expect(() => tenantTokensOf({ KILN_API_TOKENS: `studio:${TOKEN_A},nightly:${TOKEN_A}` })).toThrow(
+      "KILN_API_TOKENS: pair 2: the same token is bound to studio too",
+    );
+    const file = join(await mkdtemp(join(tmpdir(), "kiln-tokens-")), "tokens");
+    await writeFile(file, `studio:${TOKEN_A}\nnightly ${TOKEN_B}\n`);
+    expect(() => tenantTokensOf({ KILN_API_TOKENS_FILE: file })).toThrow("KILN_API_TOKENS_FILE: line 2: expected tenant:value");
+    expect(() => tenantTokensOf({ KILN_API_TOKENS_FILE: join(file, "missing") })).toThrow(
+      /KILN_API_TOKENS_FILE: cannot read .* \(ENOTDIR\)/,
+    );
+    // a token that fails its pair is never echoed: the message goes to logs and terminals
+    const refused = (() => {
+      try {
+        tenantTokensOf({ KILN_API_TOKENS: `Bad:${TOKEN_A},studio:${TOKEN_B.slice(0, 10)}` });
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    expect(refused).toMatch(/pair 1: tenant must be/);
+    expect(refused).not.toContain(TOKEN_A.slice(0, 10));
+  });
+
+  it("KILN_TENANT_WEBHOOK_SECRETS: one whsec_ secret per tenant", () => {
+    const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    expect([...tenantWebhookSecretsOf({ KILN_TENANT_WEBHOOK_SECRETS: `studio:${secret}` })]).toEqual([["studio", secret]]);
+    expect(() => tenantWebhookSecretsOf({ KILN_TENANT_WEBHOOK_SECRETS: "studio:plain" })).toThrow(
+      /KILN_TENANT_WEBHOOK_SECRETS: pair 1 \(studio\)/,
+    );
+    expect(() => tenantWebhookSecretsOf({ KILN_TENANT_WEBHOOK_SECRETS: `studio:${secret},studio:${secret}` })).toThrow(
+      "KILN_TENANT_WEBHOOK_SECRETS: pair 2: studio has a secret already",
+    );
+  });
+});
