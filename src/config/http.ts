@@ -17,5 +17,7 @@ export const HttpConfig = z.object({
   KILN_ADMIN_TOKEN: Token("expected at least 16 characters (it guards every job's data)").optional(),
   /** The dashboard may retry, clean, promote and remove jobs. Default false: read-only. */
   KILN_ADMIN_WRITE: Flag.default(false),
+  /** Distinct tenants `/metrics` names, per process (1 to 1000); later ones are counted as `other`. Default 50. */
+  KILN_METRICS_TENANTS: WholeNumber(1, 1000, { whole: "expected a whole number", range: "expected 1 to 1000" }).default(50),
 });
 export type HttpConfig = z.infer<typeof HttpConfig>;

@@ -1,6 +1,8 @@
 import { Registry, collectDefaultMetrics } from "prom-client";
 import type { Logger } from "pino";
 import type { GenerationResult } from "../contract/generation-result.js";
+import { DEFAULT_TENANT } from "../contract/tenant.js";
+import { DEFAULT_TENANT_LABELS, TenantLabels } from "./tenant-labels.js";
 import { USAGE_UNITS, type UsageUnit } from "../contract/usage.js";
 import { observeProviderResponses, type ProviderResponseEvent } from "../providers/http-json.js";
 import { createMetricFamilies, type MetricFamilies } from "./metric-families.js";
@@ -27,6 +29,8 @@ export interface KilnMetricsOptions {
   countsTimeoutMs?: number;
   /** Whose `INFO memory` the Redis memory gauges show, read at scrape time. @defaultValue undefined: no Redis memory series */
   redis?: RedisConnection;
+  /** Distinct tenant labels this process gives (`KILN_METRICS_TENANTS`); later tenants count as `other`. @defaultValue 50 */
+  tenantLabels?: number;
 }
 
 /**
@@ -44,12 +48,14 @@ export class KilnMetrics implements WorkerEventRecorder {
   private readonly archives: ArchiveWatch;
   private readonly stopObserving: () => void;
   private workers: WorkerSet | undefined;
+  private readonly tenants: TenantLabels;
 
   constructor(options: KilnMetricsOptions) {
     const timeoutMs = options.countsTimeoutMs ?? 5000;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 60_000)
       throw new RangeError(`countsTimeoutMs: must be an integer from 100 to 60000, got ${timeoutMs}`);
     this.log = options.log;
+    this.tenants = new TenantLabels(options.tenantLabels ?? DEFAULT_TENANT_LABELS);
     this.counts = new ScrapeRead(options.counts, timeoutMs, options.log, "queue counts");
     this.slots = new ScrapeRead(() => this.readSlots(), timeoutMs, options.log, "in-flight slots");
     const redis = options.redis;
@@ -83,6 +89,7 @@ export class KilnMetrics implements WorkerEventRecorder {
     this.observeStep(provider, "provider", result.status, t.submittedAt, t.providerCompletedAt);
     this.observeStep(provider, "archive", result.status, t.providerCompletedAt, t.archivedAt);
     this.observeStep(provider, "total", result.status, t.enqueuedAt, t.finishedAt);
+    this.recordTenant(result);
     this.families.archivedOutputs.inc({ provider }, result.outputs.length);
     this.families.archivedBytes.inc(
       { provider },
@@ -90,6 +97,19 @@ export class KilnMetrics implements WorkerEventRecorder {
     );
     this.recordUsage(provider, result);
     if (result.error) this.families.failures.inc({ provider, code: result.error.code });
+  }
+
+  /** The tenant's share: its finished generations, its wait before submit, its usage and cost. */
+  private recordTenant(result: GenerationResult): void {
+    const tenant = this.tenants.of(result.tenant ?? DEFAULT_TENANT);
+    this.families.tenantGenerations.inc({ tenant, status: result.status });
+    const { enqueuedAt, submittedAt } = result.timings;
+    if (submittedAt) this.families.tenantWait.observe({ tenant }, Math.max(0, Date.parse(submittedAt) - Date.parse(enqueuedAt)) / 1000);
+    for (const unit of USAGE_UNITS) {
+      const value = result.usage?.[unit];
+      if (value !== undefined) this.families.tenantUsage.inc({ tenant, unit: METRIC_UNITS[unit] }, value);
+    }
+    if (result.cost) this.families.tenantCost.inc({ tenant, currency: result.cost.currency }, Number(result.cost.amount));
   }
 
   /** A result's usage per unit and its cost (a float here: Prometheus counters are; the exact figure is in the result). */

@@ -31,6 +31,10 @@ export interface MetricFamilies {
   workersReady: Gauge<"queue">;
   redisMemory: Gauge<"node">;
   redisMaxMemory: Gauge<"node">;
+  tenantGenerations: Counter<"tenant" | "status">;
+  tenantWait: Histogram<"tenant">;
+  tenantUsage: Counter<"tenant" | "unit">;
+  tenantCost: Counter<"tenant" | "currency">;
 }
 
 /** What the two job gauges run at scrape time to set their values. */
@@ -225,6 +229,31 @@ export function createMetricFamilies(registry: Registry, collect: GaugeCollector
       name: "kiln_webhook_deliveries_total",
       help: "Webhook delivery attempts by outcome: delivered, retry (will be tried again), failed (dead letter)",
       labelNames: ["outcome"],
+      registers,
+    }),
+    tenantGenerations: new Counter({
+      name: "kiln_tenant_generations_total",
+      help: "Finished generations by tenant (the first KILN_METRICS_TENANTS tenants a process sees; the rest as other) and status",
+      labelNames: ["tenant", "status"],
+      registers,
+    }),
+    tenantWait: new Histogram({
+      name: "kiln_tenant_wait_seconds",
+      help: "Finished generations' wait from enqueue to their first submit, by tenant (in-flight caps and rates are where it grows)",
+      labelNames: ["tenant"],
+      buckets: STEP_BUCKETS,
+      registers,
+    }),
+    tenantUsage: new Counter({
+      name: "kiln_tenant_usage_total",
+      help: "What providers' tasks used, by tenant and unit (as kiln_usage_total)",
+      labelNames: ["tenant", "unit"],
+      registers,
+    }),
+    tenantCost: new Counter({
+      name: "kiln_tenant_cost_total",
+      help: "The cost of that usage at the operator's prices (KILN_PRICES), by tenant and currency",
+      labelNames: ["tenant", "currency"],
       registers,
     }),
   };

@@ -51,7 +51,7 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
   const queues = new PartitionedQueues(redis, env.KILN_PREFIX, env.KILN_PARTITIONS, log);
   // BullMQ's calls wait for a connection: while there is none, a scrape skips the counts at once
   const counts = () => (redis.status === "ready" ? queues.counts() : Promise.reject(new Error(`redis connection ${redis.status}`)));
-  const metrics = new KilnMetrics({ log, counts, redis, providers: new ProviderLabels(env) });
+  const metrics = new KilnMetrics({ log, counts, redis, providers: new ProviderLabels(env), tenantLabels: env.KILN_METRICS_TENANTS });
   const secrets = secretScrubberOf(env);
   const server = new KilnHttpServer({
     client,
