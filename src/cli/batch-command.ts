@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import type { BatchListQuery } from "../producers/generation-listing.js";
 import { loadEnvironment, queueLocationOf, secretScrubberOf } from "../config/index.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import type { BatchStatus } from "../batches/batch-status.js";
@@ -31,10 +32,11 @@ function listCommand(): Command {
   return new Command("list")
     .description("list batches of every partition, newest first")
     .option("--state <states>", "only batches in these BullMQ states, comma-separated (waiting-children while running, completed, ...)")
+    .option("--tenant <id>", "only this tenant's batches")
     .option("--limit <n>", "batches per page, 1 to 100 (default 20)")
     .option("--cursor <cursor>", "the next page: the cursor the previous page printed")
     .option("--json", "print the page as one JSON document {data, nextCursor}")
-    .action(async (flags: { state?: string; limit?: string; cursor?: string; json?: boolean }) => {
+    .action(async (flags: BatchListQuery & { json?: boolean }) => {
       const { json, ...query } = flags;
       await withClient(async (client, print) => {
         const page = await client.listBatches(query);

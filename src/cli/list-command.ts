@@ -1,18 +1,12 @@
 import { Command } from "commander";
+import type { GenerationListQuery } from "../producers/generation-listing.js";
 import { loadEnvironment, queueLocationOf, secretScrubberOf } from "../config/index.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import { toGenerationView, type GenerationView } from "../server/generation-view.js";
 import { textTable } from "./text-table.js";
 
-interface ListFlags {
-  state?: string;
-  provider?: string;
-  model?: string;
-  batch?: string;
-  limit?: string;
-  cursor?: string;
-  json?: boolean;
-}
+/** The listing's own query (the HTTP route takes the same), and `--json`. */
+type ListFlags = GenerationListQuery & { json?: boolean };
 
 /**
  * `kiln list`: a page of generation jobs, newest first, as `GET /v1/generations` lists them. The
@@ -26,6 +20,7 @@ export function listCommand(): Command {
     .option("--provider <name>", "only this provider's queue")
     .option("--model <model>", "only jobs whose request named this model")
     .option("--batch <id>", "only the jobs of this batch")
+    .option("--tenant <id>", "only this tenant's jobs (default: those that named none)")
     .option("--limit <n>", "jobs per page, 1 to 100 (default 20)")
     .option("--cursor <cursor>", "the next page: the cursor the previous page printed")
     .option("--json", "print the page as one JSON document {data, nextCursor}")

@@ -4,21 +4,12 @@ import { readAuth, type AuthOptions } from "./bearer-auth.js";
 import { scopedQuery } from "./tenant-scope.js";
 import { toGenerationView, type GenerationView } from "./generation-view.js";
 import type { ListPage } from "../producers/list-cursor.js";
+import type { BatchListQuery, GenerationListQuery } from "../producers/generation-listing.js";
 import type { BatchStatus } from "../batches/batch-status.js";
 
 export interface ListRoutesOptions {
   client: GenerationClient;
   auth: AuthOptions;
-}
-
-interface GenerationsQuery {
-  state?: string;
-  provider?: string;
-  model?: string;
-  batch?: string;
-  tenant?: string;
-  limit?: string;
-  cursor?: string;
 }
 
 /**
@@ -28,7 +19,7 @@ interface GenerationsQuery {
  */
 export function registerListRoutes(app: FastifyInstance, options: ListRoutesOptions): void {
   const { client } = options;
-  app.get<{ Querystring: GenerationsQuery }>(
+  app.get<{ Querystring: GenerationListQuery }>(
     "/v1/generations",
     { onRequest: readAuth(options.auth) },
     async (request): Promise<ListPage<GenerationView>> => {
@@ -38,7 +29,7 @@ export function registerListRoutes(app: FastifyInstance, options: ListRoutesOpti
       return { data: page.data.map(toGenerationView), nextCursor: page.nextCursor };
     },
   );
-  app.get<{ Querystring: Pick<GenerationsQuery, "state" | "tenant" | "limit" | "cursor"> }>(
+  app.get<{ Querystring: BatchListQuery }>(
     "/v1/batches",
     { onRequest: readAuth(options.auth) },
     async (request): Promise<ListPage<BatchStatus>> => {

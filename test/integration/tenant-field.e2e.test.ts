@@ -130,5 +130,12 @@ describe("a tenant on every request: job data, HTTP, CLI, client and batches", (
     expect((await h.client.getBatch(batchId))?.tenant).toBe("nightly");
     const listed = await h.client.list({ batch: batchId });
     expect(listed.data.map((g) => g.tenant)).toEqual(["nightly", "nightly"]);
+    // kiln list and kiln batch list filter by tenant, as the HTTP listings do
+    const jobs = await kiln(["list", "--tenant", "nightly", "--limit", "100", "--json"], h.rawEnv);
+    const jobIds = (JSON.parse(jobs.stdout) as { data: Array<{ id: string; tenant: string }> }).data;
+    expect(new Set(jobIds.map((g) => g.tenant))).toEqual(new Set(["nightly"]));
+    expect(jobIds.map((g) => g.id).sort()).toEqual(listed.data.map((g) => g.id).sort());
+    const batches = await kiln(["batch", "list", "--tenant", "nightly", "--json"], h.rawEnv);
+    expect((JSON.parse(batches.stdout) as { data: Array<{ id: string }> }).data.map((b) => b.id)).toEqual([batchId]);
   });
 });
