@@ -25,7 +25,9 @@ const TokenValue = z.string().min(16, { message: "expected a token of at least 1
  * Every tenant-bound API token, token → tenant, from `KILN_API_TOKENS` and `KILN_API_TOKENS_FILE`
  * together; a bad pair is a ConfigError naming the variable (and the file's line), never the token.
  */
-export function tenantTokensOf(env: TenantsConfig): Map<string, string> {
+export function tenantTokensOf(
+  env: TenantsConfig & { KILN_API_TOKEN?: string; KILN_READ_TOKEN?: string; KILN_ADMIN_TOKEN?: string },
+): Map<string, string> {
   const pairs = [
     ...pairsOf(env.KILN_API_TOKENS?.split(",") ?? [], (i) => `KILN_API_TOKENS: pair ${i + 1}`),
     ...(env.KILN_API_TOKENS_FILE ? pairsOf(readTokenFile(env.KILN_API_TOKENS_FILE), (i) => `KILN_API_TOKENS_FILE: line ${i + 1}`) : []),
@@ -38,6 +40,12 @@ export function tenantTokensOf(env: TenantsConfig): Map<string, string> {
     else if (tokens.has(value) && tokens.get(value) !== tenant)
       problems.push(`${where}: the same token is bound to ${tokens.get(value)} too`);
     else tokens.set(value, tenant);
+  }
+  // a bound token that is also an unbound one would be matched as the unbound one, and see every tenant
+  for (const name of ["KILN_API_TOKEN", "KILN_READ_TOKEN", "KILN_ADMIN_TOKEN"] as const) {
+    const unbound = env[name];
+    if (unbound !== undefined && tokens.has(unbound))
+      problems.push(`KILN_API_TOKENS: a token of ${tokens.get(unbound)} is ${name} too; bound tokens must differ`);
   }
   if (problems.length > 0) throw configError(...problems);
   return tokens;

@@ -1,4 +1,6 @@
 import { FlowProducer, type JobsOptions } from "bullmq";
+import { tenantOf, tenantOfData } from "../contract/tenant.js";
+import { IdConflictError } from "../contract/id-conflict-error.js";
 import type { KilnQueues } from "../queue/kiln-queues.js";
 import { PartitionedQueues } from "../queue/partitioned-queues.js";
 import type { RedisConnection } from "../queue/redis.js";
@@ -67,6 +69,9 @@ export class BatchProducer {
     if (!settings.success) throw new InvalidRequestError(describeIssues(settings.error));
     const queues = this.partitions.of(batchId);
     const existing = await queues.batches().getJob(batchId);
+    // a batch id is one space for every tenant: another tenant's batch is neither read nor added to
+    if (existing && tenantOfData(existing.data) !== tenantOf(options))
+      throw new IdConflictError(`batch id ${batchId} is already used by another batch; choose another id`);
     if (existing && (await existing.isCompleted()))
       return { batchId, total: 0, invalid: 0, added: 0, alreadyCompleted: true, alreadySealed: true };
     // once sealed, the parent may already be running: a job added now would be missed by its results

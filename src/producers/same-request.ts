@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { GenerationRequest } from "../contract/generation-request.js";
 import { IdConflictError } from "../contract/id-conflict-error.js";
+import { tenantOf } from "../contract/tenant.js";
 import type { PartitionedQueues } from "../queue/partitioned-queues.js";
 import { isRecord } from "../util/describe-value.js";
 
@@ -31,7 +32,8 @@ function normalised(data: unknown): unknown {
   if (!isRecord(data)) return { unreadable: true };
   const { kiln: _state, ...request } = data;
   const parsed = GenerationRequest.safeParse(request);
-  return parsed.success ? JSON.parse(JSON.stringify(parsed.data)) : { unreadable: true };
+  // no tenant is the default tenant: the same request, whether a bound token filled it in or not
+  return parsed.success ? JSON.parse(JSON.stringify({ ...parsed.data, tenant: tenantOf(parsed.data) })) : { unreadable: true };
 }
 
 function conflict(id: string, providers: readonly string[]): IdConflictError {

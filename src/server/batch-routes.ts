@@ -8,6 +8,7 @@ import { CreateBatchBody } from "./create-batch-body.js";
 import { describeIssues } from "../contract/generation-request.js";
 import { answerPreferringWait, waitingHandlerTimeout, type WaitSettings } from "./prefer-wait.js";
 import { batchEnded } from "./batch-events.js";
+import { isIdConflictError } from "../contract/id-conflict-error.js";
 import { mustSee, writeTenant } from "./tenant-scope.js";
 import { tenantOfData } from "../contract/tenant.js";
 
@@ -54,16 +55,21 @@ export function registerBatchRoutes(app: FastifyInstance, options: BatchRoutesOp
     if (!parsed.success) throw new HttpError(400, "invalid_request", describeIssues(parsed.error));
     const body = parsed.data;
     const invalid: Array<{ index: number; message: string }> = [];
-    const enqueued = await writer.enqueueBatch(body.requests, {
-      batchId: body.id,
-      webhook: body.webhook,
-      budget: body.budget,
-      prices: options.prices,
-      archivePrefix: body.archive_prefix,
-      metadata: body.metadata,
-      tenant: writeTenant(request, body.tenant) ?? body.tenant,
-      onInvalid: (line, message) => invalid.push({ index: line - 1, message }),
-    });
+    const enqueued = await writer
+      .enqueueBatch(body.requests, {
+        batchId: body.id,
+        webhook: body.webhook,
+        budget: body.budget,
+        prices: options.prices,
+        archivePrefix: body.archive_prefix,
+        metadata: body.metadata,
+        tenant: writeTenant(request, body.tenant) ?? body.tenant,
+        onInvalid: (line, message) => invalid.push({ index: line - 1, message }),
+      })
+      .catch((err: unknown) => {
+        if (isIdConflictError(err)) throw new HttpError(409, "conflict", err.message);
+        throw err;
+      });
     void reply.code(enqueued.added > 0 ? 201 : 200).header("location", `/v1/batches/${encodeURIComponent(body.id)}`);
     return { ...enqueued, invalidRequests: invalid };
   });

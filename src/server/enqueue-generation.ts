@@ -16,12 +16,21 @@ export interface EnqueueOutcome {
  * Validates and enqueues one request. With an `id`, the call is idempotent: the same request
  * again finds the existing job (created: false); a different request under a used id is a 409.
  */
-export async function enqueueGeneration(body: unknown, client: GenerationClient): Promise<EnqueueOutcome> {
+export async function enqueueGeneration(
+  body: unknown,
+  client: GenerationClient,
+  options: { opaqueConflicts?: boolean } = {},
+): Promise<EnqueueOutcome> {
   const { id, request } = splitBody(body);
   try {
     return await client.enqueueOnce(request as GenerationRequest, { id });
   } catch (err) {
-    if (isIdConflictError(err)) throw new HttpError(409, "conflict", err.message);
+    if (isIdConflictError(err))
+      throw new HttpError(
+        409,
+        "conflict",
+        options.opaqueConflicts ? `id ${id ?? ""} is already used by a different request; choose another id` : err.message,
+      );
     throw err;
   }
 }

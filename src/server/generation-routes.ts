@@ -51,12 +51,14 @@ export function registerGenerationRoutes(app: FastifyInstance, options: Generati
     (request, reply) =>
       inServerSpan({ method: "POST", route: "/v1/generations", headers: request.headers }, (span) =>
         answerPreferringWait(request, reply, options.waiting, async (wait) => {
-          const outcome = await enqueueGeneration(withCallerTenant(request, request.body), client);
+          const body = withCallerTenant(request, request.body);
+          // a bound token learns that an id is taken, not which queue or request holds it
+          const outcome = await enqueueGeneration(body, client, { opaqueConflicts: request.caller?.tenant !== undefined });
           const status = await readStatus(client, outcome.id, outcome.provider);
           // 201 for a new job; 200 when the same request was already under this id (an idempotent retry)
           void reply.code(outcome.created ? 201 : 200).header("location", generationPath(outcome.id));
           span.setAttribute("http.response.status_code", reply.statusCode);
-          if (!status) return justEnqueued(outcome.id, outcome.provider, tenantOfData(request.body));
+          if (!status) return justEnqueued(outcome.id, outcome.provider, tenantOfData(body));
           return toGenerationView(await wait(status, () => client.get(outcome.id, outcome.provider), hasEnded));
         }),
       ),

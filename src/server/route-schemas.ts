@@ -420,6 +420,7 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
         schema: jsonSchemaOf(BatchCreated, "output"),
       },
       "403": FORBIDDEN_TENANT,
+      "409": error("conflict: the batch id is taken by another tenant's batch"),
       ...BODY_ERRORS,
       ...WRITE_ERRORS,
     },

@@ -33,13 +33,13 @@ export interface ArchiveStore {
   readonly location: string;
   /** Stores the stream under `key`; `bytes` of the answer is what was streamed, counted on the way. */
   put(key: string, body: Readable, contentType: string, options?: PutOptions): Promise<StoredObject>;
-  /** Small objects (manifests, JSON) written in one call. */
-  putBytes(key: string, body: Buffer | string, contentType: string): Promise<StoredObject>;
+  /** Small objects (manifests, JSON) written in one call; `signal` abandons it (the start-up probe's timeout). */
+  putBytes(key: string, body: Buffer | string, contentType: string, options?: { signal?: AbortSignal }): Promise<StoredObject>;
   /** The object's bytes, or those from `range.start` to `range.end` (both included). */
   get(key: string, range?: ByteRange): Promise<Readable>;
   head(key: string): Promise<StoredObject | undefined>;
   /** Removes the object; one that is not there is no error. Only the start-up probe deletes. */
-  delete(key: string): Promise<void>;
+  delete(key: string, options?: { signal?: AbortSignal }): Promise<void>;
   /**
    * A URL anyone holding it may GET the object from for `ttlSeconds` (an S3 presigned URL);
    * absent where the store has no such URLs (a local directory): its bytes are served instead.

@@ -97,8 +97,10 @@ export class S3ArchiveStore implements ArchiveStore {
     return { key, url: this.urlOf(key), bytes };
   }
 
-  async putBytes(key: string, body: Buffer | string, contentType: string): Promise<StoredObject> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: body, ContentType: contentType }));
+  async putBytes(key: string, body: Buffer | string, contentType: string, options: { signal?: AbortSignal } = {}): Promise<StoredObject> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: body, ContentType: contentType }), {
+      abortSignal: options.signal,
+    });
     return { key, url: this.urlOf(key), bytes: Buffer.byteLength(body) };
   }
 
@@ -114,8 +116,8 @@ export class S3ArchiveStore implements ArchiveStore {
     return getSignedUrl(this.client, command, { expiresIn: ttlSeconds, signingDate: signedAt });
   }
 
-  async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key }));
+  async delete(key: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key }), { abortSignal: options.signal });
   }
 
   async head(key: string): Promise<StoredObject | undefined> {

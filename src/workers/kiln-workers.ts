@@ -79,11 +79,11 @@ export async function startKilnWorkers(
   try {
     const outcomes = await runStartUpChecks({
       store,
+      probe: () => archiveReadiness.probe(),
       redis: connection,
       bases: configuredBaseUrls(env),
       allowPrivateUrls: env.KILN_ALLOW_PRIVATE_URLS,
     });
-    archiveReadiness.remember(outcomes[0]);
     enforceStartUpChecks(outcomes, env.KILN_STARTUP_CHECKS, log);
   } catch (err) {
     connection.disconnect();

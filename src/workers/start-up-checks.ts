@@ -26,15 +26,20 @@ const REDIS_RECOMMENDED = "6.2.0";
 const PROBE_TIMEOUT_MS = 10_000;
 const LOOKUP_TIMEOUT_MS = 5_000;
 
+/** A fresh probe key; one process reuses its own, so a refused delete leaves one object, not one per probe. */
+export function newProbeKey(): string {
+  return `${ARCHIVE_PROBE_PREFIX}/${randomUUID()}`;
+}
+
 /**
  * Writes a small object under the archive prefix and deletes it: the bucket exists and kiln may
- * write there (or the local directory is writable). An answer of S3's refusing (no such bucket,
- * access denied, wrong region or credentials) or a local error fails; no answer, or a 5xx, only
- * warns: archive steps retry those until `KILN_ARCHIVE_DEADLINE`. A refused delete warns: kiln
- * never deletes outputs, so a write-only policy is enough, and the probe object stays.
+ * write there (or the local directory is writable). S3 refusing (no such bucket, access denied,
+ * wrong region or credentials, no credentials at all) or a local error fails; no answer within
+ * `timeoutMs` (the request is aborted), a 5xx, 408 or 429 only warns: archive steps retry those
+ * until `KILN_ARCHIVE_DEADLINE`. A refused delete warns: kiln never deletes outputs, so a
+ * write-only policy is enough, and the probe object stays.
  */
-export async function probeArchive(store: ArchiveStore, timeoutMs = PROBE_TIMEOUT_MS): Promise<ArchiveProbe> {
-  const key = `${ARCHIVE_PROBE_PREFIX}/${randomUUID()}`;
+export async function probeArchive(store: ArchiveStore, key = newProbeKey(), timeoutMs = PROBE_TIMEOUT_MS): Promise<ArchiveProbe> {
   const outcome = (status: CheckOutcome["status"], detail: string, writable: boolean): ArchiveProbe => ({
     check: "archive",
     target: store.location,
@@ -43,17 +48,22 @@ export async function probeArchive(store: ArchiveStore, timeoutMs = PROBE_TIMEOU
     writable,
   });
   try {
-    await withTimeout(store.putBytes(key, "kiln start-up probe\n", "text/plain"), timeoutMs, "put");
+    await withTimeout(
+      store.putBytes(key, "kiln start-up probe\n", "text/plain", { signal: AbortSignal.timeout(timeoutMs) }),
+      timeoutMs,
+      "put",
+    );
   } catch (err) {
     const problem = describeError(err);
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status !== undefined && status < 500) return outcome("fail", `put refused: ${problem}${s3Hint(err)}`, false);
+    if ((status !== undefined && status < 500 && status !== 408 && status !== 429) || (err as Error).name === "CredentialsProviderError")
+      return outcome("fail", `put refused: ${problem}${s3Hint(err)}`, false);
     if (status === undefined && (err as NodeJS.ErrnoException).syscall !== undefined && !isNetworkError(err))
       return outcome("fail", `put failed: ${problem} (ARCHIVE_DIR must be a writable directory)`, false);
     return outcome("warn", `put got no answer: ${problem}; archive steps retry until KILN_ARCHIVE_DEADLINE`, false);
   }
   try {
-    await withTimeout(store.delete(key), timeoutMs, "delete");
+    await withTimeout(store.delete(key, { signal: AbortSignal.timeout(timeoutMs) }), timeoutMs, "delete");
   } catch (err) {
     return outcome(
       "warn",
@@ -64,7 +74,7 @@ export async function probeArchive(store: ArchiveStore, timeoutMs = PROBE_TIMEOU
   return outcome("ok", `put and delete under ${ARCHIVE_PROBE_PREFIX}/`, true);
 }
 
-/** The archive probe's outcome, and whether the put went through (what readiness needs). */
+/** The archive probe's outcome, and whether the put went through. */
 export interface ArchiveProbe extends CheckOutcome {
   writable: boolean;
 }
@@ -79,6 +89,8 @@ function s3Hint(err: unknown): string {
     case "InvalidAccessKeyId":
     case "SignatureDoesNotMatch":
       return " (S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY)";
+    case "CredentialsProviderError":
+      return " (no S3 credentials: S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY, or the AWS SDK's default chain)";
     case "PermanentRedirect":
     case "AuthorizationHeaderMalformed":
       return " (the bucket is in another region: S3_REGION)";
@@ -202,13 +214,15 @@ export async function checkProviderUrls(
 /** What start-up checks: the archive, each Redis server and each provider base URL, at once. */
 export async function runStartUpChecks(options: {
   store: ArchiveStore;
+  /** The archive probe to run. @defaultValue `probeArchive(store)` with a fresh key */
+  probe?: () => Promise<ArchiveProbe>;
   redis: RedisConnection;
   bases: ReadonlyArray<{ provider: string; baseUrl: string }>;
   allowPrivateUrls: boolean;
   resolve?: HostLookup;
 }): Promise<[ArchiveProbe, ...CheckOutcome[]]> {
   const [archive, redis, providers] = await Promise.all([
-    probeArchive(options.store),
+    options.probe ? options.probe() : probeArchive(options.store),
     checkRedisServers(options.redis),
     checkProviderUrls(options.bases, options.allowPrivateUrls, options.resolve),
   ]);

@@ -299,6 +299,12 @@ const CASES: StatusCase[] = [
     how: "a tenant-bound token naming another tenant",
     send: (s, f) => write("/v1/batches", { json: { ...batchBody(f, `b-${randomUUID()}`), tenant: "nightly" }, token: STUDIO_TOKEN })(s),
   },
+  {
+    operation: CREATE_BATCH,
+    status: 409,
+    how: "a batch id another tenant's batch holds",
+    send: (s, f) => write("/v1/batches", { json: batchBody(f, f.batch), token: STUDIO_TOKEN })(s),
+  },
   ...writeGuards(
     CREATE_BATCH,
     () => "/v1/batches",

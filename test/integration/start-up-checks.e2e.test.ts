@@ -1,4 +1,5 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
@@ -47,9 +48,11 @@ describe("kiln worker's start-up checks, on a real worker process", () => {
   });
 
   it("a bucket that exists: the probe's object is deleted again", async () => {
-    const worker = await new WorkerProcess(h.rawEnv).start();
+    // a bucket of its own: other files' workers probe the shared one at the same time
+    const s3 = { ...inject("s3"), bucket: `kiln-probe-${Date.now()}` };
+    await ensureBucket(s3);
+    const worker = await new WorkerProcess({ ...h.rawEnv, S3_BUCKET: s3.bucket }).start();
     await worker.stop();
-    const s3 = inject("s3");
     const client = new S3Client({
       endpoint: s3.endpoint,
       region: s3.region,
@@ -136,11 +139,36 @@ describe("kiln worker's start-up checks, on a real worker process", () => {
 });
 
 describe("kiln doctor", () => {
+  /** An S3 endpoint that takes connections and never answers. */
+  let silent: Server;
+  const sockets = new Set<Socket>();
   const h = new KilnHarness();
   beforeAll(async () => {
     await h.start({ workers: false });
+    silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
   });
-  afterAll(() => h.close());
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+    await h.close();
+  });
+
+  it("an S3 that takes the connection and never answers is a warning after the probe's 10 s, not a hang", async () => {
+    const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const started = Date.now();
+    const { code, stdout } = await kiln(["doctor", "--json"], { ...h.rawEnv, S3_ENDPOINT: endpoint }, { timeoutMs: 30_000 });
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(25_000);
+    const archive = (JSON.parse(stdout) as { checks: Array<{ check: string; status: string; detail: string }> }).checks.find(
+      (c) => c.check === "archive",
+    )!;
+    expect(archive.status).toBe("warn");
+    expect(archive.detail).toMatch(/^put got no answer: /);
+  });
 
   /** The table's rows by their first two columns. */
   function rowsOf(stdout: string): Map<string, string[]> {

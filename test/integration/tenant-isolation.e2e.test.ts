@@ -87,6 +87,22 @@ describe("tenant-bound tokens (KILN_API_TOKENS): each tenant reaches its own job
     ).toBe(201);
   });
 
+  it("an id another tenant uses answers 409 without naming its queue, and another tenant's batch id is neither read nor added to", async () => {
+    const taken = await as(NIGHTLY).post("/v1/generations", { ...h.request("hy-image-v3.0"), id: studio.completed, provider: "tokenhub" });
+    expect(taken.status).toBe(409);
+    expect(taken.body.error.message).toBe(`id ${studio.completed} is already used by a different request; choose another id`);
+    const batch = await as(NIGHTLY).post("/v1/batches", {
+      id: studio.batch,
+      requests: [{ ...h.request("hy-image-v3.0"), custom_id: "mine" }],
+    });
+    expect(batch.status).toBe(409);
+    expect(batch.body).toEqual({
+      error: { code: "conflict", message: `batch id ${studio.batch} is already used by another batch; choose another id` },
+    });
+    const after = await as(STUDIO).read(`/v1/batches/${studio.batch}`);
+    expect([after.body.tenant, after.body.total]).toEqual(["studio", 1]);
+  });
+
   it("every read route answers another tenant's job or batch as it answers an unknown id (404), and its owner's as usual", async () => {
     const routes = (ids: { job: string; batch: string }) => [
       `/v1/generations/${ids.job}`,
