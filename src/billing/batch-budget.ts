@@ -7,7 +7,7 @@ import type { ModelSpec } from "../providers/model-spec.js";
 import type { RedisConnection } from "../queue/redis.js";
 
 /** How long a reservation outlives its job's deadline before it is released for good (a job that never came back). */
-const HOLD_GRACE_MS = 10 * 60_000;
+export const HOLD_GRACE_MS = 10 * 60_000;
 
 /** What the submit step needs to know before it calls the provider for a batch child: go on, or end with `error`. */
 export type BudgetDecision = { ok: true } | { ok: false; error: GenerationError };

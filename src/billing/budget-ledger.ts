@@ -29,6 +29,22 @@ redis.call("EXPIRE", KEYS[1], ARGV[3])
 return redis.call("HGET", KEYS[1], "limit")`;
 
 /**
+ * Sets an account's limit to the operator's current one (a tenant's budget follows its
+ * configuration), keeping what was spent and reserved; a raised limit lifts the exhaustion.
+ * ARGV: limit, currency, ttl seconds.
+ */
+const SET_LIMIT = `
+redis.call("HSET", KEYS[1], "limit", ARGV[1], "currency", ARGV[2])
+redis.call("HSETNX", KEYS[1], "spent", 0)
+redis.call("HSETNX", KEYS[1], "reserved", 0)
+if redis.call("HGET", KEYS[1], "exhausted") == "1" then
+  local used = tonumber(redis.call("HGET", KEYS[1], "spent")) + tonumber(redis.call("HGET", KEYS[1], "reserved"))
+  if used < tonumber(ARGV[1]) then redis.call("HDEL", KEYS[1], "exhausted") end
+end
+redis.call("EXPIRE", KEYS[1], ARGV[3])
+return 1`;
+
+/**
  * Reserves a child's estimate, atomically across every worker process: refused (and the batch
  * marked exhausted, for good) once spent + reserved + this estimate would pass the limit. A
  * child that already holds a reservation keeps it (a re-run after a crash between reserve and
@@ -105,21 +121,24 @@ export type BudgetState = z.infer<typeof BudgetState>;
 type Script = (...args: string[]) => Promise<unknown>;
 
 /**
- * The per-batch budget ledger: `<prefix>:batches:<batch id>:budget` (limit, spent, reserved,
- * exhausted) and `…:budget:holds` (one field per child holding a reservation). Both keys share
- * the prefix's hash tag with the batch and its children, so in a Redis Cluster they are in one
- * slot and every update is one atomic script.
+ * The budget ledger of an account: a batch (`<prefix>:batches:<batch id>:budget`) or a tenant's
+ * period (`<prefix>:tenants:<tenant>:<period>:<id>:budget`). The hash holds limit, spent,
+ * reserved and exhausted; `…:budget:holds` one field per job holding a reservation. Both keys
+ * share the prefix's hash tag, so in a Redis Cluster they are in one slot and every update is
+ * one atomic script.
  */
 export class BudgetLedger {
-  private readonly scripts: { open: Script; reserve: Script; settle: Script };
+  private readonly scripts: { open: Script; reserve: Script; settle: Script; setLimit: Script };
 
   /**
    * @param reapEveryMs how often a reservation looks for expired holds to release. @defaultValue 60000
+   * @param keyOf an account's ledger key. @defaultValue the batch's, `<prefix>:batches:<id>:budget`
    */
   constructor(
     private readonly redis: RedisConnection,
-    private readonly prefix: string,
+    prefix: string,
     private readonly reapEveryMs = DEFAULT_REAP_EVERY_MS,
+    private readonly keyOf: (account: string) => string = (batchId) => `${prefix}:${BATCHES_QUEUE}:${batchId}:budget`,
   ) {
     const define = (name: string, lua: string, keys: number): Script => {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: keys, lua });
@@ -129,6 +148,7 @@ export class BudgetLedger {
       open: define("kilnBudgetOpen", OPEN, 1),
       reserve: define("kilnBudgetReserve", RESERVE, 2),
       settle: define("kilnBudgetSettle", SETTLE, 2),
+      setLimit: define("kilnBudgetSetLimit", SET_LIMIT, 1),
     };
   }
 
@@ -136,6 +156,11 @@ export class BudgetLedger {
   async open(batchId: string, limit: DecimalAmount, currency: string): Promise<string> {
     const units = await this.scripts.open(this.key(batchId), nano(limit), currency, String(LEDGER_TTL_SECONDS));
     return formatDecimal(fromScaled(BigInt(String(units)), LEDGER_DECIMALS));
+  }
+
+  /** Sets the account's limit to `limit` whatever it was, keeping what was spent and reserved. */
+  async setLimit(account: string, limit: DecimalAmount, currency: string): Promise<void> {
+    await this.scripts.setLimit(this.key(account), nano(limit), currency, String(LEDGER_TTL_SECONDS));
   }
 
   /** Reserves `estimate` for `childId` until `expiresAt` (ms); see RESERVE. Undefined `estimate`: the child cannot be priced. */
@@ -171,8 +196,8 @@ export class BudgetLedger {
     };
   }
 
-  private key(batchId: string): string {
-    return `${this.prefix}:${BATCHES_QUEUE}:${batchId}:budget`;
+  private key(account: string): string {
+    return this.keyOf(account);
   }
 
   private holdsKey(batchId: string): string {

@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   retry: async () => (await import("./retry-command.js")).retryCommand(),
   models: async () => (await import("./models-command.js")).modelsCommand(),
   doctor: async () => (await import("./doctor-command.js")).doctorCommand(),
+  tenants: async () => (await import("./tenants-command.js")).tenantsCommand(),
 };
 
 /** The named command alone; every command for help, a typo or no command at all. */

@@ -3,6 +3,9 @@ import { z } from "zod";
 import { Tenant } from "../contract/tenant.js";
 import { WebhookSecret } from "../contract/webhook-secret.js";
 import { configError } from "./errors.js";
+import { BUDGET_PERIODS, type BudgetPeriod } from "../billing/tenant-budget.js";
+import { MAX_BUDGET } from "../billing/budget-ledger.js";
+import { parseDecimal, type DecimalAmount } from "../billing/decimal-amount.js";
 
 /** Tenants: the tokens bound to one tenant, and the secrets that sign one tenant's webhooks. */
 export const TenantsConfig = z.object({
@@ -16,6 +19,11 @@ export const TenantsConfig = z.object({
   KILN_API_TOKENS_FILE: z.string().trim().min(1, { message: "expected the path of a token file" }).optional(),
   /** Webhook signing secrets per tenant, `tenant:whsec_…,…`: a tenant's deliveries are signed with its own. Unset by default. */
   KILN_TENANT_WEBHOOK_SECRETS: z.string().trim().min(1).optional(),
+  /**
+   * Spend limits per tenant and period in the price table's currency, `tenant/daily=50,tenant/monthly=1000`
+   * (`*` for every tenant without its own; UTC days and months). Needs KILN_PRICES. Unset by default.
+   */
+  KILN_TENANT_BUDGETS: z.string().trim().min(1).optional(),
 });
 export type TenantsConfig = z.infer<typeof TenantsConfig>;
 
@@ -66,6 +74,39 @@ export function tenantWebhookSecretsOf(env: TenantsConfig): Map<string, string> 
   }
   if (problems.length > 0) throw configError(...problems);
   return secrets;
+}
+
+/** A tenant's limits per period (`*`: every tenant without its own), as `KILN_TENANT_BUDGETS` sets them. */
+export type TenantBudgetLimits = Map<string, Partial<Record<BudgetPeriod, DecimalAmount>>>;
+
+/** `KILN_TENANT_BUDGETS`: tenant (or `*`) → period → limit; a bad entry is a ConfigError naming it. */
+export function tenantBudgetsOf(env: TenantsConfig & { KILN_PRICES?: string }): TenantBudgetLimits {
+  const budgets: TenantBudgetLimits = new Map();
+  if (!env.KILN_TENANT_BUDGETS) return budgets;
+  const problems: string[] = [];
+  env.KILN_TENANT_BUDGETS.split(",").forEach((raw, index) => {
+    const where = `KILN_TENANT_BUDGETS: entry ${index + 1}`;
+    const match = /^\s*([^/\s]+)\/(\w+)\s*=\s*(\S+)\s*$/.exec(raw);
+    if (!match) {
+      problems.push(`${where}: expected tenant/period=amount, such as studio/daily=50`);
+      return;
+    }
+    const [, who = "", period = "", value = ""] = match;
+    const tenant = who === "*" ? { success: true as const, data: "*" } : Tenant.safeParse(who);
+    const amount = parseDecimal(value, 9);
+    if (!tenant.success) problems.push(`${where}: tenant ${tenant.error.issues[0]!.message}`);
+    else if (!BUDGET_PERIODS.includes(period as BudgetPeriod)) problems.push(`${where}: period must be ${BUDGET_PERIODS.join(" or ")}`);
+    else if (amount === undefined || amount > parseDecimal(MAX_BUDGET)!)
+      problems.push(`${where}: expected a decimal amount from 0 to ${MAX_BUDGET}, such as 25.00`);
+    else {
+      const limits = budgets.get(tenant.data) ?? {};
+      if (limits[period as BudgetPeriod] !== undefined) problems.push(`${where}: ${tenant.data}/${period} is set already`);
+      budgets.set(tenant.data, { ...limits, [period]: amount });
+    }
+  });
+  if (budgets.size > 0 && !env.KILN_PRICES) problems.push("KILN_TENANT_BUDGETS: needs KILN_PRICES, the price table that prices each job");
+  if (problems.length > 0) throw configError(...problems);
+  return budgets;
 }
 
 /** `tenant:value` entries, blank ones and `#` comments skipped; a bad tenant is a ConfigError naming where. */

@@ -49,7 +49,7 @@ export interface AuthOptions {
 export function bearerAuth(options: AuthOptions): (request: FastifyRequest) => Promise<void> {
   return tokenAuth(
     [{ token: options.apiToken }, ...tenantTokens(options)],
-    "write endpoints are disabled: KILN_API_TOKEN (or KILN_API_TOKENS) is not configured on this server",
+    "write endpoints are disabled: KILN_API_TOKEN is not configured on this server (nor KILN_API_TOKENS)",
     "KILN_API_TOKEN",
   );
 }

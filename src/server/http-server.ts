@@ -15,6 +15,8 @@ import { errorReply } from "./error-reply.js";
 import { registerGenerationRoutes } from "./generation-routes.js";
 import { registerListRoutes } from "./list-routes.js";
 import { registerRetryRoute } from "./retry-route.js";
+import { registerTenantRoutes } from "./tenant-routes.js";
+import type { TenantPeriodUsage } from "../billing/tenant-budget.js";
 import { registerOutputRoutes } from "./output-routes.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { outputPresigner } from "../storage/output-presigner.js";
@@ -52,6 +54,8 @@ export interface KilnHttpServerOptions {
   publicReads?: boolean;
   /** `KILN_API_TOKENS`: token → tenant, each confined to its tenant's jobs and batches. @defaultValue none */
   tenantTokens?: ReadonlyMap<string, string>;
+  /** Serves `GET /v1/tenants/{id}/usage` (`TenantBudget.usage`). @defaultValue undefined: no such route */
+  tenantUsage?: (tenant: string) => Promise<TenantPeriodUsage[]>;
   /** Serves `GET /v1/batches/{id}`. @defaultValue undefined: every batch is 404 */
   batches?: BatchReader;
   /** Serves `POST /v1/batches`. @defaultValue undefined: no such route */
@@ -159,6 +163,7 @@ export class KilnHttpServer {
     registerGenerationRoutes(this.app, { client: options.client, auth, waiting });
     registerListRoutes(this.app, { client: options.client, auth });
     registerRetryRoute(this.app, { client: options.client, auth });
+    if (options.tenantUsage) registerTenantRoutes(this.app, { auth, usage: options.tenantUsage });
     const presign = options.store ? outputPresigner(options.store, options.outputUrlTtlMs) : undefined;
     if (options.store) registerOutputRoutes(this.app, { client: options.client, store: options.store, auth, presign });
     if (options.outputUrls === "presigned") {

@@ -221,6 +221,35 @@ export const BATCH_PAGE_EXAMPLES = {
 /** `POST /v1/generations/{id}/retry`: the failed job waits again, as its second run. */
 export const RETRY_EXAMPLES = { retried: { retried: true, id: view.id, provider: "tokenhub", run: 2 } };
 
+/** `GET /v1/tenants/{id}/usage`: a tenant with a daily and a monthly budget, mid-day. */
+export const TENANT_USAGE_EXAMPLES = {
+  budgeted: {
+    tenant: "studio-app",
+    periods: [
+      {
+        period: "daily",
+        id: "2026-03-02",
+        limit: "50",
+        currency: "CNY",
+        spent: "12.4",
+        reserved: "0.6",
+        remaining: "37",
+        exhausted: false,
+      },
+      {
+        period: "monthly",
+        id: "2026-03",
+        limit: "1000",
+        currency: "CNY",
+        spent: "12.4",
+        reserved: "0.6",
+        remaining: "987",
+        exhausted: false,
+      },
+    ],
+  },
+};
+
 /** An error body for each code, as the server words it. */
 export const ERROR_EXAMPLES: Record<ApiErrorCode, string> = {
   invalid_request: "input.prompt: Invalid input: expected string, received undefined (in the body)",

@@ -19,6 +19,7 @@ const AUTH_NOTE: Record<RouteAuth, string> = {
 export const API_TAGS = [
   { name: "generations", description: "Enqueue one generation request, read it back, cancel it." },
   { name: "batches", description: "Enqueue many requests as one batch (each with a custom_id) and follow its counts and summary." },
+  { name: "tenants", description: "A tenant's budgets: spend, reservations and what remains per period." },
   { name: "outputs", description: "The archived files of a completed generation: a presigned redirect (S3) or the bytes (local archive)." },
   { name: "operations", description: "Liveness, readiness, Prometheus metrics and this document." },
 ] as const;

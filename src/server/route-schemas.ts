@@ -1,4 +1,5 @@
 import type { FastifySchema, RouteOptions } from "fastify";
+import { TenantUsage } from "./tenant-routes.js";
 import { z } from "zod";
 import { ApiError, ApiErrorCode } from "./api-error.js";
 import { CreateBatchBody } from "./create-batch-body.js";
@@ -24,6 +25,7 @@ import {
   GENERATION_EVENTS_EXAMPLES,
   GENERATION_PAGE_EXAMPLES,
   RETRY_EXAMPLES,
+  TENANT_USAGE_EXAMPLES,
 } from "./openapi-examples.js";
 
 export type { JsonSchema } from "./json-schema-of.js";
@@ -374,6 +376,22 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
         "conflict: the job has not failed (waiting, running or completed), belongs to a batch, is being retried already, or the id needs ?provider=",
       ),
       ...WRITE_ERRORS,
+    },
+  },
+  "GET /v1/tenants/:id/usage": {
+    operationId: "getTenantUsage",
+    tags: ["tenants"],
+    summary: "A tenant's budgeted periods (KILN_TENANT_BUDGETS): limit, spent, reserved and remaining for the current UTC day and month",
+    auth: "read",
+    schema: { params: idParams("tenant") },
+    responses: {
+      "200": {
+        description: "the tenant and its budgeted periods (none without a budget)",
+        schema: jsonSchemaOf(TenantUsage, "output"),
+        examples: TENANT_USAGE_EXAMPLES,
+      },
+      "404": error("not_found: another tenant, for a tenant-bound token"),
+      ...READ_ERRORS,
     },
   },
   "GET /v1/generations/:id/outputs/:index": {

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import { ConfigError, type Environment, pricesOf, secretScrubberOf, tenantTokensOf } from "../config/index.js";
+import { ConfigError, type Environment, pricesOf, secretScrubberOf, tenantBudgetsOf, tenantTokensOf } from "../config/index.js";
+import { TenantBudget } from "../billing/tenant-budget.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import { connectRedis, redisTargetOf } from "../queue/redis.js";
 import type { BatchReader } from "./batch-reader.js";
@@ -40,7 +41,9 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
   // a bad price file stops start-up, naming the entry, before anything connects
   const prices = pricesOf(env);
   const tenantTokens = tenantTokensOf(env);
+  const tenantBudgets = tenantBudgetsOf(env);
   const redis = connectRedis(redisTargetOf(env), "producer");
+  const tenantBudget = new TenantBudget(redis, env.KILN_PREFIX, prices, tenantBudgets);
   redis.on("error", (err: Error) => log.warn({ err: err.message }, "http server: redis connection error"));
   const client = new GenerationClient({
     connection: redis,
@@ -64,6 +67,7 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
     apiToken: env.KILN_API_TOKEN,
     readToken: env.KILN_READ_TOKEN,
     tenantTokens,
+    tenantUsage: (tenant) => tenantBudget.usage(tenant),
     publicReads: env.KILN_PUBLIC_READS,
     batches: options.batches ?? { get: (id) => client.getBatch(id) },
     batchWriter: client,

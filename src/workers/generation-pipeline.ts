@@ -12,6 +12,7 @@ import { CancelRequests } from "../cancel/cancel-requests.js";
 import { generateQueueName } from "../contract/queue-names.js";
 import { SecretScrubber } from "../util/secret-scrubber.js";
 import { BatchBudget } from "../billing/batch-budget.js";
+import { TenantBudget } from "../billing/tenant-budget.js";
 import { DurationStatsStore } from "../polling/duration-stats-store.js";
 import type { GenerationWorkerOptions } from "./generation-worker-options.js";
 import { OutputFetcher } from "../storage/output-fetcher.js";
@@ -53,7 +54,11 @@ export function generationPipeline(
       slotHook(options.slots),
       tracingHook,
       scrubHook,
-      budgetHook(new BatchBudget(connection, queues.prefix, options.prices)),
+      budgetHook(
+        new BatchBudget(connection, queues.prefix, options.prices),
+        // un-partitioned: a tenant's period has one ledger, whichever partition its jobs are in
+        new TenantBudget(connection, options.queues.prefix, options.prices, options.tenantBudgets ?? new Map()),
+      ),
       progressHook(notifier, log),
     ],
     log,

@@ -1,4 +1,6 @@
 import type { WorkerOptions } from "bullmq";
+import type { BudgetPeriod } from "../billing/tenant-budget.js";
+import type { DecimalAmount } from "../billing/decimal-amount.js";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
 import type { PriceTable } from "../billing/price-table.js";
@@ -84,6 +86,11 @@ export interface GenerationWorkerOptions {
    * costs, and a child of a budgeted batch fails as unpriced
    */
   prices?: PriceTable;
+  /**
+   * Tenants' spend limits per period (`KILN_TENANT_BUDGETS`, checked against `prices`): a job of a
+   * budgeted tenant reserves its estimate before its submit. @defaultValue none: no tenant budgets
+   */
+  tenantBudgets?: ReadonlyMap<string, Partial<Record<BudgetPeriod, DecimalAmount>>>;
   /** Largest job data, bytes of JSON (`KILN_MAX_JOB_BYTES`): a bigger job fails `invalid_request` at intake. @defaultValue 1048576 (1 MiB) */
   maxJobBytes?: number;
   /**

@@ -7,6 +7,7 @@ import {
   pricesOf,
   processEnvironment,
   secretScrubberOf,
+  tenantBudgetsOf,
   tenantWebhookSecretsOf,
 } from "../config/index.js";
 import type { InflightCaps } from "../inflight/inflight-slots.js";
@@ -67,6 +68,7 @@ export async function startKilnWorkers(
   // checked before anything connects: a bad price file stops start-up with the entry named
   const prices = pricesOf(env);
   const tenantSecrets = tenantWebhookSecretsOf(env);
+  const tenantBudgets = tenantBudgetsOf(env);
   if (providers.length === 0)
     throw configError("TOKENHUB_API_KEY, GATEWAY_API_KEY, WCODE_API_KEY: no provider has credentials, so there is nothing to run");
   const partitions = workerPartitions(env.KILN_WORKER_PARTITIONS, env.KILN_PARTITIONS);
@@ -135,6 +137,7 @@ export async function startKilnWorkers(
           secrets,
           fetchWatchdogMs: env.KILN_FETCH_WATCHDOG,
           prices,
+          tenantBudgets,
           maxJobBytes: env.KILN_MAX_JOB_BYTES,
         }),
     );

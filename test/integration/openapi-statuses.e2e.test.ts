@@ -168,9 +168,19 @@ const LIST_BATCHES = "GET /v1/batches";
 const GENERATION_EVENTS = "GET /v1/generations/{id}/events";
 const BATCH_EVENTS = "GET /v1/batches/{id}/events";
 const RETRY = "POST /v1/generations/{id}/retry";
+const TENANT_USAGE = "GET /v1/tenants/{id}/usage";
 
 /** One entry per (operation, status, way to get it); a new route adds its entries here. */
 const CASES: StatusCase[] = [
+  { operation: TENANT_USAGE, status: 200, how: "a tenant (with or without a budget)", send: read("/v1/tenants/studio/usage") },
+  {
+    operation: TENANT_USAGE,
+    status: 404,
+    how: "another tenant, for a bound token",
+    send: read("/v1/tenants/nightly/usage", { token: STUDIO_TOKEN }),
+  },
+  { operation: TENANT_USAGE, status: 400, how: "an id that is no tenant", send: read("/v1/tenants/Not%20One/usage") },
+  ...readGuards(TENANT_USAGE, () => "/v1/tenants/studio/usage"),
   { operation: "GET /healthz", status: 200, how: "the process is up", send: read("/healthz") },
   { operation: "GET /readyz", status: 200, how: "Redis answers", send: read("/readyz") },
   { operation: "GET /readyz", status: 503, how: "Redis unreachable", send: (s) => request(s.redisDown, "GET", "/readyz") },

@@ -2,7 +2,8 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { tenantTokensOf, tenantWebhookSecretsOf } from "../../src/config/index.js";
+import { tenantBudgetsOf, tenantTokensOf, tenantWebhookSecretsOf } from "../../src/config/index.js";
+import { formatDecimal } from "../../src/billing/decimal-amount.js";
 
 const TOKEN_A = "token-a-0123456789abcdef";
 const TOKEN_B = "token-b-0123456789abcdef";
@@ -47,6 +48,21 @@ describe("tenant-bound tokens and webhook secrets from the environment", () => {
     expect(() => tenantTokensOf({ KILN_API_TOKENS: `studio:${TOKEN_A}`, KILN_READ_TOKEN: TOKEN_A })).toThrow(
       "KILN_API_TOKENS: a token of studio is KILN_READ_TOKEN too; bound tokens must differ",
     );
+  });
+
+  it("KILN_TENANT_BUDGETS: tenant/period=amount entries, * for the rest; each problem named by its entry; KILN_PRICES required", () => {
+    const budgets = tenantBudgetsOf({ KILN_TENANT_BUDGETS: "studio/daily=50, studio/monthly=1000.5,*/daily=10", KILN_PRICES: "p.yaml" });
+    const shown = [...budgets].map(([t, l]) => [t, Object.fromEntries(Object.entries(l).map(([p, v]) => [p, formatDecimal(v)]))]);
+    expect(Object.fromEntries(shown)).toEqual({ studio: { daily: "50.00", monthly: "1000.50" }, "*": { daily: "10.00" } });
+    expect(() =>
+      tenantBudgetsOf({ KILN_TENANT_BUDGETS: "studio/weekly=5,Bad/daily=1,studio:daily=1,x/daily=-1", KILN_PRICES: "p.yaml" }),
+    ).toThrow(
+      /entry 1: period must be daily or monthly\n\s*KILN_TENANT_BUDGETS: entry 2: tenant must be[^\n]*\n\s*KILN_TENANT_BUDGETS: entry 3: expected tenant\/period=amount[^\n]*\n\s*KILN_TENANT_BUDGETS: entry 4: expected a decimal amount/,
+    );
+    expect(() => tenantBudgetsOf({ KILN_TENANT_BUDGETS: "studio/daily=5,studio/daily=6", KILN_PRICES: "p.yaml" })).toThrow(
+      "entry 2: studio/daily is set already",
+    );
+    expect(() => tenantBudgetsOf({ KILN_TENANT_BUDGETS: "studio/daily=5" })).toThrow("KILN_TENANT_BUDGETS: needs KILN_PRICES");
   });
 
   it("KILN_TENANT_WEBHOOK_SECRETS: one whsec_ secret per tenant", () => {

@@ -1,6 +1,11 @@
 import { parseDecimal, type DecimalAmount } from "../../billing/decimal-amount.js";
 import type { BudgetGate } from "../../billing/batch-budget.js";
 import type { VisitHook } from "../visit-hook.js";
+import type { TenantBudget } from "../../billing/tenant-budget.js";
+import { tenantOf } from "../../contract/tenant.js";
+
+/** What the budget hook needs of the tenants' budgets (`TenantBudget`). */
+export type TenantLedger = Pick<TenantBudget, "reserve" | "settle">;
 
 /** What the budget hook needs of the batches' budgets (`BatchBudget`). */
 export interface BudgetLedger extends BudgetGate {
@@ -17,20 +22,28 @@ export interface BudgetLedger extends BudgetGate {
  * the reservation and the state write): the ledger knows, and settling a child without a hold,
  * or one settled already, changes nothing.
  */
-export function budgetHook(budget: BudgetLedger): VisitHook {
+export function budgetHook(budget: BudgetLedger, tenants?: TenantLedger): VisitHook {
   return {
     name: "budget",
 
+    // the tenant's periods first, then the batch: a refusal by either leaves nothing held
     async admit({ job, accepted }, state) {
       const { request, model, input } = accepted;
-      if (!request.batch) return { ok: true };
-      return budget.reserve({ batchId: request.batch.id, jobId: job.id, model, input }, state.deadlineAt);
+      const tenant = tenantOf(request);
+      const own = tenants
+        ? await tenants.reserve({ tenant, jobId: job.id, enqueuedAt: job.enqueuedAt, model, input }, state.deadlineAt)
+        : { ok: true as const };
+      if (!own.ok || !request.batch) return own;
+      const batch = await budget.reserve({ batchId: request.batch.id, jobId: job.id, model, input }, state.deadlineAt);
+      if (!batch.ok) await tenants?.settle(tenant, job.id, job.enqueuedAt, 0n);
+      return batch;
     },
 
     async beforeFinish({ job, accepted }, result) {
+      const cost = result.cost ? (parseDecimal(result.cost.amount) ?? 0n) : 0n;
       const batch = accepted.request.batch;
-      if (!batch) return;
-      await budget.settle(batch.id, job.id, result.cost ? (parseDecimal(result.cost.amount) ?? 0n) : 0n);
+      if (batch) await budget.settle(batch.id, job.id, cost);
+      await tenants?.settle(tenantOf(accepted.request), job.id, job.enqueuedAt, cost);
     },
   };
 }
