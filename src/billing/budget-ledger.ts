@@ -30,14 +30,16 @@ return redis.call("HGET", KEYS[1], "limit")`;
 
 /**
  * Sets an account's limit to the operator's current one (a tenant's budget follows its
- * configuration), keeping what was spent and reserved; a raised limit lifts the exhaustion.
+ * configuration), keeping what was spent and reserved. An exhausted account stays exhausted
+ * unless the limit is raised above what it was and above what is spent and reserved.
  * ARGV: limit, currency, ttl seconds.
  */
 const SET_LIMIT = `
+local before = tonumber(redis.call("HGET", KEYS[1], "limit") or "0")
 redis.call("HSET", KEYS[1], "limit", ARGV[1], "currency", ARGV[2])
 redis.call("HSETNX", KEYS[1], "spent", 0)
 redis.call("HSETNX", KEYS[1], "reserved", 0)
-if redis.call("HGET", KEYS[1], "exhausted") == "1" then
+if redis.call("HGET", KEYS[1], "exhausted") == "1" and tonumber(ARGV[1]) > before then
   local used = tonumber(redis.call("HGET", KEYS[1], "spent")) + tonumber(redis.call("HGET", KEYS[1], "reserved"))
   if used < tonumber(ARGV[1]) then redis.call("HDEL", KEYS[1], "exhausted") end
 end

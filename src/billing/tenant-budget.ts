@@ -26,11 +26,16 @@ export interface TenantPeriodUsage extends BudgetState {
   remaining: string;
 }
 
-/** A job as a tenant's budget sees it: the period it counts in is the one it was enqueued in. */
+/**
+ * A run of a job as a tenant's budget sees it. The run counts in the periods it started in (a
+ * worker first picked it up), and holds under `<job id>@<started at>`: a retried job's new run is
+ * charged again, in its own periods, and never finds its first run's settled hold.
+ */
 export interface TenantJob {
   tenant: string;
   jobId: string;
-  enqueuedAt: number;
+  /** The run's `startedAt` (ms): the result's `timings.startedAt`. */
+  startedAt: number;
   model: ModelSpec;
   input: Record<string, unknown>;
 }
@@ -75,28 +80,32 @@ export class TenantBudget {
       );
     const held: string[] = [];
     for (const [period, limit] of limits) {
-      const account = accountOf(job.tenant, period, job.enqueuedAt);
+      const account = accountOf(job.tenant, period, job.startedAt);
       await this.ledger.setLimit(account, limit, this.prices.currency);
-      const answer = await this.ledger.reserve(account, job.jobId, estimate.amount, deadlineAt + HOLD_GRACE_MS);
+      const answer = await this.ledger.reserve(account, holdOf(job.jobId, job.startedAt), estimate.amount, deadlineAt + HOLD_GRACE_MS);
       if (answer !== "exhausted") {
         held.push(account);
         continue;
       }
       // the job ends here: what the other periods hold for it is given back
-      for (const other of held) await this.ledger.settle(other, job.jobId, 0n);
+      for (const other of held) await this.ledger.settle(other, holdOf(job.jobId, job.startedAt), 0n);
       const state = await this.ledger.read(account);
       const figures = state ? ` (limit ${state.limit} ${state.currency}, spent ${state.spent}, reserved ${state.reserved})` : "";
       return refused(
         "budget_exhausted",
-        `tenant ${job.tenant}'s ${period} budget for ${periodIdOf(period, job.enqueuedAt)} is spent or reserved${figures}: this job was not submitted`,
+        `tenant ${job.tenant}'s ${period} budget for ${periodIdOf(period, job.startedAt)} is spent or reserved${figures}: this job was not submitted`,
       );
     }
     return { ok: true };
   }
 
-  /** Charges the job's actual cost (0 when none) in place of its reservations; one that holds none changes nothing. */
-  async settle(tenant: string, jobId: string, enqueuedAt: number, actual: DecimalAmount): Promise<void> {
-    for (const [period] of this.limitsOf(tenant)) await this.ledger.settle(accountOf(tenant, period, enqueuedAt), jobId, actual);
+  /**
+   * Charges the run's actual cost (0 when none) in place of its reservations. Every period is
+   * settled, not only those configured now: a run that reserved under a configuration since
+   * changed is still charged where it reserved; a period it holds nothing in changes nothing.
+   */
+  async settle(tenant: string, jobId: string, startedAt: number, actual: DecimalAmount): Promise<void> {
+    for (const period of BUDGET_PERIODS) await this.ledger.settle(accountOf(tenant, period, startedAt), holdOf(jobId, startedAt), actual);
   }
 
   /** Each budgeted period of the tenant at `at`: limit, spent, reserved, remaining. */
@@ -104,8 +113,8 @@ export class TenantBudget {
     const periods = await Promise.all(
       this.limitsOf(tenant).map(async ([period, limit]): Promise<TenantPeriodUsage> => {
         const state = await this.ledger.read(accountOf(tenant, period, at));
-        const spent = state?.spent ?? "0";
-        const reserved = state?.reserved ?? "0";
+        const spent = state?.spent ?? formatDecimal(0n);
+        const reserved = state?.reserved ?? formatDecimal(0n);
         const left = limit - (parseDecimal(spent) ?? 0n) - (parseDecimal(reserved) ?? 0n);
         return {
           period,
@@ -122,6 +131,10 @@ export class TenantBudget {
     );
     return periods;
   }
+}
+
+function holdOf(jobId: string, startedAt: number): string {
+  return `${jobId}@${startedAt}`;
 }
 
 function accountOf(tenant: string, period: BudgetPeriod, at: number): string {

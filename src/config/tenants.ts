@@ -86,6 +86,7 @@ export function tenantBudgetsOf(env: TenantsConfig & { KILN_PRICES?: string }): 
   const problems: string[] = [];
   env.KILN_TENANT_BUDGETS.split(",").forEach((raw, index) => {
     const where = `KILN_TENANT_BUDGETS: entry ${index + 1}`;
+    if (raw.trim() === "") return;
     const match = /^\s*([^/\s]+)\/(\w+)\s*=\s*(\S+)\s*$/.exec(raw);
     if (!match) {
       problems.push(`${where}: expected tenant/period=amount, such as studio/daily=50`);

@@ -5,7 +5,7 @@ import type { StepOutcome } from "./steps/step-outcome.js";
 import type { Visit, VisitJob } from "./visit.js";
 
 /** The job a hook is told about outside a running step: which one, and its request. */
-export type JobRef = { job: Pick<VisitJob, "id" | "enqueuedAt">; accepted: Visit["accepted"] };
+export type JobRef = { job: Pick<VisitJob, "id">; accepted: Visit["accepted"] };
 
 /**
  * A concern that plugs into every visit from outside the step loop, the way Temporal's

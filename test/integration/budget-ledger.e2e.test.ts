@@ -76,4 +76,22 @@ describe("BudgetLedger", () => {
     await l.settle("b4", "lost", d("0.2"));
     expect(await l.read("b4")).toMatchObject({ spent: "0.20", reserved: "0.50" });
   });
+
+  it("setLimit keeps an exhausted account exhausted at the same limit, and lifts it only when the limit is raised past what is used", async () => {
+    const ledger = new BudgetLedger(redis, prefix(), undefined, (account) => `${prefixes.at(-1)}:tenants:${account}:budget`);
+    await ledger.setLimit("t:daily:x", d("1"), "CNY");
+    expect(await ledger.reserve("t:daily:x", "small", d("0.1"), LATER)).toBe("reserved");
+    await ledger.settle("t:daily:x", "small", d("0.1"));
+    // too big: refused, and the account is exhausted although 0.9 is left
+    expect(await ledger.reserve("t:daily:x", "big", d("1"), LATER)).toBe("exhausted");
+    await ledger.setLimit("t:daily:x", d("1"), "CNY");
+    expect((await ledger.read("t:daily:x"))?.exhausted).toBe(true);
+    expect(await ledger.reserve("t:daily:x", "small-2", d("0.1"), LATER)).toBe("exhausted");
+    // a lowered limit changes nothing either; a raised one past spent + reserved lifts it
+    await ledger.setLimit("t:daily:x", d("0.5"), "CNY");
+    expect((await ledger.read("t:daily:x"))?.exhausted).toBe(true);
+    await ledger.setLimit("t:daily:x", d("2"), "CNY");
+    expect(await ledger.read("t:daily:x")).toEqual({ limit: "2.00", currency: "CNY", spent: "0.10", reserved: "0.00", exhausted: false });
+    expect(await ledger.reserve("t:daily:x", "big-2", d("1"), LATER)).toBe("reserved");
+  });
 });

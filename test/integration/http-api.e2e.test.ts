@@ -124,6 +124,7 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
         "GET /v1/batches/{id}",
         "GET /v1/batches/{id}/events",
         "POST /v1/batches",
+        "GET /v1/tenants/{id}/usage",
       ].sort(),
     );
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { summary: string }>>)) {

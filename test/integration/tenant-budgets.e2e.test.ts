@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DIRECTIVES } from "@kiln/dev-tools";
 import { createLogger } from "../../src/logger.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
 import { API_TOKEN, call, untilRedisConnected } from "../fixtures/http-api-client.js";
@@ -33,7 +35,8 @@ describe("tenant budgets (KILN_TENANT_BUDGETS), on the batch budgets' ledger", (
       env: {
         KILN_PRICES: prices,
         // studio: two images a day; pipeline: three a month; batchy: ten a day; any other tenant: one a day
-        KILN_TENANT_BUDGETS: "studio/daily=0.2,pipeline/monthly=0.3,batchy/daily=1,*/daily=0.1",
+        KILN_TENANT_BUDGETS:
+          "studio/daily=0.2,pipeline/monthly=0.3,batchy/daily=1,both/daily=1,both/monthly=0.1,again/daily=0.1,*/daily=0.1",
         KILN_API_TOKEN: API_TOKEN,
         KILN_API_TOKENS: `studio:${STUDIO}`,
       },
@@ -120,5 +123,33 @@ describe("tenant budgets (KILN_TENANT_BUDGETS), on the batch budgets' ledger", (
     const usage = await call(http.url, "GET", "/v1/tenants/batchy/usage", { token: API_TOKEN });
     // the one that ran is spent; the refused one's tenant reservation was given back, not left held until it expires
     expect(usage.body.periods[0]).toMatchObject({ spent: "0.10", reserved: "0.00" });
+  });
+
+  it("a tenant limited by day and month: the month refusing gives back what the day reserved", async () => {
+    expect((await run("both", 2)).map((s) => s.result?.error?.code ?? "ok")).toEqual(["ok", "budget_exhausted"]);
+    const usage = await call(http.url, "GET", "/v1/tenants/both/usage", { token: API_TOKEN });
+    expect(
+      usage.body.periods.map((p: { period: string; spent: string; reserved: string; exhausted: boolean }) => [
+        p.period,
+        p.spent,
+        p.reserved,
+        p.exhausted,
+      ]),
+    ).toEqual([
+      ["daily", "0.10", "0.00", false],
+      ["monthly", "0.10", "0.00", true],
+    ]);
+  });
+
+  it("a retried job's new run reserves again: a spent budget refuses it, where its first run's settled hold would have let it through", async () => {
+    const failed = await h.client.enqueue({
+      ...h.request("hy-image-v3.0", { prompt: `refused ${DIRECTIVES.fail} ${randomUUID()}` }),
+      tenant: "again",
+    });
+    expect((await h.client.waitFor(failed, { timeoutMs: 20_000 })).result?.error?.code).toBe("task_failed");
+    expect((await run("again", 1))[0]!.state).toBe("completed");
+    expect((await h.client.retry(failed))?.retried).toBe(true);
+    const rerun = await h.client.waitFor(failed, { timeoutMs: 20_000 });
+    expect(rerun.result?.error?.code).toBe("budget_exhausted");
   });
 });

@@ -26,16 +26,17 @@ export function budgetHook(budget: BudgetLedger, tenants?: TenantLedger): VisitH
   return {
     name: "budget",
 
-    // the tenant's periods first, then the batch: a refusal by either leaves nothing held
+    // the tenant's periods first, then the batch: a refusal by either leaves nothing held (the
+    // refused job's end settles again, which changes nothing: settles are idempotent)
     async admit({ job, accepted }, state) {
       const { request, model, input } = accepted;
       const tenant = tenantOf(request);
       const own = tenants
-        ? await tenants.reserve({ tenant, jobId: job.id, enqueuedAt: job.enqueuedAt, model, input }, state.deadlineAt)
+        ? await tenants.reserve({ tenant, jobId: job.id, startedAt: state.startedAt, model, input }, state.deadlineAt)
         : { ok: true as const };
       if (!own.ok || !request.batch) return own;
       const batch = await budget.reserve({ batchId: request.batch.id, jobId: job.id, model, input }, state.deadlineAt);
-      if (!batch.ok) await tenants?.settle(tenant, job.id, job.enqueuedAt, 0n);
+      if (!batch.ok) await tenants?.settle(tenant, job.id, state.startedAt, 0n);
       return batch;
     },
 
@@ -43,7 +44,8 @@ export function budgetHook(budget: BudgetLedger, tenants?: TenantLedger): VisitH
       const cost = result.cost ? (parseDecimal(result.cost.amount) ?? 0n) : 0n;
       const batch = accepted.request.batch;
       if (batch) await budget.settle(batch.id, job.id, cost);
-      await tenants?.settle(tenantOf(accepted.request), job.id, job.enqueuedAt, cost);
+      // the run's start, as the result tells it: the moment its reservations were counted in
+      await tenants?.settle(tenantOf(accepted.request), job.id, Date.parse(result.timings.startedAt ?? result.timings.enqueuedAt), cost);
     },
   };
 }
