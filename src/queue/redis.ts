@@ -100,3 +100,12 @@ export async function waitReady(redis: RedisConnection, timeoutMs = 10_000): Pro
     });
   });
 }
+
+/**
+ * Each Redis server kiln writes to, with its `host:port` as kiln reaches it: the one server, or
+ * every master of a Redis Cluster (replicas hold the same keys).
+ */
+export function writableServers(redis: RedisConnection): Array<{ node: string; server: Redis }> {
+  const servers: Redis[] = "nodes" in redis ? redis.nodes("master") : [redis];
+  return servers.map((server) => ({ node: `${server.options.host ?? "localhost"}:${server.options.port ?? 6379}`, server }));
+}

@@ -1,5 +1,4 @@
-import type { Redis } from "ioredis";
-import type { RedisConnection } from "../queue/redis.js";
+import { writableServers, type RedisConnection } from "../queue/redis.js";
 
 /** One Redis server's memory, from `INFO memory`: `maxmemory` 0 means no limit. */
 export interface RedisMemory {
@@ -12,13 +11,7 @@ export interface RedisMemory {
 /** Each server's memory: the one Redis, or every master of a Redis Cluster (replicas hold the same keys). */
 export async function readRedisMemory(redis: RedisConnection): Promise<RedisMemory[]> {
   if (redis.status !== "ready") throw new Error(`redis connection ${redis.status}`);
-  const servers: Redis[] = "nodes" in redis ? redis.nodes("master") : [redis];
-  return Promise.all(
-    servers.map(async (server) => ({
-      node: `${server.options.host}:${server.options.port}`,
-      ...parseMemoryInfo(await server.info("memory")),
-    })),
-  );
+  return Promise.all(writableServers(redis).map(async ({ node, server }) => ({ node, ...parseMemoryInfo(await server.info("memory")) })));
 }
 
 /** `used_memory` and `maxmemory` out of an `INFO memory` answer (`name:value` lines). */

@@ -4,7 +4,7 @@ import { isIP } from "node:net";
 import type { Logger } from "pino";
 import { ConfigError } from "../config/index.js";
 import { isPublicAddress } from "../net/url-guard.js";
-import type { RedisConnection } from "../queue/redis.js";
+import { writableServers, type RedisConnection } from "../queue/redis.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { withTimeout } from "../util/with-timeout.js";
 
@@ -126,10 +126,8 @@ function describeError(err: unknown): string {
  * when full, and an evicted job is a lost job.
  */
 async function checkRedisServers(redis: RedisConnection): Promise<CheckOutcome[]> {
-  const servers = "nodes" in redis ? redis.nodes("master") : [redis];
   return Promise.all(
-    servers.map(async (server): Promise<CheckOutcome> => {
-      const target = `${server.options.host ?? "localhost"}:${server.options.port ?? 6379}`;
+    writableServers(redis).map(async ({ node: target, server }): Promise<CheckOutcome> => {
       let info: string;
       try {
         info = (await withTimeout(Promise.all([server.info("server"), server.info("memory")]), PROBE_TIMEOUT_MS, "INFO")).join("\n");
