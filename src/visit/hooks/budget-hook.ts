@@ -26,18 +26,15 @@ export function budgetHook(budget: BudgetLedger, tenants?: TenantLedger): VisitH
   return {
     name: "budget",
 
-    // the tenant's periods first, then the batch: a refusal by either leaves nothing held (the
-    // refused job's end settles again, which changes nothing: settles are idempotent)
+    // the tenant's periods first, then the batch. A job either refuses ends at once, and its end
+    // (beforeFinish, which a crash resumes to) settles what the other reserved: nothing stays held
     async admit({ job, accepted }, state) {
       const { request, model, input } = accepted;
-      const tenant = tenantOf(request);
       const own = tenants
-        ? await tenants.reserve({ tenant, jobId: job.id, startedAt: state.startedAt, model, input }, state.deadlineAt)
+        ? await tenants.reserve({ tenant: tenantOf(request), jobId: job.id, startedAt: state.startedAt, model, input }, state.deadlineAt)
         : { ok: true as const };
       if (!own.ok || !request.batch) return own;
-      const batch = await budget.reserve({ batchId: request.batch.id, jobId: job.id, model, input }, state.deadlineAt);
-      if (!batch.ok) await tenants?.settle(tenant, job.id, state.startedAt, 0n);
-      return batch;
+      return budget.reserve({ batchId: request.batch.id, jobId: job.id, model, input }, state.deadlineAt);
     },
 
     async beforeFinish({ job, accepted }, result) {
