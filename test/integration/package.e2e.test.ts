@@ -2,13 +2,14 @@ import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateQueueName } from "../../src/contract/queue-names.js";
 import { KilnHarness } from "../support/kiln-harness.js";
+import { writeModuleLogHook } from "../support/module-log.js";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -129,24 +130,15 @@ describe("the packed package kiln-jobs in a fresh project", () => {
   it("importing kiln-jobs loads the client and none of the worker, the HTTP server or S3", async () => {
     // every URL Node resolves (an ESM resolve hook, module.register) and every CommonJS module required
     const log = join(dir, "modules.log");
-    const hooks = join(dir, "hooks.mjs");
-    await writeFile(
-      hooks,
-      `import { appendFileSync } from "node:fs";
-export async function resolve(specifier, context, next) {
-  const resolved = await next(specifier, context);
-  appendFileSync(${JSON.stringify(log)}, resolved.url + "\\n");
-  return resolved;
-}`,
-    );
+    const { hooks } = await writeModuleLogHook(dir);
     const main = `import { register, createRequire } from "node:module";
 import { appendFileSync } from "node:fs";
-register(${JSON.stringify(pathToFileURL(hooks).href)});
+register(${JSON.stringify(hooks)});
 await import("kiln-jobs");
 appendFileSync(${JSON.stringify(log)}, Object.keys(createRequire(import.meta.url).cache).join("\\n") + "\\n");
 `;
     await writeFile(join(app, "load.mjs"), main);
-    await run(process.execPath, ["load.mjs"], { cwd: app });
+    await run(process.execPath, ["load.mjs"], { cwd: app, env: { ...process.env, KILN_TEST_MODULE_LOG: log } });
     const modules = (await readFile(log, "utf8")).split("\n").filter(Boolean);
     const of = (pattern: RegExp) => modules.filter((url) => pattern.test(url));
     // the log works: the entry and the client's packages were seen

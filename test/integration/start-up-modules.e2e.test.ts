@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeModuleLogHook } from "../support/module-log.js";
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL("../../bin/kiln.js", import.meta.url));
@@ -19,25 +20,14 @@ describe("start-up loads only what the command needs", () => {
   let hook: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "kiln-modules-"));
-    const hooks = join(dir, "hooks.mjs");
-    await writeFile(
-      hooks,
-      `import { appendFileSync } from "node:fs";
-export async function resolve(specifier, context, next) {
-  const resolved = await next(specifier, context);
-  appendFileSync(process.env.KILN_TEST_MODULE_LOG, resolved.url + "\\n");
-  return resolved;
-}`,
-    );
-    hook = join(dir, "register.mjs");
-    await writeFile(hook, `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+    hook = (await writeModuleLogHook(dir)).register;
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   /** The module URLs a node process resolved while running `args`. */
   async function modulesLoadedBy(args: string[], env: Record<string, string> = {}): Promise<string[]> {
     const log = join(dir, `modules-${Math.random().toString(36).slice(2)}.log`);
-    await run(process.execPath, ["--import", pathToFileURL(hook).href, ...args], {
+    await run(process.execPath, ["--import", hook, ...args], {
       env: { PATH: process.env.PATH ?? "", ...env, KILN_TEST_MODULE_LOG: log },
     });
     return (await readFile(log, "utf8")).split("\n").filter(Boolean);
