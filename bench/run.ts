@@ -15,7 +15,18 @@ import { writeReport } from "./write-report.js";
  */
 
 /** Rows run in this order; rows not listed (added later) run after them, by id. */
-const ORDER = ["parked", "visits", "lifecycle-local", "lifecycle-s3", "archive", "detection", "first-poll", "naive", "manifest"];
+const ORDER = [
+  "parked",
+  "visits",
+  "lifecycle-local",
+  "lifecycle-s3",
+  "archive",
+  "detection",
+  "first-poll",
+  "naive",
+  "manifest",
+  "fairness",
+];
 
 export interface BenchResults {
   date: string;

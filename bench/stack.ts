@@ -114,6 +114,12 @@ export class BenchStack {
     return ((await answer.body.json()) as { queries: number }).queries;
   }
 
+  /** Every task submitted to the simulator so far: its prompt and when. */
+  async simStats(): Promise<Array<{ prompt: string; at: number }>> {
+    const answer = await request(`${this.simUrl}/__simulator/stats`);
+    return ((await answer.body.json()) as { submissions: Array<{ prompt: string; at: number }> }).submissions;
+  }
+
   /** Tasks submitted to the simulator so far (cheap). */
   async simSubmissions(): Promise<number> {
     const answer = await request(`${this.simUrl}/__simulator/count`);

@@ -4,7 +4,7 @@ export { demoEnvironment, demoRedisOf } from "./demo.js";
 export { ConfigError, configError, isConfigError } from "./errors.js";
 export { Environment, loadEnvironment } from "./load.js";
 export { pricesOf } from "./prices.js";
-export { tenantBudgetsOf, tenantTokensOf, tenantWebhookSecretsOf } from "./tenants.js";
+export { tenantBudgetsOf, tenantSharesOf, tenantTokensOf, tenantWebhookSecretsOf } from "./tenants.js";
 export { processEnvironment } from "./process-env.js";
 export { modelInflightCaps } from "./providers.js";
 export { queueLocationOf } from "./redis.js";

@@ -6,6 +6,7 @@ import { configError } from "./errors.js";
 import { BUDGET_PERIODS, type BudgetPeriod } from "../billing/tenant-budget.js";
 import { MAX_BUDGET } from "../billing/budget-ledger.js";
 import { parseDecimal, type DecimalAmount } from "../billing/decimal-amount.js";
+import type { TenantShares } from "../inflight/inflight-slots.js";
 
 /** Tenants: the tokens bound to one tenant, and the secrets that sign one tenant's webhooks. */
 export const TenantsConfig = z.object({
@@ -24,6 +25,13 @@ export const TenantsConfig = z.object({
    * (`*` for every tenant without its own; UTC days and months). Needs KILN_PRICES. Unset by default.
    */
   KILN_TENANT_BUDGETS: z.string().trim().min(1).optional(),
+  /**
+   * Each tenant's share of a contended in-flight cap, relative to the others', `interactive=4,*=1`
+   * (`*`: every tenant without its own). Unset: equal shares.
+   */
+  KILN_TENANT_WEIGHTS: z.string().trim().min(1).optional(),
+  /** The most tasks one tenant has in flight at each provider, `bulk=20,*=50` (`*`: every tenant without its own). Unset: none. */
+  KILN_TENANT_MAX_INFLIGHT: z.string().trim().min(1).optional(),
 });
 export type TenantsConfig = z.infer<typeof TenantsConfig>;
 
@@ -108,6 +116,47 @@ export function tenantBudgetsOf(env: TenantsConfig & { KILN_PRICES?: string }): 
   if (budgets.size > 0 && !env.KILN_PRICES) problems.push("KILN_TENANT_BUDGETS: needs KILN_PRICES, the price table that prices each job");
   if (problems.length > 0) throw configError(...problems);
   return budgets;
+}
+
+/** The highest weight `KILN_TENANT_WEIGHTS` takes: shares of one in ten thousand are the finest that mean anything. */
+const MAX_WEIGHT = 10_000;
+
+/** `KILN_TENANT_WEIGHTS` and `KILN_TENANT_MAX_INFLIGHT`: how a contended cap is shared; a bad entry is a ConfigError naming it. */
+export function tenantSharesOf(env: TenantsConfig): TenantShares {
+  return {
+    weights: numbersOf(
+      "KILN_TENANT_WEIGHTS",
+      env.KILN_TENANT_WEIGHTS,
+      (n) => n > 0 && n <= MAX_WEIGHT,
+      `a number above 0, at most ${MAX_WEIGHT}, such as 4`,
+    ),
+    caps: numbersOf(
+      "KILN_TENANT_MAX_INFLIGHT",
+      env.KILN_TENANT_MAX_INFLIGHT,
+      (n) => Number.isInteger(n) && n >= 1,
+      "a whole number of at least 1",
+    ),
+  };
+}
+
+/** `tenant=number,…` (`*` for every other tenant) into a map; `valid` decides each number. */
+function numbersOf(name: string, raw: string | undefined, valid: (n: number) => boolean, expected: string): Map<string, number> {
+  const values = new Map<string, number>();
+  const problems: string[] = [];
+  (raw ?? "").split(",").forEach((entry, index) => {
+    if (entry.trim() === "") return;
+    const where = `${name}: entry ${index + 1}`;
+    const match = /^\s*([^=\s]+)\s*=\s*(\S+)\s*$/.exec(entry);
+    const tenant = match?.[1] === "*" ? { success: true as const, data: "*" } : Tenant.safeParse(match?.[1]);
+    const value = Number(match?.[2]);
+    if (!match) problems.push(`${where}: expected tenant=value, such as studio=4`);
+    else if (!tenant.success) problems.push(`${where}: tenant ${tenant.error.issues[0]!.message}`);
+    else if (!/^\d+(\.\d+)?$/.test(match[2]!) || !valid(value)) problems.push(`${where}: expected ${expected}, got ${match[2]}`);
+    else if (values.has(tenant.data)) problems.push(`${where}: ${tenant.data} is set already`);
+    else values.set(tenant.data, value);
+  });
+  if (problems.length > 0) throw configError(...problems);
+  return values;
 }
 
 /** `tenant:value` entries, blank ones and `#` comments skipped; a bad tenant is a ConfigError naming where. */

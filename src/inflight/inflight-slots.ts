@@ -1,5 +1,6 @@
 import type { RedisConnection } from "../queue/redis.js";
 import { envModelName } from "./env-model-name.js";
+import { DEFAULT_TENANT } from "../contract/tenant.js";
 
 /** Caps on provider tasks in flight at once, shared by every worker process. */
 export interface InflightCaps {
@@ -7,6 +8,23 @@ export interface InflightCaps {
   provider?: number;
   /** Per model, keyed by the model's env name (`KILN_<PROVIDER>_MAX_INFLIGHT_<MODEL>`). */
   models: ReadonlyMap<string, number>;
+  /** How the capacity is shared between tenants (`KILN_TENANT_WEIGHTS`, `KILN_TENANT_MAX_INFLIGHT`). @defaultValue equal weights, no tenant caps */
+  tenants?: TenantShares;
+}
+
+/** Weights and caps per tenant; `*` stands for every tenant without its own. */
+export interface TenantShares {
+  /** A tenant's share of a contended cap, relative to the others' (`KILN_TENANT_WEIGHTS`). @defaultValue 1 each */
+  weights: ReadonlyMap<string, number>;
+  /** The most tasks a tenant has in flight at one provider (`KILN_TENANT_MAX_INFLIGHT`). @defaultValue none */
+  caps: ReadonlyMap<string, number>;
+}
+
+/** One tenant's slots at one provider: held now (handed ones included), and jobs waiting for one. */
+export interface TenantSlotUsage {
+  tenant: string;
+  inUse: number;
+  waiting: number;
 }
 
 /** One in-flight cap now: `model` is `*` for the provider-wide cap, else the model's env name. */
@@ -26,46 +44,103 @@ export interface SlotAnswer {
 // One script for every operation, so taking, giving back and handing over slots are atomic.
 //
 // Keys (all under one hash tag): KEYS[1] grants hash, KEYS[2] arrival counter, KEYS[3] the
-// provider's holders, KEYS[4] the provider-wide waiting lane, then per capped model its holders
-// and its lane. Holders are sorted sets of job ids scored by when their lease ends; a lane is a
-// sorted set of waiting job ids scored by enqueue time (ms, plus arrival order within the ms).
-// A job waits in one lane: its model's when the model is capped, else the provider-wide one.
+// provider's holders, KEYS[4] the provider-wide lane base, then per capped model its holders
+// and its lane base. Holders are sorted sets of job ids scored by when their lease ends; every
+// slot is in the provider's holders, in its model's when the model is capped, and in its
+// tenant's (`<P>:tenant:<t>`). A lane is a sorted set of one tenant's waiting job ids scored by
+// enqueue time (ms, plus arrival order within the ms): the default tenant's is the lane base
+// itself (the key every earlier version used), another tenant's is `<base>:<tenant>`. A job
+// waits in one lane: its model's when the model is capped, else the provider-wide one.
+//
+// Fair shares: tenants with waiting jobs sit in a ring (`<P>:tenants`) scored by their pass;
+// each slot handed to a tenant advances its pass by 1/weight, and the free slot goes to the
+// tenant of lowest pass whose oldest fitting job fits every cap (stride scheduling, FIFO within
+// a tenant). A tenant joins the ring at no less than the virtual time (the pass last served), so
+// idle time earns no credit and a newcomer is served next. A tenant alone takes every slot.
+// Passes and the virtual time (`*`) are in `<P>:passes`, a tenant's only while it holds or waits
+// (so its size is the number of tenants at work, whatever ids producers invent); `<P>:owners`
+// names each job's tenant.
 //
 // A held slot is a lease: once it ends, the holder is a suspect that the sweep checks against
 // its BullMQ job (SlotHandoff) and either renews (`renew`) or takes back (`reclaim`, which only
 // acts while the lease is still over, so a job that claimed the slot again in the meantime
 // keeps it). Nothing here drops a holder on its own: Redis cannot see whether the job still
-// waits on its task. Every call hands free slots to the oldest lane heads that fit, so no head
-// that could run is ever left waiting (the invariant that makes "an arriving job takes a free
-// slot only when its lane is empty" fair). A handed slot (a grant) lapses after the grant TTL
-// if its job never comes to claim it (the waker crashed before promoting it); the job then goes
-// back to the head of its lane and is handed the slot again, and whoever runs the script wakes it.
+// waits on its task. Every call hands free slots to waiters that fit, so no head that could
+// run is ever left waiting (the invariant that makes "an arriving job takes a free slot only
+// when its lane is empty" fair). A handed slot (a grant) lapses after the grant TTL if its job
+// never comes to claim it (the waker crashed before promoting it); the job then goes back to
+// the head of its lane, its tenant's pass is refunded, and whoever runs the script wakes it.
 //
 // ARGV: now, provider cap (0: none), the model caps, grant TTL, op, job id, lane (0: provider-wide,
-// i: model i), enqueued at, lease end. Returns {held or reclaimed (0/1), granted ids...}.
+// i: model i), enqueued at, lease end, tenant, the default tenant, weights and tenant caps
+// (`name=value,...`, `*` for the rest). Returns {held or reclaimed (0/1), granted ids...}.
 const SLOTS = `
 local now = tonumber(ARGV[1])
 local capP = tonumber(ARGV[2])
 local n = (#KEYS - 4) / 2
 local grantTtl = tonumber(ARGV[3 + n])
 local op, jobId, lane = ARGV[4 + n], ARGV[5 + n], tonumber(ARGV[6 + n])
+local leaseEnd, tenant, defaultTenant = ARGV[8 + n], ARGV[9 + n], ARGV[10 + n]
 local G, SEQ, P = KEYS[1], KEYS[2], KEYS[3]
-local function laneKey(i) if i == 0 then return KEYS[4] end return KEYS[4 + 2 * i] end
-local function scopes(i)
-  local s = {}
-  if capP > 0 then s[#s + 1] = { P, capP } end
+local RING, PASS, OWNER = P .. ':tenants', P .. ':passes', P .. ':owners'
+local function parse(s)
+  local t = {}
+  for k, v in string.gmatch(s, '([^,=]+)=([^,]+)') do t[k] = tonumber(v) end
+  return t
+end
+local weights, tenantCaps = parse(ARGV[11 + n]), parse(ARGV[12 + n])
+local function weightOf(t) return weights[t] or weights['*'] or 1 end
+local function laneKey(i, t)
+  local base = i == 0 and KEYS[4] or KEYS[4 + 2 * i]
+  if t == defaultTenant then return base end
+  return base .. ':' .. t
+end
+local function heldBy(t) return P .. ':tenant:' .. t end
+local function scopes(i, t)
+  local s = { { P, capP } }
   if i > 0 then s[#s + 1] = { KEYS[3 + 2 * i], tonumber(ARGV[2 + i]) } end
+  s[#s + 1] = { heldBy(t), tenantCaps[t] or tenantCaps['*'] or 0 }
   return s
 end
-local function fits(i, id)
-  for _, s in ipairs(scopes(i)) do
-    if not (id and redis.call('ZSCORE', s[1], id)) and redis.call('ZCARD', s[1]) >= s[2] then return false end
+local function fits(i, t, id)
+  for _, s in ipairs(scopes(i, t)) do
+    if s[2] > 0 and not (id and redis.call('ZSCORE', s[1], id)) and redis.call('ZCARD', s[1]) >= s[2] then return false end
   end
   return true
 end
+local function waits(t)
+  for i = 0, n do if redis.call('EXISTS', laneKey(i, t)) == 1 then return true end end
+  return false
+end
+local function passOf(t) return tonumber(redis.call('HGET', PASS, t) or '0') end
+local function join(t)
+  if not redis.call('ZSCORE', RING, t) then
+    local p = math.max(passOf(t), passOf('*'))
+    redis.call('HSET', PASS, t, p)
+    redis.call('ZADD', RING, p, t)
+  end
+end
+local function leaveIfIdle(t)
+  if waits(t) then return end
+  redis.call('ZREM', RING, t)
+  if redis.call('EXISTS', heldBy(t)) == 0 then redis.call('HDEL', PASS, t) end
+end
+local function charge(t)
+  local p = math.max(passOf(t), passOf('*'))
+  if redis.call('ZSCORE', RING, t) then p = passOf(t) end
+  if p > passOf('*') then redis.call('HSET', PASS, '*', p) end
+  redis.call('HSET', PASS, t, p + 1 / weightOf(t))
+  if redis.call('ZSCORE', RING, t) then redis.call('ZADD', RING, p + 1 / weightOf(t), t) end
+end
 local function leaveAll(id)
-  for k = 3, #KEYS do redis.call('ZREM', KEYS[k], id) end
+  local t = redis.call('HGET', OWNER, id) or defaultTenant
+  redis.call('ZREM', P, id)
+  for i = 1, n do redis.call('ZREM', KEYS[3 + 2 * i], id) end
+  redis.call('ZREM', heldBy(t), id)
+  for i = 0, n do redis.call('ZREM', laneKey(i, t), id) end
   redis.call('HDEL', G, id)
+  redis.call('HDEL', OWNER, id)
+  leaveIfIdle(t)
 end
 local granted = { 0 }
 if op == 'release' then leaveAll(jobId) end
@@ -81,49 +156,67 @@ if op == 'reclaim' and redis.call('HEXISTS', G, jobId) == 0 then
   if lapsed then leaveAll(jobId) granted[1] = 1 end
 end
 if op == 'renew' and redis.call('HEXISTS', G, jobId) == 0 then
-  for k = 3, #KEYS, 2 do
-    if redis.call('ZSCORE', KEYS[k], jobId) then redis.call('ZADD', KEYS[k], ARGV[8 + n], jobId) end
+  local keys = { heldBy(redis.call('HGET', OWNER, jobId) or defaultTenant) }
+  for k = 3, #KEYS, 2 do keys[#keys + 1] = KEYS[k] end
+  for _, key in ipairs(keys) do
+    if redis.call('ZSCORE', key, jobId) then redis.call('ZADD', key, leaseEnd, jobId) end
   end
 end
 for k = 3, #KEYS, 2 do
-  if k > 3 or capP > 0 then
-    for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[k], '-inf', now)) do
-      local grant = redis.call('HGET', G, id)
-      if grant then
-        local score, key = string.match(grant, '^([^|]+)|(.*)$')
-        leaveAll(id)
-        redis.call('ZADD', key, score, id)
-      end
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[k], '-inf', now)) do
+    local grant = redis.call('HGET', G, id)
+    if grant then
+      local score, key, t = string.match(grant, '^([^|]+)|([^|]*)|?(.*)$')
+      if t == '' then t = defaultTenant end
+      leaveAll(id)
+      redis.call('ZADD', key, score, id)
+      redis.call('HSET', OWNER, id, t)
+      join(t)
+      local p = passOf(t) - 1 / weightOf(t)
+      redis.call('HSET', PASS, t, p)
+      redis.call('ZADD', RING, p, t)
     end
   end
 end
+if not redis.call('ZSCORE', RING, defaultTenant) and waits(defaultTenant) then join(defaultTenant) end
 for _ = 1, 1000 do
-  local best, bestId, bestScore
-  for i = (capP > 0 and 0 or 1), n do
-    local head = redis.call('ZRANGE', laneKey(i), 0, 0, 'WITHSCORES')
-    if head[1] and (not best or tonumber(head[2]) < tonumber(bestScore)) and fits(i) then
-      best, bestId, bestScore = i, head[1], head[2]
+  if capP > 0 and redis.call('ZCARD', P) >= capP then break end
+  local best, bestT, bestId, bestScore
+  for _, t in ipairs(redis.call('ZRANGE', RING, 0, -1)) do
+    for i = 0, n do
+      local head = redis.call('ZRANGE', laneKey(i, t), 0, 0, 'WITHSCORES')
+      if head[1] and (not best or tonumber(head[2]) < tonumber(bestScore)) and fits(i, t) then
+        best, bestId, bestScore = i, head[1], head[2]
+      end
     end
+    if best then bestT = t break end
   end
   if not best then break end
-  redis.call('ZREM', laneKey(best), bestId)
-  for _, s in ipairs(scopes(best)) do redis.call('ZADD', s[1], now + grantTtl, bestId) end
-  redis.call('HSET', G, bestId, bestScore .. '|' .. laneKey(best))
+  redis.call('ZREM', laneKey(best, bestT), bestId)
+  for _, s in ipairs(scopes(best, bestT)) do redis.call('ZADD', s[1], now + grantTtl, bestId) end
+  redis.call('HSET', G, bestId, bestScore .. '|' .. laneKey(best, bestT) .. '|' .. bestT)
+  redis.call('HSET', OWNER, bestId, bestT)
+  charge(bestT)
+  leaveIfIdle(bestT)
   granted[#granted + 1] = bestId
 end
 if op ~= 'acquire' then return granted end
-local mine = scopes(lane)
+local mine = scopes(lane, tenant)
+local myLane = laneKey(lane, tenant)
 local holds = true
 for _, s in ipairs(mine) do
   if not redis.call('ZSCORE', s[1], jobId) then holds = false end
 end
-if holds or (fits(lane, jobId) and redis.call('ZCARD', laneKey(lane)) == 0) then
-  for _, s in ipairs(mine) do redis.call('ZADD', s[1], ARGV[8 + n], jobId) end
+redis.call('HSET', OWNER, jobId, tenant)
+if holds or (fits(lane, tenant, jobId) and redis.call('ZCARD', myLane) == 0) then
+  if not holds then charge(tenant) end
+  for _, s in ipairs(mine) do redis.call('ZADD', s[1], leaseEnd, jobId) end
   redis.call('HDEL', G, jobId)
-  redis.call('ZREM', laneKey(lane), jobId)
+  redis.call('ZREM', myLane, jobId)
   granted[1] = 1
-elseif not redis.call('ZSCORE', laneKey(lane), jobId) then
-  redis.call('ZADD', laneKey(lane), tonumber(ARGV[7 + n]) + (redis.call('INCR', SEQ) % 1024) / 1024, jobId)
+elseif not redis.call('ZSCORE', myLane, jobId) then
+  join(tenant)
+  redis.call('ZADD', myLane, tonumber(ARGV[7 + n]) + (redis.call('INCR', SEQ) % 1024) / 1024, jobId)
 end
 return granted`;
 
@@ -146,6 +239,8 @@ export const DEFAULT_SLOT_LEASE_MS = 25_000;
  */
 export class InflightSlots {
   private readonly modelNames: string[];
+  private readonly weights: string;
+  private readonly tenantCaps: string;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -161,15 +256,18 @@ export class InflightSlots {
       .filter(([, cap]) => cap > 0)
       .map(([name]) => name)
       .sort();
+    this.weights = listOf(caps.tenants?.weights);
+    this.tenantCaps = listOf(caps.tenants?.caps);
   }
 
   /**
    * `held` when `jobId` now holds a slot (or already did, or was handed one), its lease renewed;
-   * otherwise the job waits in its lane, ordered by `enqueuedAt`, until a release hands it a slot.
+   * otherwise the job waits in its tenant's lane, ordered by `enqueuedAt`, until a release hands
+   * it a slot in its tenant's turn.
    */
-  async acquire(jobId: string, modelId: string, enqueuedAt: number): Promise<SlotAnswer> {
-    if (this.uncapped(modelId)) return { held: true, granted: [] };
-    const [held, ...granted] = await this.run("acquire", jobId, this.laneOf(modelId), enqueuedAt);
+  async acquire(jobId: string, modelId: string, enqueuedAt: number, tenant = DEFAULT_TENANT): Promise<SlotAnswer> {
+    if (this.uncapped(modelId, tenant)) return { held: true, granted: [] };
+    const [held, ...granted] = await this.run("acquire", jobId, this.laneOf(modelId), enqueuedAt, tenant);
     return { held: held === 1, granted: granted as string[] };
   }
 
@@ -177,7 +275,7 @@ export class InflightSlots {
   async lapsed(): Promise<string[]> {
     if (!this.capped()) return [];
     const now = Date.now();
-    const keys = [...(this.caps.provider ? [this.providerKey()] : []), ...this.modelNames.map((name) => this.modelKey(name))];
+    const keys = [this.providerKey(), ...this.modelNames.map((name) => this.modelKey(name))];
     const ids = [...new Set((await Promise.all(keys.map((key) => this.redis.zrangebyscore(key, "-inf", now)))).flat())];
     if (ids.length === 0) return [];
     const grants = await this.redis.hmget(`${this.providerKey()}:grants`, ...ids);
@@ -213,9 +311,8 @@ export class InflightSlots {
 
   /** True when `jobId` holds a slot or was handed one. */
   async holds(jobId: string): Promise<boolean> {
-    const key = this.caps.provider ? this.providerKey() : undefined;
-    if (key) return (await this.redis.zscore(key, jobId)) !== null;
-    const scores = await Promise.all(this.modelNames.map((name) => this.redis.zscore(this.modelKey(name), jobId)));
+    const keys = [this.providerKey(), ...this.modelNames.map((name) => this.modelKey(name))];
+    const scores = await Promise.all(keys.map((key) => this.redis.zscore(key, jobId)));
     return scores.some((s) => s !== null);
   }
 
@@ -225,10 +322,11 @@ export class InflightSlots {
   }
 
   /**
-   * Each cap's slots taken now (handed ones included) and jobs waiting in its lane: the
+   * Each cap's slots taken now (handed ones included) and jobs waiting in its lanes: the
    * provider-wide cap as model `*`, then each capped model by its env name. Empty when uncapped.
    */
   async usage(): Promise<SlotScopeUsage[]> {
+    const tenants = await this.waitingTenants();
     const scopes = [
       ...(this.caps.provider ? [{ model: "*", cap: this.caps.provider, key: this.providerKey(), lane: this.laneKey() }] : []),
       ...this.modelNames.map((name) => ({
@@ -240,32 +338,59 @@ export class InflightSlots {
     ];
     return Promise.all(
       scopes.map(async ({ model, cap, key, lane }) => {
-        const [inUse, waiting] = await Promise.all([this.redis.zcard(key), this.redis.zcard(lane)]);
-        return { model, cap, inUse, waiting };
+        const [inUse, ...waiting] = await Promise.all([
+          this.redis.zcard(key),
+          ...tenants.map((tenant) => this.redis.zcard(this.tenantLane(lane, tenant))),
+        ]);
+        return { model, cap, inUse, waiting: waiting.reduce((a, b) => a + b, 0) };
       }),
     );
   }
 
-  /** How many jobs wait for a slot, in every lane. */
+  /** Each tenant's slots held and jobs waiting at this provider: the tenants holding or waiting now. */
+  async tenants(): Promise<TenantSlotUsage[]> {
+    if (!this.capped()) return [];
+    const known = (await this.redis.hkeys(`${this.providerKey()}:passes`)).filter((tenant) => tenant !== "*");
+    const usage = await Promise.all(
+      known.map(async (tenant) => {
+        const [inUse, ...waiting] = await Promise.all([
+          this.redis.zcard(this.tenantKey(tenant)),
+          ...this.laneKeys().map((lane) => this.redis.zcard(this.tenantLane(lane, tenant))),
+        ]);
+        return { tenant, inUse, waiting: waiting.reduce((a, b) => a + b, 0) };
+      }),
+    );
+    return usage.filter((u) => u.inUse > 0 || u.waiting > 0).sort((a, b) => a.tenant.localeCompare(b.tenant));
+  }
+
+  /** How many jobs wait for a slot, in every lane of every tenant. */
   async waiting(): Promise<number> {
-    const counts = await Promise.all(this.laneKeys().map((key) => this.redis.zcard(key)));
+    const tenants = await this.waitingTenants();
+    const lanes = this.laneKeys().flatMap((lane) => tenants.map((tenant) => this.tenantLane(lane, tenant)));
+    const counts = await Promise.all(lanes.map((key) => this.redis.zcard(key)));
     return counts.reduce((a, b) => a + b, 0);
   }
 
-  /** How many jobs wait ahead of `jobId` in its lane; 0 when it waits in none (or heads one). */
+  /** How many jobs of its own tenant wait ahead of `jobId`; 0 when it waits in no lane (or heads its own). */
   async ahead(jobId: string): Promise<number> {
-    const ranks = await Promise.all(this.laneKeys().map((key) => this.redis.zrank(key, jobId)));
+    const tenant = (await this.redis.hget(`${this.providerKey()}:owners`, jobId)) ?? DEFAULT_TENANT;
+    const ranks = await Promise.all(this.laneKeys().map((key) => this.redis.zrank(this.tenantLane(key, tenant), jobId)));
     return ranks.find((r) => r !== null) ?? 0;
   }
 
-  /** True when no cap applies to this model, so slots need not be taken at all. */
-  uncapped(modelId: string): boolean {
-    return !this.caps.provider && this.laneOf(modelId) === 0;
+  /** True when no cap applies to this model and tenant, so slots need not be taken at all. */
+  uncapped(modelId: string, tenant = DEFAULT_TENANT): boolean {
+    return !this.caps.provider && this.laneOf(modelId) === 0 && this.tenantCap(tenant) === 0;
   }
 
-  /** True when the provider or any of its models is capped. */
+  /** True when the provider, any of its models or any tenant is capped. */
   capped(): boolean {
-    return Boolean(this.caps.provider) || this.modelNames.length > 0;
+    return Boolean(this.caps.provider) || this.modelNames.length > 0 || (this.caps.tenants?.caps.size ?? 0) > 0;
+  }
+
+  private tenantCap(tenant: string): number {
+    const caps = this.caps.tenants?.caps;
+    return caps?.get(tenant) ?? caps?.get("*") ?? 0;
   }
 
   private run(
@@ -273,13 +398,21 @@ export class InflightSlots {
     jobId: string,
     lane = 0,
     enqueuedAt = 0,
+    tenant = DEFAULT_TENANT,
   ): Promise<Array<number | string>> {
     const keys = [`${this.providerKey()}:grants`, `${this.providerKey()}:seq`, this.providerKey(), this.laneKey()];
     for (const name of this.modelNames) keys.push(this.modelKey(name), this.laneKey(name));
     const caps = this.modelNames.map((name) => this.caps.models.get(name) ?? 0);
     const now = Date.now();
     const args = [now, this.caps.provider ?? 0, ...caps, this.grantTtlMs, op, jobId, lane, enqueuedAt, now + this.leaseMs];
+    args.push(tenant, DEFAULT_TENANT, this.weights, this.tenantCaps);
     return this.redis.eval(SLOTS, keys.length, ...keys, ...args) as Promise<Array<number | string>>;
+  }
+
+  /** The default tenant and every tenant in the ring of waiting tenants. */
+  private async waitingTenants(): Promise<string[]> {
+    const ring = await this.redis.zrange(`${this.providerKey()}:tenants`, 0, -1);
+    return [...new Set([DEFAULT_TENANT, ...ring])];
   }
 
   /** 1 + the index of the model's cap, or 0 for the provider-wide lane (or an uncapped model). */
@@ -289,6 +422,14 @@ export class InflightSlots {
 
   private laneKeys(): string[] {
     return [this.laneKey(), ...this.modelNames.map((name) => this.laneKey(name))];
+  }
+
+  private tenantLane(lane: string, tenant: string): string {
+    return tenant === DEFAULT_TENANT ? lane : `${lane}:${tenant}`;
+  }
+
+  private tenantKey(tenant: string): string {
+    return `${this.providerKey()}:tenant:${tenant}`;
   }
 
   private providerKey(): string {
@@ -302,4 +443,12 @@ export class InflightSlots {
   private laneKey(name?: string): string {
     return name ? `${this.modelKey(name)}:waiting` : `${this.providerKey()}:waiting`;
   }
+}
+
+/** `name=value,...` for the script, in a stable order. */
+function listOf(values: ReadonlyMap<string, number> | undefined): string {
+  return [...(values ?? [])]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, value]) => `${name}=${value}`)
+    .join(",");
 }

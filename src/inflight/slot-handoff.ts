@@ -1,7 +1,14 @@
 import { slotRecheckDelayMs } from "./slot-recheck.js";
 import type { GenerationJob } from "../queue/kiln-job.js";
 import type { Logger } from "pino";
-import { InflightSlots, DEFAULT_GRANT_TTL_MS, DEFAULT_SLOT_LEASE_MS, type InflightCaps, type SlotScopeUsage } from "./inflight-slots.js";
+import {
+  InflightSlots,
+  DEFAULT_GRANT_TTL_MS,
+  DEFAULT_SLOT_LEASE_MS,
+  type InflightCaps,
+  type SlotScopeUsage,
+  type TenantSlotUsage,
+} from "./inflight-slots.js";
 import { readState } from "../queue/kiln-job.js";
 import type { PartitionedQueues } from "../queue/partitioned-queues.js";
 import type { RedisConnection } from "../queue/redis.js";
@@ -82,6 +89,11 @@ export class SlotHandoff implements SlotGate {
     return this.slots.usage();
   }
 
+  /** Each tenant's slots held and jobs waiting (`kiln_tenant_inflight`, `kiln_tenant_waiting` at scrape time). */
+  tenants(): Promise<TenantSlotUsage[]> {
+    return this.slots.tenants();
+  }
+
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
@@ -92,8 +104,8 @@ export class SlotHandoff implements SlotGate {
     this.reclaimObservers.add(observer);
   }
 
-  async acquire(jobId: string, modelId: string, enqueuedAt: number): Promise<boolean> {
-    const answer = await this.slots.acquire(jobId, modelId, enqueuedAt);
+  async acquire(jobId: string, modelId: string, enqueuedAt: number, tenant: string): Promise<boolean> {
+    const answer = await this.slots.acquire(jobId, modelId, enqueuedAt, tenant);
     await this.wake(answer.granted);
     return answer.held;
   }
@@ -103,8 +115,8 @@ export class SlotHandoff implements SlotGate {
     await this.wake(await this.slots.release(jobId));
   }
 
-  uncapped(modelId: string): boolean {
-    return this.slots.uncapped(modelId);
+  uncapped(modelId: string, tenant: string): boolean {
+    return this.slots.uncapped(modelId, tenant);
   }
 
   /**

@@ -10,7 +10,7 @@ import type { ProviderLabels } from "./provider-labels.js";
 import type { QueueCounts } from "../queue/kiln-queues.js";
 import { ScrapeRead } from "./scrape-read.js";
 import { ArchiveMemoryBudget } from "../storage/archive-memory-budget.js";
-import type { SlotScopeUsage } from "../inflight/inflight-slots.js";
+import type { SlotScopeUsage, TenantSlotUsage } from "../inflight/inflight-slots.js";
 import type { RedisConnection } from "../queue/redis.js";
 import { WEBHOOKS_QUEUE, providerOfQueue } from "../contract/queue-names.js";
 import { ArchiveWatch, type WatchedJob } from "./archive-watch.js";
@@ -43,7 +43,7 @@ export class KilnMetrics implements WorkerEventRecorder {
   private readonly log: Logger;
   private readonly families: MetricFamilies;
   private readonly counts: ScrapeRead<QueueCounts>;
-  private readonly slots: ScrapeRead<Array<{ provider: string; scopes: SlotScopeUsage[] }>>;
+  private readonly slots: ScrapeRead<Array<{ provider: string; scopes: SlotScopeUsage[]; tenants: TenantSlotUsage[] }>>;
   private readonly redisMemory: ScrapeRead<RedisMemory[]>;
   private readonly archives: ArchiveWatch;
   private readonly stopObserving: () => void;
@@ -197,19 +197,29 @@ export class KilnMetrics implements WorkerEventRecorder {
     for (const [provider, seconds] of oldest) this.families.archiveOldest.set({ provider }, seconds);
   }
 
-  private readSlots(): Promise<Array<{ provider: string; scopes: SlotScopeUsage[] }>> {
-    return Promise.all((this.workers?.handoffs ?? []).map(async ({ provider, handoff }) => ({ provider, scopes: await handoff.usage() })));
+  private readSlots(): Promise<Array<{ provider: string; scopes: SlotScopeUsage[]; tenants: TenantSlotUsage[] }>> {
+    return Promise.all(
+      (this.workers?.handoffs ?? []).map(async ({ provider, handoff }) => {
+        const [scopes, tenants] = await Promise.all([handoff.usage(), handoff.tenants()]);
+        return { provider, scopes, tenants };
+      }),
+    );
   }
 
   private async collectInflight(): Promise<void> {
     const usage = await this.slots.get();
-    const { inflightSlots, inflightCap, inflightWaiting } = this.families;
-    for (const gauge of [inflightSlots, inflightCap, inflightWaiting]) gauge.reset();
-    for (const { provider, scopes } of usage ?? []) {
+    const { inflightSlots, inflightCap, inflightWaiting, tenantInflight, tenantWaiting } = this.families;
+    for (const gauge of [inflightSlots, inflightCap, inflightWaiting, tenantInflight, tenantWaiting]) gauge.reset();
+    for (const { provider, scopes, tenants } of usage ?? []) {
       for (const { model, cap, inUse, waiting } of scopes) {
         inflightSlots.set({ provider, model }, inUse);
         inflightCap.set({ provider, model }, cap);
         inflightWaiting.set({ provider, model }, waiting);
+      }
+      // tenants past the label cap add up under `other`
+      for (const { tenant, inUse, waiting } of tenants) {
+        tenantInflight.inc({ provider, tenant: this.tenants.of(tenant) }, inUse);
+        tenantWaiting.inc({ provider, tenant: this.tenants.of(tenant) }, waiting);
       }
     }
   }

@@ -28,6 +28,8 @@ export interface MetricFamilies {
   inflightSlots: Gauge<"provider" | "model">;
   inflightCap: Gauge<"provider" | "model">;
   inflightWaiting: Gauge<"provider" | "model">;
+  tenantInflight: Gauge<"provider" | "tenant">;
+  tenantWaiting: Gauge<"provider" | "tenant">;
   workersReady: Gauge<"queue">;
   redisMemory: Gauge<"node">;
   redisMaxMemory: Gauge<"node">;
@@ -201,6 +203,20 @@ export function createMetricFamilies(registry: Registry, collect: GaugeCollector
       name: "kiln_inflight_waiting",
       help: "Jobs waiting in line for an in-flight slot, by provider and cap, read from Redis at scrape time",
       labelNames: ["provider", "model"],
+      registers,
+      collect: collect.inflight,
+    }),
+    tenantInflight: new Gauge({
+      name: "kiln_tenant_inflight",
+      help: "In-flight slots a tenant holds now, by provider (providers with a cap), read from Redis at scrape time",
+      labelNames: ["provider", "tenant"],
+      registers,
+      collect: collect.inflight,
+    }),
+    tenantWaiting: new Gauge({
+      name: "kiln_tenant_waiting",
+      help: "A tenant's jobs waiting for an in-flight slot, by provider (its queue depth behind the cap), read from Redis at scrape time",
+      labelNames: ["provider", "tenant"],
       registers,
       collect: collect.inflight,
     }),

@@ -7,7 +7,7 @@ import { safe } from "../util/safe.js";
 import type { WebhookDelivery } from "../contract/webhook-message.js";
 import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "../queue/webhook-queue.js";
 import { isFinalFailure } from "../queue/final-failure.js";
-import type { SlotScopeUsage } from "../inflight/inflight-slots.js";
+import type { SlotScopeUsage, TenantSlotUsage } from "../inflight/inflight-slots.js";
 import type { WatchedJob } from "./archive-watch.js";
 
 /** How one webhook delivery attempt ended. */
@@ -28,7 +28,11 @@ export interface WorkerSet {
   /** Each provider's in-flight slot hand-off: its reclaims, and its caps' usage at scrape time. */
   handoffs?: readonly {
     provider: string;
-    handoff: { onReclaim(observer: (jobId: string) => void): void; usage(): Promise<SlotScopeUsage[]> };
+    handoff: {
+      onReclaim(observer: (jobId: string) => void): void;
+      usage(): Promise<SlotScopeUsage[]>;
+      tenants(): Promise<TenantSlotUsage[]>;
+    };
   }[];
 }
 

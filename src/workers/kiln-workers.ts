@@ -8,6 +8,7 @@ import {
   processEnvironment,
   secretScrubberOf,
   tenantBudgetsOf,
+  tenantSharesOf,
   tenantWebhookSecretsOf,
 } from "../config/index.js";
 import type { InflightCaps } from "../inflight/inflight-slots.js";
@@ -224,6 +225,6 @@ function limitsOf(
   return {
     onUnknownSubmit: env[`KILN_${key}_ON_UNKNOWN_SUBMIT`],
     ratePerSecond: env[`KILN_${key}_RATE`],
-    inflight: { provider: env[`KILN_${key}_MAX_INFLIGHT`], models: modelInflightCaps(rawEnv, provider) },
+    inflight: { provider: env[`KILN_${key}_MAX_INFLIGHT`], models: modelInflightCaps(rawEnv, provider), tenants: tenantSharesOf(env) },
   };
 }

@@ -5,16 +5,7 @@ import { KilnMetrics } from "../../src/server/kiln-metrics.js";
 import { sample } from "../fixtures/http-api-client.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { startObservedWorkers, startQuickHarness } from "../support/observed-workers.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+import { until } from "../support/until.js";
 
 // On one Redis, with KILN_POLL_SCALE 0.02: the lease (25 s) and a waiting job's re-check become
 // their 1 s floor, the sweep runs every 250 ms, the grant TTL is 1.2 s.

@@ -4,16 +4,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { InflightSlots } from "../../src/inflight/inflight-slots.js";
 import { KilnHarness } from "../support/kiln-harness.js";
 import { WorkerProcess } from "../support/worker-process.js";
+import { until } from "../support/until.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /**
  * Enqueues one at a time, each in a millisecond of its own (a lane orders by BullMQ's millisecond

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { tenantBudgetsOf, tenantTokensOf, tenantWebhookSecretsOf } from "../../src/config/index.js";
+import { tenantBudgetsOf, tenantSharesOf, tenantTokensOf, tenantWebhookSecretsOf } from "../../src/config/index.js";
 import { formatDecimal } from "../../src/billing/decimal-amount.js";
 
 const TOKEN_A = "token-a-0123456789abcdef";
@@ -73,6 +73,30 @@ describe("tenant-bound tokens and webhook secrets from the environment", () => {
     );
     expect(() => tenantWebhookSecretsOf({ KILN_TENANT_WEBHOOK_SECRETS: `studio:${secret},studio:${secret}` })).toThrow(
       "KILN_TENANT_WEBHOOK_SECRETS: pair 2: studio has a secret already",
+    );
+  });
+
+  it("reads KILN_TENANT_WEIGHTS and KILN_TENANT_MAX_INFLIGHT, * for every other tenant; each bad entry is named", () => {
+    const shares = tenantSharesOf({ KILN_TENANT_WEIGHTS: "interactive=4, *=0.5", KILN_TENANT_MAX_INFLIGHT: "bulk=20" });
+    expect([...shares.weights]).toEqual([
+      ["interactive", 4],
+      ["*", 0.5],
+    ]);
+    expect([...shares.caps]).toEqual([["bulk", 20]]);
+    expect(tenantSharesOf({})).toEqual({ weights: new Map(), caps: new Map() });
+    expect(() => tenantSharesOf({ KILN_TENANT_WEIGHTS: "a=0,B=2,c=x,d=1,d=2,e" })).toThrow(
+      new RegExp(
+        [
+          "KILN_TENANT_WEIGHTS: entry 1: expected a number above 0, at most 10000, such as 4, got 0",
+          "KILN_TENANT_WEIGHTS: entry 2: tenant must be 1-63 characters",
+          "KILN_TENANT_WEIGHTS: entry 3: expected a number above 0, at most 10000, such as 4, got x",
+          "KILN_TENANT_WEIGHTS: entry 5: d is set already",
+          "KILN_TENANT_WEIGHTS: entry 6: expected tenant=value, such as studio=4",
+        ].join("[^]*"),
+      ),
+    );
+    expect(() => tenantSharesOf({ KILN_TENANT_MAX_INFLIGHT: "bulk=2.5" })).toThrow(
+      "KILN_TENANT_MAX_INFLIGHT: entry 1: expected a whole number of at least 1, got 2.5",
     );
   });
 });

@@ -1,11 +1,12 @@
 import type { VisitHook } from "../visit-hook.js";
+import { tenantOf } from "../../contract/tenant.js";
 
 /** What the slot hook needs of the provider's in-flight slots (`SlotHandoff`). */
 export interface SlotRelease {
   /** Gives back the job's slot, or its place in a lane, and wakes whoever it goes to. */
   release(jobId: string): Promise<void>;
-  /** True when no cap applies to this model. */
-  uncapped(modelId: string): boolean;
+  /** True when no cap applies to this model and tenant. */
+  uncapped(modelId: string, tenant: string): boolean;
   /** A parked job promotes itself when a slot was handed to it before it was parked. */
   wakeIfHanded(jobId: string): Promise<void>;
 }
@@ -24,7 +25,7 @@ export function slotHook(slots: SlotRelease): VisitHook {
       const outcome = await next();
       const { state } = outcome;
       const over = outcome.type === "fail" || state.step === "archive" || state.step === "notify";
-      const waiting = outcome.type === "fail" && !slots.uncapped(visit.accepted.model.id);
+      const waiting = outcome.type === "fail" && !slots.uncapped(visit.accepted.model.id, tenantOf(visit.accepted.request));
       if (!over || !(state.slot || waiting)) return outcome;
       await slots.release(visit.job.id);
       return { ...outcome, state: { ...state, slot: false } };
@@ -34,7 +35,7 @@ export function slotHook(slots: SlotRelease): VisitHook {
     afterPark: (visit) => slots.wakeIfHanded(visit.job.id),
 
     async abandoned({ job, accepted }, state) {
-      if (state?.slot || !slots.uncapped(accepted.model.id)) await slots.release(job.id);
+      if (state?.slot || !slots.uncapped(accepted.model.id, tenantOf(accepted.request))) await slots.release(job.id);
     },
   };
 }

@@ -64,6 +64,7 @@ export type SubmitContext = RetryContext &
     | "model"
     | "input"
     | "enqueuedAt"
+    | "request"
     | "slots"
     | "admit"
     | "persist"

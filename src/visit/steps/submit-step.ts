@@ -7,6 +7,7 @@ import { isNotDelivered } from "../../providers/http-json.js";
 import type { SubmitResult } from "../../providers/provider.js";
 import { usageOf } from "../../billing/usage-of.js";
 import { deadlineAtSubmit } from "../deadlines.js";
+import { tenantOf } from "../../contract/tenant.js";
 
 /**
  * Submits the request to the provider, at most once per job but for one documented window: the
@@ -28,12 +29,17 @@ export async function submitStep(state: SubmitState, ctx: SubmitContext): Promis
       "a previous submit call of this job ended without a stored answer; submitting again",
     );
   }
-  if (!state.slot && !(await ctx.slots.acquire(ctx.jobId, ctx.model.id, ctx.enqueuedAt))) {
+  const tenant = tenantOf(ctx.request);
+  if (!state.slot && !(await ctx.slots.acquire(ctx.jobId, ctx.model.id, ctx.enqueuedAt, tenant))) {
     // the provider (or model) has as many tasks in flight as allowed: wait in line, holding no worker
     // slot; the later in line, the rarer the job's own re-check (a wake-up hands it the slot first)
     return { type: "park", state, delayMs: await ctx.slots.recheckDelayMs(ctx.jobId), reason: "waiting for an in-flight slot" };
   }
-  const holding = { ...state, deadlineAt: deadlineAtSubmit(state, ctx.now(), ctx.deadlineMs), slot: !ctx.slots.uncapped(ctx.model.id) };
+  const holding = {
+    ...state,
+    deadlineAt: deadlineAtSubmit(state, ctx.now(), ctx.deadlineMs),
+    slot: !ctx.slots.uncapped(ctx.model.id, tenant),
+  };
   const admission = await ctx.admit(holding);
   // a job a hook stops (its batch's budget) ends here, before the provider hears of it (its slot is given back with the failure)
   if (!admission.ok) return { type: "fail", state: holding, error: admission.error };

@@ -1,0 +1,134 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { InflightSlots, type InflightCaps } from "../../src/inflight/inflight-slots.js";
+import { cleanPrefix } from "../support/kiln-harness.js";
+
+const MODEL = "hy-image-v3.0";
+
+// The fair share of a contended cap, on the script itself against a real Redis: which tenant's
+// job each freed slot goes to. The end-to-end goal (two worker processes, three partitions)
+// is in tenant-fairness.e2e.
+describe("InflightSlots: fair shares between tenants", () => {
+  let redis: Redis;
+  const prefixes: string[] = [];
+  beforeAll(() => {
+    redis = new Redis(inject("redisUrl"));
+  });
+  afterAll(async () => {
+    for (const prefix of prefixes) await cleanPrefix(inject("redisUrl"), prefix);
+    await redis.quit();
+  });
+
+  function slots(
+    caps: Partial<InflightCaps> & { weights?: Record<string, number>; tenantCaps?: Record<string, number> },
+    grantTtlMs = 60_000,
+  ): InflightSlots {
+    const prefix = `{fair-${randomUUID().slice(0, 8)}}`;
+    prefixes.push(prefix);
+    const tenants = { weights: new Map(Object.entries(caps.weights ?? {})), caps: new Map(Object.entries(caps.tenantCaps ?? {})) };
+    return new InflightSlots(redis, prefix, "tokenhub", { provider: caps.provider, models: caps.models ?? new Map(), tenants }, grantTtlMs);
+  }
+
+  /** Frees one slot after another (the holder's task ends) and lists who each went to, by tenant-prefixed id. */
+  async function serve(s: InflightSlots, holders: string[], count: number): Promise<string[]> {
+    const order: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const granted = await s.release(holders.shift()!);
+      expect(granted).toHaveLength(1);
+      const next = granted[0]!;
+      expect((await s.acquire(next, MODEL, 0, next.split("-")[0])).held).toBe(true);
+      holders.push(next);
+      order.push(next);
+    }
+    return order;
+  }
+
+  it("a tenant arriving behind another's backlog is served at the next free slot, then every other slot; FIFO within each", async () => {
+    const s = slots({ provider: 2 });
+    const holders = ["a-0", "a-1"];
+    for (const id of holders) expect((await s.acquire(id, MODEL, 0, "a")).held).toBe(true);
+    for (let i = 2; i < 40; i++) expect((await s.acquire(`a-${i}`, MODEL, i, "a")).held).toBe(false);
+    expect(await serve(s, holders, 3)).toEqual(["a-2", "a-3", "a-4"]);
+    // b comes later, its enqueue times later than all of a's: FIFO would serve it after 35 more of a's
+    for (let i = 0; i < 3; i++) expect((await s.acquire(`b-${i}`, MODEL, 1_000 + i, "b")).held).toBe(false);
+    expect(await s.waiting()).toBe(38);
+    expect(await serve(s, holders, 7)).toEqual(["b-0", "a-5", "b-1", "a-6", "b-2", "a-7", "a-8"]);
+  });
+
+  it("weights set the shares while both wait: 3 to 1", async () => {
+    const s = slots({ provider: 1, weights: { b: 3 } });
+    const holders = ["x-0"];
+    await s.acquire("x-0", MODEL, 0, "x");
+    for (let i = 0; i < 20; i++) {
+      await s.acquire(`a-${i}`, MODEL, i, "a");
+      await s.acquire(`b-${i}`, MODEL, 100 + i, "b");
+    }
+    const order = await serve(s, holders, 16);
+    expect(order.filter((id) => id.startsWith("b-"))).toHaveLength(12);
+    expect(order.filter((id) => id.startsWith("a-"))).toEqual(["a-0", "a-1", "a-2", "a-3"]);
+  });
+
+  it("a tenant alone takes every slot, and time spent alone earns the other no debt and no credit", async () => {
+    const s = slots({ provider: 3 });
+    for (let i = 0; i < 3; i++) expect((await s.acquire(`a-${i}`, MODEL, i, "a")).held).toBe(true);
+    const holders = ["a-0", "a-1", "a-2"];
+    for (let i = 3; i < 30; i++) await s.acquire(`a-${i}`, MODEL, i, "a");
+    // a alone: 10 more slots, all a's
+    expect((await serve(s, holders, 10)).every((id) => id.startsWith("a-"))).toBe(true);
+    // b was idle all along: it is served next, then shares equally (not 13 in a row to catch up)
+    for (let i = 0; i < 5; i++) await s.acquire(`b-${i}`, MODEL, 500 + i, "b");
+    expect(await serve(s, holders, 6)).toEqual(["b-0", "a-13", "b-1", "a-14", "b-2", "a-15"]);
+  });
+
+  it("KILN_TENANT_MAX_INFLIGHT holds a tenant to its cap while others use the rest; without a provider cap too", async () => {
+    const capped = slots({ provider: 4, tenantCaps: { bulk: 1 } });
+    expect((await capped.acquire("bulk-0", MODEL, 0, "bulk")).held).toBe(true);
+    expect((await capped.acquire("bulk-1", MODEL, 1, "bulk")).held).toBe(false);
+    for (let i = 0; i < 3; i++) expect((await capped.acquire(`web-${i}`, MODEL, 10 + i, "web")).held).toBe(true);
+    expect(await capped.tenants()).toEqual([
+      { tenant: "bulk", inUse: 1, waiting: 1 },
+      { tenant: "web", inUse: 3, waiting: 0 },
+    ]);
+    // a free slot goes to bulk's next only once bulk's own task ends
+    expect(await capped.release("web-0")).toEqual([]);
+    expect(await capped.release("bulk-0")).toEqual(["bulk-1"]);
+
+    const only = slots({ tenantCaps: { "*": 2 } });
+    expect(only.uncapped(MODEL, "bulk")).toBe(false);
+    expect((await only.acquire("bulk-0", MODEL, 0, "bulk")).held).toBe(true);
+    expect((await only.acquire("bulk-1", MODEL, 1, "bulk")).held).toBe(true);
+    expect((await only.acquire("bulk-2", MODEL, 2, "bulk")).held).toBe(false);
+    expect((await only.acquire("web-0", MODEL, 3, "web")).held).toBe(true);
+    expect(await only.release("bulk-0")).toEqual(["bulk-2"]);
+  });
+
+  it("a slot handed to a tenant's job that never claims it lapses back to that job, ahead of the other tenant", async () => {
+    const s = slots({ provider: 1 }, 300);
+    await s.acquire("a-0", MODEL, 0, "a");
+    for (let i = 1; i < 5; i++) await s.acquire(`a-${i}`, MODEL, i, "a");
+    await s.acquire("b-0", MODEL, 100, "b");
+    await s.acquire("b-1", MODEL, 101, "b");
+    // a-0 ends: b-0 is handed the slot (b is behind in service) and its waker crashes
+    expect(await s.release("a-0")).toEqual(["b-0"]);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // lapsed: b-0 goes back to the head of b's lane with b's turn refunded, and is handed the slot again
+    expect(await s.sweep()).toEqual(["b-0"]);
+    expect((await s.acquire("b-0", MODEL, 100, "b")).held).toBe(true);
+    expect(await s.release("b-0")).toEqual(["a-1"]);
+  });
+
+  it("a tenant's waiting jobs that leave (cancelled) leave its turn to the others; only tenants at work are kept", async () => {
+    const s = slots({ provider: 1 });
+    await s.acquire("x-0", MODEL, 0, "x");
+    await s.acquire("a-0", MODEL, 1, "a");
+    await s.acquire("b-0", MODEL, 2, "b");
+    expect(await s.release("a-0")).toEqual([]);
+    expect(await s.release("x-0")).toEqual(["b-0"]);
+    expect(await s.tenants()).toEqual([{ tenant: "b", inUse: 1, waiting: 0 }]);
+    // a tenant neither holding nor waiting leaves no pass behind: tenants made up by producers do not pile up
+    await s.release("b-0");
+    expect((await redis.hkeys(`${prefixes.at(-1)}:inflight:tokenhub:passes`)).filter((key) => key !== "*")).toEqual([]);
+  });
+});
