@@ -65,7 +65,7 @@ export const row: BenchRow = {
         "fair, equal weights": equal.waitsMs.map((ms, i) => [i, round(ms / 1000, 2)]),
         [`fair, web=${WEB_WEIGHT}`]: weighted.waitsMs.map((ms, i) => [i, round(ms / 1000, 2)]),
       },
-      seriesAxes: { x: "web's request (in enqueue order)", y: "wait from enqueue to submit (s)", joined: true },
+      seriesAxes: { x: "web's requests in enqueue order (count)", y: "wait from enqueue to submit (s)", joined: true },
     };
   },
 };
