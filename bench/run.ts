@@ -26,6 +26,7 @@ const ORDER = [
   "naive",
   "manifest",
   "fairness",
+  "fairness-rate",
 ];
 
 export interface BenchResults {

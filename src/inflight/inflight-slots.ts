@@ -10,6 +10,8 @@ export interface InflightCaps {
   models: ReadonlyMap<string, number>;
   /** How the capacity is shared between tenants (`KILN_TENANT_WEIGHTS`, `KILN_TENANT_MAX_INFLIGHT`). @defaultValue equal weights, no tenant caps */
   tenants?: TenantShares;
+  /** The provider's requests at most per window, submits and polls together (`KILN_<PROVIDER>_RATE`). @defaultValue none */
+  rate?: { max: number; windowMs: number };
 }
 
 /** Weights and caps per tenant; `*` stands for every tenant without its own. */
@@ -71,9 +73,16 @@ export interface SlotAnswer {
 // never comes to claim it (the waker crashed before promoting it); the job then goes back to
 // the head of its lane, its tenant's pass is refunded, and whoever runs the script wakes it.
 //
+// A provider's rate (`KILN_<PROVIDER>_RATE`) is a sliding window of its requests (`<P>:rate`, each
+// scored by when it was made): at most `rateMax` in any `rateWindow` ms. A poll takes room in it
+// whenever there is some (`request`: polls come first); a submit only through the lanes above, so
+// behind a rate the waiting tenants share the room that polls leave, as they share slots. Behind
+// a rate alone, a job that may submit holds nothing afterwards.
+//
 // ARGV: now, provider cap (0: none), the model caps, grant TTL, op, job id, lane (0: provider-wide,
 // i: model i), enqueued at, lease end, tenant, the default tenant, weights and tenant caps
-// (`name=value,...`, `*` for the rest). Returns {held or reclaimed (0/1), granted ids...}.
+// (`name=value,...`, `*` for the rest), rate max (0: none) and window. Returns {held or reclaimed
+// (0/1; for a sweep, whether anyone waits), granted ids...}, or for `request` {ms until room, 0 if taken}.
 const SLOTS = `
 local now = tonumber(ARGV[1])
 local capP = tonumber(ARGV[2])
@@ -89,6 +98,23 @@ local function parse(s)
   return t
 end
 local weights, tenantCaps = parse(ARGV[11 + n]), parse(ARGV[12 + n])
+local rateMax, rateWindow = tonumber(ARGV[13 + n]), tonumber(ARGV[14 + n])
+local RATE = P .. ':rate'
+local function roomIn()
+  if rateMax == 0 then return 0 end
+  redis.call('ZREMRANGEBYSCORE', RATE, '-inf', now - rateWindow)
+  if redis.call('ZCARD', RATE) < rateMax then return 0 end
+  local oldest = redis.call('ZRANGE', RATE, 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + rateWindow - now)
+end
+local function spend(id)
+  if rateMax > 0 then redis.call('ZADD', RATE, now, id .. '@' .. redis.call('INCR', SEQ)) end
+end
+if op == 'request' then
+  local wait = roomIn()
+  if wait == 0 then spend(jobId) end
+  return { wait }
+end
 local function weightOf(t) return weights[t] or weights['*'] or 1 end
 local function laneKey(i, t)
   local base = i == 0 and KEYS[4] or KEYS[4 + 2 * i]
@@ -146,8 +172,10 @@ local granted = { 0 }
 if op == 'release' then leaveAll(jobId) end
 if op == 'reclaim' and redis.call('HEXISTS', G, jobId) == 0 then
   local lapsed = false
-  for k = 3, #KEYS, 2 do
-    local score = redis.call('ZSCORE', KEYS[k], jobId)
+  local keys = { heldBy(redis.call('HGET', OWNER, jobId) or defaultTenant) }
+  for k = 3, #KEYS, 2 do keys[#keys + 1] = KEYS[k] end
+  for _, key in ipairs(keys) do
+    local score = redis.call('ZSCORE', key, jobId)
     if score then
       if tonumber(score) > now then lapsed = false break end
       lapsed = true
@@ -166,8 +194,8 @@ for k = 3, #KEYS, 2 do
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[k], '-inf', now)) do
     local grant = redis.call('HGET', G, id)
     if grant then
-      local score, key, t = string.match(grant, '^([^|]+)|([^|]*)|?(.*)$')
-      if t == '' then t = defaultTenant end
+      local score, key = string.match(grant, '^([^|]+)|(.*)$')
+      local t = redis.call('HGET', OWNER, id) or defaultTenant
       leaveAll(id)
       redis.call('ZADD', key, score, id)
       redis.call('HSET', OWNER, id, t)
@@ -178,10 +206,15 @@ for k = 3, #KEYS, 2 do
     end
   end
 end
-if not redis.call('ZSCORE', RING, defaultTenant) and waits(defaultTenant) then join(defaultTenant) end
+-- the default tenant's lane is also an earlier version's, which knows no ring
+if waits(defaultTenant) then join(defaultTenant) else leaveIfIdle(defaultTenant) end
 for _ = 1, 1000 do
   if capP > 0 and redis.call('ZCARD', P) >= capP then break end
+  -- behind a rate, one submit per call: the pump calls once per request's worth of room, so
+  -- submits come evenly and a poll that falls due finds room between them
+  if roomIn() > 0 or (rateMax > 0 and #granted > 1) then break end
   local best, bestT, bestId, bestScore
+  local blocked = {}
   for _, t in ipairs(redis.call('ZRANGE', RING, 0, -1)) do
     for i = 0, n do
       local head = redis.call('ZRANGE', laneKey(i, t), 0, 0, 'WITHSCORES')
@@ -190,29 +223,53 @@ for _ = 1, 1000 do
       end
     end
     if best then bestT = t break end
+    blocked[#blocked + 1] = t
   end
   if not best then break end
   redis.call('ZREM', laneKey(best, bestT), bestId)
   for _, s in ipairs(scopes(best, bestT)) do redis.call('ZADD', s[1], now + grantTtl, bestId) end
-  redis.call('HSET', G, bestId, bestScore .. '|' .. laneKey(best, bestT) .. '|' .. bestT)
+  redis.call('HSET', G, bestId, bestScore .. '|' .. laneKey(best, bestT))
   redis.call('HSET', OWNER, bestId, bestT)
+  spend(bestId)
+  -- a tenant passed over because none of its jobs fits (a full model) earns no credit meanwhile
+  local served = passOf(bestT)
+  for _, t in ipairs(blocked) do
+    if passOf(t) < served then
+      redis.call('HSET', PASS, t, served)
+      redis.call('ZADD', RING, served, t)
+    end
+  end
   charge(bestT)
   leaveIfIdle(bestT)
   granted[#granted + 1] = bestId
 end
+if op == 'sweep' and redis.call('EXISTS', RING) == 1 then granted[1] = 1 end
 if op ~= 'acquire' then return granted end
 local mine = scopes(lane, tenant)
 local myLane = laneKey(lane, tenant)
+-- held or handed: in the provider's holders and its model's (the tenant's are added if missing:
+-- an earlier version hands slots without them)
 local holds = true
-for _, s in ipairs(mine) do
-  if not redis.call('ZSCORE', s[1], jobId) then holds = false end
+for k = 1, #mine - 1 do
+  if not redis.call('ZSCORE', mine[k][1], jobId) then holds = false end
 end
+-- behind a rate alone, a job holds nothing once it may submit: the window counts its request
+local capless = capP == 0 and lane == 0 and (tenantCaps[tenant] or tenantCaps['*'] or 0) == 0
 redis.call('HSET', OWNER, jobId, tenant)
-if holds or (fits(lane, tenant, jobId) and redis.call('ZCARD', myLane) == 0) then
-  if not holds then charge(tenant) end
-  for _, s in ipairs(mine) do redis.call('ZADD', s[1], leaseEnd, jobId) end
+if holds or (fits(lane, tenant, jobId) and redis.call('ZCARD', myLane) == 0 and roomIn() == 0) then
+  if not holds then
+    charge(tenant)
+    spend(jobId)
+  end
+  for _, s in ipairs(mine) do
+    if capless then redis.call('ZREM', s[1], jobId) else redis.call('ZADD', s[1], leaseEnd, jobId) end
+  end
   redis.call('HDEL', G, jobId)
   redis.call('ZREM', myLane, jobId)
+  if capless then
+    redis.call('HDEL', OWNER, jobId)
+    leaveIfIdle(tenant)
+  end
   granted[1] = 1
 elseif not redis.call('ZSCORE', myLane, jobId) then
   join(tenant)
@@ -275,7 +332,9 @@ export class InflightSlots {
   async lapsed(): Promise<string[]> {
     if (!this.capped()) return [];
     const now = Date.now();
-    const keys = [this.providerKey(), ...this.modelNames.map((name) => this.modelKey(name))];
+    // a tenant's holders too: an earlier version gives slots back without leaving them
+    const tenants = (await this.redis.hkeys(`${this.providerKey()}:passes`)).filter((tenant) => tenant !== "*");
+    const keys = [this.providerKey(), ...this.modelNames.map((name) => this.modelKey(name)), ...tenants.map((t) => this.tenantKey(t))];
     const ids = [...new Set((await Promise.all(keys.map((key) => this.redis.zrangebyscore(key, "-inf", now)))).flat())];
     if (ids.length === 0) return [];
     const grants = await this.redis.hmget(`${this.providerKey()}:grants`, ...ids);
@@ -303,10 +362,25 @@ export class InflightSlots {
     return (await this.run("release", jobId)).slice(1) as string[];
   }
 
-  /** Drops lapsed slots and hands free ones over (also to jobs whose earlier wake-up was lost); returns whom to wake. */
-  async sweep(): Promise<string[]> {
-    if (!this.capped()) return [];
-    return (await this.run("sweep", "")).slice(1) as string[];
+  /**
+   * Drops lapsed slots and hands free ones (and the rate's room) over, also to jobs whose earlier
+   * wake-up was lost; returns whom to wake, and whether jobs still wait.
+   */
+  async sweep(): Promise<{ granted: string[]; waiting: boolean }> {
+    if (!this.capped()) return { granted: [], waiting: false };
+    const [waiting, ...granted] = await this.run("sweep", "");
+    return { granted: granted as string[], waiting: waiting === 1 };
+  }
+
+  /**
+   * Takes room for one provider request other than a submit (a poll) in the rate's window: 0
+   * when taken (or no rate applies), else the ms until the window has room. Polls never queue
+   * behind waiting submits.
+   */
+  async request(jobId: string): Promise<number> {
+    if (!this.caps.rate) return 0;
+    const [waitMs] = await this.run("request", jobId);
+    return Number(waitMs);
   }
 
   /** True when `jobId` holds a slot or was handed one. */
@@ -378,14 +452,24 @@ export class InflightSlots {
     return ranks.find((r) => r !== null) ?? 0;
   }
 
-  /** True when no cap applies to this model and tenant, so slots need not be taken at all. */
+  /** True when no cap and no rate applies to this model and tenant, so a submit need not ask at all. */
   uncapped(modelId: string, tenant = DEFAULT_TENANT): boolean {
-    return !this.caps.provider && this.laneOf(modelId) === 0 && this.tenantCap(tenant) === 0;
+    return !this.caps.rate && !this.holdsSlot(modelId, tenant);
   }
 
-  /** True when the provider, any of its models or any tenant is capped. */
+  /** How often to hand the rate's room over while jobs wait for it: one request's worth of the window (at least 20 ms); none without a rate. */
+  pumpEveryMs(): number | undefined {
+    return this.caps.rate && Math.max(20, this.caps.rate.windowMs / this.caps.rate.max);
+  }
+
+  /** True when a cap applies to this model and tenant, so a submitted task holds a slot until it ends. */
+  holdsSlot(modelId: string, tenant = DEFAULT_TENANT): boolean {
+    return Boolean(this.caps.provider) || this.laneOf(modelId) > 0 || this.tenantCap(tenant) > 0;
+  }
+
+  /** True when the provider, any of its models or any tenant is capped, or the provider has a rate. */
   capped(): boolean {
-    return Boolean(this.caps.provider) || this.modelNames.length > 0 || (this.caps.tenants?.caps.size ?? 0) > 0;
+    return Boolean(this.caps.provider) || this.modelNames.length > 0 || (this.caps.tenants?.caps.size ?? 0) > 0 || Boolean(this.caps.rate);
   }
 
   private tenantCap(tenant: string): number {
@@ -394,7 +478,7 @@ export class InflightSlots {
   }
 
   private run(
-    op: "acquire" | "release" | "sweep" | "renew" | "reclaim",
+    op: "acquire" | "release" | "sweep" | "renew" | "reclaim" | "request",
     jobId: string,
     lane = 0,
     enqueuedAt = 0,
@@ -405,7 +489,7 @@ export class InflightSlots {
     const caps = this.modelNames.map((name) => this.caps.models.get(name) ?? 0);
     const now = Date.now();
     const args = [now, this.caps.provider ?? 0, ...caps, this.grantTtlMs, op, jobId, lane, enqueuedAt, now + this.leaseMs];
-    args.push(tenant, DEFAULT_TENANT, this.weights, this.tenantCaps);
+    args.push(tenant, DEFAULT_TENANT, this.weights, this.tenantCaps, this.caps.rate?.max ?? 0, this.caps.rate?.windowMs ?? 0);
     return this.redis.eval(SLOTS, keys.length, ...keys, ...args) as Promise<Array<number | string>>;
   }
 

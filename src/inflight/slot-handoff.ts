@@ -36,6 +36,7 @@ const DEFAULT_SWEEP_EVERY_MS = 5_000;
  */
 export class SlotHandoff implements SlotGate {
   private timer?: NodeJS.Timeout;
+  private pumping?: NodeJS.Timeout;
   private readonly reclaimObservers = new Set<(jobId: string) => void>();
 
   constructor(
@@ -97,6 +98,8 @@ export class SlotHandoff implements SlotGate {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    clearTimeout(this.pumping);
+    this.pumping = undefined;
   }
 
   /** Calls `observer` with each job whose slot the sweep took back (`kiln_slots_reclaimed_total`). */
@@ -107,7 +110,22 @@ export class SlotHandoff implements SlotGate {
   async acquire(jobId: string, modelId: string, enqueuedAt: number, tenant: string): Promise<boolean> {
     const answer = await this.slots.acquire(jobId, modelId, enqueuedAt, tenant);
     await this.wake(answer.granted);
+    if (!answer.held) this.pump();
     return answer.held;
+  }
+
+  /** Room in the provider's rate for a poll: 0 when taken, else the ms to wait. A failed look-up lets the poll go. */
+  async request(jobId: string): Promise<number> {
+    try {
+      return await this.slots.request(jobId);
+    } catch (err) {
+      this.log.warn({ err, jobId }, "could not take room in the provider's rate; polling anyway");
+      return 0;
+    }
+  }
+
+  holdsSlot(modelId: string, tenant: string): boolean {
+    return this.slots.holdsSlot(modelId, tenant);
   }
 
   /** Gives back the job's slot (or its place in a lane) and wakes whoever it went to. */
@@ -142,11 +160,29 @@ export class SlotHandoff implements SlotGate {
 
   async sweep(): Promise<void> {
     try {
-      await this.wake(await this.slots.sweep());
+      const { granted, waiting } = await this.slots.sweep();
+      await this.wake(granted);
+      if (waiting) this.pump();
       for (const jobId of await this.slots.lapsed()) await this.checkHolder(jobId);
     } catch (err) {
       this.log.warn({ err }, "in-flight slot sweep failed");
     }
+  }
+
+  /**
+   * Behind a rate, room frees with time, not with a release: while jobs wait, sweep every
+   * window / max (one request's worth of room) until nobody waits. Each process pumps while it
+   * parked a job or its periodic sweep found waiters, so a process that dies leaves no line
+   * unserved for longer than one periodic sweep.
+   */
+  private pump(): void {
+    const every = this.slots.pumpEveryMs();
+    if (every === undefined || this.pumping) return;
+    this.pumping = setTimeout(() => {
+      this.pumping = undefined;
+      void this.sweep();
+    }, every);
+    this.pumping.unref();
   }
 
   /**

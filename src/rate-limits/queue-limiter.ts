@@ -1,24 +1,17 @@
 import type { PartitionedQueues } from "../queue/partitioned-queues.js";
 
 /**
- * BullMQ only honours `queue.rateLimit` (used on a 429 at submit) when the worker has a
- * limiter, so one is always set; without a configured rate it is too high to matter.
+ * BullMQ only honours `queue.rateLimit` (used on a 429) when the worker has a limiter, so one
+ * is always set, too high to matter. A provider's own rate (`KILN_<PROVIDER>_RATE`) is not
+ * BullMQ's limiter: that one takes a token for every job it starts, in queue order, so a bulk
+ * ahead in the queue would pass it first whatever its tenant. The rate is a window of provider
+ * requests kept with the in-flight slots (`InflightSlots`), shared fairly between tenants.
  */
-const UNLIMITED_PER_SECOND = 10_000;
+export const BULL_LIMITER = { max: 10_000, duration: 1000 };
 
 /**
- * BullMQ's limiter for one partition's worker of a provider limited to `perSecond` requests
- * (`KILN_<PROVIDER>_RATE`) across every process: each visit is about one provider request, so
- * limiting visits limits requests, and BullMQ's limiter is per queue, so the `partitions`
- * share the rate evenly and together never exceed it.
- */
-export function partitionLimiter(perSecond: number | undefined, partitions: number): { max: number; duration: number } {
-  return limiterFor((perSecond ?? UNLIMITED_PER_SECOND) / partitions);
-}
-
-/**
- * BullMQ's limiter for `perSecond` requests: `max` per `duration` ms with the same rate, so
- * 0.5/s is 1 per 2000 ms and 2.5/s is 3 per 1200 ms (never rounded up to a faster rate).
+ * `perSecond` requests as `max` per `duration` ms with the same rate, so 0.5/s is 1 per 2000 ms
+ * and 2.5/s is 3 per 1200 ms (never rounded up to a faster rate).
  */
 export function limiterFor(perSecond: number): { max: number; duration: number } {
   const max = Math.max(1, Math.round(perSecond));

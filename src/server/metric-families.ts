@@ -215,7 +215,7 @@ export function createMetricFamilies(registry: Registry, collect: GaugeCollector
     }),
     tenantWaiting: new Gauge({
       name: "kiln_tenant_waiting",
-      help: "A tenant's jobs waiting for an in-flight slot, by provider (its queue depth behind the cap), read from Redis at scrape time",
+      help: "A tenant's jobs waiting to submit behind a provider's cap or rate (its queue depth there), by provider, read from Redis at scrape time",
       labelNames: ["provider", "tenant"],
       registers,
       collect: collect.inflight,

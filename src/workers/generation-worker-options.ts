@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
 import type { PriceTable } from "../billing/price-table.js";
 import type { PartitionedQueues } from "../queue/partitioned-queues.js";
-import { partitionLimiter } from "../rate-limits/queue-limiter.js";
+import { BULL_LIMITER } from "../rate-limits/queue-limiter.js";
 import { bullmqTelemetry } from "../telemetry/tracing.js";
 import type { ModelKind } from "../providers/model-kind.js";
 import type { Provider } from "../providers/provider.js";
@@ -41,8 +41,8 @@ export interface GenerationWorkerOptions {
   /** Source of randomness for jitter. @defaultValue Math.random */
   random?: () => number;
   /**
-   * Provider requests per second across every process and partition (`KILN_<PROVIDER>_RATE`):
-   * each of the `queues.count` partitions' queues gets an even share. @defaultValue unlimited
+   * Provider requests per second across every process and partition (`KILN_<PROVIDER>_RATE`),
+   * for the poll schedule; the rate itself is held by the slots' window (`SlotHandoff`). @defaultValue unlimited
    */
   ratePerSecond?: number;
   /**
@@ -114,7 +114,7 @@ export function bullWorkerOptions(options: GenerationWorkerOptions, prefix: stri
     maxStalledCount: 5,
     lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
     stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
-    limiter: partitionLimiter(options.ratePerSecond, options.queues.count),
+    limiter: BULL_LIMITER,
     // each visit's process span joins the producer's trace through the context bullmq-otel stored in the job
     telemetry: bullmqTelemetry(),
   };

@@ -12,6 +12,7 @@ import {
   tenantWebhookSecretsOf,
 } from "../config/index.js";
 import type { InflightCaps } from "../inflight/inflight-slots.js";
+import { limiterFor } from "../rate-limits/queue-limiter.js";
 import type { ModelKind } from "../providers/model-kind.js";
 import { configuredBaseUrls, configuredProviders } from "../providers/index.js";
 import { connectRedis, redisTargetOf, waitReady } from "../queue/redis.js";
@@ -222,9 +223,16 @@ function limitsOf(
   rawEnv: NodeJS.ProcessEnv,
 ): { ratePerSecond?: number; inflight: InflightCaps; onUnknownSubmit: "retry" | "fail" } {
   const key = provider.toUpperCase() as "TOKENHUB" | "GATEWAY" | "WCODE";
+  const rate = env[`KILN_${key}_RATE`];
   return {
     onUnknownSubmit: env[`KILN_${key}_ON_UNKNOWN_SUBMIT`],
-    ratePerSecond: env[`KILN_${key}_RATE`],
-    inflight: { provider: env[`KILN_${key}_MAX_INFLIGHT`], models: modelInflightCaps(rawEnv, provider), tenants: tenantSharesOf(env) },
+    ratePerSecond: rate,
+    inflight: {
+      provider: env[`KILN_${key}_MAX_INFLIGHT`],
+      models: modelInflightCaps(rawEnv, provider),
+      tenants: tenantSharesOf(env),
+      // at most `max` requests in any `duration` ms, across every process and partition
+      ...(rate ? { rate: { max: limiterFor(rate).max, windowMs: limiterFor(rate).duration } } : {}),
+    },
   };
 }

@@ -4,6 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { InflightSlots, type InflightCaps } from "../../src/inflight/inflight-slots.js";
 import { cleanPrefix } from "../support/kiln-harness.js";
+import { readFileSync } from "node:fs";
+
+/** The slots script of the version before tenants, for a rolling upgrade: both run on the same keys. */
+const BEFORE_TENANTS = readFileSync(new URL("../fixtures/slots-before-tenants.lua", import.meta.url), "utf8");
 
 const MODEL = "hy-image-v3.0";
 
@@ -28,7 +32,13 @@ describe("InflightSlots: fair shares between tenants", () => {
     const prefix = `{fair-${randomUUID().slice(0, 8)}}`;
     prefixes.push(prefix);
     const tenants = { weights: new Map(Object.entries(caps.weights ?? {})), caps: new Map(Object.entries(caps.tenantCaps ?? {})) };
-    return new InflightSlots(redis, prefix, "tokenhub", { provider: caps.provider, models: caps.models ?? new Map(), tenants }, grantTtlMs);
+    return new InflightSlots(
+      redis,
+      prefix,
+      "tokenhub",
+      { provider: caps.provider, models: caps.models ?? new Map(), tenants, ...(caps.rate ? { rate: caps.rate } : {}) },
+      grantTtlMs,
+    );
   }
 
   /** Frees one slot after another (the holder's task ends) and lists who each went to, by tenant-prefixed id. */
@@ -114,7 +124,7 @@ describe("InflightSlots: fair shares between tenants", () => {
     expect(await s.release("a-0")).toEqual(["b-0"]);
     await new Promise((resolve) => setTimeout(resolve, 400));
     // lapsed: b-0 goes back to the head of b's lane with b's turn refunded, and is handed the slot again
-    expect(await s.sweep()).toEqual(["b-0"]);
+    expect((await s.sweep()).granted).toEqual(["b-0"]);
     expect((await s.acquire("b-0", MODEL, 100, "b")).held).toBe(true);
     expect(await s.release("b-0")).toEqual(["a-1"]);
   });
@@ -130,5 +140,116 @@ describe("InflightSlots: fair shares between tenants", () => {
     // a tenant neither holding nor waiting leaves no pass behind: tenants made up by producers do not pile up
     await s.release("b-0");
     expect((await redis.hkeys(`${prefixes.at(-1)}:inflight:tokenhub:passes`)).filter((key) => key !== "*")).toEqual([]);
+  });
+
+  it("a tenant blocked by a full model earns no credit meanwhile: once it can run, it shares, it does not take every slot", async () => {
+    const s = slots({ provider: 2, models: new Map([["HY_VIDEO_1_5", 1]]) });
+    await s.acquire("b-video", "hy-video-1.5", 0, "b");
+    await s.acquire("a-video", "hy-video-1.5", 1, "a");
+    const holders = ["b-video"];
+    expect((await s.acquire("b-0", MODEL, 2, "b")).held).toBe(true);
+    holders.push("b-0");
+    for (let i = 1; i < 30; i++) await s.acquire(`b-${i}`, MODEL, 2 + i, "b");
+    // b's image slot turns over 10 times while a waits behind the full video model
+    holders.shift();
+    const order: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const granted = await s.release(holders.shift()!);
+      await s.acquire(granted[0]!, MODEL, 0, "b");
+      holders.push(granted[0]!);
+      order.push(granted[0]!);
+    }
+    expect(order.every((id) => id.startsWith("b-"))).toBe(true);
+    for (let i = 0; i < 10; i++) await s.acquire(`a-${i}`, MODEL, 100 + i, "a");
+    // served from the pass b was last served at (ties go by name): without that, a would take the next 10
+    const next = await serve(s, holders, 6);
+    expect(next.filter((id) => id.startsWith("a-"))).toEqual(["a-0", "a-1", "a-2", "a-3"]);
+  });
+
+  it("shares the keys with the version before tenants during a rolling upgrade: its releases and grants leave nothing stuck", async () => {
+    const s = slots({ provider: 2, tenantCaps: { a: 1 } }, 300);
+    const prefix = prefixes.at(-1)!;
+    const P = `${prefix}:inflight:tokenhub`;
+    const before = (op: string, jobId: string) =>
+      redis.eval(BEFORE_TENANTS, 4, `${P}:grants`, `${P}:seq`, P, `${P}:waiting`, Date.now(), 2, 300, op, jobId, 0, 0, Date.now() + 60_000);
+    // acquired by this version, given back by an earlier one: its tenant holder entry is left behind
+    expect((await s.acquire("a-0", MODEL, 0, "a")).held).toBe(true);
+    await before("release", "a-0");
+    expect((await s.acquire("a-1", MODEL, 1, "a")).held).toBe(false);
+    // the sweep finds the stale entry once its lease is over, and the job behind it runs
+    await redis.zadd(`${P}:tenant:a`, 0, "a-0");
+    expect(await s.lapsed()).toEqual(["a-0"]);
+    expect((await s.reclaim("a-0")).granted).toEqual(["a-1"]);
+    expect((await s.acquire("a-1", MODEL, 1, "a")).held).toBe(true);
+    // a slot the earlier version hands to a default-tenant job is claimed here, though another waits behind it
+    await s.release("a-1");
+    for (const [id, at] of [
+      ["d-0", 10],
+      ["d-1", 11],
+    ] as const)
+      expect((await s.acquire(id, MODEL, at, "default")).held).toBe(true);
+    for (const [id, at] of [
+      ["d-2", 12],
+      ["d-3", 13],
+    ] as const)
+      expect((await s.acquire(id, MODEL, at, "default")).held).toBe(false);
+    expect(await before("release", "d-0")).toEqual([0, "d-2"]);
+    expect((await s.acquire("d-2", MODEL, 12, "default")).held).toBe(true);
+    // and a grant of this version that lapses is put back in place by the earlier one
+    expect(await s.release("d-1")).toEqual(["d-3"]);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await before("sweep", "")).toEqual([0, "d-3"]);
+    expect(await redis.keys(`${P}:waiting*`)).toEqual([]);
+  });
+
+  describe("behind a provider's rate", () => {
+    const rated = (weights: Record<string, number> = {}) => slots({ rate: { max: 2, windowMs: 300 }, weights });
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it("polls take the window's room whenever there is some; a submit takes it only with nobody waiting ahead", async () => {
+      const s = rated();
+      expect(s.uncapped(MODEL, "a")).toBe(false);
+      expect(s.holdsSlot(MODEL, "a")).toBe(false);
+      expect(await s.request("poll-1")).toBe(0);
+      await sleep(150);
+      expect((await s.acquire("a-0", MODEL, 0, "a")).held).toBe(true);
+      // the window is full: the next submit waits, the next poll is told how long until there is room
+      expect((await s.acquire("a-1", MODEL, 1, "a")).held).toBe(false);
+      const wait = await s.request("poll-2");
+      expect(wait).toBeGreaterThan(50);
+      expect(wait).toBeLessThanOrEqual(150);
+      await sleep(wait);
+      // room for one again: the poll takes it, though a submit waited before it
+      expect(await s.request("poll-2")).toBe(0);
+      expect((await s.sweep()).granted).toEqual([]);
+      await sleep(200);
+      expect((await s.sweep()).granted).toEqual(["a-1"]);
+      // a submit that may go holds nothing afterwards: no slot to give back
+      expect((await s.acquire("a-1", MODEL, 1, "a")).held).toBe(true);
+      expect(await s.inUse()).toBe(0);
+      expect(await s.waiting()).toBe(0);
+    });
+
+    it("the room a rate leaves is shared between waiting tenants, as slots are", async () => {
+      const s = rated();
+      await s.request("poll-1");
+      await s.request("poll-2");
+      for (let i = 0; i < 10; i++) await s.acquire(`a-${i}`, MODEL, i, "a");
+      for (let i = 0; i < 3; i++) await s.acquire(`b-${i}`, MODEL, 100 + i, "b");
+      const order: string[] = [];
+      while (order.length < 6) {
+        await sleep(160);
+        const { granted, waiting } = await s.sweep();
+        expect(waiting).toBe(true);
+        // each claim hands over what room is left too, as every call does
+        for (let i = 0; i < granted.length; i++) {
+          const claim = await s.acquire(granted[i]!, MODEL, 0, granted[i]!.split("-")[0]);
+          expect(claim.held).toBe(true);
+          granted.push(...claim.granted);
+        }
+        order.push(...granted);
+      }
+      expect(order.slice(0, 6)).toEqual(["a-0", "b-0", "a-1", "b-1", "a-2", "b-2"]);
+    });
   });
 });

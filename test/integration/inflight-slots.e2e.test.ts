@@ -103,10 +103,10 @@ describe("InflightSlots: waiting lanes and hand-over", () => {
     await s.acquire("c", "hy-image-v3.0", 3);
     // the releaser crashes before waking b
     expect(await s.release("a")).toEqual(["b"]);
-    expect(await s.sweep()).toEqual([]);
+    expect((await s.sweep()).granted).toEqual([]);
     await new Promise((r) => setTimeout(r, 300));
     // b keeps its place ahead of c and is handed the slot again, for the sweeper to wake
-    expect(await s.sweep()).toEqual(["b"]);
+    expect((await s.sweep()).granted).toEqual(["b"]);
     expect(await s.waiting()).toBe(1);
   });
 
@@ -128,7 +128,7 @@ describe("InflightSlots: waiting lanes and hand-over", () => {
     await s.acquire("next", "hy-image-v3.0", 3);
     await new Promise((r) => setTimeout(r, 200));
     // nothing is dropped by the lapse itself: Redis cannot tell whether the job still waits on its task
-    expect(await s.sweep()).toEqual([]);
+    expect((await s.sweep()).granted).toEqual([]);
     expect((await s.lapsed()).sort()).toEqual(["alive", "lost"]);
     await s.renew("alive");
     // claimed again since it was found lapsed: the reclaim does not take it

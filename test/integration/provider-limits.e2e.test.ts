@@ -74,6 +74,21 @@ describe("per-provider limits", () => {
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1800);
   });
 
+  it("KILN_TOKENHUB_RATE holds submits and polls together, across partitions", async () => {
+    h = await new KilnHarness().start({
+      simulator: { durationsMs: { image: 1500, video: 1500, "3d": 1500 } },
+      env: { KILN_TOKENHUB_RATE: "5", KILN_PARTITIONS: "3" },
+    });
+    const ids = await Promise.all(Array.from({ length: 8 }, () => h.client.enqueue(h.request("hy-image-v3.0"))));
+    for (const id of ids) expect((await h.client.waitFor(id, { timeoutMs: 30_000 })).state).toBe("completed");
+    const requests = [...h.simulator.stats().submissions.map((s) => s.at), ...h.simulator.queryTimes()].sort((a, b) => a - b);
+    // polls at this scale would come every few ms: the rate is what spaces them
+    expect(requests.length).toBeGreaterThan(16);
+    // at most 5 in any second (950 ms: the simulator sees each request a few ms after kiln took its room)
+    const busiest = Math.max(...requests.map((at) => requests.filter((t) => t >= at && t < at + 950).length));
+    expect(busiest).toBeLessThanOrEqual(5);
+  });
+
   it("the deadline counts from the submit: jobs waiting behind a cap longer than KILN_DEADLINE_IMAGE still complete", async () => {
     // each task takes 1.2 s and one runs at a time, so the fourth waits about 3.6 s for its slot: longer than the 2.5 s deadline
     h = await new KilnHarness().start({

@@ -23,6 +23,8 @@ export interface FairnessRun {
   bulk: ScenarioTenant;
   /** The later, smaller tenant whose waits are measured. */
   trickle: ScenarioTenant;
+  /** Runs after the bulk is enqueued and before the trickle's first request (a crash, say). */
+  beforeTrickle?: () => Promise<void>;
   /** Also wait for every bulk submit, for the bulk's throughput. @defaultValue false */
   drain?: boolean;
   timeoutMs: number;
@@ -55,6 +57,7 @@ export async function runFairness(run: FairnessRun): Promise<FairnessOutcome> {
   const bulk = Array.from({ length: run.bulk.count }, (_, i) => request("bulk", i, run.bulk));
   for (let i = 0; i < bulk.length; i += 50) await Promise.all(bulk.slice(i, i + 50).map((r) => run.enqueue(r)));
   await sleep(run.trickle.afterMs);
+  await run.beforeTrickle?.();
   for (let i = 0; i < run.trickle.count; i++) {
     const next = request("trickle", i, run.trickle);
     enqueuedAt.set(next.input.prompt, Date.now());

@@ -108,6 +108,7 @@ describe("pollStep with the planner", () => {
       pollScale: 1,
       random: half,
       now: () => now,
+      slots: { request: async () => 0 },
     } as unknown as StepContext;
     return { ctx, recorded: stats.recorded };
   }
@@ -141,5 +142,19 @@ describe("pollStep with the planner", () => {
     const failed = context({ state: "failed", code: "x", message: "no" }, 100_000);
     await pollStep(polling({ lastPendingAt: 90_000 }), failed.ctx);
     expect(failed.recorded).toEqual([]);
+  });
+
+  it("behind a full rate window, waits until it has room (plus up to as long again), without calling the provider", async () => {
+    const { ctx } = context({ state: "succeeded", outputs: [] }, 100_000);
+    let polled = 0;
+    const full = {
+      ...ctx,
+      provider: { ...ctx.provider, poll: async () => (polled++, { state: "succeeded" as const, outputs: [] }) },
+      slots: { request: async () => 120 },
+    } as unknown as StepContext;
+    const state = polling({ lastPendingAt: 90_000 });
+    const outcome = await pollStep(state, full);
+    expect(outcome).toMatchObject({ type: "wait", state, delayMs: 180, reason: "waiting for the provider's rate" });
+    expect(polled).toBe(0);
   });
 });

@@ -14,7 +14,10 @@ import { PollPlanner } from "../../src/polling/poll-planner.js";
 const model = resolveModel("tokenhub", "hy-video-1.5")!;
 
 /** A step context around `submit`, recording every state written, in order. */
-function context(submit: () => Promise<SubmitResult>, options: { onUnknownSubmit?: "retry" | "fail"; freeSlot?: boolean } = {}) {
+function context(
+  submit: () => Promise<SubmitResult>,
+  options: { onUnknownSubmit?: "retry" | "fail"; freeSlot?: boolean; behind?: "cap" | "rate" } = {},
+) {
   const written: JobState[] = [];
   const provider: Provider = { name: "tokenhub", submit, poll: () => Promise.reject(new Error("not polled here")) };
   const ctx = {
@@ -25,7 +28,13 @@ function context(submit: () => Promise<SubmitResult>, options: { onUnknownSubmit
     input: { prompt: "p" },
     model,
     provider,
-    slots: { acquire: async () => options.freeSlot ?? true, uncapped: () => true, recheckDelayMs: async () => 25_000 },
+    slots: {
+      acquire: async () => options.freeSlot ?? true,
+      uncapped: () => true,
+      holdsSlot: () => options.behind !== "rate",
+      request: async () => 0,
+      recheckDelayMs: async () => 25_000,
+    },
     admit: async () => ({ ok: true }),
     log: pino({ level: "silent" }),
     persist: async (state: JobState) => void written.push(state),
@@ -90,6 +99,13 @@ describe("submitStep", () => {
     const { ctx, written } = context(() => Promise.reject(new Error("must not be called")), { freeSlot: false });
     const outcome = await submitStep(initialState(0, 1), ctx);
     expect(outcome).toMatchObject({ type: "park", reason: "waiting for an in-flight slot", state: { submitCalls: 0 } });
+    expect(written).toEqual([]);
+  });
+
+  it("no room in the provider's rate: waits the same way, saying so", async () => {
+    const { ctx, written } = context(() => Promise.reject(new Error("must not be called")), { freeSlot: false, behind: "rate" });
+    const outcome = await submitStep(initialState(0, 1), ctx);
+    expect(outcome).toMatchObject({ type: "park", reason: "waiting for the provider's rate", state: { submitCalls: 0 } });
     expect(written).toEqual([]);
   });
 });

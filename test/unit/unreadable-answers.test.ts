@@ -39,6 +39,7 @@ function context(answers: Array<TaskStatus | Error>, maxBadAnswers = 3) {
     pollScale: 1,
     random: () => 0.5,
     now: () => 1_000,
+    slots: { request: async () => 0 },
   } as unknown as StepContext;
   return { ctx, lines };
 }
@@ -107,7 +108,13 @@ describe("unreadable status answers", () => {
       ...ctx,
       provider: { ...ctx.provider, submit: () => Promise.reject(unreadable()) },
       request: { provider: "gateway", model: model.id, input: {} },
-      slots: { acquire: async () => true, uncapped: () => true, recheckDelayMs: async () => 1 },
+      slots: {
+        acquire: async () => true,
+        uncapped: () => true,
+        holdsSlot: () => false,
+        request: async () => 0,
+        recheckDelayMs: async () => 1,
+      },
       admit: async () => ({ ok: true }),
       persist: async () => undefined,
       observeSubmitWindow: () => undefined,

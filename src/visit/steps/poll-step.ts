@@ -12,6 +12,10 @@ const PROGRESS_SAMPLES = 4;
 
 /** One status request. Pending: come back when the poll planner says. Done: archive or fail. */
 export async function pollStep(state: PollState, ctx: PollContext): Promise<StepOutcome> {
+  // behind the provider's rate, a poll takes room first; a full window is waited out (polls never queue behind submits)
+  const roomInMs = await ctx.slots.request(ctx.jobId);
+  if (roomInMs > 0)
+    return { type: "wait", state, delayMs: roomInMs + Math.round(ctx.random() * roomInMs), reason: "waiting for the provider's rate" };
   let status;
   try {
     status = await ctx.provider.poll(ctx.model, state.taskId);

@@ -33,12 +33,13 @@ export async function submitStep(state: SubmitState, ctx: SubmitContext): Promis
   if (!state.slot && !(await ctx.slots.acquire(ctx.jobId, ctx.model.id, ctx.enqueuedAt, tenant))) {
     // the provider (or model) has as many tasks in flight as allowed: wait in line, holding no worker
     // slot; the later in line, the rarer the job's own re-check (a wake-up hands it the slot first)
-    return { type: "park", state, delayMs: await ctx.slots.recheckDelayMs(ctx.jobId), reason: "waiting for an in-flight slot" };
+    const reason = ctx.slots.holdsSlot(ctx.model.id, tenant) ? "waiting for an in-flight slot" : "waiting for the provider's rate";
+    return { type: "park", state, delayMs: await ctx.slots.recheckDelayMs(ctx.jobId), reason };
   }
   const holding = {
     ...state,
     deadlineAt: deadlineAtSubmit(state, ctx.now(), ctx.deadlineMs),
-    slot: !ctx.slots.uncapped(ctx.model.id, tenant),
+    slot: ctx.slots.holdsSlot(ctx.model.id, tenant),
   };
   const admission = await ctx.admit(holding);
   // a job a hook stops (its batch's budget) ends here, before the provider hears of it (its slot is given back with the failure)

@@ -88,6 +88,11 @@ export class ProviderSimulator {
     return { submissions: [...this.book.submissions], ...this.book.counters };
   }
 
+  /** When the last status queries came, ms since the epoch, oldest first (the last 10,000). */
+  queryTimes(): number[] {
+    return [...this.book.queryTimes];
+  }
+
   configure(patch: Partial<SimulatorOptions>): void {
     this.options = SimulatorOptions.parse({ ...this.options, ...patch });
   }

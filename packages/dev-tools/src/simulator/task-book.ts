@@ -2,6 +2,9 @@ import { createHash, createHmac, randomInt } from "node:crypto";
 import { fakeMedia, MEDIA_CONTENT_TYPES, streamedMp4, type MediaFormat, type StreamedMedia } from "./fake-media.js";
 import { DIRECTIVES, type SimulatorOptions } from "./simulator-options.js";
 
+/** Status queries whose time is kept, for tests that check a rate (in-process only; not in the stats endpoint). */
+const QUERY_TIMES_KEPT = 10_000;
+
 /** One file a task will produce: its format, approximate size and what it is to the caller. */
 export interface FilePlan {
   format: MediaFormat;
@@ -83,9 +86,14 @@ export class TaskBook {
     return { status: progress < 20 ? "queued" : "in_progress", progress };
   }
 
+  /** When the last status queries came (ms since the epoch), up to `QUERY_TIMES_KEPT`, oldest first. */
+  readonly queryTimes: number[] = [];
+
   /** A query is answering `task`'s status: a terminal answer closes it (it leaves the caller's in-flight count). */
   queried(task: SimTask): void {
     this.counters.queries++;
+    this.queryTimes.push(Date.now());
+    if (this.queryTimes.length > QUERY_TIMES_KEPT) this.queryTimes.shift();
     task.firstQueriedAt ??= Date.now();
     if (task.closedAt === undefined && Date.now() >= task.doneAt) {
       task.closedAt = Date.now();
