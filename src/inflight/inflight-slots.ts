@@ -190,29 +190,36 @@ if op == 'renew' and redis.call('HEXISTS', G, jobId) == 0 then
     if redis.call('ZSCORE', key, jobId) then redis.call('ZADD', key, leaseEnd, jobId) end
   end
 end
+-- a grant not claimed in time goes back to the head of its lane, its tenant's pass given back
+local function requeue(id, grant)
+  local score, key = string.match(grant, '^([^|]+)|(.*)$')
+  local t = redis.call('HGET', OWNER, id) or defaultTenant
+  leaveAll(id)
+  redis.call('ZADD', key, score, id)
+  redis.call('HSET', OWNER, id, t)
+  join(t)
+  local p = passOf(t) - 1 / weightOf(t)
+  redis.call('HSET', PASS, t, p)
+  redis.call('ZADD', RING, p, t)
+end
 for k = 3, #KEYS, 2 do
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[k], '-inf', now)) do
     local grant = redis.call('HGET', G, id)
-    if grant then
-      local score, key = string.match(grant, '^([^|]+)|(.*)$')
-      local t = redis.call('HGET', OWNER, id) or defaultTenant
-      leaveAll(id)
-      redis.call('ZADD', key, score, id)
-      redis.call('HSET', OWNER, id, t)
-      join(t)
-      local p = passOf(t) - 1 / weightOf(t)
-      redis.call('HSET', PASS, t, p)
-      redis.call('ZADD', RING, p, t)
-    end
+    if grant then requeue(id, grant) end
   end
 end
 -- the default tenant's lane is also an earlier version's, which knows no ring
 if waits(defaultTenant) then join(defaultTenant) else leaveIfIdle(defaultTenant) end
+-- behind a rate, a few submits per call (one per 20 ms of the rate): the pump calls that often,
+-- so submits come evenly and a poll that falls due finds room between them
+local perCall = rateMax > 0 and math.max(1, math.ceil(rateMax * 20 / rateWindow)) or 1000
+local rateBound = false
 for _ = 1, 1000 do
   if capP > 0 and redis.call('ZCARD', P) >= capP then break end
-  -- behind a rate, one submit per call: the pump calls once per request's worth of room, so
-  -- submits come evenly and a poll that falls due finds room between them
-  if roomIn() > 0 or (rateMax > 0 and #granted > 1) then break end
+  if roomIn() > 0 or #granted > perCall then
+    rateBound = rateMax > 0
+    break
+  end
   local best, bestT, bestId, bestScore
   local blocked = {}
   for _, t in ipairs(redis.call('ZRANGE', RING, 0, -1)) do
@@ -243,7 +250,8 @@ for _ = 1, 1000 do
   leaveIfIdle(bestT)
   granted[#granted + 1] = bestId
 end
-if op == 'sweep' and redis.call('EXISTS', RING) == 1 then granted[1] = 1 end
+-- the pump goes on only while the rate holds submits back: a cap's line moves with releases
+if op == 'sweep' and rateBound and redis.call('EXISTS', RING) == 1 then granted[1] = 1 end
 if op ~= 'acquire' then return granted end
 local mine = scopes(lane, tenant)
 local myLane = laneKey(lane, tenant)
@@ -256,6 +264,17 @@ end
 -- behind a rate alone, a job holds nothing once it may submit: the window counts its request
 local capless = capP == 0 and lane == 0 and (tenantCaps[tenant] or tenantCaps['*'] or 0) == 0
 redis.call('HSET', OWNER, jobId, tenant)
+-- a grant claimed after its room has left the window (its job was held up: a 429's pause, busy
+-- workers) needs room again, or goes back to the head of its lane
+local grant = redis.call('HGET', G, jobId)
+if holds and grant and rateMax > 0 and now - (tonumber(redis.call('ZSCORE', P, jobId)) - grantTtl) >= rateWindow then
+  if roomIn() == 0 then
+    spend(jobId)
+  else
+    requeue(jobId, grant)
+    holds = false
+  end
+end
 if holds or (fits(lane, tenant, jobId) and redis.call('ZCARD', myLane) == 0 and roomIn() == 0) then
   if not holds then
     charge(tenant)

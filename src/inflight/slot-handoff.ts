@@ -177,7 +177,8 @@ export class SlotHandoff implements SlotGate {
    */
   private pump(): void {
     const every = this.slots.pumpEveryMs();
-    if (every === undefined || this.pumping) return;
+    // not before start() nor after stop(): a sweep still running at stop() must not re-arm it
+    if (every === undefined || this.pumping || !this.timer) return;
     this.pumping = setTimeout(() => {
       this.pumping = undefined;
       void this.sweep();

@@ -230,6 +230,29 @@ describe("InflightSlots: fair shares between tenants", () => {
       expect(await s.waiting()).toBe(0);
     });
 
+    it("a grant claimed after its room has left the window needs room again, or goes back to the head of its lane", async () => {
+      const s = slots({ rate: { max: 1, windowMs: 200 } });
+      await s.request("poll-1");
+      expect((await s.acquire("a-0", MODEL, 0, "a")).held).toBe(false);
+      await sleep(220);
+      expect((await s.sweep()).granted).toEqual(["a-0"]);
+      // a-0's job is held up (a 429's pause) past the window; a poll takes the room meanwhile
+      await sleep(220);
+      expect(await s.request("poll-2")).toBe(0);
+      expect((await s.acquire("a-0", MODEL, 0, "a")).held).toBe(false);
+      expect(await s.waiting()).toBe(1);
+      await sleep(220);
+      expect((await s.sweep()).granted).toEqual(["a-0"]);
+      expect((await s.acquire("a-0", MODEL, 0, "a")).held).toBe(true);
+    });
+
+    it("the pump goes on only while the rate holds submits back, not while they wait for a cap", async () => {
+      const s = slots({ provider: 1, rate: { max: 10, windowMs: 1000 } });
+      expect((await s.acquire("x-0", MODEL, 0, "x")).held).toBe(true);
+      expect((await s.acquire("a-0", MODEL, 1, "a")).held).toBe(false);
+      expect(await s.sweep()).toEqual({ granted: [], waiting: false });
+    });
+
     it("the room a rate leaves is shared between waiting tenants, as slots are", async () => {
       const s = rated();
       await s.request("poll-1");

@@ -16,7 +16,7 @@ const model = resolveModel("tokenhub", "hy-video-1.5")!;
 /** A step context around `submit`, recording every state written, in order. */
 function context(
   submit: () => Promise<SubmitResult>,
-  options: { onUnknownSubmit?: "retry" | "fail"; freeSlot?: boolean; behind?: "cap" | "rate" } = {},
+  options: { onUnknownSubmit?: "retry" | "fail"; freeSlot?: boolean; behind?: "cap" | "rate"; rateRoomInMs?: number } = {},
 ) {
   const written: JobState[] = [];
   const provider: Provider = { name: "tokenhub", submit, poll: () => Promise.reject(new Error("not polled here")) };
@@ -32,7 +32,7 @@ function context(
       acquire: async () => options.freeSlot ?? true,
       uncapped: () => true,
       holdsSlot: () => options.behind !== "rate",
-      request: async () => 0,
+      request: async () => options.rateRoomInMs ?? 0,
       recheckDelayMs: async () => 25_000,
     },
     admit: async () => ({ ok: true }),
@@ -99,6 +99,14 @@ describe("submitStep", () => {
     const { ctx, written } = context(() => Promise.reject(new Error("must not be called")), { freeSlot: false });
     const outcome = await submitStep(initialState(0, 1), ctx);
     expect(outcome).toMatchObject({ type: "park", reason: "waiting for an in-flight slot", state: { submitCalls: 0 } });
+    expect(written).toEqual([]);
+  });
+
+  it("a job that kept its slot through an earlier call takes room in the provider's rate before calling again", async () => {
+    const { ctx, written } = context(() => Promise.reject(new Error("must not be called")), { rateRoomInMs: 300 });
+    const outcome = await submitStep({ ...initialState(0, 1), slot: true, submitCalls: 1 }, ctx);
+    expect(outcome).toMatchObject({ type: "wait", reason: "waiting for the provider's rate", state: { submitCalls: 1, slot: true } });
+    expect((outcome as { delayMs: number }).delayMs).toBeGreaterThanOrEqual(300);
     expect(written).toEqual([]);
   });
 

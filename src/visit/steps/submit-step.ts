@@ -36,6 +36,10 @@ export async function submitStep(state: SubmitState, ctx: SubmitContext): Promis
     const reason = ctx.slots.holdsSlot(ctx.model.id, tenant) ? "waiting for an in-flight slot" : "waiting for the provider's rate";
     return { type: "park", state, delayMs: await ctx.slots.recheckDelayMs(ctx.jobId), reason };
   }
+  // a job that kept its slot through an earlier call (a 429, an unknown outcome) still needs room in the provider's rate
+  const roomInMs = state.slot ? await ctx.slots.request(ctx.jobId) : 0;
+  if (roomInMs > 0)
+    return { type: "wait", state, delayMs: roomInMs + Math.round(ctx.random() * roomInMs), reason: "waiting for the provider's rate" };
   const holding = {
     ...state,
     deadlineAt: deadlineAtSubmit(state, ctx.now(), ctx.deadlineMs),
