@@ -262,7 +262,7 @@ for k = 1, #mine - 1 do
   if not redis.call('ZSCORE', mine[k][1], jobId) then holds = false end
 end
 -- behind a rate alone, a job holds nothing once it may submit: the window counts its request
-local capless = capP == 0 and lane == 0 and (tenantCaps[tenant] or tenantCaps['*'] or 0) == 0
+local capless = capP == 0 and lane == 0 and mine[#mine][2] == 0
 redis.call('HSET', OWNER, jobId, tenant)
 -- a grant claimed after its room has left the window (its job was held up: a 429's pause, busy
 -- workers) needs room again, or goes back to the head of its lane

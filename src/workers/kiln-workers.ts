@@ -224,6 +224,7 @@ function limitsOf(
 ): { ratePerSecond?: number; inflight: InflightCaps; onUnknownSubmit: "retry" | "fail" } {
   const key = provider.toUpperCase() as "TOKENHUB" | "GATEWAY" | "WCODE";
   const rate = env[`KILN_${key}_RATE`];
+  const rateWindow = rate ? limiterFor(rate) : undefined;
   return {
     onUnknownSubmit: env[`KILN_${key}_ON_UNKNOWN_SUBMIT`],
     ratePerSecond: rate,
@@ -232,7 +233,7 @@ function limitsOf(
       models: modelInflightCaps(rawEnv, provider),
       tenants: tenantSharesOf(env),
       // at most `max` requests in any `duration` ms, across every process and partition
-      ...(rate ? { rate: { max: limiterFor(rate).max, windowMs: limiterFor(rate).duration } } : {}),
+      ...(rateWindow ? { rate: { max: rateWindow.max, windowMs: rateWindow.duration } } : {}),
     },
   };
 }

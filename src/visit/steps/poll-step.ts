@@ -1,6 +1,6 @@
 import type { JobState, PollState } from "../../state/job-state.js";
 import type { PollContext } from "./step-context.js";
-import type { StepOutcome } from "./step-outcome.js";
+import { waitForRate, type StepOutcome } from "./step-outcome.js";
 import { outcomeOfError } from "./error-outcome.js";
 import { unreadableAnswerOutcome } from "./unreadable-answers.js";
 import { isProviderError } from "../../providers/provider-error.js";
@@ -14,8 +14,7 @@ const PROGRESS_SAMPLES = 4;
 export async function pollStep(state: PollState, ctx: PollContext): Promise<StepOutcome> {
   // behind the provider's rate, a poll takes room first; a full window is waited out (polls never queue behind submits)
   const roomInMs = await ctx.slots.request(ctx.jobId);
-  if (roomInMs > 0)
-    return { type: "wait", state, delayMs: roomInMs + Math.round(ctx.random() * roomInMs), reason: "waiting for the provider's rate" };
+  if (roomInMs > 0) return waitForRate(state, roomInMs, ctx.random);
   let status;
   try {
     status = await ctx.provider.poll(ctx.model, state.taskId);

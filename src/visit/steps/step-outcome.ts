@@ -23,3 +23,11 @@ export type StepOutcome =
   | { type: "throttle"; state: JobState; delayMs: number; reason: string }
   /** End as failed: build the failed result and notify. */
   | { type: "fail"; state: JobState; error: GenerationError };
+
+/**
+ * The provider's rate window is full for another `roomInMs`: come back then, plus up to as long
+ * again at random, so the requests waiting for it do not all come back at once.
+ */
+export function waitForRate(state: JobState, roomInMs: number, random: () => number): StepOutcome {
+  return { type: "wait", state, delayMs: roomInMs + Math.round(random() * roomInMs), reason: "waiting for the provider's rate" };
+}

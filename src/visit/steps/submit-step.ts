@@ -1,6 +1,6 @@
 import type { JobState, SubmitState } from "../../state/job-state.js";
 import type { SubmitContext } from "./step-context.js";
-import type { StepOutcome } from "./step-outcome.js";
+import { waitForRate, type StepOutcome } from "./step-outcome.js";
 import { outcomeOfError } from "./error-outcome.js";
 import { isProviderError } from "../../providers/provider-error.js";
 import { isNotDelivered } from "../../providers/http-json.js";
@@ -38,8 +38,7 @@ export async function submitStep(state: SubmitState, ctx: SubmitContext): Promis
   }
   // a job that kept its slot through an earlier call (a 429, an unknown outcome) still needs room in the provider's rate
   const roomInMs = state.slot ? await ctx.slots.request(ctx.jobId) : 0;
-  if (roomInMs > 0)
-    return { type: "wait", state, delayMs: roomInMs + Math.round(ctx.random() * roomInMs), reason: "waiting for the provider's rate" };
+  if (roomInMs > 0) return waitForRate(state, roomInMs, ctx.random);
   const holding = {
     ...state,
     deadlineAt: deadlineAtSubmit(state, ctx.now(), ctx.deadlineMs),
