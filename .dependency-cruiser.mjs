@@ -11,7 +11,7 @@ const LAYERS = [
   ["contract"],
   ["state", "providers"],
   ["queue"],
-  ["billing", "cancel", "inflight", "polling", "rate-limits", "storage", "webhooks"],
+  ["billing", "cancel", "inflight", "polling", "rate-limits", "reuse", "storage", "webhooks"],
   ["batches", "visit"],
   ["config"],
   ["producers", "workers"],

@@ -27,6 +27,7 @@ const ORDER = [
   "manifest",
   "fairness",
   "fairness-rate",
+  "reuse",
 ];
 
 export interface BenchResults {

@@ -12,6 +12,7 @@ import type { BatchStatus } from "../batches/batch-status.js";
 import { EXIT } from "./cli-exit.js";
 import { InvalidRequestError } from "../contract/invalid-request-error.js";
 import { printJson, stderrLogger } from "./cli-output.js";
+import { reuseOf, type ReuseFlags } from "./reuse-flags.js";
 
 /** `kiln bulk <manifest.jsonl>`: a JSONL manifest (one request per line, with custom_id) as one batch. */
 export function bulkCommand(): Command {
@@ -24,6 +25,8 @@ export function bulkCommand(): Command {
     .option("--wait", "show completed / failed / in flight until the batch ends (exit 1 when a job failed)")
     .option("--tenant <id>", "the batch's tenant, which every line takes (a line naming another one is invalid)")
     .option("--budget <amount>", "stop submitting once the batch's cost reaches this amount (KILN_PRICES' currency; needs KILN_PRICES)")
+    .option("--reuse-ttl <seconds>", "reuse identical generations at most this old, for every line without its own reuse (docs/reuse.md)")
+    .option("--reuse-unseeded", "with --reuse-ttl: reuse lines without a seed too")
     .option("--json", "print one JSON document at the end: what was enqueued and, with --wait, the batch's final status")
     .action(async (path: string, o: BulkOptions) => {
       const env = loadEnvironment();
@@ -50,6 +53,7 @@ export function bulkCommand(): Command {
             webhook: o.webhook ? { url: o.webhook } : undefined,
             archivePrefix: o.archivePrefix,
             tenant: o.tenant,
+            reuse: reuseOf(o),
             budget: o.budget,
             prices,
             maxJobBytes: env.KILN_MAX_JOB_BYTES,
@@ -85,7 +89,7 @@ export function bulkCommand(): Command {
     });
 }
 
-interface BulkOptions {
+interface BulkOptions extends ReuseFlags {
   batchId?: string;
   webhook?: string;
   archivePrefix: string;

@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import { loadEnvironment, queueLocationOf } from "../config/index.js";
 import { GenerationClient } from "../producers/generation-client.js";
-import type { GenerationRequest } from "../contract/generation-request.js";
+import type { GenerationRequest, ReuseOption } from "../contract/generation-request.js";
+import { reuseOf } from "./reuse-flags.js";
 import { InvalidRequestError } from "../contract/invalid-request-error.js";
 import { EXIT } from "./cli-exit.js";
 import { printJson, stderrLogger } from "./cli-output.js";
@@ -21,6 +22,8 @@ export function enqueueCommand(): Command {
       "--tenant <id>",
       "the service the request comes from (fair shares, budgets, tokens); with --file, the file's own unless it names none",
     )
+    .option("--reuse-ttl <seconds>", "reuse an identical generation at most this old, or share one running (docs/reuse.md)")
+    .option("--reuse-unseeded", "with --reuse-ttl: reuse even though the input has no seed")
     .option("--wait", "wait for the job to end and print its status as one JSON document (exit 1 when it failed)")
     .option("--json", "print { id, provider, created } as one JSON document (with --wait: the final status, as --wait alone)")
     .action(
@@ -32,6 +35,8 @@ export function enqueueCommand(): Command {
         file?: string;
         id?: string;
         tenant?: string;
+        reuseTtl?: string;
+        reuseUnseeded?: boolean;
         wait?: boolean;
         json?: boolean;
       }) => {
@@ -46,6 +51,7 @@ export function enqueueCommand(): Command {
                 ...(o.webhook ? { webhook: { url: o.webhook } } : {}),
               },
           o.tenant,
+          reuseOf(o),
         );
         const client = new GenerationClient({ ...queueLocationOf(env), maxJobBytes: env.KILN_MAX_JOB_BYTES, log: stderrLogger() });
         try {
@@ -65,13 +71,18 @@ export function enqueueCommand(): Command {
     );
 }
 
-/** The request with `--tenant` as its tenant; a file naming another tenant is an input error naming both. */
-function withTenant(request: unknown, tenant: string | undefined): unknown {
-  if (tenant === undefined || typeof request !== "object" || request === null || Array.isArray(request)) return request;
+/**
+ * The request with `--tenant` as its tenant and `--reuse-ttl` as its reuse; a file naming another
+ * tenant is an input error naming both. A file's own reuse gives way to the flags'.
+ */
+function withTenant(request: unknown, tenant: string | undefined, reuse: ReuseOption | undefined): unknown {
+  if (typeof request !== "object" || request === null || Array.isArray(request)) return request;
+  const withReuse = reuse ? { ...request, reuse } : request;
+  if (tenant === undefined) return withReuse;
   const named = (request as { tenant?: unknown }).tenant;
   if (named !== undefined && named !== tenant)
     throw new InvalidRequestError(`--tenant: ${tenant}, but the request names tenant ${JSON.stringify(named)}`);
-  return { ...request, tenant };
+  return { ...withReuse, tenant };
 }
 
 /** `text` as JSON; else an input error naming the flag (`kiln: ...`, exit 2), never a stack trace. */

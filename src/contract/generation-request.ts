@@ -17,6 +17,54 @@ export const ShallowJsonObject = z.record(z.string(), z.unknown()).refine((value
   message: `nested more than ${MAX_JSON_DEPTH} levels deep`,
 });
 
+/** The longest a completed generation is offered for reuse: 30 days, in seconds. */
+const MAX_REUSE_TTL_SECONDS = 30 * 86_400;
+
+/** `reuse` of a request: how old a completed identical generation may be to be reused, and whether an unseeded one may be. */
+export const ReuseOption = z.strictObject({
+  /** Seconds: a completed identical generation at most this old is reused (copied), not generated again. */
+  ttl: z
+    .number()
+    .int({ message: "expected whole seconds" })
+    .min(1, { message: "expected at least 1 second" })
+    .max(MAX_REUSE_TTL_SECONDS, { message: `expected at most ${MAX_REUSE_TTL_SECONDS} seconds (30 days)` }),
+  /**
+   * Reuse even though `input` has no `seed`: without one, a model samples anew each time, so two
+   * runs of the same request differ. Default false: a request without a seed is refused reuse.
+   */
+  unseeded: z.boolean().optional(),
+});
+export type ReuseOption = z.infer<typeof ReuseOption>;
+
+/** Another model to try when the one before it cannot serve: a provider, a model, and optionally its own input. */
+const FallbackTarget = z.strictObject({
+  provider: z.string().min(1),
+  model: z.string().min(1),
+  /** The fallback model's input; absent: the request's own `input`. Checked against that model's schema. */
+  input: ShallowJsonObject.optional(),
+});
+
+/** At most this many fallbacks after the request's own model. */
+const MAX_FALLBACKS = 5;
+
+/**
+ * When kiln moves on to the next fallback (docs/fallbacks.md). Every trigger fires only where
+ * no task of the model before can still finish: before the provider accepted a submit.
+ */
+export const FallbackTriggers = z.strictObject({
+  /** The provider answered that the model is not available to this account (403). @defaultValue true */
+  modelNotAvailable: z.boolean().optional(),
+  /** A submit refused for capacity (503, service unavailable). @defaultValue true */
+  capacity: z.boolean().optional(),
+  /** This many submits in a row ended with a 5xx or no answer (0: never). Needs the retry policy for unknown submits. @defaultValue 3 */
+  failedSubmits: z.number().int().min(0).max(20).optional(),
+  /** Seconds a job may wait for an in-flight slot or the provider's rate before moving on. @defaultValue none: it waits */
+  maxWait: z.number().int().min(1).max(86_400).optional(),
+  /** The job's deadline passed while its submit was still being retried. @defaultValue true */
+  deadline: z.boolean().optional(),
+});
+export type FallbackTriggers = z.infer<typeof FallbackTriggers>;
+
 /**
  * A generation request: the job data of a `generate` job on `generate-<provider>`. This schema
  * is the public contract (v1) shared with producers in any language; add only optional fields.
@@ -57,6 +105,18 @@ export const GenerationRequest = z.strictObject({
    * tokens are kept per tenant. Absent means `default`. A batch's jobs take the batch's tenant.
    */
   tenant: Tenant.optional(),
+  /**
+   * Opt in to reuse (docs/reuse.md): an identical request of the same tenant that is running
+   * shares its one submission, and one completed within `ttl` seconds makes none.
+   */
+  reuse: ReuseOption.optional(),
+  /**
+   * Models to move on to, in order, when the one before cannot serve (docs/fallbacks.md): the
+   * result's `servedBy` says which one did, and `attempts` what happened before it.
+   */
+  fallbacks: z.array(FallbackTarget).min(1).max(MAX_FALLBACKS).optional(),
+  /** Which refusals move the request on to its next fallback (defaults in `FallbackTriggers`). */
+  fallbackOn: FallbackTriggers.optional(),
 });
 export type GenerationRequest = z.infer<typeof GenerationRequest>;
 

@@ -51,6 +51,19 @@ export const ArchivedOutput = z.object({
 });
 export type ArchivedOutput = z.infer<typeof ArchivedOutput>;
 
+/** A model tried before the one that served, and why kiln moved on from it. */
+export const FallbackAttempt = z.object({
+  provider: z.string(),
+  model: z.string(),
+  /** The trigger: `modelNotAvailable`, `capacity`, `failedSubmits`, `maxWait`, `deadline`, or `notConfigured` (no worker holds that provider's key). */
+  reason: z.string(),
+  /** What the provider answered, or how long the job waited. */
+  message: z.string(),
+  /** When kiln moved on (ISO 8601). */
+  at: z.string(),
+});
+export type FallbackAttempt = z.infer<typeof FallbackAttempt>;
+
 /** The job's return value and the webhook's `data`. */
 export const GenerationResult = z.object({
   id: z.string(),
@@ -71,6 +84,18 @@ export const GenerationResult = z.object({
   tenant: z.string().optional().describe("the request's tenant (`default` when it named none)"),
   /** The batch this job belongs to, and its manifest line's custom_id. */
   batch: z.object({ id: z.string(), custom_id: z.string() }).optional(),
+  /** With `fallbacks`: the provider and model that produced this result (or the last one tried, when it failed). */
+  servedBy: z
+    .object({ provider: z.string(), model: z.string() })
+    .optional()
+    .describe("with fallbacks: the provider and model that produced this result, or the last one tried"),
+  /** With `fallbacks`: the models tried before `servedBy`, in order, and why each was left. */
+  attempts: z.array(FallbackAttempt).optional().describe("with fallbacks: the models tried before servedBy, and why each was left"),
+  /**
+   * The job whose generation this one reused (an identical request, `reuse`): its outputs are
+   * copies of that job's, and its usage and cost are zero.
+   */
+  reusedFrom: z.string().optional().describe("the job whose identical generation this one reused: outputs copied, usage and cost zero"),
   /** ISO-8601 instants of each step reached. */
   timings: z.object({
     enqueuedAt: z.string(),

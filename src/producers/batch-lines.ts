@@ -16,7 +16,7 @@ import { BatchLine, type BatchOptions } from "./batch-options.js";
 export function checkLine(
   value: unknown,
   batchId: string,
-  { prices, maxJobBytes, tenant }: Pick<BatchOptions, "prices" | "maxJobBytes" | "tenant">,
+  { prices, maxJobBytes, tenant, reuse }: Pick<BatchOptions, "prices" | "maxJobBytes" | "tenant" | "reuse">,
 ): { queue: string; id: string; data: GenerationRequest } | { error: string } {
   if (!isRecord(value)) return { error: "(root): expected a JSON object" };
   const { custom_id, ...request } = value;
@@ -25,7 +25,12 @@ export function checkLine(
   if (request.tenant !== undefined && request.tenant !== (tenant ?? DEFAULT_TENANT))
     return { error: `tenant: a batch's requests take the batch's tenant (${tenant ?? DEFAULT_TENANT}); set the batch's tenant instead` };
   try {
-    const data = validateRequest({ ...request, tenant, batch: { id: batchId, custom_id } }, { maxJobBytes });
+    // the batch's reuse is every line's that says none of its own
+    const reuses = request.reuse ?? reuse;
+    const data = validateRequest(
+      { ...request, tenant, batch: { id: batchId, custom_id }, ...(reuses ? { reuse: reuses } : {}) },
+      { maxJobBytes },
+    );
     const unpriced = prices ? budgetProblem(data, prices) : undefined;
     if (unpriced) return { error: unpriced };
     return { queue: generateQueueName(data.provider), id: childJobId(batchId, String(custom_id)), data };

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { PriceTable } from "../billing/price-table.js";
 import { ArchivePrefix } from "../contract/archive-prefix.js";
-import { GenerationRequest, ShallowJsonObject } from "../contract/generation-request.js";
+import { GenerationRequest, ReuseOption, ShallowJsonObject } from "../contract/generation-request.js";
 import { Tenant } from "../contract/tenant.js";
 import { WebhookUrl } from "../contract/webhook-url.js";
 
@@ -21,6 +21,8 @@ export interface BatchOptions {
    * refused. @defaultValue the default tenant
    */
   tenant?: string;
+  /** `reuse` of every line that has none of its own (docs/reuse.md). @defaultValue none: no reuse */
+  reuse?: ReuseOption;
   /** Jobs per addBulk call. @defaultValue 500 */
   chunkSize?: number;
   /** Called for each line refused, with its number and why; the rest goes on. */
@@ -50,6 +52,7 @@ export const BatchSettings = z.object({
   webhook: z.object({ url: WebhookUrl }).optional(),
   metadata: ShallowJsonObject.optional(),
   tenant: Tenant.optional(),
+  reuse: ReuseOption.optional(),
 });
 
 const Count = z.number().int().min(0);

@@ -65,6 +65,7 @@ export class BatchProducer {
       webhook: options.webhook,
       metadata: options.metadata,
       tenant: options.tenant,
+      reuse: options.reuse,
     });
     if (!settings.success) throw new InvalidRequestError(describeIssues(settings.error));
     const queues = this.partitions.of(batchId);

@@ -1,6 +1,8 @@
 import { resolveModel, unknownModelMessage } from "../providers/model-registry.js";
 import { GenerationRequest, describeIssues } from "../contract/generation-request.js";
 import { InvalidRequestError } from "../contract/invalid-request-error.js";
+import { reuseProblem } from "../reuse/reuse-key.js";
+import { fallbackProblem } from "../visit/fallback-targets.js";
 import { DEFAULT_MAX_JOB_BYTES, jobSizeProblem } from "../contract/job-size.js";
 
 /** Limits a producer applies to a request before it reaches Redis. */
@@ -21,5 +23,9 @@ export function validateRequest(request: unknown, limits: RequestLimits = {}): G
   if (!model) throw new InvalidRequestError(unknownModelMessage(provider, modelId));
   const checked = model.input.safeParse(input);
   if (!checked.success) throw new InvalidRequestError(`invalid input for ${model.id}: ${describeIssues(checked.error, "input")}`);
+  const noReuse = reuseProblem(parsed.data, model, checked.data);
+  if (noReuse) throw new InvalidRequestError(noReuse);
+  const badFallback = fallbackProblem(parsed.data);
+  if (badFallback) throw new InvalidRequestError(badFallback);
   return parsed.data;
 }

@@ -18,4 +18,9 @@ export interface ModelSpec {
   /** Validates `input` (the documented request body without `model`). */
   input: z.ZodType<Record<string, unknown>>;
   poll: PollPolicy;
+  /**
+   * Top-level input fields whose value the provider's document states as the default: a request
+   * spelling one out is the same request as one leaving it out (the reuse key drops them).
+   */
+  defaults?: Readonly<Record<string, unknown>>;
 }

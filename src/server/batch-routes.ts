@@ -63,6 +63,7 @@ export function registerBatchRoutes(app: FastifyInstance, options: BatchRoutesOp
         prices: options.prices,
         archivePrefix: body.archive_prefix,
         metadata: body.metadata,
+        reuse: body.reuse,
         tenant: writeTenant(request, body.tenant) ?? body.tenant,
         onInvalid: (line, message) => invalid.push({ index: line - 1, message }),
       })

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ArchivePrefix } from "../contract/archive-prefix.js";
-import { ShallowJsonObject } from "../contract/generation-request.js";
+import { ReuseOption, ShallowJsonObject } from "../contract/generation-request.js";
 import { Tenant } from "../contract/tenant.js";
 import { WebhookUrl } from "../contract/webhook-url.js";
 
@@ -24,5 +24,7 @@ export const CreateBatchBody = z.strictObject({
   metadata: ShallowJsonObject.optional(),
   /** The batch's tenant, which every request takes (a request naming another one is refused). Absent: `default`. */
   tenant: Tenant.optional(),
+  /** `reuse` for every request that has none of its own (docs/reuse.md). */
+  reuse: ReuseOption.optional(),
 });
 export type CreateBatchBody = z.infer<typeof CreateBatchBody>;

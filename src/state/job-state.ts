@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ArchivedOutput, GenerationResult } from "../contract/generation-result.js";
 import { Completion } from "../contract/completion.js";
 import { Usage } from "../contract/usage.js";
+import { FallbackAttempt } from "../contract/generation-result.js";
 
 const OutputSource = z.object({
   url: z.string().optional(),
@@ -53,6 +54,16 @@ const stateFields = {
   archivedAt: z.number().optional(),
   /** When the last `generation.progress` went out: they are at least 500 ms apart. */
   lastProgressAt: z.number().optional(),
+  /** Which model the job runs now: 0 the request's own, n its `fallbacks[n - 1]`. */
+  attempt: z.number().int().min(0).optional(),
+  /** The models tried before the current one, and why each was left (the result's `attempts`). */
+  attempts: z.array(FallbackAttempt).optional(),
+  /** Submits in a row of the current model that ended with a 5xx or no answer (the `failedSubmits` trigger). */
+  failedSubmits: z.number().int().optional(),
+  /** When the job began waiting for an in-flight slot or the rate at its current model (the `maxWait` trigger). */
+  waitingSince: z.number().optional(),
+  /** The job whose identical generation this one copied (`reuse`): the job submitted nothing. */
+  reusedFrom: z.string().optional(),
   /** The final result, set when the job fails; a completed job's is built as it is sent. */
   result: GenerationResult.optional(),
   /**

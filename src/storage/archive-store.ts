@@ -38,6 +38,12 @@ export interface ArchiveStore {
   /** The object's bytes, or those from `range.start` to `range.end` (both included). */
   get(key: string, range?: ByteRange): Promise<Readable>;
   head(key: string): Promise<StoredObject | undefined>;
+  /**
+   * Copies the object at `from` to `to` inside the store, without streaming it through kiln
+   * where the store can (S3's server-side copy; a hard link locally); undefined when `from` is
+   * not there. All-or-nothing, like `put`.
+   */
+  copy(from: string, to: string, contentType: string): Promise<StoredObject | undefined>;
   /** Removes the object; one that is not there is no error. Only the start-up probe deletes. */
   delete(key: string, options?: { signal?: AbortSignal }): Promise<void>;
   /**

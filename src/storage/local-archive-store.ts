@@ -1,4 +1,4 @@
-import { mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { copyFile, link, mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
 import { randomUUID } from "node:crypto";
 import { pipeline } from "node:stream/promises";
@@ -56,6 +56,24 @@ export class LocalArchiveStore implements ArchiveStore {
   async head(key: string): Promise<StoredObject | undefined> {
     const info = await stat(this.pathOf(key)).catch(() => undefined);
     return info?.isFile() ? this.describe(key, info.size) : undefined;
+  }
+
+  /** A hard link (a copy where the file system has none), made beside the target and renamed over it. */
+  async copy(from: string, to: string): Promise<StoredObject | undefined> {
+    const source = this.pathOf(from);
+    const info = await stat(source).catch(() => undefined);
+    if (!info?.isFile()) return undefined;
+    const path = this.pathOf(to);
+    const partial = `${path}.partial-${randomUUID()}`;
+    await mkdir(dirname(path), { recursive: true });
+    try {
+      await link(source, partial).catch(() => copyFile(source, partial));
+      await rename(partial, path);
+    } catch (err) {
+      await rm(partial, { force: true });
+      throw err;
+    }
+    return this.describe(to, info.size);
   }
 
   async delete(key: string): Promise<void> {

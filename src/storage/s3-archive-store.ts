@@ -1,4 +1,5 @@
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -50,6 +51,9 @@ export interface S3StoreOptions {
 export const S3_STORE_DEFAULTS = { partSize: 5 * MiB, queueSize: 4 } as const;
 
 /** Archive store on any S3-compatible service, streaming through multipart uploads. */
+/** The largest object one CopyObject call copies. */
+const COPY_OBJECT_MAX_BYTES = 5 * 1024 * MiB;
+
 export class S3ArchiveStore implements ArchiveStore {
   readonly client: S3Client;
   readonly location: string;
@@ -118,6 +122,21 @@ export class S3ArchiveStore implements ArchiveStore {
 
   async delete(key: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key }), { abortSignal: options.signal });
+  }
+
+  /**
+   * A server-side CopyObject: the bytes never leave the store. An object above CopyObject's
+   * 5 GiB limit is streamed through instead (get, then a multipart put).
+   */
+  async copy(from: string, to: string, contentType: string): Promise<StoredObject | undefined> {
+    const source = await this.head(from);
+    if (!source) return undefined;
+    if (source.bytes > COPY_OBJECT_MAX_BYTES) return this.put(to, await this.get(from), contentType, { length: source.bytes });
+    const CopySource = `${this.options.bucket}/${from.split("/").map(encodeURIComponent).join("/")}`;
+    await this.client.send(
+      new CopyObjectCommand({ Bucket: this.options.bucket, Key: to, CopySource, ContentType: contentType, MetadataDirective: "REPLACE" }),
+    );
+    return { key: to, url: this.urlOf(to), bytes: source.bytes };
   }
 
   async head(key: string): Promise<StoredObject | undefined> {

@@ -18,6 +18,8 @@ export function buildResult(
     batch?: GenerationRequest["batch"];
     /** The usage at the operator's prices, when they cover it. */
     cost?: Money;
+    /** With fallbacks: the model that ran (the state's `attempts` say what came before it). */
+    servedBy?: GenerationResult["servedBy"];
   },
   state: Partial<JobState>,
   finishedAt: number,
@@ -37,6 +39,8 @@ export function buildResult(
     metadata: job.metadata,
     tenant: job.tenant,
     batch: job.batch,
+    reusedFrom: state.reusedFrom,
+    ...(job.servedBy ? { servedBy: job.servedBy, attempts: state.attempts ?? [] } : {}),
     timings: {
       enqueuedAt: new Date(job.enqueuedAt).toISOString(),
       startedAt: iso(state.startedAt),

@@ -5,6 +5,8 @@ import type { ModelSpec } from "../providers/model-spec.js";
 import { isRecord } from "../util/describe-value.js";
 import { DEFAULT_MAX_JOB_BYTES, jobSizeProblem } from "../contract/job-size.js";
 import { isDotSegment } from "../contract/job-id.js";
+import { reuseProblem } from "../reuse/reuse-key.js";
+import { fallbackProblem } from "./fallback-targets.js";
 
 /** A job's data, checked: the request, its model and the model-checked input. */
 export interface AcceptedJob {
@@ -51,6 +53,10 @@ export function acceptJob(
   if (!model) return refuse(unknownModelMessage(request.provider, request.model));
   const input = model.input.safeParse(request.input);
   if (!input.success) return refuse(`invalid input for ${model.id}: ${describeIssues(input.error, "input")}`);
+  const noReuse = reuseProblem(request, model, input.data);
+  if (noReuse) return refuse(noReuse);
+  const badFallback = fallbackProblem(request);
+  if (badFallback) return refuse(badFallback);
   return { ok: true, job: { request, model, input: input.data } };
 }
 

@@ -7,6 +7,7 @@ import { GenerationRequest } from "../contract/generation-request.js";
 import { tenantOf } from "../contract/tenant.js";
 import { isRecord } from "../util/describe-value.js";
 import { buildResult } from "./generation-outcome.js";
+import { resolveModel } from "../providers/model-registry.js";
 import type { AcceptedJob } from "./job-intake.js";
 
 /** What a result says of its job besides its request: its id and when it was enqueued. */
@@ -34,10 +35,13 @@ export class JobResults {
     const price = this.prices?.priceOf(model.provider, model.id);
     const amount = price && state.usage ? costOf(price, state.usage) : undefined;
     const cost = amount === undefined ? undefined : { amount: formatDecimal(amount), currency: this.prices!.currency };
+    // with fallbacks, `model` stays the one asked for, and `servedBy` names the one that ran
+    const asked = request.fallbacks ? (resolveModel(request.provider, request.model, request.passthrough)?.id ?? request.model) : model.id;
     const identity = {
       ...job,
       provider: request.provider,
-      model: model.id,
+      model: asked,
+      servedBy: request.fallbacks ? { provider: model.provider, model: model.id } : undefined,
       metadata: request.metadata,
       tenant: tenantOf(request),
       batch: request.batch,

@@ -12,13 +12,24 @@ import type { SlotGate } from "../inflight/slot-gate.js";
 import { DEFAULT_ARCHIVE_WINDOW_MS, deadlineMsFor } from "./deadlines.js";
 import type { Admission } from "./admission.js";
 import type { VisitJob } from "./visit.js";
+import { hasFallback, triggersOf } from "./fallback-targets.js";
 
 /** Status answers in a row that no reading understands before a job fails `bad_response`: a few backed-off polls (about 15 s). */
 const DEFAULT_MAX_BAD_ANSWERS = 5;
 
+/** Another provider of this process, as a job that moved on to one of its models (a fallback) calls it. */
+interface PeerProvider {
+  provider: Provider;
+  slots: SlotGate;
+  /** @defaultValue "retry" */
+  onUnknownSubmit?: "retry" | "fail";
+}
+
 /** What every step of a worker's jobs shares; see `GenerationWorkerOptions` for each setting's variable. */
 export interface StepSettings {
   provider: Provider;
+  /** The other providers this process holds keys for, by name: fallbacks run there. @defaultValue none */
+  peers?: ReadonlyMap<string, PeerProvider>;
   store: ArchiveStore;
   fetcher: OutputFetcher;
   slots: SlotGate;
@@ -56,13 +67,26 @@ export class StepContexts {
     return deadlineMsFor(accepted.model, this.settings.deadlines);
   }
 
+  /** Whether this worker can call `provider`: its own, or a peer it holds a key for. */
+  serves(provider: string): boolean {
+    return this.isOwn(provider) || (this.settings.peers?.has(provider) ?? false);
+  }
+
+  /** Whether `provider` is this worker's own (its queue's). */
+  isOwn(provider: string): boolean {
+    return provider === this.settings.provider.name;
+  }
+
+  /** `accepted` as the job's current model runs it (`retarget`); `attempt` is the state's. */
   for(
     job: VisitJob,
     accepted: AcceptedJob,
     persist: (state: JobState) => Promise<void>,
     admit: (state: JobState) => Promise<Admission>,
+    attempt?: number,
   ): StepContext {
     const s = this.settings;
+    const peer = this.isOwn(accepted.model.provider) ? undefined : s.peers?.get(accepted.model.provider);
     return {
       jobId: job.id,
       subject: job.subject,
@@ -70,17 +94,17 @@ export class StepContexts {
       request: accepted.request,
       input: accepted.input,
       model: accepted.model,
-      provider: s.provider,
+      provider: peer?.provider ?? s.provider,
       store: s.store,
       fetcher: s.fetcher,
-      slots: s.slots,
+      slots: peer?.slots ?? s.slots,
       admit,
       log: s.log,
       persist,
       deadlineMs: this.deadlineMs(accepted),
       outputLimits: outputLimitsFor(accepted.model.kind, s.outputLimits),
       archiveWindowMs: s.archiveWindowMs ?? DEFAULT_ARCHIVE_WINDOW_MS,
-      onUnknownSubmit: s.onUnknownSubmit ?? "retry",
+      onUnknownSubmit: (peer ? peer.onUnknownSubmit : s.onUnknownSubmit) ?? "retry",
       observeSubmitWindow: s.observeSubmitWindow,
       planner: s.planner,
       maxBadAnswers: s.maxBadAnswers ?? DEFAULT_MAX_BAD_ANSWERS,
@@ -88,6 +112,7 @@ export class StepContexts {
       pollScale: s.pollScale ?? 1,
       random: s.random ?? Math.random,
       now: Date.now,
+      fallback: hasFallback(accepted.request, { attempt }) ? triggersOf(accepted.request) : undefined,
     };
   }
 

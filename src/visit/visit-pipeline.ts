@@ -14,6 +14,7 @@ import { pastDeadline } from "./deadlines.js";
 import type { JobResults, ResultJob } from "./job-results.js";
 import type { StepContexts } from "./step-contexts.js";
 import { VisitHooks, type VisitHook } from "./visit-hook.js";
+import { hasFallback, movedOn, retarget, type FallbackReason } from "./fallback-targets.js";
 import type { VisitResult } from "./visit-result.js";
 import type { Visit, VisitJob } from "./visit.js";
 
@@ -67,12 +68,15 @@ export class VisitPipeline {
     this.steps = options.steps ?? generationSteps;
   }
 
-  async run(job: VisitJob, accepted: AcceptedJob): Promise<VisitResult> {
-    const resumed = this.resume(job, accepted);
+  async run(job: VisitJob, requested: AcceptedJob): Promise<VisitResult> {
+    const resumed = this.resume(job, requested);
     if (!resumed.ok) return { type: "unrunnable", reason: resumed.reason };
     let state = resumed.state;
-    const visit = this.open(job, accepted);
-    if (state.step === "submit" && state.submitCalls === 0) await this.hooks.started(visit, state);
+    // a job that moved on to a fallback runs it: its provider, its model, its input
+    const accepted = retarget(requested, state.attempt);
+    if (!this.options.contexts.serves(accepted.model.provider)) return this.unservable(job, accepted, state);
+    const visit = this.open(job, accepted, state.attempt);
+    if (state.step === "submit" && state.submitCalls === 0 && !state.attempt) await this.hooks.started(visit, state);
     for (;;) {
       if (state.step === "notify") return this.finish(visit, state);
       const outcome = await this.hooks.step(visit, state, () => this.guardedStep(visit, state));
@@ -97,15 +101,61 @@ export class VisitPipeline {
           return { type: "delayed", delayMs: outcome.delayMs, afterMove: () => this.hooks.afterPark(visit) };
         case "throttle":
           await visit.ctx.persist(outcome.state);
+          // a fallback's 429 is another provider's: this queue is not the one to slow down
+          if (!this.options.contexts.isOwn(accepted.model.provider)) return { type: "delayed", delayMs: outcome.delayMs };
           return { type: "throttled", delayMs: outcome.delayMs, reason: outcome.reason };
-        case "fail":
+        case "fail": {
+          const reason = this.fallbackReason(visit, outcome);
+          if (reason) {
+            // the next model's first state, stored before anything else: the next visit runs it
+            await visit.ctx.persist(movedOn(outcome.state, accepted.model, reason, outcome.error.message, Date.now()));
+            this.options.log.info(
+              { jobId: job.id, from: `${accepted.model.provider}/${accepted.model.id}`, reason },
+              "moving on to the next fallback",
+            );
+            return { type: "delayed", delayMs: 0 };
+          }
           state = { ...outcome.state, step: "notify", result: this.options.results.of(job, accepted, outcome.state, outcome.error) };
           await visit.ctx.persist(state);
           break;
+        }
         default:
           assertNever(outcome, "step outcome");
       }
     }
+  }
+
+  /**
+   * The trigger that moves a failed job on to its next model, if one applies: the step's own
+   * (capacity, failed submits, max wait), or a failure before any task existed that the
+   * request's `fallbackOn` names (the model not available, the deadline while submitting).
+   */
+  private fallbackReason(visit: Visit, outcome: Extract<StepOutcome, { type: "fail" }>): FallbackReason | undefined {
+    const on = visit.ctx.fallback;
+    if (!on || outcome.state.taskId || outcome.state.step !== "submit") return undefined;
+    if (outcome.fallback) return outcome.fallback;
+    if (outcome.error.code === "model_not_available" && on.modelNotAvailable) return "modelNotAvailable";
+    // a task that ran past the deadline may still finish, and be paid for: only a submit never accepted moves on
+    if (outcome.error.code === "timed_out" && on.deadline) return "deadline";
+    return undefined;
+  }
+
+  /**
+   * A fallback whose provider this worker has no key for: it moves on to the next one, or the
+   * job fails saying so. The state is the one stored; nothing ran at that model.
+   */
+  private async unservable(job: VisitJob, accepted: AcceptedJob, state: JobState): Promise<VisitResult> {
+    const message = `${accepted.model.provider} is not configured on this worker (no API key)`;
+    const written = (next: JobState) => job.writeState(next);
+    if (hasFallback(accepted.request, state)) {
+      await written(movedOn(state, accepted.model, "notConfigured", message, Date.now()));
+      return { type: "delayed", delayMs: 0 };
+    }
+    const error: GenerationError = { code: "model_not_available", message, retryable: false };
+    const result = this.options.results.of(job, accepted, state, error);
+    await written({ ...state, step: "notify", result });
+    const visit = this.open(job, accepted);
+    return this.finish(visit, { ...state, step: "notify", result });
   }
 
   /**
@@ -141,11 +191,12 @@ export class VisitPipeline {
     message: string,
   ): Promise<void> {
     if (state?.result) return;
-    const ref = { job, accepted };
+    const current = state ? retarget(accepted, state.attempt) : accepted;
+    const ref = { job, accepted: current };
     await this.hooks.abandoned(ref, state);
     const error: GenerationError = { code: "internal", message: this.options.contexts.secretsOf(accepted).scrub(message), retryable: true };
-    const result = this.options.results.of(job, accepted, state ?? initialState(job.enqueuedAt, 0), error);
-    this.logFailure(job.id, accepted, error);
+    const result = this.options.results.of(job, current, state ?? initialState(job.enqueuedAt, 0), error);
+    this.logFailure(job.id, current, error);
     await this.hooks.beforeFinish(ref, result);
     await this.options.notifier.notify(job.subject, accepted.request.webhook, "generation.failed", result, Date.now());
   }
@@ -169,7 +220,7 @@ export class VisitPipeline {
     return { ok: true, state: this.hooks.initialState(job, first) };
   }
 
-  private open(job: VisitJob, accepted: AcceptedJob): Visit {
+  private open(job: VisitJob, accepted: AcceptedJob, attempt?: number): Visit {
     const cancel: Visit["cancel"] = { known: false };
     // a state already written (same object) is not written twice: steps store what must be durable at once
     let written: JobState | undefined;
@@ -180,7 +231,7 @@ export class VisitPipeline {
       cancel.reason = cancelReason;
       written = state;
     };
-    const ctx = this.options.contexts.for(job, accepted, persist, (state) => this.hooks.admit({ job, accepted }, state));
+    const ctx = this.options.contexts.for(job, accepted, persist, (state) => this.hooks.admit({ job, accepted }, state), attempt);
     return { job, accepted, cancel, ctx };
   }
 

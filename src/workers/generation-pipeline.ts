@@ -8,6 +8,9 @@ import { progressHook } from "../visit/hooks/progress-hook.js";
 import { scrubHook } from "../visit/hooks/scrub-hook.js";
 import { slotHook } from "../visit/hooks/slot-hook.js";
 import { tracingHook } from "../visit/hooks/tracing-hook.js";
+import { reuseHook } from "../visit/hooks/reuse-hook.js";
+import { ReuseHandoff } from "../reuse/reuse-handoff.js";
+import { ReuseRegistry } from "../reuse/reuse-registry.js";
 import { CancelRequests } from "../cancel/cancel-requests.js";
 import { generateQueueName } from "../contract/queue-names.js";
 import { SecretScrubber } from "../util/secret-scrubber.js";
@@ -22,8 +25,8 @@ import { WebhookNotifier } from "../webhooks/webhook-notifier.js";
 /**
  * The visit pipeline of one provider's queue in one partition, with its ports on Redis and its
  * hooks: in-flight slots (outermost: a slot is given back after the step's span ends), tracing,
- * and secret scrubbing (innermost: every other hook sees a scrubbed outcome), then the batch
- * budget and progress webhooks.
+ * and secret scrubbing (every hook after it sees a scrubbed outcome), then reuse of identical
+ * requests, the batch budget and progress webhooks.
  */
 export function generationPipeline(
   options: GenerationWorkerOptions,
@@ -51,9 +54,17 @@ export function generationPipeline(
     notifier,
     cancelRequest: (jobId) => cancels.reasonFor(queueName, jobId),
     hooks: [
-      slotHook(options.slots),
+      slotHook((provider) => options.peers?.get(provider)?.slots ?? options.slots),
       tracingHook,
       scrubHook,
+      // un-partitioned: identical requests meet whichever partition holds them
+      reuseHook(
+        new ReuseHandoff(
+          new ReuseRegistry(connection, options.queues.prefix),
+          (jobId) => options.queues.findJob(options.provider.name, jobId),
+          log,
+        ),
+      ),
       budgetHook(
         new BatchBudget(connection, queues.prefix, options.prices),
         // un-partitioned: a tenant's period has one ledger, whichever partition its jobs are in

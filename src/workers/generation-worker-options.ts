@@ -27,6 +27,11 @@ export interface GenerationWorkerOptions {
   partition?: number;
   /** The provider's in-flight slots, shared by the workers of all its partitions (`SlotHandoff.forProvider`); not stopped by `close()`. */
   slots: SlotHandoff;
+  /**
+   * The other providers this process holds keys for, with their slots and unknown-submit policy:
+   * a job that moves on to a fallback of theirs calls them from this queue. @defaultValue none
+   */
+  peers?: ReadonlyMap<string, { provider: Provider; slots: SlotHandoff; onUnknownSubmit?: "retry" | "fail" }>;
   store: ArchiveStore;
   /** Outbound HTTP agent for result downloads (refuses private addresses unless allowed). */
   dispatcher: Dispatcher;

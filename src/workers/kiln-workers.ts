@@ -107,11 +107,10 @@ export async function startKilnWorkers(
   // the variables no schema can list (per-model caps, library-read credentials), read in config/
   const rawEnv = overrides.rawEnv ?? processEnvironment();
   const secrets = secretScrubberOf(env, rawEnv);
-  const handoffs: Array<{ provider: string; handoff: SlotHandoff }> = [];
-  const generation = providers.flatMap((provider) => {
+  // one hand-off per provider and process: in-flight slots are global, whatever the partition
+  const handoffs = providers.map((provider) => {
     const { inflight, ...limits } = limitsOf(env, provider.name, rawEnv);
-    // one hand-off per provider and process: in-flight slots are global, whatever the partition
-    const slots = SlotHandoff.forProvider({
+    const handoff = SlotHandoff.forProvider({
       connection,
       queues,
       provider: provider.name,
@@ -120,7 +119,16 @@ export async function startKilnWorkers(
       leaseMs: env.KILN_SLOT_LEASE,
       log,
     });
-    handoffs.push({ provider: provider.name, handoff: slots });
+    return { provider: provider.name, client: provider, handoff, limits };
+  });
+  // every provider's queue can run a fallback at any other provider this process holds a key for
+  const peers = new Map(
+    handoffs.map(({ provider, client, handoff, limits }) => [
+      provider,
+      { provider: client, slots: handoff, onUnknownSubmit: limits.onUnknownSubmit },
+    ]),
+  );
+  const generation = handoffs.flatMap(({ client: provider, handoff: slots, limits }) => {
     return partitions.map(
       (partition) =>
         new GenerationWorker({
@@ -130,6 +138,7 @@ export async function startKilnWorkers(
           queues,
           partition,
           slots,
+          peers,
           provider,
           store,
           concurrency: env.KILN_CONCURRENCY,

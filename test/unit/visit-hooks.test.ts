@@ -58,11 +58,11 @@ describe("slotHook", () => {
     const calls: string[] = [];
     return {
       calls,
-      hook: slotHook({
+      hook: slotHook(() => ({
         release: async (id) => void calls.push(`release ${id}`),
         uncapped: () => !capped,
         wakeIfHanded: async (id) => void calls.push(`wake ${id}`),
-      }),
+      })),
     };
   }
 

@@ -133,24 +133,29 @@ const minimaxTts = requestBody(
   { snakeCase: true },
 );
 
-function model(id: string, kind: ModelKind, family: GatewayFamily, input: ModelSpec["input"]): ModelSpec {
+function model(id: string, kind: ModelKind, family: GatewayFamily, input: ModelSpec["input"], defaults?: ModelSpec["defaults"]): ModelSpec {
   const async = family === "wan-video" || family === "minimax-video" || family === "cogvideo";
-  return { provider: "gateway", id, kind, mode: async ? "async" : "sync", endpoint: family, input, poll: POLL_POLICIES[kind] };
+  return { provider: "gateway", id, kind, mode: async ? "async" : "sync", endpoint: family, input, poll: POLL_POLICIES[kind], defaults };
 }
+
+/** Defaults the gateway's document states, per model section (默认...). */
+const STREAM_OFF = { stream: false };
 
 export const GATEWAY_MODELS: readonly ModelSpec[] = [
   ...["qwen3.6-plus", "qwen3.6-flash", "qwen3-max", "qwen3-coder-next", "qwen3-coder-plus"].map((id) =>
     model(id, "text", "chat", textOnly()),
   ),
-  model("MiniMax-M2.7", "text", "chat", minimaxText),
-  model("MiniMax-M2.7-highspeed", "text", "chat", minimaxText),
+  model("MiniMax-M2.7", "text", "chat", minimaxText, STREAM_OFF),
+  model("MiniMax-M2.7-highspeed", "text", "chat", minimaxText, STREAM_OFF),
   model("glm-5.1", "text", "chat", textOnly()),
-  model("glm-5v-turbo", "text", "chat", multimodal),
+  model("glm-5v-turbo", "text", "chat", multimodal, STREAM_OFF),
   model("kimi-k2.6", "text", "chat", multimodal),
-  model("deepseek-v4-pro", "text", "chat", textOnly()),
-  model("deepseek-v4-flash", "text", "chat", textOnly()),
-  ...["qwen-image-2.0", "qwen-image-2.0-pro", "wan2.7-image-pro"].map((id) => model(id, "image", "qwen-image", qwenImage)),
-  model("image-01", "image", "minimax-image", minimaxImage),
+  model("deepseek-v4-pro", "text", "chat", textOnly(), STREAM_OFF),
+  model("deepseek-v4-flash", "text", "chat", textOnly(), STREAM_OFF),
+  ...["qwen-image-2.0", "qwen-image-2.0-pro", "wan2.7-image-pro"].map((id) =>
+    model(id, "image", "qwen-image", qwenImage, { n: 1, watermark: false }),
+  ),
+  model("image-01", "image", "minimax-image", minimaxImage, { n: 1 }),
   model("glm-image", "image", "glm-image", glmImage),
   model("wan2.7-i2v", "video", "wan-video", wanI2v),
   model("wan2.7-r2v", "video", "wan-video", wanR2v),
@@ -158,8 +163,8 @@ export const GATEWAY_MODELS: readonly ModelSpec[] = [
   model("MiniMax-Hailuo-2.3", "video", "minimax-video", hailuo),
   model("MiniMax-Hailuo-2.3-Fast", "video", "minimax-video", hailuo),
   model("cogvideox-3", "video", "cogvideo", cogvideo),
-  model("qwen3-tts-flash", "audio", "qwen-tts", qwenTts),
-  model("speech-2.8-hd", "audio", "minimax-tts", minimaxTts),
+  model("qwen3-tts-flash", "audio", "qwen-tts", qwenTts, { voice: "Cherry" }),
+  model("speech-2.8-hd", "audio", "minimax-tts", minimaxTts, { voice_id: "male-qn-qingse" }),
 ];
 
 /** Pass-through: a gateway model without a row is read generically (sync answer or task id). */

@@ -36,7 +36,19 @@ const chat = requestBody({ messages: chatMessages, stream: noStreaming }, { snak
 
 function model(id: string, displayName: string, kind: ModelSpec["kind"], endpoint: TokenHubEndpoint, input: ModelSpec["input"]): ModelSpec {
   const sync = endpoint === "image-lite" || endpoint === "chat";
-  return { provider: "tokenhub", id, displayName, kind, mode: sync ? "sync" : "async", endpoint, input, poll: POLL_POLICIES[kind] };
+  // the guide's chat table: stream defaults to false (默认值为 false)
+  const defaults = endpoint === "chat" ? { stream: false } : undefined;
+  return {
+    provider: "tokenhub",
+    id,
+    displayName,
+    kind,
+    mode: sync ? "sync" : "async",
+    endpoint,
+    input,
+    poll: POLL_POLICIES[kind],
+    defaults,
+  };
 }
 
 export const TOKENHUB_MODELS: readonly ModelSpec[] = [

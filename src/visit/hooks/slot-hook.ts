@@ -17,11 +17,13 @@ export interface SlotRelease {
  * leaves its lane, and a slot handed to it in the meantime goes to the next. (The slot itself
  * is taken by the submit step, which cannot call the provider without it.)
  */
-export function slotHook(slots: SlotRelease): VisitHook {
+export function slotHook(slotsOf: (provider: string) => SlotRelease): VisitHook {
   return {
     name: "slots",
 
     async aroundStep(visit, _state, next) {
+      // the slots of the provider the job runs at now: a fallback's are another provider's
+      const slots = slotsOf(visit.accepted.model.provider);
       const outcome = await next();
       const { state } = outcome;
       const over = outcome.type === "fail" || state.step === "archive" || state.step === "notify";
@@ -32,9 +34,10 @@ export function slotHook(slots: SlotRelease): VisitHook {
     },
 
     // a slot handed over while the job was still active could not promote it: it promotes itself
-    afterPark: (visit) => slots.wakeIfHanded(visit.job.id),
+    afterPark: (visit) => slotsOf(visit.accepted.model.provider).wakeIfHanded(visit.job.id),
 
     async abandoned({ job, accepted }, state) {
+      const slots = slotsOf(accepted.model.provider);
       if (state?.slot || !slots.uncapped(accepted.model.id, tenantOf(accepted.request))) await slots.release(job.id);
     },
   };

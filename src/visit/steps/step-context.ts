@@ -10,6 +10,7 @@ import type { OutputLimits } from "../../storage/output-limits.js";
 import type { PollPlanner } from "../../polling/poll-planner.js";
 import type { Admission } from "../admission.js";
 import type { SlotGate } from "../../inflight/slot-gate.js";
+import type { Triggers } from "../fallback-targets.js";
 
 /** Everything a step needs about its job and the world, so steps stay free of BullMQ. */
 export interface StepContext {
@@ -51,6 +52,8 @@ export interface StepContext {
   pollScale: number;
   random: () => number;
   now: () => number;
+  /** The request's fallback triggers, when a model is left to move on to after this one (docs/fallbacks.md). */
+  fallback?: Triggers;
 }
 
 /** What any step needs to turn an error into its outcome (`outcomeOfError`): retries, backoff, the deadline. */
@@ -72,6 +75,7 @@ export type SubmitContext = RetryContext &
     | "onUnknownSubmit"
     | "observeSubmitWindow"
     | "planner"
+    | "fallback"
   >;
 
 /** What the poll step sees: the provider, the poll schedule, and what an unreadable answer needs. */

@@ -1,5 +1,6 @@
 import type { GenerationError } from "../../contract/generation-result.js";
 import type { JobState } from "../../state/job-state.js";
+import type { FallbackReason } from "../fallback-targets.js";
 
 /**
  * What a step decided. Steps never touch BullMQ: the generation worker turns outcomes into
@@ -21,8 +22,11 @@ export type StepOutcome =
    * limit), the job goes back to waiting, and no attempt is spent.
    */
   | { type: "throttle"; state: JobState; delayMs: number; reason: string }
-  /** End as failed: build the failed result and notify. */
-  | { type: "fail"; state: JobState; error: GenerationError };
+  /**
+   * End as failed: build the failed result and notify. With `fallback`, a trigger the step saw
+   * (a refusal no task came of): the job moves on to its next model instead, where it has one.
+   */
+  | { type: "fail"; state: JobState; error: GenerationError; fallback?: FallbackReason };
 
 /**
  * The provider's rate window is full for another `roomInMs`: come back then, plus up to as long

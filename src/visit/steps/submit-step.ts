@@ -34,7 +34,7 @@ export async function submitStep(state: SubmitState, ctx: SubmitContext): Promis
     // the provider (or model) has as many tasks in flight as allowed: wait in line, holding no worker
     // slot; the later in line, the rarer the job's own re-check (a wake-up hands it the slot first)
     const reason = ctx.slots.holdsSlot(ctx.model.id, tenant) ? "waiting for an in-flight slot" : "waiting for the provider's rate";
-    return { type: "park", state, delayMs: await ctx.slots.recheckDelayMs(ctx.jobId), reason };
+    return parked(state, ctx, reason);
   }
   // a job that kept its slot through an earlier call (a 429, an unknown outcome) still needs room in the provider's rate
   const roomInMs = state.slot ? await ctx.slots.request(ctx.jobId) : 0;
@@ -70,6 +70,24 @@ export async function submitStep(state: SubmitState, ctx: SubmitContext): Promis
   return { type: "wait", state: next, delayMs: await ctx.planner.delayMs(next, ctx), reason: "submitted" };
 }
 
+/**
+ * The job waits in line for a slot or the rate: until a wake-up or its own re-check, and with a
+ * fallback's `maxWait`, no longer than that, after which it moves on to its next model.
+ */
+async function parked(state: SubmitState, ctx: SubmitContext, reason: string): Promise<StepOutcome> {
+  const recheckMs = await ctx.slots.recheckDelayMs(ctx.jobId);
+  const maxWait = ctx.fallback?.maxWait;
+  if (maxWait === undefined) return { type: "park", state, delayMs: recheckMs, reason };
+  const now = ctx.now();
+  const since = state.waitingSince ?? now;
+  const leftMs = since + maxWait * 1000 - now;
+  if (leftMs <= 0) {
+    const message = `${reason} at ${ctx.model.provider}/${ctx.model.id} for ${Math.round((now - since) / 1000)} s (maxWait ${maxWait} s)`;
+    return { type: "fail", state, error: { code: "timed_out", message, retryable: true }, fallback: "maxWait" };
+  }
+  return { type: "park", state: { ...state, waitingSince: since }, delayMs: Math.min(recheckMs, leftMs), reason };
+}
+
 function answered(answer: SubmitResult, calling: JobState, ctx: SubmitContext): JobState {
   const now = ctx.now();
   if (answer.type === "completed") {
@@ -103,14 +121,31 @@ function afterFailedSubmit(err: unknown, before: JobState, calling: JobState, ct
   const refused = isProviderError(err) && err.status !== undefined && err.status >= 400 && err.status < 500;
   if (refused || isNotDelivered(err)) return outcomeOfError(err, { ...calling, submitCalls: before.submitCalls }, ctx);
   const message = err instanceof Error ? err.message : String(err);
+  const moveOn = fallbackTrigger(err, calling, ctx);
+  if (moveOn) return { type: "fail", state: calling, error: { code: "internal", message, retryable: true }, fallback: moveOn };
   const hint = taskIdIn(message);
-  const unknown = hint ? { ...calling, unknownTaskIds: [...(calling.unknownTaskIds ?? []), hint].slice(-5) } : calling;
+  const counted = ctx.fallback ? { ...calling, failedSubmits: (calling.failedSubmits ?? 0) + 1 } : calling;
+  const unknown = hint ? { ...counted, unknownTaskIds: [...(counted.unknownTaskIds ?? []), hint].slice(-5) } : counted;
   ctx.log.warn(
     { jobId: ctx.jobId, event: "submit_unknown", taskIdHint: hint, policy: ctx.onUnknownSubmit },
     `submit outcome unknown: ${message}`,
   );
   if (ctx.onUnknownSubmit === "fail") return unknownOutcomeFailure(unknown, message);
   return outcomeOfError(err, unknown, ctx);
+}
+
+/**
+ * A failed submit that moves the job on to its next model, where it has one: a 503 (refused for
+ * capacity: no task was created), or the `failedSubmits`-th 5xx or unknown outcome in a row,
+ * when kiln would submit again anyway (the retry policy): a fallback risks no more than that.
+ */
+function fallbackTrigger(err: unknown, calling: JobState, ctx: SubmitContext): "capacity" | "failedSubmits" | undefined {
+  const on = ctx.fallback;
+  if (!on) return undefined;
+  if (on.capacity && isProviderError(err) && err.status === 503) return "capacity";
+  const inARow = (calling.failedSubmits ?? 0) + 1;
+  if (on.failedSubmits > 0 && inARow >= on.failedSubmits && ctx.onUnknownSubmit === "retry") return "failedSubmits";
+  return undefined;
 }
 
 function unknownOutcomeFailure(state: JobState, why: string): StepOutcome {

@@ -55,6 +55,12 @@ export const SimulatorOptions = z.object({
    * broken proxy, a provider that changed its answers).
    */
   queryAnswers: z.record(z.string(), QueryAnswerStyle).default({}),
+  /**
+   * Submits of these models (by id, lower case) are refused with an error the providers'
+   * documents list, and create no task: `unavailable` 403 `model_not_available`, `busy` 503
+   * `service_unavailable`, `error` 500 `engine_server_error`. Their tasks' queries are untouched.
+   */
+  modelFaults: z.record(z.string(), z.enum(["unavailable", "busy", "error"])).default({}),
   /** Seeds the simulator's random decisions, so a run can be repeated. */
   seed: z.string(),
 });
@@ -73,6 +79,7 @@ export const DEFAULT_SIMULATOR_OPTIONS: SimulatorOptions = {
   resetRate: 0,
   latencyMs: 0,
   queryAnswers: {},
+  modelFaults: {},
   echoKey: "no",
 };
 

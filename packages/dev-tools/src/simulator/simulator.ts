@@ -136,6 +136,8 @@ export class ProviderSimulator {
     const method = req.method ?? "GET";
     const body = method === "GET" ? {} : await readJson(req);
     if (!body) return errorFor(provider, 400, "invalid_request_error", "请求参数有误: body is not a JSON object");
+    const fault = method === "POST" && !path.endsWith("/query") ? this.modelFault(provider, body.model) : undefined;
+    if (fault) return fault;
     const ctx: RouteContext = { book: this.book, options: this.options, random: this.random, base: this.baseUrl, key: auth };
     const before = this.book.submissions.length;
     const answer =
@@ -157,6 +159,16 @@ export class ProviderSimulator {
     if (echoKey === "no" || !key) return provider === "wcode" ? "Invalid API-KEY" : "API Key 无效";
     const shown = echoKey === "whole" ? key : `${key.slice(0, 8)}${"*".repeat(Math.max(3, key.length - 12))}${key.slice(-4)}`;
     return `Incorrect API key provided: ${shown}. You can find your API key in your account settings.`;
+  }
+
+  /** The refusal `modelFaults` sets for a submit of `model`, if any; the call then has no effect at all. */
+  private modelFault(provider: SimProvider, model: unknown): SimAnswer | undefined {
+    const fault = typeof model === "string" ? this.options.modelFaults[model.toLowerCase()] : undefined;
+    if (!fault) return undefined;
+    this.book.counters.rejected++;
+    if (fault === "unavailable") return errorFor(provider, 403, "model_not_available", `模型不存在或未开通: ${String(model)}`);
+    if (fault === "busy") return errorFor(provider, 503, "service_unavailable", "服务暂时不可用");
+    return errorFor(provider, 500, "engine_server_error", "引擎内部错误");
   }
 
   /** A 429 or 5xx drawn at the configured rates; the call then has no effect at all. */
