@@ -33,3 +33,19 @@ export const WebhookSecret = z.string().refine(
   { message: `expected whsec_ followed by the base64 of a ${MIN_KEY_BYTES}-${MAX_KEY_BYTES} byte key` },
 );
 export type WebhookSecret = z.infer<typeof WebhookSecret>;
+
+/**
+ * The most secrets one signer holds (`webhook.secrets`, a tenant's, `KILN_WEBHOOK_SECRETS`): a
+ * rotation needs two, and every one costs an HMAC and a signature in the header of each attempt.
+ */
+export const MAX_WEBHOOK_SECRETS = 5;
+
+/**
+ * Secrets in use at once, newest first (`webhook.secrets`): every delivery carries a signature
+ * of each, so a receiver holding any one of them verifies it while keys rotate.
+ */
+export const WebhookSecrets = z
+  .array(WebhookSecret)
+  .min(1, { message: "expected at least one secret" })
+  .max(MAX_WEBHOOK_SECRETS, { message: `expected at most ${MAX_WEBHOOK_SECRETS} secrets` });
+export type WebhookSecrets = z.infer<typeof WebhookSecrets>;

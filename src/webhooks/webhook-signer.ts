@@ -9,23 +9,32 @@ export interface SignedHeaders {
 }
 
 /**
- * Signs bodies with a `whsec_` secret (Standard Webhooks v1: HMAC-SHA256 of `id.timestamp.body`,
- * base64). Node's own HMAC: the `standardwebhooks` package hashes in JavaScript, a cost on every
+ * Signs bodies as Standard Webhooks asks: a `v1` signature (HMAC-SHA256 of `id.timestamp.body`,
+ * base64) per `whsec_` secret, newest first, space-separated in one header. A receiver holding
+ * any one of the secrets verifies the delivery: that is what lets secrets rotate without a gap.
+ * Node's own HMAC: the `standardwebhooks` package hashes in JavaScript, a cost on every
  * delivery; the tests verify these signatures with that package and with svix.
  */
 export class WebhookSigner {
-  private readonly key: Buffer;
+  private readonly keys: Buffer[];
 
-  constructor(secret: string) {
-    const key = secretKey(secret);
-    if (!key) throw new Error("the webhook secret is not whsec_ followed by base64");
-    this.key = key;
+  /** @param secrets one `whsec_` secret, or several, newest first (at least one) */
+  constructor(secrets: string | readonly string[]) {
+    const all = typeof secrets === "string" ? [secrets] : secrets;
+    if (all.length === 0) throw new Error("the webhook signer needs at least one secret");
+    this.keys = all.map((secret, index) => {
+      const key = secretKey(secret);
+      // the message names the place, never the secret: it may reach a log
+      if (!key) throw new Error(`the webhook secret ${index + 1} is not whsec_ followed by base64`);
+      return key;
+    });
   }
 
   /** Headers for `body` sent now as message `messageId`; the timestamp is per attempt. */
   sign(messageId: string, body: string, at = new Date()): SignedHeaders {
     const timestamp = String(Math.floor(at.getTime() / 1000));
-    const signature = createHmac("sha256", this.key).update(`${messageId}.${timestamp}.${body}`).digest("base64");
-    return { "webhook-id": messageId, "webhook-timestamp": timestamp, "webhook-signature": `v1,${signature}` };
+    const content = Buffer.from(`${messageId}.${timestamp}.${body}`);
+    const signatures = this.keys.map((key) => `v1,${createHmac("sha256", key).update(content).digest("base64")}`);
+    return { "webhook-id": messageId, "webhook-timestamp": timestamp, "webhook-signature": signatures.join(" ") };
   }
 }

@@ -86,4 +86,13 @@ describe("configuredSecrets", () => {
     expect(secrets).toContain("redis/pass-0009");
     expect(secrets).toContain("whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=");
   });
+
+  it("holds every secret of a rotation: each of KILN_WEBHOOK_SECRETS and a tenant's", () => {
+    const [a, b, c, d] = [1, 2, 3, 4].map((n) => `whsec_${Buffer.alloc(24, n).toString("base64")}`);
+    const env = loadEnvironment({
+      KILN_WEBHOOK_SECRETS: `${a},${b}`,
+      KILN_TENANT_WEBHOOK_SECRETS: `studio:${c},studio:${d}`,
+    });
+    expect(configuredSecrets(env, {})).toEqual(expect.arrayContaining([a, b, c, d]));
+  });
 });

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { describe, it, expect } from "vitest";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
@@ -51,5 +51,35 @@ describe("WebhookSigner's secrets", () => {
     const at = new Date("2026-01-01T00:00:00Z");
     const bare = secret.slice("whsec_".length);
     expect(new WebhookSigner(bare).sign("msg_abc", body, at)).toEqual(new WebhookSigner(secret).sign("msg_abc", body, at));
+  });
+});
+
+describe("WebhookSigner with several secrets", () => {
+  const [newest, older, oldest] = [0, 1, 2].map(() => `whsec_${randomBytes(32).toString("base64")}`) as [string, string, string];
+  const at = new Date("2026-01-01T00:00:00Z");
+  const hmac = (secret: string, timestamp: string) =>
+    createHmac("sha256", Buffer.from(secret.slice("whsec_".length), "base64"))
+      .update(`msg_abc.${timestamp}.${body}`)
+      .digest("base64");
+
+  it("emits one v1 signature per secret, space-separated, in the order given (newest first)", () => {
+    const headers = new WebhookSigner([newest, older, oldest]).sign("msg_abc", body, at);
+    const t = headers["webhook-timestamp"];
+    expect(headers["webhook-signature"]).toBe(`v1,${hmac(newest, t)} v1,${hmac(older, t)} v1,${hmac(oldest, t)}`);
+  });
+
+  it("is verified by standardwebhooks and svix with any one of the secrets alone, and not with another", () => {
+    const headers = new WebhookSigner([newest, older]).sign("msg_abc", body);
+    for (const secret of [newest, older]) {
+      expect(new StandardWebhook(secret).verify(body, { ...headers })).toEqual(JSON.parse(body));
+      expect(new SvixWebhook(secret).verify(body, svixHeaders(headers))).toEqual(JSON.parse(body));
+    }
+    expect(() => new StandardWebhook(oldest).verify(body, { ...headers })).toThrow();
+    expect(() => new SvixWebhook(oldest).verify(body, svixHeaders(headers))).toThrow();
+  });
+
+  it("names a bad secret by its place, never by its value", () => {
+    expect(() => new WebhookSigner([newest, "whsec_not*base64"])).toThrow("the webhook secret 2 is not whsec_ followed by base64");
+    expect(() => new WebhookSigner([])).toThrow(/at least one secret/);
   });
 });
