@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MAX_WEBHOOK_SECRETS, WebhookSecret } from "../contract/webhook-secret.js";
+import { parseSigningKey, type WebhookSigningKey } from "../contract/webhook-signing-key.js";
 import { RetryScheduleText } from "../webhooks/retry-schedule.js";
 import { configError } from "./errors.js";
 import { Flag, WholeNumber } from "./values.js";
@@ -29,6 +30,10 @@ function KeyList(noun: string, problemOf: (entry: string) => string | undefined)
 }
 
 const secretProblem = (entry: string) => WebhookSecret.safeParse(entry).error?.issues[0]?.message;
+const signingKeyProblem = (entry: string) => {
+  const parsed = parseSigningKey(entry);
+  return "problem" in parsed ? parsed.problem : undefined;
+};
 
 /** Webhooks: how deliveries are signed, retried and timed, and which targets outbound requests may reach. */
 export const WebhooksConfig = z.object({
@@ -42,6 +47,12 @@ export const WebhooksConfig = z.object({
    * Every delivery carries a `v1` signature of each. Not with KILN_WEBHOOK_SECRET. Unset by default.
    */
   KILN_WEBHOOK_SECRETS: KeyList("secret", secretProblem).optional(),
+  /**
+   * Standard Webhooks' asymmetric keys, `whsk_…,whsk_…`, newest first, at most 5: every delivery
+   * also carries a `v1a` (Ed25519) signature of each, verified with the public keys that
+   * `GET /v1/webhooks/public-keys` lists. Unset by default: no `v1a` signatures.
+   */
+  KILN_WEBHOOK_SIGNING_KEYS: KeyList("key", signingKeyProblem).optional(),
   /** Delays after the first attempt (`5s,5m,30m`; at most 20, each at most 24 h). Unset by default: Svix's schedule. */
   KILN_WEBHOOK_RETRY_SCHEDULE: RetryScheduleText.optional(),
   /** Per-attempt timeout: 100 to 300000 ms. Unset by default: 15000. */
@@ -64,4 +75,14 @@ export function checkWebhooks<E extends WebhooksConfig>(env: E): E {
 /** The secrets that sign deliveries without a request's or tenant's own, newest first; empty when neither variable is set. */
 export function webhookSecretsOf(env: WebhooksConfig): string[] {
   return env.KILN_WEBHOOK_SECRETS ?? (env.KILN_WEBHOOK_SECRET === undefined ? [] : [env.KILN_WEBHOOK_SECRET]);
+}
+
+/** `KILN_WEBHOOK_SIGNING_KEYS` as key pairs, newest first; none when it is unset. */
+export function webhookSigningKeysOf(env: WebhooksConfig): WebhookSigningKey[] {
+  return (env.KILN_WEBHOOK_SIGNING_KEYS ?? []).map((text, index) => {
+    const parsed = parseSigningKey(text);
+    // the schema checked every key: this is for an environment built without it
+    if ("problem" in parsed) throw configError(`KILN_WEBHOOK_SIGNING_KEYS: entry ${index + 1}: ${parsed.problem}`);
+    return parsed.key;
+  });
 }

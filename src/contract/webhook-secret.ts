@@ -12,7 +12,11 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  * accepts both), or undefined when the base64 is empty or not canonical.
  */
 export function secretKey(secret: string): Buffer | undefined {
-  const encoded = secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret;
+  return canonicalBase64(secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret);
+}
+
+/** The bytes of canonical, non-empty base64, or undefined for anything else. */
+export function canonicalBase64(encoded: string): Buffer | undefined {
   return encoded !== "" && BASE64.test(encoded) ? Buffer.from(encoded, "base64") : undefined;
 }
 

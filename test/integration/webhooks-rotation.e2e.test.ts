@@ -1,7 +1,9 @@
+import { createPublicKey, generateKeyPairSync, verify, type KeyObject } from "node:crypto";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadEnvironment } from "../../src/config/index.js";
 import { createLogger } from "../../src/logger.js";
+import { startHttpServer, type RunningHttpServer } from "../../src/server/index.js";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import { KilnHarness, newWebhookSecret } from "../support/kiln-harness.js";
 import { until } from "../support/until.js";
@@ -25,6 +27,28 @@ function verifiedAlone(hook: ReceivedWebhook, secret: string): boolean {
   return standard;
 }
 
+/** A `whsk_` key as Standard Webhooks writes it (seed, then public key), and the `whpk_` of its public key. */
+function newSigningKey(): { whsk: string; whpk: string } {
+  const jwk = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
+  const [seed, x] = [Buffer.from(jwk.d!, "base64url"), Buffer.from(jwk.x!, "base64url")];
+  return { whsk: `whsk_${Buffer.concat([seed, x]).toString("base64")}`, whpk: `whpk_${x.toString("base64")}` };
+}
+
+/** What a receiver builds from a `whpk_` key it fetched. */
+function publicKeyOf(whpk: string): KeyObject {
+  const x = Buffer.from(whpk.slice("whpk_".length), "base64").toString("base64url");
+  return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
+}
+
+/** The delivery's `v1a` signatures that `key` verifies, by node's crypto. */
+function v1aVerifiedBy(hook: ReceivedWebhook, key: KeyObject): number {
+  const content = Buffer.from(`${hook.headers["webhook-id"]}.${hook.headers["webhook-timestamp"]}.${hook.body}`);
+  return (hook.headers["webhook-signature"] ?? "")
+    .split(" ")
+    .filter((s) => s.startsWith("v1a,"))
+    .filter((s) => verify(null, content, key, Buffer.from(s.slice("v1a,".length), "base64"))).length;
+}
+
 const schemesOf = (hook: ReceivedWebhook) => (hook.headers["webhook-signature"] ?? "").split(" ").map((s) => s.slice(0, s.indexOf(",")));
 
 describe("during a rotation, every delivery verifies with the old secret alone and with the new one alone", () => {
@@ -32,6 +56,8 @@ describe("during a rotation, every delivery verifies with the old secret alone a
   const global = { old: newWebhookSecret(), new: newWebhookSecret() };
   const studio = { old: newWebhookSecret(), new: newWebhookSecret() };
   const own = { old: newWebhookSecret(), new: newWebhookSecret() };
+  const keys = { old: newSigningKey(), new: newSigningKey() };
+  let http: RunningHttpServer;
   /** The delivery of each kind of job, once delivered. */
   const hooks = {} as Record<"global" | "studio" | "own", ReceivedWebhook>;
 
@@ -43,8 +69,10 @@ describe("during a rotation, every delivery verifies with the old secret alone a
         KILN_WEBHOOK_SECRET: "",
         KILN_WEBHOOK_SECRETS: `${global.new},${global.old}`,
         KILN_TENANT_WEBHOOK_SECRETS: `studio:${studio.new},studio:${studio.old}`,
+        KILN_WEBHOOK_SIGNING_KEYS: `${keys.new.whsk},${keys.old.whsk}`,
       },
     });
+    http = await startHttpServer(h.env, silent, { port: 0, host: "127.0.0.1" });
     const ids = {
       global: await h.client.enqueue(h.request("hy-image-v3.0")),
       studio: await h.client.enqueue({ ...h.request("hy-image-v3.0"), tenant: "studio" }),
@@ -53,20 +81,39 @@ describe("during a rotation, every delivery verifies with the old secret alone a
     await h.receiver.waitFor(() => Object.values(ids).every((id) => h.receiver.of(id).length > 0));
     for (const [kind, id] of Object.entries(ids)) hooks[kind as keyof typeof hooks] = h.receiver.of(id)[0]!;
   });
-  afterAll(() => h.close());
+  afterAll(async () => {
+    await http?.close();
+    await h.close();
+  });
 
   it.each(["global", "studio", "own"] as const)(
     "%s secrets: a v1 signature of each, newest first; standardwebhooks and svix verify with either alone, not with another scope's",
     (kind) => {
       const hook = hooks[kind];
       const secrets = { global, studio, own }[kind];
-      expect(schemesOf(hook)).toEqual(["v1", "v1"]);
+      expect(schemesOf(hook)).toEqual(["v1", "v1", "v1a", "v1a"]);
       expect(verifiedAlone(hook, secrets.old)).toBe(true);
       expect(verifiedAlone(hook, secrets.new)).toBe(true);
       const others = [global, studio, own].filter((s) => s !== secrets).flatMap((s) => [s.old, s.new]);
       for (const other of others) expect(verifiedAlone(hook, other)).toBe(false);
     },
   );
+
+  it("v1a: the receiver fetches the public keys from GET /v1/webhooks/public-keys (no token) and verifies each delivery with either", async () => {
+    const answer = await fetch(new URL("/v1/webhooks/public-keys", http.url));
+    expect(answer.status).toBe(200);
+    const { keys: served } = (await answer.json()) as { keys: Array<{ publicKey: string; scheme: string }> };
+    expect(served).toEqual([
+      { publicKey: keys.new.whpk, scheme: "v1a" },
+      { publicKey: keys.old.whpk, scheme: "v1a" },
+    ]);
+    const [newest, oldest] = served.map((k) => publicKeyOf(k.publicKey)) as [KeyObject, KeyObject];
+    const stranger = publicKeyOf(newSigningKey().whpk);
+    for (const hook of Object.values(hooks)) {
+      // one v1a signature per key, whichever secrets sign the v1 ones
+      expect([v1aVerifiedBy(hook, newest), v1aVerifiedBy(hook, oldest), v1aVerifiedBy(hook, stranger)]).toEqual([1, 1, 0]);
+    }
+  });
 });
 
 describe("a receiver switched from the old secret to the new one mid-stream sees no gap", () => {

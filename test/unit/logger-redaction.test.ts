@@ -44,7 +44,7 @@ describe("createLogger redaction", () => {
         request: { headers: { authorization: "Bearer SECRET-7", "x-api-key": "SECRET-8" } },
         job: { data: { webhook: { url: "https://example.com/h", secret: "SECRET-9" } } },
         delivery: { secret: "SECRET-10", secrets: ["SECRET-13", "SECRET-14"] },
-        rotation: { KILN_WEBHOOK_SECRETS: ["SECRET-15"] },
+        rotation: { KILN_WEBHOOK_SECRETS: ["SECRET-15"], KILN_WEBHOOK_SIGNING_KEYS: ["SECRET-16"] },
         s3: { credentials: { secretAccessKey: "SECRET-11" } },
         err: { cause: { config: { headers: { Authorization: "Bearer SECRET-12" } } } },
       },
