@@ -7,6 +7,9 @@ const SECRET_VARIABLES = [
   "GATEWAY_API_KEY",
   "WCODE_API_KEY",
   "KILN_WEBHOOK_SECRET",
+  "KILN_WEBHOOK_SECRETS",
+  "KILN_WEBHOOK_SIGNING_KEYS",
+  "KILN_TENANT_WEBHOOK_SECRETS",
   "KILN_API_TOKEN",
   "KILN_READ_TOKEN",
   "KILN_ADMIN_TOKEN",
@@ -19,6 +22,8 @@ const SECRET_VARIABLES = [
 const SECRET_FIELDS = [
   "apiKey",
   "secret",
+  // a request's and a delivery's `webhook.secrets`
+  "secrets",
   "webhookSecret",
   "secretAccessKey",
   "sessionToken",

@@ -69,14 +69,16 @@ function requiredSettings(env: Environment): CheckOutcome[] {
   const bases = configuredBaseUrls(env);
   const providers = [...new Set(bases.map((b) => b.provider))];
   return [
-    env.KILN_WEBHOOK_SECRET
-      ? { check: "config", target: "KILN_WEBHOOK_SECRET", status: "ok", detail: "set" }
-      : {
-          check: "config",
-          target: "KILN_WEBHOOK_SECRET",
-          status: "fail",
-          detail: "required by kiln worker to sign webhooks (whsec_ + base64)",
-        },
+    env.KILN_WEBHOOK_SECRETS
+      ? { check: "config", target: "KILN_WEBHOOK_SECRETS", status: "ok", detail: `${env.KILN_WEBHOOK_SECRETS.length} set` }
+      : env.KILN_WEBHOOK_SECRET
+        ? { check: "config", target: "KILN_WEBHOOK_SECRET", status: "ok", detail: "set" }
+        : {
+            check: "config",
+            target: "KILN_WEBHOOK_SECRET",
+            status: "fail",
+            detail: "required by kiln worker to sign webhooks (whsec_ + base64), or KILN_WEBHOOK_SECRETS",
+          },
     providers.length > 0
       ? { check: "config", target: "providers", status: "ok", detail: `credentials for ${providers.join(", ")}` }
       : {

@@ -10,5 +10,6 @@ export { modelInflightCaps } from "./providers.js";
 export { queueLocationOf } from "./redis.js";
 export { configuredSecrets, secretScrubberOf } from "./secrets.js";
 export { tracingConfig } from "./tracing.js";
+export { webhookSecretsOf, webhookSigningKeysOf } from "./webhooks.js";
 export { Duration } from "./values.js";
 export { configVariableNames, VARIABLE_PATTERNS } from "./variables.js";

@@ -9,7 +9,7 @@ import { presentVariables, processEnvironment } from "./process-env.js";
 import { checkProviders, ProvidersConfig } from "./providers.js";
 import { checkPartitions, RedisConfig } from "./redis.js";
 import { TenantsConfig } from "./tenants.js";
-import { WebhooksConfig } from "./webhooks.js";
+import { checkWebhooks, WebhooksConfig } from "./webhooks.js";
 
 /**
  * The environment kiln reads, as one schema: every area's variables, their defaults and their
@@ -37,5 +37,5 @@ export function loadEnvironment(env: NodeJS.ProcessEnv = processEnvironment()): 
   const parsed = Environment.safeParse(presentVariables(env));
   if (!parsed.success) throw configErrorOf(parsed.error);
   // the variables that need each other, one area after another
-  return checkPartitions(checkProviders(checkS3(parsed.data)));
+  return checkWebhooks(checkPartitions(checkProviders(checkS3(parsed.data))));
 }

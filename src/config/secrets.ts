@@ -22,7 +22,7 @@ const LibraryCredentials = z.object({
 
 /**
  * Every credential of this process's configuration: provider API keys, the API, read and admin
- * tokens, the webhook signing secret, S3 keys, the Redis password (`REDIS_PASSWORD` or the one in
+ * tokens, the webhook signing secrets and keys, S3 keys, the Redis password (`REDIS_PASSWORD` or the one in
  * `REDIS_URL`), and the library-read ones of `rawEnv` (default the process's environment). What
  * `secretScrubberOf` scrubs.
  */
@@ -36,8 +36,10 @@ export function configuredSecrets(env: Environment, rawEnv: NodeJS.ProcessEnv = 
     env.KILN_READ_TOKEN,
     env.KILN_ADMIN_TOKEN,
     env.KILN_WEBHOOK_SECRET,
+    ...(env.KILN_WEBHOOK_SECRETS ?? []),
+    ...(env.KILN_WEBHOOK_SIGNING_KEYS ?? []),
     ...tenantTokensOf(env).keys(),
-    ...tenantWebhookSecretsOf(env).values(),
+    ...[...tenantWebhookSecretsOf(env).values()].flat(),
     env.S3_ACCESS_KEY_ID,
     env.S3_SECRET_ACCESS_KEY,
     env.REDIS_PASSWORD,

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { Tenant } from "../contract/tenant.js";
-import { WebhookSecret } from "../contract/webhook-secret.js";
+import { MAX_WEBHOOK_SECRETS, WebhookSecret } from "../contract/webhook-secret.js";
 import { configError } from "./errors.js";
 import { BUDGET_PERIODS, type BudgetPeriod } from "../billing/tenant-budget.js";
 import { MAX_BUDGET } from "../billing/budget-ledger.js";
@@ -18,7 +18,10 @@ export const TenantsConfig = z.object({
   KILN_API_TOKENS: z.string().trim().min(1).optional(),
   /** The same pairs in a file, one `tenant:token` per line (`#` comments). Unset by default. */
   KILN_API_TOKENS_FILE: z.string().trim().min(1, { message: "expected the path of a token file" }).optional(),
-  /** Webhook signing secrets per tenant, `tenant:whsec_…,…`: a tenant's deliveries are signed with its own. Unset by default. */
+  /**
+   * Webhook signing secrets per tenant, `tenant:whsec_…,…`: a tenant's deliveries are signed with its own.
+   * A tenant named again has several, newest first (`studio:whsec_new,studio:whsec_old`, at most 5). Unset by default.
+   */
   KILN_TENANT_WEBHOOK_SECRETS: z.string().trim().min(1).optional(),
   /**
    * Spend limits per tenant and period in the price table's currency, `tenant/daily=50,tenant/monthly=1000`
@@ -67,18 +70,25 @@ export function tenantTokensOf(
   return tokens;
 }
 
-/** `KILN_TENANT_WEBHOOK_SECRETS`: tenant → `whsec_` secret. */
-export function tenantWebhookSecretsOf(env: TenantsConfig): Map<string, string> {
-  const secrets = new Map<string, string>();
+/**
+ * `KILN_TENANT_WEBHOOK_SECRETS`: tenant → its `whsec_` secrets, newest first. A tenant named
+ * again is a rotation: `studio:whsec_new,studio:whsec_old` signs with both, the pairs' order
+ * being the secrets' (at most MAX_WEBHOOK_SECRETS each).
+ */
+export function tenantWebhookSecretsOf(env: TenantsConfig): Map<string, string[]> {
+  const secrets = new Map<string, string[]>();
   const problems: string[] = [];
   for (const { tenant, value, where } of pairsOf(
     env.KILN_TENANT_WEBHOOK_SECRETS?.split(",") ?? [],
     (i) => `KILN_TENANT_WEBHOOK_SECRETS: pair ${i + 1}`,
   )) {
     const secret = WebhookSecret.safeParse(value);
+    const held = secrets.get(tenant) ?? [];
     if (!secret.success) problems.push(`${where} (${tenant}): ${secret.error.issues[0]!.message}`);
-    else if (secrets.has(tenant)) problems.push(`${where}: ${tenant} has a secret already`);
-    else secrets.set(tenant, value);
+    else if (held.includes(value)) problems.push(`${where}: ${tenant} has this secret already`);
+    else if (held.length === MAX_WEBHOOK_SECRETS)
+      problems.push(`${where}: ${tenant} has ${MAX_WEBHOOK_SECRETS} secrets already, the most a tenant may have`);
+    else secrets.set(tenant, [...held, value]);
   }
   if (problems.length > 0) throw configError(...problems);
   return secrets;

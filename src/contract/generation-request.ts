@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { WebhookSecret } from "./webhook-secret.js";
+import { WebhookSecret, WebhookSecrets } from "./webhook-secret.js";
 import { WebhookUrl } from "./webhook-url.js";
 import { ArchivePrefix } from "./archive-prefix.js";
 import { Tenant } from "./tenant.js";
@@ -83,6 +83,16 @@ export const GenerationRequest = z.strictObject({
       events: z.array(WebhookEvent).min(1).optional(),
       /** Signs this request's deliveries instead of `KILN_WEBHOOK_SECRET` (`whsec_` + base64 of 24-64 bytes). */
       secret: WebhookSecret.optional(),
+      /**
+       * Several secrets at once, newest first (1 to 5), instead of `secret`: each delivery carries
+       * a signature of every one, so the receiver can move from an old secret to a new one without a gap.
+       */
+      secrets: WebhookSecrets.optional(),
+    })
+    // one or the other: with both, which one signs would be a guess
+    .refine((webhook) => webhook.secret === undefined || webhook.secrets === undefined, {
+      message: "give webhook.secret or webhook.secrets, not both",
+      path: ["secrets"],
     })
     .optional(),
   archive: z

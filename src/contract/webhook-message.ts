@@ -3,7 +3,7 @@ import { z } from "zod";
 import { GenerationResult } from "./generation-result.js";
 import { GenerationProgress } from "./generation-progress.js";
 import { BatchSummary } from "./batch-summary.js";
-import { WebhookSecret } from "./webhook-secret.js";
+import { WebhookSecret, WebhookSecrets } from "./webhook-secret.js";
 
 /** Events that carry a finished job's result. Sent by default. */
 export const ResultEventType = z.enum(["generation.completed", "generation.failed"]);
@@ -55,8 +55,13 @@ export const WebhookDelivery = z.object({
   messageId: z.string().min(1),
   url: z.string().url(),
   payload: WebhookPayload,
-  /** The request's own signing secret, used instead of `KILN_WEBHOOK_SECRET`. Never logged, never in the body. */
+  /**
+   * The request's own signing secret, used instead of `KILN_WEBHOOK_SECRET`. Never logged, never in the body.
+   * With `secrets`, the newest of them: a worker of an earlier version, which reads `secret` only, signs with it.
+   */
   secret: WebhookSecret.optional(),
+  /** The request's own secrets, newest first (`webhook.secrets`): one signature of each. Wins over `secret`. */
+  secrets: WebhookSecrets.optional(),
   /** Every attempt so far, oldest first (the last `MAX_ATTEMPT_RECORDS`). */
   attempts: z.array(DeliveryAttempt).default([]),
 });

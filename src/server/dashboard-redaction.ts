@@ -46,11 +46,15 @@ function shownJob<T>(job: T, secrets: SecretScrubber): T {
   return job;
 }
 
-/** The string values of fields named like credentials, at any depth. */
+/** The string values of fields named like credentials (a string, or strings such as `webhook.secrets`), at any depth. */
 function credentialsIn(value: unknown, depth: number): string[] {
   if (value === null || typeof value !== "object" || depth > MAX_DEPTH) return [];
   if (Array.isArray(value)) return value.flatMap((v) => credentialsIn(v, depth + 1));
-  return Object.entries(value).flatMap(([key, field]) =>
-    isCredentialField(key) && typeof field === "string" ? [field] : credentialsIn(field, depth + 1),
-  );
+  return Object.entries(value).flatMap(([key, field]) => (isCredentialField(key) ? stringsOf(field) : credentialsIn(field, depth + 1)));
+}
+
+/** A credential field's value as the strings it holds: itself, or an array's strings. */
+function stringsOf(field: unknown): string[] {
+  if (typeof field === "string") return [field];
+  return Array.isArray(field) ? field.filter((v): v is string => typeof v === "string") : [];
 }

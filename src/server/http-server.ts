@@ -16,6 +16,7 @@ import { registerGenerationRoutes } from "./generation-routes.js";
 import { registerListRoutes } from "./list-routes.js";
 import { registerRetryRoute } from "./retry-route.js";
 import { registerTenantRoutes } from "./tenant-routes.js";
+import { registerWebhookKeyRoutes, WEBHOOK_PUBLIC_KEYS_PATH } from "./webhook-key-routes.js";
 import type { TenantPeriodUsage } from "../billing/tenant-budget.js";
 import { registerOutputRoutes } from "./output-routes.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
@@ -84,6 +85,11 @@ export interface KilnHttpServerOptions {
   /** bull-board at `/admin/queues` (`KILN_ADMIN_TOKEN`). @defaultValue undefined: no dashboard (404) */
   admin?: AdminDashboardOptions;
   /**
+   * `whpk_` public keys of `KILN_WEBHOOK_SIGNING_KEYS`, newest first, served at
+   * `GET /v1/webhooks/public-keys`. @defaultValue none: the route lists no key
+   */
+  webhookPublicKeys?: readonly string[];
+  /**
    * The configured secrets (`secretScrubberOf(env)`), replaced in every answer's body: a result
    * stored before kiln scrubbed provider text, or any text that reached an answer another way,
    * still shows none. @defaultValue none
@@ -138,7 +144,8 @@ export class KilnHttpServer {
     });
     // after auth and body checks (401 and 400 stay truthful), and before BullMQ, whose calls wait for a connection
     this.app.addHook("preHandler", async (request) => {
-      if (request.routeOptions.url?.startsWith("/v1/")) requireRedis(options.redis);
+      const url = request.routeOptions.url;
+      if (url?.startsWith("/v1/") && url !== WEBHOOK_PUBLIC_KEYS_PATH) requireRedis(options.redis);
     });
     this.app.setNotFoundHandler((request, reply) =>
       reply.code(404).send(apiError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`)),
@@ -163,6 +170,7 @@ export class KilnHttpServer {
     registerGenerationRoutes(this.app, { client: options.client, auth, waiting });
     registerListRoutes(this.app, { client: options.client, auth });
     registerRetryRoute(this.app, { client: options.client, auth });
+    registerWebhookKeyRoutes(this.app, { publicKeys: options.webhookPublicKeys ?? [] });
     if (options.tenantUsage) registerTenantRoutes(this.app, { auth, usage: options.tenantUsage });
     const presign = options.store ? outputPresigner(options.store, options.outputUrlTtlMs) : undefined;
     if (options.store) registerOutputRoutes(this.app, { client: options.client, store: options.store, auth, presign });

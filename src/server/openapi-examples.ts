@@ -250,6 +250,17 @@ export const TENANT_USAGE_EXAMPLES = {
   },
 };
 
+/** `GET /v1/webhooks/public-keys`: during a rotation, the new key and the old one; without KILN_WEBHOOK_SIGNING_KEYS, none. */
+export const WEBHOOK_PUBLIC_KEYS_EXAMPLES = {
+  rotating: {
+    keys: [
+      { publicKey: "whpk_yFNx+LaF61h/h2gHkbWZ5PJBHqs4K5+rz623bm7hc+o=", scheme: "v1a" },
+      { publicKey: "whpk_RZBELZkqu/QEaX+P9/K8ATvei3eiZvfU2kHIPBBfmEg=", scheme: "v1a" },
+    ],
+  },
+  none: { keys: [] },
+};
+
 /** An error body for each code, as the server words it. */
 export const ERROR_EXAMPLES: Record<ApiErrorCode, string> = {
   invalid_request: "input.prompt: Invalid input: expected string, received undefined (in the body)",

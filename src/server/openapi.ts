@@ -20,6 +20,7 @@ export const API_TAGS = [
   { name: "generations", description: "Enqueue one generation request, read it back, cancel it." },
   { name: "batches", description: "Enqueue many requests as one batch (each with a custom_id) and follow its counts and summary." },
   { name: "tenants", description: "A tenant's budgets: spend, reservations and what remains per period." },
+  { name: "webhooks", description: "What a webhook receiver verifies deliveries with: the public keys of the v1a signatures." },
   { name: "outputs", description: "The archived files of a completed generation: a presigned redirect (S3) or the bytes (local archive)." },
   { name: "operations", description: "Liveness, readiness, Prometheus metrics and this document." },
 ] as const;

@@ -1,5 +1,6 @@
 import type { FastifySchema, RouteOptions } from "fastify";
 import { TenantUsage } from "./tenant-routes.js";
+import { WebhookPublicKeys } from "./webhook-key-routes.js";
 import { z } from "zod";
 import { ApiError, ApiErrorCode } from "./api-error.js";
 import { CreateBatchBody } from "./create-batch-body.js";
@@ -26,6 +27,7 @@ import {
   GENERATION_PAGE_EXAMPLES,
   RETRY_EXAMPLES,
   TENANT_USAGE_EXAMPLES,
+  WEBHOOK_PUBLIC_KEYS_EXAMPLES,
 } from "./openapi-examples.js";
 
 export type { JsonSchema } from "./json-schema-of.js";
@@ -392,6 +394,21 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
       },
       "404": error("not_found: another tenant, for a tenant-bound token"),
       ...READ_ERRORS,
+    },
+  },
+  "GET /v1/webhooks/public-keys": {
+    operationId: "listWebhookPublicKeys",
+    tags: ["webhooks"],
+    summary:
+      "The public keys that verify the v1a (Ed25519) signatures of webhook deliveries (KILN_WEBHOOK_SIGNING_KEYS), newest first; needs neither a token nor Redis",
+    auth: "none",
+    schema: {},
+    responses: {
+      "200": {
+        description: "every signing key's public key (none when no key is configured)",
+        schema: jsonSchemaOf(WebhookPublicKeys, "output"),
+        examples: WEBHOOK_PUBLIC_KEYS_EXAMPLES,
+      },
     },
   },
   "GET /v1/generations/:id/outputs/:index": {

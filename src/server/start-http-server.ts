@@ -1,5 +1,13 @@
 import type { Logger } from "pino";
-import { ConfigError, type Environment, pricesOf, secretScrubberOf, tenantBudgetsOf, tenantTokensOf } from "../config/index.js";
+import {
+  ConfigError,
+  type Environment,
+  pricesOf,
+  secretScrubberOf,
+  tenantBudgetsOf,
+  tenantTokensOf,
+  webhookSigningKeysOf,
+} from "../config/index.js";
 import { TenantBudget } from "../billing/tenant-budget.js";
 import { GenerationClient } from "../producers/generation-client.js";
 import { connectRedis, redisTargetOf } from "../queue/redis.js";
@@ -42,6 +50,7 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
   const prices = pricesOf(env);
   const tenantTokens = tenantTokensOf(env);
   const tenantBudgets = tenantBudgetsOf(env);
+  const webhookPublicKeys = webhookSigningKeysOf(env).map((key) => key.publicKey);
   const redis = connectRedis(redisTargetOf(env), "producer");
   const tenantBudget = new TenantBudget(redis, env.KILN_PREFIX, prices, tenantBudgets);
   redis.on("error", (err: Error) => log.warn({ err: err.message }, "http server: redis connection error"));
@@ -74,6 +83,7 @@ export async function startHttpServer(env: Environment, log: Logger, options: St
     prices,
     workersRunning: options.workersRunning,
     archiveReady: options.archiveReady,
+    webhookPublicKeys,
     admin: env.KILN_ADMIN_TOKEN ? { token: env.KILN_ADMIN_TOKEN, write: env.KILN_ADMIN_WRITE, queues, secrets } : undefined,
     secrets,
   });

@@ -116,8 +116,9 @@ export class StepContexts {
     };
   }
 
-  /** The configured secrets and the job's own webhook secret. */
+  /** The configured secrets and the job's own webhook secrets. */
   secretsOf(accepted: Pick<AcceptedJob, "request">): SecretScrubber {
-    return this.settings.secrets.with([accepted.request.webhook?.secret]);
+    const webhook = accepted.request.webhook;
+    return this.settings.secrets.with([webhook?.secret, ...(webhook?.secrets ?? [])]);
   }
 }

@@ -113,13 +113,17 @@ export class WebhookNotifier {
   }
 
   private async enqueue(
-    webhook: { url: string; secret?: string },
+    webhook: { url: string; secret?: string; secrets?: string[] },
     messageId: string,
     payload: WebhookPayload,
     options: JobsOptions,
   ): Promise<void> {
     const delivery: WebhookDelivery = { messageId, url: webhook.url, payload, attempts: [] };
-    if (webhook.secret) delivery.secret = webhook.secret;
+    if (webhook.secrets) {
+      delivery.secrets = webhook.secrets;
+      // what a worker of an earlier version reads: it signs with the newest alone, not the global secret
+      delivery.secret = webhook.secrets[0];
+    } else if (webhook.secret) delivery.secret = webhook.secret;
     await this.queue.add(DELIVER_JOB, delivery, { ...options, attempts: this.attempts, backoff: { type: "webhook" } });
   }
 }

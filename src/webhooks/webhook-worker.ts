@@ -14,6 +14,7 @@ import { linkedOutputs, oncePerKey, type PresignOutput } from "../contract/outpu
 import { WebhookSender, type AttemptOutcome } from "./webhook-sender.js";
 import type { DELIVER_JOB, DeliveryResult, WebhookJob } from "../queue/webhook-queue.js";
 import { WebhookSigner } from "./webhook-signer.js";
+import type { WebhookSigningKey } from "../contract/webhook-signing-key.js";
 import { finalFailure, isUnrecoverableError } from "../queue/final-failure.js";
 import { bullmqTelemetry } from "../telemetry/tracing.js";
 import { KilnAttribute, inSpan } from "../telemetry/kiln-spans.js";
@@ -27,10 +28,15 @@ export interface WebhookWorkerOptions {
   connection: RedisConnection;
   /** Key prefix of every queue. */
   prefix: string;
-  /** `whsec_…` secret that signs every delivery whose request brought no secret of its own. */
-  secret: string;
-  /** `KILN_TENANT_WEBHOOK_SECRETS`: a tenant's secret signs its deliveries instead of `secret` (a request's own still wins). */
-  tenantSecrets?: ReadonlyMap<string, string>;
+  /** `whsec_…` secrets, newest first, that sign every delivery whose request brought none of its own (at least one). */
+  secrets: readonly string[];
+  /** `KILN_TENANT_WEBHOOK_SECRETS`: a tenant's secrets sign its deliveries instead of `secrets` (a request's own still win). */
+  tenantSecrets?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * `KILN_WEBHOOK_SIGNING_KEYS`, newest first: every delivery, whichever secrets sign it, also
+   * carries a `v1a` signature of each. @defaultValue none: no `v1a` signatures
+   */
+  signingKeys?: readonly WebhookSigningKey[];
   /** Outbound HTTP agent; refuses private addresses at connect time unless allowed. */
   dispatcher: Dispatcher;
   /** Lifts the URL guard (KILN_ALLOW_PRIVATE_URLS). */
@@ -101,6 +107,7 @@ export class WebhookWorker {
   private readonly sender: WebhookSender;
   private readonly defaultSigner: WebhookSigner;
   private readonly tenantSigners: Map<string, WebhookSigner>;
+  private readonly signingKeys: readonly WebhookSigningKey[];
   private readonly settings: Settings;
   private readonly log: Logger;
   private readonly presign?: PresignOutput;
@@ -109,8 +116,11 @@ export class WebhookWorker {
     this.settings = settingsOf(options);
     this.log = options.log.child({ queue: WEBHOOKS_QUEUE });
     this.presign = options.presign;
-    this.defaultSigner = new WebhookSigner(options.secret);
-    this.tenantSigners = new Map([...(options.tenantSecrets ?? [])].map(([tenant, secret]) => [tenant, new WebhookSigner(secret)]));
+    this.signingKeys = options.signingKeys ?? [];
+    this.defaultSigner = new WebhookSigner(options.secrets, this.signingKeys);
+    this.tenantSigners = new Map(
+      [...(options.tenantSecrets ?? [])].map(([tenant, secrets]) => [tenant, new WebhookSigner(secrets, this.signingKeys)]),
+    );
     this.sender = new WebhookSender({
       dispatcher: options.dispatcher,
       allowPrivate: options.allowPrivateUrls,
@@ -174,9 +184,7 @@ export class WebhookWorker {
     if (!parsed.success) throw finalFailure(`invalid delivery: ${describeIssues(parsed.error)}`);
     const delivery = parsed.data;
     const started = new Date();
-    const signer = delivery.secret
-      ? new WebhookSigner(delivery.secret)
-      : (this.tenantSigners.get(tenantOfData(delivery.payload.data)) ?? this.defaultSigner);
+    const signer = this.signerOf(delivery);
     // the POST's client span (undici) sits under this one, and its traceparent joins the receiver to the request's trace
     return inSpan("kiln.webhook.deliver", deliveryAttributes(job, delivery), async (span) => {
       const outcome = await this.attempt(job, delivery, signer, started);
@@ -191,6 +199,17 @@ export class WebhookWorker {
       if (outcome.result !== "delivered") await this.record(job, delivery, attempt);
       return this.settle(job, outcome, attempt);
     });
+  }
+
+  /**
+   * The request's own secrets, else its tenant's, else the global ones; chosen at each attempt,
+   * so a change of configuration applies to retries and replays too.
+   */
+  private signerOf(delivery: WebhookDelivery): WebhookSigner {
+    // `secrets` wins: with it, `secret` is only its newest, for workers of an earlier version
+    const own = delivery.secrets ?? (delivery.secret === undefined ? undefined : [delivery.secret]);
+    if (own) return new WebhookSigner(own, this.signingKeys);
+    return this.tenantSigners.get(tenantOfData(delivery.payload.data)) ?? this.defaultSigner;
   }
 
   /**

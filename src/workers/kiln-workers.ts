@@ -10,6 +10,8 @@ import {
   tenantBudgetsOf,
   tenantSharesOf,
   tenantWebhookSecretsOf,
+  webhookSecretsOf,
+  webhookSigningKeysOf,
 } from "../config/index.js";
 import type { InflightCaps } from "../inflight/inflight-slots.js";
 import { limiterFor } from "../rate-limits/queue-limiter.js";
@@ -63,7 +65,10 @@ export async function startKilnWorkers(
   log: Logger,
   overrides: { webhookSchedule?: readonly number[]; rawEnv?: NodeJS.ProcessEnv; metrics?: WorkerMetricsSink } = {},
 ): Promise<KilnWorkers> {
-  if (!env.KILN_WEBHOOK_SECRET) throw configError("KILN_WEBHOOK_SECRET: required by kiln worker to sign webhooks (whsec_ + base64)");
+  const webhookSecrets = webhookSecretsOf(env);
+  if (webhookSecrets.length === 0)
+    throw configError("KILN_WEBHOOK_SECRET: required by kiln worker to sign webhooks (whsec_ + base64), or KILN_WEBHOOK_SECRETS");
+  const signingKeys = webhookSigningKeysOf(env);
   // provider APIs are configured by the operator, so they may be private; result and webhook URLs are not
   const apiAgent = new Agent({ connect: { timeout: 10_000 } });
   const providers = configuredProviders(env, log, apiAgent);
@@ -159,8 +164,9 @@ export async function startKilnWorkers(
       new WebhookWorker({
         ...common,
         prefix: queues.partition(partition).prefix,
-        secret: env.KILN_WEBHOOK_SECRET!,
+        secrets: webhookSecrets,
         tenantSecrets,
+        signingKeys,
         schedule: overrides.webhookSchedule ?? env.KILN_WEBHOOK_RETRY_SCHEDULE,
         timeoutMs: env.KILN_WEBHOOK_TIMEOUT_MS,
         fetchWatchdogMs: env.KILN_FETCH_WATCHDOG,

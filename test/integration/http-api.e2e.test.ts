@@ -125,6 +125,7 @@ describe("the HTTP API (kiln worker with KILN_HTTP_PORT)", () => {
         "GET /v1/batches/{id}/events",
         "POST /v1/batches",
         "GET /v1/tenants/{id}/usage",
+        "GET /v1/webhooks/public-keys",
       ].sort(),
     );
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { summary: string }>>)) {

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { Queue } from "bullmq";
@@ -169,6 +169,13 @@ const GENERATION_EVENTS = "GET /v1/generations/{id}/events";
 const BATCH_EVENTS = "GET /v1/batches/{id}/events";
 const RETRY = "POST /v1/generations/{id}/retry";
 const TENANT_USAGE = "GET /v1/tenants/{id}/usage";
+const WEBHOOK_PUBLIC_KEYS = "GET /v1/webhooks/public-keys";
+
+/** A `whsk_` key (KILN_WEBHOOK_SIGNING_KEYS): Ed25519's 32-byte seed, then its 32-byte public key. */
+const SIGNING_KEY = (() => {
+  const jwk = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
+  return `whsk_${Buffer.concat([Buffer.from(jwk.d!, "base64url"), Buffer.from(jwk.x!, "base64url")]).toString("base64")}`;
+})();
 
 /** One entry per (operation, status, way to get it); a new route adds its entries here. */
 const CASES: StatusCase[] = [
@@ -181,6 +188,22 @@ const CASES: StatusCase[] = [
   },
   { operation: TENANT_USAGE, status: 400, how: "an id that is no tenant", send: read("/v1/tenants/Not%20One/usage") },
   ...readGuards(TENANT_USAGE, () => "/v1/tenants/studio/usage"),
+  {
+    operation: WEBHOOK_PUBLIC_KEYS,
+    status: 200,
+    how: "the signing key's public key, without a token",
+    send: async (s) => {
+      const answer = await request(s.main, "GET", "/v1/webhooks/public-keys");
+      expect(((await answer.clone().json()) as { keys: unknown[] }).keys).toHaveLength(1);
+      return answer;
+    },
+  },
+  {
+    operation: WEBHOOK_PUBLIC_KEYS,
+    status: 200,
+    how: "Redis unreachable: the keys need none",
+    send: (s) => request(s.redisDown, "GET", "/v1/webhooks/public-keys"),
+  },
   { operation: "GET /healthz", status: 200, how: "the process is up", send: read("/healthz") },
   { operation: "GET /readyz", status: 200, how: "Redis answers", send: read("/readyz") },
   { operation: "GET /readyz", status: 503, how: "Redis unreachable", send: (s) => request(s.redisDown, "GET", "/readyz") },
@@ -407,7 +430,12 @@ describe("every status the OpenAPI document lists, driven against real servers",
   };
 
   beforeAll(async () => {
-    const tokens = { KILN_API_TOKEN: API_TOKEN, KILN_READ_TOKEN: READ_TOKEN, KILN_API_TOKENS: `studio:${STUDIO_TOKEN}` };
+    const tokens = {
+      KILN_API_TOKEN: API_TOKEN,
+      KILN_READ_TOKEN: READ_TOKEN,
+      KILN_API_TOKENS: `studio:${STUDIO_TOKEN}`,
+      KILN_WEBHOOK_SIGNING_KEYS: SIGNING_KEY,
+    };
     await h.start({ archive: "local", env: tokens });
     servers.main = await start(h.rawEnv);
     await hS3.start({ archive: "s3", workers: false, prefix: h.prefix, env: tokens });

@@ -131,6 +131,24 @@ describe("a provider's echo of kiln's credentials reaches no result, webhook, lo
     for (const [surface, text] of Object.entries({ ...shown, deliveries: deliveries.join("\n") }))
       expect(leaks(text, secret.slice("whsec_".length)), surface).toBe(false);
   });
+
+  it("a request's own webhook.secrets, each of them, are shown nowhere either", async () => {
+    const secrets = [newWebhookSecret(), newWebhookSecret()];
+    const id = await h.client.enqueue(
+      h.request("hy-image-v3.0", { prompt: `own ${DIRECTIVES.fail}` }, { webhook: { url: h.receiver.url, secrets } }),
+    );
+    await h.client.waitFor(id, { timeoutMs: 20_000 });
+    const shown = await surfaces(id, "generate-tokenhub");
+    const job = JSON.parse(shown.dashboard) as { job: { data: { webhook: Record<string, unknown> } } };
+    expect(job.job.data.webhook).toEqual({ url: h.receiver.url, secrets: "[redacted]" });
+    const deliveries = await fetch(`${http.url}/admin/queues/api/queues?activeQueue=webhooks&status=completed&page=1`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const listed = await deliveries.text();
+    expect(listed).toContain(id);
+    for (const [surface, text] of Object.entries({ ...shown, deliveries: listed }))
+      for (const secret of secrets) expect(leaks(text, secret.slice("whsec_".length)), surface).toBe(false);
+  });
 });
 
 describe("a job that already holds a secret (stored before kiln scrubbed provider text) shows none", () => {

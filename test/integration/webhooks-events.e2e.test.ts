@@ -29,7 +29,7 @@ describe("generation.started and generation.progress are sent only when requeste
     worker = new WebhookWorker({
       connection,
       prefix,
-      secret,
+      secrets: [secret],
       dispatcher,
       allowPrivateUrls: true,
       log: createLogger({ level: "silent" }),

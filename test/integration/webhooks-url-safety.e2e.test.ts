@@ -21,7 +21,7 @@ async function startDelivery(allowPrivateUrls: boolean, secret: string) {
   const worker = new WebhookWorker({
     connection,
     prefix,
-    secret,
+    secrets: [secret],
     dispatcher,
     allowPrivateUrls,
     log: createLogger({ level: "silent" }),

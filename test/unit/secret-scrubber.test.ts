@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { REDACTED, SecretScrubber } from "../../src/util/secret-scrubber.js";
 import { configuredSecrets } from "../../src/config/index.js";
@@ -85,5 +86,17 @@ describe("configuredSecrets", () => {
       ).toBe(true);
     expect(secrets).toContain("redis/pass-0009");
     expect(secrets).toContain("whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=");
+  });
+
+  it("holds every secret of a rotation: each of KILN_WEBHOOK_SECRETS, KILN_WEBHOOK_SIGNING_KEYS and a tenant's", () => {
+    const [a, b, c, d] = [1, 2, 3, 4].map((n) => `whsec_${Buffer.alloc(24, n).toString("base64")}`);
+    const jwk = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
+    const key = `whsk_${Buffer.concat([Buffer.from(jwk.d!, "base64url"), Buffer.from(jwk.x!, "base64url")]).toString("base64")}`;
+    const env = loadEnvironment({
+      KILN_WEBHOOK_SECRETS: `${a},${b}`,
+      KILN_WEBHOOK_SIGNING_KEYS: key,
+      KILN_TENANT_WEBHOOK_SECRETS: `studio:${c},studio:${d}`,
+    });
+    expect(configuredSecrets(env, {})).toEqual(expect.arrayContaining([a, b, c, d, key]));
   });
 });

@@ -65,15 +65,40 @@ describe("tenant-bound tokens and webhook secrets from the environment", () => {
     expect(() => tenantBudgetsOf({ KILN_TENANT_BUDGETS: "studio/daily=5" })).toThrow("KILN_TENANT_BUDGETS: needs KILN_PRICES");
   });
 
-  it("KILN_TENANT_WEBHOOK_SECRETS: one whsec_ secret per tenant", () => {
-    const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    expect([...tenantWebhookSecretsOf({ KILN_TENANT_WEBHOOK_SECRETS: `studio:${secret}` })]).toEqual([["studio", secret]]);
+  it("KILN_TENANT_WEBHOOK_SECRETS: whsec_ secrets per tenant; a tenant named again has several, newest first", () => {
+    const [secret, older, oldest] = [0, 1, 2].map((i) => `whsec_${Buffer.alloc(24, i + 1).toString("base64")}`) as [string, string, string];
+    expect([...tenantWebhookSecretsOf({ KILN_TENANT_WEBHOOK_SECRETS: `studio:${secret}` })]).toEqual([["studio", [secret]]]);
+    expect([
+      ...tenantWebhookSecretsOf({ KILN_TENANT_WEBHOOK_SECRETS: `studio:${secret},nightly:${oldest},studio:${older},studio:${oldest}` }),
+    ]).toEqual([
+      ["studio", [secret, older, oldest]],
+      ["nightly", [oldest]],
+    ]);
     expect(() => tenantWebhookSecretsOf({ KILN_TENANT_WEBHOOK_SECRETS: "studio:plain" })).toThrow(
       /KILN_TENANT_WEBHOOK_SECRETS: pair 1 \(studio\)/,
     );
     expect(() => tenantWebhookSecretsOf({ KILN_TENANT_WEBHOOK_SECRETS: `studio:${secret},studio:${secret}` })).toThrow(
-      "KILN_TENANT_WEBHOOK_SECRETS: pair 2: studio has a secret already",
+      "KILN_TENANT_WEBHOOK_SECRETS: pair 2: studio has this secret already",
     );
+  });
+
+  it("KILN_TENANT_WEBHOOK_SECRETS: at most 5 secrets a tenant; an error names the pair and tenant, never the secret", () => {
+    const six = Array.from({ length: 6 }, (_, i) => `whsec_${Buffer.alloc(32, i + 1).toString("base64")}`);
+    const pairs = six.map((s) => `studio:${s}`).join(",");
+    expect(tenantWebhookSecretsOf({ KILN_TENANT_WEBHOOK_SECRETS: pairs.split(",").slice(0, 5).join(",") }).get("studio")).toHaveLength(5);
+    const messageOf = (value: string) => {
+      try {
+        tenantWebhookSecretsOf({ KILN_TENANT_WEBHOOK_SECRETS: value });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error("expected a ConfigError");
+    };
+    const tooMany = messageOf(pairs);
+    expect(tooMany).toContain("KILN_TENANT_WEBHOOK_SECRETS: pair 6: studio has 5 secrets already, the most a tenant may have");
+    const bad = messageOf(`studio:${six[0]},studio:whsec_${six[1]!.slice(6, 20)}`);
+    expect(bad).toContain("KILN_TENANT_WEBHOOK_SECRETS: pair 2 (studio): expected whsec_");
+    for (const s of six) expect(tooMany + bad).not.toContain(s.slice(6, 20));
   });
 
   it("reads KILN_TENANT_WEIGHTS and KILN_TENANT_MAX_INFLIGHT, * for every other tenant; each bad entry is named", () => {

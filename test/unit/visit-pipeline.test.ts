@@ -99,7 +99,7 @@ function harness(options: {
     log: silent,
     steps,
   });
-  return { pipeline, job, events, writes, sent };
+  return { pipeline, job, events, writes, sent, contexts };
 }
 
 const wait = (state: JobState, delayMs = 5_000): StepOutcome => ({ type: "wait", state, delayMs, reason: "pending" });
@@ -286,5 +286,14 @@ describe("VisitPipeline", () => {
     expect(h.sent[0]!.result.error?.message).not.toContain("sk-configured-secret-value");
     await h.pipeline.failOutside(h.job, accepted(), { ...state, step: "notify", result: h.sent[0]!.result }, "again");
     expect(h.sent).toHaveLength(1);
+  });
+
+  it("scrubs a job's own webhook secrets, each of webhook.secrets too, with the configured ones", () => {
+    const { contexts } = harness({ steps: [] });
+    const [newest, oldest] = [8, 9].map((n) => `whsec_${Buffer.alloc(32, n).toString("base64")}`) as [string, string];
+    const text = `echoed ${WEBHOOK.secret}, ${newest}, ${oldest} and sk-configured-secret-value`;
+    expect(contexts.secretsOf(accepted()).scrub(text)).not.toContain(WEBHOOK.secret.slice(6, 20));
+    const scrubbed = contexts.secretsOf(accepted({ webhook: { url: WEBHOOK.url, secrets: [newest, oldest] } })).scrub(text);
+    expect(scrubbed).toBe(`echoed ${WEBHOOK.secret}, [redacted], [redacted] and [redacted]`);
   });
 });

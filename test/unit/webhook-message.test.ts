@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { GenerationRequest } from "../../src/contract/generation-request.js";
+import { describeIssues, GenerationRequest } from "../../src/contract/generation-request.js";
 import { generationProgress } from "../../src/contract/generation-progress.js";
 import { deliveryJobId, messageIdFor, WebhookPayload } from "../../src/contract/webhook-message.js";
 import { WebhookSecret } from "../../src/contract/webhook-secret.js";
@@ -74,6 +74,43 @@ describe("webhook.secret", () => {
     expect(parsed.error!.issues[0]!.path).toEqual(["webhook", "secret"]);
     expect(JSON.stringify(parsed.error!.issues)).not.toContain("short-and-secret");
     expect(GenerationRequest.parse({ ...request, webhook: { url: "https://example.com/h", secret: good } }).webhook?.secret).toBe(good);
+  });
+});
+
+describe("webhook.secrets", () => {
+  const secrets = [1, 2, 3, 4, 5, 6].map((n) => `whsec_${Buffer.alloc(32, n).toString("base64")}`);
+  const request = (webhook: Record<string, unknown>) => ({
+    provider: "tokenhub",
+    model: "m",
+    input: {},
+    webhook: { url: "https://example.com/h", ...webhook },
+  });
+  /** The `field: message` lines the request's refusal reads, checked to quote no secret. */
+  const refusal = (webhook: Record<string, unknown>): string => {
+    const parsed = GenerationRequest.safeParse(request(webhook));
+    expect(parsed.success).toBe(false);
+    const text = describeIssues(parsed.error!);
+    for (const s of secrets) expect(text).not.toContain(s.slice(6, 22));
+    return text;
+  };
+
+  it("takes 1 to 5 secrets, newest first, kept in order", () => {
+    expect(GenerationRequest.parse(request({ secrets: secrets.slice(0, 2) })).webhook?.secrets).toEqual(secrets.slice(0, 2));
+    expect(GenerationRequest.parse(request({ secrets: secrets.slice(0, 5) })).webhook?.secrets).toHaveLength(5);
+    expect(refusal({ secrets: secrets })).toBe("webhook.secrets: expected at most 5 secrets");
+    expect(refusal({ secrets: [] })).toBe("webhook.secrets: expected at least one secret");
+  });
+
+  it("names a bad one by its index, without echoing it", () => {
+    expect(refusal({ secrets: [secrets[0], `whsec_${secrets[1]!.slice(6, 22)}`] })).toBe(
+      "webhook.secrets.1: expected whsec_ followed by the base64 of a 24-64 byte key",
+    );
+  });
+
+  it("refuses secret and secrets together, naming the field", () => {
+    expect(refusal({ secret: secrets[0], secrets: [secrets[1]] })).toBe(
+      "webhook.secrets: give webhook.secret or webhook.secrets, not both",
+    );
   });
 });
 
