@@ -17,7 +17,7 @@ export interface BudgetGate {
   /** Reserves the child's estimated cost in its batch's budget (when the batch has one) before it is submitted. */
   reserve(child: BudgetChild, deadlineAt: number): Promise<BudgetDecision>;
   /** Charges the child's actual cost (0 when none is known) in place of its reservation. */
-  settle(batchId: string, jobId: string, actual: DecimalAmount): Promise<void>;
+  settle(batchId: string, jobId: string, actual: DecimalAmount | "held"): Promise<void>;
 }
 
 export interface BudgetChild {
@@ -55,7 +55,7 @@ export class BatchBudget implements BudgetGate {
     return this.decide(answer, child, estimate && !estimate.ok ? estimate.reason : "it has no price in KILN_PRICES");
   }
 
-  async settle(batchId: string, jobId: string, actual: DecimalAmount): Promise<void> {
+  async settle(batchId: string, jobId: string, actual: DecimalAmount | "held"): Promise<void> {
     await this.ledger.settle(batchId, jobId, actual);
   }
 

@@ -90,14 +90,17 @@ return "reserved"`;
 /**
  * Replaces a child's reservation with what it actually cost, once: a second settle of the same
  * child changes nothing. A child whose hold had expired is still charged what it spent.
- * KEYS: budget hash, holds hash. ARGV: child id, actual cost.
+ * KEYS: budget hash, holds hash. ARGV: child id, actual cost, or "held": what it reserved (a
+ * cost kiln cannot know, counted at its estimate).
  */
 const SETTLE = `
 local held = redis.call("HGET", KEYS[2], ARGV[1])
 if not held or held == "s" then return 0 end
 local amount = string.match(held, "^h:(%d+):")
 if amount then redis.call("HINCRBY", KEYS[1], "reserved", "-" .. amount) end
-redis.call("HINCRBY", KEYS[1], "spent", ARGV[2])
+local spent = ARGV[2]
+if spent == "held" then spent = amount or "0" end
+redis.call("HINCRBY", KEYS[1], "spent", spent)
 redis.call("HSET", KEYS[2], ARGV[1], "s")
 return 1`;
 
@@ -179,9 +182,12 @@ export class BudgetLedger {
     return answer as Reservation;
   }
 
-  /** Charges `childId` what it cost (0 when it produced nothing billable) in place of its reservation. */
-  async settle(batchId: string, childId: string, actual: DecimalAmount): Promise<void> {
-    await this.scripts.settle(this.key(batchId), this.holdsKey(batchId), childId, nano(actual));
+  /**
+   * Charges `childId` what it cost (0 when it produced nothing billable) in place of its
+   * reservation; `"held"` charges the reservation itself (what a submit of unknown outcome may have cost).
+   */
+  async settle(batchId: string, childId: string, actual: DecimalAmount | "held"): Promise<void> {
+    await this.scripts.settle(this.key(batchId), this.holdsKey(batchId), childId, actual === "held" ? actual : nano(actual));
   }
 
   /** The batch's budget, or undefined when it has none. */

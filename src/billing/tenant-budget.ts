@@ -104,7 +104,7 @@ export class TenantBudget {
    * settled, not only those configured now: a run that reserved under a configuration since
    * changed is still charged where it reserved; a period it holds nothing in changes nothing.
    */
-  async settle(tenant: string, jobId: string, startedAt: number, actual: DecimalAmount): Promise<void> {
+  async settle(tenant: string, jobId: string, startedAt: number, actual: DecimalAmount | "held"): Promise<void> {
     for (const period of BUDGET_PERIODS) await this.ledger.settle(accountOf(tenant, period, startedAt), holdOf(jobId, startedAt), actual);
   }
 

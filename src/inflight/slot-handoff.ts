@@ -75,7 +75,31 @@ export class SlotHandoff implements SlotGate {
       Math.max(1_000, DEFAULT_GRANT_TTL_MS * scale),
       Math.max(1_000, (options.leaseMs ?? DEFAULT_SLOT_LEASE_MS) * scale),
     );
-    return new SlotHandoff(slots, (jobId) => queues.findJob(provider, jobId), options.log, Math.max(250, DEFAULT_SWEEP_EVERY_MS * scale));
+    // a member `<queue provider>:<id>` is another provider's job running a fallback here (ids hold no `:`)
+    const findJob = (member: string) => {
+      const at = member.indexOf(":");
+      return at < 0 ? queues.findJob(provider, member) : queues.findJob(member.slice(0, at), member.slice(at + 1));
+    };
+    return new SlotHandoff(slots, findJob, options.log, Math.max(250, DEFAULT_SWEEP_EVERY_MS * scale));
+  }
+
+  /**
+   * These slots as the jobs of another provider's queue take them, when they run a fallback at
+   * this provider: each job is a member `<queue provider>:<id>`, so the hand-off finds it in its
+   * own queue (to wake it, to check it still holds its slot), and ids that BullMQ numbers per
+   * queue never meet.
+   */
+  forQueueOf(queueProvider: string): SlotGate & Pick<SlotHandoff, "release" | "wakeIfHanded"> {
+    const member = (jobId: string) => `${queueProvider}:${jobId}`;
+    return {
+      acquire: (jobId, modelId, enqueuedAt, tenant) => this.acquire(member(jobId), modelId, enqueuedAt, tenant),
+      uncapped: (modelId, tenant) => this.uncapped(modelId, tenant),
+      holdsSlot: (modelId, tenant) => this.holdsSlot(modelId, tenant),
+      request: (jobId) => this.request(member(jobId)),
+      recheckDelayMs: (jobId) => this.recheckDelayMs(member(jobId)),
+      release: (jobId) => this.release(member(jobId)),
+      wakeIfHanded: (jobId) => this.wakeIfHanded(member(jobId)),
+    };
   }
 
   /** Starts the periodic sweep (a no-op for a provider without caps). */

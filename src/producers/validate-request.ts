@@ -1,8 +1,7 @@
 import { resolveModel, unknownModelMessage } from "../providers/model-registry.js";
 import { GenerationRequest, describeIssues } from "../contract/generation-request.js";
 import { InvalidRequestError } from "../contract/invalid-request-error.js";
-import { reuseProblem } from "../reuse/reuse-key.js";
-import { fallbackProblem } from "../visit/fallback-targets.js";
+import { fallbackProblem, reuseProblem } from "../providers/request-checks.js";
 import { DEFAULT_MAX_JOB_BYTES, jobSizeProblem } from "../contract/job-size.js";
 
 /** Limits a producer applies to a request before it reaches Redis. */

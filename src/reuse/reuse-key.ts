@@ -3,13 +3,13 @@ import { stringify } from "safe-stable-stringify";
 import type { GenerationRequest } from "../contract/generation-request.js";
 import { tenantOf } from "../contract/tenant.js";
 import type { ModelSpec } from "../providers/model-spec.js";
-import { isRecord } from "../util/describe-value.js";
 
 /** Bumped whenever what goes into a key changes: keys of an earlier rule then never match. */
 const KEY_VERSION = 1;
 
 /**
- * The reuse key of a request: SHA-256 of its tenant, provider, model and canonical input. Two
+ * The reuse key of a request: SHA-256 of its tenant, queue, the provider and model it runs
+ * (its own, or a fallback's) and their canonical input. Two
  * requests share a key exactly when the provider would be sent the same request by the same
  * tenant, whatever the order of their keys, the whitespace of their JSON, or whether they
  * spell out a documented default (`temperature: 1` where the model's default is 1). Fields that
@@ -23,7 +23,9 @@ export function reuseKey(
   const canonical = stringify({
     v: KEY_VERSION,
     tenant: tenantOf(request),
-    provider: request.provider,
+    // the queue's provider, where every job sharing the key lives (a fallback runs in its request's queue)
+    queue: request.provider,
+    provider: model.provider,
     model: model.id,
     input: withoutDefaults(input, model.defaults),
   });
@@ -39,19 +41,4 @@ function withoutDefaults(input: Record<string, unknown>, defaults: ModelSpec["de
 
 function sameJson(a: unknown, b: unknown): boolean {
   return stringify(a) === stringify(b);
-}
-
-/**
- * Why a request's `reuse` cannot be honoured, naming the field, or undefined when it can. A
- * request without a `seed` in its input asks for a new sample each time; reusing one is asked
- * for explicitly (`reuse.unseeded`), never assumed.
- */
-export function reuseProblem(request: Pick<GenerationRequest, "reuse">, model: ModelSpec, input: unknown): string | undefined {
-  if (!request.reuse || request.reuse.unseeded) return undefined;
-  const seed = isRecord(input) ? input.seed : undefined;
-  if (seed !== undefined && seed !== null) return undefined;
-  return (
-    `reuse: input has no seed, so ${model.id} samples anew on every run and two runs differ; ` +
-    "set input.seed, or reuse.unseeded: true to reuse an unseeded generation anyway"
-  );
 }

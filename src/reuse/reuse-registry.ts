@@ -32,6 +32,8 @@ if state == 'done' then
     return {'done', redis.call('HGET', KEYS[1], 'leader'), redis.call('HGET', KEYS[1], 'result')}
   end
 elseif state == 'running' then
+  -- every look renews it: a record outlives its leader only when nobody asks
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
   local leader = redis.call('HGET', KEYS[1], 'leader')
   if leader == job then return {'leader'} end
   redis.call('ZADD', KEYS[2], 'NX', now, job)
@@ -73,9 +75,10 @@ return waiters
  * Redis Cluster slot. Keys live under the un-partitioned `KILN_PREFIX`: identical requests
  * meet whichever partition holds them. Waking the waiting BullMQ jobs is the caller's.
  *
- * A running record has a TTL too (the job's deadline and an hour): one whose leader vanished
- * without a word is dropped by the first waiter that finds its leader gone (`abandon`), and by
- * its TTL when nobody asks.
+ * A running record has a TTL too, renewed by every claim of the leader or a waiter, and longer
+ * than the leader can go without one (a re-check in line, then its task and archiving): one
+ * whose leader vanished without a word is dropped by the first waiter that finds its leader
+ * gone (`abandon`), and by its TTL when nobody asks.
  */
 export class ReuseRegistry {
   constructor(

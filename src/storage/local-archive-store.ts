@@ -69,6 +69,8 @@ export class LocalArchiveStore implements ArchiveStore {
     try {
       await link(source, partial).catch(() => copyFile(source, partial));
       await rename(partial, path);
+      // renaming a link over the same file (a copy made again) leaves both names: the partial one goes
+      await rm(partial, { force: true });
     } catch (err) {
       await rm(partial, { force: true });
       throw err;

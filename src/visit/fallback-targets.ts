@@ -1,6 +1,6 @@
-import { describeIssues, type FallbackTriggers, type GenerationRequest } from "../contract/generation-request.js";
+import type { FallbackTriggers, GenerationRequest } from "../contract/generation-request.js";
 import type { FallbackAttempt } from "../contract/generation-result.js";
-import { resolveModel, unknownModelMessage } from "../providers/model-registry.js";
+import { resolveModel } from "../providers/model-registry.js";
 import { initialState, type JobState, type SubmitState } from "../state/job-state.js";
 import type { AcceptedJob } from "./job-intake.js";
 
@@ -29,22 +29,6 @@ export function triggersOf(request: Pick<GenerationRequest, "fallbackOn">): Trig
     maxWait: on.maxWait,
     deadline: on.deadline ?? true,
   };
-}
-
-/**
- * Why a request's `fallbacks` cannot run, naming the field, or undefined: each must name a
- * model kiln knows (or take `passthrough`, as the request does) and an input that model accepts.
- */
-export function fallbackProblem(request: GenerationRequest): string | undefined {
-  for (const [index, fallback] of (request.fallbacks ?? []).entries()) {
-    const where = `fallbacks.${index}`;
-    const model = resolveModel(fallback.provider, fallback.model, request.passthrough);
-    if (!model) return `${where}: ${unknownModelMessage(fallback.provider, fallback.model)}`;
-    const input = model.input.safeParse(fallback.input ?? request.input);
-    if (!input.success)
-      return `${where}: invalid input for ${model.id}: ${describeIssues(input.error, fallback.input ? "input" : "(the request's input)")}`;
-  }
-  return undefined;
 }
 
 /** The job as its attempt runs it: the request's own model (0), or its `fallbacks[attempt - 1]` with that one's input. */

@@ -5,8 +5,7 @@ import type { ModelSpec } from "../providers/model-spec.js";
 import { isRecord } from "../util/describe-value.js";
 import { DEFAULT_MAX_JOB_BYTES, jobSizeProblem } from "../contract/job-size.js";
 import { isDotSegment } from "../contract/job-id.js";
-import { reuseProblem } from "../reuse/reuse-key.js";
-import { fallbackProblem } from "./fallback-targets.js";
+import { fallbackProblem, reuseProblem } from "../providers/request-checks.js";
 
 /** A job's data, checked: the request, its model and the model-checked input. */
 export interface AcceptedJob {

@@ -67,6 +67,11 @@ export class StepContexts {
     return deadlineMsFor(accepted.model, this.settings.deadlines);
   }
 
+  /** `ms` at the worker's `KILN_POLL_SCALE`, at least 100 ms. */
+  scaled(ms: number): number {
+    return Math.max(100, ms * (this.settings.pollScale ?? 1));
+  }
+
   /** Whether this worker can call `provider`: its own, or a peer it holds a key for. */
   serves(provider: string): boolean {
     return this.isOwn(provider) || (this.settings.peers?.has(provider) ?? false);

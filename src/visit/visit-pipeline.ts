@@ -18,6 +18,9 @@ import { hasFallback, movedOn, retarget, type FallbackReason } from "./fallback-
 import type { VisitResult } from "./visit-result.js";
 import type { Visit, VisitJob } from "./visit.js";
 
+/** How soon a job whose fallback's task this worker cannot call is offered to the workers again (before `KILN_POLL_SCALE`). */
+const UNSERVABLE_RETRY_MS = 30_000;
+
 /** Runs one step of a job: submit, poll or archive. */
 export type StepRunner = (state: JobState, ctx: StepContext) => Promise<StepOutcome>;
 
@@ -135,8 +138,10 @@ export class VisitPipeline {
     if (!on || outcome.state.taskId || outcome.state.step !== "submit") return undefined;
     if (outcome.fallback) return outcome.fallback;
     if (outcome.error.code === "model_not_available" && on.modelNotAvailable) return "modelNotAvailable";
-    // a task that ran past the deadline may still finish, and be paid for: only a submit never accepted moves on
-    if (outcome.error.code === "timed_out" && on.deadline) return "deadline";
+    // a task that ran past the deadline may still finish, and be paid for: only a submit never accepted moves on,
+    // and one whose outcome is unknown only where kiln would have submitted again anyway (the retry policy)
+    const unknown = outcome.state.submitCalls > 0 && visit.ctx.onUnknownSubmit === "fail";
+    if (outcome.error.code === "timed_out" && on.deadline && !unknown) return "deadline";
     return undefined;
   }
 
@@ -146,6 +151,11 @@ export class VisitPipeline {
    */
   private async unservable(job: VisitJob, accepted: AcceptedJob, state: JobState): Promise<VisitResult> {
     const message = `${accepted.model.provider} is not configured on this worker (no API key)`;
+    if (state.step !== "submit" || state.taskId || state.submitCalls > 0) {
+      // a task there may be running: only a worker holding that provider's key may go on with it
+      this.options.log.warn({ jobId: job.id, provider: accepted.model.provider }, `${message}; leaving the job to a worker that has one`);
+      return { type: "delayed", delayMs: this.options.contexts.scaled(UNSERVABLE_RETRY_MS) };
+    }
     const written = (next: JobState) => job.writeState(next);
     if (hasFallback(accepted.request, state)) {
       await written(movedOn(state, accepted.model, "notConfigured", message, Date.now()));

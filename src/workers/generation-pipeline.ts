@@ -64,6 +64,7 @@ export function generationPipeline(
           (jobId) => options.queues.findJob(options.provider.name, jobId),
           log,
         ),
+        (jobId) => cancels.reasonFor(queueName, jobId),
       ),
       budgetHook(
         new BatchBudget(connection, queues.prefix, options.prices),

@@ -31,7 +31,7 @@ export interface GenerationWorkerOptions {
    * The other providers this process holds keys for, with their slots and unknown-submit policy:
    * a job that moves on to a fallback of theirs calls them from this queue. @defaultValue none
    */
-  peers?: ReadonlyMap<string, { provider: Provider; slots: SlotHandoff; onUnknownSubmit?: "retry" | "fail" }>;
+  peers?: ReadonlyMap<string, { provider: Provider; slots: ReturnType<SlotHandoff["forQueueOf"]>; onUnknownSubmit?: "retry" | "fail" }>;
   store: ArchiveStore;
   /** Outbound HTTP agent for result downloads (refuses private addresses unless allowed). */
   dispatcher: Dispatcher;

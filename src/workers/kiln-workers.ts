@@ -127,13 +127,17 @@ export async function startKilnWorkers(
     return { provider: provider.name, client: provider, handoff, limits };
   });
   // every provider's queue can run a fallback at any other provider this process holds a key for
-  const peers = new Map(
-    handoffs.map(({ provider, client, handoff, limits }) => [
-      provider,
-      { provider: client, slots: handoff, onUnknownSubmit: limits.onUnknownSubmit },
-    ]),
-  );
+  const peersOf = (queue: string) =>
+    new Map(
+      handoffs
+        .filter(({ provider }) => provider !== queue)
+        .map(({ provider, client, handoff, limits }) => [
+          provider,
+          { provider: client, slots: handoff.forQueueOf(queue), onUnknownSubmit: limits.onUnknownSubmit },
+        ]),
+    );
   const generation = handoffs.flatMap(({ client: provider, handoff: slots, limits }) => {
+    const peers = peersOf(provider.name);
     return partitions.map(
       (partition) =>
         new GenerationWorker({

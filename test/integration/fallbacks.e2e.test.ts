@@ -4,9 +4,12 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DIRECTIVES } from "@kiln/dev-tools";
 import type { GenerationResult } from "../../src/contract/generation-result.js";
-import { KilnHarness } from "../support/kiln-harness.js";
+import { KilnHarness, TEST_API_KEY } from "../support/kiln-harness.js";
 import { until } from "../support/until.js";
-import { loadEnvironment } from "../../src/config/index.js";
+import { loadEnvironment, pricesOf, queueLocationOf } from "../../src/config/index.js";
+import { GenerationClient } from "../../src/producers/generation-client.js";
+import { createLogger } from "../../src/logger.js";
+import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 
 const PRICES = `
 currency: USD
@@ -166,6 +169,25 @@ describe("fallbacks between models", () => {
     expect(submitted(prompt)).toBe(1);
   });
 
+  it("a batch's budget counts every model tried: the estimate of one left after submits of unknown outcome, the cost of the one that served", async () => {
+    h.simulator.configure({ modelFaults: { "hy-image-v3.0": "error" } });
+    const prompt = `budget ${Date.now()}`;
+    const batchId = `fallback-budget-${Date.now()}`;
+    const priced = new GenerationClient({ ...queueLocationOf(h.env), prices: pricesOf(h.env) });
+    try {
+      await priced.enqueueBatch([{ custom_id: "one", ...withFallbacks(h, prompt, { fallbackOn: { failedSubmits: 2 } }) }], {
+        batchId,
+        budget: "10.00",
+      });
+    } finally {
+      await priced.close();
+    }
+    await until("the batch's end", async () => (await h.client.getBatch(batchId))?.state === "completed");
+    const batch = await h.client.getBatch(batchId);
+    // hy-image-v3.0's estimate (0.20: it may have made a task kiln never saw), then qwen-image-2.0's cost (0.14)
+    expect(batch?.budget).toMatchObject({ spent: "0.34", reserved: "0.00" });
+  });
+
   it("a fallback is checked at enqueue like the request: an unknown model or an input it refuses names the fallback", async () => {
     await expect(h.client.enqueue(h.request("hy-image-v3.0", {}, { fallbacks: [{ provider: "gateway", model: "nope" }] }))).rejects.toThrow(
       /fallbacks\.0: /,
@@ -173,6 +195,11 @@ describe("fallbacks between models", () => {
     await expect(
       h.client.enqueue(h.request("hy-image-v3.0", {}, { fallbacks: [{ provider: "gateway", model: "qwen-image-2.0" }] })),
     ).rejects.toThrow(/fallbacks\.0: invalid input for qwen-image-2\.0/);
+    // reuse holds at every model: a fallback without a seed samples anew
+    const reused = { reuse: { ttl: 60 }, fallbacks: [{ provider: "tokenhub", model: "hy-image-lite", input: { prompt: "x" } }] };
+    await expect(h.client.enqueue(h.request("hy-image-v3.0", { seed: 1 }, reused))).rejects.toThrow(
+      /fallbacks\.0: reuse: input has no seed/,
+    );
   });
 });
 
@@ -186,6 +213,42 @@ describe("fallbacks at a provider this worker has no key for", () => {
   });
   afterAll(() => h.close());
 
+  it("a task already running there is left to a worker that has the key, never given up for the next model", async () => {
+    // the gateway task is submitted by workers holding every key
+    const full = { ...h.rawEnv, GATEWAY_API_KEY: TEST_API_KEY };
+    h.env = loadEnvironment(full);
+    await h.workers!.close();
+    h.workers = await startKilnWorkers(h.env, createLogger({ level: "silent" }), { rawEnv: full, webhookSchedule: [100] });
+    const prompt = `mid-task ${Date.now()}`;
+    const video = { provider: "gateway", model: "wan2.7-t2v", input: { messages: [{ role: "user", content: `${prompt} [sim:ms=3000]` }] } };
+    const id = await h.client.enqueue(
+      h.request("hy-image-v3.0", { prompt }, { fallbacks: [video, { provider: "tokenhub", model: "hy-image-lite" }] }),
+    );
+    const models = () =>
+      h.simulator
+        .stats()
+        .submissions.filter((s) => s.prompt.startsWith(prompt))
+        .map((s) => s.model);
+    await until("the gateway task submitted", () => models().length === 1);
+    // then only workers without the gateway's key: the job waits for one that has it
+    await h.workers.close();
+    h.env = loadEnvironment(h.rawEnv);
+    h.workers = await startKilnWorkers(h.env, createLogger({ level: "silent" }), { rawEnv: h.rawEnv, webhookSchedule: [100] });
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(models()).toEqual(["wan2.7-t2v"]);
+    expect((await h.client.get(id))?.state).toBe("delayed");
+    await h.workers.close();
+    h.env = loadEnvironment(full);
+    h.workers = await startKilnWorkers(h.env, createLogger({ level: "silent" }), { rawEnv: full, webhookSchedule: [100] });
+    const status = await h.client.waitFor(id, { timeoutMs: 30_000 });
+    expect(status.state, status.failedReason).toBe("completed");
+    expect(status.result?.servedBy).toEqual({ provider: "gateway", model: "wan2.7-t2v" });
+    expect(models()).toEqual(["wan2.7-t2v"]);
+    h.env = loadEnvironment(h.rawEnv);
+    await h.workers.close();
+    h.workers = await h.startWorkers();
+  });
+
   it("are skipped, saying so in the attempts: the next one the worker can call serves", async () => {
     const prompt = `no key ${Date.now()}`;
     const status = await h.client.waitFor(await h.client.enqueue(withFallbacks(h, prompt)), { timeoutMs: 30_000 });
@@ -195,5 +258,31 @@ describe("fallbacks at a provider this worker has no key for", () => {
       ["tokenhub", "modelNotAvailable", expect.any(String)],
       ["gateway", "notConfigured", "gateway is not configured on this worker (no API key)"],
     ]);
+  });
+});
+
+describe("a fallback at a provider with an in-flight cap", () => {
+  const h = new KilnHarness();
+  beforeAll(() => h.start({ simulator: { modelFaults: { "hy-image-v3.0": "unavailable" } }, env: { KILN_GATEWAY_MAX_INFLIGHT: "1" } }));
+  afterAll(() => h.close());
+
+  it("holds that provider's slot from another queue while its task runs: the next job there waits for it (cap 1)", async () => {
+    const video = (prompt: string) => ({
+      provider: "gateway",
+      model: "wan2.7-t2v",
+      input: { messages: [{ role: "user", content: prompt }] },
+    });
+    const first = `fallback ${Date.now()} [sim:ms=4000]`;
+    const fallback = await h.client.enqueue(h.request("hy-image-v3.0", { prompt: "x" }, { fallbacks: [video(first)] }));
+    const submissions = () => h.simulator.stats().submissions;
+    await until("the fallback's gateway submission", () => submissions().some((s) => s.prompt === first));
+    // past a few leases (1 s at KILN_POLL_SCALE 0.02): the sweep must find the holder in its own queue
+    await new Promise((r) => setTimeout(r, 2_500));
+    const second = `direct ${Date.now()} [sim:ms=300]`;
+    const direct = await h.client.enqueue({ ...video(second), webhook: { url: h.receiver.url } });
+    expect((await h.client.waitFor(direct, { timeoutMs: 30_000 })).state).toBe("completed");
+    expect((await h.client.waitFor(fallback, { timeoutMs: 30_000 })).state).toBe("completed");
+    const at = (prompt: string) => submissions().find((s) => s.prompt === prompt)!.at;
+    expect(at(second)).toBeGreaterThanOrEqual(at(first) + 4_000);
   });
 });

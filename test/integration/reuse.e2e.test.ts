@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { DIRECTIVES } from "@kiln/dev-tools";
 import type { GenerationResult } from "../../src/contract/generation-result.js";
+import { Redis } from "ioredis";
 import { KilnHarness } from "../support/kiln-harness.js";
+import { ReuseRegistry } from "../../src/reuse/reuse-registry.js";
 import { until } from "../support/until.js";
 
 /** A seeded request of `prompt`: identical requests share one key. */
@@ -138,6 +140,39 @@ describe("reuse of identical requests (S3)", () => {
     expect(result.reusedFrom).toBeUndefined();
     expect(submissionsOf(h, prompt)).toBe(2);
     expect((await h.client.get(original))?.result?.error?.code).toBe("cancelled");
+  });
+
+  it("a job cancelled while it waits on an identical request ends cancelled, and the original goes on", async () => {
+    const prompt = `cancelled twin ${Date.now()} [sim:ms=1500]`;
+    const original = await h.client.enqueue(seeded(h, prompt));
+    await until("the original's submission", () => submissionsOf(h, prompt) === 1);
+    const waiting = await h.client.enqueue(seeded(h, prompt));
+    await until("the twin waiting", async () => (await h.client.get(waiting))?.state === "delayed");
+    await h.client.cancel(waiting);
+    const twin = await h.client.waitFor(waiting, { timeoutMs: 20_000 });
+    expect(twin.state).toBe("failed");
+    expect(twin.result?.error?.code).toBe("cancelled");
+    expect((await completed(h, original)).reusedFrom).toBeUndefined();
+    expect(submissionsOf(h, prompt)).toBe(1);
+  });
+
+  it("every look at a running generation renews its record, so it never expires under a live original", async () => {
+    const redis = new Redis(inject("redisUrl"));
+    const registry = new ReuseRegistry(redis, `${h.prefix}-registry`);
+    const key = `k-${Date.now()}`;
+    const ttl = async () => redis.pttl(`${h.prefix}-registry:reuse:{${key}}`);
+    try {
+      expect(await registry.claim(key, "a", 60_000, 1_000)).toEqual({ role: "leader" });
+      await new Promise((r) => setTimeout(r, 600));
+      expect(await ttl()).toBeLessThan(500);
+      expect(await registry.claim(key, "b", 60_000, 1_000)).toEqual({ role: "follower", leader: "a" });
+      expect(await ttl()).toBeGreaterThan(900);
+      await new Promise((r) => setTimeout(r, 600));
+      expect(await registry.claim(key, "a", 60_000, 1_000)).toEqual({ role: "leader" });
+      expect(await ttl()).toBeGreaterThan(900);
+    } finally {
+      await redis.quit();
+    }
   });
 
   it("a task that failed at the provider is not offered: the next identical request submits", async () => {

@@ -19,6 +19,18 @@ describe("LocalArchiveStore", () => {
     expect(await readdir(join(dir, "kiln/tokenhub/2026-01-01/job"))).toEqual(["0.mp4"]);
   });
 
+  it("copies an object as a file of its own, made again without a trace (a copy run twice), and answers undefined for a missing source", async () => {
+    const store = new LocalArchiveStore(dir);
+    await store.putBytes("kiln/a/one/0.png", "png bytes", "image/png");
+    for (let run = 0; run < 2; run++) {
+      const copied = await store.copy("kiln/a/one/0.png", "kiln/a/two/0.png");
+      expect(copied?.bytes).toBe(9);
+      expect(await readdir(join(dir, "kiln/a/two"))).toEqual(["0.png"]);
+    }
+    expect(await readFile(join(dir, "kiln/a/two/0.png"), "utf8")).toBe("png bytes");
+    expect(await store.copy("kiln/a/none/0.png", "kiln/a/three/0.png")).toBeUndefined();
+  });
+
   it("makes a job's directory again when it was removed after the store made it", async () => {
     const store = new LocalArchiveStore(dir);
     await store.putBytes("kiln/a/job/0.json", "{}", "application/json");

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { resolveModel } from "../../src/providers/model-registry.js";
-import { reuseKey, reuseProblem } from "../../src/reuse/reuse-key.js";
+import { reuseKey } from "../../src/reuse/reuse-key.js";
+import { reuseProblem } from "../../src/providers/request-checks.js";
 
 const a13b = resolveModel("wcode", "tencent/hunyuan-a13b-instruct")!;
 const image = resolveModel("tokenhub", "hy-image-v3.0")!;

@@ -4,12 +4,17 @@ import type { VisitHook } from "../visit-hook.js";
 import type { TenantBudget } from "../../billing/tenant-budget.js";
 import { tenantOf } from "../../contract/tenant.js";
 
+/** A job's hold for the model it tries: its id for the request's own model, `<id>#<n>` for its n-th fallback. */
+function holdOf(jobId: string, attempt: number | undefined): string {
+  return attempt ? `${jobId}#${attempt}` : jobId;
+}
+
 /** What the budget hook needs of the tenants' budgets (`TenantBudget`). */
 export type TenantLedger = Pick<TenantBudget, "reserve" | "settle">;
 
 /** What the budget hook needs of the batches' budgets (`BatchBudget`). */
 export interface BudgetLedger extends BudgetGate {
-  settle(batchId: string, jobId: string, actual: DecimalAmount): Promise<void>;
+  settle(batchId: string, jobId: string, actual: DecimalAmount | "held"): Promise<void>;
 }
 
 /**
@@ -30,19 +35,29 @@ export function budgetHook(budget: BudgetLedger, tenants?: TenantLedger): VisitH
     // (beforeFinish, which a crash resumes to) settles what the other reserved: nothing stays held
     async admit({ job, accepted }, state) {
       const { request, model, input } = accepted;
+      // each model a job tries holds its own estimate, until the job's end settles them all
+      const hold = holdOf(job.id, state.attempt);
       const own = tenants
-        ? await tenants.reserve({ tenant: tenantOf(request), jobId: job.id, startedAt: state.startedAt, model, input }, state.deadlineAt)
+        ? await tenants.reserve({ tenant: tenantOf(request), jobId: hold, startedAt: state.startedAt, model, input }, state.deadlineAt)
         : { ok: true as const };
       if (!own.ok || !request.batch) return own;
-      return budget.reserve({ batchId: request.batch.id, jobId: job.id, model, input }, state.deadlineAt);
+      return budget.reserve({ batchId: request.batch.id, jobId: hold, model, input }, state.deadlineAt);
     },
 
     async beforeFinish({ job, accepted }, result) {
       const cost = result.cost ? (parseDecimal(result.cost.amount) ?? 0n) : 0n;
       const batch = accepted.request.batch;
-      if (batch) await budget.settle(batch.id, job.id, cost);
-      // the run's start, as the result tells it: the moment its reservations were counted in
-      await tenants?.settle(tenantOf(accepted.request), job.id, Date.parse(result.timings.startedAt ?? result.timings.enqueuedAt), cost);
+      // the models left before the one that served: nothing spent after a refusal, the estimate after a submit of unknown outcome
+      const settlements: Array<[string, DecimalAmount | "held"]> = (result.attempts ?? []).map((left, i) => [
+        holdOf(job.id, i),
+        left.reason === "failedSubmits" || left.reason === "deadline" ? "held" : 0n,
+      ]);
+      settlements.push([holdOf(job.id, result.attempts?.length), cost]);
+      for (const [hold, actual] of settlements) {
+        if (batch) await budget.settle(batch.id, hold, actual);
+        // the run's start, as the result tells it: the moment its reservations were counted in
+        await tenants?.settle(tenantOf(accepted.request), hold, Date.parse(result.timings.startedAt ?? result.timings.enqueuedAt), actual);
+      }
     },
   };
 }

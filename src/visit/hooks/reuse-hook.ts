@@ -6,6 +6,7 @@ import type { ReuseHandoff } from "../../reuse/reuse-handoff.js";
 import type { ReusableResult } from "../../reuse/reuse-registry.js";
 import type { JobState, SubmitState } from "../../state/job-state.js";
 import { archiveKey } from "../steps/archive-step.js";
+import { cancelledError } from "../../cancel/cancel-guard.js";
 import { outcomeOfError } from "../steps/error-outcome.js";
 import type { StepOutcome } from "../steps/step-outcome.js";
 import type { JobRef, VisitHook } from "../visit-hook.js";
@@ -17,8 +18,8 @@ export type ReuseLine = Pick<ReuseHandoff, "claim" | "publish" | "abandon" | "le
 /** How often a job waiting on an identical request looks at it by itself, before `KILN_POLL_SCALE`. */
 const REUSE_RECHECK_MS = 30_000;
 
-/** A running record outlives its job's deadline by this much before Redis drops it unasked. */
-const RUNNING_MARGIN_MS = 60 * 60_000;
+/** A running record outlives its job's deadline and archiving by this much before Redis drops it unasked (above `MAX_RECHECK_MS`). */
+const RUNNING_MARGIN_MS = 2 * 60 * 60_000;
 
 /** How many times one visit asks again after finding a leader gone or a result's objects gone. */
 const MAX_CLAIMS = 3;
@@ -38,7 +39,7 @@ const MAX_CLAIMS = 3;
  * word) does the same. Every decision is a script on Redis, so two identical requests
  * arriving together make exactly one submission.
  */
-export function reuseHook(line: ReuseLine): VisitHook {
+export function reuseHook(line: ReuseLine, cancelRequest: (jobId: string) => Promise<string | undefined>): VisitHook {
   // the leader each parked visit waits on: its afterPark checks the wake-up was not missed
   const waitingOn = new WeakMap<Visit, { key: string; leader: string }>();
 
@@ -49,7 +50,13 @@ export function reuseHook(line: ReuseLine): VisitHook {
       const reuse = visit.accepted.request.reuse;
       if (!reuse || state.step !== "submit" || state.taskId) return next();
       const key = keyOf(visit);
-      const runningTtlMs = visit.ctx.deadlineMs + RUNNING_MARGIN_MS;
+      // a cancelled job ends as cancelled (the step's guard says so), never waits or copies: it leaves the key
+      if (await cancelledError(visit, state, cancelRequest)) {
+        await giveUp(line, key, visit);
+        return next();
+      }
+      // outlives the longest the job can go without a visit: a re-check in line (1 h at most), its task, its archiving
+      const runningTtlMs = visit.ctx.deadlineMs + visit.ctx.archiveWindowMs + RUNNING_MARGIN_MS;
       for (let asked = 1; ; asked++) {
         const claim = await line.claim(key, visit.job.id, reuse.ttl * 1000, runningTtlMs);
         const again = asked < MAX_CLAIMS;
