@@ -12,6 +12,8 @@ export const EXIT = {
   notFound: 3,
   /** The thing exists but is in the wrong state for this: already ended, not failed, an id holding another request. */
   conflict: 4,
+  /** Redis is full (at maxmemory): nothing was accepted; the same command later succeeds. */
+  unavailable: 5,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

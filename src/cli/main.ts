@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { isConfigError, tracingConfig } from "../config/index.js";
 import { isInvalidRequestError } from "../contract/invalid-request-error.js";
 import { isIdConflictError } from "../contract/id-conflict-error.js";
+import { isRedisFullError } from "../contract/redis-full-error.js";
 import { flushTracing, startTracing } from "../telemetry/tracing.js";
 import { kilnVersion } from "../util/kiln-version.js";
 import { EXIT, isCliExit } from "./cli-exit.js";
@@ -73,6 +74,7 @@ function exitCodeOf(err: unknown): { code: number; reported: boolean } {
   // configuration and input errors are the user's to fix, as is an id a different request holds
   if (isConfigError(err) || isInvalidRequestError(err)) return { code: EXIT.usage, reported: false };
   if (isIdConflictError(err)) return { code: EXIT.conflict, reported: false };
+  if (isRedisFullError(err)) return { code: EXIT.unavailable, reported: false };
   return { code: EXIT.failed, reported: false };
 }
 

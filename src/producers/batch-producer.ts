@@ -6,6 +6,7 @@ import { PartitionedQueues } from "../queue/partitioned-queues.js";
 import type { RedisConnection } from "../queue/redis.js";
 import { checkBatchId, sealJobId } from "../batches/batch-ids.js";
 import { BatchJobData } from "../contract/batch-summary.js";
+import { refusingWhenFull } from "../contract/redis-full-error.js";
 import { BatchSettings, type BatchEnqueued, type BatchOptions } from "./batch-options.js";
 import { budgetOf, checkLine } from "./batch-lines.js";
 import { InvalidRequestError } from "../contract/invalid-request-error.js";
@@ -58,7 +59,15 @@ export class BatchProducer {
     );
   }
 
+  /**
+   * Enqueues the batch. A Redis at `maxmemory` refuses it with a `RedisFullError`; the jobs added
+   * before that stay, and enqueueing the same batch again adds the rest.
+   */
   async enqueue(lines: AsyncIterable<ManifestLine>, options: BatchOptions): Promise<BatchEnqueued> {
+    return refusingWhenFull(`batch ${options.batchId}`, () => this.enqueueAll(lines, options));
+  }
+
+  private async enqueueAll(lines: AsyncIterable<ManifestLine>, options: BatchOptions): Promise<BatchEnqueued> {
     const batchId = checkBatchId(options.batchId);
     const settings = BatchSettings.safeParse({
       archivePrefix: options.archivePrefix,

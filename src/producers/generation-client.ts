@@ -5,6 +5,7 @@ import { PartitionedQueues } from "../queue/partitioned-queues.js";
 import { PROVIDERS } from "../providers/model-registry.js";
 import { connectRedis, type RedisConnection, type RedisTarget } from "../queue/redis.js";
 import type { GenerationRequest } from "../contract/generation-request.js";
+import { refusingWhenFull } from "../contract/redis-full-error.js";
 import { InvalidRequestError } from "../contract/invalid-request-error.js";
 import { sameRequestUnder } from "./same-request.js";
 import { validateRequest } from "./validate-request.js";
@@ -122,13 +123,16 @@ export class GenerationClient {
     const jobId = id ?? randomUUID();
     const attributes = { [KilnAttribute.provider]: checked.provider, [KilnAttribute.model]: checked.model, [KilnAttribute.jobId]: jobId };
     // the trace of the request starts here (or joins the caller's): BullMQ's add span under it carries it into the job
-    return inSpan("kiln.enqueue", attributes, async () => {
-      const job = await this.queues
-        .of(jobId)
-        .generation(checked.provider)
-        .add(GENERATE_JOB, checked, { ...generationJobOptions(), ...jobOptions, jobId });
-      return String(job.id);
-    });
+    return inSpan("kiln.enqueue", attributes, () =>
+      // a full Redis refuses the add whole (one script): nothing of the request is stored
+      refusingWhenFull(`the request ${jobId}`, async () => {
+        const job = await this.queues
+          .of(jobId)
+          .generation(checked.provider)
+          .add(GENERATE_JOB, checked, { ...generationJobOptions(), ...jobOptions, jobId });
+        return String(job.id);
+      }),
+    );
   }
 
   /**

@@ -8,6 +8,7 @@ export type { RedisConnection, RedisTarget } from "../queue/redis.js";
 export type { ReportedProgress } from "../queue/kiln-job.js";
 export { InvalidRequestError, isInvalidRequestError } from "../contract/invalid-request-error.js";
 export { IdConflictError, isIdConflictError } from "../contract/id-conflict-error.js";
+export { RedisFullError, isRedisFullError } from "../contract/redis-full-error.js";
 export { validateRequest } from "./validate-request.js";
 export { GenerationRequest, WebhookEvent, describeIssues } from "../contract/generation-request.js";
 export { GenerationResult, ArchivedOutput, GenerationError } from "../contract/generation-result.js";

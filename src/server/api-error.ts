@@ -13,6 +13,7 @@ export const ApiErrorCode = z.enum([
   "range_not_satisfiable",
   "not_ready",
   "unavailable",
+  "redis_full",
   "internal",
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCode>;

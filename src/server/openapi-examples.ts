@@ -274,5 +274,6 @@ export const ERROR_EXAMPLES: Record<ApiErrorCode, string> = {
   range_not_satisfiable: "the range starts past the output's end (1482113 bytes)",
   not_ready: "redis: PING timed out after 2000 ms (connection reconnecting)",
   unavailable: "Redis is not reachable (connection reconnecting); try again later",
+  redis_full: "Redis is full (maxmemory reached): the request ord-1 was not accepted; retry once memory is freed",
   internal: "internal error; the server log has the details",
 };

@@ -132,10 +132,10 @@ const READ_ERRORS = {
 const WRITE_ERRORS = {
   ...V1_ERRORS,
   "401": error("unauthorized: missing or wrong bearer token (with a WWW-Authenticate challenge)"),
-  "503": error("auth_not_configured: KILN_API_TOKEN is unset, so every write is refused; or unavailable, as for every /v1/ route", [
-    "auth_not_configured",
-    "unavailable",
-  ]),
+  "503": error(
+    "auth_not_configured: KILN_API_TOKEN is unset, so every write is refused; or unavailable, as for every /v1/ route; or redis_full: Redis is at maxmemory and refused the write (nothing stored; Retry-After: 30)",
+    ["auth_not_configured", "unavailable", "redis_full"],
+  ),
 };
 /** A write with a tenant-bound token that names another tenant. */
 const FORBIDDEN_TENANT = error("forbidden: the body names a tenant other than the tenant-bound token's (KILN_API_TOKENS)");

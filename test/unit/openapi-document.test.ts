@@ -87,6 +87,7 @@ describe("the OpenAPI document (openApiDocument)", () => {
     expect(Object.values(writeUnavailable).map((e) => (e.value as { error: { code: string } }).error.code)).toEqual([
       "auth_not_configured",
       "unavailable",
+      "redis_full",
     ]);
   });
 
