@@ -28,6 +28,7 @@ const ORDER = [
   "fairness",
   "fairness-rate",
   "reuse",
+  "soak",
 ];
 
 export interface BenchResults {

@@ -12,6 +12,9 @@ const SEED_BYTES = 32;
 const PUBLIC_BYTES = 32;
 
 /** A `whsk_` key ready to sign `v1a` signatures. */
+/** The DER of a PKCS #8 Ed25519 private key (RFC 8410) up to its 32-byte seed. */
+const ED25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+
 export interface WebhookSigningKey {
   /** The Ed25519 private key, for `crypto.sign(null, content, privateKey)`. */
   privateKey: KeyObject;
@@ -28,11 +31,9 @@ export function parseSigningKey(text: string): { key: WebhookSigningKey } | { pr
   if (bytes?.length !== SEED_BYTES + PUBLIC_BYTES)
     return { problem: `expected ${SECRET_PREFIX} followed by the base64 of a ${SEED_BYTES + PUBLIC_BYTES} byte Ed25519 secret key` };
   const [seed, given] = [bytes.subarray(0, SEED_BYTES), bytes.subarray(SEED_BYTES)];
-  // node builds the key from the seed alone (it derives the public key and ignores `x`)
-  const privateKey = createPrivateKey({
-    key: { kty: "OKP", crv: "Ed25519", d: seed.toString("base64url"), x: given.toString("base64url") },
-    format: "jwk",
-  });
+  // the key from the seed alone, as PKCS #8 (RFC 8410): node derives the public key. A JWK would
+  // carry `x` too, which node 20 ignores and node 24 refuses when it does not match
+  const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
   const derived = Buffer.from(String(createPublicKey(privateKey).export({ format: "jwk" }).x), "base64url");
   // a key whose halves disagree would sign with one key and be published as another
   if (!derived.equals(given)) return { problem: "its last 32 bytes are not the public key of its first 32 (the seed)" };
