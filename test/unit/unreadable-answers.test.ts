@@ -12,6 +12,7 @@ import { pollStep } from "../../src/visit/steps/poll-step.js";
 import { submitStep } from "../../src/visit/steps/submit-step.js";
 import { PollPlanner } from "../../src/polling/poll-planner.js";
 import { answerExcerpt } from "../../src/visit/steps/answer-excerpt.js";
+import { FREE_SLOTS } from "../support/free-slots.js";
 
 const KEY = "sk-live-0123456789abcdef";
 const model = resolveModel("gateway", "MiniMax-Hailuo-2.3")!;
@@ -108,13 +109,7 @@ describe("unreadable status answers", () => {
       ...ctx,
       provider: { ...ctx.provider, submit: () => Promise.reject(unreadable()) },
       request: { provider: "gateway", model: model.id, input: {} },
-      slots: {
-        acquire: async () => true,
-        uncapped: () => true,
-        holdsSlot: () => false,
-        request: async () => 0,
-        recheckDelayMs: async () => 1,
-      },
+      slots: FREE_SLOTS,
       admit: async () => ({ ok: true }),
       persist: async () => undefined,
       observeSubmitWindow: () => undefined,

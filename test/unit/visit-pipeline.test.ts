@@ -15,6 +15,7 @@ import type { VisitJob } from "../../src/visit/visit.js";
 import type { AcceptedJob } from "../../src/visit/job-intake.js";
 import type { OutputFetcher } from "../../src/storage/output-fetcher.js";
 import type { StepOutcome } from "../../src/visit/steps/step-outcome.js";
+import { FREE_SLOTS } from "../support/free-slots.js";
 
 const model = resolveModel("tokenhub", "hy-image-v3.0")!;
 const silent = pino({ level: "silent" });
@@ -69,13 +70,7 @@ function harness(options: {
     provider,
     store: {} as ArchiveStore,
     fetcher: {} as OutputFetcher,
-    slots: {
-      acquire: async () => true,
-      uncapped: () => true,
-      holdsSlot: () => false,
-      request: async () => 0,
-      recheckDelayMs: async () => 1,
-    },
+    slots: FREE_SLOTS,
     planner: { delayMs: async () => 1, learn: async () => undefined },
     log: silent,
     secrets: new SecretScrubber(["sk-configured-secret-value"]),

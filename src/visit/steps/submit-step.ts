@@ -121,10 +121,12 @@ function afterFailedSubmit(err: unknown, before: JobState, calling: JobState, ct
   const refused = isProviderError(err) && err.status !== undefined && err.status >= 400 && err.status < 500;
   if (refused || isNotDelivered(err)) return outcomeOfError(err, { ...calling, submitCalls: before.submitCalls }, ctx);
   const message = err instanceof Error ? err.message : String(err);
-  const moveOn = fallbackTrigger(err, calling, ctx);
+  // this failed submit counted in: the `failedSubmits` trigger's count, kept while a fallback is left
+  const inARow = (calling.failedSubmits ?? 0) + 1;
+  const moveOn = fallbackTrigger(err, inARow, ctx);
   if (moveOn) return { type: "fail", state: calling, error: { code: "internal", message, retryable: true }, fallback: moveOn };
   const hint = taskIdIn(message);
-  const counted = ctx.fallback ? { ...calling, failedSubmits: (calling.failedSubmits ?? 0) + 1 } : calling;
+  const counted = ctx.fallback ? { ...calling, failedSubmits: inARow } : calling;
   const unknown = hint ? { ...counted, unknownTaskIds: [...(counted.unknownTaskIds ?? []), hint].slice(-5) } : counted;
   ctx.log.warn(
     { jobId: ctx.jobId, event: "submit_unknown", taskIdHint: hint, policy: ctx.onUnknownSubmit },
@@ -139,11 +141,10 @@ function afterFailedSubmit(err: unknown, before: JobState, calling: JobState, ct
  * capacity: no task was created), or the `failedSubmits`-th 5xx or unknown outcome in a row,
  * when kiln would submit again anyway (the retry policy): a fallback risks no more than that.
  */
-function fallbackTrigger(err: unknown, calling: JobState, ctx: SubmitContext): "capacity" | "failedSubmits" | undefined {
+function fallbackTrigger(err: unknown, inARow: number, ctx: SubmitContext): "capacity" | "failedSubmits" | undefined {
   const on = ctx.fallback;
   if (!on) return undefined;
   if (on.capacity && isProviderError(err) && err.status === 503) return "capacity";
-  const inARow = (calling.failedSubmits ?? 0) + 1;
   if (on.failedSubmits > 0 && inARow >= on.failedSubmits && ctx.onUnknownSubmit === "retry") return "failedSubmits";
   return undefined;
 }
