@@ -22,6 +22,7 @@ const ORDER = [
   "lifecycle-s3",
   "archive",
   "detection",
+  "detection-rate",
   "first-poll",
   "naive",
   "manifest",

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -6,17 +6,18 @@ import { Queue } from "bullmq";
 import { loadEnvironment } from "../../src/config/index.js";
 import { createLogger } from "../../src/logger.js";
 import { GenerationClient } from "../../src/producers/generation-client.js";
-import { readState } from "../../src/queue/kiln-job.js";
 import { ProviderSimulator, startRedisProcess } from "@kiln/dev-tools";
 import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import type { BenchContext, BenchRow, RowResult } from "../row.js";
+import { logUniform, percentile, prefixed, round, seeded, stateOf, waitAllDone } from "../detection-common.js";
 
 /**
  * Detection delay: the time from a provider task's end (the simulator knows it) to the kiln job
  * that carried it completing (BullMQ's `finishedOn`), for N TokenHub videos whose durations are
  * drawn from three distributions, one model each (so each model learns its own):
  *
- * - hy-video-1.5: uniform 5 s–5 min;
+ * - hy-video-1.5: a geometric spread, log-uniform from 5 s to 5 min (as many tasks of 5–10 s
+ *   as of 2.5–5 min: the hardest case for a schedule that learns one duration per model);
  * - yt-video-2.0: log-normal, median 60 s, σ 0.6, clipped to 5 s–5 min;
  * - yt-video-humanactor: bimodal, half around 20 s, half around 200 s.
  *
@@ -76,7 +77,7 @@ function planTasks(count: number, scale: number, random: () => number): Planned[
   const clip = (ms: number) => Math.min(5 * MIN, Math.max(5_000, ms));
   const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const kinds = [
-    { model: "hy-video-1.5", input: {}, draw: () => 5_000 + random() * (5 * MIN - 5_000) },
+    { model: "hy-video-1.5", input: {}, draw: () => logUniform(random, 5_000, 5 * MIN) },
     { model: "yt-video-2.0", input: { image: { url: "https://example.com/frame.png" } }, draw: () => clip(MIN * Math.exp(0.6 * gauss())) },
     {
       model: "yt-video-humanactor",
@@ -131,7 +132,7 @@ async function runMode(mode: Mode, plan: Planned[], scale: number, redisUrl: str
         });
       }),
     );
-    await waitAllDone(queue, ids.length);
+    await waitAllDone(queue, ids.length, "detection bench");
     context.log(
       `detection: ${mode} finished ${ids.length} tasks in ${((Date.now() - started) / 1000).toFixed(1)} s; ${simulator.stats().queries} status queries`,
     );
@@ -141,15 +142,6 @@ async function runMode(mode: Mode, plan: Planned[], scale: number, redisUrl: str
     await client.close();
     await workers.close();
     await simulator.stop();
-  }
-}
-
-async function waitAllDone(queue: Queue, total: number): Promise<void> {
-  for (;;) {
-    const counts = await queue.getJobCounts("completed", "failed");
-    if ((counts.failed ?? 0) > 0) throw new Error(`detection bench: ${counts.failed} jobs failed`);
-    if ((counts.completed ?? 0) >= total) return;
-    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
@@ -239,34 +231,7 @@ function perModel(mode: Mode, runs: Measured[], scale: number): Record<string, n
     out[`${mode}.${model}.p95DelayS`] = s.p95DelayS;
     out[`${mode}.${model}.sharePct`] = s.sharePct;
     out[`${mode}.${model}.pollsMean`] = s.pollsMean;
+    out[`${mode}.${model}.pollsAt5Min`] = s.pollsAt5Min;
   }
   return out;
-}
-
-function prefixed(mode: Mode, values: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(values).map(([k, v]) => [`${mode}.${k}`, v]));
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? 0;
-}
-
-const round = (x: number) => Math.round(x * 100) / 100;
-
-/** mulberry32 seeded from a string: the same tasks every run. */
-function seeded(seed: string): () => number {
-  let state = createHash("sha256").update(seed).digest().readUInt32LE(0);
-  return () => {
-    let t = (state = (state + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** kiln's state of a job, or undefined before kiln wrote one. */
-function stateOf(job: Parameters<typeof readState>[0]) {
-  const stored = readState(job);
-  return stored.kind === "state" ? stored.state : undefined;
 }

@@ -75,14 +75,26 @@ export interface SlotAnswer {
 //
 // A provider's rate (`KILN_<PROVIDER>_RATE`) is a sliding window of its requests (`<P>:rate`, each
 // scored by when it was made): at most `rateMax` in any `rateWindow` ms. A poll takes room in it
-// whenever there is some (`request`: polls come first); a submit only through the lanes above, so
-// behind a rate the waiting tenants share the room that polls leave, as they share slots. Behind
-// a rate alone, a job that may submit holds nothing afterwards.
+// whenever there is some (`request`), but while submits wait it leaves them SUBMIT_SHARE of the
+// window, and while polls wait submits leave them the rest; a submit takes room only through the
+// lanes above, so behind a rate the waiting tenants share the submits' room as they share slots.
+// Behind a rate alone, a job that may submit holds nothing afterwards.
 //
 // ARGV: now, provider cap (0: none), the model caps, grant TTL, op, job id, lane (0: provider-wide,
 // i: model i), enqueued at, lease end, tenant, the default tenant, weights and tenant caps
 // (`name=value,...`, `*` for the rest), rate max (0: none) and window. Returns {held or reclaimed
 // (0/1; for a sweep, whether anyone waits), granted ids...}, or for `request` {ms until room, 0 if taken}.
+/**
+ * Behind a provider's rate, the share of its window kept for submits while submits and polls
+ * both wait: a quarter (5 of TokenHub's 20 requests/s), floored to whole requests (none below a
+ * rate of 4). Polls get the rest; either takes the whole window while the other does not wait.
+ */
+export const SUBMIT_SHARE = 0.25;
+/** A refused poll not back for its turn this long has left the line (its job ended). */
+const POLL_LINE_TTL_MS = 30_000;
+/** A poll may go while this many polls ahead of it in line are not back yet (late, or gone). */
+const POLL_LINE_SLACK = 2;
+
 const SLOTS = `
 local now = tonumber(ARGV[1])
 local capP = tonumber(ARGV[2])
@@ -100,20 +112,50 @@ end
 local weights, tenantCaps = parse(ARGV[11 + n]), parse(ARGV[12 + n])
 local rateMax, rateWindow = tonumber(ARGV[13 + n]), tonumber(ARGV[14 + n])
 local RATE = P .. ':rate'
-local function roomIn()
-  if rateMax == 0 then return 0 end
+-- The window's requests, and its submits apart. While submits wait (a tenant in the ring) polls
+-- leave them SUBMIT_SHARE of the window; while polls wait (in line) submits leave polls the rest.
+-- Either takes the whole window when the other does not wait. Refused polls wait in line
+-- (\`WAITING\`, by when they were first refused) and are told when their turn should come, so
+-- they neither spin on a full window nor lose their place to polls that fell due after them.
+local RATE_S, WAITING = RATE .. ':submits', RATE .. ':polls'
+local reserve = math.floor(rateMax * ${SUBMIT_SHARE})
+-- room for one more request of this kind: 0 and the free places, or the ms until there is room
+local function roomIn(kind)
+  if rateMax == 0 then return 0, 1 end
   redis.call('ZREMRANGEBYSCORE', RATE, '-inf', now - rateWindow)
-  if redis.call('ZCARD', RATE) < rateMax then return 0 end
-  local oldest = redis.call('ZRANGE', RATE, 0, 0, 'WITHSCORES')
-  return math.max(1, tonumber(oldest[2]) + rateWindow - now)
+  redis.call('ZREMRANGEBYSCORE', RATE_S, '-inf', now - rateWindow)
+  -- a poll in line that long was given up (its job ended): it no longer holds a place
+  redis.call('ZREMRANGEBYSCORE', WAITING, '-inf', now - ${POLL_LINE_TTL_MS})
+  local count, submits = redis.call('ZCARD', RATE), redis.call('ZCARD', RATE_S)
+  local held = 0
+  if kind == 'poll' and redis.call('EXISTS', RING) == 1 then held = math.max(0, reserve - submits) end
+  if kind == 'submit' and redis.call('EXISTS', WAITING) == 1 then held = math.max(0, rateMax - reserve - (count - submits)) end
+  local limit = rateMax - held
+  if count < limit then return 0, limit - count end
+  local leaving = redis.call('ZRANGE', RATE, count - limit, count - limit, 'WITHSCORES')
+  return math.max(1, tonumber(leaving[2]) + rateWindow - now), 0
 end
-local function spend(id)
-  if rateMax > 0 then redis.call('ZADD', RATE, now, id .. '@' .. redis.call('INCR', SEQ)) end
+local function spend(id, kind)
+  if rateMax == 0 then return end
+  local member = id .. '@' .. redis.call('INCR', SEQ)
+  redis.call('ZADD', RATE, now, member)
+  if kind == 'submit' then redis.call('ZADD', RATE_S, now, member) end
 end
 if op == 'request' then
-  local wait = roomIn()
-  if wait == 0 then spend(jobId) end
-  return { wait }
+  if rateMax == 0 then return { 0 } end
+  local wait, free = roomIn('poll')
+  local rank = redis.call('ZRANK', WAITING, jobId)
+  local ahead = rank or redis.call('ZCARD', WAITING)
+  if wait == 0 and ahead < free + ${POLL_LINE_SLACK} then
+    spend(jobId, 'poll')
+    if rank then redis.call('ZREM', WAITING, jobId) end
+    return { 0 }
+  end
+  if not rank then redis.call('ZADD', WAITING, now, jobId) end
+  -- its turn: after the polls ahead of it, at the pace the window lets polls through
+  local pace = rateWindow / math.max(1, rateMax - reserve)
+  if wait > 0 then return { wait + math.floor(ahead * pace) } end
+  return { math.max(1, math.floor((ahead - free + 1) * pace)) }
 end
 local function weightOf(t) return weights[t] or weights['*'] or 1 end
 local function laneKey(i, t)
@@ -166,6 +208,7 @@ local function leaveAll(id)
   for i = 0, n do redis.call('ZREM', laneKey(i, t), id) end
   redis.call('HDEL', G, id)
   redis.call('HDEL', OWNER, id)
+  redis.call('ZREM', WAITING, id)
   leaveIfIdle(t)
 end
 local granted = { 0 }
@@ -216,7 +259,7 @@ local perCall = rateMax > 0 and math.max(1, math.ceil(rateMax * 20 / rateWindow)
 local rateBound = false
 for _ = 1, 1000 do
   if capP > 0 and redis.call('ZCARD', P) >= capP then break end
-  if roomIn() > 0 or #granted > perCall then
+  if roomIn('submit') > 0 or #granted > perCall then
     rateBound = rateMax > 0
     break
   end
@@ -237,7 +280,7 @@ for _ = 1, 1000 do
   for _, s in ipairs(scopes(best, bestT)) do redis.call('ZADD', s[1], now + grantTtl, bestId) end
   redis.call('HSET', G, bestId, bestScore .. '|' .. laneKey(best, bestT))
   redis.call('HSET', OWNER, bestId, bestT)
-  spend(bestId)
+  spend(bestId, 'submit')
   -- a tenant passed over because none of its jobs fits (a full model) earns no credit meanwhile
   local served = passOf(bestT)
   for _, t in ipairs(blocked) do
@@ -268,14 +311,14 @@ redis.call('HSET', OWNER, jobId, tenant)
 -- workers) needs room again, or goes back to the head of its lane
 local grant = redis.call('HGET', G, jobId)
 if holds and grant and rateMax > 0 and now - (tonumber(redis.call('ZSCORE', P, jobId)) - grantTtl) >= rateWindow then
-  if roomIn() == 0 then
-    spend(jobId)
+  if roomIn('submit') == 0 then
+    spend(jobId, 'submit')
   else
     requeue(jobId, grant)
     holds = false
   end
 end
-if holds or (fits(lane, tenant, jobId) and redis.call('ZCARD', myLane) == 0 and roomIn() == 0) then
+if holds or (fits(lane, tenant, jobId) and redis.call('ZCARD', myLane) == 0 and roomIn('submit') == 0) then
   if not holds then
     charge(tenant)
     spend(jobId)

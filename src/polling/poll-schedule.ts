@@ -75,12 +75,18 @@ const EARLY_QUANTILE = 0.03;
  * below the goal's 10%, leaving room for a visit's own latency. Without progress the belief is
  * wide and this phase long, so its polls are spaced closer to the goal.
  */
-const DENSE_FRACTION = { withProgress: 0.06, withoutProgress: 0.09 };
+const DENSE_FRACTION = { withProgress: 0.06, withoutProgress: 0.09, narrowest: 0.03 };
 /** Learned statistics count as this many tasks' worth of the prior less: a few samples already dominate. */
 const PRIOR_WEIGHT = 2;
 const MIN_SIGMA = 0.03;
 /** Spread of a progress-based estimate: wide at 1%, narrow near 100%. */
 const PROGRESS_SIGMA = { at100: 0.02, span: 0.3 };
+/**
+ * With progress reported, the cap is this many times longer: a task that outlives its estimate
+ * shows it in its progress, so the schedule need not look in at the cap's pace (a 10-minute
+ * video would otherwise spend ten polls learning nothing).
+ */
+const PROGRESS_CAP_FACTOR = 4;
 /** Delays are shortened by up to this fraction at random, spreading polls of tasks submitted together. */
 const JITTER = 0.1;
 
@@ -91,8 +97,10 @@ const JITTER = 0.1;
  * finish time the provider's progress and its rate of change point to. Knowing D > elapsed = t:
  *
  *   next = max(t + DENSE_FRACTION·t, quantile of D | D > t at EARLY_QUANTILE)
- *   (DENSE_FRACTION 0.06 once the provider reported progress, 0.09 before)
+ *   (DENSE_FRACTION 0.09 before the provider reported progress; after, 0.06, or the belief's
+ *   own spread when the progress made it narrower, down to 0.03)
  *   delay = clamp((next − t)·(1 − JITTER·r), floor, cap), never below minIntervalMs
+ *   (the cap ×4 once the provider reported progress)
  *
  * Far from the likely finish the quantile jumps ahead (sparse polls); near it and after it the
  * dense term keeps the detection delay under 6–9% of the task's duration.
@@ -103,9 +111,14 @@ export function adaptivePollDelayMs(input: PollScheduleInput): number {
   const { mu, sigma } = durationBelief(input);
   const below = normal.cdf((Math.log(t) - mu) / sigma);
   const jumpTo = Math.exp(mu + sigma * normal.quantile(below + EARLY_QUANTILE * (1 - below)));
-  const dense = progressBelief(input.progress) ? DENSE_FRACTION.withProgress : DENSE_FRACTION.withoutProgress;
+  const progressed = progressBelief(input.progress) !== undefined;
+  // a belief the progress made narrow needs no wider a step than its own spread
+  const dense = progressed
+    ? Math.min(DENSE_FRACTION.withProgress, Math.max(DENSE_FRACTION.narrowest, sigma))
+    : DENSE_FRACTION.withoutProgress;
   const gap = Math.max(jumpTo - t, dense * t) * (1 - JITTER * random());
-  const bounded = Math.min(bounds.capMs * scale, Math.max(bounds.floorMs * scale, gap));
+  const cap = bounds.capMs * scale * (progressed ? PROGRESS_CAP_FACTOR : 1);
+  const bounded = Math.min(cap, Math.max(bounds.floorMs * scale, gap));
   return Math.round(Math.max(bounded, minIntervalMs));
 }
 
@@ -131,17 +144,33 @@ export function durationBelief(input: Pick<PollScheduleInput, "size" | "stats" |
 /**
  * The finish time the progress points to: the latest report plus what is left at the rate
  * seen since an earlier, lower report (or since the submit, from 0%). Undefined without a
- * report between 0% and 100% exclusive, or when progress has not moved.
+ * report between 0% and 100% exclusive, or when progress has not moved. Its spread is wide at
+ * 1% and narrow near 100%; narrower still when the progress moves at a steady rate (the
+ * finish seen from the earlier report and the one seen from the submit agree), down to what
+ * whole percentages can tell.
  */
 export function progressBelief(samples: readonly ProgressSample[]): DurationBelief | undefined {
   const usable = samples.filter((s) => s.progress > 0 && s.progress < 100 && s.atMs > 0);
   const last = usable.at(-1);
   if (!last) return undefined;
-  const from = usable.find((s) => s.progress < last.progress) ?? { atMs: 0, progress: 0 };
+  const earlier = usable.find((s) => s.progress < last.progress);
+  const finish = finishFrom(earlier ?? { atMs: 0, progress: 0 }, last);
+  if (finish === undefined) return undefined;
+  const left = 1 - last.progress / 100;
+  const wide = PROGRESS_SIGMA.at100 + PROGRESS_SIGMA.span * left;
+  const fromSubmit = earlier ? finishFrom({ atMs: 0, progress: 0 }, last) : undefined;
+  if (!earlier || fromSubmit === undefined) return { mu: Math.log(finish), sigma: wide };
+  // whole percentages: the rate is known to about one step in the progress it moved
+  const steps = left / (last.progress - earlier.progress);
+  const steady = Math.abs(Math.log(finish / fromSubmit)) + steps;
+  return { mu: Math.log(finish), sigma: Math.min(wide, Math.max(PROGRESS_SIGMA.at100, steady)) };
+}
+
+/** When progress reaches 100% at the rate between two reports; undefined if it did not move. */
+function finishFrom(from: ProgressSample, last: ProgressSample): number | undefined {
   const rate = (last.progress - from.progress) / (last.atMs - from.atMs);
   if (!(rate > 0) || !Number.isFinite(rate)) return undefined;
-  const finishMs = last.atMs + (100 - last.progress) / rate;
-  return { mu: Math.log(finishMs), sigma: PROGRESS_SIGMA.at100 + PROGRESS_SIGMA.span * (1 - last.progress / 100) };
+  return last.atMs + (100 - last.progress) / rate;
 }
 
 /** Two independent normal beliefs about ln(D), combined by precision. */

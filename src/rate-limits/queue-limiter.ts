@@ -19,6 +19,21 @@ export function limiterFor(perSecond: number): { max: number; duration: number }
 }
 
 /**
+ * How far below `KILN_<PROVIDER>_RATE` kiln stays: its window of requests is this much longer
+ * than the rate's. kiln counts a request when it takes room, the provider when the request
+ * arrives, a few milliseconds later and not always the same few; without a margin, a request
+ * held up behind the one before it lands one over the limit in the provider's second now and
+ * then, and earns a 429.
+ */
+const RATE_MARGIN = 0.05;
+
+/** The window kiln keeps a provider's requests in: `limiterFor`'s, RATE_MARGIN longer. */
+export function rateWindowFor(perSecond: number): { max: number; windowMs: number } {
+  const { max, duration } = limiterFor(perSecond);
+  return { max, windowMs: Math.ceil(duration * (1 + RATE_MARGIN)) };
+}
+
+/**
  * The provider refused a submit for its rate (a 429): every worker of its queues, in every
  * partition, waits out `delayMs` (BullMQ's queue rate limit). The job that met the 429 goes
  * back to waiting with no attempt spent (the worker throws `Worker.RateLimitError()`).

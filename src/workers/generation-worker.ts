@@ -143,6 +143,12 @@ export class GenerationWorker {
         await ended.afterMove?.();
         throw DELAYED;
       case "throttled":
+        if (this.options.ratePerSecond !== undefined) {
+          // kiln paces this provider itself (KILN_<PROVIDER>_RATE): a stray 429 holds back this job, not every poll of the queue
+          this.log.warn({ jobId: job.id, delayMs: ended.delayMs }, `provider rate limit on submit; this job waits: ${ended.reason}`);
+          await job.moveToDelayed(Date.now() + ended.delayMs, token);
+          throw DELAYED;
+        }
         this.log.warn({ jobId: job.id, delayMs: ended.delayMs }, `provider rate limit on submit; pausing the queue: ${ended.reason}`);
         await throttleProvider(this.options.queues, this.options.provider.name, ended.delayMs);
         throw Worker.RateLimitError();

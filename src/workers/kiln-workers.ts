@@ -14,7 +14,7 @@ import {
   webhookSigningKeysOf,
 } from "../config/index.js";
 import type { InflightCaps } from "../inflight/inflight-slots.js";
-import { limiterFor } from "../rate-limits/queue-limiter.js";
+import { rateWindowFor } from "../rate-limits/queue-limiter.js";
 import type { ModelKind } from "../providers/model-kind.js";
 import { configuredBaseUrls, configuredProviders } from "../providers/index.js";
 import { connectRedis, redisTargetOf, waitReady } from "../queue/redis.js";
@@ -243,7 +243,7 @@ function limitsOf(
 ): { ratePerSecond?: number; inflight: InflightCaps; onUnknownSubmit: "retry" | "fail" } {
   const key = provider.toUpperCase() as "TOKENHUB" | "GATEWAY" | "WCODE";
   const rate = env[`KILN_${key}_RATE`];
-  const rateWindow = rate ? limiterFor(rate) : undefined;
+  const rateWindow = rate ? rateWindowFor(rate) : undefined;
   return {
     onUnknownSubmit: env[`KILN_${key}_ON_UNKNOWN_SUBMIT`],
     ratePerSecond: rate,
@@ -251,8 +251,8 @@ function limitsOf(
       provider: env[`KILN_${key}_MAX_INFLIGHT`],
       models: modelInflightCaps(rawEnv, provider),
       tenants: tenantSharesOf(env),
-      // at most `max` requests in any `duration` ms, across every process and partition
-      ...(rateWindow ? { rate: { max: rateWindow.max, windowMs: rateWindow.duration } } : {}),
+      // at most `max` requests in any `windowMs` ms (the rate's window and its margin), across every process and partition
+      ...(rateWindow ? { rate: rateWindow } : {}),
     },
   };
 }

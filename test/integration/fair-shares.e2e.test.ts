@@ -253,6 +253,53 @@ describe("InflightSlots: fair shares between tenants", () => {
       expect(await s.sweep()).toEqual({ granted: [], waiting: false });
     });
 
+    it("while submits wait, polls leave them a quarter of the window", async () => {
+      const s = slots({ rate: { max: 8, windowMs: 300 } });
+      // nobody waits to submit: polls may fill the whole window
+      for (let i = 0; i < 8; i++) expect(await s.request(`early-${i}`)).toBe(0);
+      expect((await s.acquire("a-0", MODEL, 0, "a")).held).toBe(false);
+      await sleep(320);
+      // a submit waits now: polls stop at 6 of 8, the other 2 are the submits'
+      for (let i = 0; i < 6; i++) expect(await s.request(`poll-${i}`)).toBe(0);
+      expect(await s.request("poll-6")).toBeGreaterThan(0);
+      expect((await s.sweep()).granted).toEqual(["a-0"]);
+      expect((await s.acquire("a-0", MODEL, 0, "a")).held).toBe(true);
+    });
+
+    it("while polls wait in line, submits leave them the rest of the window", async () => {
+      const s = slots({ rate: { max: 8, windowMs: 300 } });
+      for (let i = 0; i < 8; i++) expect((await s.acquire(`a-${i}`, MODEL, i, "a")).held).toBe(true);
+      for (let i = 8; i < 16; i++) expect((await s.acquire(`a-${i}`, MODEL, i, "a")).held).toBe(false);
+      // the window is full of submits: a poll is refused and waits in line
+      expect(await s.request("poll-0")).toBeGreaterThan(0);
+      await sleep(320);
+      const granted: string[] = [];
+      for (let i = 0; i < 6; i++) granted.push(...(await s.sweep()).granted);
+      // 2 submits, not 8: the other 6 places are the waiting polls' share
+      expect(granted).toEqual(["a-8", "a-9"]);
+      expect(await s.request("poll-0")).toBe(0);
+    });
+
+    it("refused polls wait in line: each is told a later turn, and one refused later does not go first", async () => {
+      const s = rated();
+      expect(await s.request("p-1")).toBe(0);
+      expect(await s.request("p-2")).toBe(0);
+      const turns = [];
+      for (const id of ["p-3", "p-4", "p-5", "p-6", "p-7"]) turns.push(await s.request(id));
+      // the first when the window has room, each next one poll's share of the window (150 ms) later
+      expect(turns[0]).toBeGreaterThan(250);
+      for (let i = 1; i < turns.length; i++) expect(turns[i]! - turns[i - 1]!).toBeGreaterThanOrEqual(148);
+      await sleep(310);
+      // room for two: the last in line is refused (four ahead of it), the first two go
+      expect(await s.request("p-7")).toBeGreaterThan(0);
+      expect(await s.request("p-3")).toBe(0);
+      expect(await s.request("p-4")).toBe(0);
+      // a poll whose job ends leaves the line: the one behind it moves up
+      const before = await s.request("p-7");
+      await s.release("p-5");
+      expect(await s.request("p-7")).toBeLessThan(before);
+    });
+
     it("the room a rate leaves is shared between waiting tenants, as slots are", async () => {
       const s = rated();
       await s.request("poll-1");

@@ -45,10 +45,28 @@ describe("per-provider limits", () => {
     expect(h.simulator.book.openByModel.get("yt-video-fx")!.maxOpen).toBeGreaterThan(1);
   });
 
+  /** Counts the moments (every 20 ms) the TokenHub queue is paused by a 429 (BullMQ's queue rate limit). */
+  function pauseWatch() {
+    const queue = new Queue("generate-tokenhub", { connection: { url: h.env.REDIS_URL }, prefix: h.prefix });
+    let paused = 0;
+    // the limiter BullMQ always has counts up to 10,000 a second: only a 429's pause fills it
+    const watch = setInterval(() => void queue.getRateLimitTtl(10_000).then((ttl) => (paused += ttl > 0 ? 1 : 0)), 20);
+    return {
+      async stop() {
+        clearInterval(watch);
+        await queue.close();
+        return paused;
+      },
+    };
+  }
+
   it("a 429 storm on submit delays the queue but loses nothing and submits each task once", async () => {
     h = await new KilnHarness().start({ simulator: { rateLimitRate: 0.35, retryAfterSeconds: 1 } });
+    const paused = pauseWatch();
     const ids = await Promise.all(Array.from({ length: 10 }, () => h.client.enqueue(h.request("hy-image-v3.0"))));
     const statuses = await Promise.all(ids.map((id) => h.client.waitFor(id, { timeoutMs: 60_000 })));
+    // without a rate of kiln's own, the 429 pauses the whole queue
+    expect(await paused.stop()).toBeGreaterThan(0);
     expect(statuses.map((s) => s.state)).toEqual(ids.map(() => "completed"));
     expect(h.simulator.stats().rejected).toBeGreaterThan(0);
     const prompts = h.simulator.stats().submissions.map((s) => s.prompt);
@@ -60,6 +78,17 @@ describe("per-provider limits", () => {
     } finally {
       await queue.close();
     }
+  }, 90_000);
+
+  it("with KILN_TOKENHUB_RATE set, a 429 on submit holds back its job only: the queue is never paused", async () => {
+    h = await new KilnHarness().start({ simulator: { rateLimitRate: 0.35, retryAfterSeconds: 1 }, env: { KILN_TOKENHUB_RATE: "100" } });
+    const paused = pauseWatch();
+    const ids = await Promise.all(Array.from({ length: 10 }, () => h.client.enqueue(h.request("hy-image-v3.0"))));
+    const statuses = await Promise.all(ids.map((id) => h.client.waitFor(id, { timeoutMs: 60_000 })));
+    expect(await paused.stop()).toBe(0);
+    expect(statuses.map((s) => s.state)).toEqual(ids.map(() => "completed"));
+    expect(h.simulator.stats().rejected).toBeGreaterThan(0);
+    expect(new Set(h.simulator.stats().submissions.map((s) => s.prompt)).size).toBe(10);
   }, 90_000);
 
   it("KILN_WCODE_RATE caps provider requests per second across the queue", async () => {
@@ -87,6 +116,27 @@ describe("per-provider limits", () => {
     // at most 5 in any second (950 ms: the simulator sees each request a few ms after kiln took its room)
     const busiest = Math.max(...requests.map((at) => requests.filter((t) => t >= at && t < at + 950).length));
     expect(busiest).toBeLessThanOrEqual(5);
+  });
+
+  it("a provider limited to 5 requests/s answers 429 beyond them; kiln at KILN_TOKENHUB_RATE=5 meets none", async () => {
+    h = await new KilnHarness().start({
+      simulator: { ratePerSecond: 5, durationsMs: { image: 1500, video: 1500, "3d": 1500 } },
+      env: { KILN_TOKENHUB_RATE: "5" },
+    });
+    // the simulator's limit is real: a burst of 7 calls, 2 refused
+    const submit = () =>
+      fetch(`${h.rawEnv.TOKENHUB_BASE_URL}/v1/api/image/submit`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${h.rawEnv.TOKENHUB_API_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "hy-image-v3.0", prompt: "burst" }),
+      }).then((res) => res.status);
+    const burst = await Promise.all(Array.from({ length: 7 }, submit));
+    expect(burst.filter((status) => status === 429)).toHaveLength(2);
+    expect(h.simulator.stats().rateLimited).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const ids = await Promise.all(Array.from({ length: 8 }, () => h.client.enqueue(h.request("hy-image-v3.0"))));
+    for (const id of ids) expect((await h.client.waitFor(id, { timeoutMs: 30_000 })).state).toBe("completed");
+    expect(h.simulator.stats().rateLimited).toBe(2);
   });
 
   it("the deadline counts from the submit: jobs waiting behind a cap longer than KILN_DEADLINE_IMAGE still complete", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Duration, loadEnvironment } from "../../src/config/index.js";
 import { describeValue } from "../../src/util/describe-value.js";
-import { limiterFor } from "../../src/rate-limits/queue-limiter.js";
+import { limiterFor, rateWindowFor } from "../../src/rate-limits/queue-limiter.js";
 import { taskIdIn } from "../../src/visit/steps/submit-step.js";
 
 describe("limiterFor", () => {
@@ -10,6 +10,11 @@ describe("limiterFor", () => {
     expect(limiterFor(0.1)).toEqual({ max: 1, duration: 10_000 });
     expect(limiterFor(2.5)).toEqual({ max: 3, duration: 1200 });
     expect(limiterFor(20)).toEqual({ max: 20, duration: 1000 });
+  });
+
+  it("keeps kiln's own window 5% longer than the rate's, so requests that arrive unevenly stay under the provider's limit", () => {
+    expect(rateWindowFor(20)).toEqual({ max: 20, windowMs: 1050 });
+    expect(rateWindowFor(0.5)).toEqual({ max: 1, windowMs: 2100 });
   });
 });
 

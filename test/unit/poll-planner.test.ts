@@ -144,7 +144,7 @@ describe("pollStep with the planner", () => {
     expect(failed.recorded).toEqual([]);
   });
 
-  it("behind a full rate window, waits until it has room (plus up to as long again), without calling the provider", async () => {
+  it("behind a full rate window, waits for its turn (plus up to a quarter more), without calling the provider", async () => {
     const { ctx } = context({ state: "succeeded", outputs: [] }, 100_000);
     let polled = 0;
     const full = {
@@ -154,7 +154,7 @@ describe("pollStep with the planner", () => {
     } as unknown as StepContext;
     const state = polling({ lastPendingAt: 90_000 });
     const outcome = await pollStep(state, full);
-    expect(outcome).toMatchObject({ type: "wait", state, delayMs: 180, reason: "waiting for the provider's rate" });
+    expect(outcome).toMatchObject({ type: "wait", state, delayMs: 135, reason: "waiting for the provider's rate" });
     expect(polled).toBe(0);
   });
 });

@@ -96,6 +96,23 @@ describe("progressBelief", () => {
     expect(progressBelief([{ atMs: 5_000, progress: 100 }])).toBeUndefined();
   });
 
+  it("trusts progress that moves at a steady rate more than one report; not progress that sped up", () => {
+    const one = progressBelief([{ atMs: 60_000, progress: 20 }])!;
+    // 10% at 30 s, 20% at 60 s: the same finish from the submit and from the earlier report
+    const steady = progressBelief([
+      { atMs: 30_000, progress: 10 },
+      { atMs: 60_000, progress: 20 },
+    ])!;
+    expect(Math.exp(steady.mu)).toBeCloseTo(300_000, -3);
+    expect(steady.sigma).toBeLessThan(one.sigma / 2);
+    // queued at 1% for 30 s, then fast: the two finishes disagree, the spread stays a single report's
+    const sped = progressBelief([
+      { atMs: 30_000, progress: 1 },
+      { atMs: 60_000, progress: 20 },
+    ])!;
+    expect(sped.sigma).toBeCloseTo(one.sigma, 6);
+  });
+
   it("is sure of itself near 100% and unsure near 0%", () => {
     expect(progressBelief([{ atMs: 95_000, progress: 95 }])!.sigma).toBeLessThan(progressBelief([{ atMs: 5_000, progress: 5 }])!.sigma / 5);
   });
@@ -129,11 +146,19 @@ describe("adaptivePollDelayMs", () => {
     expect(late).toBeGreaterThan(0.08 * 10 * MIN);
   });
 
-  it("polls closer to the goal without progress (a long dense phase) than with it", () => {
+  it("polls closer to the goal without progress (a long dense phase) than with it, closer still as the progress narrows the belief", () => {
     const stats = learned(2 * MIN, 0.1);
-    const progress = [{ atMs: 9 * MIN, progress: 99 }];
     expect(delay({ elapsedMs: 10 * MIN, stats })).toBe(Math.round(0.09 * 10 * MIN));
-    expect(delay({ elapsedMs: 10 * MIN, stats, progress })).toBe(Math.round(0.06 * 10 * MIN));
+    // one report at 50%: a wide belief, the step is 6% of the elapsed time
+    expect(delay({ elapsedMs: 10 * MIN, stats, progress: [{ atMs: 2 * MIN, progress: 50 }] })).toBe(Math.round(0.06 * 10 * MIN));
+    // at 99%: the belief is narrow, and so is the step, down to 3%
+    expect(delay({ elapsedMs: 10 * MIN, stats, progress: [{ atMs: 9 * MIN, progress: 99 }] })).toBe(Math.round(0.03 * 10 * MIN));
+  });
+
+  it("with progress reported, looks in four times less often than the cap: the progress shows a task outliving its estimate", () => {
+    const stats = learned(10 * MIN, 0.1);
+    expect(delay({ elapsedMs: 10_000, stats })).toBe(video.capMs);
+    expect(delay({ elapsedMs: 10_000, stats, progress: [{ atMs: 10_000, progress: 2 }] })).toBe(4 * video.capMs);
   });
 
   it("shortens delays by at most 10% at random", () => {
@@ -150,6 +175,17 @@ describe("adaptivePollDelayMs", () => {
     const runs = durations.map((d) => ({ d, ...run(d, { stats }) }));
     expect(runs.filter((r) => r.delayMs <= Math.max(2000, 0.1 * r.d)).length).toBeGreaterThanOrEqual(95);
     for (const r of runs.filter((r) => r.d >= 4.5 * MIN)) expect(r.polls).toBeLessThanOrEqual(12);
+  });
+
+  it("meets the goal when one model's durations spread geometrically from 5 s to 5 min: 95% within max(2 s, 10%), ≤ 12 polls at 5 min", () => {
+    const spread = Math.log(60);
+    const stats = { n: 100, mean: Math.log(5000) + spread / 2, variance: spread ** 2 / 12 };
+    const durations = Array.from({ length: 100 }, (_, i) => 5000 * Math.exp((spread * i) / 99));
+    const runs = durations.map((d) => ({ d, ...run(d, { stats }) }));
+    expect(runs.filter((r) => r.delayMs <= Math.max(2000, 0.1 * r.d)).length).toBeGreaterThanOrEqual(95);
+    for (const r of runs.filter((r) => r.d >= 4.5 * MIN)) expect(r.polls).toBeLessThanOrEqual(12);
+    // without progress no schedule can: 10% steps from 5 s to 5 min alone are ln 60 / ln 1.1 ≈ 43 polls
+    expect(run(5 * MIN, { stats }, false).polls).toBeGreaterThan(30);
   });
 
   it("uses the progress: without it, a 5-minute video takes more polls for the same precision", () => {

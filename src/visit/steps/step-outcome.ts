@@ -29,9 +29,10 @@ export type StepOutcome =
   | { type: "fail"; state: JobState; error: GenerationError; fallback?: FallbackReason };
 
 /**
- * The provider's rate window is full for another `roomInMs`: come back then, plus up to as long
- * again at random, so the requests waiting for it do not all come back at once.
+ * The provider's rate has no room for this request for another `roomInMs` (a poll in line: until
+ * its turn should come): come back then, plus up to a quarter more at random, so the requests
+ * waiting for it do not all come back at once.
  */
 export function waitForRate(state: JobState, roomInMs: number, random: () => number): StepOutcome {
-  return { type: "wait", state, delayMs: roomInMs + Math.round(random() * roomInMs), reason: "waiting for the provider's rate" };
+  return { type: "wait", state, delayMs: roomInMs + Math.round(random() * roomInMs * 0.25), reason: "waiting for the provider's rate" };
 }

@@ -24,6 +24,12 @@ export const SimulatorOptions = z.object({
   /** Fraction of API calls answered 429 `rate_limit_exceeded` with Retry-After. */
   rateLimitRate: z.number().min(0).max(1),
   retryAfterSeconds: z.number().min(0),
+  /**
+   * A provider's own rate limit: each provider answers 429 `rate_limit_exceeded` (with
+   * Retry-After: 1) to API calls, submits and queries alike, beyond this many in any sliding
+   * second; such a call has no effect. 0: no limit.
+   */
+  ratePerSecond: z.number().min(0).default(0),
   /** Fraction of API calls answered 500 `engine_server_error` or 503 `service_unavailable`. */
   serverErrorRate: z.number().min(0).max(1),
   /**
@@ -71,6 +77,7 @@ export const DEFAULT_SIMULATOR_OPTIONS: SimulatorOptions = {
   failureRate: 0,
   rateLimitRate: 0,
   retryAfterSeconds: 1,
+  ratePerSecond: 0,
   serverErrorRate: 0,
   outputBytes: { image: 64 * 1024, video: 512 * 1024, model: 128 * 1024, preview: 16 * 1024 },
   urlTtlMs: 60 * 60 * 1000,

@@ -34,6 +34,8 @@ export interface SimulatorStats {
   downloads: number;
   /** API calls answered with an injected 429 or 5xx. */
   rejected: number;
+  /** API calls answered 429 because they came beyond `ratePerSecond` (also counted in `rejected`). */
+  rateLimited: number;
   /** API calls and downloads that took effect and then had their answer cut or their connection reset. */
   broken: number;
   /** Tasks submitted whose end no query has reported yet: what the caller has in flight. */
@@ -55,6 +57,8 @@ export class ProviderSimulator {
   private server?: Server;
   private baseUrl = "";
   private randomState: number;
+  /** Each provider's accepted API calls in the last second, for `ratePerSecond`. */
+  private readonly callTimes: Partial<Record<SimProvider, number[]>> = {};
 
   constructor(options: Partial<SimulatorOptions> = {}) {
     this.options = SimulatorOptions.parse({ ...DEFAULT_SIMULATOR_OPTIONS, ...options });
@@ -131,6 +135,8 @@ export class ProviderSimulator {
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     if (!auth || (this.options.apiKey !== undefined && auth !== this.options.apiKey))
       return errorFor(provider, 401, "authentication_error", this.refusedKeyMessage(provider, auth));
+    const limited = this.overRate(provider);
+    if (limited) return limited;
     const injected = this.injectedFailure(provider);
     if (injected) return injected;
     const method = req.method ?? "GET";
@@ -169,6 +175,22 @@ export class ProviderSimulator {
     if (fault === "unavailable") return errorFor(provider, 403, "model_not_available", `模型不存在或未开通: ${String(model)}`);
     if (fault === "busy") return errorFor(provider, 503, "service_unavailable", "服务暂时不可用");
     return errorFor(provider, 500, "engine_server_error", "引擎内部错误");
+  }
+
+  /** A 429 for a call beyond the provider's `ratePerSecond` in the last second; calls within it are counted. */
+  private overRate(provider: SimProvider): SimAnswer | undefined {
+    const { ratePerSecond } = this.options;
+    if (ratePerSecond <= 0) return undefined;
+    const now = Date.now();
+    const times = (this.callTimes[provider] ??= []);
+    while (times.length > 0 && times[0]! <= now - 1000) times.shift();
+    if (times.length < ratePerSecond) {
+      times.push(now);
+      return undefined;
+    }
+    this.book.counters.rejected++;
+    this.book.counters.rateLimited++;
+    return errorFor(provider, 429, "rate_limit_exceeded", "请求频率超限", { "retry-after": "1" });
   }
 
   /** A 429 or 5xx drawn at the configured rates; the call then has no effect at all. */

@@ -43,7 +43,7 @@ export class TaskBook {
   readonly tasks = new Map<string, SimTask>();
   readonly submissions: Array<{ taskId: string; provider: string; model: string; prompt: string; at: number; answeredAt?: number }> = [];
   private readonly content = new Map<string, Buffer | StreamedMedia>();
-  counters = { queries: 0, downloads: 0, rejected: 0, broken: 0, open: 0, maxOpen: 0 };
+  counters = { queries: 0, downloads: 0, rejected: 0, rateLimited: 0, broken: 0, open: 0, maxOpen: 0 };
   /** Per model: tasks in flight now and the most at once. */
   readonly openByModel = new Map<string, { open: number; maxOpen: number }>();
 

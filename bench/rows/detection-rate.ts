@@ -1,0 +1,280 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp } from "node:fs/promises";
+import { join } from "node:path";
+import { Queue } from "bullmq";
+import { ProviderSimulator, startRedisProcess } from "@kiln/dev-tools";
+import { loadEnvironment } from "../../src/config/index.js";
+import { createLogger } from "../../src/logger.js";
+import { GenerationClient } from "../../src/producers/generation-client.js";
+import { findModel } from "../../src/providers/model-registry.js";
+import { TokenHubProvider } from "../../src/providers/tokenhub/tokenhub-provider.js";
+import { SUBMIT_SHARE } from "../../src/inflight/inflight-slots.js";
+import { rateWindowFor } from "../../src/rate-limits/queue-limiter.js";
+import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
+import { logUniform, percentile, prefixed, round, seeded, stateOf, waitAllDone } from "../detection-common.js";
+import type { BenchContext, BenchRow, RowResult } from "../row.js";
+
+/**
+ * Detection under a request budget: N TokenHub videos (hy-video-1.5, which reports progress)
+ * enqueued at once, their durations spread log-uniformly from 30 s to 10 min, behind a provider
+ * that answers 429 beyond 20 requests per second, submits and status queries alike; kiln runs
+ * with `KILN_TOKENHUB_RATE=20`. The baseline is a round-robin poller spending the same budget
+ * through the same TokenHub client: one sliding window of 20 requests/s, submits given the same
+ * share kiln gives them (while submits wait, polls fill at most 1 − SUBMIT_SHARE of the window),
+ * and every pending task polled in turn. Both run at once, each against its own simulator.
+ *
+ * Detection delay: the task's end at the provider to kiln's job completing (BullMQ's
+ * `finishedOn`, after the archive), or to the baseline's status answer that saw it done. Without
+ * --full, every duration and the rate are scaled by 0.2 (100 requests/s, tasks of 6 s–2 min).
+ */
+export const row: BenchRow = {
+  id: "detection-rate",
+  title: "detection delay behind a rate of 20 requests/s (submits and polls), 2,000 videos of 30 s–10 min",
+  run,
+};
+
+const RATE = 20;
+const MODEL = "hy-video-1.5";
+
+interface Measured {
+  durationMs: number;
+  /** Task done at the provider → job done (kiln) or the answer that saw it done (baseline). */
+  delayMs: number;
+  /** Task done → the status answer that saw it done (kiln's job then archives before it is done). */
+  detectMs?: number;
+  polls: number;
+}
+
+interface Run {
+  measured: Measured[];
+  rateLimited: number;
+  submitSeconds: number;
+  queries: number;
+  seconds: number;
+}
+
+async function run(context: BenchContext): Promise<RowResult> {
+  const scale = context.full ? 1 : 0.2;
+  const count = Number(process.env.BENCH_DETECTION_RATE_TASKS ?? 2000);
+  const random = seeded("detection-rate");
+  const durations = Array.from({ length: count }, () => Math.round(logUniform(random, 30_000, 600_000) * scale));
+  const rate = RATE / scale;
+  context.log(`detection-rate: ${count} videos of 30 s–10 min, ${RATE} requests/s, time scale ${scale}; kiln and round-robin at once`);
+  const redis = await startRedisProcess();
+  try {
+    const [kiln, robin] = await Promise.all([runKiln(durations, scale, rate, redis.url, context), runRoundRobin(durations, rate, context)]);
+    return resultOf(kiln, robin, scale, count);
+  } finally {
+    await redis.stop();
+  }
+}
+
+function simulatorFor(rate: number, seed: string): ProviderSimulator {
+  return new ProviderSimulator({
+    apiKey: "bench",
+    outputBytes: { image: 4096, video: 16_384, model: 4096, preview: 1024 },
+    ratePerSecond: rate,
+    seed,
+  });
+}
+
+async function runKiln(durations: number[], scale: number, rate: number, redisUrl: string, context: BenchContext): Promise<Run> {
+  const simulator = simulatorFor(rate, "kiln");
+  const simUrl = await simulator.start();
+  const prefix = "{detect-rate}";
+  const env = loadEnvironment({
+    REDIS_URL: redisUrl,
+    KILN_PREFIX: prefix,
+    TOKENHUB_API_KEY: "bench",
+    TOKENHUB_BASE_URL: simUrl,
+    KILN_TOKENHUB_RATE: String(rate),
+    KILN_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64")}`,
+    KILN_ALLOW_PRIVATE_URLS: "true",
+    KILN_POLL_SCALE: String(scale),
+    ARCHIVE_DIR: await mkdtemp(join(context.scratchDir, "detection-rate-")),
+    LOG_LEVEL: "silent",
+  });
+  const workers = await startKilnWorkers(env, createLogger({ level: "silent" }));
+  const client = new GenerationClient({ redisUrl, prefix });
+  const queue = new Queue("generate-tokenhub", { connection: { url: redisUrl }, prefix });
+  try {
+    const started = Date.now();
+    const ids: string[] = [];
+    for (const [i, ms] of durations.entries())
+      ids.push(await client.enqueue({ provider: "tokenhub", model: MODEL, input: { prompt: `rate ${i} [sim:ms=${ms}]` } }));
+    await waitAllDone(queue, ids.length, "detection-rate bench");
+    const seconds = (Date.now() - started) / 1000;
+    const stats = simulator.stats();
+    context.log(
+      `detection-rate: kiln finished ${ids.length} tasks in ${seconds.toFixed(1)} s; ${stats.queries} queries, ${stats.rateLimited} answered 429`,
+    );
+    const measured = await Promise.all(
+      ids.map(async (id) => {
+        const job = await queue.getJob(id);
+        const state = stateOf(job);
+        const task = state?.taskId ? simulator.book.tasks.get(state.taskId) : undefined;
+        if (!job?.finishedOn || !task) throw new Error(`detection-rate bench: job ${id} has no finish time or task`);
+        return {
+          durationMs: task.doneAt - task.createdAt,
+          delayMs: job.finishedOn - task.doneAt,
+          detectMs: (state?.providerCompletedAt ?? job.finishedOn) - task.doneAt,
+          polls: state?.polls ?? 0,
+        };
+      }),
+    );
+    return { measured, rateLimited: stats.rateLimited, submitSeconds: submitSpan(simulator), queries: stats.queries, seconds };
+  } finally {
+    await queue.close();
+    await client.close();
+    await workers.close();
+    await simulator.stop();
+  }
+}
+
+/**
+ * The baseline: one loop spending at most `rate` requests in any second. While tasks wait to be
+ * submitted, polls take at most (1 − SUBMIT_SHARE) of the window and submits the rest; every
+ * pending task is polled in turn.
+ */
+async function runRoundRobin(durations: number[], rate: number, context: BenchContext): Promise<Run> {
+  const simulator = simulatorFor(rate, "round-robin");
+  const simUrl = await simulator.start();
+  const log = createLogger({ level: "silent" });
+  const provider = new TokenHubProvider({ apiKey: "bench", baseUrls: [simUrl], log });
+  const model = findModel("tokenhub", MODEL)!;
+  const started = Date.now();
+  const toSubmit = durations.map((ms, i) => ({ i, ms }));
+  const ring: Array<{ taskId: string; polls: number }> = [];
+  const measured: Measured[] = [];
+  const window: Array<{ at: number; poll: boolean }> = [];
+  const pollRoom = rate - Math.floor(rate * SUBMIT_SHARE);
+  // the same margin under the provider's limit as kiln keeps
+  const windowMs = rateWindowFor(rate).windowMs;
+  const requests = new Set<Promise<void>>();
+  try {
+    while (measured.length < durations.length) {
+      const now = Date.now();
+      while (window.length > 0 && window[0]!.at <= now - windowMs) window.shift();
+      const polls = window.filter((w) => w.poll).length;
+      const idle = ring.length === 0 && toSubmit.length === 0;
+      if (window.length >= rate || idle) {
+        await new Promise((r) => setTimeout(r, window.length >= rate ? window[0]!.at + windowMs - now : 5));
+        continue;
+      }
+      const submit = toSubmit.length > 0 && (ring.length === 0 || polls >= pollRoom);
+      if (!submit && ring.length === 0) {
+        await new Promise((r) => setTimeout(r, 5));
+        continue;
+      }
+      window.push({ at: now, poll: !submit });
+      const request = submit ? submitOne(toSubmit.shift()!) : pollOne(ring.shift()!);
+      requests.add(request);
+      void request.finally(() => requests.delete(request));
+    }
+    const stats = simulator.stats();
+    const seconds = (Date.now() - started) / 1000;
+    context.log(
+      `detection-rate: round-robin finished in ${seconds.toFixed(1)} s; ${stats.queries} queries, ${stats.rateLimited} answered 429`,
+    );
+    return { measured, rateLimited: stats.rateLimited, submitSeconds: submitSpan(simulator), queries: stats.queries, seconds };
+  } finally {
+    await Promise.allSettled([...requests]);
+    await simulator.stop();
+  }
+
+  async function submitOne(task: { i: number; ms: number }): Promise<void> {
+    try {
+      const answer = await provider.submit(model, { prompt: `rate ${task.i} [sim:ms=${task.ms}]` });
+      if (answer.type !== "task") throw new Error("detection-rate bench: a video submit answered without a task");
+      ring.push({ taskId: answer.taskId, polls: 0 });
+    } catch {
+      toSubmit.unshift(task); // a 429: submitted again in turn
+    }
+  }
+
+  async function pollOne(task: { taskId: string; polls: number }): Promise<void> {
+    let status;
+    try {
+      status = await provider.poll(model, task.taskId);
+    } catch {
+      ring.push(task); // a 429: polled again in turn
+      return;
+    }
+    task.polls++;
+    if (status.state === "pending") {
+      ring.push(task);
+      return;
+    }
+    const simTask = simulator.book.tasks.get(task.taskId)!;
+    measured.push({ durationMs: simTask.doneAt - simTask.createdAt, delayMs: Date.now() - simTask.doneAt, polls: task.polls });
+  }
+}
+
+/** Seconds from the first submission to the last. */
+function submitSpan(simulator: ProviderSimulator): number {
+  const times = simulator.stats().submissions.map((s) => s.at);
+  return times.length > 1 ? (Math.max(...times) - Math.min(...times)) / 1000 : 0;
+}
+
+const KILN = "kiln (learned durations and progress, within the rate)";
+const ROBIN = "round-robin poller (same budget)";
+
+function resultOf(kiln: Run, robin: Run, scale: number, count: number): RowResult {
+  const k = summary(kiln, scale);
+  const r = summary(robin, scale);
+  const ratio = k.p95DelayS > 0 ? r.p95DelayS / k.p95DelayS : undefined;
+  // submits per second at real scale while they went on, as a share of the rate
+  const submitShare = (run: Run) => round((count / Math.max(run.submitSeconds / scale, 1e-3) / RATE) * 100);
+  return {
+    id: row.id,
+    title: row.title,
+    kiln: { value: k.p95DelayS, unit: "s p95 detection delay" },
+    baseline: { name: "round-robin poller spending the same budget", value: r.p95DelayS, unit: "s p95 detection delay" },
+    ratio: ratio === undefined ? undefined : round(ratio),
+    goal: "p95 detection delay ≥ 3× better than the round-robin poller's (ratio = round-robin ÷ kiln), 0 answers 429",
+    met: ratio !== undefined && ratio >= 3 && kiln.rateLimited === 0,
+    context: {
+      tasks: count,
+      rate: `${RATE} requests/s (submits and status queries), enforced by the simulator with 429`,
+      timeScale: scale,
+      note: scale === 1 ? "real time" : `every duration ×${scale} and the rate ÷${scale}; seconds below are converted back to real scale`,
+      "submit share while submits wait (at least)": `${SUBMIT_SHARE * 100}% of the rate`,
+      ...prefixed("kiln", k),
+      "kiln.answered429": kiln.rateLimited,
+      "kiln.queries": kiln.queries,
+      "kiln.submitsSpanS": round(kiln.submitSeconds / scale),
+      "kiln.submitsPerSecondPctOfRate": submitShare(kiln),
+      "kiln.runS": round(kiln.seconds / scale),
+      ...prefixed("roundRobin", r),
+      "roundRobin.answered429": robin.rateLimited,
+      "roundRobin.queries": robin.queries,
+      "roundRobin.submitsSpanS": round(robin.submitSeconds / scale),
+      "roundRobin.submitsPerSecondPctOfRate": submitShare(robin),
+      "roundRobin.runS": round(robin.seconds / scale),
+    },
+    series: {
+      [KILN]: kiln.measured.map((m) => [round(m.durationMs / scale / 1000), round(m.delayMs / scale / 1000)]),
+      [ROBIN]: robin.measured.map((m) => [round(m.durationMs / scale / 1000), round(m.delayMs / scale / 1000)]),
+    },
+    // one point per task: durations are drawn at random, so a line between them would mean nothing
+    seriesAxes: { x: "task duration (s)", y: "detection delay (s)" },
+  };
+}
+
+function summary(run: Run, scale: number) {
+  const delays = run.measured.map((m) => m.delayMs / scale / 1000);
+  return {
+    p50DelayS: round(percentile(delays, 0.5)),
+    p95DelayS: round(percentile(delays, 0.95)),
+    maxDelayS: round(Math.max(...delays)),
+    // kiln's job ends after the archive: the detection alone, for the record
+    p95DetectS: round(
+      percentile(
+        run.measured.map((m) => (m.detectMs ?? m.delayMs) / scale / 1000),
+        0.95,
+      ),
+    ),
+    pollsMean: round(run.measured.reduce((sum, m) => sum + m.polls, 0) / run.measured.length),
+    pollsMax: Math.max(...run.measured.map((m) => m.polls)),
+  };
+}
