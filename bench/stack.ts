@@ -220,7 +220,7 @@ export class KilnWorkerProcess {
   }
 }
 
-export type BaselineMode = "repoll" | "repollStatus" | "noop" | "naive" | "pipeline";
+export type BaselineMode = "repoll" | "repollStatus" | "noop" | "naive" | "pipeline" | "pipelineS3";
 
 /** What a baseline child reports: its worker is ready, a running count, or the target reached. */
 export interface BaselineReport {
