@@ -1,4 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
 import { WebhookReceiver } from "@kiln/dev-tools";
 import type { BenchContext, RowResult } from "./row.js";
 import { CpuMeter, round } from "./proc-stats.js";
@@ -52,8 +54,6 @@ export async function lifecycleRow(
     });
     let kilnJobs = 0;
     const kilnRun = async (bin: string): Promise<Lifecycles> => {
-      // BENCH_CPU_PROF=<dir>: the worker runs under --cpu-prof into that directory
-      const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [];
       const worker = stack.own(new KilnWorkerProcess(kilnEnv, ctx.scratchDir, prof, bin));
       await enqueueKiln(stack.redisUrl, jobs, (i) => imageRequest(kilnJobs + i, hooks));
       kilnJobs += jobs;
@@ -109,7 +109,7 @@ export async function lifecycleRow(
         "handmade pipeline CPU ms per job (each run)": list(perJob("handmade")),
         ...(compareBin
           ? {
-              "compared build": compareBin,
+              "compared build": buildOf(compareBin),
               "compared build worker CPU ms per job (each run)": list(perJob("compared")),
               "worker CPU per job, this build / compared build (medians)": round(kilnCpu / median(perJob("compared")), 3),
             }
@@ -145,6 +145,9 @@ export async function lifecycleRow(
 
 type Side = "kiln" | "handmade" | "compared";
 
+/** BENCH_CPU_PROF=<dir>: the kiln worker and the handmade pipeline run under --cpu-prof into that directory. */
+const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [];
+
 /** One side's run: seconds from ready to done, the worker's CPU, every metered process's, the Redis commands meanwhile. */
 type Lifecycles = { seconds: number; cpuMs: number; usage: Record<string, number>; commands: Record<string, number> };
 
@@ -156,6 +159,15 @@ const s3Env = (s3: S3Handle): Record<string, string> => ({
   S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
   S3_FORCE_PATH_STYLE: String(s3.forcePathStyle),
 });
+
+/** The compared build by its commit (its checkout's HEAD), or its path when that is not a git checkout. */
+function buildOf(bin: string): string {
+  try {
+    return `commit ${execFileSync("git", ["-C", dirname(bin), "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim()}`;
+  } catch {
+    return bin;
+  }
+}
 
 const list = (values: number[]) => values.map((v) => round(v, 2)).join(", ");
 const prefixed = (prefix: string, usage: Record<string, number>) =>
@@ -212,7 +224,7 @@ async function handmadePipeline(
     ...("s3" in store ? { s3: s3Config(store.s3) } : store),
   };
   const mode = "s3" in store ? "pipelineS3" : "pipeline";
-  return untilTarget(stack, mode, config, jobs, `${jobs} handmade lifecycles done`, meters);
+  return untilTarget(stack, mode, config, jobs, `${jobs} handmade lifecycles done`, meters, prof);
 }
 
 const s3Config = ({ endpoint, region, bucket, accessKeyId, secretAccessKey, forcePathStyle }: S3Handle) => ({
@@ -235,9 +247,10 @@ async function untilTarget(
   jobs: number,
   what: string,
   meters: Record<string, number> = { "redis-server": stack.redisPid },
+  nodeArgs: string[] = [],
 ): Promise<Lifecycles> {
   const bare = stack.own(
-    new BaselineProcess(mode, { redisUrl: stack.redisUrl, prefix: BENCH_PREFIX, concurrency: 50, target: jobs, ...config }),
+    new BaselineProcess(mode, { redisUrl: stack.redisUrl, prefix: BENCH_PREFIX, concurrency: 50, target: jobs, ...config }, nodeArgs),
   );
   await bare.start();
   const c0 = await stack.commandCalls();
