@@ -13,7 +13,7 @@ import { textWidth } from "./text-width.js";
  *   x axis is ordered) and its `bars`, one panel per quantity.
  */
 
-export type ComparisonKind = "throughput" | "memory" | "latency" | "share" | "other";
+export type ComparisonKind = "throughput" | "memory" | "latency" | "cpu" | "share" | "other";
 
 /** A chart's file suffix (a comparison kind or a row id) → its vega-lite spec. */
 export function chartSpecs(rows: RowResult[]): Record<string, TopLevelSpec> {
@@ -58,7 +58,9 @@ export function splitUnit(unit: string): { unit: string; qualifier: string } {
 }
 
 export function kindOf(unit: string): ComparisonKind {
-  const u = splitUnit(unit).unit;
+  const { unit: u, qualifier } = splitUnit(unit);
+  // "ms CPU per job": a time, but of CPU used, not waited
+  if (/^(ns|µs|ms|s)$/.test(u) && /^CPU\b/.test(qualifier)) return "cpu";
   if (/\/(s|min|h)$/.test(u)) return "throughput";
   if (/^([KMGT]i?B|B)$/.test(u)) return "memory";
   if (/^(ns|µs|ms|s|min)$/.test(u)) return "latency";
@@ -66,19 +68,28 @@ export function kindOf(unit: string): ComparisonKind {
   return "other";
 }
 
-const KINDS: ComparisonKind[] = ["throughput", "memory", "latency", "share", "other"];
+const KINDS: ComparisonKind[] = ["throughput", "memory", "latency", "cpu", "share", "other"];
 const COMPARISON_TITLES: Record<ComparisonKind, string> = {
   throughput: "Throughput: kiln against its baseline (same run, same Redis)",
   memory: "Memory: kiln against its baseline (same run)",
   latency: "Latency: kiln against its baseline (same run)",
+  cpu: "CPU: kiln against its baseline (same run)",
   share: "Shares: kiln against its baseline (same run)",
   other: "Other figures: kiln against its baseline (same run)",
 };
-const QUANTITY: Record<ComparisonKind, string> = { throughput: "rate", memory: "memory", latency: "time", share: "share", other: "figure" };
+const QUANTITY: Record<ComparisonKind, string> = {
+  throughput: "rate",
+  memory: "memory",
+  latency: "time",
+  cpu: "CPU time",
+  share: "share",
+  other: "figure",
+};
 const BETTER: Partial<Record<ComparisonKind, string>> = {
   throughput: "higher is better",
   memory: "lower is better",
   latency: "lower is better",
+  cpu: "lower is better",
 };
 
 const KILN_COLOUR = "#d9480f";
@@ -124,7 +135,8 @@ function comparisonPanel(r: RowResult): object {
   const baseline = r.baseline!;
   const { unit, qualifier } = splitUnit(r.kiln.unit);
   const kind = kindOf(r.kiln.unit);
-  const quantity = [QUANTITY[kind], qualifier].filter(Boolean).join(" ");
+  // "ms CPU per job" → "CPU time per job (ms)"
+  const quantity = [QUANTITY[kind], kind === "cpu" ? qualifier.replace(/^CPU\s*/, "") : qualifier].filter(Boolean).join(" ");
   const values = [
     { who: "kiln", value: r.kiln.value, unit: r.kiln.unit, label: `${fmt(r.kiln.value)} ${r.kiln.unit}` },
     { who: "baseline", value: baseline.value, unit: baseline.unit, label: `${fmt(baseline.value)} ${baseline.unit}` },

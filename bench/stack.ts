@@ -220,7 +220,7 @@ export class KilnWorkerProcess {
   }
 }
 
-export type BaselineMode = "repoll" | "repollStatus" | "noop" | "naive" | "pipeline";
+export type BaselineMode = "repoll" | "repollStatus" | "noop" | "naive" | "pipeline" | "pipelineS3";
 
 /** What a baseline child reports: its worker is ready, a running count, or the target reached. */
 export interface BaselineReport {
@@ -240,11 +240,15 @@ export class BaselineProcess {
   constructor(
     private readonly mode: BaselineMode,
     private readonly config: Record<string, unknown>,
+    /** Node's own options, e.g. `--cpu-prof`. */
+    private readonly nodeArgs: string[] = [],
   ) {}
 
   async start(): Promise<this> {
     this.child = track(
-      spawn(process.execPath, [BASELINE_BIN, this.mode, JSON.stringify(this.config)], { stdio: ["ignore", "pipe", "inherit"] }),
+      spawn(process.execPath, [...this.nodeArgs, BASELINE_BIN, this.mode, JSON.stringify(this.config)], {
+        stdio: ["ignore", "pipe", "inherit"],
+      }),
     );
     this.pid = this.child.pid ?? 0;
     this.exited = new Promise((resolve) => this.child!.once("exit", () => resolve()));

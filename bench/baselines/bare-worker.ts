@@ -1,6 +1,9 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
 import { DelayedError, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { request } from "undici";
@@ -19,6 +22,9 @@ import { request } from "undici";
  * - `pipeline`: the lifecycle's own work done by hand in one visit, with no state kept: submit,
  *   one status request, the output streamed to a file, a signed webhook POSTed. What the work
  *   costs without kiln's durability, for the lifecycle row.
+ * - `pipelineS3`: the same with the output streamed to S3 instead (`s3` in the config) by
+ *   lib-storage's `Upload` on an `S3Client` of the SDK's defaults: for a 16 KiB output one
+ *   PutObject with its CRC32 checksum, the request kiln's S3 store sends.
  *
  * It writes JSON lines on stdout: `{readyAt}` once the worker runs, `{count, countAt}` every
  * 250 ms, and `{doneAt}` when `target` jobs are done.
@@ -38,6 +44,8 @@ interface Config {
   pollMs?: number;
   /** pipeline: where outputs go, and the webhook to sign and POST. */
   archiveDir?: string;
+  /** pipelineS3: the S3 server and bucket outputs go to. */
+  s3?: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean };
   webhookUrl?: string;
   webhookSecret?: string;
 }
@@ -75,7 +83,12 @@ const processors: Record<string, (job: Job, token?: string) => Promise<unknown>>
     return undefined;
   },
   async pipeline(job) {
-    await handmadeLifecycle(job.id!, String((job.data as { prompt?: string }).prompt ?? ""));
+    await handmadeLifecycle(job.id!, String((job.data as { prompt?: string }).prompt ?? ""), toFile);
+    counted();
+    return undefined;
+  },
+  async pipelineS3(job) {
+    await handmadeLifecycle(job.id!, String((job.data as { prompt?: string }).prompt ?? ""), toS3);
     counted();
     return undefined;
   },
@@ -96,12 +109,24 @@ async function api(path: string, body: Record<string, unknown>) {
   return (await answer.body.json()) as { id?: string; status?: string; data?: Array<{ url: string }> };
 }
 
-async function handmadeLifecycle(jobId: string, prompt: string): Promise<void> {
+type Store = (jobId: string, body: Readable) => Promise<void>;
+
+const toFile: Store = (jobId, body) => pipeline(body, createWriteStream(`${config.archiveDir}/${jobId}.png`));
+
+/** One client for the process, as an application keeps it: the SDK's agent reuses connections the server keeps open. */
+let s3: S3Client | undefined;
+const toS3: Store = async (jobId, body) => {
+  const { bucket, accessKeyId, secretAccessKey, ...options } = config.s3!;
+  s3 ??= new S3Client({ ...options, credentials: { accessKeyId, secretAccessKey } });
+  await new Upload({ client: s3, params: { Bucket: bucket, Key: `handmade/${jobId}.png`, Body: body, ContentType: "image/png" } }).done();
+};
+
+async function handmadeLifecycle(jobId: string, prompt: string, store: Store): Promise<void> {
   const { id } = await api("/v1/api/image/submit", { prompt });
   const status = await api("/v1/api/image/query", { id });
   if (status.status !== "completed") throw new Error(`task ${id} is ${status.status} (the row's tasks finish at once)`);
   const download = await request(status.data![0]!.url);
-  await pipeline(download.body, createWriteStream(`${config.archiveDir}/${jobId}.png`));
+  await store(jobId, download.body);
   const body = JSON.stringify({ type: "generation.completed", timestamp: new Date().toISOString(), data: { id: jobId, taskId: id } });
   const messageId = `msg_${randomUUID()}`;
   const timestamp = String(Math.floor(Date.now() / 1000));

@@ -3,6 +3,6 @@ import { lifecycleRow } from "../lifecycle.js";
 
 export const row: BenchRow = {
   id: "lifecycle-s3",
-  title: "full lifecycle, S3 archive (S3 server of the tests: moto_server here)",
-  run: (ctx) => lifecycleRow(ctx, { id: "lifecycle-s3", title: row.title, s3: true, goal: 0.15 }),
+  title: "full lifecycle, S3 archive (moto on a keep-alive HTTP/1.1 server; submit, 1 poll, 16 KiB output, signed webhook)",
+  run: (ctx) => lifecycleRow(ctx, { id: "lifecycle-s3", title: row.title, s3: true, noopGoal: 0.15 }),
 };

@@ -90,19 +90,25 @@ return "reserved"`;
 /**
  * Replaces a child's reservation with what it actually cost, once: a second settle of the same
  * child changes nothing. A child whose hold had expired is still charged what it spent.
- * KEYS: budget hash, holds hash. ARGV: child id, actual cost, or "held": what it reserved (a
- * cost kiln cannot know, counted at its estimate).
+ * KEYS: budget hash, holds hash, for each account the child is settled in (a tenant's periods
+ * in one call). ARGV: child id, actual cost, or "held": what it reserved (a cost kiln cannot
+ * know, counted at its estimate).
  */
 const SETTLE = `
-local held = redis.call("HGET", KEYS[2], ARGV[1])
-if not held or held == "s" then return 0 end
-local amount = string.match(held, "^h:(%d+):")
-if amount then redis.call("HINCRBY", KEYS[1], "reserved", "-" .. amount) end
-local spent = ARGV[2]
-if spent == "held" then spent = amount or "0" end
-redis.call("HINCRBY", KEYS[1], "spent", spent)
-redis.call("HSET", KEYS[2], ARGV[1], "s")
-return 1`;
+local settled = 0
+for i = 1, #KEYS, 2 do
+  local held = redis.call("HGET", KEYS[i + 1], ARGV[1])
+  if held and held ~= "s" then
+    local amount = string.match(held, "^h:(%d+):")
+    if amount then redis.call("HINCRBY", KEYS[i], "reserved", "-" .. amount) end
+    local spent = ARGV[2]
+    if spent == "held" then spent = amount or "0" end
+    redis.call("HINCRBY", KEYS[i], "spent", spent)
+    redis.call("HSET", KEYS[i + 1], ARGV[1], "s")
+    settled = settled + 1
+  end
+end
+return settled`;
 
 /**
  * What a reservation found: no budget on this batch, a hold taken (or kept), the budget spent,
@@ -145,14 +151,15 @@ export class BudgetLedger {
     private readonly reapEveryMs = DEFAULT_REAP_EVERY_MS,
     private readonly keyOf: (account: string) => string = (batchId) => `${prefix}:${BATCHES_QUEUE}:${batchId}:budget`,
   ) {
-    const define = (name: string, lua: string, keys: number): Script => {
-      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: keys, lua });
+    // keys undefined: the caller passes how many, first
+    const define = (name: string, lua: string, keys: number | undefined): Script => {
+      if (!(name in redis)) redis.defineCommand(name, keys === undefined ? { lua } : { numberOfKeys: keys, lua });
       return ((redis as unknown as Record<string, Script>)[name] as Script).bind(redis);
     };
     this.scripts = {
       open: define("kilnBudgetOpen", OPEN, 1),
       reserve: define("kilnBudgetReserve", RESERVE, 2),
-      settle: define("kilnBudgetSettle", SETTLE, 2),
+      settle: define("kilnBudgetSettleEach", SETTLE, undefined),
       setLimit: define("kilnBudgetSetLimit", SET_LIMIT, 1),
     };
   }
@@ -187,7 +194,13 @@ export class BudgetLedger {
    * reservation; `"held"` charges the reservation itself (what a submit of unknown outcome may have cost).
    */
   async settle(batchId: string, childId: string, actual: DecimalAmount | "held"): Promise<void> {
-    await this.scripts.settle(this.key(batchId), this.holdsKey(batchId), childId, actual === "held" ? actual : nano(actual));
+    await this.settleEach([batchId], childId, actual);
+  }
+
+  /** `settle` in each of `accounts`, in one script call. */
+  async settleEach(accounts: readonly string[], childId: string, actual: DecimalAmount | "held"): Promise<void> {
+    const keys = accounts.flatMap((account) => [this.key(account), this.holdsKey(account)]);
+    await this.scripts.settle(String(keys.length), ...keys, childId, actual === "held" ? actual : nano(actual));
   }
 
   /** The batch's budget, or undefined when it has none. */

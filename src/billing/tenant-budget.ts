@@ -105,7 +105,8 @@ export class TenantBudget {
    * changed is still charged where it reserved; a period it holds nothing in changes nothing.
    */
   async settle(tenant: string, jobId: string, startedAt: number, actual: DecimalAmount | "held"): Promise<void> {
-    for (const period of BUDGET_PERIODS) await this.ledger.settle(accountOf(tenant, period, startedAt), holdOf(jobId, startedAt), actual);
+    const accounts = BUDGET_PERIODS.map((period) => accountOf(tenant, period, startedAt));
+    await this.ledger.settleEach(accounts, holdOf(jobId, startedAt), actual);
   }
 
   /** Each budgeted period of the tenant at `at`: limit, spent, reserved, remaining. */
