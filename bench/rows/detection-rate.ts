@@ -1,18 +1,17 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { join } from "node:path";
 import { Queue } from "bullmq";
-import { ProviderSimulator, startRedisProcess } from "@kiln/dev-tools";
-import { loadEnvironment } from "../../src/config/index.js";
+import { request } from "undici";
 import { createLogger } from "../../src/logger.js";
 import { GenerationClient } from "../../src/producers/generation-client.js";
 import { findModel } from "../../src/providers/model-registry.js";
 import { TokenHubProvider } from "../../src/providers/tokenhub/tokenhub-provider.js";
 import { SUBMIT_SHARE } from "../../src/inflight/inflight-slots.js";
 import { rateWindowFor } from "../../src/rate-limits/queue-limiter.js";
-import { startKilnWorkers } from "../../src/workers/kiln-workers.js";
 import { logUniform, percentile, prefixed, round, seeded, stateOf, waitAllDone } from "../detection-common.js";
 import type { BenchContext, BenchRow, RowResult } from "../row.js";
+import { sleep } from "../sizes.js";
+import { BENCH_API_KEY, BENCH_PREFIX, BenchStack, KilnWorkerProcess } from "../stack.js";
 
 /**
  * Detection under a request budget: N TokenHub videos (hy-video-1.5, which reports progress)
@@ -21,7 +20,8 @@ import type { BenchContext, BenchRow, RowResult } from "../row.js";
  * with `KILN_TOKENHUB_RATE=20`. The baseline is a round-robin poller spending the same budget
  * through the same TokenHub client: one sliding window of 20 requests/s, submits given the same
  * share kiln gives them (while submits wait, polls fill at most 1 − SUBMIT_SHARE of the window),
- * and every pending task polled in turn. Both run at once, each against its own simulator.
+ * and every pending task polled in turn. Both run at once, each against its own simulator and
+ * redis-server processes; kiln in a worker process of its own, the baseline in the bench's.
  *
  * Detection delay: the task's end at the provider to kiln's job completing (BullMQ's
  * `finishedOn`, after the archive), or to the baseline's status answer that saw it done. Without
@@ -60,126 +60,139 @@ async function run(context: BenchContext): Promise<RowResult> {
   const durations = Array.from({ length: count }, () => Math.round(logUniform(random, 30_000, 600_000) * scale));
   const rate = RATE / scale;
   context.log(`detection-rate: ${count} videos of 30 s–10 min, ${RATE} requests/s, time scale ${scale}; kiln and round-robin at once`);
-  const redis = await startRedisProcess();
-  try {
-    const [kiln, robin] = await Promise.all([runKiln(durations, scale, rate, redis.url, context), runRoundRobin(durations, rate, context)]);
-    return resultOf(kiln, robin, scale, count);
-  } finally {
-    await redis.stop();
-  }
+  const [kiln, robin] = await Promise.all([runKiln(durations, scale, rate, context), runRoundRobin(durations, rate, context)]);
+  return resultOf(kiln, robin, scale, count);
 }
 
-function simulatorFor(rate: number, seed: string): ProviderSimulator {
-  return new ProviderSimulator({
-    apiKey: "bench",
-    outputBytes: { image: 4096, video: 16_384, model: 4096, preview: 1024 },
-    ratePerSecond: rate,
-    seed,
-  });
+/** A redis-server and a simulator process that answers 429 beyond `rate` requests per second. */
+function stackFor(rate: number): Promise<BenchStack> {
+  return new BenchStack().start(["--rate-per-second", String(rate), "--video-bytes", "16384", "--seed", "detection-rate"]);
 }
 
-async function runKiln(durations: number[], scale: number, rate: number, redisUrl: string, context: BenchContext): Promise<Run> {
-  const simulator = simulatorFor(rate, "kiln");
-  const simUrl = await simulator.start();
-  const prefix = "{detect-rate}";
-  const env = loadEnvironment({
-    REDIS_URL: redisUrl,
-    KILN_PREFIX: prefix,
-    TOKENHUB_API_KEY: "bench",
-    TOKENHUB_BASE_URL: simUrl,
-    KILN_TOKENHUB_RATE: String(rate),
-    KILN_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64")}`,
-    KILN_ALLOW_PRIVATE_URLS: "true",
-    KILN_POLL_SCALE: String(scale),
-    ARCHIVE_DIR: await mkdtemp(join(context.scratchDir, "detection-rate-")),
-    LOG_LEVEL: "silent",
-  });
-  const workers = await startKilnWorkers(env, createLogger({ level: "silent" }));
-  const client = new GenerationClient({ redisUrl, prefix });
-  const queue = new Queue("generate-tokenhub", { connection: { url: redisUrl }, prefix });
+interface SimStats {
+  submissions: Array<{ taskId: string; prompt: string; at: number }>;
+  queries: number;
+  rateLimited: number;
+}
+
+async function simStats(stack: BenchStack): Promise<SimStats> {
+  const answer = await request(`${stack.simUrl}/__simulator/stats`);
+  return (await answer.body.json()) as SimStats;
+}
+
+/** When each task ended at the provider: its submission plus the duration its prompt set. */
+function doneTimes(stats: SimStats): Map<string, { doneAt: number; durationMs: number }> {
+  return new Map(
+    stats.submissions.map((s) => {
+      const durationMs = Number(/\[sim:ms=(\d+)\]/.exec(s.prompt)?.[1]);
+      return [s.taskId, { doneAt: s.at + durationMs, durationMs }];
+    }),
+  );
+}
+
+/** Seconds from the first submission to the last. */
+function submitSpan(stats: SimStats): number {
+  const times = stats.submissions.map((s) => s.at);
+  return times.length > 1 ? (Math.max(...times) - Math.min(...times)) / 1000 : 0;
+}
+
+async function runKiln(durations: number[], scale: number, rate: number, context: BenchContext): Promise<Run> {
+  const stack = await stackFor(rate);
+  const worker = stack.own(
+    new KilnWorkerProcess(
+      stack.workerEnv({
+        KILN_TOKENHUB_RATE: String(rate),
+        KILN_POLL_SCALE: String(scale),
+        ARCHIVE_DIR: await mkdtemp(join(context.scratchDir, "detection-rate-")),
+      }),
+      context.scratchDir,
+    ),
+  );
+  const client = new GenerationClient({ redisUrl: stack.redisUrl, prefix: BENCH_PREFIX });
+  const queue = new Queue("generate-tokenhub", { connection: { url: stack.redisUrl }, prefix: BENCH_PREFIX });
   try {
-    const started = Date.now();
     const ids: string[] = [];
     for (const [i, ms] of durations.entries())
       ids.push(await client.enqueue({ provider: "tokenhub", model: MODEL, input: { prompt: `rate ${i} [sim:ms=${ms}]` } }));
+    const started = Date.now();
+    await worker.start();
     await waitAllDone(queue, ids.length, "detection-rate bench");
     const seconds = (Date.now() - started) / 1000;
-    const stats = simulator.stats();
-    context.log(
-      `detection-rate: kiln finished ${ids.length} tasks in ${seconds.toFixed(1)} s; ${stats.queries} queries, ${stats.rateLimited} answered 429`,
-    );
+    const stats = await simStats(stack);
+    context.log(`detection-rate: kiln finished ${ids.length} tasks in ${seconds.toFixed(1)} s; ${stats.queries} queries, ${stats.rateLimited} answered 429`);
+    const done = doneTimes(stats);
     const measured = await Promise.all(
       ids.map(async (id) => {
         const job = await queue.getJob(id);
         const state = stateOf(job);
-        const task = state?.taskId ? simulator.book.tasks.get(state.taskId) : undefined;
+        const task = state?.taskId ? done.get(state.taskId) : undefined;
         if (!job?.finishedOn || !task) throw new Error(`detection-rate bench: job ${id} has no finish time or task`);
         return {
-          durationMs: task.doneAt - task.createdAt,
+          durationMs: task.durationMs,
           delayMs: job.finishedOn - task.doneAt,
           detectMs: (state?.providerCompletedAt ?? job.finishedOn) - task.doneAt,
           polls: state?.polls ?? 0,
         };
       }),
     );
-    return { measured, rateLimited: stats.rateLimited, submitSeconds: submitSpan(simulator), queries: stats.queries, seconds };
+    return { measured, rateLimited: stats.rateLimited, submitSeconds: submitSpan(stats), queries: stats.queries, seconds };
   } finally {
     await queue.close();
     await client.close();
-    await workers.close();
-    await simulator.stop();
+    await stack.stop();
   }
 }
 
 /**
- * The baseline: one loop spending at most `rate` requests in any second. While tasks wait to be
- * submitted, polls take at most (1 − SUBMIT_SHARE) of the window and submits the rest; every
- * pending task is polled in turn.
+ * The baseline: one loop spending at most `rate` requests in any window (kiln's margin
+ * included). While tasks wait to be submitted, polls take at most (1 − SUBMIT_SHARE) of the
+ * window and submits the rest; every pending task is polled in turn.
  */
 async function runRoundRobin(durations: number[], rate: number, context: BenchContext): Promise<Run> {
-  const simulator = simulatorFor(rate, "round-robin");
-  const simUrl = await simulator.start();
+  const stack = await stackFor(rate);
   const log = createLogger({ level: "silent" });
-  const provider = new TokenHubProvider({ apiKey: "bench", baseUrls: [simUrl], log });
+  const provider = new TokenHubProvider({ apiKey: BENCH_API_KEY, baseUrls: [stack.simUrl], log });
   const model = findModel("tokenhub", MODEL)!;
   const started = Date.now();
   const toSubmit = durations.map((ms, i) => ({ i, ms }));
   const ring: Array<{ taskId: string; polls: number }> = [];
-  const measured: Measured[] = [];
+  const seen: Array<{ taskId: string; at: number; polls: number }> = [];
   const window: Array<{ at: number; poll: boolean }> = [];
   const pollRoom = rate - Math.floor(rate * SUBMIT_SHARE);
-  // the same margin under the provider's limit as kiln keeps
   const windowMs = rateWindowFor(rate).windowMs;
   const requests = new Set<Promise<void>>();
   try {
-    while (measured.length < durations.length) {
+    while (seen.length < durations.length) {
       const now = Date.now();
       while (window.length > 0 && window[0]!.at <= now - windowMs) window.shift();
       const polls = window.filter((w) => w.poll).length;
-      const idle = ring.length === 0 && toSubmit.length === 0;
-      if (window.length >= rate || idle) {
-        await new Promise((r) => setTimeout(r, window.length >= rate ? window[0]!.at + windowMs - now : 5));
+      if (window.length >= rate) {
+        await sleep(window[0]!.at + windowMs - now);
         continue;
       }
       const submit = toSubmit.length > 0 && (ring.length === 0 || polls >= pollRoom);
       if (!submit && ring.length === 0) {
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
         continue;
       }
       window.push({ at: now, poll: !submit });
-      const request = submit ? submitOne(toSubmit.shift()!) : pollOne(ring.shift()!);
-      requests.add(request);
-      void request.finally(() => requests.delete(request));
+      const call = submit ? submitOne(toSubmit.shift()!) : pollOne(ring.shift()!);
+      requests.add(call);
+      void call.finally(() => requests.delete(call));
     }
-    const stats = simulator.stats();
+    await Promise.allSettled([...requests]);
     const seconds = (Date.now() - started) / 1000;
-    context.log(
-      `detection-rate: round-robin finished in ${seconds.toFixed(1)} s; ${stats.queries} queries, ${stats.rateLimited} answered 429`,
-    );
-    return { measured, rateLimited: stats.rateLimited, submitSeconds: submitSpan(simulator), queries: stats.queries, seconds };
+    const stats = await simStats(stack);
+    context.log(`detection-rate: round-robin finished in ${seconds.toFixed(1)} s; ${stats.queries} queries, ${stats.rateLimited} answered 429`);
+    const done = doneTimes(stats);
+    const measured = seen.map((s) => {
+      const task = done.get(s.taskId)!;
+      return { durationMs: task.durationMs, delayMs: s.at - task.doneAt, polls: s.polls };
+    });
+    return { measured, rateLimited: stats.rateLimited, submitSeconds: submitSpan(stats), queries: stats.queries, seconds };
   } finally {
     await Promise.allSettled([...requests]);
-    await simulator.stop();
+    await stack.stop();
   }
 
   async function submitOne(task: { i: number; ms: number }): Promise<void> {
@@ -201,19 +214,9 @@ async function runRoundRobin(durations: number[], rate: number, context: BenchCo
       return;
     }
     task.polls++;
-    if (status.state === "pending") {
-      ring.push(task);
-      return;
-    }
-    const simTask = simulator.book.tasks.get(task.taskId)!;
-    measured.push({ durationMs: simTask.doneAt - simTask.createdAt, delayMs: Date.now() - simTask.doneAt, polls: task.polls });
+    if (status.state === "pending") ring.push(task);
+    else seen.push({ taskId: task.taskId, at: Date.now(), polls: task.polls });
   }
-}
-
-/** Seconds from the first submission to the last. */
-function submitSpan(simulator: ProviderSimulator): number {
-  const times = simulator.stats().submissions.map((s) => s.at);
-  return times.length > 1 ? (Math.max(...times) - Math.min(...times)) / 1000 : 0;
 }
 
 const KILN = "kiln (learned durations and progress, within the rate)";

@@ -53,6 +53,11 @@ export async function simulateCommand(): Promise<Command> {
     .addOption(new Option("--failure-rate <f>", "fraction of tasks that fail").argParser(num).default(d.failureRate))
     .addOption(new Option("--rate-limit-rate <f>", "fraction of API calls answered 429").argParser(num).default(d.rateLimitRate))
     .addOption(new Option("--retry-after <s>", "Retry-After seconds on 429").argParser(num).default(d.retryAfterSeconds))
+    .addOption(
+      new Option("--rate-per-second <n>", "each provider answers 429 to API calls beyond this many in any second (0: no limit)")
+        .argParser(num)
+        .default(d.ratePerSecond),
+    )
     .addOption(new Option("--server-error-rate <f>", "fraction of API calls answered 500/503").argParser(num).default(d.serverErrorRate))
     .addOption(new Option("--image-bytes <n>", "size of each image").argParser(num).default(d.outputBytes.image))
     .addOption(new Option("--video-bytes <n>", "size of each video").argParser(num).default(d.outputBytes.video))
@@ -78,6 +83,7 @@ export async function simulateCommand(): Promise<Command> {
         failureRate: o.failureRate as number,
         rateLimitRate: o.rateLimitRate as number,
         retryAfterSeconds: o.retryAfter as number,
+        ratePerSecond: o.ratePerSecond as number,
         serverErrorRate: o.serverErrorRate as number,
         outputBytes: {
           image: o.imageBytes as number,
