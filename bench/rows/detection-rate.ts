@@ -119,7 +119,9 @@ async function runKiln(durations: number[], scale: number, rate: number, context
     await waitAllDone(queue, ids.length, "detection-rate bench");
     const seconds = (Date.now() - started) / 1000;
     const stats = await simStats(stack);
-    context.log(`detection-rate: kiln finished ${ids.length} tasks in ${seconds.toFixed(1)} s; ${stats.queries} queries, ${stats.rateLimited} answered 429`);
+    context.log(
+      `detection-rate: kiln finished ${ids.length} tasks in ${seconds.toFixed(1)} s; ${stats.queries} queries, ${stats.rateLimited} answered 429`,
+    );
     const done = doneTimes(stats);
     const measured = await Promise.all(
       ids.map(async (id) => {
@@ -183,7 +185,9 @@ async function runRoundRobin(durations: number[], rate: number, context: BenchCo
     await Promise.allSettled([...requests]);
     const seconds = (Date.now() - started) / 1000;
     const stats = await simStats(stack);
-    context.log(`detection-rate: round-robin finished in ${seconds.toFixed(1)} s; ${stats.queries} queries, ${stats.rateLimited} answered 429`);
+    context.log(
+      `detection-rate: round-robin finished in ${seconds.toFixed(1)} s; ${stats.queries} queries, ${stats.rateLimited} answered 429`,
+    );
     const done = doneTimes(stats);
     const measured = seen.map((s) => {
       const task = done.get(s.taskId)!;
@@ -226,8 +230,14 @@ function resultOf(kiln: Run, robin: Run, scale: number, count: number): RowResul
   const k = summary(kiln, scale);
   const r = summary(robin, scale);
   const ratio = k.p95DelayS > 0 ? r.p95DelayS / k.p95DelayS : undefined;
-  // submits per second at real scale while they went on, as a share of the rate
-  const submitShare = (run: Run) => round((count / Math.max(run.submitSeconds / scale, 1e-3) / RATE) * 100);
+  const counts = (run: Run) => ({
+    answered429: run.rateLimited,
+    queries: run.queries,
+    submitsSpanS: round(run.submitSeconds / scale),
+    // submits per second at real scale while they went on, as a share of the rate
+    submitsPerSecondPctOfRate: round((count / Math.max(run.submitSeconds / scale, 1e-3) / RATE) * 100),
+    runS: round(run.seconds / scale),
+  });
   return {
     id: row.id,
     title: row.title,
@@ -242,18 +252,8 @@ function resultOf(kiln: Run, robin: Run, scale: number, count: number): RowResul
       timeScale: scale,
       note: scale === 1 ? "real time" : `every duration ×${scale} and the rate ÷${scale}; seconds below are converted back to real scale`,
       "submit share while submits wait (at least)": `${SUBMIT_SHARE * 100}% of the rate`,
-      ...prefixed("kiln", k),
-      "kiln.answered429": kiln.rateLimited,
-      "kiln.queries": kiln.queries,
-      "kiln.submitsSpanS": round(kiln.submitSeconds / scale),
-      "kiln.submitsPerSecondPctOfRate": submitShare(kiln),
-      "kiln.runS": round(kiln.seconds / scale),
-      ...prefixed("roundRobin", r),
-      "roundRobin.answered429": robin.rateLimited,
-      "roundRobin.queries": robin.queries,
-      "roundRobin.submitsSpanS": round(robin.submitSeconds / scale),
-      "roundRobin.submitsPerSecondPctOfRate": submitShare(robin),
-      "roundRobin.runS": round(robin.seconds / scale),
+      ...prefixed("kiln", { ...k, ...counts(kiln) }),
+      ...prefixed("roundRobin", { ...r, ...counts(robin) }),
     },
     series: {
       [KILN]: kiln.measured.map((m) => [round(m.durationMs / scale / 1000), round(m.delayMs / scale / 1000)]),
