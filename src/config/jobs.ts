@@ -27,6 +27,8 @@ export const JobsConfig = z.object({
   KILN_POLL_SCALE: PositiveNumber.max(100, { message: "expected at most 100" }).default(1),
   /** When to poll a pending task: learned per model (`adaptive`, default) or a 1.5x backoff (`fixed`). */
   KILN_POLL_SCHEDULE: z.enum(["fixed", "adaptive"], { message: 'expected "fixed" or "adaptive"' }).default("adaptive"),
+  /** Whether new submits make room while polls come back late (`on`, default) or always run up to KILN_CONCURRENCY (`off`). */
+  KILN_SUBMIT_PACING: z.enum(["on", "off"], { message: 'expected "on" or "off"' }).default("on"),
   /** How long an image task may take, counted from its first submit: at least 1 s. Default 15 m. */
   KILN_DEADLINE_IMAGE: Deadline.optional(),
   /** The same for a video task: default 2 h. */

@@ -68,6 +68,7 @@ export class KilnMetrics implements WorkerEventRecorder {
       archiveOldest: () => this.collectArchiveOldest(),
       inflight: () => this.collectInflight(),
       workersReady: () => this.collectWorkersReady(),
+      submitsAllowed: () => this.collectSubmitsAllowed(),
       redisMemory: () => this.collectRedisMemory(),
     });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -234,6 +235,12 @@ export class KilnMetrics implements WorkerEventRecorder {
     for (const g of workers.generation) add(g.queueName, g.worker.isRunning());
     for (const w of workers.webhooks) add(WEBHOOKS_QUEUE, w.worker.isRunning());
     for (const [queue, running] of ready) this.families.workersReady.set({ queue }, running ? 1 : 0);
+  }
+
+  /** A queue's submits allowed, added up over the partitions this process consumes. */
+  private collectSubmitsAllowed(): void {
+    this.families.submitsAllowed.reset();
+    for (const g of this.workers?.generation ?? []) this.families.submitsAllowed.inc({ queue: g.queueName }, g.submitsAllowed);
   }
 
   private async collectRedisMemory(): Promise<void> {

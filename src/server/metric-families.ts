@@ -31,6 +31,7 @@ export interface MetricFamilies {
   tenantInflight: Gauge<"provider" | "tenant">;
   tenantWaiting: Gauge<"provider" | "tenant">;
   workersReady: Gauge<"queue">;
+  submitsAllowed: Gauge<"queue">;
   redisMemory: Gauge<"node">;
   redisMaxMemory: Gauge<"node">;
   tenantGenerations: Counter<"tenant" | "status">;
@@ -50,6 +51,8 @@ export interface GaugeCollectors {
   /** Sets the three in-flight gauges from one read of the slot sets (each gauge's collect calls it). */
   inflight: () => Promise<void>;
   workersReady: () => void;
+  /** Sets the submits each generation queue's workers in this process let run at once now. */
+  submitsAllowed: () => void;
   /** Sets both Redis memory gauges from one `INFO memory` per server. */
   redisMemory: () => Promise<void>;
 }
@@ -226,6 +229,13 @@ export function createMetricFamilies(registry: Registry, collect: GaugeCollector
       labelNames: ["queue"],
       registers,
       collect: collect.workersReady,
+    }),
+    submitsAllowed: new Gauge({
+      name: "kiln_submits_allowed",
+      help: "New submits the queue's workers in this process let run at once: their concurrency, less for a while after jobs back from the delayed set start more than 200 ms late in a busy process (no series outside kiln worker)",
+      labelNames: ["queue"],
+      registers,
+      collect: collect.submitsAllowed,
     }),
     redisMemory: new Gauge({
       name: "kiln_redis_memory_used_bytes",

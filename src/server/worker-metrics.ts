@@ -23,6 +23,8 @@ export interface WorkerSet {
     onRecovery(observer: () => void): void;
     /** True once the job completed or failed, or is gone (read from Redis). */
     ended(jobId: string): Promise<boolean>;
+    /** New submits it lets run at once now (`kiln_submits_allowed`). */
+    readonly submitsAllowed: number;
   }[];
   webhooks: readonly { worker: Worker<WebhookDelivery, DeliveryResult, typeof DELIVER_JOB>; onRecovery?(observer: () => void): void }[];
   /** Each provider's in-flight slot hand-off: its reclaims, and its caps' usage at scrape time. */

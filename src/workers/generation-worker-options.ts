@@ -43,6 +43,11 @@ export interface GenerationWorkerOptions {
   pollScale?: number;
   /** `KILN_POLL_SCHEDULE`: `adaptive` learns each model's durations and follows the progress; `fixed` is 1.5× per poll. @defaultValue "adaptive" */
   pollSchedule?: PollScheduleMode;
+  /**
+   * `KILN_SUBMIT_PACING`: new submits make room while the jobs this worker delayed come back
+   * late (`SubmitPacer`); off, they always run up to `concurrency`. @defaultValue true
+   */
+  submitPacing?: boolean;
   /** Source of randomness for jitter. @defaultValue Math.random */
   random?: () => number;
   /**

@@ -19,6 +19,7 @@ import { acceptJob } from "../visit/job-intake.js";
 import { JobStateStore } from "./job-state-store.js";
 import { DEFAULT_FETCH_WATCHDOG_MS } from "../queue/fetch-watchdog.js";
 import { WatchedWorker } from "../queue/watched-worker.js";
+import { EventLoopLoad, SubmitPacer } from "./submit-pacer.js";
 
 type GenerationBullWorker = Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>;
 
@@ -45,6 +46,9 @@ export class GenerationWorker {
   private readonly windowObservers = new Set<(ms: number) => void>();
   /** `<prefix>:<queue>:`, the start of every job hash key of this worker's queue. */
   private readonly keyPrefix: string;
+  /** Holds new submits back while the jobs this worker delayed come back late to a busy process. */
+  private readonly pacer: SubmitPacer;
+  private readonly eventLoop = new EventLoopLoad();
 
   constructor(private readonly options: GenerationWorkerOptions) {
     this.queueName = generateQueueName(options.provider.name);
@@ -62,6 +66,7 @@ export class GenerationWorker {
       this.windowObservers.forEach((observe) => observe(ms)),
     );
     const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    this.pacer = new SubmitPacer(concurrency, { paced: options.submitPacing ?? true, busy: () => this.eventLoop.busy() });
     this.watched = new WatchedWorker(
       (processor) => new Worker(this.queueName, processor, bullWorkerOptions(options, prefix)),
       (job, token) => this.process(job, token),
@@ -86,6 +91,11 @@ export class GenerationWorker {
   /** The BullMQ worker running this queue now (the fetch watchdog may have replaced an earlier one). */
   get worker(): GenerationBullWorker {
     return this.watched.worker;
+  }
+
+  /** New submits this worker lets run at once now (`kiln_submits_allowed`): its concurrency, less while delayed jobs come back late. */
+  get submitsAllowed(): number {
+    return this.pacer.allowed;
   }
 
   /** Calls `observer` each time the watchdog recreates the BullMQ worker (`kiln_worker_recoveries_total`). */
@@ -118,6 +128,8 @@ export class GenerationWorker {
    * (their locks lapse and the stalled check gives them to another worker).
    */
   async close(force = false): Promise<void> {
+    this.pacer.close();
+    this.eventLoop.stop();
     await this.watched.close(force);
     await this.stateConnection.quit().catch(() => undefined);
   }
@@ -131,22 +143,40 @@ export class GenerationWorker {
       });
     const accepted = acceptJob(job.data, this.options.provider.name, { jobId: String(job.id), maxJobBytes: this.options.maxJobBytes });
     if (!accepted.ok) return this.refuse(job, accepted.error);
-    return this.control(job, token, await this.pipeline.run(visitJobOf(job, this.queueName, token, this.states), accepted.job));
+    const visit = () => this.pipeline.run(visitJobOf(job, this.queueName, token, this.states), accepted.job);
+    this.pacer.started(String(job.id));
+    if (!notSubmitted(job)) return this.control(job, token, await visit());
+    if (!(await this.pacer.take())) {
+      // the worker is closing: a submit that has not started is left for another worker
+      await this.delay(job, token, 0);
+      throw DELAYED;
+    }
+    try {
+      return await this.control(job, token, await visit());
+    } finally {
+      this.pacer.release();
+    }
+  }
+
+  /** Moves `job` to the delayed set for `delayMs` (the last call that needs the job's lock: after it the job is no longer ours). */
+  private async delay(job: GenerationJob, token: string | undefined, delayMs: number): Promise<void> {
+    const at = Date.now() + delayMs;
+    await job.moveToDelayed(at, token);
+    this.pacer.delayed(String(job.id), at);
   }
 
   /** How the visit ended, as BullMQ's control flow. */
   private async control(job: GenerationJob, token: string | undefined, ended: VisitResult): Promise<GenerationResult> {
     switch (ended.type) {
       case "delayed":
-        // must be the last call that needs the job's lock: after it the job is no longer ours
-        await job.moveToDelayed(Date.now() + ended.delayMs, token);
+        await this.delay(job, token, ended.delayMs);
         await ended.afterMove?.();
         throw DELAYED;
       case "throttled":
         if (this.options.ratePerSecond !== undefined) {
           // kiln paces this provider itself (KILN_<PROVIDER>_RATE): a stray 429 holds back this job, not every poll of the queue
           this.log.warn({ jobId: job.id, delayMs: ended.delayMs }, `provider rate limit on submit; this job waits: ${ended.reason}`);
-          await job.moveToDelayed(Date.now() + ended.delayMs, token);
+          await this.delay(job, token, ended.delayMs);
           throw DELAYED;
         }
         this.log.warn({ jobId: job.id, delayMs: ended.delayMs }, `provider rate limit on submit; pausing the queue: ${ended.reason}`);
@@ -176,4 +206,12 @@ export class GenerationWorker {
     const accepted = acceptJob(job.data, this.options.provider.name, { jobId: String(job.id), maxJobBytes: this.options.maxJobBytes });
     if (accepted.ok) await this.pipeline.failOutside(jobIdentity(job, this.queueName), accepted.job, this.stateOf(job), err.message);
   }
+}
+
+/** True for a job kiln has not submitted yet: no state stored (a retried job's holds only its run), or its state still at the submit step. */
+function notSubmitted(job: GenerationJob): boolean {
+  const progress: unknown = job.progress;
+  if (typeof progress !== "object" || progress === null) return true;
+  const { step } = progress as { step?: unknown };
+  return step === undefined || step === "submit";
 }

@@ -153,6 +153,7 @@ export async function startKilnWorkers(
           concurrency: env.KILN_CONCURRENCY,
           pollScale: env.KILN_POLL_SCALE,
           pollSchedule: env.KILN_POLL_SCHEDULE,
+          submitPacing: env.KILN_SUBMIT_PACING === "on",
           maxBadAnswers: env.KILN_MAX_BAD_ANSWERS,
           secrets,
           fetchWatchdogMs: env.KILN_FETCH_WATCHDOG,
