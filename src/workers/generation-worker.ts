@@ -19,7 +19,7 @@ import { acceptJob } from "../visit/job-intake.js";
 import { JobStateStore } from "./job-state-store.js";
 import { DEFAULT_FETCH_WATCHDOG_MS } from "../queue/fetch-watchdog.js";
 import { WatchedWorker } from "../queue/watched-worker.js";
-import { EventLoopLoad, SubmitPacer } from "./submit-pacer.js";
+import { EventLoopLoad, SubmitPacer, pacedAsSubmit } from "./submit-pacer.js";
 
 type GenerationBullWorker = Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>;
 
@@ -145,7 +145,7 @@ export class GenerationWorker {
     if (!accepted.ok) return this.refuse(job, accepted.error);
     const visit = () => this.pipeline.run(visitJobOf(job, this.queueName, token, this.states), accepted.job);
     this.pacer.started(String(job.id));
-    if (!notSubmitted(job)) return this.control(job, token, await visit());
+    if (!pacedAsSubmit(job.progress)) return this.control(job, token, await visit());
     if (!(await this.pacer.take())) {
       // the worker is closing: a submit that has not started is left for another worker
       await this.delay(job, token, 0);
@@ -206,12 +206,4 @@ export class GenerationWorker {
     const accepted = acceptJob(job.data, this.options.provider.name, { jobId: String(job.id), maxJobBytes: this.options.maxJobBytes });
     if (accepted.ok) await this.pipeline.failOutside(jobIdentity(job, this.queueName), accepted.job, this.stateOf(job), err.message);
   }
-}
-
-/** True for a job kiln has not submitted yet: no state stored (a retried job's holds only its run), or its state still at the submit step. */
-function notSubmitted(job: GenerationJob): boolean {
-  const progress: unknown = job.progress;
-  if (typeof progress !== "object" || progress === null) return true;
-  const { step } = progress as { step?: unknown };
-  return step === undefined || step === "submit";
 }

@@ -12,6 +12,18 @@ const RAISE_EVERY_MS = 50;
 const MAX_TRACKED = 50_000;
 
 /**
+ * Whether a job whose BullMQ progress is `progress` (where kiln keeps its state) goes through the
+ * pacer: one kiln has not submitted yet (no state, a retried job's `{ run }`, or a state still at
+ * the submit step), unless it was waiting in line for an in-flight slot or the provider's rate
+ * (`waitingSince`): that one has waited its turn already, and may hold a slot handed to it.
+ */
+export function pacedAsSubmit(progress: unknown): boolean {
+  if (typeof progress !== "object" || progress === null) return true;
+  const { step, waitingSince } = progress as { step?: unknown; waitingSince?: unknown };
+  return (step === undefined || step === "submit") && waitingSince === undefined;
+}
+
+/**
  * Keeps the jobs that come back from the delayed set (polls, mostly) on time while new jobs
  * flood a process bound by its CPU. BullMQ already hands a free slot to a due job before a new
  * one, but a process that submits a bulk as fast as its CPU allows brings, a moment later, a

@@ -1,5 +1,6 @@
 import { describe, it, expect } from "vitest";
-import { BUSY_SHARE, EventLoopLoad, LATE_AFTER_MS, SubmitPacer } from "../../src/workers/submit-pacer.js";
+import { BUSY_SHARE, EventLoopLoad, LATE_AFTER_MS, SubmitPacer, pacedAsSubmit } from "../../src/workers/submit-pacer.js";
+import { initialState } from "../../src/state/job-state.js";
 
 /** A pacer on a clock the test moves, in a process whose event loop is as busy as `load.busy` (fully, unless told). */
 function pacer(max: number, load = { busy: 1 }) {
@@ -209,5 +210,21 @@ describe("EventLoopLoad", () => {
     } finally {
       load.stop();
     }
+  });
+});
+
+describe("pacedAsSubmit", () => {
+  it("paces a job kiln has not submitted: no state yet, a retried job's run, a state at the submit step", () => {
+    expect(pacedAsSubmit(0)).toBe(true);
+    expect(pacedAsSubmit(undefined)).toBe(true);
+    expect(pacedAsSubmit({ run: 2 })).toBe(true);
+    expect(pacedAsSubmit(initialState(Date.now(), 60_000))).toBe(true);
+  });
+
+  it("does not pace a submitted job, nor one that waited in line for a slot or the rate", () => {
+    const fresh = initialState(Date.now(), 60_000);
+    expect(pacedAsSubmit({ ...fresh, step: "poll", taskId: "task-1" })).toBe(false);
+    expect(pacedAsSubmit({ ...fresh, step: "archive" })).toBe(false);
+    expect(pacedAsSubmit({ ...fresh, waitingSince: Date.now() - 5000 })).toBe(false);
   });
 });
