@@ -44,10 +44,12 @@ export interface GenerationWorkerOptions {
   /** `KILN_POLL_SCHEDULE`: `adaptive` learns each model's durations and follows the progress; `fixed` is 1.5× per poll. @defaultValue "adaptive" */
   pollSchedule?: PollScheduleMode;
   /**
-   * `KILN_SUBMIT_PACING`: new submits make room while the jobs this worker delayed come back
-   * late (`SubmitPacer`); off, they always run up to `concurrency`. @defaultValue true
+   * `KILN_SUBMIT_PACING=on`: the process's event loop load (`EventLoopLoad`, one shared by its
+   * workers, not stopped by `close()`), and new submits make room while the jobs this worker
+   * delayed come back late to a busy process (`SubmitPacer`). Absent, they always run up to
+   * `concurrency`. @defaultValue absent
    */
-  submitPacing?: boolean;
+  submitPacing?: { busy(): number };
   /** Source of randomness for jitter. @defaultValue Math.random */
   random?: () => number;
   /**

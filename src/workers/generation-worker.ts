@@ -19,7 +19,7 @@ import { acceptJob } from "../visit/job-intake.js";
 import { JobStateStore } from "./job-state-store.js";
 import { DEFAULT_FETCH_WATCHDOG_MS } from "../queue/fetch-watchdog.js";
 import { WatchedWorker } from "../queue/watched-worker.js";
-import { EventLoopLoad, SubmitPacer, pacedAsSubmit } from "./submit-pacer.js";
+import { SubmitPacer, pacedAsSubmit } from "./submit-pacer.js";
 
 type GenerationBullWorker = Worker<StoredJobData, GenerationResult, typeof GENERATE_JOB>;
 
@@ -48,7 +48,6 @@ export class GenerationWorker {
   private readonly keyPrefix: string;
   /** Holds new submits back while the jobs this worker delayed come back late to a busy process. */
   private readonly pacer: SubmitPacer;
-  private readonly eventLoop = new EventLoopLoad();
 
   constructor(private readonly options: GenerationWorkerOptions) {
     this.queueName = generateQueueName(options.provider.name);
@@ -66,7 +65,8 @@ export class GenerationWorker {
       this.windowObservers.forEach((observe) => observe(ms)),
     );
     const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-    this.pacer = new SubmitPacer(concurrency, { paced: options.submitPacing ?? true, busy: () => this.eventLoop.busy() });
+    const load = options.submitPacing;
+    this.pacer = new SubmitPacer(concurrency, load ? { busy: () => load.busy() } : {});
     this.watched = new WatchedWorker(
       (processor) => new Worker(this.queueName, processor, bullWorkerOptions(options, prefix)),
       (job, token) => this.process(job, token),
@@ -129,7 +129,6 @@ export class GenerationWorker {
    */
   async close(force = false): Promise<void> {
     this.pacer.close();
-    this.eventLoop.stop();
     await this.watched.close(force);
     await this.stateConnection.quit().catch(() => undefined);
   }

@@ -25,6 +25,7 @@ import { createArchiveStore, outputLinksOf } from "../storage/index.js";
 import type { ArchiveStore } from "../storage/archive-store.js";
 import { createOutboundDispatcher } from "../net/url-guard.js";
 import { GenerationWorker } from "./generation-worker.js";
+import { EventLoopLoad } from "./submit-pacer.js";
 import { WebhookWorker } from "../webhooks/webhook-worker.js";
 import { BatchWorker } from "../batches/batch-worker.js";
 import { WebhookNotifier } from "../webhooks/webhook-notifier.js";
@@ -136,6 +137,8 @@ export async function startKilnWorkers(
           { provider: client, slots: handoff.forQueueOf(queue), onUnknownSubmit: limits.onUnknownSubmit },
         ]),
     );
+  // one load reading per process for KILN_SUBMIT_PACING: every worker in it shares the event loop
+  const eventLoop = env.KILN_SUBMIT_PACING === "on" ? new EventLoopLoad() : undefined;
   const generation = handoffs.flatMap(({ client: provider, handoff: slots, limits }) => {
     const peers = peersOf(provider.name);
     return partitions.map(
@@ -153,7 +156,7 @@ export async function startKilnWorkers(
           concurrency: env.KILN_CONCURRENCY,
           pollScale: env.KILN_POLL_SCALE,
           pollSchedule: env.KILN_POLL_SCHEDULE,
-          submitPacing: env.KILN_SUBMIT_PACING === "on",
+          ...(eventLoop && { submitPacing: eventLoop }),
           maxBadAnswers: env.KILN_MAX_BAD_ANSWERS,
           secrets,
           fetchWatchdogMs: env.KILN_FETCH_WATCHDOG,
@@ -206,6 +209,7 @@ export async function startKilnWorkers(
     async close() {
       for (const { handoff } of handoffs) handoff.stop();
       await Promise.all([...generation.map((g) => g.close()), ...webhooks.map((w) => w.close()), ...batches.map((b) => b.close())]);
+      eventLoop?.stop();
       await queues.close();
       await connection.quit().catch(() => undefined);
       await Promise.all([apiAgent.close(), outbound.close()]);

@@ -50,20 +50,19 @@ export class SubmitPacer {
   private readonly waiting: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly dueAt = new Map<string, number>();
-  private readonly paced: boolean;
   private readonly now: () => number;
-  private readonly busy: () => number;
+  /** How busy the event loop was of late, 0 to 1 (`EventLoopLoad`); absent, nothing is paced. */
+  private readonly busy: (() => number) | undefined;
 
   /**
-   * `paced: false` (`KILN_SUBMIT_PACING=off`) lets every submit run at once, always. `busy`: the
-   * share of the recent past the event loop was busy, 0 to 1 (`EventLoopLoad`).
+   * `busy`: the share of the recent past the process's event loop was busy, 0 to 1
+   * (`EventLoopLoad.busy`). Without it (`KILN_SUBMIT_PACING=off`) every submit runs at once, always.
    */
   constructor(
     private readonly max: number,
-    { paced = true, now = Date.now, busy }: { paced?: boolean; now?: () => number; busy: () => number },
+    { now = Date.now, busy }: { now?: () => number; busy?: () => number } = {},
   ) {
     this.cutTo = max;
-    this.paced = paced;
     this.now = now;
     this.busy = busy;
   }
@@ -76,7 +75,7 @@ export class SubmitPacer {
 
   /** Job `jobId` left for the delayed set, due at `at` (ms). */
   delayed(jobId: string, at: number): void {
-    if (!this.paced) return;
+    if (!this.busy) return;
     this.dueAt.delete(jobId);
     this.dueAt.set(jobId, at);
     if (this.dueAt.size > MAX_TRACKED) this.dueAt.delete(this.dueAt.keys().next().value!);
@@ -87,7 +86,7 @@ export class SubmitPacer {
     const due = this.dueAt.get(jobId);
     if (due === undefined) return;
     this.dueAt.delete(jobId);
-    if (this.now() - due > LATE_AFTER_MS && this.busy() >= BUSY_SHARE) this.cut();
+    if (this.now() - due > LATE_AFTER_MS && this.busy!() >= BUSY_SHARE) this.cut();
   }
 
   /**
@@ -95,7 +94,7 @@ export class SubmitPacer {
    * pacer is closed (the submit must not start). Each true is paired with a `release()`.
    */
   async take(): Promise<boolean> {
-    if (!this.paced) return !this.closed;
+    if (!this.busy) return !this.closed;
     while (!this.closed && this.running >= this.allowed) await this.turn();
     if (this.closed) return false;
     this.running++;
@@ -104,7 +103,7 @@ export class SubmitPacer {
 
   /** A submit counted in by `take` has ended. */
   release(): void {
-    if (!this.paced) return;
+    if (!this.busy) return;
     this.running--;
     this.wake();
   }
@@ -148,7 +147,7 @@ export class SubmitPacer {
 /**
  * How busy this process's event loop was over the last quarter second (Node's event loop
  * utilization: the share of wall time spent running code rather than waiting for I/O), sampled
- * by an unref'd timer until `stop()`.
+ * by an unref'd timer until `stop()`. One per process: its workers share the loop.
  */
 export class EventLoopLoad {
   private last: EventLoopUtilization = performance.eventLoopUtilization();

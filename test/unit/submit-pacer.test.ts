@@ -33,6 +33,13 @@ function heldSubmit(p: SubmitPacer) {
   return { started: () => started, end: () => end(), done };
 }
 
+/** A job `p` delayed, starting `lateMs` after it was due (the test's clock moved on by as much). */
+function startLate(p: SubmitPacer, clock: { now: number }, jobId: string, lateMs: number): void {
+  p.delayed(jobId, clock.now);
+  clock.now += lateMs;
+  p.started(jobId);
+}
+
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("SubmitPacer", () => {
@@ -83,9 +90,7 @@ describe("SubmitPacer", () => {
 
   it("grows back by one per 50 ms from 250 ms after the cut, up to the worker's concurrency", () => {
     const { clock, pacer: p } = pacer(3);
-    p.delayed("late", clock.now);
-    clock.now += 1000;
-    p.started("late");
+    startLate(p, clock, "late", 1000);
     expect(p.allowed).toBe(1);
     clock.now += 249;
     expect(p.allowed).toBe(1);
@@ -116,9 +121,7 @@ describe("SubmitPacer", () => {
 
   it("wakes a waiting submit when the limit grows back, though no other submit ends", async () => {
     const { clock, pacer: p } = pacer(2);
-    p.delayed("late", clock.now);
-    clock.now += 1000;
-    p.started("late");
+    startLate(p, clock, "late", 1000);
     expect(p.allowed).toBe(1);
     const first = heldSubmit(p);
     const second = heldSubmit(p);
@@ -141,10 +144,8 @@ describe("SubmitPacer", () => {
 
   it("with pacing off, never holds a submit back, however late the delayed jobs", async () => {
     const clock = { now: 0 };
-    const p = new SubmitPacer(2, { paced: false, now: () => clock.now, busy: () => 1 });
-    p.delayed("late", clock.now);
-    clock.now += 10_000;
-    p.started("late");
+    const p = new SubmitPacer(2, { now: () => clock.now });
+    startLate(p, clock, "late", 10_000);
     expect(p.allowed).toBe(2);
     const submits = [1, 2, 3].map(() => heldSubmit(p));
     await settle();
@@ -153,9 +154,7 @@ describe("SubmitPacer", () => {
 
   it("gives back the turn of a submit that throws", async () => {
     const { pacer: p, clock } = pacer(2);
-    p.delayed("late", clock.now);
-    clock.now += 1000;
-    p.started("late");
+    startLate(p, clock, "late", 1000);
     expect(p.allowed).toBe(1);
     await expect(submit(p, () => Promise.reject(new Error("provider down")))).rejects.toThrow("provider down");
     const next = heldSubmit(p);
@@ -165,9 +164,7 @@ describe("SubmitPacer", () => {
 
   it("cuts nothing for late jobs in a process whose event loop is not busy (slow HTTP, a 429 pause, a Redis outage)", () => {
     const { clock, pacer: p, load } = pacer(8, { busy: BUSY_SHARE - 0.01 });
-    p.delayed("late", clock.now);
-    clock.now += 5000;
-    p.started("late");
+    startLate(p, clock, "late", 5000);
     expect(p.allowed).toBe(8);
     load.busy = BUSY_SHARE;
     p.delayed("late-busy", clock.now);
@@ -178,9 +175,7 @@ describe("SubmitPacer", () => {
 
   it("turns waiting submits away once closed, and every later one, while a running one finishes", async () => {
     const { clock, pacer: p } = pacer(2);
-    p.delayed("late", clock.now);
-    clock.now += 1000;
-    p.started("late");
+    startLate(p, clock, "late", 1000);
     const running = heldSubmit(p);
     const waiting = heldSubmit(p);
     await settle();
