@@ -11,7 +11,16 @@ export interface InflightCaps {
   /** How the capacity is shared between tenants (`KILN_TENANT_WEIGHTS`, `KILN_TENANT_MAX_INFLIGHT`). @defaultValue equal weights, no tenant caps */
   tenants?: TenantShares;
   /** The provider's requests at most per window, submits and polls together (`KILN_<PROVIDER>_RATE`). @defaultValue none */
-  rate?: { max: number; windowMs: number };
+  rate?: {
+    max: number;
+    windowMs: number;
+    /**
+     * In the line of polls a full window refused, how much later a hopeless poll (chance 0 of
+     * finding its task done) stands than a sure one (chance 1) refused at the same moment.
+     * @defaultValue POLL_PRECEDENCE_MS
+     */
+    precedenceMs?: number;
+  };
 }
 
 /** Weights and caps per tenant; `*` stands for every tenant without its own. */
@@ -35,6 +44,14 @@ export interface SlotScopeUsage {
   cap: number;
   inUse: number;
   waiting: number;
+}
+
+/** What a poll's `request` for room in the rate's window found. */
+export interface RateRoom {
+  /** 0 when the poll took its room (or no rate applies), else the ms until the window has some. */
+  waitMs: number;
+  /** When it took room behind a rate: the share of the window still free after it, 0–1. */
+  spare?: number;
 }
 
 /** What `acquire` found: whether the job holds a slot, and waiters just handed one, to wake. */
@@ -81,15 +98,23 @@ export interface SlotAnswer {
 // Behind a rate alone, a job that may submit holds nothing afterwards.
 //
 // ARGV: now, provider cap (0: none), the model caps, grant TTL, op, job id, lane (0: provider-wide,
-// i: model i), enqueued at, lease end, tenant, the default tenant, weights and tenant caps
+// i: model i), enqueued at (for `request`: how far back in the line of refused polls it stands, ms), lease end, tenant, the default tenant, weights and tenant caps
 // (`name=value,...`, `*` for the rest), rate max (0: none) and window. Returns {held or reclaimed
-// (0/1; for a sweep, whether anyone waits), granted ids...}, or for `request` {ms until room, 0 if taken}.
+// (0/1; for a sweep, whether anyone waits), granted ids...}, or for `request` {ms until room} when
+// refused, {0, requests the window still has room for} when taken.
 /**
  * Behind a provider's rate, the share of its window kept for submits while submits and polls
  * both wait: a quarter (5 of TokenHub's 20 requests/s), floored to whole requests (none below a
  * rate of 4). Polls get the rest; either takes the whole window while the other does not wait.
  */
 export const SUBMIT_SHARE = 0.25;
+/**
+ * Polls a full window refused wait in line by when they were refused, each moved back by
+ * (1 − its chance of finding its task done) × this: the window's room goes first to polls near
+ * their task's expected finish, and a poll that only learns the progress waits at most this
+ * much longer than in arrival order.
+ */
+export const POLL_PRECEDENCE_MS = 15_000;
 /** A refused poll not back for its turn this long has left the line (its job ended). */
 const POLL_LINE_TTL_MS = 30_000;
 /** A poll may go while this many polls ahead of it in line are not back yet (late, or gone). */
@@ -144,14 +169,17 @@ end
 if op == 'request' then
   if rateMax == 0 then return { 0 } end
   local wait, free = roomIn('poll')
+  -- its place in line: when it was first refused, moved back the less likely it is to find its task done
+  local place = now + tonumber(ARGV[7 + n])
   local rank = redis.call('ZRANK', WAITING, jobId)
-  local ahead = rank or redis.call('ZCARD', WAITING)
+  local ahead = rank or redis.call('ZCOUNT', WAITING, '-inf', place)
   if wait == 0 and ahead < free + ${POLL_LINE_SLACK} then
     spend(jobId, 'poll')
     if rank then redis.call('ZREM', WAITING, jobId) end
-    return { 0 }
+    -- and how many requests the window still has room for after it (what the poll schedule may spend)
+    return { 0, math.max(0, free - 1) }
   end
-  if not rank then redis.call('ZADD', WAITING, now, jobId) end
+  if not rank then redis.call('ZADD', WAITING, place, jobId) end
   -- its turn: after the polls ahead of it, at the pace the window lets polls through
   local pace = rateWindow / math.max(1, rateMax - reserve)
   if wait > 0 then return { wait + math.floor(ahead * pace) } end
@@ -435,14 +463,17 @@ export class InflightSlots {
   }
 
   /**
-   * Takes room for one provider request other than a submit (a poll) in the rate's window: 0
-   * when taken (or no rate applies), else the ms until the window has room. Polls never queue
-   * behind waiting submits.
+   * Takes room for one provider request other than a submit (a poll) in the rate's window:
+   * `waitMs` 0 when taken (or no rate applies), else the ms until the window has room. Polls
+   * never queue behind waiting submits. When taken behind a rate, `spare` is the share of the
+   * window still free after this request (0–1). `chance`: how likely the poll is to find its task
+   * done; refused, it stands in line (1 − chance) × `precedenceMs` behind its arrival.
    */
-  async request(jobId: string): Promise<number> {
-    if (!this.caps.rate) return 0;
-    const [waitMs] = await this.run("request", jobId);
-    return Number(waitMs);
+  async request(jobId: string, chance = 0.5): Promise<RateRoom> {
+    if (!this.caps.rate) return { waitMs: 0 };
+    const behind = Math.round((1 - Math.min(1, Math.max(0, chance))) * (this.caps.rate.precedenceMs ?? POLL_PRECEDENCE_MS));
+    const [waitMs, free] = await this.run("request", jobId, 0, behind);
+    return free === undefined ? { waitMs: Number(waitMs) } : { waitMs: 0, spare: Number(free) / this.caps.rate.max };
   }
 
   /** True when `jobId` holds a slot or was handed one. */

@@ -6,8 +6,18 @@ export interface SlotGate {
   uncapped(modelId: string, tenant: string): boolean;
   /** True when a cap applies: the submitted task holds its slot until it ends. */
   holdsSlot(modelId: string, tenant: string): boolean;
-  /** Room in the provider's rate for a poll: 0 when taken, else the ms until there is some. */
-  request(jobId: string): Promise<number>;
+  /**
+   * Room in the provider's rate for a poll: 0 when taken, else the ms until there is some.
+   * `chance`: how likely the poll is to find its task done (the schedule's `pollChance`); in the
+   * line of refused polls, likelier ones stand further ahead.
+   */
+  request(jobId: string, chance?: number): Promise<number>;
+  /**
+   * The share of the provider's rate its recent polls left unused (0–1), as this process's polls
+   * read the window; undefined without a rate, or before a poll read it. The poll schedule
+   * spends what is spare.
+   */
+  spareRate(): number | undefined;
   /** When a job that joined the wait looks at its slot again by itself, ms: its place in line decides. */
   recheckDelayMs(jobId: string): Promise<number>;
 }

@@ -5,6 +5,7 @@ import {
   InflightSlots,
   DEFAULT_GRANT_TTL_MS,
   DEFAULT_SLOT_LEASE_MS,
+  POLL_PRECEDENCE_MS,
   type InflightCaps,
   type SlotScopeUsage,
   type TenantSlotUsage,
@@ -13,6 +14,7 @@ import { readState } from "../queue/kiln-job.js";
 import type { PartitionedQueues } from "../queue/partitioned-queues.js";
 import type { RedisConnection } from "../queue/redis.js";
 import type { SlotGate } from "./slot-gate.js";
+import { SpareRate } from "./spare-rate.js";
 
 /** How often each worker process sweeps its provider's slots (lapsed slots, lost wake-ups). @defaultValue 5 s */
 const DEFAULT_SWEEP_EVERY_MS = 5_000;
@@ -38,6 +40,8 @@ export class SlotHandoff implements SlotGate {
   private timer?: NodeJS.Timeout;
   private pumping?: NodeJS.Timeout;
   private readonly reclaimObservers = new Set<(jobId: string) => void>();
+  /** What the provider's rate had to spare at this process's recent polls. */
+  private readonly spare = new SpareRate();
 
   constructor(
     private readonly slots: InflightSlots,
@@ -67,11 +71,13 @@ export class SlotHandoff implements SlotGate {
   }): SlotHandoff {
     const scale = options.pollScale ?? 1;
     const { connection, queues, provider } = options;
+    const caps: InflightCaps = options.inflight ?? { models: new Map() };
     const slots = new InflightSlots(
       connection,
       queues.prefix,
       provider,
-      options.inflight ?? { models: new Map() },
+      // the line's precedence is a span of the poll schedule's time, which KILN_POLL_SCALE scales
+      caps.rate ? { ...caps, rate: { ...caps.rate, precedenceMs: (caps.rate.precedenceMs ?? POLL_PRECEDENCE_MS) * scale } } : caps,
       Math.max(1_000, DEFAULT_GRANT_TTL_MS * scale),
       Math.max(1_000, (options.leaseMs ?? DEFAULT_SLOT_LEASE_MS) * scale),
     );
@@ -95,7 +101,8 @@ export class SlotHandoff implements SlotGate {
       acquire: (jobId, modelId, enqueuedAt, tenant) => this.acquire(member(jobId), modelId, enqueuedAt, tenant),
       uncapped: (modelId, tenant) => this.uncapped(modelId, tenant),
       holdsSlot: (modelId, tenant) => this.holdsSlot(modelId, tenant),
-      request: (jobId) => this.request(member(jobId)),
+      request: (jobId, chance) => this.request(member(jobId), chance),
+      spareRate: () => this.spareRate(),
       recheckDelayMs: (jobId) => this.recheckDelayMs(member(jobId)),
       release: (jobId) => this.release(member(jobId)),
       wakeIfHanded: (jobId) => this.wakeIfHanded(member(jobId)),
@@ -139,13 +146,20 @@ export class SlotHandoff implements SlotGate {
   }
 
   /** Room in the provider's rate for a poll: 0 when taken, else the ms to wait. A failed look-up lets the poll go. */
-  async request(jobId: string): Promise<number> {
+  async request(jobId: string, chance?: number): Promise<number> {
     try {
-      return await this.slots.request(jobId);
+      const room = await this.slots.request(jobId, chance);
+      if (room.spare !== undefined) this.spare.observe(room.spare);
+      else if (room.waitMs > 0) this.spare.observe(0);
+      return room.waitMs;
     } catch (err) {
       this.log.warn({ err, jobId }, "could not take room in the provider's rate; polling anyway");
       return 0;
     }
+  }
+
+  spareRate(): number | undefined {
+    return this.spare.share();
   }
 
   holdsSlot(modelId: string, tenant: string): boolean {

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { ADAPTIVE_BOUNDS, adaptivePollDelayMs } from "./poll-schedule.js";
+import { ADAPTIVE_BOUNDS, adaptivePoll, type PollPlan } from "./poll-schedule.js";
 import { pollDelayMs } from "./poll-delay.js";
 import type { ModelSpec } from "../providers/model-spec.js";
 import { requestSize } from "../providers/request-size.js";
@@ -28,11 +28,13 @@ export interface PlannedJob {
   model: ModelSpec;
   input: Record<string, unknown>;
   now: () => number;
+  /** The provider's rate as the job's polls read it: the share of its window recent polls left unused (`SlotGate`). */
+  slots?: { spareRate(): number | undefined };
 }
 
 /**
  * Decides when a pending task is polled next, and learns from every task that finishes. The
- * fixed mode is `pollDelayMs` (1.5× per poll, capped); the adaptive one `adaptivePollDelayMs`
+ * fixed mode is `pollDelayMs` (1.5× per poll, capped); the adaptive one `adaptivePoll`
  * fed with the model's statistics from Redis, the request's size and the progress in the state.
  * Statistics are best effort: when Redis cannot give them, the schedule goes on without.
  */
@@ -47,14 +49,14 @@ export class PollPlanner {
     this.random = options.random ?? Math.random;
   }
 
-  /** Delay before the next status request of a task that is pending in `state`, ms. */
-  async delayMs(state: JobState, job: PlannedJob): Promise<number> {
-    if (this.mode === "fixed") return pollDelayMs(state.polls, job.model.poll, { random: this.random, scale: this.scale });
+  /** When to send the next status request of a task that is pending in `state`, and its chance of finding the task done. */
+  async plan(state: JobState, job: PlannedJob): Promise<PollPlan> {
+    if (this.mode === "fixed") return { delayMs: pollDelayMs(state.polls, job.model.poll, { random: this.random, scale: this.scale }) };
     const stats = await this.options.stats?.get(job.model.provider, job.model.id).catch((err: unknown) => {
       this.options.log.warn({ err, model: job.model.id }, "duration statistics unavailable; polling without them");
       return undefined;
     });
-    return adaptivePollDelayMs({
+    return adaptivePoll({
       elapsedMs: job.now() - (state.submittedAt ?? job.now()),
       size: requestSize(job.model.kind, job.input),
       stats,
@@ -62,6 +64,7 @@ export class PollPlanner {
       bounds: ADAPTIVE_BOUNDS[job.model.kind],
       scale: this.scale,
       minIntervalMs: this.options.ratePerSecond ? 1000 / this.options.ratePerSecond : 0,
+      spareRate: job.slots?.spareRate(),
       random: this.random,
     });
   }

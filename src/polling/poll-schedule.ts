@@ -58,6 +58,8 @@ export interface PollScheduleInput {
   scale?: number;
   /** The provider's rate limit as a gap, ms: one task never polls faster than the whole provider may. @defaultValue 0 */
   minIntervalMs?: number;
+  /** Behind a provider's rate: the share of its window recent polls left unused, 0–1. @defaultValue none (no rate) */
+  spareRate?: number;
   /** @defaultValue Math.random */
   random?: () => number;
 }
@@ -87,6 +89,13 @@ const PROGRESS_SIGMA = { at100: 0.02, span: 0.3 };
  * video would otherwise spend ten polls learning nothing).
  */
 const PROGRESS_CAP_FACTOR = 4;
+/**
+ * Behind a provider's rate, room its window leaves unused is lost: while recent polls found at
+ * least \`full\` of the window free, the dense step shrinks to \`densest\` of itself; at \`none\` or
+ * less free it stays as it is; in between, in proportion. Denser polls fill the window, which
+ * brings the step back; it is never longer than without a rate.
+ */
+const SPARE = { none: 0.25, full: 0.5, densest: 0.25 };
 /** Delays are shortened by up to this fraction at random, spreading polls of tasks submitted together. */
 const JITTER = 0.1;
 
@@ -100,12 +109,30 @@ const JITTER = 0.1;
  *   (DENSE_FRACTION 0.09 before the provider reported progress; after, 0.06, or the belief's
  *   own spread when the progress made it narrower, down to 0.03)
  *   delay = clamp((next − t)·(1 − JITTER·r), floor, cap), never below minIntervalMs
- *   (the cap ×4 once the provider reported progress)
+ *   (the cap ×4 once the provider reported progress; behind a rate with room to spare, the
+ *   dense step down to a quarter, see SPARE)
  *
  * Far from the likely finish the quantile jumps ahead (sparse polls); near it and after it the
  * dense term keeps the detection delay under 6–9% of the task's duration.
  */
 export function adaptivePollDelayMs(input: PollScheduleInput): number {
+  return adaptivePoll(input).delayMs;
+}
+
+/** When to poll next, and how likely that poll is to find the task done. */
+export interface PollPlan {
+  /** Delay before the next status request, ms. */
+  delayMs: number;
+  /**
+   * The chance the poll finds the task done, given that it was not done now, by the schedule's
+   * belief (0–1); undefined when the schedule holds none (the fixed one). Behind a full rate
+   * window, polls more likely to find their task done go first.
+   */
+  chance?: number;
+}
+
+/** `adaptivePollDelayMs`'s delay, with the chance the poll it sets finds the task done. */
+export function adaptivePoll(input: PollScheduleInput): PollPlan {
   const { bounds, scale = 1, minIntervalMs = 0, random = Math.random } = input;
   const t = Math.max(1, input.elapsedMs);
   const { mu, sigma } = durationBelief(input);
@@ -113,13 +140,24 @@ export function adaptivePollDelayMs(input: PollScheduleInput): number {
   const jumpTo = Math.exp(mu + sigma * normal.quantile(below + EARLY_QUANTILE * (1 - below)));
   const progressed = progressBelief(input.progress) !== undefined;
   // a belief the progress made narrow needs no wider a step than its own spread
-  const dense = progressed
-    ? Math.min(DENSE_FRACTION.withProgress, Math.max(DENSE_FRACTION.narrowest, sigma))
-    : DENSE_FRACTION.withoutProgress;
+  const dense =
+    (progressed ? Math.min(DENSE_FRACTION.withProgress, Math.max(DENSE_FRACTION.narrowest, sigma)) : DENSE_FRACTION.withoutProgress) *
+    spareFactor(input.spareRate);
   const gap = Math.max(jumpTo - t, dense * t) * (1 - JITTER * random());
   const cap = bounds.capMs * scale * (progressed ? PROGRESS_CAP_FACTOR : 1);
   const bounded = Math.min(cap, Math.max(bounds.floorMs * scale, gap));
-  return Math.round(Math.max(bounded, minIntervalMs));
+  const delayMs = Math.round(Math.max(bounded, minIntervalMs));
+  // P(D ≤ t + delay | D > t), from the survival function (computed without cancellation in its tail)
+  const survives = (ms: number) => normal.cdf((mu - Math.log(ms)) / sigma);
+  const now = survives(t);
+  return { delayMs, chance: now > 0 ? Math.min(1, Math.max(0, 1 - survives(t + delayMs) / now)) : 1 };
+}
+
+/** What the dense step is multiplied by when the provider's rate has \`spareRate\` of its window to spare (1 without a rate). */
+export function spareFactor(spareRate: number | undefined): number {
+  if (spareRate === undefined) return 1;
+  const toSpare = Math.min(1, Math.max(0, (spareRate - SPARE.none) / (SPARE.full - SPARE.none)));
+  return 1 - (1 - SPARE.densest) * toSpare;
 }
 
 /** The log-normal belief about the task's duration from the prior, the learned statistics and the progress. */

@@ -43,6 +43,11 @@ const stateFields = {
   progressSamples: z.array(z.object({ atMs: z.number(), progress: z.number() })).optional(),
   /** When a status request last found the task pending: the task finished after it. */
   lastPendingAt: z.number().optional(),
+  /**
+   * The chance the poll now due finds the task done, as the poll schedule saw it when it set the
+   * poll (0–1): behind a provider's full rate window, likelier polls go first.
+   */
+  pollChance: z.number().min(0).max(1).optional(),
   providerCompletedAt: z.number().optional(),
   /** The provider's outputs, once the task succeeded. */
   sources: z.array(OutputSource).optional(),

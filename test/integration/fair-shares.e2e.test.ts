@@ -3,6 +3,8 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { InflightSlots, type InflightCaps } from "../../src/inflight/inflight-slots.js";
+import { SlotHandoff } from "../../src/inflight/slot-handoff.js";
+import pino from "pino";
 import { cleanPrefix } from "../support/kiln-harness.js";
 import { readFileSync } from "node:fs";
 
@@ -210,18 +212,18 @@ describe("InflightSlots: fair shares between tenants", () => {
       const s = rated();
       expect(s.uncapped(MODEL, "a")).toBe(false);
       expect(s.holdsSlot(MODEL, "a")).toBe(false);
-      expect(await s.request("poll-1")).toBe(0);
+      expect((await s.request("poll-1")).waitMs).toBe(0);
       await sleep(150);
       expect((await s.acquire("a-0", MODEL, 0, "a")).held).toBe(true);
       // the window is full: the next submit waits, the next poll is told how long until there is room
       expect((await s.acquire("a-1", MODEL, 1, "a")).held).toBe(false);
-      const wait = await s.request("poll-2");
+      const wait = (await s.request("poll-2")).waitMs;
       expect(wait).toBeGreaterThan(50);
       expect(wait).toBeLessThanOrEqual(150);
       // a timer may fire a millisecond before the window's clock says the room is free
       await sleep(wait + 5);
       // room for one again: the poll takes it, though a submit waited before it
-      expect(await s.request("poll-2")).toBe(0);
+      expect((await s.request("poll-2")).waitMs).toBe(0);
       expect((await s.sweep()).granted).toEqual([]);
       await sleep(200);
       expect((await s.sweep()).granted).toEqual(["a-1"]);
@@ -229,6 +231,33 @@ describe("InflightSlots: fair shares between tenants", () => {
       expect((await s.acquire("a-1", MODEL, 1, "a")).held).toBe(true);
       expect(await s.inUse()).toBe(0);
       expect(await s.waiting()).toBe(0);
+    });
+
+    it("a poll that takes room reads the share of the window still free after it; a refused one reads none", async () => {
+      const s = slots({ rate: { max: 4, windowMs: 300 } });
+      expect(await s.request("p-1")).toEqual({ waitMs: 0, spare: 0.75 });
+      expect(await s.request("p-2")).toEqual({ waitMs: 0, spare: 0.5 });
+      expect(await s.request("p-3")).toEqual({ waitMs: 0, spare: 0.25 });
+      expect(await s.request("p-4")).toEqual({ waitMs: 0, spare: 0 });
+      const refused = await s.request("p-5");
+      expect(refused.waitMs).toBeGreaterThan(0);
+      expect(refused.spare).toBeUndefined();
+      // without a rate there is no window to read
+      expect(await slots({}).request("p-6")).toEqual({ waitMs: 0 });
+    });
+
+    it("the hand-off keeps what the window had to spare at its polls, for the poll schedule", async () => {
+      const handoff = new SlotHandoff(slots({ rate: { max: 4, windowMs: 300 } }), async () => undefined, pino({ level: "silent" }));
+      expect(handoff.spareRate()).toBeUndefined();
+      expect(await handoff.request("p-1")).toBe(0);
+      expect(handoff.spareRate()).toBe(0.75);
+      for (const id of ["p-2", "p-3", "p-4"]) await handoff.request(id);
+      expect(await handoff.request("p-5")).toBeGreaterThan(0);
+      // four readings after the first (0.5, 0.25, 0, and none for the refused poll) pull it down
+      expect(handoff.spareRate()).toBeLessThan(0.7);
+      const unrated = new SlotHandoff(slots({}), async () => undefined, pino({ level: "silent" }));
+      await unrated.request("p-6");
+      expect(unrated.spareRate()).toBeUndefined();
     });
 
     it("a grant claimed after its room has left the window needs room again, or goes back to the head of its lane", async () => {
@@ -239,7 +268,7 @@ describe("InflightSlots: fair shares between tenants", () => {
       expect((await s.sweep()).granted).toEqual(["a-0"]);
       // a-0's job is held up (a 429's pause) past the window; a poll takes the room meanwhile
       await sleep(220);
-      expect(await s.request("poll-2")).toBe(0);
+      expect((await s.request("poll-2")).waitMs).toBe(0);
       expect((await s.acquire("a-0", MODEL, 0, "a")).held).toBe(false);
       expect(await s.waiting()).toBe(1);
       await sleep(220);
@@ -257,12 +286,12 @@ describe("InflightSlots: fair shares between tenants", () => {
     it("while submits wait, polls leave them a quarter of the window", async () => {
       const s = slots({ rate: { max: 8, windowMs: 300 } });
       // nobody waits to submit: polls may fill the whole window
-      for (let i = 0; i < 8; i++) expect(await s.request(`early-${i}`)).toBe(0);
+      for (let i = 0; i < 8; i++) expect((await s.request(`early-${i}`)).waitMs).toBe(0);
       expect((await s.acquire("a-0", MODEL, 0, "a")).held).toBe(false);
       await sleep(320);
       // a submit waits now: polls stop at 6 of 8, the other 2 are the submits'
-      for (let i = 0; i < 6; i++) expect(await s.request(`poll-${i}`)).toBe(0);
-      expect(await s.request("poll-6")).toBeGreaterThan(0);
+      for (let i = 0; i < 6; i++) expect((await s.request(`poll-${i}`)).waitMs).toBe(0);
+      expect((await s.request("poll-6")).waitMs).toBeGreaterThan(0);
       expect((await s.sweep()).granted).toEqual(["a-0"]);
       expect((await s.acquire("a-0", MODEL, 0, "a")).held).toBe(true);
     });
@@ -272,34 +301,49 @@ describe("InflightSlots: fair shares between tenants", () => {
       for (let i = 0; i < 8; i++) expect((await s.acquire(`a-${i}`, MODEL, i, "a")).held).toBe(true);
       for (let i = 8; i < 16; i++) expect((await s.acquire(`a-${i}`, MODEL, i, "a")).held).toBe(false);
       // the window is full of submits: a poll is refused and waits in line
-      expect(await s.request("poll-0")).toBeGreaterThan(0);
+      expect((await s.request("poll-0")).waitMs).toBeGreaterThan(0);
       await sleep(320);
       const granted: string[] = [];
       for (let i = 0; i < 6; i++) granted.push(...(await s.sweep()).granted);
       // 2 submits, not 8: the other 6 places are the waiting polls' share
       expect(granted).toEqual(["a-8", "a-9"]);
-      expect(await s.request("poll-0")).toBe(0);
+      expect((await s.request("poll-0")).waitMs).toBe(0);
     });
 
     it("refused polls wait in line: each is told a later turn, and one refused later does not go first", async () => {
       const s = rated();
-      expect(await s.request("p-1")).toBe(0);
-      expect(await s.request("p-2")).toBe(0);
+      expect((await s.request("p-1")).waitMs).toBe(0);
+      expect((await s.request("p-2")).waitMs).toBe(0);
       const turns = [];
-      for (const id of ["p-3", "p-4", "p-5", "p-6", "p-7"]) turns.push(await s.request(id));
+      for (const id of ["p-3", "p-4", "p-5", "p-6", "p-7"]) turns.push((await s.request(id)).waitMs);
       // the first when the window has room, each next one poll's share of the window (150 ms) later
       // (less the few ms between the calls)
       expect(turns[0]).toBeGreaterThan(150);
       for (let i = 1; i < turns.length; i++) expect(turns[i]! - turns[i - 1]!).toBeGreaterThan(100);
       await sleep(310);
       // room for two: the last in line is refused (four ahead of it), the first two go
-      expect(await s.request("p-7")).toBeGreaterThan(0);
-      expect(await s.request("p-3")).toBe(0);
-      expect(await s.request("p-4")).toBe(0);
+      expect((await s.request("p-7")).waitMs).toBeGreaterThan(0);
+      expect((await s.request("p-3")).waitMs).toBe(0);
+      expect((await s.request("p-4")).waitMs).toBe(0);
       // a poll whose job ends leaves the line: the one behind it moves up
-      const before = await s.request("p-7");
+      const before = (await s.request("p-7")).waitMs;
       await s.release("p-5");
-      expect(await s.request("p-7")).toBeLessThan(before);
+      expect((await s.request("p-7")).waitMs).toBeLessThan(before);
+    });
+
+    it("in the line of refused polls, a poll likely to find its task done stands ahead of unlikely ones refused before it", async () => {
+      const s = rated();
+      await s.request("p-1");
+      await s.request("p-2");
+      const unlikely = [];
+      for (const id of ["u-1", "u-2", "u-3", "u-4"]) unlikely.push((await s.request(id, 0.05)).waitMs);
+      // refused last, told the first turn: no unlikely poll stands ahead of it
+      const likely = (await s.request("likely", 0.95)).waitMs;
+      expect(likely).toBeLessThan(unlikely[1]!);
+      await sleep(310);
+      // room for two: the last unlikely poll has four ahead of it now, the likely one none
+      expect((await s.request("u-4", 0.05)).waitMs).toBeGreaterThan(0);
+      expect((await s.request("likely", 0.95)).waitMs).toBe(0);
     });
 
     it("the room a rate leaves is shared between waiting tenants, as slots are", async () => {

@@ -6,5 +6,6 @@ export const FREE_SLOTS: SlotGate = {
   uncapped: () => true,
   holdsSlot: () => false,
   request: async () => 0,
+  spareRate: () => undefined,
   recheckDelayMs: async () => 1,
 };

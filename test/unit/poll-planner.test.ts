@@ -48,7 +48,7 @@ describe("PollPlanner", () => {
   it("fixed: today's 1.5x backoff from the poll count", async () => {
     const planner = new PollPlanner({ mode: "fixed", random: half, log });
     const job = { model: video, input: {}, now: () => 50_000 };
-    expect(await planner.delayMs(polling({ polls: 3 }), job)).toBe(pollDelayMs(3, video.poll, { random: half }));
+    expect((await planner.plan(polling({ polls: 3 }), job)).delayMs).toBe(pollDelayMs(3, video.poll, { random: half }));
   });
 
   it("adaptive: polls a video at 96% progress within seconds, where the fixed schedule waits a minute", async () => {
@@ -60,16 +60,28 @@ describe("PollPlanner", () => {
         { atMs: 240_000, progress: 96 },
       ],
     });
-    const adaptive = await planner.delayMs(state, { model: video, input: {}, now: () => 250_000 });
+    const adaptive = (await planner.plan(state, { model: video, input: {}, now: () => 250_000 })).delayMs;
     expect(adaptive).toBeLessThan(20_000);
     expect(pollDelayMs(8, video.poll, { random: half })).toBe(60_000);
+  });
+
+  it("adaptive: polls closer together near the finish while the provider's rate has room to spare", async () => {
+    const planner = new PollPlanner({ mode: "adaptive", random: half, log });
+    const state = polling({ polls: 8, progressSamples: [{ atMs: 9 * 60_000, progress: 99 }] });
+    const at = async (spareRate: number | undefined) =>
+      (await planner.plan(state, { model: video, input: {}, now: () => 10_000 + 10 * 60_000, slots: { spareRate: () => spareRate } }))
+        .delayMs;
+    const full = await at(0);
+    expect(await at(undefined)).toBe(full);
+    expect(await at(0.9)).toBe(Math.round(full / 4));
   });
 
   it("adaptive: a request twice as long gets a later first poll", async () => {
     const { store } = memoryStats({ n: 100, mean: Math.log(20_000), variance: 0.04 });
     const planner = new PollPlanner({ mode: "adaptive", stats: store, random: half, log });
     const gateway = resolveModel("gateway", "wan2.7-t2v")!;
-    const first = (input: Record<string, unknown>) => planner.delayMs(polling({ submittedAt: 0 }), { model: gateway, input, now: () => 0 });
+    const first = async (input: Record<string, unknown>) =>
+      (await planner.plan(polling({ submittedAt: 0 }), { model: gateway, input, now: () => 0 })).delayMs;
     expect(await first({ duration: 10 })).toBeCloseTo(2 * (await first({ duration: 5 })), -2);
   });
 
@@ -91,7 +103,7 @@ describe("PollPlanner", () => {
     } as unknown as DurationStatsStore;
     const planner = new PollPlanner({ stats: failing, random: half, log });
     const job = { model: video, input: {}, now: () => 20_000 };
-    expect(await planner.delayMs(polling(), job)).toBeGreaterThan(0);
+    expect((await planner.plan(polling(), job)).delayMs).toBeGreaterThan(0);
     await expect(planner.learn(polling(), job)).resolves.toBeUndefined();
   });
 });
@@ -108,7 +120,7 @@ describe("pollStep with the planner", () => {
       pollScale: 1,
       random: half,
       now: () => now,
-      slots: { request: async () => 0 },
+      slots: { request: async () => 0, spareRate: () => undefined },
     } as unknown as StepContext;
     return { ctx, recorded: stats.recorded };
   }
@@ -133,6 +145,21 @@ describe("pollStep with the planner", () => {
       { atMs: 50_000, progress: 25 },
     ]);
     expect(state.lastPendingAt).toBe(60_000);
+  });
+
+  it("keeps the chance the next poll finds the task done, and stands that poll in the rate's line by it", async () => {
+    const { ctx } = context({ state: "pending", providerStatus: "in_progress", progress: 90 }, 100_000);
+    const outcome = await pollStep(polling({ progressSamples: [{ atMs: 80_000, progress: 80 }] }), ctx);
+    const chance = asPolling(outcome.state).pollChance;
+    expect(chance).toBeGreaterThan(0);
+    expect(chance).toBeLessThanOrEqual(1);
+    const asked: Array<number | undefined> = [];
+    const next = {
+      ...ctx,
+      slots: { request: async (_id: string, c?: number) => (asked.push(c), 0), spareRate: () => undefined },
+    } as unknown as StepContext;
+    await pollStep(asPolling(outcome.state), next);
+    expect(asked).toEqual([chance]);
   });
 
   it("records the duration of a task that succeeded, and only then", async () => {

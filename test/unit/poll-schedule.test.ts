@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   ADAPTIVE_BOUNDS,
+  adaptivePoll,
   adaptivePollDelayMs,
   durationBelief,
   progressBelief,
@@ -159,6 +160,45 @@ describe("adaptivePollDelayMs", () => {
     const stats = learned(10 * MIN, 0.1);
     expect(delay({ elapsedMs: 10_000, stats })).toBe(video.capMs);
     expect(delay({ elapsedMs: 10_000, stats, progress: [{ atMs: 10_000, progress: 2 }] })).toBe(4 * video.capMs);
+  });
+
+  it("behind a rate with room to spare, steps down to a quarter of the dense step; with a quarter of the window free or less, not at all", () => {
+    const stats = learned(2 * MIN, 0.1);
+    const at99 = { elapsedMs: 10 * MIN, stats, progress: [{ atMs: 9 * MIN, progress: 99 }] };
+    const step = delay(at99);
+    expect(step).toBe(Math.round(0.03 * 10 * MIN));
+    expect(delay({ ...at99, spareRate: 0 })).toBe(step);
+    expect(delay({ ...at99, spareRate: 0.25 })).toBe(step);
+    expect(delay({ ...at99, spareRate: 0.375 })).toBe(Math.round(step * 0.625));
+    expect(delay({ ...at99, spareRate: 0.5 })).toBe(Math.round(step / 4));
+    expect(delay({ ...at99, spareRate: 1 })).toBe(Math.round(step / 4));
+    // far from the expected finish the jump ahead is the same: room to spare goes to polls near the finish
+    const far = { elapsedMs: 10_000, stats: learned(5 * MIN, 0.1) };
+    expect(delay({ ...far, spareRate: 1 })).toBe(delay(far));
+  });
+
+  it("spends a spare rate on detection: videos of 5–10 min are detected over 2.5 times sooner, for a few more polls", () => {
+    const stats = { n: 100, mean: 11.5, variance: 1 };
+    const durations = Array.from({ length: 50 }, (_, i) => 5 * MIN + i * 6_000);
+    const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+    const plain = durations.map((d) => run(d, { stats }));
+    const spending = durations.map((d) => run(d, { stats, spareRate: 0.8 }));
+    expect(mean(spending.map((r) => r.delayMs))).toBeLessThan(mean(plain.map((r) => r.delayMs)) / 2.5);
+    expect(mean(spending.map((r) => r.polls))).toBeGreaterThan(mean(plain.map((r) => r.polls)));
+    expect(mean(spending.map((r) => r.polls))).toBeLessThanOrEqual(mean(plain.map((r) => r.polls)) + 6);
+  });
+
+  it("says how likely each poll is to find the task done: little far before the expected finish, much near and past it", () => {
+    const stats = learned(5 * MIN, 0.1);
+    const far = adaptivePoll({ elapsedMs: 10_000, size: 1, progress: [], bounds: video, random: none, stats });
+    const near = adaptivePoll({ elapsedMs: 4.9 * MIN, size: 1, progress: [], bounds: video, random: none, stats });
+    const past = adaptivePoll({ elapsedMs: 6 * MIN, size: 1, progress: [], bounds: video, random: none, stats });
+    expect(far.chance).toBeLessThan(0.05);
+    expect(near.chance).toBeGreaterThan(0.15);
+    expect(past.chance).toBeGreaterThan(near.chance!);
+    expect(past.chance).toBeLessThanOrEqual(1);
+    // the chance is that of the delay returned
+    expect(far.delayMs).toBe(delay({ elapsedMs: 10_000, stats }));
   });
 
   it("shortens delays by at most 10% at random", () => {

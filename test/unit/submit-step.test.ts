@@ -33,6 +33,7 @@ function context(
       uncapped: () => true,
       holdsSlot: () => options.behind !== "rate",
       request: async () => options.rateRoomInMs ?? 0,
+      spareRate: () => undefined,
       recheckDelayMs: async () => 25_000,
     },
     admit: async () => ({ ok: true }),

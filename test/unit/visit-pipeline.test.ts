@@ -71,7 +71,7 @@ function harness(options: {
     store: {} as ArchiveStore,
     fetcher: {} as OutputFetcher,
     slots: FREE_SLOTS,
-    planner: { delayMs: async () => 1, learn: async () => undefined },
+    planner: { plan: async () => ({ delayMs: 1 }), learn: async () => undefined },
     log: silent,
     secrets: new SecretScrubber(["sk-configured-secret-value"]),
     observeSubmitWindow: () => undefined,

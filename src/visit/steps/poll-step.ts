@@ -12,8 +12,9 @@ const PROGRESS_SAMPLES = 4;
 
 /** One status request. Pending: come back when the poll planner says. Done: archive or fail. */
 export async function pollStep(state: PollState, ctx: PollContext): Promise<StepOutcome> {
-  // behind the provider's rate, a poll takes room first; a full window is waited out (polls never queue behind submits)
-  const roomInMs = await ctx.slots.request(ctx.jobId);
+  // behind the provider's rate, a poll takes room first; a full window is waited out (polls never queue
+  // behind submits), in a line where polls likelier to find their task done stand further ahead
+  const roomInMs = await ctx.slots.request(ctx.jobId, state.pollChance);
   if (roomInMs > 0) return waitForRate(state, roomInMs, ctx.random);
   let status;
   try {
@@ -34,7 +35,8 @@ export async function pollStep(state: PollState, ctx: PollContext): Promise<Step
         lastPendingAt: now,
         progressSamples: withSample(polled, status.progress, now),
       };
-      return { type: "wait", state: next, delayMs: await ctx.planner.delayMs(next, ctx), reason: status.providerStatus };
+      const plan = await ctx.planner.plan(next, ctx);
+      return { type: "wait", state: { ...next, pollChance: plan.chance }, delayMs: plan.delayMs, reason: status.providerStatus };
     }
     case "succeeded":
       await ctx.planner.learn(polled, ctx);

@@ -43,7 +43,7 @@ export interface StepContext {
   /** How long the provider's task may take, from the first submit (`KILN_DEADLINE_<KIND>`, else the model kind's default). */
   deadlineMs: number;
   /** When to poll a pending task next (KILN_POLL_SCHEDULE), and learning from finished ones. */
-  planner: Pick<PollPlanner, "delayMs" | "learn">;
+  planner: Pick<PollPlanner, "plan" | "learn">;
   /** Status answers in a row no reading understands before the job fails `bad_response` (KILN_MAX_BAD_ANSWERS). */
   maxBadAnswers: number;
   /** The configured credentials and the job's own webhook secret: replaced wherever provider text reaches a log or a result. */

@@ -67,7 +67,8 @@ export async function submitStep(state: SubmitState, ctx: SubmitContext): Promis
       "submitted again after an unknown outcome: the provider may run this request twice",
     );
   if (next.step === "archive") return { type: "next", state: next };
-  return { type: "wait", state: next, delayMs: await ctx.planner.delayMs(next, ctx), reason: "submitted" };
+  const plan = await ctx.planner.plan(next, ctx);
+  return { type: "wait", state: { ...next, pollChance: plan.chance }, delayMs: plan.delayMs, reason: "submitted" };
 }
 
 /**
