@@ -13,8 +13,9 @@ const PROGRESS_SAMPLES = 4;
 /** One status request. Pending: come back when the poll planner says. Done: archive or fail. */
 export async function pollStep(state: PollState, ctx: PollContext): Promise<StepOutcome> {
   // behind the provider's rate, a poll takes room first; a full window is waited out (polls never queue
-  // behind submits), in a line where polls likelier to find their task done stand further ahead
-  const roomInMs = await ctx.slots.request(ctx.jobId, state.pollChance);
+  // behind submits), in a line where polls likelier to find their task done stand further ahead. The
+  // first poll after the submit has no chance set: it learns the progress, it stands as a hopeless one
+  const roomInMs = await ctx.slots.request(ctx.jobId, state.pollChance ?? 0);
   if (roomInMs > 0) return waitForRate(state, roomInMs, ctx.random);
   let status;
   try {

@@ -67,8 +67,8 @@ export async function submitStep(state: SubmitState, ctx: SubmitContext): Promis
       "submitted again after an unknown outcome: the provider may run this request twice",
     );
   if (next.step === "archive") return { type: "next", state: next };
-  const plan = await ctx.planner.plan(next, ctx);
-  return { type: "wait", state: { ...next, pollChance: plan.chance }, delayMs: plan.delayMs, reason: "submitted" };
+  // the state stored above is the one the first poll reads: no second write for its chance (it only learns the progress)
+  return { type: "wait", state: next, delayMs: (await ctx.planner.plan(next, ctx)).delayMs, reason: "submitted" };
 }
 
 /**
@@ -111,6 +111,8 @@ function answered(answer: SubmitResult, calling: JobState, ctx: SubmitContext): 
     taskId: answer.taskId,
     submittedAt: now,
     providerStatus: answer.status.state === "pending" ? answer.status.providerStatus : undefined,
+    // a new task: no poll of an earlier one stands for it in the rate's line
+    pollChance: undefined,
   };
 }
 
