@@ -101,7 +101,7 @@ export interface SlotAnswer {
 // i: model i), enqueued at (for `request`: how far back in the line of refused polls it stands, ms), lease end, tenant, the default tenant, weights and tenant caps
 // (`name=value,...`, `*` for the rest), rate max (0: none) and window. Returns {held or reclaimed
 // (0/1; for a sweep, whether anyone waits), granted ids...}, or for `request` {ms until room} when
-// refused, {0, requests the window still has room for} when taken.
+// refused, {0, requests the window still has room for, 0 while submits wait} when taken.
 /**
  * Behind a provider's rate, the share of its window kept for submits while submits and polls
  * both wait: a quarter (5 of TokenHub's 20 requests/s), floored to whole requests (none below a
@@ -176,7 +176,9 @@ if op == 'request' then
   if wait == 0 and ahead < free + ${POLL_LINE_SLACK} then
     spend(jobId, 'poll')
     if rank then redis.call('ZREM', WAITING, jobId) end
-    -- and how many requests the window still has room for after it (what the poll schedule may spend)
+    -- and how many requests the window still has room for after it that no submit waits for: what
+    -- the poll schedule may spend (while submits wait, the room is theirs as soon as it frees)
+    if redis.call('EXISTS', RING) == 1 then return { 0, 0 } end
     return { 0, math.max(0, free - 1) }
   end
   if not rank then redis.call('ZADD', WAITING, place, jobId) end
@@ -466,7 +468,7 @@ export class InflightSlots {
    * Takes room for one provider request other than a submit (a poll) in the rate's window:
    * `waitMs` 0 when taken (or no rate applies), else the ms until the window has room. Polls
    * never queue behind waiting submits. When taken behind a rate, `spare` is the share of the
-   * window still free after this request (0–1). `chance`: how likely the poll is to find its task
+   * window still free after this request (0–1), and 0 while submits wait: that room is theirs. `chance`: how likely the poll is to find its task
    * done; refused, it stands in line (1 − chance) × `precedenceMs` behind its arrival.
    */
   async request(jobId: string, chance = 0.5): Promise<RateRoom> {

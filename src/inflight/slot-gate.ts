@@ -14,8 +14,8 @@ export interface SlotGate {
   request(jobId: string, chance?: number): Promise<number>;
   /**
    * The share of the provider's rate its recent polls left unused (0–1), as this process's polls
-   * read the window; undefined without a rate, or before a poll read it. The poll schedule
-   * spends what is spare.
+   * read the window (none while submits wait for room); undefined without a rate, or before a
+   * poll read it. The poll schedule spends what is spare.
    */
   spareRate(): number | undefined;
   /** When a job that joined the wait looks at its slot again by itself, ms: its place in line decides. */
