@@ -251,7 +251,7 @@ function resultOf(kiln: Run, robin: Run, scale: number, count: number): RowResul
       rate: `${RATE} requests/s (submits and status queries), enforced by the simulator with 429`,
       timeScale: scale,
       note: scale === 1 ? "real time" : `every duration ×${scale} and the rate ÷${scale}; seconds below are converted back to real scale`,
-      "submit share while submits wait (at least)": `${SUBMIT_SHARE * 100}% of the rate`,
+      "submit share while submits wait (at least)": `${Math.round(SUBMIT_SHARE * 100)}% of the rate`,
       ...prefixed("kiln", { ...k, ...counts(kiln) }),
       ...prefixed("roundRobin", { ...r, ...counts(robin) }),
     },

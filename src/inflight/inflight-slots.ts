@@ -93,7 +93,7 @@ export interface SlotAnswer {
 // A provider's rate (`KILN_<PROVIDER>_RATE`) is a sliding window of its requests (`<P>:rate`, each
 // scored by when it was made): at most `rateMax` in any `rateWindow` ms. A poll takes room in it
 // whenever there is some (`request`), but while submits wait it leaves them SUBMIT_SHARE of the
-// window, and while polls wait submits leave them the rest; a submit takes room only through the
+// window, and while polls wait submits leave a place for each, up to the rest; a submit takes room only through the
 // lanes above, so behind a rate the waiting tenants share the submits' room as they share slots.
 // Behind a rate alone, a job that may submit holds nothing afterwards.
 //
@@ -104,10 +104,12 @@ export interface SlotAnswer {
 // refused, {0, requests the window still has room for, 0 while submits wait} when taken.
 /**
  * Behind a provider's rate, the share of its window kept for submits while submits and polls
- * both wait: a quarter (5 of TokenHub's 20 requests/s), floored to whole requests (none below a
- * rate of 4). Polls get the rest; either takes the whole window while the other does not wait.
+ * both wait: a third (6 of TokenHub's 20 requests/s), floored to whole requests (none below a
+ * rate of 3). Polls get a place each, up to the rest; either takes the whole window while the
+ * other does not wait. A quarter, tried first, kept an interactive tenant asking 20 submits a
+ * second behind a rate of 40 waiting past a task's duration while polls were backed up.
  */
-export const SUBMIT_SHARE = 0.25;
+export const SUBMIT_SHARE = 1 / 3;
 /**
  * Polls a full window refused wait in line by when they were refused, each moved back by
  * (1 − its chance of finding its task done) × this: the window's room goes first to polls near
@@ -138,8 +140,8 @@ local weights, tenantCaps = parse(ARGV[11 + n]), parse(ARGV[12 + n])
 local rateMax, rateWindow = tonumber(ARGV[13 + n]), tonumber(ARGV[14 + n])
 local RATE = P .. ':rate'
 -- The window's requests, and its submits apart. While submits wait (a tenant in the ring) polls
--- leave them SUBMIT_SHARE of the window; while polls wait (in line) submits leave polls the rest.
--- Either takes the whole window when the other does not wait. Refused polls wait in line
+-- leave them SUBMIT_SHARE of the window; while polls wait (in line) submits leave a place for
+-- each of them, up to the rest. Either takes the whole window when the other does not wait. Refused polls wait in line
 -- (\`WAITING\`, by when they were first refused) and are told when their turn should come, so
 -- they neither spin on a full window nor lose their place to polls that fell due after them.
 local RATE_S, WAITING = RATE .. ':submits', RATE .. ':polls'
@@ -154,7 +156,11 @@ local function roomIn(kind)
   local count, submits = redis.call('ZCARD', RATE), redis.call('ZCARD', RATE_S)
   local held = 0
   if kind == 'poll' and redis.call('EXISTS', RING) == 1 then held = math.max(0, reserve - submits) end
-  if kind == 'submit' and redis.call('EXISTS', WAITING) == 1 then held = math.max(0, rateMax - reserve - (count - submits)) end
+  if kind == 'submit' then
+    -- a place for each poll in line, up to the polls' share: room beyond it would go unused
+    -- until those polls' turns come (a submit then fills it)
+    held = math.min(redis.call('ZCARD', WAITING), math.max(0, rateMax - reserve - (count - submits)))
+  end
   local limit = rateMax - held
   if count < limit then return 0, limit - count end
   local leaving = redis.call('ZRANGE', RATE, count - limit, count - limit, 'WITHSCORES')

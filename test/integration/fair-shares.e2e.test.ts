@@ -283,7 +283,7 @@ describe("InflightSlots: fair shares between tenants", () => {
       expect(await s.sweep()).toEqual({ granted: [], waiting: false });
     });
 
-    it("while submits wait, polls leave them a quarter of the window", async () => {
+    it("while submits wait, polls leave them their share of the window (a third, floored: 2 of 8)", async () => {
       const s = slots({ rate: { max: 8, windowMs: 300 } });
       // nobody waits to submit: polls may fill the whole window
       for (let i = 0; i < 8; i++) expect((await s.request(`early-${i}`)).waitMs).toBe(0);
@@ -297,18 +297,35 @@ describe("InflightSlots: fair shares between tenants", () => {
       expect((await s.acquire("a-0", MODEL, 0, "a")).held).toBe(true);
     });
 
-    it("while polls wait in line, submits leave them the rest of the window", async () => {
+    it("the submits' share is a third of the window, floored: 4 of 12", async () => {
+      const s = slots({ rate: { max: 12, windowMs: 300 } });
+      for (let i = 0; i < 12; i++) expect((await s.request(`early-${i}`)).waitMs).toBe(0);
+      expect((await s.acquire("a-0", MODEL, 0, "a")).held).toBe(false);
+      await sleep(320);
+      for (let i = 0; i < 8; i++) expect((await s.request(`poll-${i}`)).waitMs).toBe(0);
+      expect((await s.request("poll-8")).waitMs).toBeGreaterThan(0);
+    });
+
+    it("while polls wait in line, submits leave a place for each, up to the polls' share of the window", async () => {
       const s = slots({ rate: { max: 8, windowMs: 300 } });
       for (let i = 0; i < 8; i++) expect((await s.acquire(`a-${i}`, MODEL, i, "a")).held).toBe(true);
-      for (let i = 8; i < 16; i++) expect((await s.acquire(`a-${i}`, MODEL, i, "a")).held).toBe(false);
+      for (let i = 8; i < 24; i++) expect((await s.acquire(`a-${i}`, MODEL, i, "a")).held).toBe(false);
       // the window is full of submits: a poll is refused and waits in line
       expect((await s.request("poll-0")).waitMs).toBeGreaterThan(0);
       await sleep(320);
       const granted: string[] = [];
-      for (let i = 0; i < 6; i++) granted.push(...(await s.sweep()).granted);
-      // 2 submits, not 8: the other 6 places are the waiting polls' share
-      expect(granted).toEqual(["a-8", "a-9"]);
+      for (let i = 0; i < 8; i++) granted.push(...(await s.sweep()).granted);
+      // 7 submits: one place is the waiting poll's, the rest would go unused until its turn
+      expect(granted).toEqual(["a-8", "a-9", "a-10", "a-11", "a-12", "a-13", "a-14"]);
       expect((await s.request("poll-0")).waitMs).toBe(0);
+      // more polls in line than the polls' share: the submits keep their third, 2 of 8
+      const t = slots({ rate: { max: 8, windowMs: 300 } });
+      for (let i = 0; i < 16; i++) await t.acquire(`b-${i}`, MODEL, i, "a");
+      for (let i = 0; i < 8; i++) expect((await t.request(`q-${i}`)).waitMs).toBeGreaterThan(0);
+      await sleep(320);
+      const later: string[] = [];
+      for (let i = 0; i < 8; i++) later.push(...(await t.sweep()).granted);
+      expect(later).toEqual(["b-8", "b-9"]);
     });
 
     it("refused polls wait in line: each is told a later turn, and one refused later does not go first", async () => {
