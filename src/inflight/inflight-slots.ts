@@ -104,12 +104,14 @@ export interface SlotAnswer {
 // refused, {0, requests the window still has room for, 0 while submits wait} when taken.
 /**
  * Behind a provider's rate, the share of its window kept for submits while submits and polls
- * both wait: a third (6 of TokenHub's 20 requests/s), floored to whole requests (none below a
- * rate of 3). Polls get a place each, up to the rest; either takes the whole window while the
- * other does not wait. A quarter, tried first, kept an interactive tenant asking 20 submits a
- * second behind a rate of 40 waiting past a task's duration while polls were backed up.
+ * both wait: a quarter (5 of TokenHub's 20 requests/s), floored to whole requests (none below a
+ * rate of 4). Polls get a place each, up to the rest; either takes the whole window while the
+ * other does not wait. A third was tried: an interactive tenant asking 20 submits a second
+ * behind a rate of 40 waited less (bench row fairness-rate, p95 0.93 s against 1.07), but polls
+ * backed up behind a bulk of 2,000 videos detected their tasks far later (detection-rate, p95
+ * 28.6 s against 8.3).
  */
-export const SUBMIT_SHARE = 1 / 3;
+export const SUBMIT_SHARE = 0.25;
 /**
  * Polls a full window refused wait in line by when they were refused, each moved back by
  * (1 − its chance of finding its task done) × this: the window's room goes first to polls near

@@ -283,7 +283,7 @@ describe("InflightSlots: fair shares between tenants", () => {
       expect(await s.sweep()).toEqual({ granted: [], waiting: false });
     });
 
-    it("while submits wait, polls leave them their share of the window (a third, floored: 2 of 8)", async () => {
+    it("while submits wait, polls leave them a quarter of the window", async () => {
       const s = slots({ rate: { max: 8, windowMs: 300 } });
       // nobody waits to submit: polls may fill the whole window
       for (let i = 0; i < 8; i++) expect((await s.request(`early-${i}`)).waitMs).toBe(0);
@@ -297,13 +297,13 @@ describe("InflightSlots: fair shares between tenants", () => {
       expect((await s.acquire("a-0", MODEL, 0, "a")).held).toBe(true);
     });
 
-    it("the submits' share is a third of the window, floored: 4 of 12", async () => {
-      const s = slots({ rate: { max: 12, windowMs: 300 } });
-      for (let i = 0; i < 12; i++) expect((await s.request(`early-${i}`)).waitMs).toBe(0);
+    it("the submits' share is a quarter of the window, floored: 2 of 11", async () => {
+      const s = slots({ rate: { max: 11, windowMs: 300 } });
+      for (let i = 0; i < 11; i++) expect((await s.request(`early-${i}`)).waitMs).toBe(0);
       expect((await s.acquire("a-0", MODEL, 0, "a")).held).toBe(false);
       await sleep(320);
-      for (let i = 0; i < 8; i++) expect((await s.request(`poll-${i}`)).waitMs).toBe(0);
-      expect((await s.request("poll-8")).waitMs).toBeGreaterThan(0);
+      for (let i = 0; i < 9; i++) expect((await s.request(`poll-${i}`)).waitMs).toBe(0);
+      expect((await s.request("poll-9")).waitMs).toBeGreaterThan(0);
     });
 
     it("while polls wait in line, submits leave a place for each, up to the polls' share of the window", async () => {
@@ -318,7 +318,7 @@ describe("InflightSlots: fair shares between tenants", () => {
       // 7 submits: one place is the waiting poll's, the rest would go unused until its turn
       expect(granted).toEqual(["a-8", "a-9", "a-10", "a-11", "a-12", "a-13", "a-14"]);
       expect((await s.request("poll-0")).waitMs).toBe(0);
-      // more polls in line than the polls' share: the submits keep their third, 2 of 8
+      // more polls in line than the polls' share: the submits keep their quarter, 2 of 8
       const t = slots({ rate: { max: 8, windowMs: 300 } });
       for (let i = 0; i < 16; i++) await t.acquire(`b-${i}`, MODEL, i, "a");
       for (let i = 0; i < 8; i++) expect((await t.request(`q-${i}`)).waitMs).toBeGreaterThan(0);
