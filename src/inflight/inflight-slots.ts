@@ -93,12 +93,13 @@ export interface SlotAnswer {
 // A provider's rate (`KILN_<PROVIDER>_RATE`) is a sliding window of its requests (`<P>:rate`, each
 // scored by when it was made): at most `rateMax` in any `rateWindow` ms. A poll takes room in it
 // whenever there is some (`request`), but while submits wait it leaves them SUBMIT_SHARE of the
-// window, and while polls wait submits leave a place for each, up to the rest; a submit takes room only through the
-// lanes above, so behind a rate the waiting tenants share the submits' room as they share slots.
-// Behind a rate alone, a job that may submit holds nothing afterwards.
+// window, and while polls wait submits leave a place for each, up to the rest; a submit takes
+// room only through the lanes above, so behind a rate the waiting tenants share the submits'
+// room as they share slots. Behind a rate alone, a job that may submit holds nothing afterwards.
 //
 // ARGV: now, provider cap (0: none), the model caps, grant TTL, op, job id, lane (0: provider-wide,
-// i: model i), enqueued at (for `request`: how far back in the line of refused polls it stands, ms), lease end, tenant, the default tenant, weights and tenant caps
+// i: model i), enqueued at (for `request`: how far back in the line of refused polls it stands,
+// ms), lease end, tenant, the default tenant, weights and tenant caps
 // (`name=value,...`, `*` for the rest), rate max (0: none) and window. Returns {held or reclaimed
 // (0/1; for a sweep, whether anyone waits), granted ids...}, or for `request` {ms until room} when
 // refused, {0, requests the window still has room for, 0 while submits wait} when taken.
@@ -143,9 +144,10 @@ local rateMax, rateWindow = tonumber(ARGV[13 + n]), tonumber(ARGV[14 + n])
 local RATE = P .. ':rate'
 -- The window's requests, and its submits apart. While submits wait (a tenant in the ring) polls
 -- leave them SUBMIT_SHARE of the window; while polls wait (in line) submits leave a place for
--- each of them, up to the rest. Either takes the whole window when the other does not wait. Refused polls wait in line
--- (\`WAITING\`, by when they were first refused) and are told when their turn should come, so
--- they neither spin on a full window nor lose their place to polls that fell due after them.
+-- each of them, up to the rest. Either takes the whole window when the other does not wait.
+-- Refused polls wait in line (\`WAITING\`, by when they were first refused, moved back the less
+-- likely they are to find their task done) and are told when their turn should come, so they
+-- neither spin on a full window nor lose their place to polls that fell due after them.
 local RATE_S, WAITING = RATE .. ':submits', RATE .. ':polls'
 local reserve = math.floor(rateMax * ${SUBMIT_SHARE})
 -- room for one more request of this kind: 0 and the free places, or the ms until there is room
@@ -476,8 +478,9 @@ export class InflightSlots {
    * Takes room for one provider request other than a submit (a poll) in the rate's window:
    * `waitMs` 0 when taken (or no rate applies), else the ms until the window has room. Polls
    * never queue behind waiting submits. When taken behind a rate, `spare` is the share of the
-   * window still free after this request (0–1), and 0 while submits wait: that room is theirs. `chance`: how likely the poll is to find its task
-   * done; refused, it stands in line (1 − chance) × `precedenceMs` behind its arrival.
+   * window still free after this request (0–1), and 0 while submits wait: that room is theirs.
+   * `chance`: how likely the poll is to find its task done; refused, it stands in line
+   * (1 − chance) × `precedenceMs` behind its arrival.
    */
   async request(jobId: string, chance = 0.5): Promise<RateRoom> {
     if (!this.caps.rate) return { waitMs: 0 };
