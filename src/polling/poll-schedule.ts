@@ -154,7 +154,7 @@ export function adaptivePoll(input: PollScheduleInput): PollPlan {
 }
 
 /** What the dense step is multiplied by when the provider's rate has \`spareRate\` of its window to spare (1 without a rate). */
-export function spareFactor(spareRate: number | undefined): number {
+function spareFactor(spareRate: number | undefined): number {
   if (spareRate === undefined) return 1;
   const toSpare = Math.min(1, Math.max(0, (spareRate - SPARE.none) / (SPARE.full - SPARE.none)));
   return 1 - (1 - SPARE.densest) * toSpare;
