@@ -91,7 +91,7 @@ const PROGRESS_SIGMA = { at100: 0.02, span: 0.3 };
 const PROGRESS_CAP_FACTOR = 4;
 /**
  * Behind a provider's rate, room its window leaves unused is lost: while recent polls found at
- * least \`full\` of the window free, the dense step shrinks to \`densest\` of itself; at \`none\` or
+ * least `full` of the window free, the dense step shrinks to `densest` of itself; at `none` or
  * less free it stays as it is; in between, in proportion. Denser polls fill the window, which
  * brings the step back; it is never longer than without a rate.
  */
@@ -99,8 +99,21 @@ const SPARE = { none: 0.25, full: 0.5, densest: 0.25 };
 /** Delays are shortened by up to this fraction at random, spreading polls of tasks submitted together. */
 const JITTER = 0.1;
 
+/** When to poll next, and how likely that poll is to find the task done. */
+export interface PollPlan {
+  /** Delay before the next status request, ms. */
+  delayMs: number;
+  /**
+   * The chance the poll finds the task done, given that it was not done now, by the schedule's
+   * belief (0–1); undefined when the schedule holds none (the fixed one). Behind a full rate
+   * window, polls more likely to find their task done go first.
+   */
+  chance?: number;
+}
+
 /**
- * Delay before the next status request of a pending task, ms. The belief about the task's
+ * When to send the next status request of a pending task, and the chance it finds the task
+ * done: P(D ≤ t + delay | D > t) from the same belief. The belief about the task's
  * duration D is log-normal, from the model's learned statistics (scaled by the request's size,
  * shrunk toward the kind's prior while few tasks were seen) combined, by precision, with the
  * finish time the provider's progress and its rate of change point to. Knowing D > elapsed = t:
@@ -115,23 +128,6 @@ const JITTER = 0.1;
  * Far from the likely finish the quantile jumps ahead (sparse polls); near it and after it the
  * dense term keeps the detection delay under 6–9% of the task's duration.
  */
-export function adaptivePollDelayMs(input: PollScheduleInput): number {
-  return adaptivePoll(input).delayMs;
-}
-
-/** When to poll next, and how likely that poll is to find the task done. */
-export interface PollPlan {
-  /** Delay before the next status request, ms. */
-  delayMs: number;
-  /**
-   * The chance the poll finds the task done, given that it was not done now, by the schedule's
-   * belief (0–1); undefined when the schedule holds none (the fixed one). Behind a full rate
-   * window, polls more likely to find their task done go first.
-   */
-  chance?: number;
-}
-
-/** `adaptivePollDelayMs`'s delay, with the chance the poll it sets finds the task done. */
 export function adaptivePoll(input: PollScheduleInput): PollPlan {
   const { bounds, scale = 1, minIntervalMs = 0, random = Math.random } = input;
   const t = Math.max(1, input.elapsedMs);
@@ -153,7 +149,7 @@ export function adaptivePoll(input: PollScheduleInput): PollPlan {
   return { delayMs, chance: now > 0 ? Math.min(1, Math.max(0, 1 - survives(t + delayMs) / now)) : 1 };
 }
 
-/** What the dense step is multiplied by when the provider's rate has \`spareRate\` of its window to spare (1 without a rate). */
+/** What the dense step is multiplied by when the provider's rate has `spareRate` of its window to spare (1 without a rate). */
 function spareFactor(spareRate: number | undefined): number {
   if (spareRate === undefined) return 1;
   const toSpare = Math.min(1, Math.max(0, (spareRate - SPARE.none) / (SPARE.full - SPARE.none)));

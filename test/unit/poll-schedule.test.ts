@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import {
   ADAPTIVE_BOUNDS,
   adaptivePoll,
-  adaptivePollDelayMs,
   durationBelief,
   progressBelief,
   type PollScheduleInput,
@@ -15,7 +14,7 @@ const none = () => 0; // no jitter
 const MIN = 60_000;
 
 function delay(input: Partial<PollScheduleInput>): number {
-  return adaptivePollDelayMs({ elapsedMs: 0, size: 1, progress: [], bounds: video, random: none, ...input });
+  return adaptivePoll({ elapsedMs: 0, size: 1, progress: [], bounds: video, random: none, ...input }).delayMs;
 }
 
 /** Stats as if every task of the model took `medianMs` within a spread `sigma`. */
@@ -119,7 +118,7 @@ describe("progressBelief", () => {
   });
 });
 
-describe("adaptivePollDelayMs", () => {
+describe("adaptivePoll", () => {
   it("polls sparsely long before the expected finish and densely near it", () => {
     const stats = learned(5 * MIN, 0.1);
     const early = delay({ elapsedMs: 10_000, stats });
