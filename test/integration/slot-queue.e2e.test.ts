@@ -212,8 +212,12 @@ describe("jobs waiting for an in-flight slot", () => {
     await processes[0]!.kill();
     const statuses = await Promise.all(ids.map((id) => h!.client.waitFor(id, { timeoutMs: 90_000 })));
     expect(statuses.map((s) => s.state)).toEqual(ids.map(() => "completed"));
-    expect(new Set(h.simulator.stats().submissions.map((s) => s.prompt))).toEqual(new Set(prompts));
-    expect(h.simulator.stats().maxOpen).toBeLessThanOrEqual(2);
+    const submitted = h.simulator.stats().submissions.map((s) => s.prompt);
+    expect(new Set(submitted)).toEqual(new Set(prompts));
+    // a kill during a submit the provider answered leaves that task open at the provider for
+    // good (nobody knows its id; its job submits again, in its own slot): only those go past the cap
+    const orphaned = submitted.length - prompts.length;
+    expect(h.simulator.stats().maxOpen).toBeLessThanOrEqual(2 + orphaned);
   }, 120_000);
 
   /**
