@@ -95,7 +95,10 @@ export interface SlotAnswer {
 // whenever there is some (`request`), but while submits wait it leaves them SUBMIT_SHARE of the
 // window, and while polls wait submits leave a place for each, up to the rest; a submit takes
 // room only through the lanes above, so behind a rate the waiting tenants share the submits'
-// room as they share slots. Behind a rate alone, a job that may submit holds nothing afterwards.
+// room as they share slots. Between tenants waiting to submit, polls count too: a poll of one
+// is charged to its pass and yields to a tenant behind it that could submit, whose submits keep
+// no place for the polls in line of tenants ahead of it (each refused poll also stands in its
+// tenant's line). Behind a rate alone, a job that may submit holds nothing afterwards.
 //
 // ARGV: now, provider cap (0: none), the model caps, grant TTL, op, job id, lane (0: provider-wide,
 // i: model i), enqueued at (for `request`: how far back in the line of refused polls it stands,
@@ -149,21 +152,42 @@ local RATE = P .. ':rate'
 -- likely they are to find their task done) and are told when their turn should come, so they
 -- neither spin on a full window nor lose their place to polls that fell due after them.
 local RATE_S, WAITING = RATE .. ':submits', RATE .. ':polls'
+-- with tenants, each refused poll also stands in its tenant's line (\`POLLERS\`: tenants with one)
+local POLLERS = RATE .. ':pollers'
+local function pollLine(t) return WAITING .. ':' .. t end
 local reserve = math.floor(rateMax * ${SUBMIT_SHARE})
--- room for one more request of this kind: 0 and the free places, or the ms until there is room
-local function roomIn(kind)
+local function passOf(t) return tonumber(redis.call('HGET', PASS, t) or '0') end
+-- polls in line of tenants ahead of t in the fair share (waiting to submit too, with a higher
+-- pass): t's submits leave them no place, as their polls leave t's submits the room (\`request\`)
+local function pollsAheadOf(t)
+  local c, pt = 0, math.max(passOf(t), passOf('*'))
+  if redis.call('ZSCORE', RING, t) then pt = passOf(t) end
+  for _, u in ipairs(redis.call('SMEMBERS', POLLERS)) do
+    local s = u ~= t and redis.call('ZSCORE', RING, u)
+    if s and tonumber(s) > pt then c = c + redis.call('ZCARD', pollLine(u)) end
+  end
+  return c
+end
+-- room for one more request of this kind (a submit: of tenant t): 0 and the free places, or the
+-- ms until there is room
+local function roomIn(kind, t)
   if rateMax == 0 then return 0, 1 end
   redis.call('ZREMRANGEBYSCORE', RATE, '-inf', now - rateWindow)
   redis.call('ZREMRANGEBYSCORE', RATE_S, '-inf', now - rateWindow)
   -- a poll in line that long was given up (its job ended): it no longer holds a place
   redis.call('ZREMRANGEBYSCORE', WAITING, '-inf', now - ${POLL_LINE_TTL_MS})
+  for _, u in ipairs(redis.call('SMEMBERS', POLLERS)) do
+    redis.call('ZREMRANGEBYSCORE', pollLine(u), '-inf', now - ${POLL_LINE_TTL_MS})
+    if redis.call('EXISTS', pollLine(u)) == 0 then redis.call('SREM', POLLERS, u) end
+  end
   local count, submits = redis.call('ZCARD', RATE), redis.call('ZCARD', RATE_S)
   local held = 0
   if kind == 'poll' and redis.call('EXISTS', RING) == 1 then held = math.max(0, reserve - submits) end
   if kind == 'submit' then
     -- a place for each poll in line, up to the polls' share: room beyond it would go unused
     -- until those polls' turns come (a submit then fills it)
-    held = math.min(redis.call('ZCARD', WAITING), math.max(0, rateMax - reserve - (count - submits)))
+    local inLine = math.max(0, redis.call('ZCARD', WAITING) - pollsAheadOf(t))
+    held = math.min(inLine, math.max(0, rateMax - reserve - (count - submits)))
   end
   local limit = rateMax - held
   if count < limit then return 0, limit - count end
@@ -175,27 +199,6 @@ local function spend(id, kind)
   local member = id .. '@' .. redis.call('INCR', SEQ)
   redis.call('ZADD', RATE, now, member)
   if kind == 'submit' then redis.call('ZADD', RATE_S, now, member) end
-end
-if op == 'request' then
-  if rateMax == 0 then return { 0 } end
-  local wait, free = roomIn('poll')
-  -- its place in line: when it was first refused, moved back the less likely it is to find its task done
-  local place = now + tonumber(ARGV[7 + n])
-  local rank = redis.call('ZRANK', WAITING, jobId)
-  local ahead = rank or redis.call('ZCOUNT', WAITING, '-inf', place)
-  if wait == 0 and ahead < free + ${POLL_LINE_SLACK} then
-    spend(jobId, 'poll')
-    if rank then redis.call('ZREM', WAITING, jobId) end
-    -- and how many requests the window still has room for after it that no submit waits for: what
-    -- the poll schedule may spend (while submits wait, the room is theirs as soon as it frees)
-    if redis.call('EXISTS', RING) == 1 then return { 0, 0 } end
-    return { 0, math.max(0, free - 1) }
-  end
-  if not rank then redis.call('ZADD', WAITING, place, jobId) end
-  -- its turn: after the polls ahead of it, at the pace the window lets polls through
-  local pace = rateWindow / math.max(1, rateMax - reserve)
-  if wait > 0 then return { wait + math.floor(ahead * pace) } end
-  return { math.max(1, math.floor((ahead - free + 1) * pace)) }
 end
 local function weightOf(t) return weights[t] or weights['*'] or 1 end
 local function laneKey(i, t)
@@ -220,7 +223,6 @@ local function waits(t)
   for i = 0, n do if redis.call('EXISTS', laneKey(i, t)) == 1 then return true end end
   return false
 end
-local function passOf(t) return tonumber(redis.call('HGET', PASS, t) or '0') end
 local function join(t)
   if not redis.call('ZSCORE', RING, t) then
     local p = math.max(passOf(t), passOf('*'))
@@ -248,8 +250,54 @@ local function leaveAll(id)
   for i = 0, n do redis.call('ZREM', laneKey(i, t), id) end
   redis.call('HDEL', G, id)
   redis.call('HDEL', OWNER, id)
-  redis.call('ZREM', WAITING, id)
+  if redis.call('ZREM', WAITING, id) == 1 then
+    for _, u in ipairs(redis.call('SMEMBERS', POLLERS)) do redis.call('ZREM', pollLine(u), id) end
+  end
   leaveIfIdle(t)
+end
+-- A poll of a tenant that also waits to submit yields the window to a tenant behind it in the
+-- fair share (a lower pass) whose next job could submit now, and is charged to its tenant's pass
+-- when it goes: behind a rate, weights share the requests, polls included.
+local function yieldsTo(t)
+  local pt = redis.call('ZSCORE', RING, t)
+  if not pt then return false end
+  for _, u in ipairs(redis.call('ZRANGEBYSCORE', RING, '-inf', '(' .. pt)) do
+    for i = 0, n do
+      if redis.call('EXISTS', laneKey(i, u)) == 1 and fits(i, u) then return true end
+    end
+  end
+  return false
+end
+if op == 'request' then
+  if rateMax == 0 then return { 0 } end
+  local wait, free = roomIn('poll')
+  local yields = yieldsTo(tenant)
+  -- its place in line: when it was first refused, moved back the less likely it is to find its task done
+  local place = now + tonumber(ARGV[7 + n])
+  local rank = redis.call('ZRANK', WAITING, jobId)
+  local ahead = rank or redis.call('ZCOUNT', WAITING, '-inf', place)
+  if not yields and wait == 0 and ahead < free + ${POLL_LINE_SLACK} then
+    spend(jobId, 'poll')
+    if rank then
+      redis.call('ZREM', WAITING, jobId)
+      redis.call('ZREM', pollLine(tenant), jobId)
+    end
+    -- a single tenant's polls compete with its own submits only (SUBMIT_SHARE): no pass to keep
+    if redis.call('ZCARD', RING) > 1 and redis.call('ZSCORE', RING, tenant) then charge(tenant) end
+    -- and how many requests the window still has room for after it that no submit waits for: what
+    -- the poll schedule may spend (while submits wait, the room is theirs as soon as it frees)
+    if redis.call('EXISTS', RING) == 1 then return { 0, 0 } end
+    return { 0, math.max(0, free - 1) }
+  end
+  if not rank then
+    redis.call('ZADD', WAITING, place, jobId)
+    redis.call('ZADD', pollLine(tenant), place, jobId)
+    redis.call('SADD', POLLERS, tenant)
+  end
+  -- its turn: after the polls ahead of it, at the pace the window lets polls through
+  local pace = rateWindow / math.max(1, rateMax - reserve)
+  if wait > 0 then return { wait + math.floor(ahead * pace) } end
+  return { math.max(1, math.floor(pace), math.floor((ahead - free + 1) * pace)) }
 end
 local granted = { 0 }
 if op == 'release' then leaveAll(jobId) end
@@ -299,7 +347,7 @@ local perCall = rateMax > 0 and math.max(1, math.ceil(rateMax * 20 / rateWindow)
 local rateBound = false
 for _ = 1, 1000 do
   if capP > 0 and redis.call('ZCARD', P) >= capP then break end
-  if roomIn('submit') > 0 or #granted > perCall then
+  if #granted > perCall then
     rateBound = rateMax > 0
     break
   end
@@ -316,6 +364,10 @@ for _ = 1, 1000 do
     blocked[#blocked + 1] = t
   end
   if not best then break end
+  if roomIn('submit', bestT) > 0 then
+    rateBound = rateMax > 0
+    break
+  end
   redis.call('ZREM', laneKey(best, bestT), bestId)
   for _, s in ipairs(scopes(best, bestT)) do redis.call('ZADD', s[1], now + grantTtl, bestId) end
   redis.call('HSET', G, bestId, bestScore .. '|' .. laneKey(best, bestT))
@@ -351,14 +403,14 @@ redis.call('HSET', OWNER, jobId, tenant)
 -- workers) needs room again, or goes back to the head of its lane
 local grant = redis.call('HGET', G, jobId)
 if holds and grant and rateMax > 0 and now - (tonumber(redis.call('ZSCORE', P, jobId)) - grantTtl) >= rateWindow then
-  if roomIn('submit') == 0 then
+  if roomIn('submit', tenant) == 0 then
     spend(jobId, 'submit')
   else
     requeue(jobId, grant)
     holds = false
   end
 end
-if holds or (fits(lane, tenant, jobId) and redis.call('ZCARD', myLane) == 0 and roomIn('submit') == 0) then
+if holds or (fits(lane, tenant, jobId) and redis.call('ZCARD', myLane) == 0 and roomIn('submit', tenant) == 0) then
   if not holds then
     charge(tenant)
     spend(jobId)
@@ -482,10 +534,10 @@ export class InflightSlots {
    * `chance`: how likely the poll is to find its task done; refused, it stands in line
    * (1 − chance) × `precedenceMs` behind its arrival.
    */
-  async request(jobId: string, chance = 0.5): Promise<RateRoom> {
+  async request(jobId: string, chance = 0.5, tenant = DEFAULT_TENANT): Promise<RateRoom> {
     if (!this.caps.rate) return { waitMs: 0 };
     const behind = Math.round((1 - Math.min(1, Math.max(0, chance))) * (this.caps.rate.precedenceMs ?? POLL_PRECEDENCE_MS));
-    const [waitMs, free] = await this.run("request", jobId, 0, behind);
+    const [waitMs, free] = await this.run("request", jobId, 0, behind, tenant);
     return free === undefined ? { waitMs: Number(waitMs) } : { waitMs: 0, spare: Number(free) / this.caps.rate.max };
   }
 

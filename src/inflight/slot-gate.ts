@@ -9,9 +9,10 @@ export interface SlotGate {
   /**
    * Room in the provider's rate for a poll: 0 when taken, else the ms until there is some.
    * `chance`: how likely the poll is to find its task done (the schedule's `pollChance`); in the
-   * line of refused polls, likelier ones stand further ahead.
+   * line of refused polls, likelier ones stand further ahead. `tenant`: whose poll it is; while
+   * its tenant also waits to submit, it yields to a tenant behind in the fair share.
    */
-  request(jobId: string, chance?: number): Promise<number>;
+  request(jobId: string, tenant: string, chance?: number): Promise<number>;
   /**
    * The share of the provider's rate its recent polls left unused (0–1), as this process's polls
    * read the window (none while submits wait for room); undefined without a rate, or before a

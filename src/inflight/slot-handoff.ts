@@ -101,7 +101,7 @@ export class SlotHandoff implements SlotGate {
       acquire: (jobId, modelId, enqueuedAt, tenant) => this.acquire(member(jobId), modelId, enqueuedAt, tenant),
       uncapped: (modelId, tenant) => this.uncapped(modelId, tenant),
       holdsSlot: (modelId, tenant) => this.holdsSlot(modelId, tenant),
-      request: (jobId, chance) => this.request(member(jobId), chance),
+      request: (jobId, tenant, chance) => this.request(member(jobId), tenant, chance),
       spareRate: () => this.spareRate(),
       recheckDelayMs: (jobId) => this.recheckDelayMs(member(jobId)),
       release: (jobId) => this.release(member(jobId)),
@@ -146,9 +146,9 @@ export class SlotHandoff implements SlotGate {
   }
 
   /** Room in the provider's rate for a poll: 0 when taken, else the ms to wait. A failed look-up lets the poll go. */
-  async request(jobId: string, chance?: number): Promise<number> {
+  async request(jobId: string, tenant: string, chance?: number): Promise<number> {
     try {
-      const room = await this.slots.request(jobId, chance);
+      const room = await this.slots.request(jobId, chance, tenant);
       if (room.spare !== undefined) this.spare.observe(room.spare);
       else if (room.waitMs > 0) this.spare.observe(0);
       return room.waitMs;

@@ -249,14 +249,14 @@ describe("InflightSlots: fair shares between tenants", () => {
     it("the hand-off keeps what the window had to spare at its polls, for the poll schedule", async () => {
       const handoff = new SlotHandoff(slots({ rate: { max: 4, windowMs: 300 } }), async () => undefined, pino({ level: "silent" }));
       expect(handoff.spareRate()).toBeUndefined();
-      expect(await handoff.request("p-1")).toBe(0);
+      expect(await handoff.request("p-1", "default")).toBe(0);
       expect(handoff.spareRate()).toBe(0.75);
-      for (const id of ["p-2", "p-3", "p-4"]) await handoff.request(id);
-      expect(await handoff.request("p-5")).toBeGreaterThan(0);
+      for (const id of ["p-2", "p-3", "p-4"]) await handoff.request(id, "default");
+      expect(await handoff.request("p-5", "default")).toBeGreaterThan(0);
       // four readings after the first (0.5, 0.25, 0, and none for the refused poll) pull it down
       expect(handoff.spareRate()).toBeLessThan(0.7);
       const unrated = new SlotHandoff(slots({}), async () => undefined, pino({ level: "silent" }));
-      await unrated.request("p-6");
+      await unrated.request("p-6", "default");
       expect(unrated.spareRate()).toBeUndefined();
     });
 
@@ -326,6 +326,42 @@ describe("InflightSlots: fair shares between tenants", () => {
       const later: string[] = [];
       for (let i = 0; i < 8; i++) later.push(...(await t.sweep()).granted);
       expect(later).toEqual(["b-8", "b-9"]);
+    });
+
+    it("a tenant's polls yield the window to a tenant behind it in the fair share, whose submits leave them no place", async () => {
+      const s = slots({ rate: { max: 8, windowMs: 300 }, weights: { web: 20 } });
+      for (let i = 0; i < 24; i++) await s.acquire(`b-${i}`, MODEL, i, "bulk");
+      await sleep(320);
+      // bulk submits a window's worth from its line (8 more requests charged to it)
+      const bulk: string[] = [];
+      for (let i = 0; i < 8; i++) bulk.push(...(await s.sweep()).granted);
+      expect(bulk).toHaveLength(8);
+      // bulk's poll meets a full window and waits in line; web arrives, behind bulk
+      expect((await s.request("bulk-poll-0", 0.9, "bulk")).waitMs).toBeGreaterThan(0);
+      for (let i = 0; i < 8; i++) expect((await s.acquire(`w-${i}`, MODEL, 100 + i, "web")).held).toBe(false);
+      await sleep(320);
+      // room for 8: bulk's poll likely to find its task done still yields to web, and web's
+      // submits keep no place for bulk's polls in line
+      expect((await s.request("bulk-poll-1", 0.9, "bulk")).waitMs).toBeGreaterThan(0);
+      const web: string[] = [];
+      for (let i = 0; i < 8; i++) web.push(...(await s.sweep()).granted);
+      expect(web).toEqual(["w-0", "w-1", "w-2", "w-3", "w-4", "w-5", "w-6", "w-7"]);
+      // web has nothing left to submit: bulk's polls go first again, its submits keep their places
+      for (const id of web) expect((await s.acquire(id, MODEL, 0, "web")).held).toBe(true);
+      await sleep(320);
+      expect((await s.request("bulk-poll-0", 0.9, "bulk")).waitMs).toBe(0);
+      expect((await s.request("bulk-poll-1", 0.9, "bulk")).waitMs).toBe(0);
+    });
+
+    it("polls yield only to a tenant behind that could submit now: not to one held back by its own cap", async () => {
+      const s = slots({ rate: { max: 8, windowMs: 300 }, tenantCaps: { web: 1 } });
+      for (let i = 0; i < 8; i++) expect((await s.acquire(`b-${i}`, MODEL, i, "bulk")).held).toBe(true);
+      for (let i = 8; i < 12; i++) expect((await s.acquire(`b-${i}`, MODEL, i, "bulk")).held).toBe(false);
+      await sleep(320);
+      expect((await s.acquire("w-0", MODEL, 100, "web")).held).toBe(true);
+      expect((await s.acquire("w-1", MODEL, 101, "web")).held).toBe(false);
+      // web waits behind bulk in the fair share, but at its own cap: bulk's polls go on
+      expect((await s.request("bulk-poll-0", 0.9, "bulk")).waitMs).toBe(0);
     });
 
     it("refused polls wait in line: each is told a later turn, and one refused later does not go first", async () => {

@@ -114,6 +114,7 @@ describe("pollStep with the planner", () => {
       jobId: "job-1",
       model: video,
       input: {},
+      request: { provider: "tokenhub", model: video.id, input: {}, tenant: "web" },
       provider: { name: "tokenhub", submit: () => Promise.reject(new Error("no")), poll: async () => status },
       log,
       planner: new PollPlanner({ stats: stats.store, random: half, log }),
@@ -153,13 +154,14 @@ describe("pollStep with the planner", () => {
     const chance = asPolling(outcome.state).pollChance;
     expect(chance).toBeGreaterThan(0);
     expect(chance).toBeLessThanOrEqual(1);
-    const asked: Array<number | undefined> = [];
+    const asked: Array<[string, number | undefined]> = [];
     const next = {
       ...ctx,
-      slots: { request: async (_id: string, c?: number) => (asked.push(c), 0), spareRate: () => undefined },
+      slots: { request: async (_id: string, tenant: string, c?: number) => (asked.push([tenant, c]), 0), spareRate: () => undefined },
     } as unknown as StepContext;
     await pollStep(asPolling(outcome.state), next);
-    expect(asked).toEqual([chance]);
+    // and the job's tenant: behind a rate, its polls count in its fair share
+    expect(asked).toEqual([["web", chance]]);
   });
 
   it("records the duration of a task that succeeded, and only then", async () => {

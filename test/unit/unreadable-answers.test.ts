@@ -32,6 +32,7 @@ function context(answers: Array<TaskStatus | Error>, maxBadAnswers = 3) {
   const ctx = {
     jobId: "job-1",
     model,
+    request: { provider: "gateway", model: model.id, input: {} },
     provider,
     log,
     maxBadAnswers,

@@ -6,6 +6,7 @@ import { unreadableAnswerOutcome } from "./unreadable-answers.js";
 import { isProviderError } from "../../providers/provider-error.js";
 import { assertNever } from "../../util/assert-never.js";
 import { usageOf } from "../../billing/usage-of.js";
+import { tenantOf } from "../../contract/tenant.js";
 
 /** Progress reports kept in the state for the poll schedule: enough for a rate, a few bytes. */
 const PROGRESS_SAMPLES = 4;
@@ -15,7 +16,7 @@ export async function pollStep(state: PollState, ctx: PollContext): Promise<Step
   // behind the provider's rate, a poll takes room first; a full window is waited out (polls never queue
   // behind submits), in a line where polls likelier to find their task done stand further ahead. The
   // first poll after the submit has no chance set: it learns the progress, it stands as a hopeless one
-  const roomInMs = await ctx.slots.request(ctx.jobId, state.pollChance ?? 0);
+  const roomInMs = await ctx.slots.request(ctx.jobId, tenantOf(ctx.request), state.pollChance ?? 0);
   if (roomInMs > 0) return waitForRate(state, roomInMs, ctx.random);
   let status;
   try {

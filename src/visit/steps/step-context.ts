@@ -80,7 +80,7 @@ export type SubmitContext = RetryContext &
 
 /** What the poll step sees: the provider, the poll schedule, and what an unreadable answer needs. */
 export type PollContext = RetryContext &
-  Pick<StepContext, "provider" | "model" | "input" | "planner" | "maxBadAnswers" | "secrets" | "slots">;
+  Pick<StepContext, "provider" | "model" | "input" | "planner" | "maxBadAnswers" | "secrets" | "slots" | "request">;
 
 /** What the archive step sees: the store, the download, the limits, and what the archive keys are made of. */
 export type ArchiveContext = RetryContext &

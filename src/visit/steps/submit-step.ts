@@ -37,7 +37,7 @@ export async function submitStep(state: SubmitState, ctx: SubmitContext): Promis
     return parked(state, ctx, reason);
   }
   // a job that kept its slot through an earlier call (a 429, an unknown outcome) still needs room in the provider's rate
-  const roomInMs = state.slot ? await ctx.slots.request(ctx.jobId) : 0;
+  const roomInMs = state.slot ? await ctx.slots.request(ctx.jobId, tenant) : 0;
   if (roomInMs > 0) return waitForRate(state, roomInMs, ctx.random);
   const holding = {
     ...state,
