@@ -157,11 +157,15 @@ local POLLERS = RATE .. ':pollers'
 local function pollLine(t) return WAITING .. ':' .. t end
 local reserve = math.floor(rateMax * ${SUBMIT_SHARE})
 local function passOf(t) return tonumber(redis.call('HGET', PASS, t) or '0') end
+-- the pass t is served at now: its own while it waits, else at least the last one served
+local function servedAt(t)
+  if redis.call('ZSCORE', RING, t) then return passOf(t) end
+  return math.max(passOf(t), passOf('*'))
+end
 -- polls in line of tenants ahead of t in the fair share (waiting to submit too, with a higher
 -- pass): t's submits leave them no place, as their polls leave t's submits the room (\`request\`)
 local function pollsAheadOf(t)
-  local c, pt = 0, math.max(passOf(t), passOf('*'))
-  if redis.call('ZSCORE', RING, t) then pt = passOf(t) end
+  local c, pt = 0, servedAt(t)
   for _, u in ipairs(redis.call('SMEMBERS', POLLERS)) do
     local s = u ~= t and redis.call('ZSCORE', RING, u)
     if s and tonumber(s) > pt then c = c + redis.call('ZCARD', pollLine(u)) end
@@ -170,15 +174,20 @@ local function pollsAheadOf(t)
 end
 -- room for one more request of this kind (a submit: of tenant t): 0 and the free places, or the
 -- ms until there is room
+local trimmed = false
 local function roomIn(kind, t)
   if rateMax == 0 then return 0, 1 end
-  redis.call('ZREMRANGEBYSCORE', RATE, '-inf', now - rateWindow)
-  redis.call('ZREMRANGEBYSCORE', RATE_S, '-inf', now - rateWindow)
-  -- a poll in line that long was given up (its job ended): it no longer holds a place
-  redis.call('ZREMRANGEBYSCORE', WAITING, '-inf', now - ${POLL_LINE_TTL_MS})
-  for _, u in ipairs(redis.call('SMEMBERS', POLLERS)) do
-    redis.call('ZREMRANGEBYSCORE', pollLine(u), '-inf', now - ${POLL_LINE_TTL_MS})
-    if redis.call('EXISTS', pollLine(u)) == 0 then redis.call('SREM', POLLERS, u) end
+  -- once per call of the script: \`now\` does not move, and nothing it adds is that old
+  if not trimmed then
+    trimmed = true
+    redis.call('ZREMRANGEBYSCORE', RATE, '-inf', now - rateWindow)
+    redis.call('ZREMRANGEBYSCORE', RATE_S, '-inf', now - rateWindow)
+    -- a poll in line that long was given up (its job ended): it no longer holds a place
+    redis.call('ZREMRANGEBYSCORE', WAITING, '-inf', now - ${POLL_LINE_TTL_MS})
+    for _, u in ipairs(redis.call('SMEMBERS', POLLERS)) do
+      redis.call('ZREMRANGEBYSCORE', pollLine(u), '-inf', now - ${POLL_LINE_TTL_MS})
+      if redis.call('EXISTS', pollLine(u)) == 0 then redis.call('SREM', POLLERS, u) end
+    end
   end
   local count, submits = redis.call('ZCARD', RATE), redis.call('ZCARD', RATE_S)
   local held = 0
@@ -236,8 +245,7 @@ local function leaveIfIdle(t)
   if redis.call('EXISTS', heldBy(t)) == 0 then redis.call('HDEL', PASS, t) end
 end
 local function charge(t)
-  local p = math.max(passOf(t), passOf('*'))
-  if redis.call('ZSCORE', RING, t) then p = passOf(t) end
+  local p = servedAt(t)
   if p > passOf('*') then redis.call('HSET', PASS, '*', p) end
   redis.call('HSET', PASS, t, p + 1 / weightOf(t))
   if redis.call('ZSCORE', RING, t) then redis.call('ZADD', RING, p + 1 / weightOf(t), t) end
@@ -271,12 +279,11 @@ end
 if op == 'request' then
   if rateMax == 0 then return { 0 } end
   local wait, free = roomIn('poll')
-  local yields = yieldsTo(tenant)
   -- its place in line: when it was first refused, moved back the less likely it is to find its task done
   local place = now + tonumber(ARGV[7 + n])
   local rank = redis.call('ZRANK', WAITING, jobId)
   local ahead = rank or redis.call('ZCOUNT', WAITING, '-inf', place)
-  if not yields and wait == 0 and ahead < free + ${POLL_LINE_SLACK} then
+  if wait == 0 and ahead < free + ${POLL_LINE_SLACK} and not yieldsTo(tenant) then
     spend(jobId, 'poll')
     if rank then
       redis.call('ZREM', WAITING, jobId)
@@ -294,7 +301,8 @@ if op == 'request' then
     redis.call('ZADD', pollLine(tenant), place, jobId)
     redis.call('SADD', POLLERS, tenant)
   end
-  -- its turn: after the polls ahead of it, at the pace the window lets polls through
+  -- its turn: after the polls ahead of it, at the pace the window lets polls through (one that
+  -- yielded with room free: after one poll's pace, once the room went to the tenant behind)
   local pace = rateWindow / math.max(1, rateMax - reserve)
   if wait > 0 then return { wait + math.floor(ahead * pace) } end
   return { math.max(1, math.floor(pace), math.floor((ahead - free + 1) * pace)) }
@@ -532,9 +540,10 @@ export class InflightSlots {
    * never queue behind waiting submits. When taken behind a rate, `spare` is the share of the
    * window still free after this request (0–1), and 0 while submits wait: that room is theirs.
    * `chance`: how likely the poll is to find its task done; refused, it stands in line
-   * (1 − chance) × `precedenceMs` behind its arrival.
+   * (1 − chance) × `precedenceMs` behind its arrival. `tenant`: whose poll it is; while that
+   * tenant also waits to submit, the poll counts in its fair share of the window.
    */
-  async request(jobId: string, chance = 0.5, tenant = DEFAULT_TENANT): Promise<RateRoom> {
+  async request(jobId: string, tenant = DEFAULT_TENANT, chance = 0.5): Promise<RateRoom> {
     if (!this.caps.rate) return { waitMs: 0 };
     const behind = Math.round((1 - Math.min(1, Math.max(0, chance))) * (this.caps.rate.precedenceMs ?? POLL_PRECEDENCE_MS));
     const [waitMs, free] = await this.run("request", jobId, 0, behind, tenant);

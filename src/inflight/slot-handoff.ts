@@ -148,7 +148,7 @@ export class SlotHandoff implements SlotGate {
   /** Room in the provider's rate for a poll: 0 when taken, else the ms to wait. A failed look-up lets the poll go. */
   async request(jobId: string, tenant: string, chance?: number): Promise<number> {
     try {
-      const room = await this.slots.request(jobId, chance, tenant);
+      const room = await this.slots.request(jobId, tenant, chance);
       if (room.spare !== undefined) this.spare.observe(room.spare);
       else if (room.waitMs > 0) this.spare.observe(0);
       return room.waitMs;

@@ -337,20 +337,20 @@ describe("InflightSlots: fair shares between tenants", () => {
       for (let i = 0; i < 8; i++) bulk.push(...(await s.sweep()).granted);
       expect(bulk).toHaveLength(8);
       // bulk's poll meets a full window and waits in line; web arrives, behind bulk
-      expect((await s.request("bulk-poll-0", 0.9, "bulk")).waitMs).toBeGreaterThan(0);
+      expect((await s.request("bulk-poll-0", "bulk", 0.9)).waitMs).toBeGreaterThan(0);
       for (let i = 0; i < 8; i++) expect((await s.acquire(`w-${i}`, MODEL, 100 + i, "web")).held).toBe(false);
       await sleep(320);
       // room for 8: bulk's poll likely to find its task done still yields to web, and web's
       // submits keep no place for bulk's polls in line
-      expect((await s.request("bulk-poll-1", 0.9, "bulk")).waitMs).toBeGreaterThan(0);
+      expect((await s.request("bulk-poll-1", "bulk", 0.9)).waitMs).toBeGreaterThan(0);
       const web: string[] = [];
       for (let i = 0; i < 8; i++) web.push(...(await s.sweep()).granted);
       expect(web).toEqual(["w-0", "w-1", "w-2", "w-3", "w-4", "w-5", "w-6", "w-7"]);
       // web has nothing left to submit: bulk's polls go first again, its submits keep their places
       for (const id of web) expect((await s.acquire(id, MODEL, 0, "web")).held).toBe(true);
       await sleep(320);
-      expect((await s.request("bulk-poll-0", 0.9, "bulk")).waitMs).toBe(0);
-      expect((await s.request("bulk-poll-1", 0.9, "bulk")).waitMs).toBe(0);
+      expect((await s.request("bulk-poll-0", "bulk", 0.9)).waitMs).toBe(0);
+      expect((await s.request("bulk-poll-1", "bulk", 0.9)).waitMs).toBe(0);
     });
 
     it("polls yield only to a tenant behind that could submit now: not to one held back by its own cap", async () => {
@@ -361,7 +361,7 @@ describe("InflightSlots: fair shares between tenants", () => {
       expect((await s.acquire("w-0", MODEL, 100, "web")).held).toBe(true);
       expect((await s.acquire("w-1", MODEL, 101, "web")).held).toBe(false);
       // web waits behind bulk in the fair share, but at its own cap: bulk's polls go on
-      expect((await s.request("bulk-poll-0", 0.9, "bulk")).waitMs).toBe(0);
+      expect((await s.request("bulk-poll-0", "bulk", 0.9)).waitMs).toBe(0);
     });
 
     it("refused polls wait in line: each is told a later turn, and one refused later does not go first", async () => {
@@ -390,14 +390,14 @@ describe("InflightSlots: fair shares between tenants", () => {
       await s.request("p-1");
       await s.request("p-2");
       const unlikely = [];
-      for (const id of ["u-1", "u-2", "u-3", "u-4"]) unlikely.push((await s.request(id, 0.05)).waitMs);
+      for (const id of ["u-1", "u-2", "u-3", "u-4"]) unlikely.push((await s.request(id, "default", 0.05)).waitMs);
       // refused last, told the first turn: no unlikely poll stands ahead of it
-      const likely = (await s.request("likely", 0.95)).waitMs;
+      const likely = (await s.request("likely", "default", 0.95)).waitMs;
       expect(likely).toBeLessThan(unlikely[1]!);
       await sleep(310);
       // room for two: the last unlikely poll has four ahead of it now, the likely one none
-      expect((await s.request("u-4", 0.05)).waitMs).toBeGreaterThan(0);
-      expect((await s.request("likely", 0.95)).waitMs).toBe(0);
+      expect((await s.request("u-4", "default", 0.05)).waitMs).toBeGreaterThan(0);
+      expect((await s.request("likely", "default", 0.95)).waitMs).toBe(0);
     });
 
     it("the room a rate leaves is shared between waiting tenants, as slots are", async () => {
