@@ -31,9 +31,10 @@ const CPU_GOAL = 1.25;
  * worker being ready to the last webhook. Its baseline is the handmade pipeline: the same work
  * (submit, status request, download to the same store, signed webhook) in one visit of a bare
  * BullMQ processor, no state kept. The figure is worker CPU per job, kiln against that, both
- * measured in the same run, alternating (kiln, handmade, handmade, kiln, ...:
- * `BENCH_LIFECYCLE_PASSES` each, default 2), medians compared. Bare BullMQ no-op jobs on the
- * same Redis give the rates context.
+ * measured in the same run, alternating (kiln, handmade, durable, then the reverse, ...:
+ * `BENCH_LIFECYCLE_PASSES` each, default 2), medians compared. The durable side, the handmade
+ * pipeline with the least BullMQ and Redis kiln's guarantees take, is the floor of the ratio;
+ * bare BullMQ no-op jobs on the same Redis give the rates context.
  */
 export async function lifecycleRow(
   ctx: BenchContext,
@@ -61,18 +62,22 @@ export async function lifecycleRow(
     };
     const handmadeDir = `${ctx.scratchDir}/handmade`;
     await mkdir(handmadeDir, { recursive: true });
-    const handmadeRun = () => handmadePipeline(stack, jobs, hooks, s3 ? { s3 } : { archiveDir: handmadeDir }, meters);
+    const handmadeRun = (durable: boolean) =>
+      handmadePipeline(stack, jobs, hooks, s3 ? { s3 } : { archiveDir: handmadeDir }, meters, durable);
 
     // BENCH_COMPARE_BIN=<another checkout's bin/kiln.js>: that build runs the same lifecycles in
     // this run too (BENCH_COMPARE_PASSES each, default 4), and the row reports the ratio of the medians
     const compareBin = process.env.BENCH_COMPARE_BIN;
     const passes = Number((compareBin ? process.env.BENCH_COMPARE_PASSES : process.env.BENCH_LIFECYCLE_PASSES) ?? (compareBin ? 4 : 2));
-    const sides: Side[] = ["kiln", "handmade", ...(compareBin ? (["compared"] as const) : [])];
+    const sides: Side[] = ["kiln", "handmade", "durable", ...(compareBin ? (["compared"] as const) : [])];
     const runs: Array<{ side: Side; run: Lifecycles }> = [];
     for (let pass = 0; pass < passes; pass++) {
       // ABBA order: a drift over the run (another process taking CPU) weighs on every side alike
       for (const side of pass % 2 ? [...sides].reverse() : sides) {
-        const run = side === "handmade" ? await handmadeRun() : await kilnRun(side === "kiln" ? KILN_BIN : compareBin!);
+        const run =
+          side === "handmade" || side === "durable"
+            ? await handmadeRun(side === "durable")
+            : await kilnRun(side === "kiln" ? KILN_BIN : compareBin!);
         ctx.log(`${side}: ${jobs} lifecycles in ${run.seconds.toFixed(1)} s, ${(run.cpuMs / jobs).toFixed(2)} ms CPU per job`);
         runs.push({ side, run });
       }
@@ -82,6 +87,7 @@ export async function lifecycleRow(
     const rate = (side: Side) => median(of(side).map((r) => jobs / r.seconds));
     const kilnCpu = median(perJob("kiln"));
     const handmadeCpu = median(perJob("handmade"));
+    const durableCpu = median(perJob("durable"));
     const ratio = kilnCpu / handmadeCpu;
     const kiln = of("kiln")[0]!;
     const handmade = of("handmade")[0]!;
@@ -107,6 +113,10 @@ export async function lifecycleRow(
         "runs per side (alternating, medians compared)": passes,
         "kiln worker CPU ms per job (each run)": list(perJob("kiln")),
         "handmade pipeline CPU ms per job (each run)": list(perJob("handmade")),
+        // the least BullMQ and Redis that kiln's guarantees take, by hand: the floor of the ratio above
+        "handmade with kiln's guarantees CPU ms per job (each run)": list(perJob("durable")),
+        "handmade with kiln's guarantees / handmade pipeline (medians)": round(durableCpu / handmadeCpu, 3),
+        "kiln / handmade with kiln's guarantees (medians)": round(kilnCpu / durableCpu, 3),
         ...(compareBin
           ? {
               "compared build": buildOf(compareBin),
@@ -116,6 +126,7 @@ export async function lifecycleRow(
           : {}),
         "kiln jobs/s": round(rate("kiln")),
         "handmade pipeline jobs/s": round(rate("handmade")),
+        "handmade with kiln's guarantees jobs/s": round(rate("durable")),
         "kiln / handmade pipeline (jobs/s)": round(rate("kiln") / rate("handmade"), 3),
         "kiln s (first run)": round(kiln.seconds, 2),
         "no-op jobs/s (bare BullMQ, no work)": round(noopRate),
@@ -125,6 +136,7 @@ export async function lifecycleRow(
         // script calls are the round trips BullMQ and kiln send; the rest run inside the scripts
         "kiln Redis script calls per job": round((kiln.commands.evalsha ?? 0) / jobs, 2),
         "handmade Redis script calls per job": round((handmade.commands.evalsha ?? 0) / jobs, 2),
+        "handmade with kiln's guarantees Redis script calls per job": round((of("durable")[0]!.commands.evalsha ?? 0) / jobs, 2),
         "no-op Redis script calls per job": round((noop.commands.evalsha ?? 0) / jobs, 2),
         "kiln Redis commands per job (scripts included)": round(callTotal(kiln.commands) / jobs, 1),
         "handmade Redis commands per job (scripts included)": round(callTotal(handmade.commands) / jobs, 1),
@@ -143,7 +155,8 @@ export async function lifecycleRow(
   }
 }
 
-type Side = "kiln" | "handmade" | "compared";
+/** `durable`: the handmade pipeline with the steps kiln's guarantees take (`durableLifecycle` of the bare worker). */
+type Side = "kiln" | "handmade" | "durable" | "compared";
 
 /** BENCH_CPU_PROF=<dir>: the kiln worker and the handmade pipeline run under --cpu-prof into that directory. */
 const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [];
@@ -213,10 +226,13 @@ async function handmadePipeline(
   webhookUrl: string,
   store: { archiveDir: string } | { s3: S3Handle },
   meters: Record<string, number>,
+  durable = false,
 ): Promise<Lifecycles> {
-  await enqueueBare(stack.redisUrl, "bare-pipeline", jobs, (i) => ({ prompt: `handmade image ${i}` }));
+  const queue = durable ? "bare-durable" : "bare-pipeline";
+  await enqueueBare(stack.redisUrl, queue, jobs, (i) => ({ prompt: `handmade image ${i}` }));
   const config = {
-    queue: "bare-pipeline",
+    queue,
+    durable,
     simUrl: stack.simUrl,
     apiKey: BENCH_API_KEY,
     webhookUrl,

@@ -4,7 +4,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { DelayedError, Worker, type Job } from "bullmq";
+import { DelayedError, Queue, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { request } from "undici";
 
@@ -25,6 +25,9 @@ import { request } from "undici";
  * - `pipelineS3`: the same with the output streamed to S3 instead (`s3` in the config) by
  *   lib-storage's `Upload` on an `S3Client` of the SDK's defaults: for a 16 KiB output one
  *   PutObject with its CRC32 checksum, the request kiln's S3 store sends.
+ * - either pipeline with `durable` in the config: the same work with the least BullMQ and Redis
+ *   that kiln's guarantees take, written by hand (`durableLifecycle`). The floor those
+ *   guarantees set, below which no kiln build can go.
  *
  * It writes JSON lines on stdout: `{readyAt}` once the worker runs, `{count, countAt}` every
  * 250 ms, and `{doneAt}` when `target` jobs are done.
@@ -48,6 +51,8 @@ interface Config {
   s3?: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean };
   webhookUrl?: string;
   webhookSecret?: string;
+  /** pipeline, pipelineS3: with the steps kiln's guarantees take (`durableLifecycle`). */
+  durable?: boolean;
 }
 
 const [mode, json] = process.argv.slice(2);
@@ -82,12 +87,14 @@ const processors: Record<string, (job: Job, token?: string) => Promise<unknown>>
     counted();
     return undefined;
   },
-  async pipeline(job) {
+  async pipeline(job, token) {
+    if (config.durable) return durableLifecycle(job, token!, toFile);
     await handmadeLifecycle(job.id!, String((job.data as { prompt?: string }).prompt ?? ""), toFile);
     counted();
     return undefined;
   },
-  async pipelineS3(job) {
+  async pipelineS3(job, token) {
+    if (config.durable) return durableLifecycle(job, token!, toS3);
     await handmadeLifecycle(job.id!, String((job.data as { prompt?: string }).prompt ?? ""), toS3);
     counted();
     return undefined;
@@ -127,7 +134,48 @@ async function handmadeLifecycle(jobId: string, prompt: string, store: Store): P
   if (status.status !== "completed") throw new Error(`task ${id} is ${status.status} (the row's tasks finish at once)`);
   const download = await request(status.data![0]!.url);
   await store(jobId, download.body);
-  const body = JSON.stringify({ type: "generation.completed", timestamp: new Date().toISOString(), data: { id: jobId, taskId: id } });
+  await signedWebhook(jobId, id!);
+}
+
+/** What `durableLifecycle` keeps in the job's data between its visits. */
+interface DurableData {
+  prompt?: string;
+  submitCalls?: number;
+  taskId?: string;
+  archived?: boolean;
+}
+
+/** The queue of the durable pipeline's webhooks, and its worker (`durable` only). */
+let webhooks: Queue | undefined;
+
+/**
+ * The handmade lifecycle with the least that kiln's guarantees take, each the way a BullMQ user
+ * would write it: a submit never sent twice unknowingly (the attempt stored before the request,
+ * the task id right after it); the poll in a visit of its own, the slot free while the task runs
+ * (`moveToDelayed`); the outputs recorded as archived before the webhook is owed; the webhook a
+ * job of its own, so it survives a crash and retries apart from the generation. Three visits,
+ * three data writes and one enqueue, against one visit of the plain pipeline. None of kiln's
+ * other work: no validation, budgets, slots, poll statistics, logging, hashing or cancel checks.
+ */
+async function durableLifecycle(job: Job, token: string, store: Store): Promise<void> {
+  const data = job.data as DurableData;
+  if (!data.taskId) {
+    await job.updateData({ ...data, submitCalls: (data.submitCalls ?? 0) + 1 });
+    const { id } = await api("/v1/api/image/submit", { prompt: data.prompt ?? "" });
+    await job.updateData({ ...job.data, taskId: id });
+    await job.moveToDelayed(Date.now(), token);
+    throw new DelayedError();
+  }
+  const status = await api("/v1/api/image/query", { id: data.taskId });
+  if (status.status !== "completed") throw new Error(`task ${data.taskId} is ${status.status} (the row's tasks finish at once)`);
+  const download = await request(status.data![0]!.url);
+  await store(job.id!, download.body);
+  await job.updateData({ ...data, archived: true });
+  await webhooks!.add("deliver", { jobId: job.id, taskId: data.taskId }, { jobId: `webhook-${job.id}`, removeOnComplete: true });
+}
+
+async function signedWebhook(jobId: string, taskId: string): Promise<void> {
+  const body = JSON.stringify({ type: "generation.completed", timestamp: new Date().toISOString(), data: { id: jobId, taskId } });
   const messageId = `msg_${randomUUID()}`;
   const timestamp = String(Math.floor(Date.now() / 1000));
   const key = Buffer.from(config.webhookSecret!.slice("whsec_".length), "base64");
@@ -171,18 +219,40 @@ async function main(): Promise<void> {
     autorun: false,
   });
   worker.on("error", (err) => process.stderr.write(`baseline worker error: ${err.message}\n`));
+  // a pipeline's job never fails but by a bug: the row stops at once instead of waiting for its target
+  const fatal = (job: Job | undefined, err: Error) => {
+    process.stderr.write(`baseline ${mode} job ${job?.id} failed: ${err.message}\n`);
+    process.exit(1);
+  };
+  if (mode === "pipeline" || mode === "pipelineS3") worker.on("failed", fatal);
+  const webhookQueue = `${config.queue}-webhooks`;
+  webhooks = config.durable ? new Queue(webhookQueue, { connection, prefix: config.prefix }) : undefined;
+  const webhookWorker = config.durable
+    ? new Worker(
+        webhookQueue,
+        async (job: Job<{ jobId: string; taskId: string }>) => {
+          await signedWebhook(job.data.jobId, job.data.taskId);
+          counted();
+        },
+        { connection, prefix: config.prefix, concurrency: config.concurrency, autorun: false },
+      )
+    : undefined;
+  webhookWorker?.on("failed", fatal);
   const timer = setInterval(() => {
     say({ count, countAt: Date.now() });
   }, 250);
   process.once("SIGTERM", () => {
     clearInterval(timer);
-    void worker
-      .close()
+    void Promise.all([worker.close(), webhookWorker?.close(), webhooks?.close()])
       .then(() => connection.quit())
       .finally(() => process.exit(0));
   });
   await worker.waitUntilReady();
   void worker.run();
+  if (webhookWorker) {
+    await webhookWorker.waitUntilReady();
+    void webhookWorker.run();
+  }
   say({ readyAt: Date.now() });
 }
 
