@@ -152,9 +152,21 @@ local RATE = P .. ':rate'
 -- likely they are to find their task done) and are told when their turn should come, so they
 -- neither spin on a full window nor lose their place to polls that fell due after them.
 local RATE_S, WAITING = RATE .. ':submits', RATE .. ':polls'
--- with tenants, each refused poll also stands in its tenant's line (\`POLLERS\`: tenants with one)
+-- with tenants, each refused poll also stands in its tenant's line (\`POLLERS\`: tenants with one).
+-- The lines are trimmed by the tenant that adds to them and read without their stale polls, so
+-- no call walks every tenant's line to trim it
 local POLLERS = RATE .. ':pollers'
 local function pollLine(t) return WAITING .. ':' .. t end
+local staleBefore = now - ${POLL_LINE_TTL_MS}
+-- the polls in u's line, those given up left out; a line with none left goes
+local function inLineOf(u)
+  local c = redis.call('ZCOUNT', pollLine(u), '(' .. staleBefore, '+inf')
+  if c == 0 then
+    redis.call('DEL', pollLine(u))
+    redis.call('SREM', POLLERS, u)
+  end
+  return c
+end
 local reserve = math.floor(rateMax * ${SUBMIT_SHARE})
 local function passOf(t) return tonumber(redis.call('HGET', PASS, t) or '0') end
 -- the pass t is served at now: its own while it waits, else at least the last one served
@@ -166,9 +178,16 @@ end
 -- pass): t's submits leave them no place, as their polls leave t's submits the room (\`request\`)
 local function pollsAheadOf(t)
   local c, pt = 0, servedAt(t)
+  -- whichever is shorter: the tenants ahead in the ring, or those with polls in line
+  if redis.call('ZCOUNT', RING, '(' .. pt, '+inf') <= redis.call('SCARD', POLLERS) then
+    for _, u in ipairs(redis.call('ZRANGEBYSCORE', RING, '(' .. pt, '+inf')) do
+      if u ~= t and redis.call('SISMEMBER', POLLERS, u) == 1 then c = c + inLineOf(u) end
+    end
+    return c
+  end
   for _, u in ipairs(redis.call('SMEMBERS', POLLERS)) do
     local s = u ~= t and redis.call('ZSCORE', RING, u)
-    if s and tonumber(s) > pt then c = c + redis.call('ZCARD', pollLine(u)) end
+    if s and tonumber(s) > pt then c = c + inLineOf(u) end
   end
   return c
 end
@@ -183,11 +202,7 @@ local function roomIn(kind, t)
     redis.call('ZREMRANGEBYSCORE', RATE, '-inf', now - rateWindow)
     redis.call('ZREMRANGEBYSCORE', RATE_S, '-inf', now - rateWindow)
     -- a poll in line that long was given up (its job ended): it no longer holds a place
-    redis.call('ZREMRANGEBYSCORE', WAITING, '-inf', now - ${POLL_LINE_TTL_MS})
-    for _, u in ipairs(redis.call('SMEMBERS', POLLERS)) do
-      redis.call('ZREMRANGEBYSCORE', pollLine(u), '-inf', now - ${POLL_LINE_TTL_MS})
-      if redis.call('EXISTS', pollLine(u)) == 0 then redis.call('SREM', POLLERS, u) end
-    end
+    redis.call('ZREMRANGEBYSCORE', WAITING, '-inf', staleBefore)
   end
   local count, submits = redis.call('ZCARD', RATE), redis.call('ZCARD', RATE_S)
   local held = 0
@@ -258,7 +273,8 @@ local function leaveAll(id)
   for i = 0, n do redis.call('ZREM', laneKey(i, t), id) end
   redis.call('HDEL', G, id)
   redis.call('HDEL', OWNER, id)
-  if redis.call('ZREM', WAITING, id) == 1 then
+  -- its tenant's line, or (a poll whose tenant is not known here) whichever line holds it
+  if redis.call('ZREM', WAITING, id) == 1 and redis.call('ZREM', pollLine(t), id) == 0 then
     for _, u in ipairs(redis.call('SMEMBERS', POLLERS)) do redis.call('ZREM', pollLine(u), id) end
   end
   leaveIfIdle(t)
@@ -298,6 +314,7 @@ if op == 'request' then
   end
   if not rank then
     redis.call('ZADD', WAITING, place, jobId)
+    redis.call('ZREMRANGEBYSCORE', pollLine(tenant), '-inf', staleBefore)
     redis.call('ZADD', pollLine(tenant), place, jobId)
     redis.call('SADD', POLLERS, tenant)
   end

@@ -7,6 +7,8 @@ import { SlotHandoff } from "../../src/inflight/slot-handoff.js";
 import pino from "pino";
 import { cleanPrefix } from "../support/kiln-harness.js";
 import { readFileSync } from "node:fs";
+import { monitorRedis } from "../support/redis-monitor.js";
+import { until } from "../support/until.js";
 
 /** The slots script of the version before tenants, for a rolling upgrade: both run on the same keys. */
 const BEFORE_TENANTS = readFileSync(new URL("../fixtures/slots-before-tenants.lua", import.meta.url), "utf8");
@@ -362,6 +364,40 @@ describe("InflightSlots: fair shares between tenants", () => {
       expect((await s.acquire("w-1", MODEL, 101, "web")).held).toBe(false);
       // web waits behind bulk in the fair share, but at its own cap: bulk's polls go on
       expect((await s.request("bulk-poll-0", "bulk", 0.9)).waitMs).toBe(0);
+    });
+
+    /** The commands the slots script ran on `prefix`'s keys while `action` ran (other tests' keys left out). */
+    async function scriptCommands(prefix: string, action: () => Promise<unknown>): Promise<number> {
+      const watch = await monitorRedis(inject("redisUrl"));
+      await action();
+      const marker = randomUUID();
+      await redis.echo(marker);
+      await until("the monitor's copy of the marker", () => watch.commands.some((c) => c.args[1] === marker), 10_000);
+      await watch.stop();
+      return watch.commands.filter((c) => c.client === "lua" && c.args.slice(1).some((a) => a.startsWith(prefix))).length;
+    }
+
+    it("a poll's turn, the pump and a release touch a few tenants' lines, however many tenants have polls in line", async () => {
+      const s = slots({ provider: 1000, rate: { max: 4, windowMs: 60_000 } });
+      const prefix = prefixes.at(-1)!;
+      // k holds a slot and its poll meets a full window, then 300 other tenants' polls do
+      expect((await s.acquire("k", MODEL, 0, "t-k")).held).toBe(true);
+      for (const id of ["x-0", "x-1", "x-2"]) expect((await s.request(id, "x")).waitMs).toBe(0);
+      expect((await s.request("k", "t-k")).waitMs).toBeGreaterThan(0);
+      for (let i = 0; i < 300; i++) expect((await s.request(`p-${i}`, `t${i}`)).waitMs).toBeGreaterThan(0);
+      // a refused poll of one more tenant: its own line, not the 301 others
+      expect(await scriptCommands(prefix, async () => expect((await s.request("probe", "t-new")).waitMs).toBeGreaterThan(0))).toBeLessThan(
+        50,
+      );
+      // k's task ends: it leaves its tenant's line, found by its owner, not by looking in every line
+      expect(await scriptCommands(prefix, () => s.release("k"))).toBeLessThan(50);
+      expect(await redis.zscore(`${prefix}:inflight:tokenhub:rate:polls:t-k`, "k")).toBeNull();
+      expect(await redis.zscore(`${prefix}:inflight:tokenhub:rate:polls`, "k")).toBeNull();
+      // a tenant waits to submit: the pump's room check counts the polls of tenants ahead of it only
+      expect((await s.acquire("a-0", MODEL, 1, "a")).held).toBe(false);
+      expect(await scriptCommands(prefix, () => s.sweep())).toBeLessThan(50);
+      // the others' polls keep their places
+      expect(await redis.zcard(`${prefix}:inflight:tokenhub:rate:polls`)).toBe(301);
     });
 
     it("refused polls wait in line: each is told a later turn, and one refused later does not go first", async () => {
