@@ -169,7 +169,8 @@ async function durableLifecycle(job: Job, token: string, store: Store): Promise<
   const status = await api("/v1/api/image/query", { id: data.taskId });
   if (status.status !== "completed") throw new Error(`task ${data.taskId} is ${status.status} (the row's tasks finish at once)`);
   const download = await request(status.data![0]!.url);
-  await store(job.id!, download.body);
+  // a name of its own: the handmade side's jobs are numbered from 1 too, and would be overwritten
+  await store(`durable-${job.id}`, download.body);
   await job.updateData({ ...data, archived: true });
   await webhooks!.add("deliver", { jobId: job.id, taskId: data.taskId }, { jobId: `webhook-${job.id}`, removeOnComplete: true });
 }
@@ -243,7 +244,11 @@ async function main(): Promise<void> {
   }, 250);
   process.once("SIGTERM", () => {
     clearInterval(timer);
-    void Promise.all([worker.close(), webhookWorker?.close(), webhooks?.close()])
+    // in order: a generation job that ends while closing still enqueues its webhook
+    void worker
+      .close()
+      .then(() => webhooks?.close())
+      .then(() => webhookWorker?.close())
       .then(() => connection.quit())
       .finally(() => process.exit(0));
   });

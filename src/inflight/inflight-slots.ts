@@ -178,9 +178,11 @@ end
 -- pass): t's submits leave them no place, as their polls leave t's submits the room (\`request\`)
 local function pollsAheadOf(t)
   local c, pt = 0, servedAt(t)
-  -- whichever is shorter: the tenants ahead in the ring, or those with polls in line
-  if redis.call('ZCOUNT', RING, '(' .. pt, '+inf') <= redis.call('SCARD', POLLERS) then
-    for _, u in ipairs(redis.call('ZRANGEBYSCORE', RING, '(' .. pt, '+inf')) do
+  -- whichever is shorter: the tenants ahead in the ring, or those with polls in line (the bound
+  -- spelled with every digit: Lua's own spelling keeps 14)
+  local above = '(' .. string.format('%.17g', pt)
+  if redis.call('ZCOUNT', RING, above, '+inf') <= redis.call('SCARD', POLLERS) then
+    for _, u in ipairs(redis.call('ZRANGEBYSCORE', RING, above, '+inf')) do
       if u ~= t and redis.call('SISMEMBER', POLLERS, u) == 1 then c = c + inLineOf(u) end
     end
     return c
@@ -203,6 +205,9 @@ local function roomIn(kind, t)
     redis.call('ZREMRANGEBYSCORE', RATE_S, '-inf', now - rateWindow)
     -- a poll in line that long was given up (its job ended): it no longer holds a place
     redis.call('ZREMRANGEBYSCORE', WAITING, '-inf', staleBefore)
+    -- and one tenant with polls in line looked at: a tenant gone quiet leaves \`POLLERS\` in time
+    local u = redis.call('SRANDMEMBER', POLLERS)
+    if u then inLineOf(u) end
   end
   local count, submits = redis.call('ZCARD', RATE), redis.call('ZCARD', RATE_S)
   local held = 0
@@ -273,8 +278,13 @@ local function leaveAll(id)
   for i = 0, n do redis.call('ZREM', laneKey(i, t), id) end
   redis.call('HDEL', G, id)
   redis.call('HDEL', OWNER, id)
-  -- its tenant's line, or (a poll whose tenant is not known here) whichever line holds it
-  if redis.call('ZREM', WAITING, id) == 1 and redis.call('ZREM', pollLine(t), id) == 0 then
+  -- its owner's line, or the tenant its release names (an owner is not kept behind a rate
+  -- alone), or, neither known, whichever line holds it
+  if
+    redis.call('ZREM', WAITING, id) == 1
+    and redis.call('ZREM', pollLine(t), id) == 0
+    and (tenant == t or redis.call('ZREM', pollLine(tenant), id) == 0)
+  then
     for _, u in ipairs(redis.call('SMEMBERS', POLLERS)) do redis.call('ZREM', pollLine(u), id) end
   end
   leaveIfIdle(t)
@@ -317,6 +327,9 @@ if op == 'request' then
     redis.call('ZREMRANGEBYSCORE', pollLine(tenant), '-inf', staleBefore)
     redis.call('ZADD', pollLine(tenant), place, jobId)
     redis.call('SADD', POLLERS, tenant)
+    -- a tenant gone quiet leaves no line behind: it expires once its last poll is stale
+    local keep = place + ${POLL_LINE_TTL_MS} - now
+    if redis.call('PTTL', pollLine(tenant)) < keep then redis.call('PEXPIRE', pollLine(tenant), keep) end
   end
   -- its turn: after the polls ahead of it, at the pace the window lets polls through (one that
   -- yielded with room free: after one poll's pace, once the room went to the tenant behind)
@@ -535,10 +548,13 @@ export class InflightSlots {
     return { reclaimed: reclaimed === 1, granted: granted as string[] };
   }
 
-  /** Gives back the job's slot or its place in a lane; returns the waiters handed a slot, to wake. */
-  async release(jobId: string): Promise<string[]> {
+  /**
+   * Gives back the job's slot or its place in a lane (and in the line of refused polls, found
+   * by `tenant`, the job's); returns the waiters handed a slot, to wake.
+   */
+  async release(jobId: string, tenant = DEFAULT_TENANT): Promise<string[]> {
     if (!this.capped()) return [];
-    return (await this.run("release", jobId)).slice(1) as string[];
+    return (await this.run("release", jobId, 0, 0, tenant)).slice(1) as string[];
   }
 
   /**

@@ -104,7 +104,7 @@ export class SlotHandoff implements SlotGate {
       request: (jobId, tenant, chance) => this.request(member(jobId), tenant, chance),
       spareRate: () => this.spareRate(),
       recheckDelayMs: (jobId) => this.recheckDelayMs(member(jobId)),
-      release: (jobId) => this.release(member(jobId)),
+      release: (jobId, tenant) => this.release(member(jobId), tenant),
       wakeIfHanded: (jobId) => this.wakeIfHanded(member(jobId)),
     };
   }
@@ -166,9 +166,9 @@ export class SlotHandoff implements SlotGate {
     return this.slots.holdsSlot(modelId, tenant);
   }
 
-  /** Gives back the job's slot (or its place in a lane) and wakes whoever it went to. */
-  async release(jobId: string): Promise<void> {
-    await this.wake(await this.slots.release(jobId));
+  /** Gives back the job's slot (or its place in a lane) and wakes whoever it went to. `tenant`: the job's. */
+  async release(jobId: string, tenant?: string): Promise<void> {
+    await this.wake(await this.slots.release(jobId, tenant));
   }
 
   uncapped(modelId: string, tenant: string): boolean {

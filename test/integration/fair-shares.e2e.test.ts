@@ -378,9 +378,11 @@ describe("InflightSlots: fair shares between tenants", () => {
     }
 
     it("a poll's turn, the pump and a release touch a few tenants' lines, however many tenants have polls in line", async () => {
-      const s = slots({ provider: 1000, rate: { max: 4, windowMs: 60_000 } });
+      // behind a rate alone: a job that may submit keeps no owner, its release names its tenant
+      const s = slots({ rate: { max: 4, windowMs: 60_000 } });
       const prefix = prefixes.at(-1)!;
-      // k holds a slot and its poll meets a full window, then 300 other tenants' polls do
+      const line = (tenant?: string) => `${prefix}:inflight:tokenhub:rate:polls${tenant ? `:${tenant}` : ""}`;
+      // k submits and its poll meets a full window, then 300 other tenants' polls do
       expect((await s.acquire("k", MODEL, 0, "t-k")).held).toBe(true);
       for (const id of ["x-0", "x-1", "x-2"]) expect((await s.request(id, "x")).waitMs).toBe(0);
       expect((await s.request("k", "t-k")).waitMs).toBeGreaterThan(0);
@@ -389,15 +391,20 @@ describe("InflightSlots: fair shares between tenants", () => {
       expect(await scriptCommands(prefix, async () => expect((await s.request("probe", "t-new")).waitMs).toBeGreaterThan(0))).toBeLessThan(
         50,
       );
-      // k's task ends: it leaves its tenant's line, found by its owner, not by looking in every line
-      expect(await scriptCommands(prefix, () => s.release("k"))).toBeLessThan(50);
-      expect(await redis.zscore(`${prefix}:inflight:tokenhub:rate:polls:t-k`, "k")).toBeNull();
-      expect(await redis.zscore(`${prefix}:inflight:tokenhub:rate:polls`, "k")).toBeNull();
+      // each line expires once its last poll is stale: a tenant gone quiet leaves nothing behind
+      expect(await redis.pttl(line("t-new"))).toBeGreaterThan(25_000);
+      // k's job fails: it leaves its tenant's line, found by the tenant its release names, not by looking in every line
+      expect(await scriptCommands(prefix, () => s.release("k", "t-k"))).toBeLessThan(50);
+      expect(await redis.zscore(line("t-k"), "k")).toBeNull();
+      expect(await redis.zscore(line(), "k")).toBeNull();
+      // its tenant not known (an earlier version's release): it still leaves, by the longer way
+      await s.release("p-7");
+      expect(await redis.zscore(line("t7"), "p-7")).toBeNull();
       // a tenant waits to submit: the pump's room check counts the polls of tenants ahead of it only
       expect((await s.acquire("a-0", MODEL, 1, "a")).held).toBe(false);
       expect(await scriptCommands(prefix, () => s.sweep())).toBeLessThan(50);
       // the others' polls keep their places
-      expect(await redis.zcard(`${prefix}:inflight:tokenhub:rate:polls`)).toBe(301);
+      expect(await redis.zcard(line())).toBe(300);
     });
 
     it("refused polls wait in line: each is told a later turn, and one refused later does not go first", async () => {

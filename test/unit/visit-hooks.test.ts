@@ -59,15 +59,15 @@ describe("slotHook", () => {
     return {
       calls,
       hook: slotHook(() => ({
-        release: async (id) => void calls.push(`release ${id}`),
+        release: async (id, tenant) => void calls.push(`release ${id} of ${tenant}`),
         uncapped: () => !capped,
         wakeIfHanded: async (id) => void calls.push(`wake ${id}`),
       })),
     };
   }
 
-  it("gives a held slot back once the task is over (archive, notify, a failure), never while it is pending", async () => {
-    const { visit } = visitOf();
+  it("gives a held slot back once the task is over (archive, notify, a failure), never while it is pending; names the job's tenant", async () => {
+    const { visit } = visitOf({ tenant: "acme" });
     for (const [outcome, released] of [
       [{ type: "wait", state: state({ step: "poll", slot: true }), delayMs: 1, reason: "pending" }, false],
       [{ type: "next", state: state({ step: "archive", slot: true }) }, true],
@@ -76,7 +76,7 @@ describe("slotHook", () => {
     ] as const) {
       const { hook, calls } = slots(true);
       const after = await hook.aroundStep!(visit, outcome.state, outcomeOf(outcome));
-      expect(calls).toEqual(released ? ["release j-1"] : []);
+      expect(calls).toEqual(released ? ["release j-1 of acme"] : []);
       expect(after.state.slot).toBe(!released);
     }
   });
@@ -86,7 +86,7 @@ describe("slotHook", () => {
     const fail: StepOutcome = { type: "fail", state: state(), error: { code: "cancelled", message: "x", retryable: false } };
     const capped = slots(true);
     await capped.hook.aroundStep!(visit, fail.state, outcomeOf(fail));
-    expect(capped.calls).toEqual(["release j-1"]);
+    expect(capped.calls).toEqual(["release j-1 of default"]);
     const uncapped = slots(false);
     await uncapped.hook.aroundStep!(visit, fail.state, outcomeOf(fail));
     expect(uncapped.calls).toEqual([]);
@@ -97,7 +97,7 @@ describe("slotHook", () => {
     const { hook, calls } = slots(true);
     await hook.afterPark!(visit);
     await hook.abandoned!(visit, undefined);
-    expect(calls).toEqual(["wake j-1", "release j-1"]);
+    expect(calls).toEqual(["wake j-1", "release j-1 of default"]);
     const free = slots(false);
     await free.hook.abandoned!(visit, state({ slot: false }));
     expect(free.calls).toEqual([]);

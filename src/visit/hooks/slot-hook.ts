@@ -3,8 +3,8 @@ import { tenantOf } from "../../contract/tenant.js";
 
 /** What the slot hook needs of the provider's in-flight slots (`SlotHandoff`). */
 export interface SlotRelease {
-  /** Gives back the job's slot, or its place in a lane, and wakes whoever it goes to. */
-  release(jobId: string): Promise<void>;
+  /** Gives back the job's slot, or its place in a lane, and wakes whoever it goes to. `tenant`: the job's. */
+  release(jobId: string, tenant: string): Promise<void>;
   /** True when no cap applies to this model and tenant. */
   uncapped(modelId: string, tenant: string): boolean;
   /** A parked job promotes itself when a slot was handed to it before it was parked. */
@@ -27,9 +27,10 @@ export function slotHook(slotsOf: (provider: string) => SlotRelease): VisitHook 
       const outcome = await next();
       const { state } = outcome;
       const over = outcome.type === "fail" || state.step === "archive" || state.step === "notify";
-      const waiting = outcome.type === "fail" && !slots.uncapped(visit.accepted.model.id, tenantOf(visit.accepted.request));
+      const tenant = tenantOf(visit.accepted.request);
+      const waiting = outcome.type === "fail" && !slots.uncapped(visit.accepted.model.id, tenant);
       if (!over || !(state.slot || waiting)) return outcome;
-      await slots.release(visit.job.id);
+      await slots.release(visit.job.id, tenant);
       return { ...outcome, state: { ...state, slot: false } };
     },
 
@@ -38,7 +39,8 @@ export function slotHook(slotsOf: (provider: string) => SlotRelease): VisitHook 
 
     async abandoned({ job, accepted }, state) {
       const slots = slotsOf(accepted.model.provider);
-      if (state?.slot || !slots.uncapped(accepted.model.id, tenantOf(accepted.request))) await slots.release(job.id);
+      const tenant = tenantOf(accepted.request);
+      if (state?.slot || !slots.uncapped(accepted.model.id, tenant)) await slots.release(job.id, tenant);
     },
   };
 }
