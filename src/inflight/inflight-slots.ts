@@ -178,18 +178,14 @@ end
 -- pass): t's submits leave them no place, as their polls leave t's submits the room (\`request\`)
 local function pollsAheadOf(t)
   local c, pt = 0, servedAt(t)
-  -- whichever is shorter: the tenants ahead in the ring, or those with polls in line (the bound
-  -- spelled with every digit: Lua's own spelling keeps 14)
+  -- looked for among whichever are fewer: the tenants ahead in the ring (the bound spelled with
+  -- every digit: Lua's own spelling keeps 14), or those with polls in line
   local above = '(' .. string.format('%.17g', pt)
-  if redis.call('ZCOUNT', RING, above, '+inf') <= redis.call('SCARD', POLLERS) then
-    for _, u in ipairs(redis.call('ZRANGEBYSCORE', RING, above, '+inf')) do
-      if u ~= t and redis.call('SISMEMBER', POLLERS, u) == 1 then c = c + inLineOf(u) end
-    end
-    return c
-  end
-  for _, u in ipairs(redis.call('SMEMBERS', POLLERS)) do
+  local ahead = redis.call('ZCOUNT', RING, above, '+inf') <= redis.call('SCARD', POLLERS)
+  local candidates = ahead and redis.call('ZRANGEBYSCORE', RING, above, '+inf') or redis.call('SMEMBERS', POLLERS)
+  for _, u in ipairs(candidates) do
     local s = u ~= t and redis.call('ZSCORE', RING, u)
-    if s and tonumber(s) > pt then c = c + inLineOf(u) end
+    if s and tonumber(s) > pt and redis.call('SISMEMBER', POLLERS, u) == 1 then c = c + inLineOf(u) end
   end
   return c
 end
